@@ -1,0 +1,242 @@
+//! A typed async client for a node's JSON API (`/api/v1/`).
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::application::{
+    ApplicationForm, ApplicationSummary, ApplicationView, SealResult,
+};
+use crate::attachment::AttachmentRef;
+use crate::error::ApiError;
+use crate::ids::DocId;
+use crate::node::NodeInfo;
+use crate::query::{ApplicationQuery, Page};
+use crate::reference::ReferenceData;
+use crate::seal::{SealError, SealedSubmission};
+
+/// What can go wrong calling the API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The request did not complete (connection refused, reset, timeout…).
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The node answered with an error.
+    #[error("{status}: {body}")]
+    Api {
+        /// HTTP status.
+        status: StatusCode,
+        /// The node's error body.
+        body: ApiError,
+    },
+    /// The node answered with something that is not the expected shape.
+    #[error("unexpected answer ({status}): {detail}")]
+    Unexpected {
+        /// HTTP status.
+        status: StatusCode,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A downloaded seal is malformed.
+    #[error("seal: {0}")]
+    Seal(#[from] SealError),
+}
+
+impl ClientError {
+    /// The API error body, if the node answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// A client for one node.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client for the node at `base_url`, e.g. `http://127.0.0.1:8080`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base = base_url.into().trim_end_matches('/').to_owned();
+        Self {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}/api/v1{path}", self.base))
+    }
+
+    async fn check(resp: Response) -> Result<Response, ClientError> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let text = resp.text().await?;
+        match serde_json::from_str::<ApiError>(&text) {
+            Ok(body) => Err(ClientError::Api { status, body }),
+            Err(_) => Err(ClientError::Unexpected {
+                status,
+                detail: text,
+            }),
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(rb: RequestBuilder) -> Result<T, ClientError> {
+        let resp = Self::check(rb.send().await?).await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            status,
+            detail: e.to_string(),
+        })
+    }
+
+    async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        Self::json(self.req(method, path).json(body)).await
+    }
+
+    /// `GET /node`.
+    pub async fn node_info(&self) -> Result<NodeInfo, ClientError> {
+        Self::json(self.req(Method::GET, "/node")).await
+    }
+
+    /// `GET /reference`.
+    pub async fn reference(&self) -> Result<ReferenceData, ClientError> {
+        Self::json(self.req(Method::GET, "/reference")).await
+    }
+
+    /// 新增: `POST /applications`.
+    pub async fn create_application(
+        &self,
+        form: &ApplicationForm,
+    ) -> Result<ApplicationView, ClientError> {
+        self.send_json(Method::POST, "/applications", form).await
+    }
+
+    /// `GET /applications/{id}`.
+    pub async fn application(&self, id: DocId) -> Result<ApplicationView, ClientError> {
+        Self::json(self.req(Method::GET, &format!("/applications/{id}"))).await
+    }
+
+    /// 暂存 the whole form: `PUT /applications/{id}`.
+    pub async fn save_draft(
+        &self,
+        id: DocId,
+        form: &ApplicationForm,
+    ) -> Result<ApplicationView, ClientError> {
+        self.send_json(Method::PUT, &format!("/applications/{id}"), form)
+            .await
+    }
+
+    /// Edits some fields: `PATCH /applications/{id}` with a JSON merge patch.
+    pub async fn patch_application(
+        &self,
+        id: DocId,
+        patch: &serde_json::Value,
+    ) -> Result<ApplicationView, ClientError> {
+        self.send_json(Method::PATCH, &format!("/applications/{id}"), patch)
+            .await
+    }
+
+    /// Deletes a draft: `DELETE /applications/{id}`.
+    pub async fn delete_application(&self, id: DocId) -> Result<(), ClientError> {
+        Self::check(
+            self.req(Method::DELETE, &format!("/applications/{id}"))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// 上传附件: `POST /applications/{id}/attachments?name=…`.
+    pub async fn upload_attachment(
+        &self,
+        id: DocId,
+        name: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentRef, ClientError> {
+        Self::json(
+            self.req(Method::POST, &format!("/applications/{id}/attachments"))
+                .query(&[("name", name)])
+                .header(reqwest::header::CONTENT_TYPE, media_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// Downloads an attachment by hash.
+    pub async fn download_attachment(
+        &self,
+        id: DocId,
+        sha256: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        let resp = Self::check(
+            self.req(
+                Method::GET,
+                &format!("/applications/{id}/attachments/{sha256}"),
+            )
+            .send()
+            .await?,
+        )
+        .await?;
+        Ok(resp.bytes().await?.to_vec())
+    }
+
+    /// Removes an attachment from a draft.
+    pub async fn remove_attachment(&self, id: DocId, sha256: &str) -> Result<(), ClientError> {
+        Self::check(
+            self.req(
+                Method::DELETE,
+                &format!("/applications/{id}/attachments/{sha256}"),
+            )
+            .send()
+            .await?,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// 保存并盖章: `POST /applications/{id}/seal`.
+    pub async fn seal(&self, id: DocId) -> Result<SealResult, ClientError> {
+        Self::json(self.req(Method::POST, &format!("/applications/{id}/seal"))).await
+    }
+
+    /// 上报: `POST /applications/{id}/report`.
+    pub async fn report(&self, id: DocId) -> Result<ApplicationView, ClientError> {
+        Self::json(self.req(Method::POST, &format!("/applications/{id}/report"))).await
+    }
+
+    /// The latest sealed submission, for offline verification.
+    pub async fn sealed_submission(&self, id: DocId) -> Result<SealedSubmission, ClientError> {
+        let resp = Self::check(
+            self.req(Method::GET, &format!("/applications/{id}/seal"))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(SealedSubmission::decode(&resp.bytes().await?)?)
+    }
+
+    /// The list and 查询: `GET /applications?…`.
+    pub async fn query(
+        &self,
+        q: &ApplicationQuery,
+    ) -> Result<Page<ApplicationSummary>, ClientError> {
+        Self::json(self.req(Method::GET, "/applications").query(q)).await
+    }
+}

@@ -1,0 +1,31 @@
+//! `exlic-client`: everything a third party needs to talk to or verify exlic.
+//!
+//! The crate holds the *wire types* of the system and nothing else that is serialisable:
+//!
+//! * [`application`], [`attachment`], [`query`], [`reference`], [`status`], [`node`] —
+//!   the JSON shapes of the node's API under `/api/v1/`;
+//! * [`error`] — the JSON error body every endpoint returns on failure;
+//! * [`seal`] — the sealed submission format (保存并盖章): a canonical binary payload signed
+//!   with ed25519 under a domain-separation tag, verifiable offline with [`seal::verify`];
+//! * [`encoding`] — the canonical length-prefixed encoding the signed formats use;
+//! * [`uscc`] — the GB 32100-2015 unified social credit code check;
+//! * [`client`] (feature `http`, on by default) — a typed async client for the API.
+//!
+//! Formats are specified in `client-lib/FORMATS.md`, with test vectors under
+//! `client-lib/vectors/`, so a verifier can be written from the documents alone.
+
+pub mod application;
+pub mod attachment;
+#[cfg(feature = "http")]
+pub mod client;
+pub mod encoding;
+pub mod error;
+pub mod ids;
+pub mod node;
+pub mod query;
+pub mod reference;
+pub mod seal;
+pub mod status;
+pub mod uscc;
+
+pub use ids::DocId;
