@@ -30,6 +30,9 @@ pub struct Country {
     /// A regional grouping (欧盟, …), never allowed as 进口国 (V08).
     #[serde(default)]
     pub grouping: bool,
+    /// Shares a land border with China (land transport of frozen goods is plausible, V10).
+    #[serde(default)]
+    pub land_border: bool,
 }
 
 /// A currency with the rate used for 总值折美元.

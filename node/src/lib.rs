@@ -1,1 +1,17 @@
-//! exlic node
+//! `exlic-node`: the exlic node — storage, domain rules, roles and the HTTP API.
+//!
+//! * [`domain`] — the licence domain, free of I/O (reference data, rules V01–V24,
+//!   totals, numbering, lifecycle);
+//! * [`store`] — the redb file: Automerge documents, attachment blobs, index tables,
+//!   the change sequence, seals and the outbox;
+//! * [`enterprise`] — the enterprise role: what a user can do, as transactions;
+//! * [`api`] — the axum router for `/api/v1/` and its OpenAPI document;
+//! * [`config`], [`clock`], [`cli`] — the shell around them.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod enterprise;
+pub mod store;

@@ -1,0 +1,347 @@
+//! The node's redb file: Automerge documents, attachment blobs, index tables, the change
+//! sequence, seals and the outbox — one file per node, one transaction per user action.
+//!
+//! A write goes through a [`WriteBatch`]: it holds the document cache and one redb write
+//! transaction, and nothing it did is visible or durable until [`WriteBatch::commit`]
+//! returns. If the commit fails (disk full, I/O error) every document the batch touched is
+//! dropped from the cache, so memory never runs ahead of disk.
+//!
+//! Documents are kept as a snapshot plus incremental change chunks ([`docs`]); once a
+//! document has many chunks it is queued for compaction, which a background thread does
+//! ([`Store::compact_pending`]). Documents are loaded on demand into a bounded LRU cache.
+
+pub mod app_state;
+pub mod blobs;
+pub mod docs;
+pub mod form_doc;
+pub mod index;
+pub mod tables;
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::{ActorId, AutoCommit};
+use exlic_client::DocId;
+use lru::LruCache;
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use tables::*;
+
+/// A storage failure. Every variant leaves the file as it was before the failed action.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// redb reported an error (I/O, disk full, corruption).
+    #[error("storage: {0}")]
+    Db(#[from] redb::Error),
+    /// A stored document does not load.
+    #[error("document {0} is damaged: {1}")]
+    Document(DocId, String),
+    /// A stored blob does not match its hash.
+    #[error("attachment {0} is damaged (hash mismatch)")]
+    BlobCorrupt(String),
+    /// A stored record does not decode.
+    #[error("stored record {0} is damaged")]
+    Record(&'static str),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.into()) }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Tuning of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Documents kept in memory.
+    pub doc_cache: usize,
+    /// redb page cache, bytes.
+    pub page_cache_bytes: usize,
+    /// Change chunks after which a document is compacted.
+    pub compact_after_chunks: u32,
+    /// Whether commits wait for fsync (always true outside benchmarks that say otherwise).
+    pub durable: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            doc_cache: 512,
+            page_cache_bytes: 64 << 20,
+            compact_after_chunks: 32,
+            durable: true,
+        }
+    }
+}
+
+/// The opened store.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    cache: Mutex<DocCache>,
+    options: StoreOptions,
+    compact_queue: Mutex<HashSet<DocId>>,
+}
+
+/// Documents in memory, most recently used kept.
+pub struct DocCache {
+    docs: LruCache<DocId, AutoCommit>,
+    actor: ActorId,
+}
+
+impl std::fmt::Debug for DocCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocCache").field("len", &self.docs.len()).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(options.page_cache_bytes)
+            .create(path)?;
+        let txn = db.begin_write()?;
+        tables::create_all(&txn)?;
+        txn.commit()?;
+        let cap = NonZeroUsize::new(options.doc_cache.max(1)).expect("nonzero");
+        Ok(Self {
+            db,
+            cache: Mutex::new(DocCache {
+                docs: LruCache::new(cap),
+                actor: ActorId::random(),
+            }),
+            options,
+            compact_queue: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Sets the Automerge actor this node writes as (its device identity).
+    pub fn set_actor(&self, actor: ActorId) {
+        let mut c = self.lock_cache();
+        c.docs.clear();
+        c.actor = actor;
+    }
+
+    fn lock_cache(&self) -> MutexGuard<'_, DocCache> {
+        // A panic while holding the lock leaves no half-applied disk state (the
+        // transaction aborts), so the cache is cleared and reused.
+        self.cache.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.docs.clear();
+            g
+        })
+    }
+
+    /// Begins a write. Writes are serialised; reads go on concurrently.
+    pub fn write(&self) -> Result<WriteBatch<'_>, StoreError> {
+        let cache = self.lock_cache();
+        let mut txn = self.db.begin_write()?;
+        if !self.options.durable {
+            txn.set_durability(Durability::None)
+                .map_err(|e| StoreError::Db(redb::Error::from(redb::StorageError::from(std::io::Error::other(e.to_string())))))?;
+        }
+        Ok(WriteBatch {
+            store: self,
+            cache,
+            txn: Some(txn),
+            touched: Vec::new(),
+            to_compact: Vec::new(),
+        })
+    }
+
+    /// Begins a read of the last committed state.
+    pub fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Runs `f` on a document (loaded into the cache if needed) without writing.
+    pub fn with_doc<T>(
+        &self,
+        id: DocId,
+        f: impl FnOnce(&mut AutoCommit) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let mut cache = self.lock_cache();
+        let txn = self.read()?;
+        let actor = cache.actor.clone();
+        if !cache.docs.contains(&id) {
+            match docs::load(&txn, id)? {
+                Some(mut d) => {
+                    d.set_actor(actor);
+                    cache.docs.put(id, d);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(cache.docs.get_mut(&id).map(f))
+    }
+
+    /// Compacts every document queued for it; returns how many were compacted.
+    pub fn compact_pending(&self) -> Result<usize, StoreError> {
+        let queued: Vec<DocId> = {
+            let mut q = self.compact_queue.lock().unwrap_or_else(|p| p.into_inner());
+            q.drain().collect()
+        };
+        let mut n = 0;
+        for id in queued {
+            let mut w = self.write()?;
+            if w.compact(id)? {
+                n += 1;
+            }
+            w.commit()?;
+        }
+        Ok(n)
+    }
+
+    /// Documents waiting for compaction.
+    pub fn compaction_backlog(&self) -> usize {
+        self.compact_queue.lock().map(|q| q.len()).unwrap_or(0)
+    }
+
+    /// Documents in the cache.
+    pub fn cached_docs(&self) -> usize {
+        self.lock_cache().docs.len()
+    }
+
+    /// Checks the file's internal consistency (redb's own check), for tests and `exlic check`.
+    pub fn check_integrity(path: &Path) -> Result<bool, StoreError> {
+        let mut db = Database::open(path)?;
+        Ok(db.check_integrity()?)
+    }
+}
+
+/// One write transaction plus the document cache.
+pub struct WriteBatch<'s> {
+    store: &'s Store,
+    cache: MutexGuard<'s, DocCache>,
+    txn: Option<WriteTransaction>,
+    touched: Vec<DocId>,
+    to_compact: Vec<DocId>,
+}
+
+impl std::fmt::Debug for WriteBatch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteBatch").field("touched", &self.touched).finish()
+    }
+}
+
+impl<'s> WriteBatch<'s> {
+    /// The redb transaction, for table access.
+    pub fn txn(&self) -> &WriteTransaction {
+        self.txn.as_ref().expect("open until commit")
+    }
+
+    /// A document for editing, loaded if needed; `None` if it does not exist.
+    pub fn doc(&mut self, id: DocId) -> Result<Option<&mut AutoCommit>, StoreError> {
+        if !self.cache.docs.contains(&id) {
+            let actor = self.cache.actor.clone();
+            match docs::load(self.txn(), id)? {
+                Some(mut d) => {
+                    d.set_actor(actor);
+                    self.cache.docs.put(id, d);
+                }
+                None => return Ok(None),
+            }
+        }
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
+        }
+        Ok(self.cache.docs.get_mut(&id))
+    }
+
+    /// Creates a new, empty document of `kind` and returns it for filling in.
+    pub fn create_doc(&mut self, id: DocId, kind: u8) -> Result<&mut AutoCommit, StoreError> {
+        docs::create(self.txn(), id, kind)?;
+        let doc = AutoCommit::new().with_actor(self.cache.actor.clone());
+        self.cache.docs.put(id, doc);
+        self.touched.push(id);
+        Ok(self.cache.docs.get_mut(&id).expect("just put"))
+    }
+
+    /// Persists what changed in document `id` since it was last saved, as one change
+    /// chunk, and records the change in the change sequence. Returns false if nothing changed.
+    pub fn save_doc(&mut self, id: DocId) -> Result<bool, StoreError> {
+        let Some(doc) = self.cache.docs.get_mut(&id) else {
+            return Ok(false);
+        };
+        let chunk = doc.save_incremental();
+        if chunk.is_empty() {
+            return Ok(false);
+        }
+        let txn = self.txn.as_ref().expect("open until commit");
+        let chunks = docs::append_chunk(txn, id, &chunk)?;
+        docs::record_change(txn, id)?;
+        if chunks >= self.store.options.compact_after_chunks {
+            self.to_compact.push(id);
+        }
+        Ok(true)
+    }
+
+    /// Rewrites document `id` as one snapshot and drops its chunks.
+    pub fn compact(&mut self, id: DocId) -> Result<bool, StoreError> {
+        if self.doc(id)?.is_none() {
+            return Ok(false);
+        }
+        let doc = self.cache.docs.get_mut(&id).expect("loaded");
+        let snapshot = doc.save();
+        docs::replace_with_snapshot(self.txn(), id, &snapshot)?;
+        Ok(true)
+    }
+
+    /// Commits durably. On failure every touched document is evicted from the cache.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let txn = self.txn.take().expect("open until commit");
+        match txn.commit() {
+            Ok(()) => {
+                self.touched.clear();
+                if !self.to_compact.is_empty() {
+                    let mut q = self
+                        .store
+                        .compact_queue
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    q.extend(self.to_compact.drain(..));
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Drop for WriteBatch<'_> {
+    fn drop(&mut self) {
+        // Not committed (error or early return) or commit failed: the transaction aborts
+        // and the in-memory documents it changed are discarded.
+        for id in self.touched.drain(..) {
+            self.cache.docs.pop(&id);
+        }
+    }
+}
+
+/// Reads the `META` entry `key`.
+pub fn meta_get(txn: &impl Txn, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    use redb::ReadableTable;
+    let t = txn.table(META)?;
+    Ok(t.get(key)?.map(|v| v.value().to_vec()))
+}
+
+/// Writes the `META` entry `key`.
+pub fn meta_put(txn: &WriteTransaction, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    let mut t = txn.open_table(META)?;
+    t.insert(key, value)?;
+    Ok(())
+}
+

@@ -1,0 +1,99 @@
+//! Every redb table of a node, in one place, with the layout of its keys and values.
+
+use redb::{TableDefinition, WriteTransaction};
+
+/// A document id as stored.
+pub type Id = [u8; 16];
+
+/// Node-wide settings and counters: device key, number block, next change seq, ….
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// doc id → (kind, chunk count, next chunk number).
+pub const DOC_INFO: TableDefinition<Id, (u8, u32, u64)> = TableDefinition::new("doc_info");
+/// doc id → compacted Automerge snapshot.
+pub const DOC_SNAPSHOT: TableDefinition<Id, &[u8]> = TableDefinition::new("doc_snapshot");
+/// (doc id, chunk number) → incremental Automerge changes since the snapshot.
+pub const DOC_CHUNK: TableDefinition<(Id, u64), &[u8]> = TableDefinition::new("doc_chunk");
+/// change seq → doc id: the node's change feed (each doc appears once, at its last change).
+pub const CHANGES: TableDefinition<u64, Id> = TableDefinition::new("changes");
+/// doc id → its current change seq.
+pub const DOC_SEQ: TableDefinition<Id, u64> = TableDefinition::new("doc_seq");
+/// (blob sha256, chunk number) → bytes.
+pub const BLOB_CHUNK: TableDefinition<([u8; 32], u32), &[u8]> = TableDefinition::new("blob_chunk");
+/// blob sha256 → (size, chunk count).
+pub const BLOB_INFO: TableDefinition<[u8; 32], (u64, u32)> = TableDefinition::new("blob_info");
+/// doc id → the node's state of an application (status, revision, number, history).
+pub const APP_STATE: TableDefinition<Id, &[u8]> = TableDefinition::new("app_state");
+/// doc id → its list row (`ApplicationSummary` as JSON).
+pub const SUMMARY: TableDefinition<Id, &[u8]> = TableDefinition::new("summary");
+/// (application date YYYYMMDD, doc id).
+pub const IDX_DATE: TableDefinition<(u32, Id), ()> = TableDefinition::new("idx_date");
+/// (status tag, date, doc id).
+pub const IDX_STATUS: TableDefinition<(u8, u32, Id), ()> = TableDefinition::new("idx_status");
+/// (commodity code, date, doc id).
+pub const IDX_COMMODITY: TableDefinition<(&str, u32, Id), ()> = TableDefinition::new("idx_commodity");
+/// (trade mode, date, doc id).
+pub const IDX_TRADE_MODE: TableDefinition<(&str, u32, Id), ()> = TableDefinition::new("idx_trade_mode");
+/// (quota year, date, doc id).
+pub const IDX_YEAR: TableDefinition<(u16, u32, Id), ()> = TableDefinition::new("idx_year");
+/// 申请表号 → doc id.
+pub const IDX_APP_NO: TableDefinition<&str, Id> = TableDefinition::new("idx_app_no");
+/// (doc id, revision) → sealed submission envelope.
+pub const SEALS: TableDefinition<(Id, u32), &[u8]> = TableDefinition::new("seals");
+/// outbox seq → (doc id, revision): sealed submissions waiting to be delivered.
+pub const OUTBOX: TableDefinition<u64, (Id, u32)> = TableDefinition::new("outbox");
+
+/// Document kind tags in `DOC_INFO`.
+pub mod kind {
+    /// 出口许可证申请表.
+    pub const APPLICATION: u8 = 1;
+}
+
+/// Creates every table, so read transactions never meet a missing one.
+pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(META)?;
+    txn.open_table(DOC_INFO)?;
+    txn.open_table(DOC_SNAPSHOT)?;
+    txn.open_table(DOC_CHUNK)?;
+    txn.open_table(CHANGES)?;
+    txn.open_table(DOC_SEQ)?;
+    txn.open_table(BLOB_CHUNK)?;
+    txn.open_table(BLOB_INFO)?;
+    txn.open_table(APP_STATE)?;
+    txn.open_table(SUMMARY)?;
+    txn.open_table(IDX_DATE)?;
+    txn.open_table(IDX_STATUS)?;
+    txn.open_table(IDX_COMMODITY)?;
+    txn.open_table(IDX_TRADE_MODE)?;
+    txn.open_table(IDX_YEAR)?;
+    txn.open_table(IDX_APP_NO)?;
+    txn.open_table(SEALS)?;
+    txn.open_table(OUTBOX)?;
+    Ok(())
+}
+
+/// Read access to tables from either kind of transaction.
+pub trait Txn {
+    /// Opens `def` for reading.
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<impl redb::ReadableTable<K, V> + '_, redb::TableError>;
+}
+
+impl Txn for redb::ReadTransaction {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<impl redb::ReadableTable<K, V> + '_, redb::TableError> {
+        self.open_table(def)
+    }
+}
+
+impl Txn for WriteTransaction {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<impl redb::ReadableTable<K, V> + '_, redb::TableError> {
+        self.open_table(def)
+    }
+}
