@@ -4,9 +4,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::application::{
-    ApplicationForm, ApplicationSummary, ApplicationView, SealResult,
-};
+use crate::application::{ApplicationForm, ApplicationSummary, ApplicationView, SealResult};
 use crate::attachment::AttachmentRef;
 use crate::error::ApiError;
 use crate::ids::DocId;
@@ -71,7 +69,8 @@ impl Client {
     }
 
     fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http.request(method, format!("{}/api/v1{path}", self.base))
+        self.http
+            .request(method, format!("{}/api/v1{path}", self.base))
     }
 
     async fn check(resp: Response) -> Result<Response, ClientError> {

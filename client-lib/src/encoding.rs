@@ -183,7 +183,13 @@ mod tests {
     #[test]
     fn round_trip_and_strictness() {
         let mut w = Writer::new();
-        w.u8(1).u32(7).u64(9).i64(-3).str("申请").fixed(&[5; 4]).count(2);
+        w.u8(1)
+            .u32(7)
+            .u64(9)
+            .i64(-3)
+            .str("申请")
+            .fixed(&[5; 4])
+            .count(2);
         let b = w.finish();
         let mut r = Reader::new(&b);
         assert_eq!(r.u8("a").unwrap(), 1);

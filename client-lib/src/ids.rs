@@ -87,7 +87,11 @@ mod tests {
     fn rejects_bad_text() {
         assert!("abc".parse::<DocId>().is_err());
         assert!("ABABABABABABABABABABABABABABABAB".parse::<DocId>().is_err());
-        assert!("zzabababababababababababababababab"[2..].parse::<DocId>().is_ok());
+        assert!(
+            "zzabababababababababababababababab"[2..]
+                .parse::<DocId>()
+                .is_ok()
+        );
         assert!("gg".repeat(16).parse::<DocId>().is_err());
     }
 }

@@ -203,9 +203,7 @@ impl SealedSubmission {
     pub fn seal(payload: &SealPayload, content: Vec<u8>, key: &SigningKey) -> Self {
         debug_assert_eq!(payload.device_key, key.verifying_key().to_bytes());
         let encoded = payload.encode();
-        let signature = key
-            .sign(&SealPayload::signing_message(&encoded))
-            .to_bytes();
+        let signature = key.sign(&SealPayload::signing_message(&encoded)).to_bytes();
         Self {
             payload: encoded,
             signature,
@@ -274,7 +272,8 @@ pub fn verify(
     let payload = submission.verify_signature(device_key)?;
     for a in &payload.attachments {
         let name = hex::encode(a.sha256);
-        let bytes = attachment(&a.sha256).ok_or_else(|| SealError::AttachmentMissing(name.clone()))?;
+        let bytes =
+            attachment(&a.sha256).ok_or_else(|| SealError::AttachmentMissing(name.clone()))?;
         if bytes.len() as u64 != a.size || sha256(&bytes) != a.sha256 {
             return Err(SealError::AttachmentMismatch(name));
         }
@@ -356,7 +355,9 @@ mod tests {
             verify(&sub, &pk, |_| Some(att.clone())),
             Err(SealError::ContentMismatch)
         );
-        let other = SigningKey::from_bytes(&[8u8; 32]).verifying_key().to_bytes();
+        let other = SigningKey::from_bytes(&[8u8; 32])
+            .verifying_key()
+            .to_bytes();
         assert_eq!(sub.verify_signature(&other), Err(SealError::WrongKey));
     }
 }

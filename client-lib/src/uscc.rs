@@ -6,7 +6,9 @@
 /// The 31 characters a USCC may contain; a character's value is its index.
 const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights for positions 1..=17.
-const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// Why a string is not a valid USCC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -96,9 +98,18 @@ mod tests {
     #[test]
     fn wrong_length_and_characters_are_named() {
         assert_eq!(validate("9135010"), Err(UsccError::Length(7)));
-        assert_eq!(validate("91350100M000100I43"), Err(UsccError::Character(16)));
-        assert_eq!(validate("91350100M000100Y4O"), Err(UsccError::Character(18)));
-        assert_eq!(validate("91350100M000100Y4中"), Err(UsccError::Character(18)));
+        assert_eq!(
+            validate("91350100M000100I43"),
+            Err(UsccError::Character(16))
+        );
+        assert_eq!(
+            validate("91350100M000100Y4O"),
+            Err(UsccError::Character(18))
+        );
+        assert_eq!(
+            validate("91350100M000100Y4中"),
+            Err(UsccError::Character(18))
+        );
     }
 
     #[test]

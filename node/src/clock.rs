@@ -68,7 +68,9 @@ mod tests {
     #[test]
     fn dates_are_in_china_time() {
         // 2024-12-10T16:30:00Z is 2024-12-11 00:30 in China.
-        let ms = jiff::Timestamp::from_second(1_733_848_200).unwrap().as_millisecond();
+        let ms = jiff::Timestamp::from_second(1_733_848_200)
+            .unwrap()
+            .as_millisecond();
         assert_eq!(date_key(china_date(ms)), 20241211);
     }
 }

@@ -48,11 +48,7 @@ mod tests {
                     .filter(|l| !l.trim_start().starts_with("//"))
                     .collect::<Vec<_>>()
                     .join("\n");
-                assert!(
-                    !code.contains(banned),
-                    "{} uses {banned}",
-                    path.display()
-                );
+                assert!(!code.contains(banned), "{} uses {banned}", path.display());
             }
         }
     }

@@ -103,7 +103,9 @@ pub struct DocCache {
 
 impl std::fmt::Debug for DocCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocCache").field("len", &self.docs.len()).finish()
+        f.debug_struct("DocCache")
+            .field("len", &self.docs.len())
+            .finish()
     }
 }
 
@@ -150,8 +152,11 @@ impl Store {
         let cache = self.lock_cache();
         let mut txn = self.db.begin_write()?;
         if !self.options.durable {
-            txn.set_durability(Durability::None)
-                .map_err(|e| StoreError::Db(redb::Error::from(redb::StorageError::from(std::io::Error::other(e.to_string())))))?;
+            txn.set_durability(Durability::None).map_err(|e| {
+                StoreError::Db(redb::Error::from(redb::StorageError::from(
+                    std::io::Error::other(e.to_string()),
+                )))
+            })?;
         }
         Ok(WriteBatch {
             store: self,
@@ -233,7 +238,9 @@ pub struct WriteBatch<'s> {
 
 impl std::fmt::Debug for WriteBatch<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteBatch").field("touched", &self.touched).finish()
+        f.debug_struct("WriteBatch")
+            .field("touched", &self.touched)
+            .finish()
     }
 }
 
@@ -344,4 +351,3 @@ pub fn meta_put(txn: &WriteTransaction, key: &str, value: &[u8]) -> Result<(), S
     t.insert(key, value)?;
     Ok(())
 }
-

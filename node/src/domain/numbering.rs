@@ -20,7 +20,9 @@ const MAX: u128 = 999_999_999_999_999_999_999;
 #[non_exhaustive]
 pub enum NumberError {
     /// The text is not `FIRST:COUNT` with a 21-digit first number.
-    #[error("number block must be FIRST:COUNT with FIRST of 21 digits, e.g. 249999400000560600000:1000")]
+    #[error(
+        "number block must be FIRST:COUNT with FIRST of 21 digits, e.g. 249999400000560600000:1000"
+    )]
     Syntax,
     /// The block runs past 21 digits.
     #[error("number block runs past 21 digits")]
@@ -84,11 +86,23 @@ mod tests {
     #[test]
     fn bad_blocks_are_refused() {
         assert_eq!(NumberBlock::parse("12:5"), Err(NumberError::Syntax));
-        assert_eq!(NumberBlock::parse("249999400000560600095"), Err(NumberError::Syntax));
-        assert_eq!(NumberBlock::parse("249999400000560600095:0"), Err(NumberError::Syntax));
-        assert_eq!(NumberBlock::parse("999999999999999999999:2"), Err(NumberError::Overflow));
         assert_eq!(
-            NumberBlock::parse("000000000000000000001:3").unwrap().allocate().unwrap(),
+            NumberBlock::parse("249999400000560600095"),
+            Err(NumberError::Syntax)
+        );
+        assert_eq!(
+            NumberBlock::parse("249999400000560600095:0"),
+            Err(NumberError::Syntax)
+        );
+        assert_eq!(
+            NumberBlock::parse("999999999999999999999:2"),
+            Err(NumberError::Overflow)
+        );
+        assert_eq!(
+            NumberBlock::parse("000000000000000000001:3")
+                .unwrap()
+                .allocate()
+                .unwrap(),
             "000000000000000000001"
         );
     }

@@ -13,10 +13,22 @@ use rust_decimal::Decimal;
 /// The files built into the binary: `(file name, contents)`.
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("codes.json", include_str!("../../reference/codes.json")),
-    ("catalogue-2024.json", include_str!("../../reference/catalogue-2024.json")),
-    ("catalogue-2025.json", include_str!("../../reference/catalogue-2025.json")),
-    ("catalogue-2026.json", include_str!("../../reference/catalogue-2026.json")),
-    ("catalogue-2027.json", include_str!("../../reference/catalogue-2027.json")),
+    (
+        "catalogue-2024.json",
+        include_str!("../../reference/catalogue-2024.json"),
+    ),
+    (
+        "catalogue-2025.json",
+        include_str!("../../reference/catalogue-2025.json"),
+    ),
+    (
+        "catalogue-2026.json",
+        include_str!("../../reference/catalogue-2026.json"),
+    ),
+    (
+        "catalogue-2027.json",
+        include_str!("../../reference/catalogue-2027.json"),
+    ),
 ];
 
 /// Why reference data could not be loaded.
@@ -58,7 +70,11 @@ pub struct Reference {
     catalogues: BTreeMap<u16, HashMap<String, CatalogueEntry>>,
 }
 
-fn unique(file: &str, what: &str, codes: impl Iterator<Item = String>) -> Result<HashSet<String>, ReferenceError> {
+fn unique(
+    file: &str,
+    what: &str,
+    codes: impl Iterator<Item = String>,
+) -> Result<HashSet<String>, ReferenceError> {
     let mut set = HashSet::new();
     for c in codes {
         if !set.insert(c.clone()) {
@@ -86,35 +102,61 @@ impl Reference {
         let mut catalogues = Vec::new();
         for (name, text) in files {
             if name == "codes.json" {
-                codes = Some(serde_json::from_str(&text).map_err(|source| ReferenceError::Parse {
-                    file: name.clone(),
-                    source,
-                })?);
+                codes =
+                    Some(
+                        serde_json::from_str(&text).map_err(|source| ReferenceError::Parse {
+                            file: name.clone(),
+                            source,
+                        })?,
+                    );
             } else if name.starts_with("catalogue-") && name.ends_with(".json") {
-                let c: Catalogue = serde_json::from_str(&text)
-                    .map_err(|source| ReferenceError::Parse { file: name.clone(), source })?;
+                let c: Catalogue =
+                    serde_json::from_str(&text).map_err(|source| ReferenceError::Parse {
+                        file: name.clone(),
+                        source,
+                    })?;
                 catalogues.push((name, c));
             }
         }
         let mut data = codes.ok_or(ReferenceError::MissingCodes)?;
         let f = "codes.json";
-        let trade_modes = unique(f, "trade mode", data.trade_modes.iter().map(|c| c.code.clone()))?;
-        let payment_modes = unique(f, "payment mode", data.payment_modes.iter().map(|c| c.code.clone()))?;
-        let transport_modes =
-            unique(f, "transport mode", data.transport_modes.iter().map(|c| c.code.clone()))?;
-        let districts = unique(f, "customs district", data.customs_districts.iter().map(|c| c.code.clone()))?;
+        let trade_modes = unique(
+            f,
+            "trade mode",
+            data.trade_modes.iter().map(|c| c.code.clone()),
+        )?;
+        let payment_modes = unique(
+            f,
+            "payment mode",
+            data.payment_modes.iter().map(|c| c.code.clone()),
+        )?;
+        let transport_modes = unique(
+            f,
+            "transport mode",
+            data.transport_modes.iter().map(|c| c.code.clone()),
+        )?;
+        let districts = unique(
+            f,
+            "customs district",
+            data.customs_districts.iter().map(|c| c.code.clone()),
+        )?;
         let units = unique(f, "unit", data.units.iter().map(|c| c.code.clone()))?;
         unique(f, "country", data.countries.iter().map(|c| c.code.clone()))?;
         unique(f, "agency", data.agencies.iter().map(|c| c.code.clone()))?;
-        let countries = data.countries.iter().map(|c| (c.code.clone(), c.clone())).collect();
+        let countries = data
+            .countries
+            .iter()
+            .map(|c| (c.code.clone(), c.clone()))
+            .collect();
         let mut usd_rates = HashMap::new();
         for c in &data.currencies {
-            let rate = Decimal::from_str(&c.usd_rate).ok().filter(|r| *r > Decimal::ZERO).ok_or_else(|| {
-                ReferenceError::Invalid {
+            let rate = Decimal::from_str(&c.usd_rate)
+                .ok()
+                .filter(|r| *r > Decimal::ZERO)
+                .ok_or_else(|| ReferenceError::Invalid {
                     file: f.into(),
                     problem: format!("currency {} has no positive usd_rate", c.code),
-                }
-            })?;
+                })?;
             if usd_rates.insert(c.code.clone(), rate).is_some() {
                 return Err(ReferenceError::Invalid {
                     file: f.into(),

@@ -114,12 +114,42 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
     lengths(form, ctx, &mut r);
     let refd = ctx.reference;
     let code_checks: [(&str, &str, &str, bool); 6] = [
-        ("trade_mode", &form.trade_mode, "V05", refd.is_trade_mode(&form.trade_mode)),
-        ("customs_district", &form.customs_district, "V07", refd.is_district(&form.customs_district)),
-        ("country", &form.country, "V08", refd.country(&form.country).is_some()),
-        ("payment_mode", &form.payment_mode, "V09", refd.is_payment_mode(&form.payment_mode)),
-        ("transport_mode", &form.transport_mode, "V10", refd.is_transport_mode(&form.transport_mode)),
-        ("currency", &form.currency, "V14", refd.usd_rate(&form.currency).is_some()),
+        (
+            "trade_mode",
+            &form.trade_mode,
+            "V05",
+            refd.is_trade_mode(&form.trade_mode),
+        ),
+        (
+            "customs_district",
+            &form.customs_district,
+            "V07",
+            refd.is_district(&form.customs_district),
+        ),
+        (
+            "country",
+            &form.country,
+            "V08",
+            refd.country(&form.country).is_some(),
+        ),
+        (
+            "payment_mode",
+            &form.payment_mode,
+            "V09",
+            refd.is_payment_mode(&form.payment_mode),
+        ),
+        (
+            "transport_mode",
+            &form.transport_mode,
+            "V10",
+            refd.is_transport_mode(&form.transport_mode),
+        ),
+        (
+            "currency",
+            &form.currency,
+            "V14",
+            refd.usd_rate(&form.currency).is_some(),
+        ),
     ];
     for (field, value, rule, known) in code_checks {
         if !value.is_empty() && !known {
@@ -130,20 +160,34 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
         r.err(
             "commodity_code",
             "V11",
-            format!("{:?} is not in any loaded 出口许可证管理货物目录", form.commodity_code),
+            format!(
+                "{:?} is not in any loaded 出口许可证管理货物目录",
+                form.commodity_code
+            ),
         );
     }
     if !form.quota_year.is_empty() && parse_year(&form.quota_year).is_none() {
         r.err("quota_year", "V18", "must be a four-digit year");
     }
     if !form.batch_mode.is_empty() && !matches!(form.batch_mode.as_str(), "single" | "multi") {
-        r.err("batch_mode", "V17", "must be `single` (一批一证) or `multi` (非一批一证)");
+        r.err(
+            "batch_mode",
+            "V17",
+            "must be `single` (一批一证) or `multi` (非一批一证)",
+        );
     }
     for (i, line) in form.goods.iter().enumerate() {
         if !line.unit.is_empty() && !refd.is_unit(&line.unit) {
-            r.err(format!("goods[{i}].unit"), "V14", format!("unknown unit {:?}", line.unit));
+            r.err(
+                format!("goods[{i}].unit"),
+                "V14",
+                format!("unknown unit {:?}", line.unit),
+            );
         }
-        for (name, value) in [("quantity", &line.quantity), ("unit_price", &line.unit_price)] {
+        for (name, value) in [
+            ("quantity", &line.quantity),
+            ("unit_price", &line.unit_price),
+        ] {
             if !value.is_empty() && parse_decimal(value).is_none() {
                 r.err(
                     format!("goods[{i}].{name}"),
@@ -155,15 +199,26 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
     }
     let c = &form.contract;
     if !c.buyer_country.is_empty() && refd.country(&c.buyer_country).is_none() {
-        r.err("contract.buyer_country", "V21", format!("unknown code {:?}", c.buyer_country));
+        r.err(
+            "contract.buyer_country",
+            "V21",
+            format!("unknown code {:?}", c.buyer_country),
+        );
     }
     if !c.currency.is_empty() && refd.usd_rate(&c.currency).is_none() {
-        r.err("contract.currency", "V21", format!("unknown code {:?}", c.currency));
+        r.err(
+            "contract.currency",
+            "V21",
+            format!("unknown code {:?}", c.currency),
+        );
     }
     if !c.total_amount.is_empty() && parse_decimal(&c.total_amount).is_none() {
         r.err("contract.total_amount", "V21", "must be a decimal number");
     }
-    for (field, value) in [("contract.signed_on", &c.signed_on), ("contract.delivery_by", &c.delivery_by)] {
+    for (field, value) in [
+        ("contract.signed_on", &c.signed_on),
+        ("contract.delivery_by", &c.delivery_by),
+    ] {
         if !value.is_empty() && parse_date(value).is_none() {
             r.err(field, "V21", "must be a date YYYY-MM-DD");
         }
@@ -182,9 +237,17 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     // V01, V02: parties.
     for (prefix, rule) in [("exporter", "V01"), ("consignor", "V02")] {
         let (name, code, uscc_value) = if prefix == "exporter" {
-            (&form.exporter_name, &form.exporter_code, &form.exporter_uscc)
+            (
+                &form.exporter_name,
+                &form.exporter_code,
+                &form.exporter_uscc,
+            )
         } else {
-            (&form.consignor_name, &form.consignor_code, &form.consignor_uscc)
+            (
+                &form.consignor_name,
+                &form.consignor_code,
+                &form.consignor_uscc,
+            )
         };
         r.required(&format!("{prefix}_name"), name);
         if r.required(&format!("{prefix}_code"), code) && !is_enterprise_code(code, ctx) {
@@ -196,19 +259,27 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         }
         if r.required(&format!("{prefix}_uscc"), uscc_value) {
             if let Err(e) = check_uscc(uscc_value, ctx) {
-                r.err(format!("{prefix}_uscc"), rule, format!("not a valid unified social credit code: {e}"));
+                r.err(
+                    format!("{prefix}_uscc"),
+                    rule,
+                    format!("not a valid unified social credit code: {e}"),
+                );
             }
         }
     }
     // V03: quota goods are shipped by the exporter itself.
     if let Some(e) = entry {
         if e.quota
-            && (form.consignor_uscc != form.exporter_uscc || form.consignor_name != form.exporter_name)
+            && (form.consignor_uscc != form.exporter_uscc
+                || form.consignor_name != form.exporter_name)
         {
             r.err(
                 "consignor_uscc",
                 "V03",
-                format!("{} is under quota management: 发货人 must be the 出口商", e.name),
+                format!(
+                    "{} is under quota management: 发货人 must be the 出口商",
+                    e.name
+                ),
             );
         }
     }
@@ -217,7 +288,10 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         r.err(
             "exporter_uscc",
             "V04",
-            format!("the sealing key belongs to enterprise {}; the 出口商 must be that enterprise", ctx.enterprise_uscc),
+            format!(
+                "the sealing key belongs to enterprise {}; the 出口商 must be that enterprise",
+                ctx.enterprise_uscc
+            ),
         );
     }
     if !ctx.has_device_key {
@@ -229,19 +303,33 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     if r.required("contract_no", &form.contract_no) {
         let c = &form.contract_no;
         if len(c) > 17 {
-            r.err("contract_no", "V06", format!("at most 17 characters, got {}", len(c)));
+            r.err(
+                "contract_no",
+                "V06",
+                format!("at most 17 characters, got {}", len(c)),
+            );
         } else if !c.bytes().all(|b| b.is_ascii_graphic() || b == b' ') || c.contains([',', ';']) {
-            r.err("contract_no", "V06", "one contract number of ASCII letters, digits and punctuation (no lists)");
+            r.err(
+                "contract_no",
+                "V06",
+                "one contract number of ASCII letters, digits and punctuation (no lists)",
+            );
         }
     }
     // V07: one customs district, a designated one where the commodity has any.
     if r.required("customs_district", &form.customs_district) {
         if let Some(e) = entry {
-            if !e.designated_ports.is_empty() && !e.designated_ports.contains(&form.customs_district) {
+            if !e.designated_ports.is_empty()
+                && !e.designated_ports.contains(&form.customs_district)
+            {
                 r.err(
                     "customs_district",
                     "V07",
-                    format!("{} may only be declared at {}", e.name, e.designated_ports.join(", ")),
+                    format!(
+                        "{} may only be declared at {}",
+                        e.name,
+                        e.designated_ports.join(", ")
+                    ),
                 );
             }
         }
@@ -250,7 +338,14 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     if r.required("country", &form.country) {
         if let Some(c) = refd.country(&form.country) {
             if c.grouping {
-                r.err("country", "V08", format!("{} is a regional grouping; name one country or region", c.name));
+                r.err(
+                    "country",
+                    "V08",
+                    format!(
+                        "{} is a regional grouping; name one country or region",
+                        c.name
+                    ),
+                );
             }
         }
     }
@@ -258,9 +353,15 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     r.required("payment_mode", &form.payment_mode);
     if r.required("transport_mode", &form.transport_mode) {
         let land = matches!(form.transport_mode.as_str(), "rail" | "road");
-        let overseas = refd.country(&form.country).is_some_and(|c| !c.land_border && c.code != "CHN");
+        let overseas = refd
+            .country(&form.country)
+            .is_some_and(|c| !c.land_border && c.code != "CHN");
         if entry.is_some_and(|e| e.frozen) && land && overseas {
-            r.warn("transport_mode", "V10", "frozen goods to an overseas destination are not shipped by rail or road");
+            r.warn(
+                "transport_mode",
+                "V10",
+                "frozen goods to an overseas destination are not shipped by rail or road",
+            );
         }
     }
     // V11: the code is in the quota year's catalogue.
@@ -270,9 +371,17 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
             r.err("commodity_code", "V11", "must be 10 digits");
         } else if let Some(y) = year {
             if !refd.has_catalogue(y) {
-                r.err("commodity_code", "V11", format!("no 出口许可证管理货物目录 loaded for {y}"));
+                r.err(
+                    "commodity_code",
+                    "V11",
+                    format!("no 出口许可证管理货物目录 loaded for {y}"),
+                );
             } else if entry.is_none() {
-                r.err("commodity_code", "V11", format!("{c} is not in the {y} 出口许可证管理货物目录"));
+                r.err(
+                    "commodity_code",
+                    "V11",
+                    format!("{c} is not in the {y} 出口许可证管理货物目录"),
+                );
             }
         }
     }
@@ -287,11 +396,18 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         if r.required(&f("unit"), &line.unit) {
             if let Some(e) = entry {
                 if e.unit != line.unit {
-                    r.err(f("unit"), "V14", format!("{} is measured in {}", e.name, e.unit));
+                    r.err(
+                        f("unit"),
+                        "V14",
+                        format!("{} is measured in {}", e.name, e.unit),
+                    );
                 }
             }
         }
-        for (name, value) in [("quantity", &line.quantity), ("unit_price", &line.unit_price)] {
+        for (name, value) in [
+            ("quantity", &line.quantity),
+            ("unit_price", &line.unit_price),
+        ] {
             if r.required(&f(name), value) {
                 match parse_decimal(value) {
                     Some(d) if d > Decimal::ZERO => {}
@@ -316,7 +432,11 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     }
     // V16.
     if r.required("price_term", &form.price_term) && form.price_term != "FOB" {
-        r.err("price_term", "V16", "online applications use the FOB price term");
+        r.err(
+            "price_term",
+            "V16",
+            "online applications use the FOB price term",
+        );
     }
     // V17: 一批一证 / 非一批一证 and the remark.
     let multi_mark = form.remarks.contains("非一批一证");
@@ -324,14 +444,26 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         match form.batch_mode.as_str() {
             "multi" => {
                 if entry.is_some_and(|e| !e.multi_batch) {
-                    r.err("batch_mode", "V17", "this commodity is not managed as 非一批一证");
+                    r.err(
+                        "batch_mode",
+                        "V17",
+                        "this commodity is not managed as 非一批一证",
+                    );
                 }
                 if !multi_mark {
-                    r.err("remarks", "V17", "a 非一批一证 licence must say 非一批一证 in 备注");
+                    r.err(
+                        "remarks",
+                        "V17",
+                        "a 非一批一证 licence must say 非一批一证 in 备注",
+                    );
                 }
             }
             "single" if multi_mark => {
-                r.err("remarks", "V17", "备注 says 非一批一证 but the licence is 一批一证");
+                r.err(
+                    "remarks",
+                    "V17",
+                    "备注 says 非一批一证 but the licence is 一批一证",
+                );
             }
             _ => {}
         }
@@ -344,12 +476,24 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
             if i32::from(y) == i32::from(this) {
             } else if i32::from(y) == i32::from(this) + 1 && next_open {
                 if !form.remarks.contains("1月1日") {
-                    r.err("remarks", "V18", "a next-year licence must note in 备注 that validity starts 1月1日");
+                    r.err(
+                        "remarks",
+                        "V18",
+                        "a next-year licence must note in 备注 that validity starts 1月1日",
+                    );
                 }
             } else if i32::from(y) == i32::from(this) + 1 {
-                r.err("quota_year", "V18", format!("next year's licences can be applied for from {this}-12-10"));
+                r.err(
+                    "quota_year",
+                    "V18",
+                    format!("next year's licences can be applied for from {this}-12-10"),
+                );
             } else {
-                r.err("quota_year", "V18", format!("must be {this} (or {} from 10 December)", this + 1));
+                r.err(
+                    "quota_year",
+                    "V18",
+                    format!("must be {this} (or {} from 10 December)", this + 1),
+                );
             }
         }
     }
@@ -359,7 +503,12 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
             r.err(
                 "commodity_code",
                 "V20",
-                format!("{} is issued by agencies {}, not {}", e.name, e.agencies.join(", "), ctx.agency_code),
+                format!(
+                    "{} is issued by agencies {}, not {}",
+                    e.name,
+                    e.agencies.join(", "),
+                    ctx.agency_code
+                ),
             );
         }
     }
@@ -380,16 +529,28 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         }
     }
     if filled && c.contract_no != form.contract_no {
-        r.err("contract.contract_no", "V21", "must equal the application's 合同号");
+        r.err(
+            "contract.contract_no",
+            "V21",
+            "must equal the application's 合同号",
+        );
     }
     if let Some(country) = refd.country(&c.buyer_country) {
         if country.grouping {
-            r.err("contract.buyer_country", "V21", "name one country or region");
+            r.err(
+                "contract.buyer_country",
+                "V21",
+                "name one country or region",
+            );
         }
     }
     // V22.
     if ctx.attachment_count == 0 {
-        r.err("attachments", "V22", "upload at least one attachment (the contract and the export approval document)");
+        r.err(
+            "attachments",
+            "V22",
+            "upload at least one attachment (the contract and the export approval document)",
+        );
     }
     r.0
 }
@@ -421,7 +582,11 @@ fn lengths(form: &ApplicationForm, ctx: &Context<'_>, r: &mut Report) {
     ];
     for (field, value, max) in fields {
         if len(value) > max {
-            r.err(field, "V24", format!("at most {max} characters, got {}", len(value)));
+            r.err(
+                field,
+                "V24",
+                format!("at most {max} characters, got {}", len(value)),
+            );
         }
     }
     for (field, value) in [
@@ -436,19 +601,39 @@ fn lengths(form: &ApplicationForm, ctx: &Context<'_>, r: &mut Report) {
         ("contract.delivery_by", &c.delivery_by),
     ] {
         if len(value) > l.code {
-            r.err(field, "V24", format!("at most {} characters, got {}", l.code, len(value)));
+            r.err(
+                field,
+                "V24",
+                format!("at most {} characters, got {}", l.code, len(value)),
+            );
         }
     }
     if form.goods.len() > l.goods_lines {
-        r.err("goods", "V24", format!("at most {} goods rows", l.goods_lines));
+        r.err(
+            "goods",
+            "V24",
+            format!("at most {} goods rows", l.goods_lines),
+        );
     }
     for (i, g) in form.goods.iter().enumerate() {
         if len(&g.spec) > l.spec {
-            r.err(format!("goods[{i}].spec"), "V24", format!("at most {} characters, got {}", l.spec, len(&g.spec)));
+            r.err(
+                format!("goods[{i}].spec"),
+                "V24",
+                format!("at most {} characters, got {}", l.spec, len(&g.spec)),
+            );
         }
-        for (name, value) in [("unit", &g.unit), ("quantity", &g.quantity), ("unit_price", &g.unit_price)] {
+        for (name, value) in [
+            ("unit", &g.unit),
+            ("quantity", &g.quantity),
+            ("unit_price", &g.unit_price),
+        ] {
             if len(value) > l.code {
-                r.err(format!("goods[{i}].{name}"), "V24", format!("at most {} characters", l.code));
+                r.err(
+                    format!("goods[{i}].{name}"),
+                    "V24",
+                    format!("at most {} characters", l.code),
+                );
             }
         }
     }
@@ -484,3 +669,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::tests::{USCC, seed_form};
+}

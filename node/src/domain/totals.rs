@@ -38,12 +38,14 @@ pub fn compute(form: &ApplicationForm, reference: &Reference) -> Totals {
         let q = parse_decimal(&line.quantity);
         let p = parse_decimal(&line.unit_price);
         qty_sum = qty_sum.zip(q).and_then(|(a, b)| a.checked_add(b));
-        let amount = q.zip(p).and_then(|(q, p)| q.checked_mul(p)).map(|a| {
-            a.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-        });
-        let usd = amount.zip(rate).and_then(|(a, r)| a.checked_mul(r)).map(|a| {
-            a.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-        });
+        let amount = q
+            .zip(p)
+            .and_then(|(q, p)| q.checked_mul(p))
+            .map(|a| a.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
+        let usd = amount
+            .zip(rate)
+            .and_then(|(a, r)| a.checked_mul(r))
+            .map(|a| a.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero));
         total = total.zip(amount).and_then(|(a, b)| a.checked_add(b));
         total_usd = total_usd.zip(usd).and_then(|(a, b)| a.checked_add(b));
         t.line_amounts.push(amount.map(money).unwrap_or_default());
@@ -52,7 +54,9 @@ pub fn compute(form: &ApplicationForm, reference: &Reference) -> Totals {
     if !form.goods.is_empty() {
         t.total = total.map(money).unwrap_or_default();
         t.total_usd = total_usd.map(money).unwrap_or_default();
-        t.total_quantity = qty_sum.map(|q| q.normalize().to_string()).unwrap_or_default();
+        t.total_quantity = qty_sum
+            .map(|q| q.normalize().to_string())
+            .unwrap_or_default();
     }
     t
 }

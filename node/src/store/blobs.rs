@@ -41,7 +41,9 @@ pub fn get(txn: &impl Txn, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreErro
     let chunks = txn.table(BLOB_CHUNK)?;
     let mut out = Vec::with_capacity(size as usize);
     for i in 0..n {
-        let c = chunks.get((*hash, i))?.ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?;
+        let c = chunks
+            .get((*hash, i))?
+            .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?;
         out.extend_from_slice(c.value());
     }
     if out.len() as u64 != size || sha256(&out) != *hash {

@@ -55,7 +55,11 @@ pub fn append_chunk(txn: &WriteTransaction, id: DocId, chunk: &[u8]) -> Result<u
 }
 
 /// Replaces a document's snapshot and chunks with one new snapshot.
-pub fn replace_with_snapshot(txn: &WriteTransaction, id: DocId, snapshot: &[u8]) -> Result<(), StoreError> {
+pub fn replace_with_snapshot(
+    txn: &WriteTransaction,
+    id: DocId,
+    snapshot: &[u8],
+) -> Result<(), StoreError> {
     let mut info = txn.open_table(DOC_INFO)?;
     let (kind, _, next) = info
         .get(id.0)?
@@ -92,7 +96,11 @@ pub fn record_change(txn: &WriteTransaction, id: DocId) -> Result<u64, StoreErro
 }
 
 /// The documents changed after `since`, oldest change first, at most `limit`.
-pub fn changed_since(txn: &impl Txn, since: u64, limit: usize) -> Result<Vec<(u64, DocId)>, StoreError> {
+pub fn changed_since(
+    txn: &impl Txn,
+    since: u64,
+    limit: usize,
+) -> Result<Vec<(u64, DocId)>, StoreError> {
     let changes = txn.table(CHANGES)?;
     let mut out = Vec::new();
     for entry in changes.range(since + 1..)?.take(limit) {

@@ -10,7 +10,7 @@
 //! devices editing different fields merge cleanly and an unchanged save adds nothing.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, AutoSerde, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{AutoCommit, AutoSerde, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use exlic_client::application::ApplicationForm;
 use exlic_client::attachment::AttachmentRef;
 use serde_json::Value as Json;
@@ -19,7 +19,11 @@ use serde_json::Value as Json;
 pub const TYPE_APPLICATION: &str = "application";
 
 /// Sets up a new application document.
-pub fn init(doc: &mut AutoCommit, created_at_ms: i64, form: &ApplicationForm) -> Result<(), automerge::AutomergeError> {
+pub fn init(
+    doc: &mut AutoCommit,
+    created_at_ms: i64,
+    form: &ApplicationForm,
+) -> Result<(), automerge::AutomergeError> {
     doc.put(ROOT, "type", TYPE_APPLICATION)?;
     doc.put(ROOT, "v", 1i64)?;
     doc.put(ROOT, "created_at_ms", created_at_ms)?;
@@ -29,7 +33,10 @@ pub fn init(doc: &mut AutoCommit, created_at_ms: i64, form: &ApplicationForm) ->
 }
 
 /// Writes `form` into the document, changing only what differs.
-pub fn write_form(doc: &mut AutoCommit, form: &ApplicationForm) -> Result<(), automerge::AutomergeError> {
+pub fn write_form(
+    doc: &mut AutoCommit,
+    form: &ApplicationForm,
+) -> Result<(), automerge::AutomergeError> {
     let value = serde_json::to_value(form).expect("form serialises");
     let obj = map_child(doc, &ROOT, "form")?;
     reconcile_map(doc, &obj, value.as_object().expect("form is an object"))
@@ -42,7 +49,10 @@ pub fn read_form(doc: &AutoCommit) -> ApplicationForm {
 }
 
 /// Reads the form as it was at `heads`.
-pub fn read_form_at(doc: &mut AutoCommit, heads: &[automerge::ChangeHash]) -> Result<ApplicationForm, automerge::AutomergeError> {
+pub fn read_form_at(
+    doc: &mut AutoCommit,
+    heads: &[automerge::ChangeHash],
+) -> Result<ApplicationForm, automerge::AutomergeError> {
     let old = doc.fork_at(heads)?;
     Ok(read_form(&old))
 }
@@ -66,7 +76,8 @@ fn filter_known(v: &Json, template: &Json) -> Json {
                 .collect(),
         ),
         (Json::Array(items), Json::Array(_)) => {
-            let line = serde_json::to_value(exlic_client::application::GoodsLine::default()).expect("serialises");
+            let line = serde_json::to_value(exlic_client::application::GoodsLine::default())
+                .expect("serialises");
             Json::Array(items.iter().map(|i| filter_known(i, &line)).collect())
         }
         (Json::String(_), Json::String(_)) => v.clone(),
@@ -84,7 +95,10 @@ pub fn attachments(doc: &AutoCommit) -> Vec<AttachmentRef> {
 }
 
 /// Appends an attachment (no-op if one with the same hash is there).
-pub fn add_attachment(doc: &mut AutoCommit, a: &AttachmentRef) -> Result<bool, automerge::AutomergeError> {
+pub fn add_attachment(
+    doc: &mut AutoCommit,
+    a: &AttachmentRef,
+) -> Result<bool, automerge::AutomergeError> {
     if attachments(doc).iter().any(|x| x.sha256 == a.sha256) {
         return Ok(false);
     }
@@ -99,7 +113,10 @@ pub fn add_attachment(doc: &mut AutoCommit, a: &AttachmentRef) -> Result<bool, a
 }
 
 /// Removes the attachment with this hash; false if there was none.
-pub fn remove_attachment(doc: &mut AutoCommit, sha256: &str) -> Result<bool, automerge::AutomergeError> {
+pub fn remove_attachment(
+    doc: &mut AutoCommit,
+    sha256: &str,
+) -> Result<bool, automerge::AutomergeError> {
     let Some(pos) = attachments(doc).iter().position(|x| x.sha256 == sha256) else {
         return Ok(false);
     };
@@ -130,14 +147,22 @@ pub fn created_at_ms(doc: &AutoCommit) -> i64 {
     }
 }
 
-fn map_child(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, automerge::AutomergeError> {
+fn map_child(
+    doc: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+) -> Result<ObjId, automerge::AutomergeError> {
     match doc.get(parent, key)? {
         Some((Value::Object(ObjType::Map), id)) => Ok(id),
         _ => doc.put_object(parent, key, ObjType::Map),
     }
 }
 
-fn list_child(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, automerge::AutomergeError> {
+fn list_child(
+    doc: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+) -> Result<ObjId, automerge::AutomergeError> {
     match doc.get(parent, key)? {
         Some((Value::Object(ObjType::List), id)) => Ok(id),
         _ => doc.put_object(parent, key, ObjType::List),
@@ -148,7 +173,11 @@ fn scalar_eq(current: Option<(Value<'_>, ObjId)>, s: &str) -> bool {
     matches!(current, Some((Value::Scalar(v), _)) if matches!(v.as_ref(), ScalarValue::Str(x) if x.as_str() == s))
 }
 
-fn reconcile_map(doc: &mut AutoCommit, obj: &ObjId, value: &serde_json::Map<String, Json>) -> Result<(), automerge::AutomergeError> {
+fn reconcile_map(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    value: &serde_json::Map<String, Json>,
+) -> Result<(), automerge::AutomergeError> {
     for (k, v) in value {
         match v {
             Json::String(s) => {
@@ -170,7 +199,11 @@ fn reconcile_map(doc: &mut AutoCommit, obj: &ObjId, value: &serde_json::Map<Stri
     Ok(())
 }
 
-fn reconcile_list(doc: &mut AutoCommit, list: &ObjId, items: &[Json]) -> Result<(), automerge::AutomergeError> {
+fn reconcile_list(
+    doc: &mut AutoCommit,
+    list: &ObjId,
+    items: &[Json],
+) -> Result<(), automerge::AutomergeError> {
     let len = doc.length(list);
     for (i, item) in items.iter().enumerate() {
         let Json::Object(m) = item else {
@@ -243,7 +276,10 @@ mod tests {
         write_form(&mut b, &fb).unwrap();
         a.merge(&mut b).unwrap();
         let merged = read_form(&a);
-        assert_eq!((merged.remarks.as_str(), merged.contract_no.as_str()), ("from a", "B-1"));
+        assert_eq!(
+            (merged.remarks.as_str(), merged.contract_no.as_str()),
+            ("from a", "B-1")
+        );
     }
 
     #[test]

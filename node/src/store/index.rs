@@ -42,7 +42,10 @@ impl Filter {
         self.from.is_none_or(|f| d >= f)
             && self.to.is_none_or(|t| d <= t)
             && self.status.is_none_or(|st| s.status == st)
-            && self.commodity.as_deref().is_none_or(|c| s.commodity_code.starts_with(c))
+            && self
+                .commodity
+                .as_deref()
+                .is_none_or(|c| s.commodity_code.starts_with(c))
             && self.trade_mode.as_deref().is_none_or(|t| s.trade_mode == t)
             && self.year.is_none_or(|y| year_of(s) == Some(y))
             && self
@@ -53,7 +56,11 @@ impl Filter {
 }
 
 /// Replaces the list row and index entries of `id` (`None` removes them).
-pub fn put_summary(txn: &WriteTransaction, id: DocId, new: Option<&ApplicationSummary>) -> Result<(), StoreError> {
+pub fn put_summary(
+    txn: &WriteTransaction,
+    id: DocId,
+    new: Option<&ApplicationSummary>,
+) -> Result<(), StoreError> {
     let mut rows = txn.open_table(SUMMARY)?;
     let old: Option<ApplicationSummary> = rows
         .get(id.0)?
@@ -140,8 +147,11 @@ pub fn query(
     let mut more = false;
     // Visits candidate ids in index order; returns false to stop.
     let mut visit = |id: Id| -> Result<bool, StoreError> {
-        let Some(v) = rows.get(id)? else { return Ok(true) };
-        let s: ApplicationSummary = serde_json::from_slice(v.value()).map_err(|_| StoreError::Record("summary"))?;
+        let Some(v) = rows.get(id)? else {
+            return Ok(true);
+        };
+        let s: ApplicationSummary =
+            serde_json::from_slice(v.value()).map_err(|_| StoreError::Record("summary"))?;
         if !f.matches(&s) {
             return Ok(true);
         }
@@ -178,24 +188,44 @@ pub fn query(
         }
     } else if let Some(code) = f.commodity.as_deref().filter(|c| c.len() == 10) {
         let t = txn.table(IDX_COMMODITY)?;
-        scan!(t.range((code, from, MIN_ID)..=(code, to, MAX_ID))?.rev(), |k: (&str, u32, Id)| k.2);
+        scan!(
+            t.range((code, from, MIN_ID)..=(code, to, MAX_ID))?.rev(),
+            |k: (&str, u32, Id)| k.2
+        );
     } else if let Some(st) = f.status {
         let t = txn.table(IDX_STATUS)?;
         let tag = st.tag();
-        scan!(t.range((tag, from, MIN_ID)..=(tag, to, MAX_ID))?.rev(), |k: (u8, u32, Id)| k.2);
+        scan!(
+            t.range((tag, from, MIN_ID)..=(tag, to, MAX_ID))?.rev(),
+            |k: (u8, u32, Id)| k.2
+        );
     } else if let Some(tm) = f.trade_mode.as_deref() {
         let t = txn.table(IDX_TRADE_MODE)?;
-        scan!(t.range((tm, from, MIN_ID)..=(tm, to, MAX_ID))?.rev(), |k: (&str, u32, Id)| k.2);
+        scan!(
+            t.range((tm, from, MIN_ID)..=(tm, to, MAX_ID))?.rev(),
+            |k: (&str, u32, Id)| k.2
+        );
     } else if let Some(prefix) = f.commodity.as_deref() {
         let t = txn.table(IDX_COMMODITY)?;
         let end = prefix_end(prefix);
-        scan!(t.range((prefix, 0, MIN_ID)..(end.as_str(), 0, MIN_ID))?.rev(), |k: (&str, u32, Id)| k.2);
+        scan!(
+            t.range((prefix, 0, MIN_ID)..(end.as_str(), 0, MIN_ID))?
+                .rev(),
+            |k: (&str, u32, Id)| k.2
+        );
     } else if let Some(y) = f.year {
         let t = txn.table(IDX_YEAR)?;
-        scan!(t.range((y, from, MIN_ID)..=(y, to, MAX_ID))?.rev(), |k: (u16, u32, Id)| k.2);
+        scan!(
+            t.range((y, from, MIN_ID)..=(y, to, MAX_ID))?.rev(),
+            |k: (u16, u32, Id)| k.2
+        );
     } else {
         let t = txn.table(IDX_DATE)?;
-        scan!(t.range((from, MIN_ID)..=(to, MAX_ID))?.rev(), |k: (u32, Id)| k.1);
+        scan!(t.range((from, MIN_ID)..=(to, MAX_ID))?.rev(), |k: (
+            u32,
+            Id
+        )| k
+            .1);
     }
     Ok((out, more))
 }
@@ -233,7 +263,9 @@ pub fn check_consistency(txn: &impl Txn) -> Result<Vec<String>, StoreError> {
         let d = date_of(s);
         let mut ok = by_date.get((d, id.0))?.is_some()
             && by_status.get((s.status.tag(), d, id.0))?.is_some()
-            && by_commodity.get((s.commodity_code.as_str(), d, id.0))?.is_some()
+            && by_commodity
+                .get((s.commodity_code.as_str(), d, id.0))?
+                .is_some()
             && by_trade.get((s.trade_mode.as_str(), d, id.0))?.is_some();
         if let Some(y) = year_of(s) {
             years += 1;
@@ -249,7 +281,12 @@ pub fn check_consistency(txn: &impl Txn) -> Result<Vec<String>, StoreError> {
     }
     count(by_date.len()?, rows.len(), "idx_date", &mut problems);
     count(by_status.len()?, rows.len(), "idx_status", &mut problems);
-    count(by_commodity.len()?, rows.len(), "idx_commodity", &mut problems);
+    count(
+        by_commodity.len()?,
+        rows.len(),
+        "idx_commodity",
+        &mut problems,
+    );
     count(by_trade.len()?, rows.len(), "idx_trade_mode", &mut problems);
     count(by_year.len()?, years, "idx_year", &mut problems);
     count(by_no.len()?, nos, "idx_app_no", &mut problems);

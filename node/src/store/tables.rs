@@ -30,9 +30,11 @@ pub const IDX_DATE: TableDefinition<(u32, Id), ()> = TableDefinition::new("idx_d
 /// (status tag, date, doc id).
 pub const IDX_STATUS: TableDefinition<(u8, u32, Id), ()> = TableDefinition::new("idx_status");
 /// (commodity code, date, doc id).
-pub const IDX_COMMODITY: TableDefinition<(&str, u32, Id), ()> = TableDefinition::new("idx_commodity");
+pub const IDX_COMMODITY: TableDefinition<(&str, u32, Id), ()> =
+    TableDefinition::new("idx_commodity");
 /// (trade mode, date, doc id).
-pub const IDX_TRADE_MODE: TableDefinition<(&str, u32, Id), ()> = TableDefinition::new("idx_trade_mode");
+pub const IDX_TRADE_MODE: TableDefinition<(&str, u32, Id), ()> =
+    TableDefinition::new("idx_trade_mode");
 /// (quota year, date, doc id).
 pub const IDX_YEAR: TableDefinition<(u16, u32, Id), ()> = TableDefinition::new("idx_year");
 /// 申请表号 → doc id.

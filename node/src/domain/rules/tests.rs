@@ -108,7 +108,11 @@ fn the_seed_sample_passes_every_rule() {
 
 #[test]
 fn v01_exporter() {
-    fails(|f| f.exporter_uscc = "91350100M000100Y44".into(), "exporter_uscc", "V01");
+    fails(
+        |f| f.exporter_uscc = "91350100M000100Y44".into(),
+        "exporter_uscc",
+        "V01",
+    );
     fails(|f| f.exporter_code = "12345".into(), "exporter_code", "V01");
 }
 
@@ -124,7 +128,11 @@ fn v01_allow_list_overrides_the_checksum() {
 
 #[test]
 fn v02_consignor() {
-    fails(|f| f.consignor_uscc = "9135010".into(), "consignor_uscc", "V02");
+    fails(
+        |f| f.consignor_uscc = "9135010".into(),
+        "consignor_uscc",
+        "V02",
+    );
     fails(|f| f.consignor_code = "ABC".into(), "consignor_code", "V02");
 }
 
@@ -170,7 +178,11 @@ fn v06_contract_number() {
 
 #[test]
 fn v07_customs_district() {
-    fails(|f| f.customs_district = "9999".into(), "customs_district", "V07");
+    fails(
+        |f| f.customs_district = "9999".into(),
+        "customs_district",
+        "V07",
+    );
     fails(
         |f| {
             f.commodity_code = "8110101000".into();
@@ -189,32 +201,60 @@ fn v08_country_not_a_grouping() {
 
 #[test]
 fn v09_payment_mode() {
-    fails(|f| f.payment_mode = "barter-ish".into(), "payment_mode", "V09");
+    fails(
+        |f| f.payment_mode = "barter-ish".into(),
+        "payment_mode",
+        "V09",
+    );
 }
 
 #[test]
 fn v10_transport_mode_and_frozen_warning() {
-    fails(|f| f.transport_mode = "teleport".into(), "transport_mode", "V10");
+    fails(
+        |f| f.transport_mode = "teleport".into(),
+        "transport_mode",
+        "V10",
+    );
     let fx = Fixture::new();
     let mut form = seed_form();
     form.commodity_code = "0202300090".into(); // frozen beef
     form.transport_mode = "rail".into();
     form.goods[0].unit = "t".into();
     let all = check_seal(&form, &fx.ctx());
-    assert!(all.iter().any(|e| e.rule == "V10" && e.severity == Severity::Warning), "{all:?}");
+    assert!(
+        all.iter()
+            .any(|e| e.rule == "V10" && e.severity == Severity::Warning),
+        "{all:?}"
+    );
     assert!(all.iter().all(|e| e.severity == Severity::Warning));
 }
 
 #[test]
 fn v11_commodity_code_in_the_years_catalogue() {
-    fails(|f| f.commodity_code = "29181400".into(), "commodity_code", "V11");
-    fails(|f| f.commodity_code = "9999999999".into(), "commodity_code", "V11");
+    fails(
+        |f| f.commodity_code = "29181400".into(),
+        "commodity_code",
+        "V11",
+    );
+    fails(
+        |f| f.commodity_code = "9999999999".into(),
+        "commodity_code",
+        "V11",
+    );
 }
 
 #[test]
 fn v14_goods_rows() {
-    fails(|f| f.goods[0].quantity = "0".into(), "goods[0].quantity", "V14");
-    fails(|f| f.goods[0].unit_price = "1,250".into(), "goods[0].unit_price", "V14");
+    fails(
+        |f| f.goods[0].quantity = "0".into(),
+        "goods[0].quantity",
+        "V14",
+    );
+    fails(
+        |f| f.goods[0].unit_price = "1,250".into(),
+        "goods[0].unit_price",
+        "V14",
+    );
     fails(|f| f.goods[0].unit = "kg".into(), "goods[0].unit", "V14");
     fails(|f| f.currency = "XYZ".into(), "currency", "V14");
 }
@@ -279,10 +319,26 @@ fn v20_issuing_agency_scope() {
 
 #[test]
 fn v21_contract_table() {
-    fails(|f| f.contract.buyer_name.clear(), "contract.buyer_name", "V21");
-    fails(|f| f.contract.contract_no = "OTHER".into(), "contract.contract_no", "V21");
-    fails(|f| f.contract.signed_on = "2024/12/02".into(), "contract.signed_on", "V21");
-    fails(|f| f.contract.buyer_country = "EUN".into(), "contract.buyer_country", "V21");
+    fails(
+        |f| f.contract.buyer_name.clear(),
+        "contract.buyer_name",
+        "V21",
+    );
+    fails(
+        |f| f.contract.contract_no = "OTHER".into(),
+        "contract.contract_no",
+        "V21",
+    );
+    fails(
+        |f| f.contract.signed_on = "2024/12/02".into(),
+        "contract.signed_on",
+        "V21",
+    );
+    fails(
+        |f| f.contract.buyer_country = "EUN".into(),
+        "contract.buyer_country",
+        "V21",
+    );
 }
 
 #[test]
@@ -307,7 +363,11 @@ fn v23_required_fields() {
 #[test]
 fn v24_text_limits_are_configurable() {
     fails(|f| f.remarks = "备".repeat(501), "remarks", "V24");
-    fails(|f| f.goods[0].spec = "x".repeat(201), "goods[0].spec", "V24");
+    fails(
+        |f| f.goods[0].spec = "x".repeat(201),
+        "goods[0].spec",
+        "V24",
+    );
     let mut fx = Fixture::new();
     fx.limits.remarks = 10;
     let mut form = seed_form();

@@ -1,0 +1,349 @@
+//! The enterprise role over a real redb file in a temporary directory.
+
+use std::sync::Arc;
+
+use exlic_client::seal;
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::domain::rules::tests_support::{USCC, seed_form};
+use crate::store::StoreOptions;
+
+/// 2024-12-11 10:00 China time.
+pub(crate) const SEED_DAY_MS: i64 = 1_733_882_400_000;
+
+pub(crate) struct Fx {
+    pub dir: tempfile::TempDir,
+    pub ent: Enterprise,
+}
+
+pub(crate) fn open(dir: &std::path::Path) -> Enterprise {
+    let store = Arc::new(Store::open(&dir.join("node.redb"), StoreOptions::default()).unwrap());
+    initialise(
+        &store,
+        NumberBlock::parse("249999400000560600095:3").unwrap(),
+    )
+    .unwrap();
+    Enterprise::new(
+        store,
+        Arc::new(Reference::embedded()),
+        Arc::new(ManualClock::at(SEED_DAY_MS)),
+        Identity {
+            enterprise_name: "厦门示例化工进出口有限公司".into(),
+            enterprise_uscc: USCC.into(),
+            agency_code: "AA".into(),
+        },
+        Settings::default(),
+    )
+    .unwrap()
+}
+
+pub(crate) fn fx() -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let ent = open(dir.path());
+    Fx { dir, ent }
+}
+
+#[test]
+fn create_save_seal_report() {
+    let f = fx();
+    let v = f.ent.create(&ApplicationForm::default()).unwrap();
+    assert_eq!(v.status, ApplicationStatus::Draft);
+    assert_eq!(v.application_date, "20241211");
+    let v = f.ent.save(v.id, &seed_form()).unwrap();
+    assert_eq!(v.commodity_name.as_deref(), Some("柠檬酸"));
+    assert_eq!(v.totals.total, "28750.00");
+
+    // V22: no attachment yet.
+    match f.ent.seal(v.id) {
+        Err(EnterpriseError::Invalid(errs)) => {
+            assert!(errs.iter().any(|e| e.rule == "V22"), "{errs:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let a = f
+        .ent
+        .add_attachment(v.id, "合同.pdf", "application/pdf", b"%PDF-1.4 contract")
+        .unwrap();
+    let sealed = f.ent.seal(v.id).unwrap();
+    assert_eq!(sealed.application_no, "249999400000560600095");
+    assert_eq!(sealed.revision, 1);
+
+    // Frozen now.
+    assert!(matches!(
+        f.ent.save(v.id, &seed_form()),
+        Err(EnterpriseError::Refused(_))
+    ));
+    assert!(matches!(
+        f.ent.add_attachment(v.id, "x.txt", "", b"x"),
+        Err(EnterpriseError::Refused(_))
+    ));
+
+    // The seal verifies with the public key and the attachment alone.
+    let sub = f.ent.sealed_submission(v.id).unwrap();
+    let (_, bytes) = f.ent.attachment(v.id, &a.sha256).unwrap();
+    let payload = seal::verify(&sub, &f.ent.device_public_key(), |_| Some(bytes.clone())).unwrap();
+    assert_eq!(payload.application_no, "249999400000560600095");
+    assert_eq!(
+        serde_json::from_slice::<ApplicationForm>(&sub.content).unwrap(),
+        seed_form()
+    );
+
+    let v = f.ent.report(v.id).unwrap();
+    assert_eq!(v.status, ApplicationStatus::Queued);
+    assert_eq!(f.ent.outbox().unwrap().len(), 1);
+    assert!(matches!(
+        f.ent.report(v.id),
+        Err(EnterpriseError::Refused(_))
+    ));
+    assert!(f.ent.check_consistency().unwrap().is_empty());
+}
+
+#[test]
+fn sealed_heads_reproduce_the_sealed_content() {
+    let f = fx();
+    let v = f.ent.create(&seed_form()).unwrap();
+    f.ent
+        .add_attachment(v.id, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    f.ent.seal(v.id).unwrap();
+    let sub = f.ent.sealed_submission(v.id).unwrap();
+    let payload = SealPayload::decode(&sub.payload).unwrap();
+    let heads: Vec<automerge::ChangeHash> = payload
+        .heads
+        .iter()
+        .map(|h| automerge::ChangeHash(*h))
+        .collect();
+    let at_heads = f
+        .ent
+        .store()
+        .with_doc(v.id, |d| form_doc::read_form_at(d, &heads).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(canonical_content(&at_heads), sub.content);
+}
+
+#[test]
+fn numbers_run_out_with_a_clear_error() {
+    let f = fx();
+    for _ in 0..3 {
+        let v = f.ent.create(&seed_form()).unwrap();
+        f.ent
+            .add_attachment(v.id, "a.txt", "text/plain", b"a")
+            .unwrap();
+        f.ent.seal(v.id).unwrap();
+    }
+    let v = f.ent.create(&seed_form()).unwrap();
+    f.ent
+        .add_attachment(v.id, "a.txt", "text/plain", b"a")
+        .unwrap();
+    let err = f.ent.seal(v.id).unwrap_err();
+    assert!(
+        matches!(err, EnterpriseError::Numbers(NumberError::Exhausted)),
+        "{err}"
+    );
+    // Nothing changed: still a draft.
+    assert_eq!(f.ent.get(v.id).unwrap().status, ApplicationStatus::Draft);
+}
+
+#[test]
+fn everything_survives_reopening_the_file() {
+    let f = fx();
+    let v = f.ent.create(&seed_form()).unwrap();
+    f.ent
+        .add_attachment(v.id, "a.txt", "text/plain", b"abc")
+        .unwrap();
+    f.ent.seal(v.id).unwrap();
+    let before = f.ent.get(v.id).unwrap();
+    let dir = f.dir;
+    drop(f.ent);
+    let ent = open(dir.path());
+    assert_eq!(ent.get(v.id).unwrap(), before);
+    assert!(ent.check_consistency().unwrap().is_empty());
+}
+
+#[test]
+fn patch_edits_fields_and_names_bad_ones() {
+    let f = fx();
+    let v = f.ent.create(&ApplicationForm::default()).unwrap();
+    let v = f
+        .ent
+        .patch(
+            v.id,
+            &serde_json::json!({"remarks": "说明", "contract": {"buyer_name": "X"}}),
+        )
+        .unwrap();
+    assert_eq!(v.form.remarks, "说明");
+    assert_eq!(v.form.contract.buyer_name, "X");
+    match f
+        .ent
+        .patch(v.id, &serde_json::json!({"goods": [{"quantity": 5}]}))
+    {
+        Err(EnterpriseError::BadInput { field, .. }) => assert_eq!(field, "goods[0].quantity"),
+        other => panic!("{other:?}"),
+    }
+    match f.ent.patch(v.id, &serde_json::json!({"colour": "red"})) {
+        Err(EnterpriseError::BadInput { message, .. }) => {
+            assert!(message.contains("colour"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(f.ent.get(v.id).unwrap().form.remarks, "说明");
+}
+
+#[test]
+fn queries_use_the_indexes() {
+    let f = fx();
+    let a = f.ent.create(&seed_form()).unwrap();
+    let mut other = seed_form();
+    other.commodity_code = "2936270000".into();
+    other.trade_mode = "processing_imported".into();
+    f.ent.create(&other).unwrap();
+    f.ent
+        .add_attachment(a.id, "a.txt", "text/plain", b"a")
+        .unwrap();
+    f.ent.seal(a.id).unwrap();
+    let q = |q: ApplicationQuery| f.ent.query(&q).unwrap().items.len();
+    assert_eq!(q(ApplicationQuery::default()), 2);
+    assert_eq!(
+        q(ApplicationQuery {
+            application_no: Some("0600095".into()),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            application_no: Some("0600096".into()),
+            ..Default::default()
+        }),
+        0
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            status: Some(ApplicationStatus::Sealed),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            commodity_code: Some("2936".into()),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            commodity_code: Some("2918140000".into()),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            trade_mode: Some("general".into()),
+            ..Default::default()
+        }),
+        1
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            year: Some(2024),
+            ..Default::default()
+        }),
+        2
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            year: Some(2025),
+            ..Default::default()
+        }),
+        0
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            from: Some("2024-12-12".into()),
+            ..Default::default()
+        }),
+        0
+    );
+    assert_eq!(
+        q(ApplicationQuery {
+            from: Some("20241211".into()),
+            to: Some("2024-12-11".into()),
+            ..Default::default()
+        }),
+        2
+    );
+    let page = f
+        .ent
+        .query(&ApplicationQuery {
+            per_page: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(page.has_more);
+    let page2 = f
+        .ent
+        .query(&ApplicationQuery {
+            per_page: Some(1),
+            page: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(!page2.has_more);
+    assert_ne!(page.items[0].id, page2.items[0].id);
+    assert!(matches!(
+        f.ent.query(&ApplicationQuery { from: Some("2024-13-01".into()), ..Default::default() }),
+        Err(EnterpriseError::BadInput { field, .. }) if field == "from"
+    ));
+}
+
+#[test]
+fn delete_removes_from_lists_and_refuses_after_report() {
+    let f = fx();
+    let v = f.ent.create(&seed_form()).unwrap();
+    f.ent.delete(v.id).unwrap();
+    assert!(matches!(f.ent.get(v.id), Err(EnterpriseError::NotFound(_))));
+    assert_eq!(
+        f.ent
+            .query(&ApplicationQuery::default())
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+    let v = f.ent.create(&seed_form()).unwrap();
+    f.ent
+        .add_attachment(v.id, "a.txt", "text/plain", b"a")
+        .unwrap();
+    f.ent.seal(v.id).unwrap();
+    f.ent.report(v.id).unwrap();
+    assert!(matches!(
+        f.ent.delete(v.id),
+        Err(EnterpriseError::Refused(_))
+    ));
+}
+
+#[test]
+fn many_edits_are_compacted_without_changing_the_document() {
+    let f = fx();
+    let v = f.ent.create(&seed_form()).unwrap();
+    for i in 0..40 {
+        f.ent
+            .patch(v.id, &serde_json::json!({"remarks": format!("edit {i}")}))
+            .unwrap();
+    }
+    let before = f.ent.get(v.id).unwrap();
+    assert!(f.ent.store().compaction_backlog() >= 1);
+    assert_eq!(f.ent.store().compact_pending().unwrap(), 1);
+    assert_eq!(
+        docs::chunk_count(&f.ent.store().read().unwrap(), v.id).unwrap(),
+        0
+    );
+    let dir = f.dir;
+    drop(f.ent);
+    let ent = open(dir.path());
+    assert_eq!(ent.get(v.id).unwrap(), before);
+}
