@@ -177,6 +177,8 @@ pub struct ApplicationSummary {
     pub application_no: Option<String>,
     /// 申请日期 `YYYYMMDD`.
     pub application_date: String,
+    /// Creation time, Unix ms (orders the list, newest first).
+    pub created_at_ms: i64,
     /// 商品编码.
     pub commodity_code: String,
     /// 商品名称.

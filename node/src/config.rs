@@ -1,2 +1,383 @@
-//! Node settings: `config.toml` in the data directory, overridden by flags and `EXLIC_*`
-//! environment variables (the CLI merges them; see `cli`).
+//! Node settings: `config.toml` in the data directory, written by `exlic init` and
+//! overridden by command-line flags and `EXLIC_*` environment variables (see `cli`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::reference::{Reference, ReferenceError};
+use crate::domain::rules::TextLimits;
+use crate::enterprise::{Identity, Settings};
+use crate::store::StoreOptions;
+
+/// The config file's name inside the data directory.
+pub const FILE: &str = "config.toml";
+/// The store file's name inside the data directory.
+pub const STORE_FILE: &str = "node.redb";
+/// Default listen address of the local UI and API.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8640";
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting has a value it cannot have.
+    #[error("setting `{key}`: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reference data could not be loaded.
+    #[error("reference data: {0}")]
+    Reference(#[from] ReferenceError),
+}
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `enterprise` (the only role so far).
+    pub role: String,
+    /// Who the node belongs to.
+    pub enterprise: EnterpriseSection,
+    /// The local web UI and API.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Input limits.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// Storage tuning.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Reference data.
+    #[serde(default)]
+    pub reference: ReferenceSection,
+}
+
+/// `[enterprise]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseSection {
+    /// 企业名称.
+    pub name: String,
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// The issuing agency code.
+    pub agency_code: String,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Address to listen on; the enterprise UI only ever binds loopback.
+    pub listen: String,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+        }
+    }
+}
+
+/// `[limits]` (V24 and attachments). The defaults are this project's choice where
+/// domain.md says [unknown].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Largest attachment in MiB.
+    pub attachment_max_mb: u64,
+    /// Most attachments per application.
+    pub attachments_per_application: usize,
+    /// Names of parties.
+    pub name_chars: usize,
+    /// Addresses.
+    pub address_chars: usize,
+    /// 规格、等级.
+    pub spec_chars: usize,
+    /// 备注.
+    pub remarks_chars: usize,
+    /// 附加说明信息.
+    pub additional_info_chars: usize,
+    /// Most goods rows.
+    pub goods_lines: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let t = TextLimits::default();
+        Self {
+            attachment_max_mb: 20,
+            attachments_per_application: 50,
+            name_chars: t.name,
+            address_chars: t.address,
+            spec_chars: t.spec,
+            remarks_chars: t.remarks,
+            additional_info_chars: t.additional_info,
+            goods_lines: t.goods_lines,
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// Documents kept in memory.
+    pub doc_cache: usize,
+    /// redb page cache in MiB.
+    pub page_cache_mb: usize,
+    /// Change chunks before a document is compacted.
+    pub compact_after_chunks: u32,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        let o = StoreOptions::default();
+        Self {
+            doc_cache: o.doc_cache,
+            page_cache_mb: o.page_cache_bytes >> 20,
+            compact_after_chunks: o.compact_after_chunks,
+        }
+    }
+}
+
+/// `[reference]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReferenceSection {
+    /// A directory with `codes.json` and `catalogue-YYYY.json` replacing the built-in data.
+    pub dir: Option<PathBuf>,
+    /// USCCs accepted although they fail the checksum.
+    pub uscc_allow_list: Vec<String>,
+}
+
+impl Config {
+    /// A new enterprise config.
+    pub fn enterprise(name: &str, uscc: &str, agency_code: &str) -> Self {
+        Self {
+            role: "enterprise".into(),
+            enterprise: EnterpriseSection {
+                name: name.into(),
+                uscc: uscc.into(),
+                agency_code: agency_code.into(),
+            },
+            http: HttpSection::default(),
+            limits: LimitsSection::default(),
+            store: StoreSection::default(),
+            reference: ReferenceSection::default(),
+        }
+    }
+
+    /// Reads `config.toml` from `data_dir`.
+    pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let c: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Writes `config.toml` into `data_dir` (atomically: temp file, fsync, rename).
+    pub fn save(&self, data_dir: &Path) -> Result<(), ConfigError> {
+        let path = data_dir.join(FILE);
+        let tmp = data_dir.join(".config.toml.tmp");
+        let text = toml::to_string(self).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let io = |source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        };
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(text.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        Ok(())
+    }
+
+    /// Checks values that the types do not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.role != "enterprise" {
+            return Err(ConfigError::Invalid {
+                key: "role",
+                message: format!("unknown role {:?} (expected \"enterprise\")", self.role),
+            });
+        }
+        if self.enterprise.name.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "enterprise.name",
+                message: "is required".into(),
+            });
+        }
+        exlic_client::uscc::validate(&self.enterprise.uscc).map_err(|e| ConfigError::Invalid {
+            key: "enterprise.uscc",
+            message: e.to_string(),
+        })?;
+        if self.enterprise.agency_code.len() != 2
+            || !self
+                .enterprise
+                .agency_code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(ConfigError::Invalid {
+                key: "enterprise.agency_code",
+                message: "must be two characters A-Z or 0-9".into(),
+            });
+        }
+        self.listen_addr()?;
+        if self.limits.attachment_max_mb == 0 || self.limits.attachment_max_mb > 1024 {
+            return Err(ConfigError::Invalid {
+                key: "limits.attachment_max_mb",
+                message: "must be 1–1024".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The listen address, refused unless it is a loopback address.
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr, ConfigError> {
+        let addr: std::net::SocketAddr =
+            self.http.listen.parse().map_err(|_| ConfigError::Invalid {
+                key: "http.listen",
+                message: format!(
+                    "{:?} is not an address such as 127.0.0.1:8640",
+                    self.http.listen
+                ),
+            })?;
+        if !addr.ip().is_loopback() {
+            return Err(ConfigError::Invalid {
+                key: "http.listen",
+                message: "the enterprise node serves its UI on a loopback address only".into(),
+            });
+        }
+        Ok(addr)
+    }
+
+    /// The node's identity.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            enterprise_name: self.enterprise.name.clone(),
+            enterprise_uscc: self.enterprise.uscc.clone(),
+            agency_code: self.enterprise.agency_code.clone(),
+        }
+    }
+
+    /// Enterprise-role settings.
+    pub fn settings(&self) -> Settings {
+        let l = &self.limits;
+        Settings {
+            limits: TextLimits {
+                name: l.name_chars,
+                code: TextLimits::default().code,
+                address: l.address_chars,
+                spec: l.spec_chars,
+                remarks: l.remarks_chars,
+                additional_info: l.additional_info_chars,
+                goods_lines: l.goods_lines,
+            },
+            uscc_allow_list: self.reference.uscc_allow_list.clone(),
+            attachment_max_bytes: l.attachment_max_mb << 20,
+            attachments_per_application: l.attachments_per_application,
+        }
+    }
+
+    /// Store options.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            doc_cache: self.store.doc_cache,
+            page_cache_bytes: self.store.page_cache_mb << 20,
+            compact_after_chunks: self.store.compact_after_chunks.max(2),
+            durable: true,
+        }
+    }
+
+    /// Loads reference data: the configured directory, or the built-in files.
+    pub fn reference(&self) -> Result<Reference, ConfigError> {
+        let Some(dir) = &self.reference.dir else {
+            return Ok(Reference::embedded());
+        };
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for e in entries {
+            let e = e.map_err(|source| ConfigError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") {
+                let text = std::fs::read_to_string(e.path()).map_err(|source| ConfigError::Io {
+                    path: e.path(),
+                    source,
+                })?;
+                files.push((name, text));
+            }
+        }
+        Ok(Reference::from_sources(files)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::enterprise("甲", "913502000728319549", "AA");
+        c.save(dir.path()).unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap(), c);
+        let mut bad = c.clone();
+        bad.http.listen = "0.0.0.0:80".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("http.listen")
+        );
+        let mut bad = c;
+        bad.enterprise.uscc = "913502000728319548".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("enterprise.uscc")
+        );
+        std::fs::write(dir.path().join(FILE), "role = \"enterprise\"\nbogus = 1\n").unwrap();
+        assert!(Config::load(dir.path()).is_err());
+    }
+}

@@ -253,6 +253,7 @@ impl Enterprise {
             status: state.status,
             application_no: state.application_no.clone(),
             application_date: state.application_date.to_string(),
+            created_at_ms: state.created_at_ms,
             commodity_code: form.commodity_code.clone(),
             commodity_name: self.commodity_name(form).unwrap_or_default(),
             quantity: t.total_quantity,
@@ -655,13 +656,13 @@ impl Enterprise {
             field: field.into(),
             message: message.into(),
         };
-        if let Some(t) = &q.licence_type {
-            if t != "export" {
-                return Err(bad(
-                    "licence_type",
-                    "only `export` (出口许可证) is supported",
-                ));
-            }
+        if let Some(t) = &q.licence_type
+            && t != "export"
+        {
+            return Err(bad(
+                "licence_type",
+                "only `export` (出口许可证) is supported",
+            ));
         }
         let page = q.page.unwrap_or(1);
         if page == 0 {
@@ -671,23 +672,32 @@ impl Enterprise {
         if !(1..=200).contains(&per_page) {
             return Err(bad("per_page", "must be between 1 and 200"));
         }
-        let date = |field: &str, v: &Option<String>| -> Result<Option<u32>> {
+        // A day in China as [start, end) Unix ms.
+        let day = |field: &str, v: &Option<String>| -> Result<Option<(i64, i64)>> {
             match v.as_deref() {
                 None | Some("") => Ok(None),
                 Some(s) => {
                     let digits: String = s.chars().filter(|c| *c != '-').collect();
                     let d = jiff::civil::Date::strptime("%Y%m%d", &digits)
                         .map_err(|_| bad(field, "must be a date YYYYMMDD or YYYY-MM-DD"))?;
-                    Ok(Some(date_key(d)))
+                    let start = |d: jiff::civil::Date| {
+                        d.to_zoned(crate::clock::china())
+                            .map(|z| z.timestamp().as_millisecond())
+                    };
+                    let next = d.tomorrow().map_err(|_| bad(field, "date out of range"))?;
+                    match (start(d), start(next)) {
+                        (Ok(a), Ok(b)) => Ok(Some((a, b))),
+                        _ => Err(bad(field, "date out of range")),
+                    }
                 }
             }
         };
-        let from = date("from", &q.from)?;
-        let to = date("to", &q.to)?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Err(bad("to", "the end date is before the start date"));
-            }
+        let from = day("from", &q.from)?.map(|(a, _)| a);
+        let to = day("to", &q.to)?.map(|(_, b)| b);
+        if let (Some(f), Some(t)) = (from, to)
+            && f >= t
+        {
+            return Err(bad("to", "the end date is before the start date"));
         }
         let digits = |field: &str, v: &Option<String>, max: usize| -> Result<Option<String>> {
             match v.as_deref().map(str::trim) {

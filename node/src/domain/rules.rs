@@ -257,31 +257,29 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
                 "must be a 13-digit enterprise code or a valid unified social credit code",
             );
         }
-        if r.required(&format!("{prefix}_uscc"), uscc_value) {
-            if let Err(e) = check_uscc(uscc_value, ctx) {
-                r.err(
-                    format!("{prefix}_uscc"),
-                    rule,
-                    format!("not a valid unified social credit code: {e}"),
-                );
-            }
+        if r.required(&format!("{prefix}_uscc"), uscc_value)
+            && let Err(e) = check_uscc(uscc_value, ctx)
+        {
+            r.err(
+                format!("{prefix}_uscc"),
+                rule,
+                format!("not a valid unified social credit code: {e}"),
+            );
         }
     }
     // V03: quota goods are shipped by the exporter itself.
-    if let Some(e) = entry {
-        if e.quota
-            && (form.consignor_uscc != form.exporter_uscc
-                || form.consignor_name != form.exporter_name)
-        {
-            r.err(
-                "consignor_uscc",
-                "V03",
-                format!(
-                    "{} is under quota management: 发货人 must be the 出口商",
-                    e.name
-                ),
-            );
-        }
+    if let Some(e) = entry
+        && e.quota
+        && (form.consignor_uscc != form.exporter_uscc || form.consignor_name != form.exporter_name)
+    {
+        r.err(
+            "consignor_uscc",
+            "V03",
+            format!(
+                "{} is under quota management: 发货人 must be the 出口商",
+                e.name
+            ),
+        );
     }
     // V04: the exporter is the enterprise this node (and its device key) belongs to.
     if !form.exporter_uscc.is_empty() && form.exporter_uscc != ctx.enterprise_uscc {
@@ -317,37 +315,34 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         }
     }
     // V07: one customs district, a designated one where the commodity has any.
-    if r.required("customs_district", &form.customs_district) {
-        if let Some(e) = entry {
-            if !e.designated_ports.is_empty()
-                && !e.designated_ports.contains(&form.customs_district)
-            {
-                r.err(
-                    "customs_district",
-                    "V07",
-                    format!(
-                        "{} may only be declared at {}",
-                        e.name,
-                        e.designated_ports.join(", ")
-                    ),
-                );
-            }
-        }
+    if r.required("customs_district", &form.customs_district)
+        && let Some(e) = entry
+        && !e.designated_ports.is_empty()
+        && !e.designated_ports.contains(&form.customs_district)
+    {
+        r.err(
+            "customs_district",
+            "V07",
+            format!(
+                "{} may only be declared at {}",
+                e.name,
+                e.designated_ports.join(", ")
+            ),
+        );
     }
     // V08: one country, not a grouping.
-    if r.required("country", &form.country) {
-        if let Some(c) = refd.country(&form.country) {
-            if c.grouping {
-                r.err(
-                    "country",
-                    "V08",
-                    format!(
-                        "{} is a regional grouping; name one country or region",
-                        c.name
-                    ),
-                );
-            }
-        }
+    if r.required("country", &form.country)
+        && let Some(c) = refd.country(&form.country)
+        && c.grouping
+    {
+        r.err(
+            "country",
+            "V08",
+            format!(
+                "{} is a regional grouping; name one country or region",
+                c.name
+            ),
+        );
     }
     // V09, V10.
     r.required("payment_mode", &form.payment_mode);
@@ -393,16 +388,15 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
     let mut total = Some(Decimal::ZERO);
     for (i, line) in form.goods.iter().enumerate() {
         let f = |n: &str| format!("goods[{i}].{n}");
-        if r.required(&f("unit"), &line.unit) {
-            if let Some(e) = entry {
-                if e.unit != line.unit {
-                    r.err(
-                        f("unit"),
-                        "V14",
-                        format!("{} is measured in {}", e.name, e.unit),
-                    );
-                }
-            }
+        if r.required(&f("unit"), &line.unit)
+            && let Some(e) = entry
+            && e.unit != line.unit
+        {
+            r.err(
+                f("unit"),
+                "V14",
+                format!("{} is measured in {}", e.name, e.unit),
+            );
         }
         for (name, value) in [
             ("quantity", &line.quantity),
@@ -469,48 +463,49 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
         }
     }
     // V18: quota year is this year, or next year from 10 December with the remark.
-    if r.required("quota_year", &form.quota_year) {
-        if let Some(y) = year {
-            let this = ctx.today.year();
-            let next_open = ctx.today >= Date::new(this, 12, 10).expect("valid date");
-            if i32::from(y) == i32::from(this) {
-            } else if i32::from(y) == i32::from(this) + 1 && next_open {
-                if !form.remarks.contains("1月1日") {
-                    r.err(
-                        "remarks",
-                        "V18",
-                        "a next-year licence must note in 备注 that validity starts 1月1日",
-                    );
-                }
-            } else if i32::from(y) == i32::from(this) + 1 {
+    if r.required("quota_year", &form.quota_year)
+        && let Some(y) = year
+    {
+        let this = ctx.today.year();
+        let next_open = ctx.today >= Date::new(this, 12, 10).expect("valid date");
+        if i32::from(y) == i32::from(this) {
+        } else if i32::from(y) == i32::from(this) + 1 && next_open {
+            if !form.remarks.contains("1月1日") {
                 r.err(
-                    "quota_year",
+                    "remarks",
                     "V18",
-                    format!("next year's licences can be applied for from {this}-12-10"),
-                );
-            } else {
-                r.err(
-                    "quota_year",
-                    "V18",
-                    format!("must be {this} (or {} from 10 December)", this + 1),
+                    "a next-year licence must note in 备注 that validity starts 1月1日",
                 );
             }
+        } else if i32::from(y) == i32::from(this) + 1 {
+            r.err(
+                "quota_year",
+                "V18",
+                format!("next year's licences can be applied for from {this}-12-10"),
+            );
+        } else {
+            r.err(
+                "quota_year",
+                "V18",
+                format!("must be {this} (or {} from 10 December)", this + 1),
+            );
         }
     }
     // V20: this agency may issue this commodity.
-    if let Some(e) = entry {
-        if !e.agencies.is_empty() && !e.agencies.iter().any(|a| a == ctx.agency_code) {
-            r.err(
-                "commodity_code",
-                "V20",
-                format!(
-                    "{} is issued by agencies {}, not {}",
-                    e.name,
-                    e.agencies.join(", "),
-                    ctx.agency_code
-                ),
-            );
-        }
+    if let Some(e) = entry
+        && !e.agencies.is_empty()
+        && !e.agencies.iter().any(|a| a == ctx.agency_code)
+    {
+        r.err(
+            "commodity_code",
+            "V20",
+            format!(
+                "{} is issued by agencies {}, not {}",
+                e.name,
+                e.agencies.join(", "),
+                ctx.agency_code
+            ),
+        );
     }
     // V21: the contract table is filled and agrees with the form.
     let c = &form.contract;
@@ -535,14 +530,14 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
             "must equal the application's 合同号",
         );
     }
-    if let Some(country) = refd.country(&c.buyer_country) {
-        if country.grouping {
-            r.err(
-                "contract.buyer_country",
-                "V21",
-                "name one country or region",
-            );
-        }
+    if let Some(country) = refd.country(&c.buyer_country)
+        && country.grouping
+    {
+        r.err(
+            "contract.buyer_country",
+            "V21",
+            "name one country or region",
+        );
     }
     // V22.
     if ctx.attachment_count == 0 {

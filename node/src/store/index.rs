@@ -9,13 +9,14 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use super::StoreError;
 use super::tables::*;
 
-/// A query after parsing: every filter optional, dates as YYYYMMDD numbers (inclusive).
+/// A query after parsing: every filter optional; the date range is a half-open range of
+/// creation instants (Unix ms), from the start of the first day to the end of the last.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// Earliest application date.
-    pub from: Option<u32>,
-    /// Latest application date.
-    pub to: Option<u32>,
+    /// Created at or after (Unix ms).
+    pub from: Option<i64>,
+    /// Created before (Unix ms).
+    pub to: Option<i64>,
     /// Status.
     pub status: Option<ApplicationStatus>,
     /// 商品编码 or a leading part of it.
@@ -28,8 +29,8 @@ pub struct Filter {
     pub application_no: Option<String>,
 }
 
-fn date_of(s: &ApplicationSummary) -> u32 {
-    s.application_date.parse().unwrap_or(0)
+fn date_of(s: &ApplicationSummary) -> i64 {
+    s.created_at_ms
 }
 
 fn year_of(s: &ApplicationSummary) -> Option<u16> {
@@ -40,7 +41,7 @@ impl Filter {
     fn matches(&self, s: &ApplicationSummary) -> bool {
         let d = date_of(s);
         self.from.is_none_or(|f| d >= f)
-            && self.to.is_none_or(|t| d <= t)
+            && self.to.is_none_or(|t| d < t)
             && self.status.is_none_or(|st| s.status == st)
             && self
                 .commodity
@@ -140,7 +141,10 @@ pub fn query(
 ) -> Result<(Vec<ApplicationSummary>, bool), StoreError> {
     let skip = (page.saturating_sub(1) as usize).saturating_mul(per_page as usize);
     let want = per_page as usize;
-    let (from, to) = (f.from.unwrap_or(0), f.to.unwrap_or(u32::MAX));
+    let (from, to) = (
+        f.from.unwrap_or(i64::MIN),
+        f.to.map(|t| t - 1).unwrap_or(i64::MAX),
+    );
     let rows = txn.table(SUMMARY)?;
     let mut out = Vec::with_capacity(want);
     let mut seen = 0usize;
@@ -190,39 +194,39 @@ pub fn query(
         let t = txn.table(IDX_COMMODITY)?;
         scan!(
             t.range((code, from, MIN_ID)..=(code, to, MAX_ID))?.rev(),
-            |k: (&str, u32, Id)| k.2
+            |k: (&str, i64, Id)| k.2
         );
     } else if let Some(st) = f.status {
         let t = txn.table(IDX_STATUS)?;
         let tag = st.tag();
         scan!(
             t.range((tag, from, MIN_ID)..=(tag, to, MAX_ID))?.rev(),
-            |k: (u8, u32, Id)| k.2
+            |k: (u8, i64, Id)| k.2
         );
     } else if let Some(tm) = f.trade_mode.as_deref() {
         let t = txn.table(IDX_TRADE_MODE)?;
         scan!(
             t.range((tm, from, MIN_ID)..=(tm, to, MAX_ID))?.rev(),
-            |k: (&str, u32, Id)| k.2
+            |k: (&str, i64, Id)| k.2
         );
     } else if let Some(prefix) = f.commodity.as_deref() {
         let t = txn.table(IDX_COMMODITY)?;
         let end = prefix_end(prefix);
         scan!(
-            t.range((prefix, 0, MIN_ID)..(end.as_str(), 0, MIN_ID))?
+            t.range((prefix, i64::MIN, MIN_ID)..(end.as_str(), i64::MIN, MIN_ID))?
                 .rev(),
-            |k: (&str, u32, Id)| k.2
+            |k: (&str, i64, Id)| k.2
         );
     } else if let Some(y) = f.year {
         let t = txn.table(IDX_YEAR)?;
         scan!(
             t.range((y, from, MIN_ID)..=(y, to, MAX_ID))?.rev(),
-            |k: (u16, u32, Id)| k.2
+            |k: (u16, i64, Id)| k.2
         );
     } else {
         let t = txn.table(IDX_DATE)?;
         scan!(t.range((from, MIN_ID)..=(to, MAX_ID))?.rev(), |k: (
-            u32,
+            i64,
             Id
         )| k
             .1);

@@ -25,18 +25,18 @@ pub const BLOB_INFO: TableDefinition<[u8; 32], (u64, u32)> = TableDefinition::ne
 pub const APP_STATE: TableDefinition<Id, &[u8]> = TableDefinition::new("app_state");
 /// doc id → its list row (`ApplicationSummary` as JSON).
 pub const SUMMARY: TableDefinition<Id, &[u8]> = TableDefinition::new("summary");
-/// (application date YYYYMMDD, doc id).
-pub const IDX_DATE: TableDefinition<(u32, Id), ()> = TableDefinition::new("idx_date");
-/// (status tag, date, doc id).
-pub const IDX_STATUS: TableDefinition<(u8, u32, Id), ()> = TableDefinition::new("idx_status");
-/// (commodity code, date, doc id).
-pub const IDX_COMMODITY: TableDefinition<(&str, u32, Id), ()> =
+/// (created at, Unix ms, doc id); the application date is the China date of that instant.
+pub const IDX_DATE: TableDefinition<(i64, Id), ()> = TableDefinition::new("idx_date");
+/// (status tag, created at ms, doc id).
+pub const IDX_STATUS: TableDefinition<(u8, i64, Id), ()> = TableDefinition::new("idx_status");
+/// (commodity code, created at ms, doc id).
+pub const IDX_COMMODITY: TableDefinition<(&str, i64, Id), ()> =
     TableDefinition::new("idx_commodity");
-/// (trade mode, date, doc id).
-pub const IDX_TRADE_MODE: TableDefinition<(&str, u32, Id), ()> =
+/// (trade mode, created at ms, doc id).
+pub const IDX_TRADE_MODE: TableDefinition<(&str, i64, Id), ()> =
     TableDefinition::new("idx_trade_mode");
-/// (quota year, date, doc id).
-pub const IDX_YEAR: TableDefinition<(u16, u32, Id), ()> = TableDefinition::new("idx_year");
+/// (quota year, created at ms, doc id).
+pub const IDX_YEAR: TableDefinition<(u16, i64, Id), ()> = TableDefinition::new("idx_year");
 /// 申请表号 → doc id.
 pub const IDX_APP_NO: TableDefinition<&str, Id> = TableDefinition::new("idx_app_no");
 /// (doc id, revision) → sealed submission envelope.

@@ -1,0 +1,124 @@
+//! The one HTTP error type: maps every failure to a status and the JSON [`ApiError`] body.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use exlic_client::error::ApiError;
+
+use crate::enterprise::EnterpriseError;
+use crate::store::StoreError;
+
+/// A failed request.
+#[derive(Debug)]
+pub struct Failure {
+    status: StatusCode,
+    body: ApiError,
+}
+
+impl Failure {
+    /// A failure with a status, code, message and optional field.
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> Self {
+        Self {
+            status,
+            body: ApiError {
+                code: code.into(),
+                message: message.into(),
+                field: field.map(Into::into),
+                rule: None,
+                errors: Vec::new(),
+            },
+        }
+    }
+
+    /// 400 for input that cannot be used, naming the field.
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_input", message, Some(field))
+    }
+
+    /// Adds the rule id.
+    pub fn with_rule(mut self, rule: &str) -> Self {
+        self.body.rule = Some(rule.into());
+        self
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+fn is_disk_full(e: &StoreError) -> bool {
+    let text = e.to_string().to_lowercase();
+    text.contains("no space") || text.contains("storage full") || text.contains("disk full")
+}
+
+impl From<EnterpriseError> for Failure {
+    fn from(e: EnterpriseError) -> Self {
+        use EnterpriseError as E;
+        let msg = e.to_string();
+        match e {
+            E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", msg, None),
+            E::AttachmentNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "attachment_not_found", msg, None)
+            }
+            E::Invalid(errors) => {
+                let first = errors
+                    .iter()
+                    .find(|e| e.severity == exlic_client::error::Severity::Error)
+                    .cloned();
+                let message = match &first {
+                    Some(f) => format!("{msg}; first: {} {}: {}", f.rule, f.field, f.message),
+                    None => msg,
+                };
+                Self {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    body: ApiError {
+                        code: "validation_failed".into(),
+                        message,
+                        field: first.as_ref().map(|f| f.field.clone()),
+                        rule: first.map(|f| f.rule),
+                        errors,
+                    },
+                }
+            }
+            E::BadInput { field, message } => Self::bad_input(&field, message),
+            E::Refused(_) => {
+                Self::new(StatusCode::CONFLICT, "not_allowed_in_this_state", msg, None)
+            }
+            E::Numbers(_) => Self::new(StatusCode::CONFLICT, "no_numbers_left", msg, None),
+            E::TooLarge { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                msg,
+                Some("body"),
+            ),
+            E::NotInitialised(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_initialised",
+                msg,
+                None,
+            ),
+            E::Store(s) if is_disk_full(&s) => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                format!("the disk is full; nothing was saved: {s}"),
+                None,
+            ),
+            E::Store(_) | E::Document(_) => {
+                tracing::error!(error = %msg, "storage failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_error",
+                    format!("nothing was saved: {msg}"),
+                    None,
+                )
+            }
+        }
+    }
+}

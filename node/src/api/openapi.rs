@@ -1,0 +1,25 @@
+//! The OpenAPI document, generated from the handlers' annotations and the wire types.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use super::v1::{applications, node};
+
+/// The API description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "exlic node API", description = "Offline-first export-licence node: applications, attachments, seals, queries."),
+    paths(
+        node::info, node::reference,
+        applications::create, applications::list, applications::get_one, applications::save,
+        applications::patch, applications::delete, applications::upload, applications::download,
+        applications::remove_attachment, applications::seal, applications::seal_file, applications::report,
+    ),
+    tags((name = "node"), (name = "applications"))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/openapi.json`.
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

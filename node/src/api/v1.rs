@@ -1,0 +1,60 @@
+//! Version 1 of the JSON API.
+
+pub mod applications;
+pub mod node;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::error::Failure;
+use crate::enterprise::{Enterprise, EnterpriseError};
+
+/// Routes under `/api/v1`.
+pub fn router(attachment_limit: u64) -> Router<AppState> {
+    Router::new()
+        .route("/node", get(node::info))
+        .route("/reference", get(node::reference))
+        .route(
+            "/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/applications/{id}",
+            get(applications::get_one)
+                .put(applications::save)
+                .patch(applications::patch)
+                .delete(applications::delete),
+        )
+        .route(
+            "/applications/{id}/attachments",
+            post(applications::upload).layer(DefaultBodyLimit::max(attachment_limit as usize + 1)),
+        )
+        .route(
+            "/applications/{id}/attachments/{sha256}",
+            get(applications::download).delete(applications::remove_attachment),
+        )
+        .route(
+            "/applications/{id}/seal",
+            post(applications::seal).get(applications::seal_file),
+        )
+        .route("/applications/{id}/report", post(applications::report))
+}
+
+/// Runs an enterprise action on the blocking pool.
+pub async fn run<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Enterprise) -> Result<T, EnterpriseError> + Send + 'static,
+) -> Result<T, Failure> {
+    let ent = state.enterprise.clone();
+    match tokio::task::spawn_blocking(move || f(&ent)).await {
+        Ok(r) => r.map_err(Failure::from),
+        Err(e) => Err(Failure::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the action failed unexpectedly: {e}"),
+            None,
+        )),
+    }
+}
