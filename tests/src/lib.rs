@@ -1,1 +1,201 @@
-//! Shared fixtures for the cross-node tests.
+//! Shared fixtures for the cross-node, crash and API tests: building and running the real
+//! `exlic` binary, a fully filled-in application form, and small helpers.
+//!
+//! Every test gets its own temporary data directory and binds `127.0.0.1:0`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
+use exlic_client::client::Client;
+
+/// The demo enterprise's USCC (GB 32100 valid).
+pub const USCC: &str = "913502000728319549";
+/// The demo enterprise's name.
+pub const NAME: &str = "厦门示例化工进出口有限公司";
+
+/// Path of the `exlic` binary, built once per test process (same profile as the tests).
+pub fn exlic_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "exlic-node", "--bin", "exlic"])
+            .current_dir(&root)
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building exlic failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        target.join("debug").join("exlic")
+    })
+}
+
+/// Initialises an enterprise node in `dir` with the demo identity.
+pub fn init_enterprise(dir: &Path) {
+    let out = Command::new(exlic_bin())
+        .args(["init", "enterprise", "--data-dir"])
+        .arg(dir)
+        .args(["--name", NAME, "--uscc", USCC, "--agency", "AA"])
+        .output()
+        .expect("running exlic init");
+    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Replaces text in the node's `config.toml` (for limits tests).
+pub fn edit_config(dir: &Path, from: &str, to: &str) {
+    let p = dir.join("config.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "config.toml has no {from:?}");
+    std::fs::write(&p, text.replace(from, to)).unwrap();
+}
+
+/// A running `exlic serve` process.
+#[derive(Debug)]
+pub struct Node {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its data directory.
+    pub dir: PathBuf,
+}
+
+impl Node {
+    /// Starts `exlic serve` on `dir` and waits for its URL.
+    pub fn start(dir: &Path) -> Node {
+        let mut child = Command::new(exlic_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("EXLIC_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting exlic serve");
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("reading the URL");
+        let url = line.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {url:?}");
+        Node {
+            child,
+            url,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// A client for it.
+    pub fn client(&self) -> Client {
+        Client::new(self.url.clone())
+    }
+
+    /// SIGKILL, then wait for the process to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+
+    /// SIGTERM and wait for a clean exit; panics if it does not exit cleanly in 10 s.
+    pub fn stop(mut self) {
+        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill");
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "exlic exited with {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child.kill().ok();
+        panic!("exlic did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Runs `exlic check` on a stopped node; returns its output, panicking on failure.
+pub fn check_store(dir: &Path) -> String {
+    let out = Command::new(exlic_bin()).args(["check", "--data-dir"]).arg(dir).output().expect("exlic check");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "exlic check failed:\n{text}");
+    text
+}
+
+/// This year in China, as the node's rules see it.
+pub fn this_year() -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .year()
+        .to_string()
+}
+
+/// A form with every field filled in with values that pass every rule this year.
+pub fn full_form() -> ApplicationForm {
+    let year = this_year();
+    ApplicationForm {
+        exporter_name: NAME.into(),
+        exporter_code: USCC.into(),
+        exporter_uscc: USCC.into(),
+        consignor_name: NAME.into(),
+        consignor_code: "3502960012345".into(),
+        consignor_uscc: USCC.into(),
+        trade_mode: "general".into(),
+        contract_no: "XM-CA-0096".into(),
+        customs_district: "3700".into(),
+        country: "JPN".into(),
+        payment_mode: "lc".into(),
+        transport_mode: "sea".into(),
+        commodity_code: "2918140000".into(),
+        currency: "USD".into(),
+        price_term: "FOB".into(),
+        goods: vec![
+            GoodsLine {
+                spec: "无水柠檬酸 BP2013 30-100目".into(),
+                unit: "t".into(),
+                quantity: "23".into(),
+                unit_price: "1250".into(),
+            },
+            GoodsLine {
+                spec: "一水柠檬酸 E330".into(),
+                unit: "t".into(),
+                quantity: "1.5".into(),
+                unit_price: "1180.25".into(),
+            },
+        ],
+        quota_year: year.clone(),
+        batch_mode: "single".into(),
+        remarks: "分两批装运".into(),
+        additional_info: "25kg 纸塑复合袋包装".into(),
+        contract: ContractTable {
+            contract_no: "XM-CA-0096".into(),
+            signed_on: format!("{year}-01-15"),
+            signed_at: "厦门".into(),
+            buyer_name: "Osaka Food Ingredients Co., Ltd.".into(),
+            buyer_address: "1-2-3 Umeda, Kita-ku, Osaka".into(),
+            buyer_country: "JPN".into(),
+            total_amount: "30520.38".into(),
+            currency: "USD".into(),
+            delivery_by: format!("{year}-12-28"),
+            notes: "信用证即期".into(),
+        },
+    }
+}
+
+/// Random bytes for attachments.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    getrandom::fill(&mut v).expect("random");
+    v
+}
+
+/// A small random number below `n`.
+pub fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).expect("random");
+    u64::from_le_bytes(b) % n
+}
