@@ -361,3 +361,67 @@ mod tests {
         assert_eq!(sub.verify_signature(&other), Err(SealError::WrongKey));
     }
 }
+
+#[cfg(test)]
+mod vectors {
+    //! The committed test vector `vectors/seal-v1.json` must stay byte-identical.
+    use super::*;
+
+    fn vector() -> (SealedSubmission, SigningKey) {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let form = ApplicationForm {
+            exporter_name: "厦门示例化工进出口有限公司".into(),
+            commodity_code: "2918140000".into(),
+            ..Default::default()
+        };
+        let content = canonical_content(&form);
+        let att = b"contract".to_vec();
+        let payload = SealPayload {
+            enterprise_uscc: "913502000728319549".into(),
+            application_id: DocId([0x11; 16]),
+            application_no: "269999400000560600000".into(),
+            revision: 1,
+            heads: vec![[0x22; 32]],
+            content_sha256: sha256(&content),
+            attachments: vec![AttachmentDigest {
+                sha256: sha256(&att),
+                size: att.len() as u64,
+            }],
+            device_key: key.verifying_key().to_bytes(),
+            sealed_at_ms: 1_764_000_000_000,
+        };
+        (SealedSubmission::seal(&payload, content, &key), key)
+    }
+
+    #[test]
+    fn seal_v1_vector_is_stable() {
+        let (sub, key) = vector();
+        let json = serde_json::json!({
+            "description": "exlic/seal/v1: ed25519 seed 0x07*32; attachment bytes are the ASCII string 'contract'",
+            "device_public_key": hex::encode(key.verifying_key().to_bytes()),
+            "attachment_hex": hex::encode(b"contract"),
+            "payload_hex": hex::encode(&sub.payload),
+            "signing_message_hex": hex::encode(SealPayload::signing_message(&sub.payload)),
+            "signature_hex": hex::encode(sub.signature),
+            "envelope_hex": hex::encode(sub.encode()),
+        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/seal-v1.json");
+        let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
+        if std::env::var_os("EXLIC_WRITE_VECTORS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(path)
+            .expect("vectors/seal-v1.json (EXLIC_WRITE_VECTORS=1 writes it)");
+        assert_eq!(
+            committed, text,
+            "the seal encoding changed; that breaks every verifier"
+        );
+        let env =
+            SealedSubmission::decode(&hex::decode(json["envelope_hex"].as_str().unwrap()).unwrap())
+                .unwrap();
+        verify(&env, &key.verifying_key().to_bytes(), |_| {
+            Some(b"contract".to_vec())
+        })
+        .unwrap();
+    }
+}

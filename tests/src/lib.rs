@@ -21,14 +21,19 @@ pub const NAME: &str = "厦门示例化工进出口有限公司";
 pub fn exlic_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_path_buf();
         let status = Command::new(env!("CARGO"))
             .args(["build", "--quiet", "-p", "exlic-node", "--bin", "exlic"])
             .current_dir(&root)
             .status()
             .expect("running cargo build");
         assert!(status.success(), "building exlic failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         target.join("debug").join("exlic")
     })
 }
@@ -41,7 +46,11 @@ pub fn init_enterprise(dir: &Path) {
         .args(["--name", NAME, "--uscc", USCC, "--agency", "AA"])
         .output()
         .expect("running exlic init");
-    assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Replaces text in the node's `config.toml` (for limits tests).
@@ -75,9 +84,14 @@ impl Node {
             .expect("starting exlic serve");
         let stdout = child.stdout.take().expect("piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("reading the URL");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the URL");
         let url = line.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {url:?}");
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected first line {url:?}"
+        );
         Node {
             child,
             url,
@@ -98,7 +112,11 @@ impl Node {
 
     /// SIGTERM and wait for a clean exit; panics if it does not exit cleanly in 10 s.
     pub fn stop(mut self) {
-        Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill");
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 assert!(status.success(), "exlic exited with {status}");
@@ -120,8 +138,16 @@ impl Drop for Node {
 
 /// Runs `exlic check` on a stopped node; returns its output, panicking on failure.
 pub fn check_store(dir: &Path) -> String {
-    let out = Command::new(exlic_bin()).args(["check", "--data-dir"]).arg(dir).output().expect("exlic check");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(exlic_bin())
+        .args(["check", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("exlic check");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "exlic check failed:\n{text}");
     text
 }

@@ -9,7 +9,10 @@ use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -43,32 +46,76 @@ fn every_field_survives_the_api_a_clean_restart_and_a_kill() {
 fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     let dir = tempfile::tempdir().unwrap();
     init_enterprise(dir.path());
-    edit_config(dir.path(), "attachment_max_mb = 20", "attachment_max_mb = 1");
+    edit_config(
+        dir.path(),
+        "attachment_max_mb = 20",
+        "attachment_max_mb = 1",
+    );
     let node = Node::start(dir.path());
     let http = reqwest::Client::new();
     rt().block_on(async {
         let c = node.client();
-        let draft = c.create_application(&ApplicationForm::default()).await.unwrap();
+        let draft = c
+            .create_application(&ApplicationForm::default())
+            .await
+            .unwrap();
         let url = |p: &str| format!("{}/api/v1{p}", node.url);
         let long = format!("{{\"remarks\": \"{}\"}}", "x".repeat(501));
         let post = |path: String, body: String| {
-            http.post(path).header("content-type", "application/json").body(body).send()
+            http.post(path)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
         };
         let cases: Vec<(&str, &str, u16, &str)> = vec![
             ("malformed JSON", "{\"exporter_name\": ", 400, "body"),
             ("unknown field", "{\"colour\": \"red\"}", 400, "colour"),
             ("wrong type", "{\"exporter_name\": 5}", 400, "exporter_name"),
-            ("wrong nested type", "{\"goods\": [{\"quantity\": 5}]}", 400, "goods[0].quantity"),
-            ("system field", "{\"licence_no\": \"24AA900009\"}", 400, "licence_no"),
-            ("unknown trade mode", "{\"trade_mode\": \"smuggling\"}", 422, "trade_mode"),
+            (
+                "wrong nested type",
+                "{\"goods\": [{\"quantity\": 5}]}",
+                400,
+                "goods[0].quantity",
+            ),
+            (
+                "system field",
+                "{\"licence_no\": \"24AA900009\"}",
+                400,
+                "licence_no",
+            ),
+            (
+                "unknown trade mode",
+                "{\"trade_mode\": \"smuggling\"}",
+                422,
+                "trade_mode",
+            ),
             ("unknown country", "{\"country\": \"ATL\"}", 422, "country"),
-            ("unknown unit", "{\"goods\": [{\"unit\": \"bushel\"}]}", 422, "goods[0].unit"),
-            ("unknown commodity", "{\"commodity_code\": \"9999999999\"}", 422, "commodity_code"),
-            ("not a number", "{\"goods\": [{\"quantity\": \"many\"}]}", 422, "goods[0].quantity"),
+            (
+                "unknown unit",
+                "{\"goods\": [{\"unit\": \"bushel\"}]}",
+                422,
+                "goods[0].unit",
+            ),
+            (
+                "unknown commodity",
+                "{\"commodity_code\": \"9999999999\"}",
+                422,
+                "commodity_code",
+            ),
+            (
+                "not a number",
+                "{\"goods\": [{\"quantity\": \"many\"}]}",
+                422,
+                "goods[0].quantity",
+            ),
             ("over-long text", "LONG", 422, "remarks"),
         ];
         for (what, body, status, field) in &cases {
-            let body = if *body == "LONG" { long.clone() } else { body.to_string() };
+            let body = if *body == "LONG" {
+                long.clone()
+            } else {
+                body.to_string()
+            };
             for path in [url("/applications")] {
                 let resp = post(path, body.clone()).await.unwrap();
                 assert_eq!(resp.status().as_u16(), *status, "{what}");
@@ -85,29 +132,76 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
                 .unwrap();
             assert_eq!(resp.status().as_u16(), *status, "PUT {what}");
         }
-        let resp = http.post(url("/applications")).body("{}").send().await.unwrap();
+        let resp = http
+            .post(url("/applications"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 415, "no content type");
 
         // Attachments: empty, oversized, no name.
-        let e = c.upload_attachment(draft.id, "a.pdf", "application/pdf", vec![]).await.unwrap_err();
+        let e = c
+            .upload_attachment(draft.id, "a.pdf", "application/pdf", vec![])
+            .await
+            .unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("body"));
         let e = c
-            .upload_attachment(draft.id, "big.bin", "application/octet-stream", vec![7; (1 << 20) + 1])
+            .upload_attachment(
+                draft.id,
+                "big.bin",
+                "application/octet-stream",
+                vec![7; (1 << 20) + 1],
+            )
             .await
             .unwrap_err();
         assert_eq!(e.api().unwrap().code, "too_large", "{e}");
-        let resp = http.post(url(&format!("/applications/{}/attachments", draft.id))).body("x").send().await.unwrap();
+        let resp = http
+            .post(url(&format!("/applications/{}/attachments", draft.id)))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 400, "missing name");
-        let e = c.upload_attachment(draft.id, "../../etc/passwd", "text/plain", b"x".to_vec()).await.unwrap_err();
+        let e = c
+            .upload_attachment(draft.id, "../../etc/passwd", "text/plain", b"x".to_vec())
+            .await
+            .unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("name"));
 
         // Unknown ids answer 404 the same way whether malformed or missing.
-        assert_eq!(http.get(url("/applications/nope")).send().await.unwrap().status().as_u16(), 404);
-        assert_eq!(http.get(url(&format!("/applications/{}", "0".repeat(32)))).send().await.unwrap().status().as_u16(), 404);
+        assert_eq!(
+            http.get(url("/applications/nope"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            404
+        );
+        assert_eq!(
+            http.get(url(&format!("/applications/{}", "0".repeat(32))))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            404
+        );
         // Bad query parameters.
-        let e = c.query(&ApplicationQuery { per_page: Some(0), ..Default::default() }).await.unwrap_err();
+        let e = c
+            .query(&ApplicationQuery {
+                per_page: Some(0),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("per_page"));
-        let resp = http.get(url("/applications?status=lost")).send().await.unwrap();
+        let resp = http
+            .get(url("/applications?status=lost"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 400);
 
         // Nothing was stored by any of it.
@@ -130,18 +224,29 @@ fn a_seal_verifies_offline_and_any_change_breaks_it() {
         let v = c.create_application(&full_form()).await.unwrap();
         let contract = random_bytes(300_000);
         let approval = random_bytes(1_000);
-        c.upload_attachment(v.id, "合同.pdf", "application/pdf", contract.clone()).await.unwrap();
-        c.upload_attachment(v.id, "批文.pdf", "application/pdf", approval.clone()).await.unwrap();
+        c.upload_attachment(v.id, "合同.pdf", "application/pdf", contract.clone())
+            .await
+            .unwrap();
+        c.upload_attachment(v.id, "批文.pdf", "application/pdf", approval.clone())
+            .await
+            .unwrap();
         let r = c.seal(v.id).await.unwrap();
         assert_eq!(r.application_no.len(), 21);
         assert_eq!(r.revision, 1);
         let view = c.application(v.id).await.unwrap();
         assert_eq!(view.status, ApplicationStatus::Sealed);
         assert!(view.frozen);
-        let e = c.patch_application(v.id, &serde_json::json!({"remarks": "late edit"})).await.unwrap_err();
+        let e = c
+            .patch_application(v.id, &serde_json::json!({"remarks": "late edit"}))
+            .await
+            .unwrap_err();
         assert_eq!(e.api().unwrap().code, "not_allowed_in_this_state");
         let key = c.node_info().await.unwrap().device_public_key;
-        (c.sealed_submission(v.id).await.unwrap(), key, vec![contract, approval])
+        (
+            c.sealed_submission(v.id).await.unwrap(),
+            key,
+            vec![contract, approval],
+        )
     });
     node.stop();
     let mut pk = [0u8; 32];
@@ -158,7 +263,13 @@ fn a_seal_verifies_offline_and_any_change_breaks_it() {
     for i in 0..sub.content.len() {
         let mut bad = sub.clone();
         bad.content[i] ^= 0x01;
-        assert!(matches!(seal::verify(&bad, &pk, lookup(&files)), Err(SealError::ContentMismatch)), "content byte {i}");
+        assert!(
+            matches!(
+                seal::verify(&bad, &pk, lookup(&files)),
+                Err(SealError::ContentMismatch)
+            ),
+            "content byte {i}"
+        );
     }
     // Any byte of either attachment (sampled every 997 bytes plus the ends).
     for (n, f) in files.iter().enumerate() {
@@ -168,40 +279,72 @@ fn a_seal_verifies_offline_and_any_change_breaks_it() {
             let mut changed = files.clone();
             changed[n][i] ^= 0x80;
             let r = seal::verify(&sub, &pk, lookup(&changed));
-            assert!(matches!(r, Err(SealError::AttachmentMissing(_))), "attachment {n} byte {i}: {r:?}");
+            assert!(
+                matches!(r, Err(SealError::AttachmentMissing(_))),
+                "attachment {n} byte {i}: {r:?}"
+            );
         }
     }
     // Any byte of the signed payload or the signature.
     for i in 0..sub.payload.len() {
         let mut bad = sub.clone();
         bad.payload[i] ^= 0x01;
-        assert!(seal::verify(&bad, &pk, lookup(&files)).is_err(), "payload byte {i}");
+        assert!(
+            seal::verify(&bad, &pk, lookup(&files)).is_err(),
+            "payload byte {i}"
+        );
     }
     for i in 0..64 {
         let mut bad = sub.clone();
         bad.signature[i] ^= 0x01;
-        assert_eq!(seal::verify(&bad, &pk, lookup(&files)), Err(SealError::BadSignature), "signature byte {i}");
+        assert_eq!(
+            seal::verify(&bad, &pk, lookup(&files)),
+            Err(SealError::BadSignature),
+            "signature byte {i}"
+        );
     }
     // The exact canonical content is what a verifier re-derives.
-    assert_eq!(SealPayload::decode(&sub.payload).unwrap().content_sha256, seal::sha256(&sub.content));
+    assert_eq!(
+        SealPayload::decode(&sub.payload).unwrap().content_sha256,
+        seal::sha256(&sub.content)
+    );
     assert_eq!(SealedSubmission::decode(&sub.encode()).unwrap(), sub);
 
     // The CLI verifies the downloaded file the same way.
     let seal_file = dir.path().join("app.seal");
     std::fs::write(&seal_file, sub.encode()).unwrap();
-    let mut args = vec!["verify-seal".to_string(), seal_file.display().to_string(), "--key".into(), key.clone()];
+    let mut args = vec![
+        "verify-seal".to_string(),
+        seal_file.display().to_string(),
+        "--key".into(),
+        key.clone(),
+    ];
     for (i, f) in files.iter().enumerate() {
         let p = dir.path().join(format!("att{i}"));
         std::fs::write(&p, f).unwrap();
         args.push("--attachment".into());
         args.push(p.display().to_string());
     }
-    let ok = std::process::Command::new(exlic_bin()).args(&args).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = std::process::Command::new(exlic_bin())
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     std::fs::write(dir.path().join("att0"), b"tampered").unwrap();
-    let bad = std::process::Command::new(exlic_bin()).args(&args).output().unwrap();
+    let bad = std::process::Command::new(exlic_bin())
+        .args(&args)
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("missing"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }
 
 #[test]
@@ -223,7 +366,9 @@ fn list_search_and_query_filters() {
             ids.push(v.id);
         }
         for id in &ids[..3] {
-            c.upload_attachment(*id, "a.pdf", "application/pdf", random_bytes(10)).await.unwrap();
+            c.upload_attachment(*id, "a.pdf", "application/pdf", random_bytes(10))
+                .await
+                .unwrap();
             c.seal(*id).await.unwrap();
         }
         c.report(ids[0]).await.unwrap();
@@ -235,15 +380,73 @@ fn list_search_and_query_filters() {
         assert_eq!(all.items.len(), 5);
         assert_eq!(all.items[0].id, ids[4], "newest first");
         let no = c.application(ids[1]).await.unwrap().application_no.unwrap();
-        let found = q(ApplicationQuery { application_no: Some(no[15..21].into()), ..Default::default() }).await;
-        assert_eq!(found.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[1]]);
-        assert_eq!(q(ApplicationQuery { status: Some(ApplicationStatus::Queued), ..Default::default() }).await.items.len(), 1);
-        assert_eq!(q(ApplicationQuery { status: Some(ApplicationStatus::Sealed), ..Default::default() }).await.items.len(), 2);
-        assert_eq!(q(ApplicationQuery { commodity_code: Some("2936270000".into()), ..Default::default() }).await.items.len(), 2);
-        assert_eq!(q(ApplicationQuery { trade_mode: Some("general".into()), ..Default::default() }).await.items.len(), 3);
+        let found = q(ApplicationQuery {
+            application_no: Some(no[15..21].into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            found.items.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![ids[1]]
+        );
+        assert_eq!(
+            q(ApplicationQuery {
+                status: Some(ApplicationStatus::Queued),
+                ..Default::default()
+            })
+            .await
+            .items
+            .len(),
+            1
+        );
+        assert_eq!(
+            q(ApplicationQuery {
+                status: Some(ApplicationStatus::Sealed),
+                ..Default::default()
+            })
+            .await
+            .items
+            .len(),
+            2
+        );
+        assert_eq!(
+            q(ApplicationQuery {
+                commodity_code: Some("2936270000".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+            .len(),
+            2
+        );
+        assert_eq!(
+            q(ApplicationQuery {
+                trade_mode: Some("general".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+            .len(),
+            3
+        );
         let today = this_year();
-        assert_eq!(q(ApplicationQuery { year: Some(today.parse().unwrap()), licence_type: Some("export".into()), ..Default::default() }).await.items.len(), 5);
-        let page = q(ApplicationQuery { per_page: Some(2), page: Some(3), ..Default::default() }).await;
+        assert_eq!(
+            q(ApplicationQuery {
+                year: Some(today.parse().unwrap()),
+                licence_type: Some("export".into()),
+                ..Default::default()
+            })
+            .await
+            .items
+            .len(),
+            5
+        );
+        let page = q(ApplicationQuery {
+            per_page: Some(2),
+            page: Some(3),
+            ..Default::default()
+        })
+        .await;
         assert_eq!((page.items.len(), page.has_more), (1, false));
     });
 }

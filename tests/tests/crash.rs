@@ -36,7 +36,9 @@ async fn writer(c: Client, ledger: Ledger, seed: u64) {
         let mine: Vec<(DocId, Expect)> = {
             let l = ledger.lock().unwrap();
             l.iter()
-                .filter(|(id, e)| id.0[0] % 2 == (seed % 2) as u8 && e.sealed.is_none() && !e.seal_in_flight)
+                .filter(|(id, e)| {
+                    id.0[0] % 2 == (seed % 2) as u8 && e.sealed.is_none() && !e.seal_in_flight
+                })
                 .map(|(id, e)| (*id, e.clone()))
                 .collect()
         };
@@ -62,8 +64,16 @@ async fn writer(c: Client, ledger: Ledger, seed: u64) {
             let id = *id;
             if roll < 6 {
                 let value = format!("r{n}");
-                ledger.lock().unwrap().get_mut(&id).unwrap().remarks_in_flight = Some(value.clone());
-                match c.patch_application(id, &serde_json::json!({ "remarks": value })).await {
+                ledger
+                    .lock()
+                    .unwrap()
+                    .get_mut(&id)
+                    .unwrap()
+                    .remarks_in_flight = Some(value.clone());
+                match c
+                    .patch_application(id, &serde_json::json!({ "remarks": value }))
+                    .await
+                {
                     Ok(_) => {
                         let mut l = ledger.lock().unwrap();
                         let x = l.get_mut(&id).unwrap();
@@ -75,9 +85,23 @@ async fn writer(c: Client, ledger: Ledger, seed: u64) {
                 }
             } else if roll < 9 || e.attachments.is_empty() {
                 let bytes = random_bytes(1 + random_below(300_000) as usize);
-                match c.upload_attachment(id, &format!("f{n}.bin"), "application/octet-stream", bytes.clone()).await {
+                match c
+                    .upload_attachment(
+                        id,
+                        &format!("f{n}.bin"),
+                        "application/octet-stream",
+                        bytes.clone(),
+                    )
+                    .await
+                {
                     Ok(a) => {
-                        ledger.lock().unwrap().get_mut(&id).unwrap().attachments.insert(a.sha256, bytes);
+                        ledger
+                            .lock()
+                            .unwrap()
+                            .get_mut(&id)
+                            .unwrap()
+                            .attachments
+                            .insert(a.sha256, bytes);
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -106,21 +130,41 @@ async fn writer(c: Client, ledger: Ledger, seed: u64) {
 }
 
 async fn verify(c: &Client, ledger: &Ledger, key: &[u8; 32]) {
-    let expected: Vec<(DocId, Expect)> = ledger.lock().unwrap().iter().map(|(k, v)| (*k, v.clone())).collect();
+    let expected: Vec<(DocId, Expect)> = ledger
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
     let mut observed = Vec::new();
     for (id, e) in &expected {
-        let v = c.application(*id).await.unwrap_or_else(|err| panic!("acknowledged application {id} lost: {err}"));
-        let ok_remarks = v.form.remarks == e.remarks || Some(&v.form.remarks) == e.remarks_in_flight.as_ref();
-        assert!(ok_remarks, "{id}: remarks {:?}, acknowledged {:?}", v.form.remarks, e.remarks);
+        let v = c
+            .application(*id)
+            .await
+            .unwrap_or_else(|err| panic!("acknowledged application {id} lost: {err}"));
+        let ok_remarks =
+            v.form.remarks == e.remarks || Some(&v.form.remarks) == e.remarks_in_flight.as_ref();
+        assert!(
+            ok_remarks,
+            "{id}: remarks {:?}, acknowledged {:?}",
+            v.form.remarks, e.remarks
+        );
         let have: BTreeSet<&str> = v.attachments.iter().map(|a| a.sha256.as_str()).collect();
         for (sha, bytes) in &e.attachments {
-            assert!(have.contains(sha.as_str()), "{id}: acknowledged attachment {sha} lost");
+            assert!(
+                have.contains(sha.as_str()),
+                "{id}: acknowledged attachment {sha} lost"
+            );
             let got = c.download_attachment(*id, sha).await.unwrap();
             assert!(got == *bytes, "{id}: attachment {sha} damaged");
         }
         match &e.sealed {
             Some(no) => {
-                assert_eq!(v.status, ApplicationStatus::Sealed, "{id}: acknowledged seal lost");
+                assert_eq!(
+                    v.status,
+                    ApplicationStatus::Sealed,
+                    "{id}: acknowledged seal lost"
+                );
                 assert_eq!(v.application_no.as_ref(), Some(no));
             }
             None if !e.seal_in_flight => assert_eq!(v.status, ApplicationStatus::Draft, "{id}"),
@@ -135,15 +179,24 @@ async fn verify(c: &Client, ledger: &Ledger, key: &[u8; 32]) {
                 }
                 fs
             };
-            seal::verify(&sub, key, |h| files.iter().find(|f| seal::sha256(f) == *h).cloned())
-                .unwrap_or_else(|err| panic!("{id}: seal does not verify after crash: {err}"));
+            seal::verify(&sub, key, |h| {
+                files.iter().find(|f| seal::sha256(f) == *h).cloned()
+            })
+            .unwrap_or_else(|err| panic!("{id}: seal does not verify after crash: {err}"));
         }
         observed.push((*id, v));
     }
     // Every listed row is a readable application (no dangling index entries).
     let mut page = 1;
     loop {
-        let p = c.query(&ApplicationQuery { page: Some(page), per_page: Some(200), ..Default::default() }).await.unwrap();
+        let p = c
+            .query(&ApplicationQuery {
+                page: Some(page),
+                per_page: Some(200),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         for row in &p.items {
             c.application(row.id).await.unwrap();
         }
@@ -167,11 +220,18 @@ async fn verify(c: &Client, ledger: &Ledger, key: &[u8; 32]) {
 
 #[test]
 fn sigkill_at_random_moments_loses_no_acknowledged_write() {
-    let rounds: usize = std::env::var("EXLIC_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let rounds: usize = std::env::var("EXLIC_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     init_enterprise(dir.path());
     let ledger: Ledger = Arc::default();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut key = [0u8; 32];
     let mut acknowledged_total = 0;
     for round in 0..rounds {
@@ -179,12 +239,15 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         let c = node.client();
         rt.block_on(async {
             if round == 0 {
-                hex::decode_to_slice(c.node_info().await.unwrap().device_public_key, &mut key).unwrap();
+                hex::decode_to_slice(c.node_info().await.unwrap().device_public_key, &mut key)
+                    .unwrap();
             } else {
                 verify(&c, &ledger, &key).await;
             }
         });
-        let writers: Vec<_> = (0..2).map(|s| rt.spawn(writer(c.clone(), ledger.clone(), s + 2 * round as u64))).collect();
+        let writers: Vec<_> = (0..2)
+            .map(|s| rt.spawn(writer(c.clone(), ledger.clone(), s + 2 * round as u64)))
+            .collect();
         std::thread::sleep(Duration::from_millis(150 + random_below(600)));
         node.kill();
         for w in writers {
@@ -196,6 +259,9 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let node = Node::start(dir.path());
     rt.block_on(verify(&node.client(), &ledger, &key));
     node.stop();
-    assert!(acknowledged_total >= rounds, "too few writes to mean anything: {acknowledged_total}");
+    assert!(
+        acknowledged_total >= rounds,
+        "too few writes to mean anything: {acknowledged_total}"
+    );
     eprintln!("{rounds} kills, {acknowledged_total} applications verified");
 }
