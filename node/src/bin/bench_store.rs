@@ -264,7 +264,7 @@ fn main() {
     // Cold start: open the file and answer the first list query.
     clock.set(start_ms + span_ms);
     let t_cold = Instant::now();
-    let ent = open(&path, true, clock.clone());
+    let ent = open(&path, true, clock);
     let first = ent.query(&ApplicationQuery::default()).unwrap();
     let cold_ms = ms(t_cold);
     assert_eq!(first.items.len(), 20);
