@@ -8,6 +8,9 @@
 //! * [`seal`] — the sealed submission format (保存并盖章): a canonical binary payload signed
 //!   with ed25519 under a domain-separation tag, verifiable offline with [`seal::verify`];
 //! * [`encoding`] — the canonical length-prefixed encoding the signed formats use;
+//! * [`protocol`] — the sync protocol between enterprise and authority nodes;
+//! * [`receipt`], [`invite`], [`signed`] — the authority's signed receipt, the enrolment
+//!   token, and the tagged signing they share;
 //! * [`uscc`] — the GB 32100-2015 unified social credit code check;
 //! * [`client`] (feature `http`, on by default) — a typed async client for the API.
 //!
@@ -21,10 +24,14 @@ pub mod client;
 pub mod encoding;
 pub mod error;
 pub mod ids;
+pub mod invite;
 pub mod node;
+pub mod protocol;
 pub mod query;
+pub mod receipt;
 pub mod reference;
 pub mod seal;
+pub mod signed;
 pub mod status;
 pub mod uscc;
 

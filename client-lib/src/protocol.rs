@@ -1,0 +1,432 @@
+//! The sync protocol between enterprise and authority nodes (`/exlic/sync/1`), carried by
+//! libp2p request-response over TCP + Noise + Yamux.
+//!
+//! The enterprise node always asks; the authority answers. One request is one of:
+//! * [`Request::Enrol`] — first contact: spends the invite secret, registers the device key;
+//! * [`Request::Sync`] — Automerge sync messages for many documents at once, plus the
+//!   authority's change-feed cursor the enterprise has reached;
+//! * [`Request::Submit`] — a sealed submission (上报), answered with a signed receipt;
+//! * [`Request::BlobStatus`], [`Request::BlobPut`], [`Request::BlobGet`] — attachments,
+//!   chunked and resumable.
+//!
+//! Frames are `u32` big-endian length + [`crate::encoding`] body. Every length is checked
+//! against the limits below before anything is allocated.
+
+use crate::encoding::{DecodeError, Reader, Writer};
+use crate::ids::DocId;
+
+/// libp2p protocol name.
+pub const PROTOCOL: &str = "/exlic/sync/1";
+/// Largest request frame.
+pub const MAX_REQUEST: usize = 8 << 20;
+/// Largest response frame.
+pub const MAX_RESPONSE: usize = 16 << 20;
+/// Most documents in one sync request or response.
+pub const MAX_DOCS: usize = 2000;
+/// Largest single Automerge message carried.
+pub const MAX_DOC_MESSAGE: usize = 4 << 20;
+/// Attachment bytes per `BlobPut` / `BlobData`.
+pub const BLOB_CHUNK: usize = 256 * 1024;
+
+/// A request from an enterprise node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Spend an invite and register this device.
+    Enrol {
+        /// The invite's secret.
+        secret: [u8; 32],
+        /// The enterprise's master public key (e-key).
+        master_key: [u8; 32],
+    },
+    /// Sync documents.
+    Sync {
+        /// The authority change-feed position this node has fully synced.
+        cursor: u64,
+        /// One Automerge sync message per document.
+        docs: Vec<(DocId, Vec<u8>)>,
+    },
+    /// 上报: a sealed submission envelope.
+    Submit(Vec<u8>),
+    /// How much of a blob the authority holds.
+    BlobStatus {
+        /// Its SHA-256.
+        sha256: [u8; 32],
+        /// Its total size.
+        size: u64,
+    },
+    /// A chunk of a blob, at a chunk-aligned offset.
+    BlobPut {
+        /// Its SHA-256.
+        sha256: [u8; 32],
+        /// Its total size.
+        size: u64,
+        /// Where this chunk starts.
+        offset: u64,
+        /// At most [`BLOB_CHUNK`] bytes.
+        bytes: Vec<u8>,
+    },
+    /// Fetch a chunk of a blob.
+    BlobGet {
+        /// Its SHA-256.
+        sha256: [u8; 32],
+        /// Chunk-aligned offset.
+        offset: u64,
+    },
+}
+
+/// What happened to one document of a sync request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocReply {
+    /// The authority's next sync message for the document.
+    Message(Vec<u8>),
+    /// Nothing more to say for now.
+    Done,
+    /// Unknown, or not this party's to read or write: the same answer for both.
+    NotFound,
+}
+
+/// A stable error code of a refused request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The peer is not enrolled.
+    NotEnrolled = 1,
+    /// The invite is unknown, spent by another device, or expired.
+    BadInvite = 2,
+    /// The request is malformed or breaks a limit.
+    BadRequest = 3,
+    /// The submission's seal does not verify or does not match the documents.
+    BadSeal = 4,
+    /// Not found (or not yours).
+    NotFound = 5,
+    /// Too many requests; slow down.
+    RateLimited = 6,
+    /// The authority failed to store; retry later.
+    Unavailable = 7,
+    /// A resubmission of an old revision with different content.
+    StaleRevision = 8,
+    /// A blob's bytes do not match its hash.
+    BlobMismatch = 9,
+}
+
+impl ErrorCode {
+    fn from_u16(v: u16) -> Option<Self> {
+        Some(match v {
+            1 => Self::NotEnrolled,
+            2 => Self::BadInvite,
+            3 => Self::BadRequest,
+            4 => Self::BadSeal,
+            5 => Self::NotFound,
+            6 => Self::RateLimited,
+            7 => Self::Unavailable,
+            8 => Self::StaleRevision,
+            9 => Self::BlobMismatch,
+            _ => return None,
+        })
+    }
+}
+
+/// The authority's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Enrolment accepted (or already done for this device).
+    Enrolled {
+        /// The enterprise the device now speaks for.
+        enterprise_uscc: String,
+    },
+    /// Answers to a sync request.
+    Sync {
+        /// The authority's change-feed position these answers reflect.
+        cursor: u64,
+        /// Per requested document, plus documents changed on the authority side since the
+        /// request's cursor that this enterprise may read.
+        docs: Vec<(DocId, DocReply)>,
+        /// More changed documents remain beyond this answer.
+        more: bool,
+    },
+    /// A signed receipt ([`crate::receipt`]).
+    Receipt(Vec<u8>),
+    /// Bytes of a blob the authority holds, from the start.
+    BlobHave {
+        /// Contiguous bytes received.
+        received: u64,
+    },
+    /// A chunk of a blob.
+    BlobData {
+        /// Total size.
+        size: u64,
+        /// Where the chunk starts.
+        offset: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// The request was refused.
+    Error {
+        /// Why, for programs.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+const T_ENROL: u8 = 1;
+const T_SYNC: u8 = 2;
+const T_SUBMIT: u8 = 3;
+const T_BLOB_STATUS: u8 = 4;
+const T_BLOB_PUT: u8 = 5;
+const T_BLOB_GET: u8 = 6;
+
+const R_ENROLLED: u8 = 1;
+const R_SYNC: u8 = 2;
+const R_RECEIPT: u8 = 3;
+const R_BLOB_HAVE: u8 = 4;
+const R_BLOB_DATA: u8 = 5;
+const R_ERROR: u8 = 6;
+
+const D_MESSAGE: u8 = 1;
+const D_DONE: u8 = 2;
+const D_NOT_FOUND: u8 = 3;
+
+fn invalid(field: &'static str, reason: &'static str) -> DecodeError {
+    DecodeError::Invalid { field, reason }
+}
+
+impl Request {
+    /// Encodes the request body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Enrol { secret, master_key } => {
+                w.u8(T_ENROL).fixed(secret).fixed(master_key);
+            }
+            Self::Sync { cursor, docs } => {
+                w.u8(T_SYNC).u64(*cursor).count(docs.len());
+                for (id, m) in docs {
+                    w.fixed(id.as_bytes()).bytes(m);
+                }
+            }
+            Self::Submit(env) => {
+                w.u8(T_SUBMIT).bytes(env);
+            }
+            Self::BlobStatus { sha256, size } => {
+                w.u8(T_BLOB_STATUS).fixed(sha256).u64(*size);
+            }
+            Self::BlobPut { sha256, size, offset, bytes } => {
+                w.u8(T_BLOB_PUT).fixed(sha256).u64(*size).u64(*offset).bytes(bytes);
+            }
+            Self::BlobGet { sha256, offset } => {
+                w.u8(T_BLOB_GET).fixed(sha256).u64(*offset);
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes a request body, refusing anything malformed or over a limit.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        let req = match r.u8("type")? {
+            T_ENROL => Self::Enrol {
+                secret: r.fixed("secret")?,
+                master_key: r.fixed("master_key")?,
+            },
+            T_SYNC => {
+                let cursor = r.u64("cursor")?;
+                let n = r.count("docs", MAX_DOCS, 20)?;
+                let mut docs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id = DocId(r.fixed("docs.id")?);
+                    let m = r.bytes("docs.message", MAX_DOC_MESSAGE)?.to_vec();
+                    docs.push((id, m));
+                }
+                Self::Sync { cursor, docs }
+            }
+            T_SUBMIT => Self::Submit(r.bytes("envelope", 2 << 20)?.to_vec()),
+            T_BLOB_STATUS => Self::BlobStatus {
+                sha256: r.fixed("sha256")?,
+                size: r.u64("size")?,
+            },
+            T_BLOB_PUT => {
+                let sha256 = r.fixed("sha256")?;
+                let size = r.u64("size")?;
+                let offset = r.u64("offset")?;
+                let bytes = r.bytes("bytes", BLOB_CHUNK)?.to_vec();
+                if offset % BLOB_CHUNK as u64 != 0 {
+                    return Err(invalid("offset", "not chunk-aligned"));
+                }
+                Self::BlobPut { sha256, size, offset, bytes }
+            }
+            T_BLOB_GET => {
+                let sha256 = r.fixed("sha256")?;
+                let offset = r.u64("offset")?;
+                if offset % BLOB_CHUNK as u64 != 0 {
+                    return Err(invalid("offset", "not chunk-aligned"));
+                }
+                Self::BlobGet { sha256, offset }
+            }
+            _ => return Err(invalid("type", "unknown request type")),
+        };
+        r.end()?;
+        Ok(req)
+    }
+}
+
+impl Response {
+    /// Encodes the response body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Self::Enrolled { enterprise_uscc } => {
+                w.u8(R_ENROLLED).str(enterprise_uscc);
+            }
+            Self::Sync { cursor, docs, more } => {
+                w.u8(R_SYNC).u64(*cursor).u8(u8::from(*more)).count(docs.len());
+                for (id, d) in docs {
+                    w.fixed(id.as_bytes());
+                    match d {
+                        DocReply::Message(m) => {
+                            w.u8(D_MESSAGE).bytes(m);
+                        }
+                        DocReply::Done => {
+                            w.u8(D_DONE);
+                        }
+                        DocReply::NotFound => {
+                            w.u8(D_NOT_FOUND);
+                        }
+                    }
+                }
+            }
+            Self::Receipt(b) => {
+                w.u8(R_RECEIPT).bytes(b);
+            }
+            Self::BlobHave { received } => {
+                w.u8(R_BLOB_HAVE).u64(*received);
+            }
+            Self::BlobData { size, offset, bytes } => {
+                w.u8(R_BLOB_DATA).u64(*size).u64(*offset).bytes(bytes);
+            }
+            Self::Error { code, message } => {
+                w.u8(R_ERROR).u32(*code as u32).str(message);
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes a response body, refusing anything malformed or over a limit.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        let resp = match r.u8("type")? {
+            R_ENROLLED => Self::Enrolled {
+                enterprise_uscc: r.str("enterprise_uscc", 64)?.to_owned(),
+            },
+            R_SYNC => {
+                let cursor = r.u64("cursor")?;
+                let more = match r.u8("more")? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(invalid("more", "not a boolean")),
+                };
+                let n = r.count("docs", MAX_DOCS, 17)?;
+                let mut docs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let id = DocId(r.fixed("docs.id")?);
+                    let d = match r.u8("docs.kind")? {
+                        D_MESSAGE => DocReply::Message(r.bytes("docs.message", MAX_DOC_MESSAGE)?.to_vec()),
+                        D_DONE => DocReply::Done,
+                        D_NOT_FOUND => DocReply::NotFound,
+                        _ => return Err(invalid("docs.kind", "unknown")),
+                    };
+                    docs.push((id, d));
+                }
+                Self::Sync { cursor, docs, more }
+            }
+            R_RECEIPT => Self::Receipt(r.bytes("receipt", 64 * 1024)?.to_vec()),
+            R_BLOB_HAVE => Self::BlobHave { received: r.u64("received")? },
+            R_BLOB_DATA => Self::BlobData {
+                size: r.u64("size")?,
+                offset: r.u64("offset")?,
+                bytes: r.bytes("bytes", BLOB_CHUNK)?.to_vec(),
+            },
+            R_ERROR => {
+                let code = u16::try_from(r.u32("code")?).ok().and_then(ErrorCode::from_u16).ok_or(invalid("code", "unknown"))?;
+                Self::Error {
+                    code,
+                    message: r.str("message", 4096)?.to_owned(),
+                }
+            }
+            _ => return Err(invalid("type", "unknown response type")),
+        };
+        r.end()?;
+        Ok(resp)
+    }
+
+    /// A refusal.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_round_trips_and_truncations_fail() {
+        let reqs = vec![
+            Request::Enrol { secret: [1; 32], master_key: [2; 32] },
+            Request::Sync { cursor: 9, docs: vec![(DocId([3; 16]), vec![0x43, 1, 2])] },
+            Request::Submit(vec![1, 2, 3]),
+            Request::BlobStatus { sha256: [4; 32], size: 10 },
+            Request::BlobPut { sha256: [4; 32], size: 10, offset: 0, bytes: vec![5; 10] },
+            Request::BlobGet { sha256: [4; 32], offset: BLOB_CHUNK as u64 },
+        ];
+        for q in reqs {
+            let b = q.encode();
+            assert_eq!(Request::decode(&b).unwrap(), q);
+            for cut in 0..b.len() {
+                assert!(Request::decode(&b[..cut]).is_err(), "{q:?} cut at {cut}");
+            }
+            let mut longer = b.clone();
+            longer.push(0);
+            assert!(Request::decode(&longer).is_err());
+        }
+        let resps = vec![
+            Response::Enrolled { enterprise_uscc: "913502000728319549".into() },
+            Response::Sync {
+                cursor: 4,
+                more: true,
+                docs: vec![
+                    (DocId([1; 16]), DocReply::Message(vec![1])),
+                    (DocId([2; 16]), DocReply::Done),
+                    (DocId([3; 16]), DocReply::NotFound),
+                ],
+            },
+            Response::Receipt(vec![9; 100]),
+            Response::BlobHave { received: 5 },
+            Response::BlobData { size: 9, offset: 0, bytes: vec![1; 9] },
+            Response::error(ErrorCode::BadSeal, "no"),
+        ];
+        for r in resps {
+            let b = r.encode();
+            assert_eq!(Response::decode(&b).unwrap(), r);
+            for cut in 0..b.len() {
+                assert!(Response::decode(&b[..cut]).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn limits_are_checked_before_allocation() {
+        let mut w = Writer::new();
+        w.u8(T_SYNC).u64(0).u32(u32::MAX);
+        assert!(Request::decode(&w.finish()).is_err());
+        let mut w = Writer::new();
+        w.u8(T_BLOB_PUT).fixed(&[0; 32]).u64(1).u64(0).u32((BLOB_CHUNK + 1) as u32);
+        assert!(Request::decode(&w.finish()).is_err());
+        let mut w = Writer::new();
+        w.u8(T_BLOB_GET).fixed(&[0; 32]).u64(5);
+        assert!(Request::decode(&w.finish()).is_err());
+    }
+}
