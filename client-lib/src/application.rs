@@ -149,6 +149,8 @@ pub struct ApplicationView {
     pub updated_at_ms: i64,
     /// 许可证号 once issued.
     pub licence_no: Option<String>,
+    /// Automerge heads of the document here, hex, sorted.
+    pub heads: Vec<String>,
     /// What happened to it, oldest first.
     pub history: Vec<HistoryEntry>,
 }

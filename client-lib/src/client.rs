@@ -6,9 +6,10 @@ use serde::de::DeserializeOwned;
 
 use crate::application::{ApplicationForm, ApplicationSummary, ApplicationView, SealResult};
 use crate::attachment::AttachmentRef;
+use crate::authority::{AuthorityInfo, CaseView, DocHeads, InviteRequest, InviteResponse};
 use crate::error::ApiError;
 use crate::ids::DocId;
-use crate::node::NodeInfo;
+use crate::node::{NodeInfo, SyncStatus};
 use crate::query::{ApplicationQuery, Page};
 use crate::reference::ReferenceData;
 use crate::seal::{SealError, SealedSubmission};
@@ -110,6 +111,31 @@ impl Client {
     /// `GET /node`.
     pub async fn node_info(&self) -> Result<NodeInfo, ClientError> {
         Self::json(self.req(Method::GET, "/node")).await
+    }
+
+    /// `GET /sync` (enterprise node).
+    pub async fn sync_status(&self) -> Result<SyncStatus, ClientError> {
+        Self::json(self.req(Method::GET, "/sync")).await
+    }
+
+    /// `GET /node` on an authority node.
+    pub async fn authority_info(&self) -> Result<AuthorityInfo, ClientError> {
+        Self::json(self.req(Method::GET, "/node")).await
+    }
+
+    /// `POST /invites` on an authority node.
+    pub async fn invite(&self, req: &InviteRequest) -> Result<InviteResponse, ClientError> {
+        self.send_json(Method::POST, "/invites", req).await
+    }
+
+    /// `GET /docs/{id}/heads` on an authority node.
+    pub async fn doc_heads(&self, id: DocId) -> Result<DocHeads, ClientError> {
+        Self::json(self.req(Method::GET, &format!("/docs/{id}/heads"))).await
+    }
+
+    /// `GET /cases/{id}` on an authority node.
+    pub async fn case(&self, id: DocId) -> Result<CaseView, ClientError> {
+        Self::json(self.req(Method::GET, &format!("/cases/{id}"))).await
     }
 
     /// `GET /reference`.

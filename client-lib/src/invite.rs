@@ -67,7 +67,10 @@ impl Invite {
     fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
         if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid { field: "version", reason: "unknown" });
+            return Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown",
+            });
         }
         let authority_key = r.fixed("authority_key")?;
         let n = r.count("addrs", 16, 4)?;
@@ -92,12 +95,18 @@ impl Invite {
 
     /// Signs and renders the token text.
     pub fn to_token(&self, key: &ed25519_dalek::SigningKey) -> String {
-        format!("{PREFIX}{}", hex::encode(signed::sign(TAG, &self.encode(), key)))
+        format!(
+            "{PREFIX}{}",
+            hex::encode(signed::sign(TAG, &self.encode(), key))
+        )
     }
 
     /// Parses a token and checks it is signed by the key it names.
     pub fn from_token(token: &str) -> Result<Self, InviteError> {
-        let hexpart = token.trim().strip_prefix(PREFIX).ok_or(InviteError::Syntax)?;
+        let hexpart = token
+            .trim()
+            .strip_prefix(PREFIX)
+            .ok_or(InviteError::Syntax)?;
         let bytes = hex::decode(hexpart).map_err(|_| InviteError::Syntax)?;
         let claimed = Self::decode(signed::peek(&bytes)?).map_err(SignedError::from)?;
         let payload = signed::open(TAG, &bytes, &claimed.authority_key)?;

@@ -19,6 +19,7 @@
 
 pub mod application;
 pub mod attachment;
+pub mod authority;
 #[cfg(feature = "http")]
 pub mod client;
 pub mod encoding;

@@ -23,3 +23,27 @@ pub struct NodeInfo {
     /// Reference data version loaded.
     pub reference_version: String,
 }
+
+/// `GET /api/v1/sync` on an enterprise node: the link to its authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncStatus {
+    /// Whether the node syncs with an authority at all.
+    pub configured: bool,
+    /// Connected to the authority now.
+    pub online: bool,
+    /// Enrolled with the authority.
+    pub enrolled: bool,
+    /// Last complete sync, Unix ms.
+    pub last_sync_ms: Option<i64>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// Documents changed here and not yet acknowledged.
+    pub docs_waiting: u64,
+    /// Sealed submissions waiting for a receipt.
+    pub submissions_waiting: u64,
+    /// Bytes of submissions and attachments waiting.
+    pub bytes_waiting: u64,
+    /// Sync rounds completed since the node started.
+    pub rounds: u64,
+}

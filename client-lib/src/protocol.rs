@@ -211,8 +211,17 @@ impl Request {
             Self::BlobStatus { sha256, size } => {
                 w.u8(T_BLOB_STATUS).fixed(sha256).u64(*size);
             }
-            Self::BlobPut { sha256, size, offset, bytes } => {
-                w.u8(T_BLOB_PUT).fixed(sha256).u64(*size).u64(*offset).bytes(bytes);
+            Self::BlobPut {
+                sha256,
+                size,
+                offset,
+                bytes,
+            } => {
+                w.u8(T_BLOB_PUT)
+                    .fixed(sha256)
+                    .u64(*size)
+                    .u64(*offset)
+                    .bytes(bytes);
             }
             Self::BlobGet { sha256, offset } => {
                 w.u8(T_BLOB_GET).fixed(sha256).u64(*offset);
@@ -253,7 +262,12 @@ impl Request {
                 if offset % BLOB_CHUNK as u64 != 0 {
                     return Err(invalid("offset", "not chunk-aligned"));
                 }
-                Self::BlobPut { sha256, size, offset, bytes }
+                Self::BlobPut {
+                    sha256,
+                    size,
+                    offset,
+                    bytes,
+                }
             }
             T_BLOB_GET => {
                 let sha256 = r.fixed("sha256")?;
@@ -279,7 +293,10 @@ impl Response {
                 w.u8(R_ENROLLED).str(enterprise_uscc);
             }
             Self::Sync { cursor, docs, more } => {
-                w.u8(R_SYNC).u64(*cursor).u8(u8::from(*more)).count(docs.len());
+                w.u8(R_SYNC)
+                    .u64(*cursor)
+                    .u8(u8::from(*more))
+                    .count(docs.len());
                 for (id, d) in docs {
                     w.fixed(id.as_bytes());
                     match d {
@@ -301,7 +318,11 @@ impl Response {
             Self::BlobHave { received } => {
                 w.u8(R_BLOB_HAVE).u64(*received);
             }
-            Self::BlobData { size, offset, bytes } => {
+            Self::BlobData {
+                size,
+                offset,
+                bytes,
+            } => {
                 w.u8(R_BLOB_DATA).u64(*size).u64(*offset).bytes(bytes);
             }
             Self::Error { code, message } => {
@@ -330,7 +351,9 @@ impl Response {
                 for _ in 0..n {
                     let id = DocId(r.fixed("docs.id")?);
                     let d = match r.u8("docs.kind")? {
-                        D_MESSAGE => DocReply::Message(r.bytes("docs.message", MAX_DOC_MESSAGE)?.to_vec()),
+                        D_MESSAGE => {
+                            DocReply::Message(r.bytes("docs.message", MAX_DOC_MESSAGE)?.to_vec())
+                        }
                         D_DONE => DocReply::Done,
                         D_NOT_FOUND => DocReply::NotFound,
                         _ => return Err(invalid("docs.kind", "unknown")),
@@ -340,14 +363,19 @@ impl Response {
                 Self::Sync { cursor, docs, more }
             }
             R_RECEIPT => Self::Receipt(r.bytes("receipt", 64 * 1024)?.to_vec()),
-            R_BLOB_HAVE => Self::BlobHave { received: r.u64("received")? },
+            R_BLOB_HAVE => Self::BlobHave {
+                received: r.u64("received")?,
+            },
             R_BLOB_DATA => Self::BlobData {
                 size: r.u64("size")?,
                 offset: r.u64("offset")?,
                 bytes: r.bytes("bytes", BLOB_CHUNK)?.to_vec(),
             },
             R_ERROR => {
-                let code = u16::try_from(r.u32("code")?).ok().and_then(ErrorCode::from_u16).ok_or(invalid("code", "unknown"))?;
+                let code = u16::try_from(r.u32("code")?)
+                    .ok()
+                    .and_then(ErrorCode::from_u16)
+                    .ok_or(invalid("code", "unknown"))?;
                 Self::Error {
                     code,
                     message: r.str("message", 4096)?.to_owned(),
@@ -375,12 +403,29 @@ mod tests {
     #[test]
     fn every_message_round_trips_and_truncations_fail() {
         let reqs = vec![
-            Request::Enrol { secret: [1; 32], master_key: [2; 32] },
-            Request::Sync { cursor: 9, docs: vec![(DocId([3; 16]), vec![0x43, 1, 2])] },
+            Request::Enrol {
+                secret: [1; 32],
+                master_key: [2; 32],
+            },
+            Request::Sync {
+                cursor: 9,
+                docs: vec![(DocId([3; 16]), vec![0x43, 1, 2])],
+            },
             Request::Submit(vec![1, 2, 3]),
-            Request::BlobStatus { sha256: [4; 32], size: 10 },
-            Request::BlobPut { sha256: [4; 32], size: 10, offset: 0, bytes: vec![5; 10] },
-            Request::BlobGet { sha256: [4; 32], offset: BLOB_CHUNK as u64 },
+            Request::BlobStatus {
+                sha256: [4; 32],
+                size: 10,
+            },
+            Request::BlobPut {
+                sha256: [4; 32],
+                size: 10,
+                offset: 0,
+                bytes: vec![5; 10],
+            },
+            Request::BlobGet {
+                sha256: [4; 32],
+                offset: BLOB_CHUNK as u64,
+            },
         ];
         for q in reqs {
             let b = q.encode();
@@ -393,7 +438,9 @@ mod tests {
             assert!(Request::decode(&longer).is_err());
         }
         let resps = vec![
-            Response::Enrolled { enterprise_uscc: "913502000728319549".into() },
+            Response::Enrolled {
+                enterprise_uscc: "913502000728319549".into(),
+            },
             Response::Sync {
                 cursor: 4,
                 more: true,
@@ -405,7 +452,11 @@ mod tests {
             },
             Response::Receipt(vec![9; 100]),
             Response::BlobHave { received: 5 },
-            Response::BlobData { size: 9, offset: 0, bytes: vec![1; 9] },
+            Response::BlobData {
+                size: 9,
+                offset: 0,
+                bytes: vec![1; 9],
+            },
             Response::error(ErrorCode::BadSeal, "no"),
         ];
         for r in resps {
@@ -423,7 +474,11 @@ mod tests {
         w.u8(T_SYNC).u64(0).u32(u32::MAX);
         assert!(Request::decode(&w.finish()).is_err());
         let mut w = Writer::new();
-        w.u8(T_BLOB_PUT).fixed(&[0; 32]).u64(1).u64(0).u32((BLOB_CHUNK + 1) as u32);
+        w.u8(T_BLOB_PUT)
+            .fixed(&[0; 32])
+            .u64(1)
+            .u64(0)
+            .u32((BLOB_CHUNK + 1) as u32);
         assert!(Request::decode(&w.finish()).is_err());
         let mut w = Writer::new();
         w.u8(T_BLOB_GET).fixed(&[0; 32]).u64(5);

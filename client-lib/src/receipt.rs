@@ -46,7 +46,10 @@ impl Receipt {
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
         if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid { field: "version", reason: "unknown" });
+            return Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown",
+            });
         }
         let out = Self {
             seal_hash: r.fixed("seal_hash")?,

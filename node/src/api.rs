@@ -5,6 +5,7 @@
 //! `serve` takes an already-bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and the CLI binds the configured address.
 
+pub mod authority;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -24,6 +25,8 @@ use crate::enterprise::Enterprise;
 pub struct AppState {
     /// The enterprise role.
     pub enterprise: Arc<Enterprise>,
+    /// The sync loop's state, when the node syncs with an authority.
+    pub sync: Option<crate::sync::client::SyncStatus>,
 }
 
 /// Most bytes of a JSON request body.

@@ -8,11 +8,15 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
 use crate::api::{self, AppState};
+use crate::authority::{self, Authority, AuthorityInfo};
 use crate::clock::{Clock, SystemClock, china_date};
+use crate::config::UpstreamSection;
 use crate::config::{Config, STORE_FILE};
 use crate::domain::numbering::NumberBlock;
 use crate::enterprise::{self, Enterprise};
 use crate::store::Store;
+use crate::sync::{self, client::SyncStatus, client::Upstream};
+use exlic_client::invite::Invite;
 
 /// exlic — offline-first export-licence node.
 #[derive(Debug, Parser)]
@@ -32,23 +36,31 @@ pub enum Command {
         #[command(subcommand)]
         role: InitRole,
     },
-    /// Run a node: the local web UI and JSON API.
+    /// Run a node: an enterprise node's local UI, API and sync; an authority node's API and
+    /// sync endpoint.
     Serve {
         /// The node's data directory.
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: PathBuf,
-        /// Listen address (overrides config.toml), loopback only.
+        /// HTTP listen address (overrides config.toml), loopback only.
         #[arg(long, env = "EXLIC_LISTEN")]
         listen: Option<String>,
     },
-    /// Start a ready-to-use node with sample applications and print its URL.
+    /// Start an authority node and an enterprise node enrolled with it, with sample
+    /// applications, and print both URLs.
     Demo {
-        /// Use this data directory (created and filled if empty); default: a fresh one.
+        /// Use this directory (created and filled if empty); default: a fresh one.
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: Option<PathBuf>,
-        /// Listen address; default 127.0.0.1 with a free port.
+        /// The enterprise node's HTTP address; default 127.0.0.1 with a free port.
         #[arg(long, env = "EXLIC_LISTEN")]
         listen: Option<String>,
+    },
+    /// Authority administration on a stopped authority node.
+    Authority {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuthorityCommand,
     },
     /// Check a stopped node's store: redb integrity and index consistency.
     Check {
@@ -72,27 +84,71 @@ pub enum Command {
 /// `exlic init <role>`.
 #[derive(Debug, Subcommand)]
 pub enum InitRole {
-    /// An enterprise node.
+    /// An enterprise node, enrolled with an authority by its token, or standalone.
     Enterprise {
         /// The data directory to create.
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: PathBuf,
-        /// 企业名称.
-        #[arg(long)]
-        name: String,
-        /// 统一社会信用代码 (18 characters, GB 32100-2015).
-        #[arg(long)]
-        uscc: String,
-        /// Issuing agency (发证机构) code.
+        /// The enrolment token from the authority (`EXLIC1-…`); sets name, USCC, agency,
+        /// number block and the authority's key and addresses.
+        #[arg(long, conflicts_with_all = ["name", "uscc", "number_block"])]
+        token: Option<String>,
+        /// 企业名称 (standalone node only).
+        #[arg(long, required_unless_present = "token")]
+        name: Option<String>,
+        /// 统一社会信用代码 (standalone node only).
+        #[arg(long, required_unless_present = "token")]
+        uscc: Option<String>,
+        /// Issuing agency (发证机构) code (standalone node only).
         #[arg(long, default_value = "AA")]
         agency: String,
-        /// Block of 申请表号 this node may assign offline, FIRST:COUNT (until enrolment
-        /// with an authority grants one).
-        #[arg(long, default_value = "269999400000560600000:100000")]
-        number_block: String,
+        /// Block of 申请表号 this node may assign offline, FIRST:COUNT (standalone only).
+        #[arg(long)]
+        number_block: Option<String>,
         /// Listen address of the local UI and API.
         #[arg(long, default_value = crate::config::DEFAULT_LISTEN)]
         listen: String,
+    },
+    /// An authority (发证机构) node.
+    Authority {
+        /// The data directory to create.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// 发证机构 name.
+        #[arg(long)]
+        name: String,
+        /// Agency code (two characters).
+        #[arg(long, default_value = "AA")]
+        agency: String,
+        /// libp2p listen address for enterprise nodes.
+        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/7300")]
+        p2p_listen: String,
+        /// HTTP listen address of its API.
+        #[arg(long, default_value = "127.0.0.1:8650")]
+        listen: String,
+    },
+}
+
+/// `exlic authority …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// Issue an enrolment token for one device of an enterprise (prints it).
+    Invite {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The enterprise's USCC.
+        #[arg(long)]
+        uscc: String,
+        /// 企业名称.
+        #[arg(long)]
+        name: String,
+        /// 申请表号 to grant.
+        #[arg(long, default_value_t = 100_000)]
+        numbers: u64,
+        /// Days the token stays valid.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
     },
 }
 
@@ -103,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             role:
                 InitRole::Enterprise {
                     data_dir,
+                    token,
                     name,
                     uscc,
                     agency,
@@ -110,10 +167,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     listen,
                 },
         } => {
-            let mut config = Config::enterprise(&name, &uscc, &agency);
-            config.http.listen = listen;
-            init_enterprise(&data_dir, &config, &number_block)?;
+            match token {
+                Some(t) => init_enrolled(&data_dir, &t, &listen)?,
+                None => {
+                    let mut config = Config::enterprise(
+                        &name.unwrap_or_default(),
+                        &uscc.unwrap_or_default(),
+                        &agency,
+                    );
+                    config.http.listen = listen;
+                    let block = number_block.unwrap_or_else(standalone_block);
+                    init_enterprise(&data_dir, &config, &block)?;
+                }
+            }
             println!("initialised enterprise node in {}", data_dir.display());
+            Ok(())
+        }
+        Command::Init {
+            role:
+                InitRole::Authority {
+                    data_dir,
+                    name,
+                    agency,
+                    p2p_listen,
+                    listen,
+                },
+        } => {
+            let mut config = Config::authority(&name, &agency, &p2p_listen);
+            config.http.listen = listen;
+            init_authority(&data_dir, &config)?;
+            println!("initialised authority node in {}", data_dir.display());
             Ok(())
         }
         Command::Serve { data_dir, listen } => {
@@ -122,26 +205,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 config.http.listen = l;
                 config.validate()?;
             }
-            runtime()?.block_on(serve(data_dir, config, None))
+            let rt = runtime()?;
+            rt.block_on(async move {
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    signal().await;
+                    let _ = tx.send(true);
+                });
+                if config.is_authority() {
+                    serve_authority(data_dir, config, rx, |url| println!("{url}")).await
+                } else {
+                    serve_enterprise(data_dir, config, rx, |url| println!("{url}")).await
+                }
+            })
         }
-        Command::Demo { data_dir, listen } => {
-            let data_dir = match data_dir {
-                Some(d) => d,
-                None => fresh_demo_dir()?,
-            };
-            let mut config = if data_dir.join(crate::config::FILE).exists() {
-                Config::load(&data_dir)?
-            } else {
-                let c = demo_config();
-                init_enterprise(&data_dir, &c, &demo_block())?;
-                seed_demo(&data_dir, &c)
-                    .context("filling the demo node with sample applications")?;
-                c
-            };
-            config.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
-            config.validate()?;
-            eprintln!("demo data directory: {}", data_dir.display());
-            runtime()?.block_on(serve(data_dir, config, None))
+        Command::Demo { data_dir, listen } => demo(data_dir, listen),
+        Command::Authority {
+            command:
+                AuthorityCommand::Invite {
+                    data_dir,
+                    uscc,
+                    name,
+                    numbers,
+                    days,
+                },
+        } => {
+            let config = Config::load(&data_dir)?;
+            if !config.is_authority() {
+                bail!("{} is not an authority node", data_dir.display());
+            }
+            let a = open_authority(&data_dir, &config, advertised(&config)?)?;
+            println!("{}", a.invite(&uscc, &name, numbers, days)?);
+            Ok(())
         }
         Command::Check { data_dir } => check(&data_dir),
         Command::VerifySeal {
@@ -156,6 +251,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+fn standalone_block() -> String {
+    let yy = china_date(SystemClock.now_ms()).year() % 100;
+    format!("{yy:02}9999400000560600000:100000")
 }
 
 /// Creates the data directory, config, store, device key and number block.
@@ -174,6 +274,60 @@ pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> 
     enterprise::initialise(&store, block)?;
     config.save(data_dir)?;
     Ok(())
+}
+
+/// Creates an enterprise node from an enrolment token.
+pub fn init_enrolled(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<()> {
+    let invite = Invite::from_token(token)?;
+    let mut config = Config::enterprise(
+        &invite.enterprise_name,
+        &invite.enterprise_uscc,
+        &invite.agency_code,
+    );
+    config.http.listen = listen.into();
+    config.upstream = Some(UpstreamSection {
+        authority_key: hex::encode(invite.authority_key),
+        addrs: invite.addrs.clone(),
+        poll_seconds: 5,
+    });
+    let block = format!("{:021}:{}", invite.block_first, invite.block_len);
+    init_enterprise(data_dir, &config, &block)?;
+    let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
+    enterprise::initialise_enrolment(&store, invite.secret)?;
+    Ok(())
+}
+
+/// Creates an authority node's data directory.
+pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
+    config.validate()?;
+    if data_dir.join(crate::config::FILE).exists() {
+        bail!(
+            "{} already holds a node (config.toml exists)",
+            data_dir.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
+    let a = config.authority.as_ref().expect("validated");
+    authority::initialise(&store, &a.agency_code)?;
+    config.save(data_dir)?;
+    Ok(())
+}
+
+fn advertised(config: &Config) -> anyhow::Result<Vec<String>> {
+    let a = config.authority.as_ref().expect("validated");
+    let addrs = if a.advertise.is_empty() {
+        a.p2p_listen.clone()
+    } else {
+        a.advertise.clone()
+    };
+    if addrs.iter().any(|m| m.ends_with("/tcp/0")) {
+        bail!(
+            "the authority listens on a random port; set [authority] advertise, or issue invites through the running node's API"
+        );
+    }
+    Ok(addrs)
 }
 
 fn open_enterprise(
@@ -195,11 +349,59 @@ fn open_enterprise(
     )?)
 }
 
-/// Runs the node until SIGINT/SIGTERM (or `shutdown`), printing its URL on stdout.
-pub async fn serve(
+fn open_authority(
+    data_dir: &Path,
+    config: &Config,
+    addrs: Vec<String>,
+) -> anyhow::Result<Authority> {
+    let store = Arc::new(
+        Store::open(&data_dir.join(STORE_FILE), config.store_options())
+            .with_context(|| format!("opening {}", data_dir.join(STORE_FILE).display()))?,
+    );
+    let a = config.authority.as_ref().expect("validated");
+    Ok(Authority::new(
+        store,
+        Arc::new(SystemClock),
+        AuthorityInfo {
+            name: a.name.clone(),
+            agency_code: a.agency_code.clone(),
+            addrs,
+            attachment_max_bytes: config.limits.attachment_max_mb << 20,
+        },
+    )?)
+}
+
+fn start_compactor(
+    store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    Ok(std::thread::Builder::new()
+        .name("compactor".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = store.compact_pending() {
+                    tracing::warn!(error = %e, "compaction failed; will retry");
+                }
+                for _ in 0..20 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        })?)
+}
+
+async fn wait_true(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Runs an enterprise node until `shutdown` turns true; `announce` gets its URL.
+pub async fn serve_enterprise(
     data_dir: PathBuf,
     config: Config,
-    shutdown: Option<tokio::sync::oneshot::Receiver<()>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
 ) -> anyhow::Result<()> {
     let enterprise = Arc::new(open_enterprise(&data_dir, &config, Arc::new(SystemClock))?);
     let addr = config.listen_addr()?;
@@ -207,48 +409,117 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-
     let stop = Arc::new(AtomicBool::new(false));
-    let compactor = {
-        let store = enterprise.store().clone();
-        let stop = stop.clone();
-        std::thread::Builder::new()
-            .name("compactor".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if let Err(e) = store.compact_pending() {
-                        tracing::warn!(error = %e, "compaction failed; will retry");
-                    }
-                    for _ in 0..20 {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(100));
-                    }
-                }
-            })?
-    };
+    let compactor = start_compactor(enterprise.store().clone(), stop.clone())?;
 
-    let router = crate::api::router(AppState { enterprise }).merge(exlic_web_router());
-    println!("http://{local}");
+    let mut sync_task = None;
+    let mut sync_status = None;
+    if let Some(u) = &config.upstream {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&u.authority_key, &mut key).context("upstream.authority_key")?;
+        let (secret, master) = enterprise.enrolment_keys()?;
+        let up = Upstream {
+            authority_key: key,
+            addrs: u
+                .addrs
+                .iter()
+                .map(|a| a.parse())
+                .collect::<Result<_, _>>()
+                .context("upstream.addrs")?,
+            invite_secret: secret,
+            master_key: master,
+            poll: std::time::Duration::from_secs(u.poll_seconds.max(1)),
+        };
+        let status: SyncStatus = Arc::default();
+        sync_status = Some(status.clone());
+        sync_task = Some(tokio::spawn(sync::client::run(
+            enterprise.clone(),
+            up,
+            status,
+            shutdown.clone(),
+        )));
+    }
+
+    let router = crate::api::router(AppState {
+        enterprise,
+        sync: sync_status,
+    })
+    .merge(exlic_web_router());
+    announce(format!("http://{local}"));
     use std::io::Write;
     std::io::stdout().flush().ok();
     tracing::info!(%local, data_dir = %data_dir.display(), "enterprise node serving");
-    api::serve(listener, router, async move {
-        match shutdown {
-            Some(rx) => {
-                tokio::select! {
-                    _ = rx => {}
-                    _ = signal() => {}
-                }
-            }
-            None => signal().await,
-        }
-    })
-    .await?;
+    api::serve(listener, router, wait_true(shutdown)).await?;
+    if let Some(t) = sync_task {
+        let _ = t.await;
+    }
     stop.store(true, Ordering::Relaxed);
     compactor.join().ok();
-    tracing::info!("stopped cleanly");
+    tracing::info!("enterprise node stopped cleanly");
+    Ok(())
+}
+
+/// Runs an authority node until `shutdown` turns true; `announce` gets its URL.
+pub async fn serve_authority(
+    data_dir: PathBuf,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
+) -> anyhow::Result<()> {
+    let a = config.authority.clone().expect("validated");
+    // Bind the p2p listener first, so invites carry the real addresses.
+    let listen: Vec<libp2p::Multiaddr> = a
+        .p2p_listen
+        .iter()
+        .map(|m| m.parse())
+        .collect::<Result<_, _>>()
+        .context("authority.p2p_listen")?;
+    let authority = Arc::new(open_authority(&data_dir, &config, a.advertise.clone())?);
+    let store = authority.store().clone();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let p2p = tokio::spawn(sync::server::run(
+        authority.clone(),
+        listen,
+        sync::net::NetLimits::default(),
+        sync::server::RateLimit::default(),
+        bound_tx,
+        shutdown.clone(),
+    ));
+    let bound = tokio::time::timeout(std::time::Duration::from_secs(10), bound_rx)
+        .await
+        .context("the p2p listener did not start in time")?
+        .context("the p2p listener failed to start")?;
+    let addrs: Vec<String> = if a.advertise.is_empty() {
+        bound.iter().map(|m| m.to_string()).collect()
+    } else {
+        a.advertise.clone()
+    };
+    authority.set_addrs(addrs.clone());
+
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let compactor = start_compactor(store.clone(), stop.clone())?;
+    let router = crate::api::authority::router(crate::api::authority::AuthorityState {
+        authority,
+        p2p_addrs: addrs.clone(),
+    });
+    announce(format!("http://{local}"));
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(%local, p2p = ?addrs, "authority node serving");
+    api::serve(listener, router, wait_true(shutdown)).await?;
+    match p2p.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "p2p listener stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "p2p listener panicked"),
+        Ok(Ok(())) => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+    compactor.join().ok();
+    tracing::info!("authority node stopped cleanly");
     Ok(())
 }
 
@@ -259,7 +530,8 @@ fn exlic_web_router() -> axum::Router {
     )
 }
 
-async fn signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -276,6 +548,57 @@ async fn signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await.ok();
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
+    let root = match data_dir {
+        Some(d) => d,
+        None => fresh_demo_dir()?,
+    };
+    let adir = root.join("authority");
+    let edir = root.join("enterprise");
+    if !adir.join(crate::config::FILE).exists() {
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let mut ac = Config::authority("商务部配额许可证事务局", "AA", &p2p);
+        ac.http.listen = "127.0.0.1:0".into();
+        init_authority(&adir, &ac)?;
+        let e = demo_config();
+        let en = e.enterprise.as_ref().expect("enterprise");
+        let a = open_authority(&adir, &ac, vec![p2p.clone()])?;
+        let token = a.invite(&en.uscc, &en.name, 100_000, 365)?;
+        drop(a);
+        init_enrolled(&edir, &token, "127.0.0.1:0")?;
+        seed_demo(&edir, &Config::load(&edir)?)
+            .context("filling the demo node with sample applications")?;
+    }
+    let mut ec = Config::load(&edir)?;
+    ec.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
+    ec.validate()?;
+    let ac = Config::load(&adir)?;
+    eprintln!("demo data directory: {}", root.display());
+    runtime()?.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            signal().await;
+            let _ = tx.send(true);
+        });
+        let auth = tokio::spawn(serve_authority(adir, ac, rx.clone(), |u| {
+            println!("authority: {u}")
+        }));
+        let ent = tokio::spawn(serve_enterprise(edir, ec, rx, |u| {
+            println!("enterprise: {u}")
+        }));
+        let (a, e) = tokio::join!(auth, ent);
+        a??;
+        e??;
+        Ok(())
+    })
 }
 
 fn check(data_dir: &Path) -> anyhow::Result<()> {
@@ -333,18 +656,16 @@ pub fn demo_config() -> Config {
     Config::enterprise("厦门示例化工进出口有限公司", "913502000728319549", "AA")
 }
 
-fn demo_block() -> String {
-    let yy = china_date(SystemClock.now_ms()).year() % 100;
-    format!("{yy:02}9999400000560600000:100000")
-}
-
 /// Fills a demo node with realistic applications in several states.
 pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let year = china_date(clock.now_ms()).year().to_string();
     let ent = open_enterprise(data_dir, config, clock)?;
-    let e = &config.enterprise;
+    let e = config
+        .enterprise
+        .as_ref()
+        .context("not an enterprise node")?;
     let base = |code: &str, qty: &str, price: &str, country: &str, contract: &str, unit: &str| {
         ApplicationForm {
             exporter_name: e.name.clone(),

@@ -54,10 +54,17 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `enterprise` (the only role so far).
+    /// `enterprise` or `authority`.
     pub role: String,
-    /// Who the node belongs to.
-    pub enterprise: EnterpriseSection,
+    /// Who an enterprise node belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<EnterpriseSection>,
+    /// The authority an enterprise node syncs with (from its enrolment token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamSection>,
+    /// An authority node's identity and listen addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<AuthoritySection>,
     /// The local web UI and API.
     #[serde(default)]
     pub http: HttpSection,
@@ -84,11 +91,43 @@ pub struct EnterpriseSection {
     pub agency_code: String,
 }
 
+/// `[upstream]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// The authority's public key, hex.
+    pub authority_key: String,
+    /// Its libp2p addresses.
+    pub addrs: Vec<String>,
+    /// Seconds between polls for the authority's changes when nothing happens locally.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+}
+
+fn default_poll() -> u64 {
+    5
+}
+
+/// `[authority]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthoritySection {
+    /// 发证机构 name.
+    pub name: String,
+    /// Agency code.
+    pub agency_code: String,
+    /// libp2p listen addresses, e.g. `/ip4/0.0.0.0/tcp/7300`.
+    pub p2p_listen: Vec<String>,
+    /// Addresses written into enrolment tokens; default: the listen addresses.
+    #[serde(default)]
+    pub advertise: Vec<String>,
+}
+
 /// `[http]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
-    /// Address to listen on; the enterprise UI only ever binds loopback.
+    /// Address to listen on; loopback only until the authority's TLS listener exists.
     pub listen: String,
 }
 
@@ -173,15 +212,43 @@ pub struct ReferenceSection {
 }
 
 impl Config {
+    /// A new authority config.
+    pub fn authority(name: &str, agency_code: &str, p2p_listen: &str) -> Self {
+        Self {
+            role: "authority".into(),
+            enterprise: None,
+            upstream: None,
+            authority: Some(AuthoritySection {
+                name: name.into(),
+                agency_code: agency_code.into(),
+                p2p_listen: vec![p2p_listen.into()],
+                advertise: Vec::new(),
+            }),
+            http: HttpSection {
+                listen: "127.0.0.1:8650".into(),
+            },
+            limits: LimitsSection::default(),
+            store: StoreSection::default(),
+            reference: ReferenceSection::default(),
+        }
+    }
+
+    /// Whether this is an authority node.
+    pub fn is_authority(&self) -> bool {
+        self.role == "authority"
+    }
+
     /// A new enterprise config.
     pub fn enterprise(name: &str, uscc: &str, agency_code: &str) -> Self {
         Self {
             role: "enterprise".into(),
-            enterprise: EnterpriseSection {
+            enterprise: Some(EnterpriseSection {
                 name: name.into(),
                 uscc: uscc.into(),
                 agency_code: agency_code.into(),
-            },
+            }),
+            upstream: None,
+            authority: None,
             http: HttpSection::default(),
             limits: LimitsSection::default(),
             store: StoreSection::default(),
@@ -228,33 +295,89 @@ impl Config {
 
     /// Checks values that the types do not.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.role != "enterprise" {
-            return Err(ConfigError::Invalid {
-                key: "role",
-                message: format!("unknown role {:?} (expected \"enterprise\")", self.role),
-            });
-        }
-        if self.enterprise.name.trim().is_empty() {
-            return Err(ConfigError::Invalid {
-                key: "enterprise.name",
-                message: "is required".into(),
-            });
-        }
-        exlic_client::uscc::validate(&self.enterprise.uscc).map_err(|e| ConfigError::Invalid {
-            key: "enterprise.uscc",
-            message: e.to_string(),
-        })?;
-        if self.enterprise.agency_code.len() != 2
-            || !self
-                .enterprise
-                .agency_code
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Err(ConfigError::Invalid {
-                key: "enterprise.agency_code",
-                message: "must be two characters A-Z or 0-9".into(),
-            });
+        let invalid = |key: &'static str, message: &str| ConfigError::Invalid {
+            key,
+            message: message.into(),
+        };
+        let agency_ok = |a: &str| {
+            a.len() == 2
+                && a.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        match self.role.as_str() {
+            "enterprise" => {
+                let e = self.enterprise.as_ref().ok_or_else(|| {
+                    invalid(
+                        "enterprise",
+                        "an enterprise node needs an [enterprise] section",
+                    )
+                })?;
+                if e.name.trim().is_empty() {
+                    return Err(invalid("enterprise.name", "is required"));
+                }
+                exlic_client::uscc::validate(&e.uscc)
+                    .map_err(|err| invalid("enterprise.uscc", &err.to_string()))?;
+                if !agency_ok(&e.agency_code) {
+                    return Err(invalid(
+                        "enterprise.agency_code",
+                        "must be two characters A-Z or 0-9",
+                    ));
+                }
+                if let Some(u) = &self.upstream {
+                    let mut k = [0u8; 32];
+                    hex::decode_to_slice(&u.authority_key, &mut k).map_err(|_| {
+                        invalid("upstream.authority_key", "must be 64 hex characters")
+                    })?;
+                    if u.addrs.is_empty() {
+                        return Err(invalid(
+                            "upstream.addrs",
+                            "at least one address is required",
+                        ));
+                    }
+                    for a in &u.addrs {
+                        a.parse::<libp2p::Multiaddr>().map_err(|_| {
+                            invalid("upstream.addrs", &format!("{a:?} is not a multiaddress"))
+                        })?;
+                    }
+                }
+            }
+            "authority" => {
+                let a = self.authority.as_ref().ok_or_else(|| {
+                    invalid(
+                        "authority",
+                        "an authority node needs an [authority] section",
+                    )
+                })?;
+                if a.name.trim().is_empty() {
+                    return Err(invalid("authority.name", "is required"));
+                }
+                if !agency_ok(&a.agency_code) {
+                    return Err(invalid(
+                        "authority.agency_code",
+                        "must be two characters A-Z or 0-9",
+                    ));
+                }
+                if a.p2p_listen.is_empty() {
+                    return Err(invalid(
+                        "authority.p2p_listen",
+                        "at least one address is required",
+                    ));
+                }
+                for m in a.p2p_listen.iter().chain(&a.advertise) {
+                    m.parse::<libp2p::Multiaddr>().map_err(|_| {
+                        invalid(
+                            "authority.p2p_listen",
+                            &format!("{m:?} is not a multiaddress"),
+                        )
+                    })?;
+                }
+            }
+            other => {
+                return Err(invalid(
+                    "role",
+                    &format!("unknown role {other:?} (expected \"enterprise\" or \"authority\")"),
+                ));
+            }
         }
         self.listen_addr()?;
         if self.limits.attachment_max_mb == 0 || self.limits.attachment_max_mb > 1024 {
@@ -279,18 +402,23 @@ impl Config {
         if !addr.ip().is_loopback() {
             return Err(ConfigError::Invalid {
                 key: "http.listen",
-                message: "the enterprise node serves its UI on a loopback address only".into(),
+                message: "the node serves its UI and API on a loopback address only".into(),
             });
         }
         Ok(addr)
     }
 
-    /// The node's identity.
+    /// The enterprise node's identity (empty for an authority config).
     pub fn identity(&self) -> Identity {
+        let e = self.enterprise.clone().unwrap_or(EnterpriseSection {
+            name: String::new(),
+            uscc: String::new(),
+            agency_code: String::new(),
+        });
         Identity {
-            enterprise_name: self.enterprise.name.clone(),
-            enterprise_uscc: self.enterprise.uscc.clone(),
-            agency_code: self.enterprise.agency_code.clone(),
+            enterprise_name: e.name,
+            enterprise_uscc: e.uscc,
+            agency_code: e.agency_code,
         }
     }
 
@@ -370,7 +498,7 @@ mod tests {
                 .contains("http.listen")
         );
         let mut bad = c;
-        bad.enterprise.uscc = "913502000728319548".into();
+        bad.enterprise.as_mut().unwrap().uscc = "913502000728319548".into();
         assert!(
             bad.validate()
                 .unwrap_err()

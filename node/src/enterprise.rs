@@ -166,6 +166,23 @@ pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
     Ok(())
 }
 
+const META_INVITE_SECRET: &str = "invite_secret";
+const META_MASTER_KEY: &str = "master_key";
+
+/// Records the invite secret for enrolment and creates the enterprise master key.
+pub fn initialise_enrolment(store: &Store, secret: [u8; 32]) -> Result<()> {
+    let w = store.write()?;
+    meta_put(w.txn(), META_INVITE_SECRET, &secret)?;
+    if meta_get(w.txn(), META_MASTER_KEY)?.is_none() {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| StoreError::Db(redb::Error::Io(std::io::Error::other(e.to_string()))))?;
+        meta_put(w.txn(), META_MASTER_KEY, &seed)?;
+    }
+    w.commit()?;
+    Ok(())
+}
+
 /// The enterprise role over one store.
 #[derive(Debug)]
 pub struct Enterprise {
@@ -202,6 +219,17 @@ impl Enterprise {
             settings,
             device_key,
         })
+    }
+
+    /// The invite secret (until enrolled) and the master public key.
+    pub fn enrolment_keys(&self) -> Result<(Option<[u8; 32]>, [u8; 32])> {
+        let t = self.store.read()?;
+        let secret = meta_get(&t, META_INVITE_SECRET)?.and_then(|v| v.try_into().ok());
+        let master: [u8; 32] = meta_get(&t, META_MASTER_KEY)?
+            .and_then(|v| v.try_into().ok())
+            .map(|s: [u8; 32]| SigningKey::from_bytes(&s).verifying_key().to_bytes())
+            .unwrap_or_default();
+        Ok((secret, master))
     }
 
     /// The store underneath.
@@ -321,13 +349,17 @@ impl Enterprise {
     /// The application as the node shows it.
     pub fn get(&self, id: DocId) -> Result<ApplicationView> {
         let state = Self::state(&self.store.read()?, id)?;
-        let (form, attachments, deleted) = self
+        let (form, attachments, deleted, heads) = self
             .store
             .with_doc(id, |d| {
+                let mut heads: Vec<String> =
+                    d.get_heads().iter().map(|h| hex::encode(h.0)).collect();
+                heads.sort();
                 (
                     form_doc::read_form(d),
                     form_doc::attachments(d),
                     form_doc::is_deleted(d),
+                    heads,
                 )
             })?
             .ok_or(EnterpriseError::NotFound(id))?;
@@ -348,6 +380,7 @@ impl Enterprise {
             created_at_ms: state.created_at_ms,
             updated_at_ms: state.updated_at_ms,
             licence_no: state.licence_no.clone(),
+            heads,
             history: state.history,
         })
     }
@@ -789,5 +822,6 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+pub mod replica;
 #[cfg(test)]
 mod tests;

@@ -5,13 +5,17 @@
 //! * [`store`] — the redb file: Automerge documents, attachment blobs, index tables,
 //!   the change sequence, seals and the outbox;
 //! * [`enterprise`] — the enterprise role: what a user can do, as transactions;
+//! * [`authority`] — the authority role: registry, invites, replicas, submissions;
+//! * [`sync`] — libp2p transport and the sync protocol between the two roles;
 //! * [`api`] — the axum router for `/api/v1/` and its OpenAPI document;
 //! * [`config`], [`clock`], [`cli`] — the shell around them.
 
 pub mod api;
+pub mod authority;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod enterprise;
 pub mod store;
+pub mod sync;

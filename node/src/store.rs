@@ -93,6 +93,7 @@ pub struct Store {
     cache: Mutex<DocCache>,
     options: StoreOptions,
     compact_queue: Mutex<HashSet<DocId>>,
+    changed: tokio::sync::Notify,
 }
 
 /// Documents in memory, most recently used kept.
@@ -127,6 +128,7 @@ impl Store {
             }),
             options,
             compact_queue: Mutex::new(HashSet::new()),
+            changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -164,6 +166,7 @@ impl Store {
             txn: Some(txn),
             touched: Vec::new(),
             to_compact: Vec::new(),
+            saved: false,
         })
     }
 
@@ -210,6 +213,11 @@ impl Store {
         Ok(n)
     }
 
+    /// Resolves after the next commit that changed a document (for the sync loop).
+    pub fn changed(&self) -> &tokio::sync::Notify {
+        &self.changed
+    }
+
     /// Documents waiting for compaction.
     pub fn compaction_backlog(&self) -> usize {
         self.compact_queue.lock().map(|q| q.len()).unwrap_or(0)
@@ -234,6 +242,7 @@ pub struct WriteBatch<'s> {
     txn: Option<WriteTransaction>,
     touched: Vec<DocId>,
     to_compact: Vec<DocId>,
+    saved: bool,
 }
 
 impl std::fmt::Debug for WriteBatch<'_> {
@@ -290,6 +299,7 @@ impl<'s> WriteBatch<'s> {
         let txn = self.txn.as_ref().expect("open until commit");
         let chunks = docs::append_chunk(txn, id, &chunk)?;
         docs::record_change(txn, id)?;
+        self.saved = true;
         if chunks >= self.store.options.compact_after_chunks {
             self.to_compact.push(id);
         }
@@ -307,12 +317,23 @@ impl<'s> WriteBatch<'s> {
         Ok(true)
     }
 
+    /// Ends a batch that only read documents (sync message generation): the transaction
+    /// is dropped without a commit and the cached documents are kept, since nothing in
+    /// them changed.
+    pub fn finish_read_only(mut self) {
+        self.touched.clear();
+        self.txn.take();
+    }
+
     /// Commits durably. On failure every touched document is evicted from the cache.
     pub fn commit(mut self) -> Result<(), StoreError> {
         let txn = self.txn.take().expect("open until commit");
         match txn.commit() {
             Ok(()) => {
                 self.touched.clear();
+                if self.saved {
+                    self.store.changed.notify_one();
+                }
                 if !self.to_compact.is_empty() {
                     let mut q = self
                         .store

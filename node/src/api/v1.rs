@@ -16,6 +16,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
     Router::new()
         .route("/node", get(node::info))
         .route("/reference", get(node::reference))
+        .route("/sync", get(node::sync))
         .route(
             "/applications",
             get(applications::list).post(applications::create),

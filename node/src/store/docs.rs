@@ -35,6 +35,23 @@ pub fn create(txn: &WriteTransaction, id: DocId, kind: u8) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Changes the kind tag of an existing document.
+pub fn set_kind(txn: &WriteTransaction, id: DocId, kind: u8) -> Result<(), StoreError> {
+    let mut info = txn.open_table(DOC_INFO)?;
+    let (_, count, next) = info
+        .get(id.0)?
+        .map(|v| v.value())
+        .ok_or(StoreError::Record("doc_info"))?;
+    info.insert(id.0, (kind, count, next))?;
+    Ok(())
+}
+
+/// The highest change seq recorded (0 if none).
+pub fn head_seq(txn: &impl Txn) -> Result<u64, StoreError> {
+    let changes = txn.table(CHANGES)?;
+    Ok(changes.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+}
+
 /// The kind tag of a document, if it exists.
 pub fn kind(txn: &impl Txn, id: DocId) -> Result<Option<u8>, StoreError> {
     let info = txn.table(DOC_INFO)?;

@@ -130,6 +130,11 @@ pub fn mark_deleted(doc: &mut AutoCommit) -> Result<(), automerge::AutomergeErro
     doc.put(ROOT, "deleted", true)
 }
 
+/// Whether the document is an application.
+pub fn is_application(doc: &AutoCommit) -> bool {
+    matches!(doc.get(ROOT, "type"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Str(t) if t.as_str() == TYPE_APPLICATION))
+}
+
 /// Whether the document is a deleted draft.
 pub fn is_deleted(doc: &AutoCommit) -> bool {
     matches!(doc.get(ROOT, "deleted"), Ok(Some((Value::Scalar(s), _))) if matches!(s.as_ref(), ScalarValue::Boolean(true)))

@@ -44,10 +44,41 @@ pub const SEALS: TableDefinition<(Id, u32), &[u8]> = TableDefinition::new("seals
 /// outbox seq → (doc id, revision): sealed submissions waiting to be delivered.
 pub const OUTBOX: TableDefinition<u64, (Id, u32)> = TableDefinition::new("outbox");
 
+/// (peer key, doc id) → Automerge sync state (shared heads) with that peer.
+pub const SYNC_STATE: TableDefinition<([u8; 32], Id), &[u8]> = TableDefinition::new("sync_state");
+/// seal hash → signed receipt (both roles).
+pub const RECEIPTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("receipts");
+
+/// Authority: device key → the enterprise (USCC) it speaks for.
+pub const DEVICES: TableDefinition<[u8; 32], &str> = TableDefinition::new("devices");
+/// Authority: USCC → (name, master public key).
+pub const ENTERPRISES: TableDefinition<&str, (&str, [u8; 32])> =
+    TableDefinition::new("enterprises");
+/// Authority: sha256(invite secret) → (USCC, name, expires ms, device that spent it or zeros).
+pub const INVITES: TableDefinition<[u8; 32], (&str, &str, i64, [u8; 32])> =
+    TableDefinition::new("invites");
+/// Authority: doc id → the enterprise that owns it.
+pub const DOC_OWNER: TableDefinition<Id, &str> = TableDefinition::new("doc_owner");
+/// Authority: (USCC, change seq) → doc id: the change feed each enterprise reads.
+pub const OWNER_FEED: TableDefinition<(&str, u64), Id> = TableDefinition::new("owner_feed");
+/// Authority: doc id → its position in its owner's feed.
+pub const OWNER_FEED_POS: TableDefinition<Id, u64> = TableDefinition::new("owner_feed_pos");
+/// Authority: (blob sha256, chunk number) → bytes of an upload not yet complete.
+pub const BLOB_STAGE: TableDefinition<([u8; 32], u32), &[u8]> = TableDefinition::new("blob_stage");
+/// Authority: (blob sha256, USCC) → () for every enterprise that uploaded the blob.
+pub const BLOB_OWNER: TableDefinition<([u8; 32], &str), ()> = TableDefinition::new("blob_owner");
+/// Authority: seal hash → (application id, revision) of every accepted submission.
+pub const SUBMISSIONS: TableDefinition<[u8; 32], (Id, u32)> = TableDefinition::new("submissions");
+/// Authority: application id → (USCC, 申请表号, revision, status tag, latest seal hash, received ms).
+pub const CASES: TableDefinition<Id, (&str, &str, u32, u8, [u8; 32], i64)> =
+    TableDefinition::new("cases");
+
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
     /// 出口许可证申请表.
     pub const APPLICATION: u8 = 1;
+    /// A document received from a peer whose type this node does not interpret.
+    pub const OTHER: u8 = 255;
 }
 
 /// Creates every table, so read transactions never meet a missing one.
@@ -70,6 +101,18 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(IDX_APP_NO)?;
     txn.open_table(SEALS)?;
     txn.open_table(OUTBOX)?;
+    txn.open_table(SYNC_STATE)?;
+    txn.open_table(RECEIPTS)?;
+    txn.open_table(DEVICES)?;
+    txn.open_table(ENTERPRISES)?;
+    txn.open_table(INVITES)?;
+    txn.open_table(DOC_OWNER)?;
+    txn.open_table(OWNER_FEED)?;
+    txn.open_table(OWNER_FEED_POS)?;
+    txn.open_table(BLOB_STAGE)?;
+    txn.open_table(BLOB_OWNER)?;
+    txn.open_table(SUBMISSIONS)?;
+    txn.open_table(CASES)?;
     Ok(())
 }
 

@@ -1,0 +1,73 @@
+//! The authority node's JSON shapes (its HTTP API under `/api/v1/`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DocId;
+use crate::status::ApplicationStatus;
+
+/// `GET /api/v1/node` on an authority node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthorityInfo {
+    /// Always `authority`.
+    pub role: String,
+    /// 发证机构 name.
+    pub name: String,
+    /// Agency code.
+    pub agency_code: String,
+    /// The authority's public key, hex.
+    pub public_key: String,
+    /// libp2p addresses it is reachable on.
+    pub p2p_addrs: Vec<String>,
+    /// Documents in its replica.
+    pub docs_held: u64,
+    /// Submissions received.
+    pub submissions: u64,
+}
+
+/// `POST /api/v1/invites`: an enrolment token for one device of an enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The enterprise's USCC.
+    pub uscc: String,
+    /// 企业名称.
+    pub name: String,
+    /// 申请表号 to grant (default 100,000).
+    #[serde(default)]
+    pub numbers: Option<u64>,
+    /// Days the token stays valid (default 30).
+    #[serde(default)]
+    pub valid_days: Option<i64>,
+}
+
+/// The token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteResponse {
+    /// `EXLIC1-…`.
+    pub token: String,
+}
+
+/// A document's heads in the authority's replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocHeads {
+    /// The document.
+    pub id: DocId,
+    /// Change hashes, hex, sorted.
+    pub heads: Vec<String>,
+}
+
+/// An application as the authority records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseView {
+    /// The application.
+    pub id: DocId,
+    /// Its status at the authority.
+    pub status: ApplicationStatus,
+    /// The revision received last.
+    pub revision: u32,
+}

@@ -1,0 +1,793 @@
+//! The authority role (发证机构) as far as sync goes: the enterprise registry and invites,
+//! the replica of every enterprise's documents with per-enterprise change feeds, attachment
+//! uploads, and the receipt of sealed submissions (上报 → 待初审).
+//!
+//! Every request is handled as one redb transaction: a request that fails in any part
+//! stores nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use ed25519_dalek::SigningKey;
+use exlic_client::DocId;
+use exlic_client::invite::Invite;
+use exlic_client::protocol::{
+    BLOB_CHUNK as WIRE_CHUNK, DocReply, ErrorCode, MAX_DOCS, Request, Response,
+};
+use exlic_client::receipt::Receipt;
+use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content, sha256};
+use exlic_client::status::ApplicationStatus;
+use redb::ReadableTable;
+
+use crate::clock::Clock;
+use crate::store::tables::*;
+use crate::store::{Store, StoreError, WriteBatch, blobs, form_doc, meta_get, meta_put};
+use crate::sync::docsync::{DocSyncError, PeerStates};
+
+const META_AUTHORITY_KEY: &str = "authority_key";
+const META_NEXT_BLOCK: &str = "next_block_first";
+
+/// Who the authority is.
+#[derive(Debug, Clone)]
+pub struct AuthorityInfo {
+    /// 发证机构 name.
+    pub name: String,
+    /// Agency code (许可证号 positions 3–4).
+    pub agency_code: String,
+    /// Where enterprises reach it, as multiaddresses.
+    pub addrs: Vec<String>,
+    /// Largest attachment accepted, bytes.
+    pub attachment_max_bytes: u64,
+}
+
+/// Why an authority action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorityError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Input refused.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not initialised.
+    #[error("authority node is not initialised (no key)")]
+    NotInitialised,
+}
+
+macro_rules! via_store {
+    ($($t:ty),*) => {$(
+        impl From<$t> for AuthorityError {
+            fn from(e: $t) -> Self { AuthorityError::Store(e.into()) }
+        }
+    )*};
+}
+via_store!(
+    redb::TableError,
+    redb::StorageError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+/// Creates the authority key and the first number block position (kept if present).
+pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError> {
+    let w = store.write()?;
+    if meta_get(w.txn(), META_AUTHORITY_KEY)?.is_none() {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        meta_put(w.txn(), META_AUTHORITY_KEY, &seed)?;
+    }
+    if meta_get(w.txn(), META_NEXT_BLOCK)?.is_none() {
+        // 申请表号 blocks: YY + 2 agency digits (hash of the code) + 17 digits of serial space.
+        let yy =
+            (crate::clock::china_date(crate::clock::SystemClock.now_ms()).year() % 100) as u128;
+        let agency = agency_code
+            .bytes()
+            .fold(0u128, |a, b| (a * 31 + u128::from(b)) % 100);
+        let first = yy * 10u128.pow(19) + agency * 10u128.pow(17);
+        meta_put(w.txn(), META_NEXT_BLOCK, &first.to_be_bytes())?;
+    }
+    w.commit()?;
+    Ok(())
+}
+
+/// Reads the authority's signing seed.
+pub fn key_seed(store: &Store) -> Result<[u8; 32], AuthorityError> {
+    meta_get(&store.read()?, META_AUTHORITY_KEY)?
+        .and_then(|v| v.try_into().ok())
+        .ok_or(AuthorityError::NotInitialised)
+}
+
+/// The authority role over one store.
+#[derive(Debug)]
+pub struct Authority {
+    store: Arc<Store>,
+    clock: Arc<dyn Clock>,
+    key: SigningKey,
+    info: AuthorityInfo,
+    addrs: Mutex<Vec<String>>,
+    sessions: Mutex<HashMap<[u8; 32], PeerStates>>,
+}
+
+/// What a request did, for the network layer.
+#[derive(Debug)]
+pub struct Handled {
+    /// The answer.
+    pub response: Response,
+    /// Whether the peer broke the protocol and should be disconnected.
+    pub drop_peer: bool,
+}
+
+impl Handled {
+    fn ok(response: Response) -> Self {
+        Self {
+            response,
+            drop_peer: false,
+        }
+    }
+    fn refuse(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            response: Response::error(code, message),
+            drop_peer: false,
+        }
+    }
+    fn violation(message: impl Into<String>) -> Self {
+        Self {
+            response: Response::error(ErrorCode::BadRequest, message),
+            drop_peer: true,
+        }
+    }
+}
+
+impl Authority {
+    /// Opens the role over an initialised store.
+    pub fn new(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        info: AuthorityInfo,
+    ) -> Result<Self, AuthorityError> {
+        let key = SigningKey::from_bytes(&key_seed(&store)?);
+        Ok(Self {
+            store,
+            clock,
+            key,
+            addrs: Mutex::new(info.addrs.clone()),
+            info,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The authority's public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Who it is.
+    pub fn info(&self) -> &AuthorityInfo {
+        &self.info
+    }
+
+    /// Sets the addresses written into invites (once the listener is bound).
+    pub fn set_addrs(&self, addrs: Vec<String>) {
+        *self.addrs.lock().unwrap_or_else(|p| p.into_inner()) = addrs;
+    }
+
+    /// Issues an enrolment token for one device of `uscc`, granting `numbers` 申请表号.
+    pub fn invite(
+        &self,
+        uscc: &str,
+        name: &str,
+        numbers: u64,
+        valid_days: i64,
+    ) -> Result<String, AuthorityError> {
+        exlic_client::uscc::validate(uscc)
+            .map_err(|e| AuthorityError::Invalid(format!("uscc: {e}")))?;
+        if self
+            .addrs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
+            return Err(AuthorityError::Invalid(
+                "addrs: the authority has no address to put in the token".into(),
+            ));
+        }
+        if name.trim().is_empty() {
+            return Err(AuthorityError::Invalid("name: is required".into()));
+        }
+        if numbers == 0 || numbers > 10_000_000 {
+            return Err(AuthorityError::Invalid(
+                "numbers: must be 1–10,000,000".into(),
+            ));
+        }
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let w = self.store.write()?;
+        let first = meta_get(w.txn(), META_NEXT_BLOCK)?
+            .and_then(|v| v.try_into().ok())
+            .map(u128::from_be_bytes)
+            .ok_or(AuthorityError::NotInitialised)?;
+        meta_put(
+            w.txn(),
+            META_NEXT_BLOCK,
+            &(first + u128::from(numbers)).to_be_bytes(),
+        )?;
+        let expires = self.clock.now_ms() + valid_days * 86_400_000;
+        {
+            let mut t = w.txn().open_table(INVITES)?;
+            t.insert(sha256(&secret), (uscc, name, expires, [0u8; 32]))?;
+        }
+        w.commit()?;
+        let invite = Invite {
+            authority_key: self.public_key(),
+            addrs: self.addrs.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            enterprise_uscc: uscc.into(),
+            enterprise_name: name.into(),
+            agency_code: self.info.agency_code.clone(),
+            secret,
+            block_first: first,
+            block_len: numbers,
+            expires_at_ms: expires,
+        };
+        Ok(invite.to_token(&self.key))
+    }
+
+    /// Forgets the in-memory sync state of a peer whose connection closed.
+    pub fn disconnected(&self, peer: &[u8; 32]) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(peer);
+    }
+
+    fn enterprise_of(&self, txn: &impl Txn, peer: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        let t = txn.table(DEVICES)?;
+        Ok(t.get(*peer)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Handles one request from `peer` (its ed25519 device key).
+    pub fn handle(&self, peer: [u8; 32], request: Request) -> Handled {
+        let result = match request {
+            Request::Enrol { secret, master_key } => self.enrol(peer, secret, master_key),
+            other => {
+                let e = match self
+                    .store
+                    .read()
+                    .map_err(AuthorityError::from)
+                    .and_then(|t| Ok(self.enterprise_of(&t, &peer)?))
+                {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        return Handled::refuse(
+                            ErrorCode::NotEnrolled,
+                            "this device is not enrolled",
+                        );
+                    }
+                    Err(err) => return Handled::refuse(ErrorCode::Unavailable, err.to_string()),
+                };
+                match other {
+                    Request::Sync { cursor, docs } => self.sync(peer, &e, cursor, docs),
+                    Request::Submit(env) => self.submit(peer, &e, &env),
+                    Request::BlobStatus { sha256, size } => self.blob_status(&e, sha256, size),
+                    Request::BlobPut {
+                        sha256,
+                        size,
+                        offset,
+                        bytes,
+                    } => self.blob_put(&e, sha256, size, offset, &bytes),
+                    Request::BlobGet { sha256, offset } => self.blob_get(&e, sha256, offset),
+                    Request::Enrol { .. } => unreachable!(),
+                }
+            }
+        };
+        result.unwrap_or_else(|e| Handled::refuse(ErrorCode::Unavailable, e.to_string()))
+    }
+
+    fn enrol(
+        &self,
+        peer: [u8; 32],
+        secret: [u8; 32],
+        master_key: [u8; 32],
+    ) -> Result<Handled, AuthorityError> {
+        let w = self.store.write()?;
+        let h = sha256(&secret);
+        let (uscc, name, expires, used_by) = {
+            let t = w.txn().open_table(INVITES)?;
+            let Some(v) = t.get(h)? else {
+                return Ok(Handled::refuse(ErrorCode::BadInvite, "unknown invite"));
+            };
+            let (u, n, e, d) = v.value();
+            (u.to_owned(), n.to_owned(), e, d)
+        };
+        if used_by == peer {
+            return Ok(Handled::ok(Response::Enrolled {
+                enterprise_uscc: uscc,
+            }));
+        }
+        if used_by != [0u8; 32] {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this invite was used by another device",
+            ));
+        }
+        if self.clock.now_ms() > expires {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this invite has expired",
+            ));
+        }
+        if let Some(other) = self.enterprise_of(w.txn(), &peer)? {
+            if other != uscc {
+                return Ok(Handled::refuse(
+                    ErrorCode::BadInvite,
+                    "this device is enrolled for another enterprise",
+                ));
+            }
+        }
+        w.txn()
+            .open_table(INVITES)?
+            .insert(h, (uscc.as_str(), name.as_str(), expires, peer))?;
+        w.txn().open_table(DEVICES)?.insert(peer, uscc.as_str())?;
+        {
+            let mut ents = w.txn().open_table(ENTERPRISES)?;
+            if ents.get(uscc.as_str())?.is_none() {
+                ents.insert(uscc.as_str(), (name.as_str(), master_key))?;
+            }
+        }
+        w.commit()?;
+        tracing::info!(enterprise = %uscc, "device enrolled");
+        Ok(Handled::ok(Response::Enrolled {
+            enterprise_uscc: uscc,
+        }))
+    }
+
+    fn owner(w: &WriteBatch<'_>, doc: DocId) -> Result<Option<String>, StoreError> {
+        let t = w.txn().open_table(DOC_OWNER)?;
+        Ok(t.get(doc.0)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Moves `doc` to the head of its owner's feed.
+    fn feed(w: &WriteBatch<'_>, owner: &str, doc: DocId) -> Result<(), StoreError> {
+        let seq = {
+            let t = w.txn().open_table(DOC_SEQ)?;
+            t.get(doc.0)?
+                .map(|v| v.value())
+                .ok_or(StoreError::Record("doc_seq"))?
+        };
+        let mut pos = w.txn().open_table(OWNER_FEED_POS)?;
+        let mut feed = w.txn().open_table(OWNER_FEED)?;
+        if let Some(old) = pos.insert(doc.0, seq)? {
+            feed.remove((owner, old.value()))?;
+        }
+        feed.insert((owner, seq), doc.0)?;
+        Ok(())
+    }
+
+    /// Whether `doc` is a submitted application the enterprise may not change now.
+    fn locked(w: &WriteBatch<'_>, doc: DocId) -> Result<bool, StoreError> {
+        let t = w.txn().open_table(CASES)?;
+        Ok(match t.get(doc.0)? {
+            Some(v) => {
+                ApplicationStatus::from_tag(v.value().3) != Some(ApplicationStatus::Returned)
+            }
+            None => false,
+        })
+    }
+
+    fn sync(
+        &self,
+        peer: [u8; 32],
+        e: &str,
+        cursor: u64,
+        docs: Vec<(DocId, Vec<u8>)>,
+    ) -> Result<Handled, AuthorityError> {
+        let mut states = {
+            let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            s.remove(&peer).unwrap_or_else(|| PeerStates::new(peer))
+        };
+        let result = self.sync_inner(&mut states, e, cursor, docs);
+        match &result {
+            Ok(h) if !h.drop_peer => {
+                self.sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(peer, states);
+            }
+            _ => {} // a failed or hostile request forgets the session state
+        }
+        result
+    }
+
+    fn sync_inner(
+        &self,
+        states: &mut PeerStates,
+        e: &str,
+        cursor: u64,
+        docs: Vec<(DocId, Vec<u8>)>,
+    ) -> Result<Handled, AuthorityError> {
+        let mut w = self.store.write()?;
+        let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(docs.len());
+        let mut seen = HashSet::new();
+        for (doc, bytes) in docs {
+            if !seen.insert(doc) {
+                return Ok(Handled::violation(format!("document {doc} appears twice")));
+            }
+            let msg = match PeerStates::decode(doc, &bytes) {
+                Ok(m) => m,
+                Err(err) => return Ok(Handled::violation(err.to_string())),
+            };
+            let writes = !msg.changes.is_empty();
+            match Self::owner(&w, doc)? {
+                None => {
+                    // A document this enterprise created: the replica starts empty and the
+                    // sync protocol fills it.
+                    w.create_doc(doc, kind::OTHER)?;
+                    w.txn().open_table(DOC_OWNER)?.insert(doc.0, e)?;
+                }
+                Some(o) if o == e => {
+                    if writes && Self::locked(&w, doc)? {
+                        // A submitted application is frozen (THREATS T2): refuse new changes.
+                        replies.push((doc, DocReply::NotFound));
+                        continue;
+                    }
+                }
+                Some(_) => {
+                    replies.push((doc, DocReply::NotFound));
+                    continue;
+                }
+            }
+            match states.receive(&mut w, doc, msg) {
+                Ok(changed) => {
+                    if changed {
+                        Self::feed(&w, e, doc)?;
+                    }
+                }
+                Err(DocSyncError::Store(s)) => return Err(s.into()),
+                Err(err) => return Ok(Handled::violation(err.to_string())),
+            }
+            let reply = match states.generate(&mut w, doc)? {
+                Some(m) => DocReply::Message(m),
+                None => DocReply::Done,
+            };
+            replies.push((doc, reply));
+        }
+        // Documents of this enterprise changed since the caller's cursor.
+        let mut more = false;
+        let mut new_cursor = cursor;
+        let changed: Vec<(u64, DocId)> = {
+            let feed = w.txn().open_table(OWNER_FEED)?;
+            let mut v = Vec::new();
+            for entry in feed.range((e, cursor + 1)..=(e, u64::MAX))? {
+                let (k, id) = entry?;
+                v.push((k.value().1, DocId(id.value())));
+                if v.len() > MAX_DOCS {
+                    break;
+                }
+            }
+            v
+        };
+        let room = MAX_DOCS.saturating_sub(replies.len());
+        for (i, (seq, doc)) in changed.iter().enumerate() {
+            if i >= room {
+                more = true;
+                break;
+            }
+            new_cursor = *seq;
+            if seen.contains(doc) {
+                continue;
+            }
+            if let Some(m) = states.generate(&mut w, *doc)? {
+                replies.push((*doc, DocReply::Message(m)));
+            }
+        }
+        if !more {
+            new_cursor = new_cursor.max(Self::feed_head(&w, e)?);
+        }
+        w.commit()?;
+        Ok(Handled::ok(Response::Sync {
+            cursor: new_cursor,
+            docs: replies,
+            more,
+        }))
+    }
+
+    fn feed_head(w: &WriteBatch<'_>, e: &str) -> Result<u64, StoreError> {
+        let feed = w.txn().open_table(OWNER_FEED)?;
+        let last = feed
+            .range((e, 0)..=(e, u64::MAX))?
+            .next_back()
+            .transpose()?;
+        Ok(last.map(|(k, _)| k.value().1).unwrap_or(0))
+    }
+
+    fn submit(&self, peer: [u8; 32], e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
+        let sub = match SealedSubmission::decode(env) {
+            Ok(s) => s,
+            Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
+        };
+        let seal_hash = sub.seal_hash();
+        // Idempotent: the same seal gets the same receipt.
+        {
+            let txn = self.store.read()?;
+            let t = txn.open_table(RECEIPTS)?;
+            if let Some(r) = t.get(seal_hash)? {
+                return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
+            }
+        }
+        let payload = match sub.verify_signature(&peer) {
+            Ok(p) => p,
+            Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
+        };
+        if payload.enterprise_uscc != e {
+            return Ok(Handled::refuse(
+                ErrorCode::BadSeal,
+                "the seal names another enterprise",
+            ));
+        }
+        let mut w = self.store.write()?;
+        let doc = payload.application_id;
+        if Self::owner(&w, doc)?.as_deref() != Some(e) {
+            return Ok(Handled::refuse(
+                ErrorCode::NotFound,
+                "the sealed application has not been synced",
+            ));
+        }
+        if let Some(reason) = self.check_sealed_content(&mut w, &payload, &sub)? {
+            return Ok(Handled::refuse(ErrorCode::BadSeal, reason));
+        }
+        for a in &payload.attachments {
+            match blobs::info(w.txn(), &a.sha256)? {
+                Some((size, _)) if size == a.size => {}
+                _ => {
+                    return Ok(Handled::refuse(
+                        ErrorCode::BadSeal,
+                        format!("attachment {} has not been uploaded", hex::encode(a.sha256)),
+                    ));
+                }
+            }
+        }
+        // Revisions only move forward (THREATS T3).
+        let prior = {
+            let t = w.txn().open_table(CASES)?;
+            t.get(doc.0)?.map(|v| {
+                let (_, _, rev, status, _, _) = v.value();
+                (rev, status)
+            })
+        };
+        if let Some((rev, status)) = prior {
+            let returned = ApplicationStatus::from_tag(status) == Some(ApplicationStatus::Returned);
+            if payload.revision <= rev || !returned {
+                return Ok(Handled::refuse(
+                    ErrorCode::StaleRevision,
+                    format!(
+                        "revision {} is not after revision {rev} in a returned application",
+                        payload.revision
+                    ),
+                ));
+            }
+        }
+        let now = self.clock.now_ms();
+        let receipt = Receipt {
+            seal_hash,
+            application_id: doc,
+            application_no: payload.application_no.clone(),
+            revision: payload.revision,
+            enterprise_uscc: e.into(),
+            received_at_ms: now,
+            authority_key: self.public_key(),
+        }
+        .sign(&self.key);
+        w.txn()
+            .open_table(RECEIPTS)?
+            .insert(seal_hash, receipt.as_slice())?;
+        w.txn()
+            .open_table(SUBMISSIONS)?
+            .insert(seal_hash, (doc.0, payload.revision))?;
+        w.txn()
+            .open_table(SEALS)?
+            .insert((doc.0, payload.revision), env)?;
+        w.txn().open_table(CASES)?.insert(
+            doc.0,
+            (
+                e,
+                payload.application_no.as_str(),
+                payload.revision,
+                ApplicationStatus::PendingInitial.tag(),
+                seal_hash,
+                now,
+            ),
+        )?;
+        w.commit()?;
+        tracing::info!(enterprise = %e, application = %payload.application_no, revision = payload.revision, "submission received");
+        Ok(Handled::ok(Response::Receipt(receipt)))
+    }
+
+    /// The replica at the sealed heads must reproduce the sealed content exactly.
+    fn check_sealed_content(
+        &self,
+        w: &mut WriteBatch<'_>,
+        p: &SealPayload,
+        sub: &SealedSubmission,
+    ) -> Result<Option<String>, StoreError> {
+        let heads: Vec<automerge::ChangeHash> =
+            p.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
+        let Some(doc) = w.doc(p.application_id)? else {
+            return Ok(Some("the sealed application has not been synced".into()));
+        };
+        if !doc.get_missing_deps(&heads).is_empty()
+            || heads.iter().any(|h| doc.get_change_by_hash(h).is_none())
+        {
+            return Ok(Some("the sealed revision has not been synced yet".into()));
+        }
+        let form = match form_doc::read_form_at(doc, &heads) {
+            Ok(f) => f,
+            Err(e) => return Ok(Some(format!("cannot read the sealed revision: {e}"))),
+        };
+        if canonical_content(&form) != sub.content {
+            return Ok(Some(
+                "the synced document at the sealed heads differs from the sealed content".into(),
+            ));
+        }
+        Ok(None)
+    }
+
+    fn blob_status(&self, e: &str, hash: [u8; 32], size: u64) -> Result<Handled, AuthorityError> {
+        if size == 0 || size > self.info.attachment_max_bytes {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                format!(
+                    "attachments are 1 to {} bytes",
+                    self.info.attachment_max_bytes
+                ),
+            ));
+        }
+        let txn = self.store.read()?;
+        // Only an enterprise that uploaded a blob learns that it is here; anyone else must
+        // upload the bytes (proving it holds them) like a new blob.
+        let owned = txn.open_table(BLOB_OWNER)?.get((hash, e))?.is_some();
+        if owned && blobs::info(&txn, &hash)?.is_some_and(|(have, _)| have == size) {
+            return Ok(Handled::ok(Response::BlobHave { received: size }));
+        }
+        let stage = txn.open_table(BLOB_STAGE)?;
+        let mut received = 0u64;
+        let mut i = 0u32;
+        while let Some(c) = stage.get((hash, i))? {
+            received += c.value().len() as u64;
+            i += 1;
+        }
+        Ok(Handled::ok(Response::BlobHave {
+            received: received.min(size),
+        }))
+    }
+
+    fn blob_put(
+        &self,
+        e: &str,
+        hash: [u8; 32],
+        size: u64,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<Handled, AuthorityError> {
+        if size == 0 || size > self.info.attachment_max_bytes {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                format!(
+                    "attachments are 1 to {} bytes",
+                    self.info.attachment_max_bytes
+                ),
+            ));
+        }
+        let chunk = (offset / WIRE_CHUNK as u64) as u32;
+        let expected_len = (size - offset.min(size)).min(WIRE_CHUNK as u64);
+        if offset >= size || bytes.len() as u64 != expected_len {
+            return Ok(Handled::violation("blob chunk outside the declared size"));
+        }
+        let w = self.store.write()?;
+        if w.txn().open_table(BLOB_OWNER)?.get((hash, e))?.is_some() {
+            return Ok(Handled::ok(Response::BlobHave { received: size }));
+        }
+        {
+            let mut stage = w.txn().open_table(BLOB_STAGE)?;
+            if chunk > 0 && stage.get((hash, chunk - 1))?.is_none() {
+                return Ok(Handled::refuse(
+                    ErrorCode::BadRequest,
+                    "send chunks in order",
+                ));
+            }
+            stage.insert((hash, chunk), bytes)?;
+        }
+        let received = offset + bytes.len() as u64;
+        if received == size {
+            // Assemble, verify, and move out of staging.
+            let mut all = Vec::with_capacity(size as usize);
+            {
+                let stage = w.txn().open_table(BLOB_STAGE)?;
+                for i in 0..=chunk {
+                    let c = stage
+                        .get((hash, i))?
+                        .ok_or(StoreError::Record("blob_stage"))?;
+                    all.extend_from_slice(c.value());
+                }
+            }
+            w.txn()
+                .open_table(BLOB_STAGE)?
+                .retain_in((hash, 0)..=(hash, u32::MAX), |_, _| false)?;
+            if sha256(&all) != hash {
+                w.commit()?; // the staged chunks are discarded
+                return Ok(Handled::refuse(
+                    ErrorCode::BlobMismatch,
+                    "the uploaded bytes do not match their hash",
+                ));
+            }
+            blobs::put(w.txn(), &all)?; // a no-op when another enterprise uploaded it first
+            w.txn().open_table(BLOB_OWNER)?.insert((hash, e), ())?;
+        }
+        w.commit()?;
+        Ok(Handled::ok(Response::BlobHave { received }))
+    }
+
+    fn blob_get(&self, e: &str, hash: [u8; 32], offset: u64) -> Result<Handled, AuthorityError> {
+        let txn = self.store.read()?;
+        let owned = txn.open_table(BLOB_OWNER)?.get((hash, e))?.is_some();
+        let Some((size, _)) = blobs::info(&txn, &hash)?.filter(|_| owned) else {
+            return Ok(Handled::refuse(ErrorCode::NotFound, "no such attachment"));
+        };
+        if offset >= size {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                "offset past the end",
+            ));
+        }
+        let chunks = txn.open_table(BLOB_CHUNK)?;
+        let i = (offset / WIRE_CHUNK as u64) as u32;
+        let c = chunks
+            .get((hash, i))?
+            .ok_or(StoreError::BlobCorrupt(hex::encode(hash)))?;
+        Ok(Handled::ok(Response::BlobData {
+            size,
+            offset,
+            bytes: c.value().to_vec(),
+        }))
+    }
+
+    /// The status of an application at the authority, if submitted.
+    pub fn case_status(
+        &self,
+        doc: DocId,
+    ) -> Result<Option<(ApplicationStatus, u32)>, AuthorityError> {
+        let txn = self.store.read()?;
+        let t = txn.open_table(CASES)?;
+        Ok(t.get(doc.0)?.and_then(|v| {
+            let (_, _, rev, st, _, _) = v.value();
+            ApplicationStatus::from_tag(st).map(|s| (s, rev))
+        }))
+    }
+
+    /// Heads of a document in the replica.
+    pub fn heads(&self, doc: DocId) -> Result<Option<Vec<[u8; 32]>>, AuthorityError> {
+        Ok(self
+            .store
+            .with_doc(doc, |d| d.get_heads().into_iter().map(|h| h.0).collect())?)
+    }
+
+    /// Documents held (all kinds).
+    pub fn doc_count(&self) -> Result<u64, AuthorityError> {
+        use redb::ReadableTableMetadata;
+        let txn = self.store.read()?;
+        Ok(txn.open_table(DOC_INFO)?.len()?)
+    }
+
+    /// Submissions accepted.
+    pub fn submission_count(&self) -> Result<u64, AuthorityError> {
+        use redb::ReadableTableMetadata;
+        let txn = self.store.read()?;
+        Ok(txn.open_table(SUBMISSIONS)?.len()?)
+    }
+}
+
+const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);

@@ -1,0 +1,360 @@
+//! The enterprise side of sync, as store operations: which documents changed since the
+//! authority last acknowledged, Automerge messages out and in, the attachments and sealed
+//! submissions still to deliver, and receipts coming back.
+
+use automerge::ActorId;
+use exlic_client::DocId;
+use exlic_client::protocol::{BLOB_CHUNK, DocReply};
+use exlic_client::receipt::Receipt;
+use exlic_client::seal::SealPayload;
+use exlic_client::status::ApplicationStatus;
+use redb::ReadableTable;
+
+use super::{Enterprise, EnterpriseError, Result};
+use crate::clock::{china_date, date_key};
+use crate::store::app_state::AppState;
+use crate::store::tables::{self, OUTBOX, RECEIPTS, SEALS, kind};
+use crate::store::{StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put};
+use crate::sync::docsync::{DocSyncError, PeerStates};
+
+const META_LOCAL_ACKED: &str = "sync.local_acked";
+const META_CURSOR: &str = "sync.cursor";
+const META_ENROLLED: &str = "sync.enrolled";
+
+fn get_u64(v: Option<Vec<u8>>) -> u64 {
+    v.and_then(|v| v.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// Where sync stands, for the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Documents changed here and not yet acknowledged by the authority.
+    pub docs_waiting: u64,
+    /// Sealed submissions in the outbox.
+    pub submissions_waiting: u64,
+    /// Bytes of submissions and their attachments waiting.
+    pub bytes_waiting: u64,
+}
+
+/// An outbox entry ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Outbox position.
+    pub seq: u64,
+    /// The application.
+    pub doc: DocId,
+    /// The revision.
+    pub revision: u32,
+    /// The sealed submission envelope.
+    pub envelope: Vec<u8>,
+    /// The attachments the seal covers: (hash, size).
+    pub attachments: Vec<([u8; 32], u64)>,
+}
+
+impl Enterprise {
+    /// (local change seq acknowledged by the authority, authority feed cursor).
+    pub fn sync_progress(&self) -> Result<(u64, u64)> {
+        let t = self.store.read()?;
+        Ok((
+            get_u64(meta_get(&t, META_LOCAL_ACKED)?),
+            get_u64(meta_get(&t, META_CURSOR)?),
+        ))
+    }
+
+    /// Records sync progress (after a round completed).
+    pub fn set_sync_progress(&self, local_acked: u64, cursor: u64) -> Result<()> {
+        let w = self.store.write()?;
+        meta_put(w.txn(), META_LOCAL_ACKED, &local_acked.to_be_bytes())?;
+        meta_put(w.txn(), META_CURSOR, &cursor.to_be_bytes())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Whether this device has enrolled with its authority.
+    pub fn enrolled(&self) -> Result<bool> {
+        Ok(meta_get(&self.store.read()?, META_ENROLLED)?.is_some())
+    }
+
+    /// Marks enrolment done.
+    pub fn set_enrolled(&self) -> Result<()> {
+        let w = self.store.write()?;
+        meta_put(w.txn(), META_ENROLLED, b"1")?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// This device's seed (for the libp2p identity, which is the device key).
+    pub fn device_seed(&self) -> [u8; 32] {
+        self.device_key.to_bytes()
+    }
+
+    /// The newest local change seq, and up to `limit` documents changed after `since`.
+    pub fn changed_docs(&self, since: u64, limit: usize) -> Result<(u64, Vec<(u64, DocId)>)> {
+        let t = self.store.read()?;
+        Ok((docs::head_seq(&t)?, docs::changed_since(&t, since, limit)?))
+    }
+
+    /// What is waiting to reach the authority.
+    pub fn backlog(&self) -> Result<Backlog> {
+        let (acked, _) = self.sync_progress()?;
+        let t = self.store.read()?;
+        let docs_waiting = docs::changed_since(&t, acked, usize::MAX)?.len() as u64;
+        let mut b = Backlog {
+            docs_waiting,
+            ..Default::default()
+        };
+        for o in self.outgoing()? {
+            b.submissions_waiting += 1;
+            b.bytes_waiting +=
+                o.envelope.len() as u64 + o.attachments.iter().map(|a| a.1).sum::<u64>();
+        }
+        Ok(b)
+    }
+
+    /// Our next sync messages for `docs`.
+    pub fn sync_generate(
+        &self,
+        states: &mut PeerStates,
+        docs: &[DocId],
+    ) -> Result<Vec<(DocId, Vec<u8>)>> {
+        let mut w = self.store.write()?;
+        let mut out = Vec::new();
+        for d in docs {
+            if let Some(m) = states.generate(&mut w, *d)? {
+                out.push((*d, m));
+            }
+        }
+        // Generating changes no document and no stored state.
+        w.finish_read_only();
+        Ok(out)
+    }
+
+    /// Applies the authority's answers; returns the documents to follow up on, and those
+    /// the authority does not know or refuses.
+    pub fn sync_receive(
+        &self,
+        states: &mut PeerStates,
+        replies: Vec<(DocId, DocReply)>,
+    ) -> Result<(Vec<DocId>, Vec<DocId>)> {
+        let mut w = self.store.write()?;
+        let mut follow = Vec::new();
+        let mut refused = Vec::new();
+        for (doc, reply) in replies {
+            match reply {
+                DocReply::Message(bytes) => {
+                    let msg =
+                        PeerStates::decode(doc, &bytes).map_err(|e| EnterpriseError::BadInput {
+                            field: "sync".into(),
+                            message: e.to_string(),
+                        })?;
+                    if w.doc(doc)?.is_none() {
+                        // A document from another device or the authority: start an empty
+                        // replica and let the sync protocol fill it.
+                        w.create_doc(doc, kind::OTHER)?;
+                    }
+                    match states.receive(&mut w, doc, msg) {
+                        Ok(changed) => {
+                            if changed {
+                                self.apply_remote(&mut w, doc)?;
+                            }
+                        }
+                        Err(DocSyncError::Store(s)) => return Err(s.into()),
+                        Err(e) => {
+                            return Err(EnterpriseError::BadInput {
+                                field: "sync".into(),
+                                message: e.to_string(),
+                            });
+                        }
+                    }
+                    follow.push(doc);
+                }
+                DocReply::Done => {}
+                DocReply::NotFound => refused.push(doc),
+            }
+        }
+        w.commit()?;
+        Ok((follow, refused))
+    }
+
+    /// Brings the node's records of `doc` up to date after remote changes.
+    fn apply_remote(&self, w: &mut WriteBatch<'_>, doc: DocId) -> Result<()> {
+        let d = w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?;
+        if !form_doc::is_application(d) {
+            return Ok(());
+        }
+        let form = form_doc::read_form(d);
+        let deleted = form_doc::is_deleted(d);
+        let created = form_doc::created_at_ms(d);
+        if docs::kind(w.txn(), doc)? != Some(kind::APPLICATION) {
+            docs::set_kind(w.txn(), doc, kind::APPLICATION)?;
+        }
+        let state = {
+            let t = w.txn().open_table(tables::APP_STATE)?;
+            t.get(doc.0)?
+                .map(|v| AppState::decode(v.value()))
+                .transpose()
+                .map_err(|_| StoreError::Record("app_state"))?
+        };
+        let mut state = state.unwrap_or_else(|| AppState {
+            status: ApplicationStatus::Draft,
+            revision: 0,
+            application_no: None,
+            licence_no: None,
+            application_date: date_key(china_date(created)),
+            created_at_ms: created,
+            updated_at_ms: created,
+            history: Vec::new(),
+        });
+        state.log(self.clock.now_ms(), "synced", "changes from another device");
+        Self::put_state(w, doc, &state)?;
+        let row = if deleted {
+            None
+        } else {
+            Some(self.summary(doc, &form, &state))
+        };
+        index::put_summary(w.txn(), doc, row.as_ref())?;
+        Ok(())
+    }
+
+    /// Sealed submissions waiting in the outbox, with what they need uploaded.
+    pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
+        let t = self.store.read()?;
+        let outbox = t.open_table(OUTBOX)?;
+        let seals = t.open_table(SEALS)?;
+        let mut out = Vec::new();
+        for e in outbox.iter()? {
+            let (k, v) = e?;
+            let (id, rev) = v.value();
+            let env = seals
+                .get((id, rev))?
+                .ok_or(StoreError::Record("seal"))?
+                .value()
+                .to_vec();
+            let sub = exlic_client::seal::SealedSubmission::decode(&env)
+                .map_err(|_| StoreError::Record("seal"))?;
+            let payload =
+                SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
+            out.push(Outgoing {
+                seq: k.value(),
+                doc: DocId(id),
+                revision: rev,
+                envelope: env,
+                attachments: payload
+                    .attachments
+                    .iter()
+                    .map(|a| (a.sha256, a.size))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One chunk of a local blob, for upload.
+    pub fn blob_chunk(&self, hash: &[u8; 32], offset: u64) -> Result<Vec<u8>> {
+        let t = self.store.read()?;
+        let chunks = t.open_table(tables::BLOB_CHUNK)?;
+        let i = (offset / BLOB_CHUNK as u64) as u32;
+        Ok(chunks
+            .get((*hash, i))?
+            .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?
+            .value()
+            .to_vec())
+    }
+
+    /// Stores the authority's receipt: the submission leaves the outbox and the
+    /// application becomes 待初审, in one transaction.
+    pub fn accept_receipt(
+        &self,
+        out: &Outgoing,
+        receipt: &[u8],
+        authority_key: &[u8; 32],
+    ) -> Result<Receipt> {
+        let r = Receipt::verify(receipt, authority_key).map_err(|e| EnterpriseError::BadInput {
+            field: "receipt".into(),
+            message: e.to_string(),
+        })?;
+        let sub = exlic_client::seal::SealedSubmission::decode(&out.envelope)
+            .map_err(|_| StoreError::Record("seal"))?;
+        if r.seal_hash != sub.seal_hash()
+            || r.application_id != out.doc
+            || r.revision != out.revision
+        {
+            return Err(EnterpriseError::BadInput {
+                field: "receipt".into(),
+                message: "the receipt is for another submission".into(),
+            });
+        }
+        let mut w = self.store.write()?;
+        w.txn().open_table(OUTBOX)?.remove(out.seq)?;
+        w.txn().open_table(RECEIPTS)?.insert(r.seal_hash, receipt)?;
+        let mut state = Self::state(w.txn(), out.doc)?;
+        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
+            state.status = ApplicationStatus::PendingInitial;
+        }
+        let at = jiff::Timestamp::from_millisecond(r.received_at_ms)
+            .map(|t| {
+                t.to_zoned(crate::clock::china())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        state.log(
+            self.clock.now_ms(),
+            "received",
+            format!(
+                "revision {} received by the issuing agency at {at}",
+                r.revision
+            ),
+        );
+        Self::put_state(&w, out.doc, &state)?;
+        let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
+        index::put_summary(
+            w.txn(),
+            out.doc,
+            Some(&self.summary(out.doc, &form, &state)),
+        )?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    /// The authority refused a submission for good: it leaves the outbox and the
+    /// application is sealed-not-reported again, with the reason in its history.
+    pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
+        let w = self.store.write()?;
+        w.txn().open_table(OUTBOX)?.remove(out.seq)?;
+        let mut state = Self::state(w.txn(), out.doc)?;
+        if state.status == ApplicationStatus::Queued {
+            state.status = ApplicationStatus::Sealed;
+        }
+        state.log(
+            self.clock.now_ms(),
+            "refused",
+            format!(
+                "the issuing agency refused revision {}: {reason}",
+                out.revision
+            ),
+        );
+        Self::put_state(&w, out.doc, &state)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Heads of a document here.
+    pub fn heads(&self, doc: DocId) -> Result<Option<Vec<[u8; 32]>>> {
+        Ok(self
+            .store
+            .with_doc(doc, |d| d.get_heads().into_iter().map(|h| h.0).collect())?)
+    }
+
+    /// The Automerge actor of this device.
+    pub fn actor(&self) -> ActorId {
+        ActorId::from(&self.device_key.verifying_key().to_bytes()[..16])
+    }
+
+    /// Whether a blob is stored here.
+    pub fn has_blob(&self, hash: &[u8; 32]) -> Result<bool> {
+        Ok(blobs::info(&self.store.read()?, hash)?.is_some())
+    }
+}

@@ -1,0 +1,130 @@
+//! The libp2p swarm both roles run: TCP + Noise + Yamux, identify, ping, connection
+//! limits and the exlic request-response protocol.
+
+use std::time::Duration;
+
+use libp2p::swarm::NetworkBehaviour;
+use libp2p::{
+    PeerId, Swarm, connection_limits, identify, identity, noise, ping, request_response, tcp, yamux,
+};
+
+use super::codec::{Codec, protocol};
+
+/// Limits on connections and requests.
+#[derive(Debug, Clone)]
+pub struct NetLimits {
+    /// Connections per peer.
+    pub per_peer: u32,
+    /// Established inbound connections in all.
+    pub inbound: u32,
+    /// Pending inbound (handshaking) connections.
+    pub pending_inbound: u32,
+    /// Time a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        Self {
+            per_peer: 2,
+            inbound: 2000,
+            pending_inbound: 256,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The behaviours of a node.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Connection caps.
+    pub limits: connection_limits::Behaviour,
+    /// Who is on the other side (agent version, listen addresses).
+    pub identify: identify::Behaviour,
+    /// Liveness.
+    pub ping: ping::Behaviour,
+    /// The exlic protocol.
+    pub rr: request_response::Behaviour<Codec>,
+}
+
+impl std::fmt::Debug for Behaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Behaviour")
+    }
+}
+
+/// A libp2p keypair from a node's ed25519 seed (the same key signs seals or licences).
+pub fn keypair(seed: [u8; 32]) -> identity::Keypair {
+    let mut s = seed;
+    identity::Keypair::ed25519_from_bytes(&mut s).expect("32-byte seed is a valid ed25519 key")
+}
+
+/// The peer id of an ed25519 public key.
+pub fn peer_id(public: &[u8; 32]) -> Option<PeerId> {
+    let pk = identity::ed25519::PublicKey::try_from_bytes(public).ok()?;
+    Some(PeerId::from_public_key(&identity::PublicKey::from(pk)))
+}
+
+/// The ed25519 public key inside a peer id (exlic peers always use ed25519 keys).
+pub fn peer_key(peer: &PeerId) -> Option<[u8; 32]> {
+    let mh = peer.as_ref();
+    if mh.code() != 0 {
+        return None;
+    }
+    let pk = identity::PublicKey::try_decode_protobuf(mh.digest()).ok()?;
+    Some(pk.try_into_ed25519().ok()?.to_bytes())
+}
+
+/// Builds the swarm.
+pub fn build(
+    seed: [u8; 32],
+    limits: &NetLimits,
+) -> Result<Swarm<Behaviour>, Box<dyn std::error::Error + Send + Sync>> {
+    let key = keypair(seed);
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_behaviour(|key| Behaviour {
+            limits: connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established_per_peer(Some(limits.per_peer))
+                    .with_max_established_incoming(Some(limits.inbound))
+                    .with_max_pending_incoming(Some(limits.pending_inbound)),
+            ),
+            identify: identify::Behaviour::new(
+                identify::Config::new("/exlic/id/1".into(), key.public())
+                    .with_agent_version(format!("exlic/{}", env!("CARGO_PKG_VERSION"))),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(15))),
+            rr: request_response::Behaviour::with_codec(
+                Codec,
+                [(protocol(), request_response::ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(limits.request_timeout)
+                    .with_max_concurrent_streams(64),
+            ),
+        })?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
+        .build();
+    Ok(swarm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_ids_carry_the_ed25519_key() {
+        let seed = [9u8; 32];
+        let pk = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        let id = keypair(seed).public().to_peer_id();
+        assert_eq!(peer_id(&pk), Some(id));
+        assert_eq!(peer_key(&id), Some(pk));
+    }
+}
