@@ -134,7 +134,7 @@ mod tests {
         };
         let t = i.to_token(&k);
         assert_eq!(Invite::from_token(&t).unwrap(), i);
-        let mut bad = t.clone().into_bytes();
+        let mut bad = t.into_bytes();
         let n = bad.len() - 3;
         bad[n] = if bad[n] == b'0' { b'1' } else { b'0' };
         assert!(Invite::from_token(std::str::from_utf8(&bad).unwrap()).is_err());

@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(Receipt::verify(&s, &pk).unwrap(), r);
         let other = signed::sign(b"exlic/invite/v1", &r.encode(), &k);
         assert_eq!(Receipt::verify(&other, &pk), Err(SignedError::BadSignature));
-        let mut bad = s.clone();
+        let mut bad = s;
         bad[10] ^= 1;
         assert!(Receipt::verify(&bad, &pk).is_err());
     }

@@ -321,13 +321,13 @@ impl Authority {
                 "this invite has expired",
             ));
         }
-        if let Some(other) = self.enterprise_of(w.txn(), &peer)? {
-            if other != uscc {
-                return Ok(Handled::refuse(
-                    ErrorCode::BadInvite,
-                    "this device is enrolled for another enterprise",
-                ));
-            }
+        if let Some(other) = self.enterprise_of(w.txn(), &peer)?
+            && other != uscc
+        {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this device is enrolled for another enterprise",
+            ));
         }
         w.txn()
             .open_table(INVITES)?

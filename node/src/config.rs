@@ -102,10 +102,17 @@ pub struct UpstreamSection {
     /// Seconds between polls for the authority's changes when nothing happens locally.
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
+    /// Longest wait between reconnection attempts, seconds.
+    #[serde(default = "default_backoff")]
+    pub max_backoff_seconds: u64,
 }
 
 fn default_poll() -> u64 {
     5
+}
+
+fn default_backoff() -> u64 {
+    30
 }
 
 /// `[authority]`.

@@ -225,3 +225,88 @@ pub fn random_below(n: u64) -> u64 {
     getrandom::fill(&mut b).expect("random");
     u64::from_le_bytes(b) % n
 }
+
+/// A free TCP port on 127.0.0.1 (for the authority's p2p listener, which must keep its
+/// port across restarts because enrolment tokens carry it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Initialises an authority node in `dir` listening for enterprises on `p2p_port`.
+pub fn init_authority(dir: &Path, p2p_port: u16) {
+    let out = Command::new(exlic_bin())
+        .args(["init", "authority", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--name",
+            "商务部配额许可证事务局",
+            "--agency",
+            "AA",
+            "--p2p-listen",
+        ])
+        .arg(format!("/ip4/127.0.0.1/tcp/{p2p_port}"))
+        .output()
+        .expect("running exlic init authority");
+    assert!(
+        out.status.success(),
+        "init authority failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issues an enrolment token from a stopped authority node.
+pub fn invite(authority_dir: &Path, uscc: &str, name: &str) -> String {
+    let out = Command::new(exlic_bin())
+        .args(["authority", "invite", "--data-dir"])
+        .arg(authority_dir)
+        .args(["--uscc", uscc, "--name", name])
+        .output()
+        .expect("running exlic authority invite");
+    assert!(
+        out.status.success(),
+        "invite failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Initialises an enterprise node from an enrolment token.
+pub fn init_enrolled(dir: &Path, token: &str) {
+    let out = Command::new(exlic_bin())
+        .args(["init", "enterprise", "--data-dir"])
+        .arg(dir)
+        .args(["--token", token])
+        .output()
+        .expect("running exlic init enterprise --token");
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Poll the authority every second in tests (the default is 5 s).
+    edit_config(dir, "poll_seconds = 5", "poll_seconds = 1");
+    edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics with `what` after `secs`.
+pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -69,9 +69,10 @@ pub const BLOB_STAGE: TableDefinition<([u8; 32], u32), &[u8]> = TableDefinition:
 pub const BLOB_OWNER: TableDefinition<([u8; 32], &str), ()> = TableDefinition::new("blob_owner");
 /// Authority: seal hash → (application id, revision) of every accepted submission.
 pub const SUBMISSIONS: TableDefinition<[u8; 32], (Id, u32)> = TableDefinition::new("submissions");
-/// Authority: application id → (USCC, 申请表号, revision, status tag, latest seal hash, received ms).
-pub const CASES: TableDefinition<Id, (&str, &str, u32, u8, [u8; 32], i64)> =
-    TableDefinition::new("cases");
+/// A case row: (USCC, 申请表号, revision, status tag, latest seal hash, received ms).
+pub type CaseRow<'a> = (&'a str, &'a str, u32, u8, [u8; 32], i64);
+/// Authority: application id → its case row.
+pub const CASES: TableDefinition<Id, CaseRow<'static>> = TableDefinition::new("cases");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {

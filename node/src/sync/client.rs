@@ -33,6 +33,8 @@ pub struct Upstream {
     pub master_key: [u8; 32],
     /// How often to ask for the authority's changes when nothing happens locally.
     pub poll: Duration,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
 }
 
 /// What the sync loop reports.
@@ -137,13 +139,12 @@ async fn drive(
                     } else {
                         dialers.push(tx);
                         let opts = DialOpts::peer_id(peer).addresses(addrs.clone()).condition(PeerCondition::DisconnectedAndNotDialing).build();
-                        if let Err(e) = swarm.dial(opts) {
-                            if !matches!(e, libp2p::swarm::DialError::DialPeerConditionFalse(_)) {
+                        if let Err(e) = swarm.dial(opts)
+                            && !matches!(e, libp2p::swarm::DialError::DialPeerConditionFalse(_)) {
                                 for d in dialers.drain(..) {
                                     let _ = d.send(Err(e.to_string()));
                                 }
                             }
-                        }
                     }
                 }
                 Some(Cmd::Request(req, tx)) => {
@@ -314,12 +315,13 @@ async fn upload_blob(
     hash: [u8; 32],
     size: u64,
 ) -> Result<(), LinkError> {
-    let mut offset = match link
+    let Response::BlobHave {
+        received: mut offset,
+    } = link
         .request(Request::BlobStatus { sha256: hash, size })
         .await?
-    {
-        Response::BlobHave { received } => received,
-        _ => return Err(LinkError::Unexpected),
+    else {
+        return Err(LinkError::Unexpected);
     };
     offset -= offset % BLOB_CHUNK as u64;
     while offset < size {
@@ -477,7 +479,7 @@ pub async fn run(
                 backoff = if online {
                     Duration::from_millis(200)
                 } else {
-                    (backoff * 2).min(Duration::from_secs(10))
+                    (backoff * 2).min(up.max_backoff)
                 };
                 continue;
             }

@@ -79,11 +79,10 @@ pub async fn run(
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { address, .. } => {
                     addrs.push(address);
-                    if addrs.len() >= listen.len() {
-                        if let Some(tx) = bound.take() {
+                    if addrs.len() >= listen.len()
+                        && let Some(tx) = bound.take() {
                             let _ = tx.send(addrs.clone());
                         }
-                    }
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     if let Some(k) = net::peer_key(&peer_id) {
