@@ -511,14 +511,6 @@ impl Authority {
             Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
         };
         let seal_hash = sub.seal_hash();
-        // Idempotent: the same seal gets the same receipt.
-        {
-            let txn = self.store.read()?;
-            let t = txn.open_table(RECEIPTS)?;
-            if let Some(r) = t.get(seal_hash)? {
-                return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
-            }
-        }
         let payload = match sub.verify_signature(&peer) {
             Ok(p) => p,
             Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
@@ -528,6 +520,14 @@ impl Authority {
                 ErrorCode::BadSeal,
                 "the seal names another enterprise",
             ));
+        }
+        // Idempotent: the same seal, from the device that made it, gets the same receipt.
+        {
+            let txn = self.store.read()?;
+            let t = txn.open_table(RECEIPTS)?;
+            if let Some(r) = t.get(seal_hash)? {
+                return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
+            }
         }
         let mut w = self.store.write()?;
         let doc = payload.application_id;
@@ -791,3 +791,6 @@ impl Authority {
 }
 
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
+
+#[cfg(test)]
+mod tests;
