@@ -149,7 +149,7 @@ async fn drive(
                 }
                 Some(Cmd::Request(req, tx)) => {
                     if swarm.is_connected(&peer) {
-                        let id = swarm.behaviour_mut().rr.send_request(&peer, req);
+                        let id = swarm.behaviour_mut().rr.send_request(&peer, super::codec::Inbound::Valid(req));
                         pending.insert(id, tx);
                     } else {
                         let _ = tx.send(Err("not connected".into()));

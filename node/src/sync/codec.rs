@@ -9,6 +9,17 @@ use libp2p::StreamProtocol;
 #[derive(Debug, Clone, Default)]
 pub struct Codec;
 
+/// An inbound request as read off the wire. libp2p's request-response only logs a failed
+/// read, so the codec reports a malformed, truncated or oversized request as a value and
+/// the server drops the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A well-formed request.
+    Valid(Request),
+    /// What was wrong with the frame.
+    Malformed(String),
+}
+
 /// The protocol name as libp2p wants it.
 pub fn protocol() -> StreamProtocol {
     StreamProtocol::new(PROTOCOL)
@@ -44,16 +55,21 @@ fn invalid(e: impl std::fmt::Display) -> std::io::Error {
 
 impl libp2p::request_response::Codec for Codec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Inbound;
     type Response = Response;
 
     async fn read_request<T: AsyncRead + Unpin + Send>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> std::io::Result<Request> {
-        let body = read_frame(io, MAX_REQUEST).await?;
-        Request::decode(&body).map_err(invalid)
+    ) -> std::io::Result<Inbound> {
+        Ok(match read_frame(io, MAX_REQUEST).await {
+            Ok(body) => match Request::decode(&body) {
+                Ok(r) => Inbound::Valid(r),
+                Err(e) => Inbound::Malformed(e.to_string()),
+            },
+            Err(e) => Inbound::Malformed(e.to_string()),
+        })
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(
@@ -69,9 +85,12 @@ impl libp2p::request_response::Codec for Codec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        req: Request,
+        req: Inbound,
     ) -> std::io::Result<()> {
-        write_frame(io, &req.encode()).await
+        match req {
+            Inbound::Valid(r) => write_frame(io, &r.encode()).await,
+            Inbound::Malformed(_) => Err(invalid("refusing to send a malformed request")),
+        }
     }
 
     async fn write_response<T: AsyncWrite + Unpin + Send>(

@@ -108,6 +108,16 @@ pub async fn run(
                         continue;
                     }
                     b.tokens -= 1.0;
+                    let request = match request {
+                        super::codec::Inbound::Valid(r) => r,
+                        super::codec::Inbound::Malformed(why) => {
+                            tracing::warn!(%peer, %why, "malformed request; dropping the peer's session");
+                            authority.disconnected(&key);
+                            let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::BadRequest, why));
+                            let _ = swarm.disconnect_peer_id(peer);
+                            continue;
+                        }
+                    };
                     let a = authority.clone();
                     let tx = done_tx.clone();
                     tokio::task::spawn_blocking(move || {

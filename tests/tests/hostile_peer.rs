@@ -1,0 +1,193 @@
+//! A hostile peer on a real libp2p connection to a running authority: garbage, truncated
+//! and oversized frames on the exlic protocol. Each time the authority drops that peer's
+//! connection, stores nothing, and keeps serving an honest enterprise node.
+
+use std::time::Duration;
+
+use exlic_client::query::ApplicationQuery;
+use exlic_tests::*;
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, noise, request_response, tcp, yamux};
+
+/// Writes the request bytes exactly as given (a forged length prefix included).
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        io.read_to_end(&mut v).await?;
+        Ok(v)
+    }
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        io.take(1 << 20).read_to_end(&mut v).await?;
+        Ok(v)
+    }
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> std::io::Result<()> {
+        io.write_all(&req).await?;
+        io.close().await
+    }
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Vec<u8>,
+    ) -> std::io::Result<()> {
+        io.write_all(&res).await?;
+        io.close().await
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Hostile {
+    rr: request_response::Behaviour<RawCodec>,
+}
+
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut v = (body.len() as u32).to_be_bytes().to_vec();
+    v.extend_from_slice(body);
+    v
+}
+
+/// Connects as an unknown peer, sends `bytes`, and reports whether the authority closed the
+/// connection within a few seconds.
+async fn attack(addr: Multiaddr, authority: PeerId, bytes: Vec<u8>) -> bool {
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| Hostile {
+            rr: request_response::Behaviour::with_codec(
+                RawCodec,
+                [(
+                    StreamProtocol::new(exlic_client::protocol::PROTOCOL),
+                    request_response::ProtocolSupport::Full,
+                )],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            ),
+        })
+        .unwrap()
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
+        .build();
+    swarm.dial(addr).unwrap();
+    let deadline = tokio::time::sleep(Duration::from_secs(8));
+    tokio::pin!(deadline);
+    let mut sent = false;
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return false,
+            ev = swarm.select_next_some() => match ev {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == authority && !sent => {
+                    swarm.behaviour_mut().rr.send_request(&authority, bytes.clone());
+                    sent = true;
+                }
+                SwarmEvent::ConnectionClosed { peer_id, .. } if peer_id == authority => return true,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn garbage_truncated_and_oversized_frames_drop_only_that_peer() {
+    let root = tempfile::tempdir().unwrap();
+    let adir = root.path().join("authority");
+    let port = free_port();
+    init_authority(&adir, port);
+    let token = invite(&adir, USCC, NAME);
+    let edir = root.path().join("enterprise");
+    init_enrolled(&edir, &token);
+    let auth = Node::start(&adir);
+    let ent = Node::start(&edir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a, e) = (auth.client(), ent.client());
+    rt.block_on(async {
+        let info = a.authority_info().await.unwrap();
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&info.public_key, &mut key).unwrap();
+        let authority = exlic_node::sync::net::peer_id(&key).unwrap();
+        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+        let docs_before = info.docs_held;
+
+        let valid_sync = exlic_client::protocol::Request::Sync {
+            cursor: 0,
+            docs: vec![],
+        }
+        .encode();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("garbage", frame(&random_bytes(300))),
+            ("unknown message type", frame(&[0x77, 1, 2, 3])),
+            ("truncated frame", {
+                let mut f = frame(&valid_sync);
+                f.truncate(f.len() - 3);
+                let mut lie = ((valid_sync.len() + 100) as u32).to_be_bytes().to_vec();
+                lie.extend_from_slice(&f[4..]);
+                lie
+            }),
+            ("truncated body", frame(&valid_sync[..valid_sync.len() - 1])),
+            ("oversized length", {
+                let mut v = (512u32 << 20).to_be_bytes().to_vec();
+                v.extend_from_slice(&[0; 64]);
+                v
+            }),
+            ("huge list count", {
+                let mut body = vec![2u8];
+                body.extend_from_slice(&0u64.to_be_bytes());
+                body.extend_from_slice(&u32::MAX.to_be_bytes());
+                frame(&body)
+            }),
+        ];
+        for (what, bytes) in cases {
+            assert!(
+                attack(addr.clone(), authority, bytes).await,
+                "{what}: the authority kept the hostile connection"
+            );
+            // The honest enterprise keeps working throughout.
+            let v = e.create_application(&full_form()).await.unwrap();
+            wait_for(30, "the honest node to sync", || async {
+                let h = a.doc_heads(v.id).await.ok()?;
+                (h.heads == e.application(v.id).await.ok()?.heads).then_some(())
+            })
+            .await;
+        }
+        let after = a.authority_info().await.unwrap();
+        let honest = e
+            .query(&ApplicationQuery::default())
+            .await
+            .unwrap()
+            .items
+            .len() as u64;
+        assert_eq!(
+            after.docs_held,
+            docs_before + honest,
+            "the hostile peer stored something"
+        );
+    });
+}
