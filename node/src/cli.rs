@@ -483,6 +483,7 @@ pub async fn serve_authority(
         authority.clone(),
         listen,
         sync::net::NetLimits::default(),
+        Arc::default(),
         sync::server::RateLimit::default(),
         bound_tx,
         shutdown.clone(),

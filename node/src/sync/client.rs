@@ -114,7 +114,7 @@ async fn drive(
     mut rx: mpsc::Receiver<Cmd>,
     connected: watch::Sender<bool>,
 ) {
-    let mut swarm = match net::build(seed, &NetLimits::default()) {
+    let mut swarm = match net::build(seed, &NetLimits::default(), Arc::default()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot start libp2p");

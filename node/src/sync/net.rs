@@ -1,11 +1,17 @@
 //! The libp2p swarm both roles run: TCP + Noise + Yamux, identify, ping, connection
 //! limits and the exlic request-response protocol.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::{AsyncRead, AsyncWrite};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
-    PeerId, Swarm, connection_limits, identify, identity, noise, ping, request_response, tcp, yamux,
+    PeerId, Swarm, Transport, connection_limits, identify, identity, noise, ping, request_response,
+    tcp, yamux,
 };
 
 use super::codec::{Codec, protocol};
@@ -75,18 +81,81 @@ pub fn peer_key(peer: &PeerId) -> Option<[u8; 32]> {
     Some(pk.try_into_ed25519().ok()?.to_bytes())
 }
 
-/// Builds the swarm.
+/// Bytes read from and written to TCP sockets (Noise and Yamux framing included).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Bytes read.
+    pub read: AtomicU64,
+    /// Bytes written.
+    pub written: AtomicU64,
+}
+
+/// A TCP stream that counts its bytes.
+#[derive(Debug)]
+pub struct Counted<S> {
+    inner: S,
+    counters: Arc<Counters>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.counters.read.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &r {
+            self.counters
+                .written
+                .fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// Builds the swarm; `counters` counts the bytes on its TCP sockets.
 pub fn build(
     seed: [u8; 32],
     limits: &NetLimits,
+    counters: Arc<Counters>,
 ) -> Result<Swarm<Behaviour>, Box<dyn std::error::Error + Send + Sync>> {
     let key = keypair(seed);
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
+        .with_other_transport(
+            |key| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                let c = counters.clone();
+                Ok(
+                    tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+                        .map(move |s, _| Counted {
+                            inner: s,
+                            counters: c,
+                        })
+                        .upgrade(libp2p::core::upgrade::Version::V1)
+                        .authenticate(noise::Config::new(key)?)
+                        .multiplex(yamux::Config::default()),
+                )
+            },
         )?
         .with_behaviour(|key| Behaviour {
             limits: connection_limits::Behaviour::new(

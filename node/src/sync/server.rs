@@ -40,16 +40,18 @@ struct Bucket {
 
 /// Runs the authority's libp2p listener until `shutdown` resolves. Sends the bound
 /// addresses on `bound` once listening.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     authority: Arc<Authority>,
     listen: Vec<Multiaddr>,
     limits: NetLimits,
+    counters: Arc<net::Counters>,
     rate: RateLimit,
     bound: tokio::sync::oneshot::Sender<Vec<Multiaddr>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let seed = crate::authority::key_seed(authority.store())?;
-    let mut swarm = net::build(seed, &limits).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut swarm = net::build(seed, &limits, counters).map_err(|e| anyhow::anyhow!("{e}"))?;
     for a in &listen {
         swarm.listen_on(a.clone())?;
     }

@@ -1,0 +1,51 @@
+//! The benchmark binaries still run end to end (small sizes; the figures are not checked).
+
+use std::process::Command;
+
+fn build(bin: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let ok = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "exlic-node", "--bin", bin])
+        .current_dir(&root)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "building {bin}");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join(bin)
+}
+
+#[test]
+fn bench_sync_smoke_20_docs_5_edits() {
+    let out = Command::new(build("exlic-bench-sync"))
+        .args(["--docs", "20", "--edits", "5", "--timeout", "120"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["authority_docs_held"], 20);
+    assert!(v["bytes_up"].as_u64().unwrap() > 0);
+    assert!(out.status.success());
+}
+
+#[test]
+fn bench_store_smoke_300_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(build("exlic-bench-store"))
+        .args(["--apps", "300", "--samples", "20", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["apps"], 300, "{v}");
+    assert!(v["edit_p99_ms"].as_f64().unwrap() > 0.0);
+}
