@@ -437,10 +437,10 @@ impl Proc {
             if self.stdout.read_line(&mut line)? == 0 {
                 anyhow::bail!("child exited while waiting for {ty}");
             }
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["type"] == ty {
-                    return Ok(v);
-                }
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["type"] == ty
+            {
+                return Ok(v);
             }
         }
     }
