@@ -390,7 +390,14 @@ impl Authority {
             let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
             s.remove(&peer).unwrap_or_else(|| PeerStates::new(peer))
         };
+        let started = std::time::Instant::now();
+        let n = docs.len();
         let result = self.sync_inner(&mut states, e, cursor, docs);
+        tracing::debug!(
+            docs = n,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "sync request handled"
+        );
         match &result {
             Ok(h) if !h.drop_peer => {
                 self.sessions

@@ -135,7 +135,9 @@ impl Store {
     /// Sets the Automerge actor this node writes as (its device identity).
     pub fn set_actor(&self, actor: ActorId) {
         let mut c = self.lock_cache();
-        c.docs.clear();
+        for (_, d) in c.docs.iter_mut() {
+            d.set_actor(actor.clone());
+        }
         c.actor = actor;
     }
 
@@ -292,11 +294,23 @@ impl<'s> WriteBatch<'s> {
         let Some(doc) = self.cache.docs.get_mut(&id) else {
             return Ok(false);
         };
+        let txn = self.txn.as_ref().expect("open until commit");
+        if docs::is_blank(txn, id)? {
+            // The first save of a document (often a whole document received from a peer) is
+            // written as a compact snapshot: cheaper to encode, store and load than changes.
+            if doc.get_heads().is_empty() {
+                return Ok(false);
+            }
+            let snapshot = doc.save();
+            docs::replace_with_snapshot(txn, id, &snapshot)?;
+            docs::record_change(txn, id)?;
+            self.saved = true;
+            return Ok(true);
+        }
         let chunk = doc.save_incremental();
         if chunk.is_empty() {
             return Ok(false);
         }
-        let txn = self.txn.as_ref().expect("open until commit");
         let chunks = docs::append_chunk(txn, id, &chunk)?;
         docs::record_change(txn, id)?;
         self.saved = true;

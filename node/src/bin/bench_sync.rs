@@ -413,7 +413,10 @@ impl Proc {
     fn start(args: &[String]) -> anyhow::Result<Self> {
         let mut child = Command::new(std::env::current_exe()?)
             .args(args)
-            .env("EXLIC_LOG", "error")
+            .env(
+                "EXLIC_LOG",
+                std::env::var("EXLIC_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -551,6 +554,13 @@ fn orchestrate(docs: usize, edits: usize, timeout: u64, data: PathBuf) -> anyhow
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EXLIC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()

@@ -242,11 +242,17 @@ async fn sync_all(
                 states.clone(),
                 active.iter().copied().collect::<Vec<_>>(),
             );
+            let t = std::time::Instant::now();
             let msgs = blocking(move || {
                 let mut st = s.lock().unwrap_or_else(|p| p.into_inner());
                 e.sync_generate(&mut st, &list)
             })
             .await?;
+            tracing::debug!(
+                docs = msgs.len(),
+                elapsed_ms = t.elapsed().as_millis() as u64,
+                "sync messages generated"
+            );
             if msgs.is_empty() && !first {
                 break;
             }

@@ -136,3 +136,124 @@ impl PeerStates {
         Ok(changed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Seeds for the fuzz corpora (`client-lib/fuzz/corpus/`): real messages of every
+    //! inbound decoder. `EXLIC_WRITE_CORPUS=1 cargo test -p exlic-node corpus` rewrites them.
+    use automerge::sync::{self, SyncDoc};
+    use automerge::transaction::Transactable;
+    use exlic_client::DocId;
+    use exlic_client::protocol::{DocReply, ErrorCode, Request, Response};
+
+    fn sync_messages() -> Vec<Vec<u8>> {
+        let mut a = automerge::AutoCommit::new();
+        a.put(automerge::ROOT, "remarks", "seed").unwrap();
+        a.commit();
+        let mut b = automerge::AutoCommit::new();
+        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            if let Some(m) = a.sync().generate_sync_message(&mut sa) {
+                let e = m.encode();
+                out.push(e.clone());
+                b.sync()
+                    .receive_sync_message(&mut sb, sync::Message::decode(&e).unwrap())
+                    .unwrap();
+            }
+            if let Some(m) = b.sync().generate_sync_message(&mut sb) {
+                let e = m.encode();
+                out.push(e.clone());
+                a.sync()
+                    .receive_sync_message(&mut sa, sync::Message::decode(&e).unwrap())
+                    .unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn corpus_seeds_decode() {
+        let msgs = sync_messages();
+        assert!(msgs.len() >= 2);
+        let id = DocId([3; 16]);
+        let reqs = vec![
+            Request::Sync {
+                cursor: 7,
+                docs: msgs.iter().map(|m| (id, m.clone())).collect(),
+            },
+            Request::Enrol {
+                secret: [1; 32],
+                master_key: [2; 32],
+            },
+            Request::BlobStatus {
+                sha256: [4; 32],
+                size: 9,
+            },
+            Request::BlobPut {
+                sha256: [4; 32],
+                size: 9,
+                offset: 0,
+                bytes: vec![1; 9],
+            },
+            Request::BlobGet {
+                sha256: [4; 32],
+                offset: 0,
+            },
+            Request::Submit(vec![1, 0, 0, 0, 0]),
+        ];
+        let resps = vec![
+            Response::Sync {
+                cursor: 3,
+                more: false,
+                docs: vec![
+                    (id, DocReply::Message(msgs[0].clone())),
+                    (id, DocReply::Done),
+                    (id, DocReply::NotFound),
+                ],
+            },
+            Response::BlobHave { received: 3 },
+            Response::error(ErrorCode::BadSeal, "no"),
+            Response::Enrolled {
+                enterprise_uscc: "913502000728319549".into(),
+            },
+        ];
+        for r in &reqs {
+            assert_eq!(&Request::decode(&r.encode()).unwrap(), r);
+        }
+        if std::env::var_os("EXLIC_WRITE_CORPUS").is_none() {
+            return;
+        }
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../client-lib/fuzz/corpus");
+        let write = |target: &str, name: String, bytes: &[u8]| {
+            let dir = format!("{root}/{target}");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(format!("{dir}/{name}"), bytes).unwrap();
+        };
+        for (i, m) in msgs.iter().enumerate() {
+            write("automerge_sync", format!("msg{i}"), m);
+        }
+        for (i, r) in reqs.iter().enumerate() {
+            write("protocol_request", format!("req{i}"), &r.encode());
+        }
+        for (i, r) in resps.iter().enumerate() {
+            write("protocol_response", format!("resp{i}"), &r.encode());
+        }
+        let vector: serde_json::Value =
+            serde_json::from_str(include_str!("../../../client-lib/vectors/seal-v1.json")).unwrap();
+        let env = hex::decode(vector["envelope_hex"].as_str().unwrap()).unwrap();
+        write("sealed_submission", "vector".into(), &env);
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let receipt = exlic_client::receipt::Receipt {
+            seal_hash: [1; 32],
+            application_id: id,
+            application_no: "269999400000560600000".into(),
+            revision: 1,
+            enterprise_uscc: "913502000728319549".into(),
+            received_at_ms: 1,
+            authority_key: key.verifying_key().to_bytes(),
+        }
+        .sign(&key);
+        write("signed_objects", "receipt".into(), &receipt);
+    }
+}
