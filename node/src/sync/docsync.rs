@@ -202,7 +202,7 @@ mod tests {
             },
             Request::Submit(vec![1, 0, 0, 0, 0]),
         ];
-        let resps = vec![
+        let resps = [
             Response::Sync {
                 cursor: 3,
                 more: false,
