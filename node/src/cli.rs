@@ -108,6 +108,10 @@ pub enum InitRole {
         /// Listen address of the local UI and API.
         #[arg(long, default_value = crate::config::DEFAULT_LISTEN)]
         listen: String,
+        /// PIN (6–12 digits) or passphrase (≥ 10 characters) protecting the enterprise's
+        /// master e-key; required with --token.
+        #[arg(long, env = "EXLIC_PIN", hide_env_values = true)]
+        pin: Option<String>,
     },
     /// An authority (发证机构) node.
     Authority {
@@ -165,10 +169,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     agency,
                     number_block,
                     listen,
+                    pin,
                 },
         } => {
             match token {
-                Some(t) => init_enrolled(&data_dir, &t, &listen)?,
+                Some(t) => {
+                    let pin =
+                        pin.context("--pin (or EXLIC_PIN) is required to create the e-key")?;
+                    init_enrolled(
+                        &data_dir,
+                        &t,
+                        &listen,
+                        &pin,
+                        crate::ekey::KdfParams::default(),
+                    )?
+                }
                 None => {
                     let mut config = Config::enterprise(
                         &name.unwrap_or_default(),
@@ -276,8 +291,15 @@ pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> 
     Ok(())
 }
 
-/// Creates an enterprise node from an enrolment token.
-pub fn init_enrolled(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<()> {
+/// Creates an enterprise node from an enrolment token, with its master e-key under `pin`.
+pub fn init_enrolled(
+    data_dir: &Path,
+    token: &str,
+    listen: &str,
+    pin: &str,
+    kdf: crate::ekey::KdfParams,
+) -> anyhow::Result<()> {
+    crate::ekey::check_policy(pin)?;
     let invite = Invite::from_token(token)?;
     let mut config = Config::enterprise(
         &invite.enterprise_name,
@@ -295,6 +317,7 @@ pub fn init_enrolled(data_dir: &Path, token: &str, listen: &str) -> anyhow::Resu
     init_enterprise(data_dir, &config, &block)?;
     let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
     enterprise::initialise_enrolment(&store, invite.secret)?;
+    crate::ekey::create(&store, pin, kdf)?;
     Ok(())
 }
 
@@ -576,7 +599,14 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
         let a = open_authority(&adir, &ac, vec![p2p])?;
         let token = a.invite(&en.uscc, &en.name, 100_000, 365)?;
         drop(a);
-        init_enrolled(&edir, &token, "127.0.0.1:0")?;
+        init_enrolled(
+            &edir,
+            &token,
+            "127.0.0.1:0",
+            "demo-passphrase-2468",
+            crate::ekey::KdfParams::default(),
+        )?;
+        eprintln!("demo e-key passphrase: demo-passphrase-2468");
         seed_demo(&edir, &Config::load(&edir)?)
             .context("filling the demo node with sample applications")?;
     }

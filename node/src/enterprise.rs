@@ -225,10 +225,18 @@ impl Enterprise {
     pub fn enrolment_keys(&self) -> Result<(Option<[u8; 32]>, [u8; 32])> {
         let t = self.store.read()?;
         let secret = meta_get(&t, META_INVITE_SECRET)?.and_then(|v| v.try_into().ok());
-        let master: [u8; 32] = meta_get(&t, META_MASTER_KEY)?
-            .and_then(|v| v.try_into().ok())
-            .map(|s: [u8; 32]| SigningKey::from_bytes(&s).verifying_key().to_bytes())
-            .unwrap_or_default();
+        drop(t);
+        let master = crate::ekey::public_key(&self.store)
+            .map_err(|e| {
+                EnterpriseError::NotInitialised(if matches!(e, crate::ekey::EkeyError::Store(_)) {
+                    "storage"
+                } else {
+                    "e-key"
+                })
+            })?
+            .ok_or(EnterpriseError::NotInitialised(
+                "no e-key: run `exlic init enterprise` with --pin",
+            ))?;
         Ok((secret, master))
     }
 

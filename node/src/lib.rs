@@ -7,6 +7,7 @@
 //! * [`enterprise`] — the enterprise role: what a user can do, as transactions;
 //! * [`authority`] — the authority role: registry, invites, replicas, submissions;
 //! * [`sync`] — libp2p transport and the sync protocol between the two roles;
+//! * [`ekey`] — the PIN-protected enterprise master key (e-key) and its lockout;
 //! * [`api`] — the axum router for `/api/v1/` and its OpenAPI document;
 //! * [`config`], [`clock`], [`cli`] — the shell around them.
 
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod ekey;
 pub mod enterprise;
 pub mod store;
 pub mod sync;

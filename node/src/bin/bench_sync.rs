@@ -276,7 +276,17 @@ fn run_authority(dir: PathBuf, docs: usize) -> anyhow::Result<()> {
 
 fn run_prepare(dir: PathBuf, docs: usize, edits: usize, token: &str) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    exlic_node::cli::init_enrolled(&dir, token, "127.0.0.1:0")?;
+    exlic_node::cli::init_enrolled(
+        &dir,
+        token,
+        "127.0.0.1:0",
+        "bench-passphrase",
+        exlic_node::ekey::KdfParams {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        },
+    )?;
     let store = Store::open(&dir.join("node.redb"), store_opts(docs))?;
     let mut out = serde_json::Map::new();
     for i in 0..docs {
