@@ -11,6 +11,8 @@
 //! * [`protocol`] — the sync protocol between enterprise and authority nodes;
 //! * [`receipt`], [`invite`], [`signed`] — the authority's signed receipt, the enrolment
 //!   token, and the tagged signing they share;
+//! * [`certificate`] — device certificates, revocation lists, authority key rollover, and
+//!   verification of a seal at the authority's receipt time;
 //! * [`uscc`] — the GB 32100-2015 unified social credit code check;
 //! * [`client`] (feature `http`, on by default) — a typed async client for the API.
 //!
@@ -20,6 +22,7 @@
 pub mod application;
 pub mod attachment;
 pub mod authority;
+pub mod certificate;
 #[cfg(feature = "http")]
 pub mod client;
 pub mod encoding;

@@ -1,0 +1,404 @@
+//! Device certificates, revocation lists and authority key rollover, with offline
+//! verification of a seal as the authority sees it at its own receipt time.
+//!
+//! * [`DeviceCertificate`] (`exlic/device-cert/v1`): the authority certifies that a device
+//!   key seals for an enterprise between two instants.
+//! * [`RevocationList`] (`exlic/revocations/v1`): versioned, with its own expiry.
+//! * [`KeyRecord`] (`exlic/authority-key/v1`): a new authority key certified by the previous
+//!   one, with the instant the previous one retires. A [`Trust`] is built from the first
+//!   key and the chain of records, so objects signed before a rollover still verify and a
+//!   retired key's signatures made after its retirement do not.
+//!
+//! Every object names the authority key that signed it by [`key_id`]. Verification takes
+//! the *authority's* clock (the receipt time): a device's clock is never trusted.
+
+use crate::encoding::{DecodeError, Reader, Writer};
+use crate::seal::{SealError, SealPayload, SealedSubmission, sha256};
+use crate::signed::{self, SignedError};
+
+/// Tag of device certificates.
+pub const CERT_TAG: &[u8] = b"exlic/device-cert/v1";
+/// Tag of revocation lists.
+pub const CRL_TAG: &[u8] = b"exlic/revocations/v1";
+/// Tag of authority key records.
+pub const KEY_TAG: &[u8] = b"exlic/authority-key/v1";
+
+/// The id of an authority key: the first 8 bytes of SHA-256 of the public key.
+pub fn key_id(public: &[u8; 32]) -> [u8; 8] {
+    let h = sha256(public);
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&h[..8]);
+    id
+}
+
+/// A device certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCertificate {
+    /// Serial, unique per authority.
+    pub serial: u64,
+    /// The enterprise the device seals for.
+    pub enterprise_uscc: String,
+    /// The device's public key.
+    pub device_key: [u8; 32],
+    /// The authorised mobile number.
+    pub mobile: String,
+    /// Valid from (authority clock, Unix ms).
+    pub not_before_ms: i64,
+    /// Valid until, exclusive.
+    pub not_after_ms: i64,
+    /// The signing authority key.
+    pub key_id: [u8; 8],
+}
+
+/// A revocation list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationList {
+    /// Increases with every list.
+    pub version: u64,
+    /// Issued at (authority clock).
+    pub issued_at_ms: i64,
+    /// Not to be relied on after this.
+    pub next_update_ms: i64,
+    /// Revoked serials with their revocation instants, ascending by serial.
+    pub revoked: Vec<(u64, i64)>,
+    /// The signing authority key.
+    pub key_id: [u8; 8],
+}
+
+/// A new authority key certified by the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The new key.
+    pub new_key: [u8; 32],
+    /// When the new key starts and the previous one retires.
+    pub effective_ms: i64,
+    /// The previous key, which signs this record.
+    pub key_id: [u8; 8],
+}
+
+/// Why a certificate, list or seal is not trusted. Each failure has its own variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The seal itself does not verify.
+    #[error("seal: {0}")]
+    Seal(#[from] SealError),
+    /// The certificate is malformed.
+    #[error("certificate malformed: {0}")]
+    CertMalformed(DecodeError),
+    /// The certificate names an authority key that is not trusted.
+    #[error("certificate signed by an unknown authority key")]
+    CertUnknownKey,
+    /// The certificate's signature does not verify.
+    #[error("certificate signature does not verify")]
+    CertSignature,
+    /// The certificate was issued after its signing key retired.
+    #[error("certificate signed by a retired authority key")]
+    CertKeyRetired,
+    /// Not yet valid at the receipt time.
+    #[error("certificate not yet valid at receipt time")]
+    CertNotYetValid,
+    /// Expired at the receipt time.
+    #[error("certificate expired at receipt time")]
+    CertExpired,
+    /// The certificate is for another device key than the seal's.
+    #[error("certificate is for another device")]
+    CertWrongDevice,
+    /// The certificate is for another enterprise than the seal's.
+    #[error("certificate is for another enterprise")]
+    CertWrongEnterprise,
+    /// The revocation list is malformed.
+    #[error("revocation list malformed: {0}")]
+    CrlMalformed(DecodeError),
+    /// The revocation list names an unknown authority key.
+    #[error("revocation list signed by an unknown authority key")]
+    CrlUnknownKey,
+    /// The revocation list's signature does not verify.
+    #[error("revocation list signature does not verify")]
+    CrlSignature,
+    /// The revocation list is past its next update at the receipt time.
+    #[error("revocation list expired at receipt time")]
+    CrlExpired,
+    /// The revocation list is older than one already seen.
+    #[error("revocation list older than version {0} already seen")]
+    CrlRolledBack(u64),
+    /// The certificate was revoked at or before the receipt time.
+    #[error("certificate {0} was revoked")]
+    Revoked(u64),
+    /// A key record does not verify against the chain.
+    #[error("authority key record does not verify")]
+    KeyRecord,
+}
+
+fn decode_err(e: SignedError) -> DecodeError {
+    match e {
+        SignedError::Decode(d) => d,
+        _ => DecodeError::Invalid {
+            field: "signature",
+            reason: "bad",
+        },
+    }
+}
+
+impl DeviceCertificate {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1)
+            .u64(self.serial)
+            .str(&self.enterprise_uscc)
+            .fixed(&self.device_key)
+            .str(&self.mobile)
+            .i64(self.not_before_ms)
+            .i64(self.not_after_ms)
+            .fixed(&self.key_id);
+        w.finish()
+    }
+    /// Decodes.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        if r.u8("version")? != 1 {
+            return Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown",
+            });
+        }
+        let c = Self {
+            serial: r.u64("serial")?,
+            enterprise_uscc: r.str("enterprise_uscc", 64)?.to_owned(),
+            device_key: r.fixed("device_key")?,
+            mobile: r.str("mobile", 32)?.to_owned(),
+            not_before_ms: r.i64("not_before_ms")?,
+            not_after_ms: r.i64("not_after_ms")?,
+            key_id: r.fixed("key_id")?,
+        };
+        r.end()?;
+        Ok(c)
+    }
+    /// Signs with the authority key.
+    pub fn sign(&self, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
+        signed::sign(CERT_TAG, &self.encode(), key)
+    }
+}
+
+impl RevocationList {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1)
+            .u64(self.version)
+            .i64(self.issued_at_ms)
+            .i64(self.next_update_ms)
+            .count(self.revoked.len());
+        for (s, at) in &self.revoked {
+            w.u64(*s).i64(*at);
+        }
+        w.fixed(&self.key_id);
+        w.finish()
+    }
+    /// Decodes (serials must ascend).
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        if r.u8("version_byte")? != 1 {
+            return Err(DecodeError::Invalid {
+                field: "version_byte",
+                reason: "unknown",
+            });
+        }
+        let version = r.u64("version")?;
+        let issued_at_ms = r.i64("issued_at_ms")?;
+        let next_update_ms = r.i64("next_update_ms")?;
+        let n = r.count("revoked", 1_000_000, 16)?;
+        let mut revoked = Vec::with_capacity(n);
+        for _ in 0..n {
+            revoked.push((r.u64("revoked.serial")?, r.i64("revoked.at")?));
+        }
+        if !revoked.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(DecodeError::Invalid {
+                field: "revoked",
+                reason: "not sorted and unique",
+            });
+        }
+        let key_id = r.fixed("key_id")?;
+        r.end()?;
+        Ok(Self {
+            version,
+            issued_at_ms,
+            next_update_ms,
+            revoked,
+            key_id,
+        })
+    }
+    /// Signs with the authority key.
+    pub fn sign(&self, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
+        signed::sign(CRL_TAG, &self.encode(), key)
+    }
+}
+
+impl KeyRecord {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1)
+            .fixed(&self.new_key)
+            .i64(self.effective_ms)
+            .fixed(&self.key_id);
+        w.finish()
+    }
+    /// Decodes.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        if r.u8("version")? != 1 {
+            return Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown",
+            });
+        }
+        let k = Self {
+            new_key: r.fixed("new_key")?,
+            effective_ms: r.i64("effective_ms")?,
+            key_id: r.fixed("key_id")?,
+        };
+        r.end()?;
+        Ok(k)
+    }
+    /// Signs with the previous (retiring) key.
+    pub fn sign(&self, previous: &ed25519_dalek::SigningKey) -> Vec<u8> {
+        signed::sign(KEY_TAG, &self.encode(), previous)
+    }
+}
+
+/// A trusted authority key and the time span it may sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The key.
+    pub key: [u8; 32],
+    /// Valid from, Unix ms.
+    pub from_ms: i64,
+    /// Retired at (exclusive), Unix ms.
+    pub until_ms: i64,
+}
+
+/// What a verifier trusts: the authority's keys over time, and the newest revocation list
+/// version it has seen (anti-rollback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trust {
+    keys: Vec<TrustedKey>,
+    /// Highest revocation list version seen.
+    pub crl_high_water: u64,
+}
+
+impl Trust {
+    /// Trust in one authority key, valid from the beginning.
+    pub fn new(root: [u8; 32]) -> Self {
+        Self {
+            keys: vec![TrustedKey {
+                key: root,
+                from_ms: i64::MIN,
+                until_ms: i64::MAX,
+            }],
+            crl_high_water: 0,
+        }
+    }
+
+    /// Follows a rollover record signed by the current newest key.
+    pub fn roll_over(&mut self, record: &[u8]) -> Result<(), TrustError> {
+        let last = self.keys.last().expect("at least the root").clone();
+        let payload =
+            signed::open(KEY_TAG, record, &last.key).map_err(|_| TrustError::KeyRecord)?;
+        let r = KeyRecord::decode(payload).map_err(|_| TrustError::KeyRecord)?;
+        if r.key_id != key_id(&last.key) || r.effective_ms <= last.from_ms {
+            return Err(TrustError::KeyRecord);
+        }
+        self.keys.last_mut().expect("root").until_ms = r.effective_ms;
+        self.keys.push(TrustedKey {
+            key: r.new_key,
+            from_ms: r.effective_ms,
+            until_ms: i64::MAX,
+        });
+        Ok(())
+    }
+
+    /// The trusted key with this id.
+    pub fn key(&self, id: &[u8; 8]) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| key_id(&k.key) == *id)
+    }
+
+    /// Checks a signed certificate; `at_ms` is the authority's clock.
+    pub fn certificate(&self, carried: &[u8], at_ms: i64) -> Result<DeviceCertificate, TrustError> {
+        let claimed = DeviceCertificate::decode(
+            signed::peek(carried).map_err(|e| TrustError::CertMalformed(decode_err(e)))?,
+        )
+        .map_err(TrustError::CertMalformed)?;
+        let k = self
+            .key(&claimed.key_id)
+            .ok_or(TrustError::CertUnknownKey)?;
+        signed::open(CERT_TAG, carried, &k.key).map_err(|_| TrustError::CertSignature)?;
+        if claimed.not_before_ms < k.from_ms || claimed.not_before_ms >= k.until_ms {
+            return Err(TrustError::CertKeyRetired);
+        }
+        if at_ms < claimed.not_before_ms {
+            return Err(TrustError::CertNotYetValid);
+        }
+        if at_ms >= claimed.not_after_ms {
+            return Err(TrustError::CertExpired);
+        }
+        Ok(claimed)
+    }
+
+    /// Checks a signed revocation list at `at_ms` and records its version.
+    pub fn revocations(
+        &mut self,
+        carried: &[u8],
+        at_ms: i64,
+    ) -> Result<RevocationList, TrustError> {
+        let claimed = RevocationList::decode(
+            signed::peek(carried).map_err(|e| TrustError::CrlMalformed(decode_err(e)))?,
+        )
+        .map_err(TrustError::CrlMalformed)?;
+        let k = self.key(&claimed.key_id).ok_or(TrustError::CrlUnknownKey)?;
+        signed::open(CRL_TAG, carried, &k.key).map_err(|_| TrustError::CrlSignature)?;
+        if claimed.issued_at_ms < k.from_ms || claimed.issued_at_ms >= k.until_ms {
+            return Err(TrustError::CrlSignature);
+        }
+        if at_ms >= claimed.next_update_ms {
+            return Err(TrustError::CrlExpired);
+        }
+        if claimed.version < self.crl_high_water {
+            return Err(TrustError::CrlRolledBack(self.crl_high_water));
+        }
+        self.crl_high_water = claimed.version;
+        Ok(claimed)
+    }
+
+    /// Verifies a seal as the authority does at `receipt_ms`: the seal under the certified
+    /// device key, the certificate, and the revocation list.
+    pub fn verify_seal(
+        &mut self,
+        submission: &SealedSubmission,
+        certificate: &[u8],
+        revocations: &[u8],
+        receipt_ms: i64,
+    ) -> Result<SealPayload, TrustError> {
+        let cert = self.certificate(certificate, receipt_ms)?;
+        let crl = self.revocations(revocations, receipt_ms)?;
+        let payload = submission
+            .verify_signature(&cert.device_key)
+            .map_err(|e| match e {
+                SealError::WrongKey => TrustError::CertWrongDevice,
+                other => TrustError::Seal(other),
+            })?;
+        if payload.enterprise_uscc != cert.enterprise_uscc {
+            return Err(TrustError::CertWrongEnterprise);
+        }
+        if let Ok(i) = crl.revoked.binary_search_by_key(&cert.serial, |r| r.0)
+            && crl.revoked[i].1 <= receipt_ms
+        {
+            return Err(TrustError::Revoked(cert.serial));
+        }
+        Ok(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests;
