@@ -9,7 +9,7 @@ use crate::attachment::AttachmentRef;
 use crate::authority::{AuthorityInfo, CaseView, DocHeads, InviteRequest, InviteResponse};
 use crate::error::ApiError;
 use crate::ids::DocId;
-use crate::node::{NodeInfo, SyncStatus};
+use crate::node::{CertRequestInput, CertRequestView, CertificateView, NodeInfo, SyncStatus};
 use crate::query::{ApplicationQuery, Page};
 use crate::reference::ReferenceData;
 use crate::seal::{SealError, SealedSubmission};
@@ -116,6 +116,25 @@ impl Client {
     /// `GET /sync` (enterprise node).
     pub async fn sync_status(&self) -> Result<SyncStatus, ClientError> {
         Self::json(self.req(Method::GET, "/sync")).await
+    }
+
+    /// 查看本机证书: `GET /certificate`.
+    pub async fn certificate(&self) -> Result<CertificateView, ClientError> {
+        Self::json(self.req(Method::GET, "/certificate")).await
+    }
+
+    /// 手机证书授权: `POST /certificate/requests`.
+    pub async fn request_certificate(
+        &self,
+        input: &CertRequestInput,
+    ) -> Result<CertRequestView, ClientError> {
+        self.send_json(Method::POST, "/certificate/requests", input)
+            .await
+    }
+
+    /// 历史信息: `GET /certificate/requests`.
+    pub async fn certificate_requests(&self) -> Result<Vec<CertRequestView>, ClientError> {
+        Self::json(self.req(Method::GET, "/certificate/requests")).await
     }
 
     /// `GET /node` on an authority node.

@@ -22,6 +22,7 @@
 pub mod application;
 pub mod attachment;
 pub mod authority;
+pub mod cert_request;
 pub mod certificate;
 #[cfg(feature = "http")]
 pub mod client;

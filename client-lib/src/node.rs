@@ -47,3 +47,66 @@ pub struct SyncStatus {
     /// Sync rounds completed since the node started.
     pub rounds: u64,
 }
+
+/// `GET /api/v1/certificate`: 查看本机证书.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CertificateView {
+    /// Serial.
+    pub serial: u64,
+    /// The enterprise (holder).
+    pub enterprise_uscc: String,
+    /// The authorised mobile number.
+    pub mobile: String,
+    /// SHA-256 fingerprint of the device key, hex.
+    pub key_fingerprint: String,
+    /// Valid from, Unix ms.
+    pub not_before_ms: i64,
+    /// Valid until, Unix ms.
+    pub not_after_ms: i64,
+    /// `valid`, `expiring` (within 30 days), `expired` or `revoked`.
+    pub status: String,
+}
+
+/// `POST /api/v1/certificate/requests`: a request signed with the e-key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CertRequestInput {
+    /// `new` (新授权), `number_change` (手机号码变更), `device_change` (手机变更), `renew`
+    /// (续签) or `revoke` (注销).
+    pub kind: String,
+    /// The (new) mobile number.
+    #[serde(default)]
+    pub mobile: String,
+    /// The number being replaced (number_change).
+    #[serde(default)]
+    pub old_mobile: String,
+    /// The e-key PIN or passphrase.
+    pub pin: String,
+    /// For 手机变更 of another phone: that device's public key, hex (default: this device).
+    #[serde(default)]
+    pub device_key: Option<String>,
+}
+
+/// One row of the request history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CertRequestView {
+    /// Position.
+    pub seq: u64,
+    /// 请求类型 code.
+    pub kind: String,
+    /// 请求类型 as the manual names it.
+    pub kind_zh: String,
+    /// 手机号码.
+    pub mobile: String,
+    /// The replaced number.
+    pub old_mobile: String,
+    /// 请求时间, Unix ms.
+    pub created_ms: i64,
+    /// 请求状态: `submitted` (已提交), `issued` (证书已签发), `refused`.
+    pub status: String,
+    /// Why it was refused.
+    pub outcome: String,
+}

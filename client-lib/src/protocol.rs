@@ -72,6 +72,12 @@ pub enum Request {
         /// Chunk-aligned offset.
         offset: u64,
     },
+    /// A device-certificate request signed by the master e-key ([`crate::cert_request`]).
+    Certify(Vec<u8>),
+    /// The current signed revocation list.
+    Revocations,
+    /// 制作证书: the newest certificate issued for the asking device, with the list.
+    MyCertificate,
 }
 
 /// What happened to one document of a sync request.
@@ -107,6 +113,8 @@ pub enum ErrorCode {
     StaleRevision = 8,
     /// A blob's bytes do not match its hash.
     BlobMismatch = 9,
+    /// A certificate request is not acceptable (signature, replay, limits).
+    BadCertRequest = 10,
 }
 
 impl ErrorCode {
@@ -121,6 +129,7 @@ impl ErrorCode {
             7 => Self::Unavailable,
             8 => Self::StaleRevision,
             9 => Self::BlobMismatch,
+            10 => Self::BadCertRequest,
             _ => return None,
         })
     }
@@ -160,6 +169,15 @@ pub enum Response {
         /// The bytes.
         bytes: Vec<u8>,
     },
+    /// A certificate request was carried out.
+    Certified {
+        /// The new signed certificate (empty for 注销).
+        certificate: Vec<u8>,
+        /// The signed revocation list after the request.
+        revocations: Vec<u8>,
+    },
+    /// The current signed revocation list.
+    Revocations(Vec<u8>),
     /// The request was refused.
     Error {
         /// Why, for programs.
@@ -175,6 +193,9 @@ const T_SUBMIT: u8 = 3;
 const T_BLOB_STATUS: u8 = 4;
 const T_BLOB_PUT: u8 = 5;
 const T_BLOB_GET: u8 = 6;
+const T_CERTIFY: u8 = 7;
+const T_REVOCATIONS: u8 = 8;
+const T_MY_CERTIFICATE: u8 = 9;
 
 const R_ENROLLED: u8 = 1;
 const R_SYNC: u8 = 2;
@@ -182,6 +203,8 @@ const R_RECEIPT: u8 = 3;
 const R_BLOB_HAVE: u8 = 4;
 const R_BLOB_DATA: u8 = 5;
 const R_ERROR: u8 = 6;
+const R_CERTIFIED: u8 = 7;
+const R_REVOCATIONS: u8 = 8;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -225,6 +248,15 @@ impl Request {
             }
             Self::BlobGet { sha256, offset } => {
                 w.u8(T_BLOB_GET).fixed(sha256).u64(*offset);
+            }
+            Self::Certify(b) => {
+                w.u8(T_CERTIFY).bytes(b);
+            }
+            Self::Revocations => {
+                w.u8(T_REVOCATIONS);
+            }
+            Self::MyCertificate => {
+                w.u8(T_MY_CERTIFICATE);
             }
         }
         w.finish()
@@ -277,6 +309,9 @@ impl Request {
                 }
                 Self::BlobGet { sha256, offset }
             }
+            T_CERTIFY => Self::Certify(r.bytes("request", 4096)?.to_vec()),
+            T_REVOCATIONS => Self::Revocations,
+            T_MY_CERTIFICATE => Self::MyCertificate,
             _ => return Err(invalid("type", "unknown request type")),
         };
         r.end()?;
@@ -327,6 +362,15 @@ impl Response {
             }
             Self::Error { code, message } => {
                 w.u8(R_ERROR).u32(*code as u32).str(message);
+            }
+            Self::Certified {
+                certificate,
+                revocations,
+            } => {
+                w.u8(R_CERTIFIED).bytes(certificate).bytes(revocations);
+            }
+            Self::Revocations(b) => {
+                w.u8(R_REVOCATIONS).bytes(b);
             }
         }
         w.finish()
@@ -381,6 +425,11 @@ impl Response {
                     message: r.str("message", 4096)?.to_owned(),
                 }
             }
+            R_CERTIFIED => Self::Certified {
+                certificate: r.bytes("certificate", 4096)?.to_vec(),
+                revocations: r.bytes("revocations", 8 << 20)?.to_vec(),
+            },
+            R_REVOCATIONS => Self::Revocations(r.bytes("revocations", 8 << 20)?.to_vec()),
             _ => return Err(invalid("type", "unknown response type")),
         };
         r.end()?;
@@ -458,6 +507,11 @@ mod tests {
                 bytes: vec![1; 9],
             },
             Response::error(ErrorCode::BadSeal, "no"),
+            Response::Certified {
+                certificate: vec![1],
+                revocations: vec![2, 3],
+            },
+            Response::Revocations(vec![4]),
         ];
         for r in resps {
             let b = r.encode();

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::SigningKey;
 use exlic_client::DocId;
+use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
+use exlic_client::certificate::{DeviceCertificate, RevocationList, Trust, key_id};
 use exlic_client::invite::Invite;
 use exlic_client::protocol::{
     BLOB_CHUNK as WIRE_CHUNK, DocReply, ErrorCode, MAX_DOCS, Request, Response,
@@ -26,6 +28,14 @@ use crate::sync::docsync::{DocSyncError, PeerStates};
 
 const META_AUTHORITY_KEY: &str = "authority_key";
 const META_NEXT_BLOCK: &str = "next_block_first";
+const META_NEXT_SERIAL: &str = "next_cert_serial";
+const META_CRL_VERSION: &str = "crl_version";
+/// Active device certificates an enterprise may hold at once (S14: at most 3).
+pub const MAX_ACTIVE_CERTS: usize = 3;
+/// Validity of a device certificate.
+pub const CERT_VALIDITY_MS: i64 = 365 * 86_400_000;
+/// Validity of a revocation list.
+pub const CRL_VALIDITY_MS: i64 = 7 * 86_400_000;
 
 /// Who the authority is.
 #[derive(Debug, Clone)]
@@ -281,6 +291,11 @@ impl Authority {
                         bytes,
                     } => self.blob_put(&e, sha256, size, offset, &bytes),
                     Request::BlobGet { sha256, offset } => self.blob_get(&e, sha256, offset),
+                    Request::Certify(req) => self.certify(&e, &req),
+                    Request::Revocations => self
+                        .revocations()
+                        .map(|c| Handled::ok(Response::Revocations(c))),
+                    Request::MyCertificate => self.my_certificate(peer),
                     Request::Enrol { .. } => unreachable!(),
                 }
             }
@@ -518,7 +533,36 @@ impl Authority {
             Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
         };
         let seal_hash = sub.seal_hash();
-        let payload = match sub.verify_signature(&peer) {
+        let _ = peer;
+        let now = self.clock.now_ms();
+        // The sealing device's certificate, valid and unrevoked at *our* receipt time.
+        let claimed = match SealPayload::decode(&sub.payload) {
+            Ok(p) => p,
+            Err(err) => return Ok(Handled::violation(format!("seal payload: {err}"))),
+        };
+        let (cert, crl) = {
+            let txn = self.store.read()?;
+            let serial = txn
+                .open_table(DEVICE_CERT)?
+                .get(claimed.device_key)?
+                .map(|v| v.value());
+            let Some(serial) = serial else {
+                return Ok(Handled::refuse(
+                    ErrorCode::BadSeal,
+                    "the sealing device has no certificate",
+                ));
+            };
+            let cert = txn
+                .open_table(CERT_BYTES)?
+                .get(serial)?
+                .ok_or(StoreError::Record("cert_bytes"))?
+                .value()
+                .to_vec();
+            drop(txn);
+            (cert, self.revocations()?)
+        };
+        let mut trust = Trust::new(self.public_key());
+        let payload = match trust.verify_seal(&sub, &cert, &crl, now) {
             Ok(p) => p,
             Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
         };
@@ -559,6 +603,7 @@ impl Authority {
             }
         }
         // Revisions only move forward (THREATS T3).
+        let _ = &now;
         let prior = {
             let t = w.txn().open_table(CASES)?;
             t.get(doc.0)?.map(|v| {
@@ -578,7 +623,6 @@ impl Authority {
                 ));
             }
         }
-        let now = self.clock.now_ms();
         let receipt = Receipt {
             seal_hash,
             application_id: doc,
@@ -759,6 +803,204 @@ impl Authority {
             size,
             offset,
             bytes: c.value().to_vec(),
+        }))
+    }
+
+    /// The current signed revocation list (issued now, valid for [`CRL_VALIDITY_MS`]).
+    pub fn revocations(&self) -> Result<Vec<u8>, AuthorityError> {
+        let txn = self.store.read()?;
+        let version = meta_get(&txn, META_CRL_VERSION)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(1);
+        let mut revoked = Vec::new();
+        for e in txn.open_table(CERTS)?.iter()? {
+            let (k, v) = e?;
+            let at = v.value().5;
+            if at != i64::MAX {
+                revoked.push((k.value(), at));
+            }
+        }
+        let now = self.clock.now_ms();
+        Ok(RevocationList {
+            version,
+            issued_at_ms: now,
+            next_update_ms: now + CRL_VALIDITY_MS,
+            revoked,
+            key_id: key_id(&self.public_key()),
+        }
+        .sign(&self.key))
+    }
+
+    /// 制作证书: the newest certificate issued for `peer` (empty if none), with the list.
+    fn my_certificate(&self, peer: [u8; 32]) -> Result<Handled, AuthorityError> {
+        let certificate = {
+            let txn = self.store.read()?;
+            let serial = txn.open_table(DEVICE_CERT)?.get(peer)?.map(|v| v.value());
+            match serial {
+                Some(s) => txn
+                    .open_table(CERT_BYTES)?
+                    .get(s)?
+                    .map(|v| v.value().to_vec())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            }
+        };
+        Ok(Handled::ok(Response::Certified {
+            certificate,
+            revocations: self.revocations()?,
+        }))
+    }
+
+    /// Carries out a device-certificate request signed by the enterprise's master e-key.
+    fn certify(&self, e: &str, carried: &[u8]) -> Result<Handled, AuthorityError> {
+        let bad = |m: &str| Ok(Handled::refuse(ErrorCode::BadCertRequest, m.to_string()));
+        let w = self.store.write()?;
+        let master = match w.txn().open_table(ENTERPRISES)?.get(e)? {
+            Some(v) => v.value().1,
+            None => return bad("enterprise not registered"),
+        };
+        let req = match CertRequest::open(carried, &master) {
+            Ok(r) => r,
+            Err(err) => return bad(&format!("not signed by this enterprise's e-key: {err}")),
+        };
+        if req.enterprise_uscc != e {
+            return bad("the request names another enterprise");
+        }
+        if w.txn()
+            .open_table(CERT_NONCES)?
+            .insert(req.nonce, ())?
+            .is_some()
+        {
+            return bad("this request was already carried out (replay)");
+        }
+        if req.kind != RequestKind::Revoke && !valid_mobile(&req.mobile) {
+            return bad("mobile: must be 11 digits starting with 1");
+        }
+        let now = self.clock.now_ms();
+        // Active certificates of this enterprise.
+        let active: Vec<(u64, [u8; 32], String)> = {
+            let t = w.txn().open_table(CERTS)?;
+            let mut v = Vec::new();
+            for row in t.iter()? {
+                let (k, r) = row?;
+                let (u, dev, mobile, _, na, revoked) = r.value();
+                if u == e && revoked == i64::MAX && na > now {
+                    v.push((k.value(), dev, mobile.to_owned()));
+                }
+            }
+            v
+        };
+        let device_active: Vec<u64> = active
+            .iter()
+            .filter(|a| a.1 == req.device_key)
+            .map(|a| a.0)
+            .collect();
+        let mut revoke: Vec<u64> = Vec::new();
+        let mut issue = true;
+        match req.kind {
+            RequestKind::New | RequestKind::DeviceChange => {
+                if !device_active.is_empty() {
+                    return bad("this device already holds a valid certificate; renew it instead");
+                }
+                if active.len() >= MAX_ACTIVE_CERTS {
+                    return bad(&format!(
+                        "the enterprise already holds {MAX_ACTIVE_CERTS} valid certificates"
+                    ));
+                }
+            }
+            RequestKind::NumberChange => {
+                revoke = active
+                    .iter()
+                    .filter(|a| a.2 == req.old_mobile)
+                    .map(|a| a.0)
+                    .collect();
+                if revoke.is_empty() {
+                    return bad("old_mobile: no valid certificate is authorised for that number");
+                }
+                if active.len() - revoke.len() >= MAX_ACTIVE_CERTS {
+                    return bad(&format!(
+                        "the enterprise already holds {MAX_ACTIVE_CERTS} valid certificates"
+                    ));
+                }
+                for s in device_active {
+                    if !revoke.contains(&s) {
+                        revoke.push(s);
+                    }
+                }
+            }
+            RequestKind::Renew => {
+                if device_active.is_empty() {
+                    return bad("this device holds no valid certificate to renew");
+                }
+                revoke = device_active;
+            }
+            RequestKind::Revoke => {
+                if device_active.is_empty() {
+                    return bad("this device holds no valid certificate");
+                }
+                revoke = device_active;
+                issue = false;
+            }
+        }
+        {
+            let mut t = w.txn().open_table(CERTS)?;
+            for serial in &revoke {
+                let (u, d, m, nb, na) = {
+                    let g = t.get(*serial)?.ok_or(StoreError::Record("certs"))?;
+                    let row = g.value();
+                    (row.0.to_owned(), row.1, row.2.to_owned(), row.3, row.4)
+                };
+                t.insert(*serial, (u.as_str(), d, m.as_str(), nb, na, now))?;
+            }
+        }
+        if !revoke.is_empty() {
+            let v = meta_get(w.txn(), META_CRL_VERSION)?
+                .and_then(|v| v.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(1);
+            meta_put(w.txn(), META_CRL_VERSION, &(v + 1).to_be_bytes())?;
+        }
+        let mut certificate = Vec::new();
+        if issue {
+            let serial = meta_get(w.txn(), META_NEXT_SERIAL)?
+                .and_then(|v| v.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(1);
+            meta_put(w.txn(), META_NEXT_SERIAL, &(serial + 1).to_be_bytes())?;
+            let cert = DeviceCertificate {
+                serial,
+                enterprise_uscc: e.into(),
+                device_key: req.device_key,
+                mobile: req.mobile.clone(),
+                not_before_ms: now,
+                not_after_ms: now + CERT_VALIDITY_MS,
+                key_id: key_id(&self.public_key()),
+            };
+            certificate = cert.sign(&self.key);
+            w.txn().open_table(CERTS)?.insert(
+                serial,
+                (
+                    e,
+                    req.device_key,
+                    req.mobile.as_str(),
+                    now,
+                    now + CERT_VALIDITY_MS,
+                    i64::MAX,
+                ),
+            )?;
+            w.txn()
+                .open_table(CERT_BYTES)?
+                .insert(serial, certificate.as_slice())?;
+            w.txn()
+                .open_table(DEVICE_CERT)?
+                .insert(req.device_key, serial)?;
+        }
+        w.commit()?;
+        tracing::info!(enterprise = %e, kind = req.kind.zh(), revoked = revoke.len(), "certificate request carried out");
+        Ok(Handled::ok(Response::Certified {
+            certificate,
+            revocations: self.revocations()?,
         }))
     }
 

@@ -112,6 +112,9 @@ pub enum InitRole {
         /// master e-key; required with --token.
         #[arg(long, env = "EXLIC_PIN", hide_env_values = true)]
         pin: Option<String>,
+        /// The mobile number to authorise this device for (新授权); required with --token.
+        #[arg(long)]
+        mobile: Option<String>,
     },
     /// An authority (发证机构) node.
     Authority {
@@ -170,17 +173,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     number_block,
                     listen,
                     pin,
+                    mobile,
                 },
         } => {
             match token {
                 Some(t) => {
                     let pin =
                         pin.context("--pin (or EXLIC_PIN) is required to create the e-key")?;
+                    let mobile = mobile.context(
+                        "--mobile is required: the number this device is authorised for",
+                    )?;
                     init_enrolled(
                         &data_dir,
                         &t,
                         &listen,
                         &pin,
+                        &mobile,
                         crate::ekey::KdfParams::default(),
                     )?
                 }
@@ -297,9 +305,13 @@ pub fn init_enrolled(
     token: &str,
     listen: &str,
     pin: &str,
+    mobile: &str,
     kdf: crate::ekey::KdfParams,
 ) -> anyhow::Result<()> {
     crate::ekey::check_policy(pin)?;
+    if !exlic_client::cert_request::valid_mobile(mobile) {
+        bail!("--mobile must be 11 digits starting with 1");
+    }
     let invite = Invite::from_token(token)?;
     let mut config = Config::enterprise(
         &invite.enterprise_name,
@@ -318,6 +330,17 @@ pub fn init_enrolled(
     let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
     enterprise::initialise_enrolment(&store, invite.secret)?;
     crate::ekey::create(&store, pin, kdf)?;
+    // 新授权: the e-key authorises this device; the request goes out on first contact.
+    let master = crate::ekey::unlock(&store, pin)?;
+    drop(store);
+    let ent = open_enterprise(data_dir, &config, Arc::new(SystemClock))?;
+    ent.queue_request(
+        exlic_client::cert_request::RequestKind::New,
+        mobile,
+        "",
+        &master,
+        None,
+    )?;
     Ok(())
 }
 
@@ -604,6 +627,7 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
             &token,
             "127.0.0.1:0",
             "demo-passphrase-2468",
+            "13800138000",
             crate::ekey::KdfParams::default(),
         )?;
         eprintln!("demo e-key passphrase: demo-passphrase-2468");

@@ -571,7 +571,8 @@ impl Enterprise {
         let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
         // Persist any pending change first so the sealed heads are on disk.
         w.save_doc(id)?;
-        let all = rules::check_seal(&form, &self.ctx(atts.len()));
+        let mut all = rules::check_seal(&form, &self.ctx(atts.len()));
+        all.extend(self.certificate_findings()?);
         if all.iter().any(|e| e.severity == Severity::Error) {
             return Err(EnterpriseError::Invalid(all));
         }
@@ -632,6 +633,32 @@ impl Enterprise {
             revision,
             seal_hash: hex::encode(sealed.seal_hash()),
             warnings: all,
+        })
+    }
+
+    /// V04's certificate part: the device certificate must be valid and unrevoked as far as
+    /// this node knows; without one yet, a warning (the authority decides at receipt).
+    fn certificate_findings(&self) -> Result<Vec<FieldError>> {
+        let f = |severity, message: &str| FieldError {
+            field: "seal".into(),
+            rule: "V04".into(),
+            message: message.into(),
+            severity,
+        };
+        Ok(match self.device_certificate()? {
+            None => vec![f(
+                Severity::Warning,
+                "this device has no certificate yet; the issuing agency checks it when the application arrives",
+            )],
+            Some((_, true)) => vec![f(
+                Severity::Error,
+                "this device's certificate has been revoked (手机证书已注销)",
+            )],
+            Some((c, false)) if self.clock.now_ms() >= c.not_after_ms => vec![f(
+                Severity::Error,
+                "this device's certificate has expired; renew it (续签)",
+            )],
+            Some(_) => vec![],
         })
     }
 
@@ -830,6 +857,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+pub mod certs;
 pub mod replica;
 #[cfg(test)]
 mod tests;

@@ -279,7 +279,14 @@ pub fn init_enrolled(dir: &Path, token: &str) {
     let out = Command::new(exlic_bin())
         .args(["init", "enterprise", "--data-dir"])
         .arg(dir)
-        .args(["--token", token, "--pin", "246810"])
+        .args([
+            "--token",
+            token,
+            "--pin",
+            "246810",
+            "--mobile",
+            "13800138000",
+        ])
         .output()
         .expect("running exlic init enterprise --token");
     assert!(

@@ -298,3 +298,108 @@ fn sigkill_the_authority_mid_sync_then_resume() {
 fn sigkill_the_enterprise_mid_sync_then_resume() {
     kill_mid_sync(false);
 }
+
+#[test]
+fn number_change_revokes_the_old_device_and_its_later_seal_is_refused() {
+    use exlic_client::node::CertRequestInput;
+    let n = net(2);
+    let auth = Node::start(&n.adir);
+    let pc = Node::start(&n.edirs[0]);
+    let rt = rt();
+    let (c0, a) = (pc.client(), auth.client());
+    // The PC enrols first: its e-key becomes the enterprise's, and its 新授权 is issued.
+    let cert0 = rt.block_on(wait_for(30, "the PC's certificate", || async {
+        c0.certificate().await.ok()
+    }));
+    assert_eq!(
+        (cert0.status.as_str(), cert0.mobile.as_str()),
+        ("valid", "13800138000")
+    );
+    let phone = Node::start(&n.edirs[1]);
+    let c1 = phone.client();
+    rt.block_on(async {
+        // The phone's own e-key is not the enterprise's: its 新授权 is refused.
+        let refused = wait_for(30, "the phone's own request to be refused", || async {
+            c1.certificate_requests()
+                .await
+                .ok()?
+                .into_iter()
+                .find(|r| r.status == "refused")
+        })
+        .await;
+        assert!(refused.outcome.contains("e-key"), "{refused:?}");
+        assert!(c1.certificate().await.is_err());
+
+        // 手机变更 from the PC's e-key authorises the phone; a wrong PIN first is counted.
+        let phone_key = c1.node_info().await.unwrap().device_public_key;
+        let mut req = CertRequestInput {
+            kind: "device_change".into(),
+            mobile: "13900000000".into(),
+            old_mobile: String::new(),
+            pin: "999999".into(),
+            device_key: Some(phone_key),
+        };
+        let e = c0.request_certificate(&req).await.unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("pin"), "{e}");
+        assert!(e.api().unwrap().message.contains("5 attempt"), "{e}");
+        req.pin = "246810".into();
+        assert_eq!(
+            c0.request_certificate(&req).await.unwrap().kind_zh,
+            "手机变更"
+        );
+        // 制作证书 on the phone.
+        let cert1 = wait_for(30, "the phone to install its certificate", || async {
+            c1.certificate().await.ok()
+        })
+        .await;
+        assert_eq!(
+            (cert1.status.as_str(), cert1.mobile.as_str()),
+            ("valid", "13900000000")
+        );
+
+        // 手机号码变更 of the phone's number to the PC: the phone's certificate is revoked in
+        // the same step as the new one is issued.
+        let change = CertRequestInput {
+            kind: "number_change".into(),
+            mobile: "13700000000".into(),
+            old_mobile: "13900000000".into(),
+            pin: "246810".into(),
+            device_key: None,
+        };
+        let row = c0.request_certificate(&change).await.unwrap();
+        wait_for(30, "the number change", || async {
+            c0.certificate_requests()
+                .await
+                .ok()?
+                .into_iter()
+                .any(|r| r.seq == row.seq && r.status == "issued")
+                .then_some(())
+        })
+        .await;
+        assert_eq!(c0.certificate().await.unwrap().mobile, "13700000000");
+
+        // The phone still believes its certificate is valid, seals and reports: refused at
+        // receipt time, with the reason in its history.
+        let v = c1.create_application(&full_form()).await.unwrap();
+        c1.upload_attachment(v.id, "a.pdf", "application/pdf", random_bytes(100))
+            .await
+            .unwrap();
+        c1.seal(v.id).await.unwrap();
+        c1.report(v.id).await.unwrap();
+        let h = wait_for(30, "the authority to refuse the phone's seal", || async {
+            c1.application(v.id)
+                .await
+                .ok()?
+                .history
+                .into_iter()
+                .find(|h| h.event == "refused")
+        })
+        .await;
+        assert!(h.detail.contains("revoked"), "{h:?}");
+        assert_eq!(
+            c1.application(v.id).await.unwrap().status,
+            ApplicationStatus::Sealed
+        );
+        assert!(a.case(v.id).await.is_err(), "no case for a refused seal");
+    });
+}

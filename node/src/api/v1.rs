@@ -17,6 +17,11 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/node", get(node::info))
         .route("/reference", get(node::reference))
         .route("/sync", get(node::sync))
+        .route("/certificate", get(node::certificate))
+        .route(
+            "/certificate/requests",
+            get(node::cert_requests).post(node::cert_request),
+        )
         .route(
             "/applications",
             get(applications::list).post(applications::create),

@@ -10,6 +10,7 @@ use automerge::sync::{self, SyncDoc};
 use ed25519_dalek::SigningKey;
 use exlic_client::DocId;
 use exlic_client::application::ApplicationForm;
+use exlic_client::cert_request::{CertRequest, RequestKind};
 use exlic_client::invite::Invite;
 use exlic_client::protocol::{DocReply, ErrorCode, Request, Response};
 use exlic_client::seal::{
@@ -50,18 +51,62 @@ fn key(n: u8) -> SigningKey {
     SigningKey::from_bytes(&[n; 32])
 }
 
+/// The enterprise master e-key of each test enterprise.
+fn master(uscc: &str) -> SigningKey {
+    SigningKey::from_bytes(&[if uscc == USCC_A { 41 } else { 42 }; 32])
+}
+
+fn cert_request(
+    kind: RequestKind,
+    uscc: &str,
+    device: &SigningKey,
+    mobile: &str,
+    old: &str,
+    nonce: u8,
+) -> Vec<u8> {
+    CertRequest {
+        kind,
+        enterprise_uscc: uscc.into(),
+        device_key: device.verifying_key().to_bytes(),
+        mobile: mobile.into(),
+        old_mobile: old.into(),
+        requested_at_ms: 0,
+        nonce: [nonce; 16],
+    }
+    .sign(&master(uscc))
+}
+
+/// Enrols `device` for `uscc` and has the e-key authorise it (新授权).
 fn enrol(a: &Authority, uscc: &str, device: &SigningKey) -> [u8; 32] {
     let token = a.invite(uscc, "企业", 100, 30).unwrap();
     let inv = Invite::from_token(&token).unwrap();
+    let p = device.verifying_key().to_bytes();
     let r = a.handle(
-        device.verifying_key().to_bytes(),
+        p,
         Request::Enrol {
             secret: inv.secret,
-            master_key: [1; 32],
+            master_key: master(uscc).verifying_key().to_bytes(),
         },
     );
     assert!(
         matches!(r.response, Response::Enrolled { .. }),
+        "{:?}",
+        r.response
+    );
+    let nonce = device.verifying_key().to_bytes()[0];
+    let r = a.handle(
+        p,
+        Request::Certify(cert_request(
+            RequestKind::New,
+            uscc,
+            device,
+            "13800138000",
+            "",
+            nonce,
+        )),
+    );
+    assert!(
+        matches!(r.response, Response::Certified { .. }),
         "{:?}",
         r.response
     );
@@ -429,4 +474,170 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
     assert!(h.drop_peer, "duplicate document ids");
     let h = a.handle(p, Request::Submit(vec![1, 2, 3]));
     assert!(h.drop_peer, "malformed envelope");
+}
+
+#[test]
+fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
+    let f = fx();
+    let a = &f.auth;
+    let (old_dev, new_dev) = (key(10), key(11));
+    let token = a.invite(USCC_A, "企业", 100, 30).unwrap();
+    let inv = Invite::from_token(&token).unwrap();
+    let m = master(USCC_A).verifying_key().to_bytes();
+    a.handle(
+        old_dev.verifying_key().to_bytes(),
+        Request::Enrol {
+            secret: inv.secret,
+            master_key: m,
+        },
+    );
+    let token2 = Invite::from_token(&a.invite(USCC_A, "企业", 100, 30).unwrap()).unwrap();
+    a.handle(
+        new_dev.verifying_key().to_bytes(),
+        Request::Enrol {
+            secret: token2.secret,
+            master_key: m,
+        },
+    );
+    let p_old = old_dev.verifying_key().to_bytes();
+    let p_new = new_dev.verifying_key().to_bytes();
+    let r = a
+        .handle(
+            p_old,
+            Request::Certify(cert_request(
+                RequestKind::New,
+                USCC_A,
+                &old_dev,
+                "13800000001",
+                "",
+                1,
+            )),
+        )
+        .response;
+    assert!(matches!(r, Response::Certified { .. }), "{r:?}");
+
+    // The old device seals an application (its clock says long ago) and it syncs.
+    let id = DocId([8; 16]);
+    let mut doc = app_doc("sealed on the old phone");
+    sync_doc(a, &old_dev, &mut doc, id);
+    let att = b"contract".to_vec();
+    upload(a, &old_dev, &att);
+    let late_seal = seal(&mut doc, id, USCC_A, &old_dev, &att);
+
+    // 手机号码变更 from the new device: old certificate revoked, new one issued, one step.
+    let r = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::NumberChange,
+                USCC_A,
+                &new_dev,
+                "13900000002",
+                "13800000001",
+                2,
+            )),
+        )
+        .response;
+    let Response::Certified {
+        certificate,
+        revocations,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    let mut trust = Trust::new(a.public_key());
+    let now = 1_767_000_000_000;
+    let c = trust.certificate(&certificate, now).unwrap();
+    assert_eq!((c.mobile.as_str(), c.device_key), ("13900000002", p_new));
+    let crl = trust.revocations(&revocations, now).unwrap();
+    assert_eq!(
+        crl.revoked.len(),
+        1,
+        "exactly the old certificate is revoked"
+    );
+    let active = {
+        let txn = a.store().read().unwrap();
+        let t = txn.open_table(CERTS).unwrap();
+        t.iter()
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().1.value().5 == i64::MAX)
+            .count()
+    };
+    assert_eq!(active, 1, "exactly one valid certificate");
+
+    // The old device's seal arriving afterwards is refused, whatever its clock said.
+    let r = a.handle(p_old, Request::Submit(late_seal)).response;
+    assert!(
+        matches!(&r, Response::Error { code: ErrorCode::BadSeal, message } if message.contains("revoked")),
+        "{r:?}"
+    );
+
+    // Replay, a wrong signer, a third-party enterprise and the cap of three are refused.
+    let again = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::NumberChange,
+                USCC_A,
+                &new_dev,
+                "13900000002",
+                "13800000001",
+                2,
+            )),
+        )
+        .response;
+    assert!(
+        refused(&again, ErrorCode::BadCertRequest),
+        "replay: {again:?}"
+    );
+    let by_b = CertRequest {
+        kind: RequestKind::New,
+        enterprise_uscc: USCC_A.into(),
+        device_key: [3; 32],
+        mobile: "13700000000".into(),
+        old_mobile: String::new(),
+        requested_at_ms: 0,
+        nonce: [9; 16],
+    }
+    .sign(&master(USCC_B));
+    assert!(
+        refused(
+            &a.handle(p_new, Request::Certify(by_b)).response,
+            ErrorCode::BadCertRequest
+        ),
+        "wrong e-key"
+    );
+    for (n, d) in [(20u8, key(20)), (21, key(21))] {
+        let r = a
+            .handle(
+                p_new,
+                Request::Certify(cert_request(
+                    RequestKind::DeviceChange,
+                    USCC_A,
+                    &d,
+                    "13700000000",
+                    "",
+                    n,
+                )),
+            )
+            .response;
+        assert!(matches!(r, Response::Certified { .. }), "{r:?}");
+    }
+    let fourth = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::DeviceChange,
+                USCC_A,
+                &key(22),
+                "13700000000",
+                "",
+                23,
+            )),
+        )
+        .response;
+    assert!(
+        refused(&fourth, ErrorCode::BadCertRequest),
+        "a fourth certificate: {fourth:?}"
+    );
 }

@@ -281,6 +281,7 @@ fn run_prepare(dir: PathBuf, docs: usize, edits: usize, token: &str) -> anyhow::
         token,
         "127.0.0.1:0",
         "bench-passphrase",
+        "13800138000",
         exlic_node::ekey::KdfParams {
             m_kib: 64,
             t: 1,

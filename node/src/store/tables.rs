@@ -74,6 +74,25 @@ pub type CaseRow<'a> = (&'a str, &'a str, u32, u8, [u8; 32], i64);
 /// Authority: application id → its case row.
 pub const CASES: TableDefinition<Id, CaseRow<'static>> = TableDefinition::new("cases");
 
+/// A certificate row: (USCC, device key, mobile, not before, not after, revoked at or
+/// `i64::MAX`).
+pub type CertRow<'a> = (&'a str, [u8; 32], &'a str, i64, i64, i64);
+/// Authority: serial → certificate row.
+pub const CERTS: TableDefinition<u64, CertRow<'static>> = TableDefinition::new("certs");
+/// Authority: serial → the signed certificate.
+pub const CERT_BYTES: TableDefinition<u64, &[u8]> = TableDefinition::new("cert_bytes");
+/// Authority: device key → its newest certificate's serial.
+pub const DEVICE_CERT: TableDefinition<[u8; 32], u64> = TableDefinition::new("device_cert");
+/// Authority: nonces of certificate requests already carried out.
+pub const CERT_NONCES: TableDefinition<[u8; 16], ()> = TableDefinition::new("cert_nonces");
+
+/// A certificate request row: (kind, mobile, old mobile, created ms, status, signed request,
+/// outcome text). Status 1 = submitted, waiting for the authority; 2 = issued; 3 = refused.
+pub type CertRequestRow<'a> = (u8, &'a str, &'a str, i64, u8, &'a [u8], &'a str);
+/// Enterprise: request seq → its row.
+pub const CERT_REQUESTS: TableDefinition<u64, CertRequestRow<'static>> =
+    TableDefinition::new("cert_requests");
+
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
     /// 出口许可证申请表.
@@ -114,6 +133,11 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(BLOB_OWNER)?;
     txn.open_table(SUBMISSIONS)?;
     txn.open_table(CASES)?;
+    txn.open_table(CERTS)?;
+    txn.open_table(CERT_BYTES)?;
+    txn.open_table(DEVICE_CERT)?;
+    txn.open_table(CERT_NONCES)?;
+    txn.open_table(CERT_REQUESTS)?;
     Ok(())
 }
 

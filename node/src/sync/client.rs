@@ -380,6 +380,58 @@ async fn deliver(
     Ok(())
 }
 
+async fn has_waiting_requests(ent: &Arc<Enterprise>) -> Result<bool, LinkError> {
+    let e = ent.clone();
+    Ok(blocking(move || e.certificate_requests())
+        .await?
+        .iter()
+        .any(|r| r.status == crate::enterprise::certs::RequestStatus::Submitted))
+}
+
+async fn has_certificate(ent: &Arc<Enterprise>) -> Result<bool, LinkError> {
+    let e = ent.clone();
+    Ok(blocking(move || e.device_certificate()).await?.is_some())
+}
+
+/// Sends queued certificate requests, installs what comes back, and refreshes the
+/// revocation list.
+async fn certificates(
+    link: &Link,
+    ent: &Arc<Enterprise>,
+    authority_key: [u8; 32],
+) -> Result<(), LinkError> {
+    use crate::enterprise::certs::RequestStatus;
+    let e = ent.clone();
+    let rows = blocking(move || e.certificate_requests()).await?;
+    for row in rows
+        .into_iter()
+        .filter(|r| r.status == RequestStatus::Submitted)
+    {
+        let answer = match link.request(Request::Certify(row.signed.clone())).await {
+            Ok(Response::Certified {
+                certificate,
+                revocations,
+            }) => Ok((certificate, revocations)),
+            Ok(_) => return Err(LinkError::Unexpected),
+            Err(LinkError::Refused(ErrorCode::BadCertRequest, m)) => Err(m),
+            Err(e) => return Err(e),
+        };
+        let e = ent.clone();
+        blocking(move || e.finish_request(row.seq, answer, &authority_key)).await?;
+    }
+    // 制作证书: install whatever the authority holds for this device (also certificates
+    // another device's e-key authorised for it), with the newest revocation list.
+    if let Response::Certified {
+        certificate,
+        revocations,
+    } = link.request(Request::MyCertificate).await?
+    {
+        let e = ent.clone();
+        blocking(move || e.install_certificate(&certificate, &revocations, &authority_key)).await?;
+    }
+    Ok(())
+}
+
 async fn session(
     link: &Link,
     ent: &Arc<Enterprise>,
@@ -407,6 +459,7 @@ async fn session(
         }
     }
     status.lock().unwrap_or_else(|p| p.into_inner()).enrolled = true;
+    certificates(link, ent, up.authority_key).await?;
     let states = Arc::new(Mutex::new(PeerStates::new(up.authority_key)));
     let mut connected = link.connected.clone();
     loop {
@@ -416,6 +469,12 @@ async fn session(
         tokio::pin!(notified);
         notified.as_mut().enable();
         sync_all(link, ent, &states).await?;
+        // Certificate work: requests waiting, no certificate yet (another device's e-key may
+        // authorise this one at any time), or a periodic revocation-list refresh.
+        let round = status.lock().unwrap_or_else(|p| p.into_inner()).rounds;
+        if has_waiting_requests(ent).await? || !has_certificate(ent).await? || round % 30 == 29 {
+            certificates(link, ent, up.authority_key).await?;
+        }
         deliver(link, ent, up.authority_key).await?;
         {
             let mut s = status.lock().unwrap_or_else(|p| p.into_inner());

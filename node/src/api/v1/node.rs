@@ -2,7 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use exlic_client::node::{NodeInfo, SyncStatus};
+use axum::http::StatusCode;
+use exlic_client::cert_request::RequestKind;
+use exlic_client::error::ApiError;
+use exlic_client::node::{
+    CertRequestInput, CertRequestView, CertificateView, NodeInfo, SyncStatus,
+};
+
+use crate::api::extract::JsonBody;
+use crate::enterprise::certs::{RequestRow, RequestStatus};
 use exlic_client::reference::ReferenceData;
 
 use crate::api::AppState;
@@ -42,4 +50,111 @@ pub async fn sync(State(s): State<AppState>) -> Result<Json<SyncStatus>, Failure
         bytes_waiting: backlog.bytes_waiting,
         rounds: state.map(|x| x.rounds).unwrap_or(0),
     }))
+}
+
+/// 查看本机证书: this device's certificate.
+#[utoipa::path(get, path = "/api/v1/certificate", tag = "node",
+    responses((status = 200, body = CertificateView), (status = 404, body = ApiError)))]
+pub async fn certificate(State(s): State<AppState>) -> Result<Json<CertificateView>, Failure> {
+    let now = jiff::Timestamp::now().as_millisecond();
+    match super::run(&s, |e| e.device_certificate()).await? {
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_certificate",
+            "this device has no certificate yet (请求待提交 or waiting for the issuing agency)",
+            None,
+        )),
+        Some((c, revoked)) => Ok(Json(CertificateView {
+            serial: c.serial,
+            enterprise_uscc: c.enterprise_uscc,
+            mobile: c.mobile,
+            key_fingerprint: hex::encode(exlic_client::seal::sha256(&c.device_key)),
+            not_before_ms: c.not_before_ms,
+            not_after_ms: c.not_after_ms,
+            status: if revoked {
+                "revoked"
+            } else if now >= c.not_after_ms {
+                "expired"
+            } else if c.not_after_ms - now < 30 * 86_400_000 {
+                "expiring"
+            } else {
+                "valid"
+            }
+            .into(),
+        })),
+    }
+}
+
+fn kind_code(k: RequestKind) -> &'static str {
+    match k {
+        RequestKind::New => "new",
+        RequestKind::NumberChange => "number_change",
+        RequestKind::DeviceChange => "device_change",
+        RequestKind::Renew => "renew",
+        RequestKind::Revoke => "revoke",
+    }
+}
+
+fn view(r: RequestRow) -> CertRequestView {
+    CertRequestView {
+        seq: r.seq,
+        kind: kind_code(r.kind).into(),
+        kind_zh: r.kind.zh().into(),
+        mobile: r.mobile,
+        old_mobile: r.old_mobile,
+        created_ms: r.created_ms,
+        status: match r.status {
+            RequestStatus::Submitted => "submitted",
+            RequestStatus::Issued => "issued",
+            RequestStatus::Refused => "refused",
+        }
+        .into(),
+        outcome: r.outcome,
+    }
+}
+
+/// The certificate request history (历史信息).
+#[utoipa::path(get, path = "/api/v1/certificate/requests", tag = "node",
+    responses((status = 200, body = Vec<CertRequestView>)))]
+pub async fn cert_requests(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<CertRequestView>>, Failure> {
+    let rows = super::run(&s, |e| e.certificate_requests()).await?;
+    Ok(Json(rows.into_iter().map(view).collect()))
+}
+
+/// 手机证书授权: signs a request with the e-key (PIN) and queues it for the authority.
+#[utoipa::path(post, path = "/api/v1/certificate/requests", tag = "node", request_body = CertRequestInput,
+    responses((status = 201, body = CertRequestView), (status = 400, body = ApiError)))]
+pub async fn cert_request(
+    State(s): State<AppState>,
+    JsonBody(input): JsonBody<CertRequestInput>,
+) -> Result<(StatusCode, Json<CertRequestView>), Failure> {
+    let kind = match input.kind.as_str() {
+        "new" => RequestKind::New,
+        "number_change" => RequestKind::NumberChange,
+        "device_change" => RequestKind::DeviceChange,
+        "renew" => RequestKind::Renew,
+        "revoke" => RequestKind::Revoke,
+        _ => {
+            return Err(Failure::bad_input(
+                "kind",
+                "one of new, number_change, device_change, renew, revoke",
+            ));
+        }
+    };
+    let device = match input.device_key.as_deref() {
+        None | Some("") => None,
+        Some(h) => {
+            let mut k = [0u8; 32];
+            hex::decode_to_slice(h, &mut k)
+                .map_err(|_| Failure::bad_input("device_key", "64 hex characters"))?;
+            Some(k)
+        }
+    };
+    let row = super::run(&s, move |e| {
+        e.request_certificate(kind, &input.mobile, &input.old_mobile, &input.pin, device)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view(row))))
 }
