@@ -13,6 +13,7 @@
 //!   token, and the tagged signing they share;
 //! * [`certificate`] — device certificates, revocation lists, authority key rollover, and
 //!   verification of a seal at the authority's receipt time;
+//! * [`licence`] — the signed electronic export licence and its offline verification;
 //! * [`uscc`] — the GB 32100-2015 unified social credit code check;
 //! * [`client`] (feature `http`, on by default) — a typed async client for the API.
 //!
@@ -30,6 +31,7 @@ pub mod encoding;
 pub mod error;
 pub mod ids;
 pub mod invite;
+pub mod licence;
 pub mod node;
 pub mod protocol;
 pub mod query;

@@ -68,6 +68,17 @@ pub enum Command {
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Verify an e-licence file offline (exit code 0 only when valid, the reason otherwise).
+    Verify {
+        /// The licence file.
+        file: PathBuf,
+        /// The issuing authority's public key, 64 hex characters.
+        #[arg(long)]
+        authority_key: String,
+        /// Key rollover records, oldest first (each signed by the key before it).
+        #[arg(long = "rollover")]
+        rollovers: Vec<PathBuf>,
+    },
     /// Verify a sealed submission file offline (exit code 0 only when valid).
     VerifySeal {
         /// The `.seal` file (as downloaded from `/api/v1/applications/{id}/seal`).
@@ -262,6 +273,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check { data_dir } => check(&data_dir),
+        Command::Verify {
+            file,
+            authority_key,
+            rollovers,
+        } => verify_licence(&file, &authority_key, &rollovers),
         Command::VerifySeal {
             file,
             key,
@@ -679,6 +695,32 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
         }
         bail!("{} consistency problem(s)", problems.len())
     }
+}
+
+fn verify_licence(file: &Path, key: &str, rollovers: &[PathBuf]) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut pk = [0u8; 32];
+    hex::decode_to_slice(key, &mut pk).context("--authority-key must be 64 hex characters")?;
+    let mut trust = exlic_client::certificate::Trust::new(pk);
+    for r in rollovers {
+        let rec = std::fs::read(r).with_context(|| format!("reading {}", r.display()))?;
+        trust
+            .roll_over(&rec)
+            .with_context(|| format!("{}", r.display()))?;
+    }
+    let l = exlic_client::licence::Licence::verify(&bytes, &trust)?;
+    println!(
+        "valid: 出口许可证 {} for {} ({}), {} {}, expires {}, issued {} by {}",
+        l.licence_no,
+        l.exporter[0],
+        l.exporter[2],
+        l.commodity[0],
+        l.commodity[1],
+        l.expiry,
+        l.issue_date,
+        l.agency[1]
+    );
+    Ok(())
 }
 
 fn verify_seal(file: &Path, key: &str, attachments: &[PathBuf]) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 //! file access, and no reading of the system clock: the current time comes in as an
 //! argument. The `domain_does_no_io` test below enforces the imports.
 
+pub mod issuing;
 pub mod lifecycle;
 pub mod numbering;
 pub mod reference;
