@@ -71,3 +71,59 @@ pub struct CaseView {
     /// The revision received last.
     pub revision: u32,
 }
+
+/// `POST /api/v1/cases/{id}/decisions`: a review decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// `initial` (初审, 经办人) or `second` (复审, 处长).
+    pub stage: String,
+    /// 通过 (true) or 不予通过 (false).
+    pub approve: bool,
+    /// Required when refusing.
+    #[serde(default)]
+    pub reason: String,
+    /// Who decides (until staff login exists).
+    pub actor: String,
+}
+
+/// The answer to a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionResult {
+    /// The status after the decision.
+    pub status: ApplicationStatus,
+    /// 许可证号 when issued.
+    pub licence_no: Option<String>,
+}
+
+/// A row of an inbox (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxRow {
+    /// The application.
+    pub id: DocId,
+    /// 申请表号.
+    pub application_no: String,
+    /// Revision under review.
+    pub revision: u32,
+    /// Received at (authority clock), Unix ms.
+    pub received_ms: i64,
+}
+
+/// A licence in a list (查看电子许可证).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LicenceSummary {
+    /// 许可证号.
+    pub licence_no: String,
+    /// 商品编码.
+    pub commodity_code: String,
+    /// 商品名称.
+    pub commodity_name: String,
+    /// 发证日期 `YYYYMMDD`.
+    pub issue_date: String,
+    /// 有效截止日期 `YYYYMMDD`.
+    pub expiry: String,
+}

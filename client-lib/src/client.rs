@@ -6,7 +6,10 @@ use serde::de::DeserializeOwned;
 
 use crate::application::{ApplicationForm, ApplicationSummary, ApplicationView, SealResult};
 use crate::attachment::AttachmentRef;
-use crate::authority::{AuthorityInfo, CaseView, DocHeads, InviteRequest, InviteResponse};
+use crate::authority::{
+    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxRow, InviteRequest,
+    InviteResponse, LicenceSummary,
+};
 use crate::error::ApiError;
 use crate::ids::DocId;
 use crate::node::{CertRequestInput, CertRequestView, CertificateView, NodeInfo, SyncStatus};
@@ -155,6 +158,37 @@ impl Client {
     /// `GET /cases/{id}` on an authority node.
     pub async fn case(&self, id: DocId) -> Result<CaseView, ClientError> {
         Self::json(self.req(Method::GET, &format!("/cases/{id}"))).await
+    }
+
+    /// A review decision on an authority node: `POST /cases/{id}/decisions`.
+    pub async fn decide(
+        &self,
+        id: DocId,
+        input: &DecisionInput,
+    ) -> Result<DecisionResult, ClientError> {
+        self.send_json(Method::POST, &format!("/cases/{id}/decisions"), input)
+            .await
+    }
+
+    /// An inbox on an authority node: `GET /cases?status=…`.
+    pub async fn inbox(&self, status: &str) -> Result<Vec<InboxRow>, ClientError> {
+        Self::json(self.req(Method::GET, "/cases").query(&[("status", status)])).await
+    }
+
+    /// 查看电子许可证: `GET /licences`.
+    pub async fn licences(&self) -> Result<Vec<LicenceSummary>, ClientError> {
+        Self::json(self.req(Method::GET, "/licences")).await
+    }
+
+    /// 下载电子许可证: `GET /licences/{no}/file`.
+    pub async fn licence_file(&self, no: &str) -> Result<Vec<u8>, ClientError> {
+        let resp = Self::check(
+            self.req(Method::GET, &format!("/licences/{no}/file"))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(resp.bytes().await?.to_vec())
     }
 
     /// `GET /reference`.

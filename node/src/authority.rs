@@ -452,7 +452,8 @@ impl Authority {
                     w.txn().open_table(DOC_OWNER)?.insert(doc.0, e)?;
                 }
                 Some(o) if o == e => {
-                    if writes && Self::locked(&w, doc)? {
+                    let authority_doc = w.txn().open_table(AUTHORITY_DOCS)?.get(doc.0)?.is_some();
+                    if writes && (authority_doc || Self::locked(&w, doc)?) {
                         // A submitted application is frozen (THREATS T2): refuse new changes.
                         replies.push((doc, DocReply::NotFound));
                         continue;
@@ -652,6 +653,28 @@ impl Authority {
                 seal_hash,
                 now,
             ),
+        )?;
+        let case = crate::store::case_doc::Case {
+            application: doc,
+            status: ApplicationStatus::PendingInitial,
+            revision: payload.revision,
+            reason: String::new(),
+            licence_no: String::new(),
+            licence: Vec::new(),
+        };
+        self.put_case(
+            &mut w,
+            e,
+            &case,
+            &format!("received|revision {}", payload.revision),
+        )?;
+        Self::audit(
+            &w,
+            now,
+            e,
+            doc,
+            "上报",
+            &format!("revision {}", payload.revision),
         )?;
         w.commit()?;
         tracing::info!(enterprise = %e, application = %payload.application_no, revision = payload.revision, "submission received");
@@ -1041,5 +1064,6 @@ impl Authority {
 
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
+pub mod review;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use exlic_client::authority::{AuthorityInfo, CaseView, DocHeads, InviteRequest, InviteResponse};
+use exlic_client::authority::{
+    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxRow, InviteRequest,
+    InviteResponse,
+};
+use exlic_client::status::ApplicationStatus;
+
+use crate::authority::review::Stage;
 
 use super::error::Failure;
 use super::extract::{JsonBody, PathId};
@@ -64,6 +70,9 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/invites", post(invite))
         .route("/api/v1/docs/{id}/heads", get(heads))
         .route("/api/v1/cases/{id}", get(case))
+        .route("/api/v1/cases/{id}/decisions", post(decide))
+        .route("/api/v1/cases", get(inbox))
+        .route("/api/v1/licences/{no}/file", get(licence_file))
         .with_state(state)
 }
 
@@ -132,6 +141,74 @@ async fn case(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no case for {id}"),
+            None,
+        )),
+    }
+}
+
+async fn decide(
+    State(s): State<AuthorityState>,
+    PathId(id): PathId,
+    JsonBody(d): JsonBody<DecisionInput>,
+) -> Result<Json<DecisionResult>, Failure> {
+    let stage = match d.stage.as_str() {
+        "initial" => Stage::Initial,
+        "second" => Stage::Second,
+        _ => {
+            return Err(Failure::bad_input(
+                "stage",
+                "`initial` (初审) or `second` (复审)",
+            ));
+        }
+    };
+    if d.actor.trim().is_empty() {
+        return Err(Failure::bad_input("actor", "who decides is required"));
+    }
+    let (status, licence_no) = run(&s, move |a| {
+        a.decide(id, stage, d.approve, &d.reason, &d.actor)
+    })
+    .await?;
+    Ok(Json(DecisionResult { status, licence_no }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct InboxQuery {
+    status: String,
+}
+
+async fn inbox(
+    State(s): State<AuthorityState>,
+    super::extract::QueryParams(q): super::extract::QueryParams<InboxQuery>,
+) -> Result<Json<Vec<InboxRow>>, Failure> {
+    let status = ApplicationStatus::from_code(&q.status)
+        .ok_or_else(|| Failure::bad_input("status", "an application status code"))?;
+    let rows = run(&s, move |a| a.inbox(status)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, application_no, revision, received_ms)| InboxRow {
+                id,
+                application_no,
+                revision,
+                received_ms,
+            })
+            .collect(),
+    ))
+}
+
+async fn licence_file(
+    State(s): State<AuthorityState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<axum::response::Response, Failure> {
+    let n = no.clone();
+    match run(&s, move |a| a.licence(&n)).await? {
+        Some(f) => Ok(super::v1::applications::attachment_response(
+            &format!("{no}.licence"),
+            f,
+        )),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no licence {no}"),
             None,
         )),
     }

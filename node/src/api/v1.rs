@@ -18,6 +18,8 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/reference", get(node::reference))
         .route("/sync", get(node::sync))
         .route("/certificate", get(node::certificate))
+        .route("/licences", get(node::licences))
+        .route("/licences/{no}/file", get(node::licence_file))
         .route(
             "/certificate/requests",
             get(node::cert_requests).post(node::cert_request),

@@ -641,3 +641,83 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
         "a fourth certificate: {fourth:?}"
     );
 }
+
+#[test]
+fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() {
+    use crate::authority::review::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    let open = |dir: &std::path::Path| {
+        let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
+        initialise(&store, "AA").unwrap();
+        Arc::new(
+            Authority::new(
+                store,
+                Arc::new(ManualClock::at(1_779_000_000_000)), // 2026-05-17
+                AuthorityInfo {
+                    name: "test".into(),
+                    agency_code: "AA".into(),
+                    addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
+                    attachment_max_bytes: 1 << 20,
+                },
+            )
+            .unwrap(),
+        )
+    };
+    let a = open(dir.path());
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let att = b"contract".to_vec();
+    upload(&a, &dev, &att);
+    let mut ids = Vec::new();
+    for i in 0..101u8 {
+        let id = DocId([i; 16]);
+        let mut form = crate::domain::rules::tests_support::seed_form();
+        form.quota_year = "2026".into();
+        let mut d = AutoCommit::new();
+        form_doc::init(&mut d, 0, &form).unwrap();
+        d.commit();
+        sync_doc(&a, &dev, &mut d, id);
+        let env = seal(&mut d, id, USCC_A, &dev, &att);
+        assert!(matches!(
+            a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
+                .response,
+            Response::Receipt(_)
+        ));
+        a.decide(id, Stage::Initial, true, "", "经办人").unwrap();
+        ids.push(id);
+    }
+    let last = ids.pop().unwrap();
+    let numbers: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let a = a.clone();
+                let id = *id;
+                s.spawn(move || {
+                    a.decide(id, Stage::Second, true, "", "处长")
+                        .unwrap()
+                        .1
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let distinct: std::collections::BTreeSet<&String> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 100, "numbers repeat");
+    assert!(
+        numbers
+            .iter()
+            .all(|n| exlic_client::licence::valid_licence_no(n) && n.starts_with("26AA")),
+        "{numbers:?}"
+    );
+    assert_eq!(distinct.last().unwrap().as_str(), "26AA000100");
+    drop(a);
+    let a = open(dir.path());
+    let (_, no) = a.decide(last, Stage::Second, true, "", "处长").unwrap();
+    assert_eq!(
+        no.as_deref(),
+        Some("26AA000101"),
+        "numbering continues after a restart"
+    );
+}

@@ -181,6 +181,9 @@ impl Enterprise {
     /// Brings the node's records of `doc` up to date after remote changes.
     fn apply_remote(&self, w: &mut WriteBatch<'_>, doc: DocId) -> Result<()> {
         let d = w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?;
+        if let Some(case) = crate::store::case_doc::read(d) {
+            return self.apply_case(w, case);
+        }
         if !form_doc::is_application(d) {
             return Ok(());
         }
@@ -216,6 +219,50 @@ impl Enterprise {
         };
         index::put_summary(w.txn(), doc, row.as_ref())?;
         Ok(())
+    }
+
+    /// Applies the authority's case document to the application it is about: status,
+    /// reason, and the issued licence.
+    fn apply_case(&self, w: &mut WriteBatch<'_>, case: crate::store::case_doc::Case) -> Result<()> {
+        let app = case.application;
+        let Some(mut state) = ({
+            let t = w.txn().open_table(tables::APP_STATE)?;
+            let v = t.get(app.0)?.map(|v| AppState::decode(v.value()));
+            v.transpose().map_err(|_| StoreError::Record("app_state"))?
+        }) else {
+            return Ok(()); // not an application of this node (yet)
+        };
+        // Only the revision this node knows about moves its status.
+        if case.revision < state.revision || state.status == case.status {
+            return Ok(());
+        }
+        if !case.licence.is_empty() {
+            w.txn()
+                .open_table(tables::LICENCES)?
+                .insert(case.licence_no.as_str(), case.licence.as_slice())?;
+            state.licence_no = Some(case.licence_no.clone());
+        }
+        state.status = case.status;
+        let detail = match case.status {
+            ApplicationStatus::Issued => format!("许可证号 {}", case.licence_no),
+            _ => case.reason.clone(),
+        };
+        state.log(self.clock.now_ms(), case.status.code(), detail);
+        Self::put_state(w, app, &state)?;
+        let form = form_doc::read_form(w.doc(app)?.ok_or(EnterpriseError::NotFound(app))?);
+        index::put_summary(w.txn(), app, Some(&self.summary(app, &form, &state)))?;
+        Ok(())
+    }
+
+    /// Issued licences held here: (licence no, signed file).
+    pub fn licences(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let t = self.store.read()?;
+        let mut out = Vec::new();
+        for e in t.open_table(tables::LICENCES)?.iter()? {
+            let (k, v) = e?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// Sealed submissions waiting in the outbox, with what they need uploaded.

@@ -93,6 +93,13 @@ pub type CertRequestRow<'a> = (u8, &'a str, &'a str, i64, u8, &'a [u8], &'a str)
 pub const CERT_REQUESTS: TableDefinition<u64, CertRequestRow<'static>> =
     TableDefinition::new("cert_requests");
 
+/// Authority: documents only the authority writes (case documents).
+pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("authority_docs");
+/// Both roles: 许可证号 → the signed licence.
+pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
+/// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
+pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
+
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
     /// 出口许可证申请表.
@@ -138,6 +145,9 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(DEVICE_CERT)?;
     txn.open_table(CERT_NONCES)?;
     txn.open_table(CERT_REQUESTS)?;
+    txn.open_table(AUTHORITY_DOCS)?;
+    txn.open_table(LICENCES)?;
+    txn.open_table(AUDIT)?;
     Ok(())
 }
 

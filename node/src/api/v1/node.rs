@@ -158,3 +158,56 @@ pub async fn cert_request(
     .await?;
     Ok((StatusCode::CREATED, Json(view(row))))
 }
+
+/// 查看电子许可证: the licences this node holds.
+#[utoipa::path(get, path = "/api/v1/licences", tag = "node",
+    responses((status = 200, body = Vec<exlic_client::authority::LicenceSummary>)))]
+pub async fn licences(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<exlic_client::authority::LicenceSummary>>, Failure> {
+    let all = super::run(&s, |e| e.licences()).await?;
+    let mut out = Vec::new();
+    for (no, file) in all {
+        let Ok(p) = exlic_client::signed::peek(&file) else {
+            continue;
+        };
+        let Ok(l) = exlic_client::licence::Licence::decode(p) else {
+            continue;
+        };
+        out.push(exlic_client::authority::LicenceSummary {
+            licence_no: no,
+            commodity_code: l.commodity[0].clone(),
+            commodity_name: l.commodity[1].clone(),
+            issue_date: l.issue_date,
+            expiry: l.expiry,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.issue_date
+            .cmp(&a.issue_date)
+            .then(b.licence_no.cmp(&a.licence_no))
+    });
+    Ok(Json(out))
+}
+
+/// 下载电子许可证: the signed licence file.
+#[utoipa::path(get, path = "/api/v1/licences/{no}/file", tag = "node", params(("no" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError)))]
+pub async fn licence_file(
+    State(s): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<axum::response::Response, Failure> {
+    let all = super::run(&s, |e| e.licences()).await?;
+    match all.into_iter().find(|(n, _)| *n == no) {
+        Some((_, f)) => Ok(super::applications::attachment_response(
+            &format!("{no}.licence"),
+            f,
+        )),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no licence {no}"),
+            None,
+        )),
+    }
+}
