@@ -721,3 +721,102 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
         "numbering continues after a restart"
     );
 }
+
+#[test]
+fn a_20_mib_upload_cut_at_90_percent_resumes_at_90_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("a.redb"), StoreOptions::default()).unwrap());
+    initialise(&store, "AA").unwrap();
+    let a = Authority::new(
+        store,
+        Arc::new(ManualClock::at(1_767_000_000_000)),
+        AuthorityInfo {
+            name: "t".into(),
+            agency_code: "AA".into(),
+            addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
+            attachment_max_bytes: 20 << 20,
+        },
+    )
+    .unwrap();
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let p = dev.verifying_key().to_bytes();
+    let blob: Vec<u8> = (0..20u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let h = sha256(&blob);
+    let size = blob.len() as u64;
+    let chunk = exlic_client::protocol::BLOB_CHUNK;
+    let chunks = blob.len() / chunk;
+    let cut = chunks * 9 / 10;
+    for i in 0..cut {
+        let r = a
+            .handle(
+                p,
+                Request::BlobPut {
+                    sha256: h,
+                    size,
+                    offset: (i * chunk) as u64,
+                    bytes: blob[i * chunk..(i + 1) * chunk].to_vec(),
+                },
+            )
+            .response;
+        assert_eq!(
+            r,
+            Response::BlobHave {
+                received: ((i + 1) * chunk) as u64
+            }
+        );
+    }
+    // The link drops; a new session asks where to resume.
+    a.disconnected(&p);
+    let r = a
+        .handle(p, Request::BlobStatus { sha256: h, size })
+        .response;
+    assert_eq!(
+        r,
+        Response::BlobHave {
+            received: (cut * chunk) as u64
+        },
+        "resumes at 90 %"
+    );
+    for i in cut..chunks {
+        a.handle(
+            p,
+            Request::BlobPut {
+                sha256: h,
+                size,
+                offset: (i * chunk) as u64,
+                bytes: blob[i * chunk..(i + 1) * chunk].to_vec(),
+            },
+        );
+    }
+    assert_eq!(
+        a.handle(p, Request::BlobStatus { sha256: h, size })
+            .response,
+        Response::BlobHave { received: size }
+    );
+    let r = a
+        .handle(
+            p,
+            Request::BlobGet {
+                sha256: h,
+                offset: (cut * chunk) as u64,
+            },
+        )
+        .response;
+    assert!(
+        matches!(r, Response::BlobData { ref bytes, .. } if bytes[..] == blob[cut * chunk..(cut + 1) * chunk])
+    );
+    // An oversized declaration is refused before any byte is stored.
+    let r = a
+        .handle(
+            p,
+            Request::BlobStatus {
+                sha256: [1; 32],
+                size: (20 << 20) + 1,
+            },
+        )
+        .response;
+    assert!(refused(&r, ErrorCode::BadRequest));
+}
