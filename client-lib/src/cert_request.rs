@@ -81,12 +81,7 @@ impl CertRequest {
     /// Decodes.
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let kind = RequestKind::from_u8(r.u8("kind")?).ok_or(DecodeError::Invalid {
             field: "kind",
             reason: "unknown",

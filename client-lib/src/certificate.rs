@@ -157,12 +157,7 @@ impl DeviceCertificate {
     /// Decodes.
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let c = Self {
             serial: r.u64("serial")?,
             enterprise_uscc: r.str("enterprise_uscc", 64)?.to_owned(),
@@ -199,12 +194,7 @@ impl RevocationList {
     /// Decodes (serials must ascend).
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version_byte")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version_byte",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let version = r.u64("version")?;
         let issued_at_ms = r.i64("issued_at_ms")?;
         let next_update_ms = r.i64("next_update_ms")?;
@@ -248,12 +238,7 @@ impl KeyRecord {
     /// Decodes.
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let k = Self {
             new_key: r.fixed("new_key")?,
             effective_ms: r.i64("effective_ms")?,

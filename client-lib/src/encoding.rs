@@ -113,6 +113,17 @@ impl<'a> Reader<'a> {
     pub fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         Ok(self.take(1, field)?[0])
     }
+    /// The leading format-version byte, which must be `expected`.
+    pub fn version(&mut self, expected: u8) -> Result<(), DecodeError> {
+        if self.u8("version")? == expected {
+            Ok(())
+        } else {
+            Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown format version",
+            })
+        }
+    }
     /// A four-byte big-endian field.
     pub fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.fixed::<4>(field)?))

@@ -66,12 +66,7 @@ impl Invite {
 
     fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let authority_key = r.fixed("authority_key")?;
         let n = r.count("addrs", 16, 4)?;
         let mut addrs = Vec::with_capacity(n);

@@ -156,12 +156,7 @@ impl Licence {
     /// Decodes.
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let licence_no = r.str("licence_no", 32)?.to_owned();
         let application_id = DocId(r.fixed("application_id")?);
         let application_no = r.str("application_no", 64)?.to_owned();

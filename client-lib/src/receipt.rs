@@ -45,12 +45,7 @@ impl Receipt {
     /// Decodes.
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        if r.u8("version")? != 1 {
-            return Err(DecodeError::Invalid {
-                field: "version",
-                reason: "unknown",
-            });
-        }
+        r.version(1)?;
         let out = Self {
             seal_hash: r.fixed("seal_hash")?,
             application_id: DocId(r.fixed("application_id")?),

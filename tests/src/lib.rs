@@ -317,3 +317,22 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Every application id a node lists, across all pages.
+pub async fn all_ids(c: &Client) -> Vec<exlic_client::DocId> {
+    let mut out = Vec::new();
+    let mut page = 1;
+    loop {
+        let q = exlic_client::query::ApplicationQuery {
+            page: Some(page),
+            per_page: Some(200),
+            ..Default::default()
+        };
+        let p = c.query(&q).await.unwrap();
+        out.extend(p.items.iter().map(|s| s.id));
+        if !p.has_more {
+            return out;
+        }
+        page += 1;
+    }
+}

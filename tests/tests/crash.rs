@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use exlic_client::DocId;
 use exlic_client::client::Client;
-use exlic_client::query::ApplicationQuery;
 use exlic_client::seal;
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
@@ -187,23 +186,8 @@ async fn verify(c: &Client, ledger: &Ledger, key: &[u8; 32]) {
         observed.push((*id, v));
     }
     // Every listed row is a readable application (no dangling index entries).
-    let mut page = 1;
-    loop {
-        let p = c
-            .query(&ApplicationQuery {
-                page: Some(page),
-                per_page: Some(200),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        for row in &p.items {
-            c.application(row.id).await.unwrap();
-        }
-        if !p.has_more {
-            break;
-        }
-        page += 1;
+    for id in all_ids(c).await {
+        c.application(id).await.unwrap();
     }
     // In-flight writes are now resolved one way or the other: adopt what the node holds.
     let mut l = ledger.lock().unwrap();

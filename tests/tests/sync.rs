@@ -7,7 +7,6 @@ use std::path::Path;
 
 use exlic_client::DocId;
 use exlic_client::client::Client;
-use exlic_client::query::ApplicationQuery;
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
@@ -46,26 +45,6 @@ fn net(devices: usize) -> Net {
 
 async fn heads_on_authority(a: &Client, id: DocId) -> Option<Vec<String>> {
     a.doc_heads(id).await.ok().map(|h| h.heads)
-}
-
-async fn all_ids(c: &Client) -> Vec<DocId> {
-    let mut out = Vec::new();
-    let mut page = 1;
-    loop {
-        let p = c
-            .query(&ApplicationQuery {
-                page: Some(page),
-                per_page: Some(200),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        out.extend(p.items.iter().map(|s| s.id));
-        if !p.has_more {
-            return out;
-        }
-        page += 1;
-    }
 }
 
 #[test]

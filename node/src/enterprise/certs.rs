@@ -190,32 +190,12 @@ impl Enterprise {
         answer: std::result::Result<(Vec<u8>, Vec<u8>), String>,
         authority_key: &[u8; 32],
     ) -> Result<()> {
-        let mut trust = Trust::new(*authority_key);
-        let now = self.clock.now_ms();
         let w = self.store.write()?;
         let (status, outcome) = match &answer {
             Ok((cert, crl)) => {
-                if !cert.is_empty()
-                    && Some(cert.as_slice()) != meta_get(w.txn(), META_CERT)?.as_deref()
-                {
-                    let c =
-                        trust
-                            .certificate(cert, now)
-                            .map_err(|e| EnterpriseError::BadInput {
-                                field: "certificate".into(),
-                                message: e.to_string(),
-                            })?;
-                    if c.device_key == self.device_public_key() {
-                        meta_put(w.txn(), META_CERT, cert)?;
-                    }
-                }
-                trust
-                    .revocations(crl, now)
-                    .map_err(|e| EnterpriseError::BadInput {
-                        field: "revocations".into(),
-                        message: e.to_string(),
-                    })?;
-                meta_put(w.txn(), META_CRL, crl)?;
+                // A certificate for another device (手机变更 of a phone) is that device's
+                // to install; this node keeps only the revocation list.
+                self.store_certificate(&w, cert, crl, authority_key, false)?;
                 (RequestStatus::Issued, String::new())
             }
             Err(reason) => (RequestStatus::Refused, reason.clone()),
@@ -251,32 +231,42 @@ impl Enterprise {
         crl: &[u8],
         authority_key: &[u8; 32],
     ) -> Result<()> {
+        let w = self.store.write()?;
+        self.store_certificate(&w, cert, crl, authority_key, true)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Verifies and keeps a certificate (if it is this device's) and a revocation list.
+    /// With `must_be_ours`, a certificate for another device is an error.
+    fn store_certificate(
+        &self,
+        w: &crate::store::WriteBatch<'_>,
+        cert: &[u8],
+        crl: &[u8],
+        authority_key: &[u8; 32],
+        must_be_ours: bool,
+    ) -> Result<()> {
         let now = self.clock.now_ms();
         let mut trust = Trust::new(*authority_key);
-        let w = self.store.write()?;
+        let bad = |field: &str, e: &dyn std::fmt::Display| EnterpriseError::BadInput {
+            field: field.into(),
+            message: e.to_string(),
+        };
         if !cert.is_empty() {
             let c = trust
                 .certificate(cert, now)
-                .map_err(|e| EnterpriseError::BadInput {
-                    field: "certificate".into(),
-                    message: e.to_string(),
-                })?;
-            if c.device_key != self.device_public_key() {
-                return Err(EnterpriseError::BadInput {
-                    field: "certificate".into(),
-                    message: "issued for another device".into(),
-                });
+                .map_err(|e| bad("certificate", &e))?;
+            if c.device_key == self.device_public_key() {
+                meta_put(w.txn(), META_CERT, cert)?;
+            } else if must_be_ours {
+                return Err(bad("certificate", &"issued for another device"));
             }
-            meta_put(w.txn(), META_CERT, cert)?;
         }
         trust
             .revocations(crl, now)
-            .map_err(|e| EnterpriseError::BadInput {
-                field: "revocations".into(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| bad("revocations", &e))?;
         meta_put(w.txn(), META_CRL, crl)?;
-        w.commit()?;
         Ok(())
     }
 
