@@ -366,8 +366,14 @@ impl Authority {
         Ok(t.get(doc.0)?.map(|v| v.value().to_owned()))
     }
 
-    /// Moves `doc` to the head of its owner's feed.
-    fn feed(w: &WriteBatch<'_>, owner: &str, doc: DocId) -> Result<(), StoreError> {
+    /// Moves `doc` to the head of its owner's feed, remembering which device (zeros: the
+    /// authority) made the change, so that device is not sent its own change back.
+    fn feed(
+        w: &WriteBatch<'_>,
+        owner: &str,
+        doc: DocId,
+        writer: [u8; 32],
+    ) -> Result<(), StoreError> {
         let seq = {
             let t = w.txn().open_table(DOC_SEQ)?;
             t.get(doc.0)?
@@ -379,7 +385,7 @@ impl Authority {
         if let Some(old) = pos.insert(doc.0, seq)? {
             feed.remove((owner, old.value()))?;
         }
-        feed.insert((owner, seq), doc.0)?;
+        feed.insert((owner, seq), (doc.0, writer))?;
         Ok(())
     }
 
@@ -467,7 +473,7 @@ impl Authority {
             match states.receive(&mut w, doc, msg) {
                 Ok(changed) => {
                     if changed {
-                        Self::feed(&w, e, doc)?;
+                        Self::feed(&w, e, doc, states.peer())?;
                     }
                 }
                 Err(DocSyncError::Store(s)) => return Err(s.into()),
@@ -482,32 +488,44 @@ impl Authority {
         // Documents of this enterprise changed since the caller's cursor.
         let mut more = false;
         let mut new_cursor = cursor;
-        let changed: Vec<(u64, DocId)> = {
+        let peer = states.peer();
+        let mut truncated = false;
+        let changed: Vec<(u64, DocId, bool)> = {
             let feed = w.txn().open_table(OWNER_FEED)?;
             let mut v = Vec::new();
+            let mut others = 0;
             for entry in feed.range((e, cursor + 1)..=(e, u64::MAX))? {
-                let (k, id) = entry?;
-                v.push((k.value().1, DocId(id.value())));
-                if v.len() > MAX_DOCS {
+                let (k, val) = entry?;
+                let (id, writer) = val.value();
+                let own = writer == peer;
+                others += usize::from(!own);
+                v.push((k.value().1, DocId(id), own));
+                if others > MAX_DOCS || v.len() > 8 * MAX_DOCS {
+                    truncated = true;
                     break;
                 }
             }
             v
         };
-        let room = MAX_DOCS.saturating_sub(replies.len());
-        for (i, (seq, doc)) in changed.iter().enumerate() {
-            if i >= room {
+        let mut room = MAX_DOCS.saturating_sub(replies.len());
+        for (seq, doc, own) in &changed {
+            // The asker's own latest change: it already has it.
+            if *own || seen.contains(doc) {
+                new_cursor = *seq;
+                continue;
+            }
+            if room == 0 {
                 more = true;
                 break;
             }
+            room -= 1;
             new_cursor = *seq;
-            if seen.contains(doc) {
-                continue;
-            }
             if let Some(m) = states.generate(&mut w, *doc)? {
                 replies.push((*doc, DocReply::Message(m)));
             }
         }
+        // Stopping early (no room, or the scan cap) means more remains past `new_cursor`.
+        more |= truncated;
         if !more {
             new_cursor = new_cursor.max(Self::feed_head(&w, e)?);
         }

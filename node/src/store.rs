@@ -296,18 +296,6 @@ impl<'s> WriteBatch<'s> {
             return Ok(false);
         };
         let txn = self.txn.as_ref().expect("open until commit");
-        if docs::is_blank(txn, id)? {
-            // The first save of a document (often a whole document received from a peer) is
-            // written as a compact snapshot: cheaper to encode, store and load than changes.
-            if doc.get_heads().is_empty() {
-                return Ok(false);
-            }
-            let snapshot = doc.save();
-            docs::replace_with_snapshot(txn, id, &snapshot)?;
-            docs::record_change(txn, id)?;
-            self.saved = true;
-            return Ok(true);
-        }
         let chunk = doc.save_incremental();
         if chunk.is_empty() {
             return Ok(false);

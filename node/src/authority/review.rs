@@ -48,7 +48,7 @@ impl Authority {
             .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        Self::feed(w, owner, id)?;
+        Self::feed(w, owner, id, [0; 32])?;
         Ok(())
     }
 

@@ -90,15 +90,6 @@ pub fn replace_with_snapshot(
     Ok(())
 }
 
-/// Whether a document has nothing stored yet (no snapshot, no chunks).
-pub fn is_blank(txn: &impl Txn, id: DocId) -> Result<bool, StoreError> {
-    if chunk_count(txn, id)? > 0 {
-        return Ok(false);
-    }
-    let snaps = txn.table(DOC_SNAPSHOT)?;
-    Ok(snaps.get(id.0)?.is_none())
-}
-
 /// Number of change chunks a document has beyond its snapshot.
 pub fn chunk_count(txn: &impl Txn, id: DocId) -> Result<u32, StoreError> {
     let info = txn.table(DOC_INFO)?;

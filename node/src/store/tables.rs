@@ -59,8 +59,10 @@ pub const INVITES: TableDefinition<[u8; 32], (&str, &str, i64, [u8; 32])> =
     TableDefinition::new("invites");
 /// Authority: doc id → the enterprise that owns it.
 pub const DOC_OWNER: TableDefinition<Id, &str> = TableDefinition::new("doc_owner");
-/// Authority: (USCC, change seq) → doc id: the change feed each enterprise reads.
-pub const OWNER_FEED: TableDefinition<(&str, u64), Id> = TableDefinition::new("owner_feed");
+/// Authority: (USCC, change seq) → (doc id, the device whose change put it there, zeros for
+/// the authority): the change feed each enterprise reads.
+pub const OWNER_FEED: TableDefinition<(&str, u64), (Id, [u8; 32])> =
+    TableDefinition::new("owner_feed_v2");
 /// Authority: doc id → its position in its owner's feed.
 pub const OWNER_FEED_POS: TableDefinition<Id, u64> = TableDefinition::new("owner_feed_pos");
 /// Authority: (blob sha256, chunk number) → bytes of an upload not yet complete.
