@@ -387,3 +387,84 @@ impl Trust {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod vectors {
+    //! Committed test vectors for certificates, revocation lists, key records, receipts and
+    //! licences (`vectors/signed-objects-v1.json`); they must stay byte-identical.
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::ids::DocId;
+
+    #[test]
+    fn signed_object_vectors_are_stable() {
+        let authority = SigningKey::from_bytes(&[1; 32]);
+        let next = SigningKey::from_bytes(&[2; 32]);
+        let device = SigningKey::from_bytes(&[3; 32]);
+        let kid = key_id(&authority.verifying_key().to_bytes());
+        let cert = DeviceCertificate {
+            serial: 1,
+            enterprise_uscc: "913502000728319549".into(),
+            device_key: device.verifying_key().to_bytes(),
+            mobile: "13800138000".into(),
+            not_before_ms: 1_764_000_000_000,
+            not_after_ms: 1_795_536_000_000,
+            key_id: kid,
+        }
+        .sign(&authority);
+        let crl = RevocationList {
+            version: 2,
+            issued_at_ms: 1_764_000_000_000,
+            next_update_ms: 1_764_604_800_000,
+            revoked: vec![(7, 1_763_000_000_000)],
+            key_id: kid,
+        }
+        .sign(&authority);
+        let rollover = KeyRecord {
+            new_key: next.verifying_key().to_bytes(),
+            effective_ms: 1_770_000_000_000,
+            key_id: kid,
+        }
+        .sign(&authority);
+        let receipt = crate::receipt::Receipt {
+            seal_hash: [9; 32],
+            application_id: DocId([4; 16]),
+            application_no: "269999400000560600000".into(),
+            revision: 1,
+            enterprise_uscc: "913502000728319549".into(),
+            received_at_ms: 1_764_000_000_000,
+            authority_key: authority.verifying_key().to_bytes(),
+        }
+        .sign(&authority);
+        let json = serde_json::json!({
+            "description": "ed25519 seeds: authority 0x01*32, next authority 0x02*32, device 0x03*32; carried form = u32 len || payload || 64-byte signature over TAG || 0x00 || payload",
+            "authority_public_key": hex::encode(authority.verifying_key().to_bytes()),
+            "authority_key_id": hex::encode(kid),
+            "device_certificate": hex::encode(&cert),
+            "revocation_list": hex::encode(&crl),
+            "key_rollover": hex::encode(&rollover),
+            "receipt": hex::encode(&receipt),
+        });
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/vectors/signed-objects-v1.json"
+        );
+        let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
+        if std::env::var_os("EXLIC_WRITE_VECTORS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(path)
+            .expect("vectors/signed-objects-v1.json (EXLIC_WRITE_VECTORS=1 writes it)");
+        assert_eq!(
+            committed, text,
+            "a signed format changed; that breaks every verifier"
+        );
+        // And they verify as documented.
+        let mut t = Trust::new(authority.verifying_key().to_bytes());
+        assert_eq!(t.certificate(&cert, 1_765_000_000_000).unwrap().serial, 1);
+        assert_eq!(t.revocations(&crl, 1_764_000_000_001).unwrap().version, 2);
+        t.roll_over(&rollover).unwrap();
+        crate::receipt::Receipt::verify(&receipt, &authority.verifying_key().to_bytes()).unwrap();
+    }
+}
