@@ -65,14 +65,8 @@ pub enum AuthorityError {
     NotInitialised,
 }
 
-macro_rules! via_store {
-    ($($t:ty),*) => {$(
-        impl From<$t> for AuthorityError {
-            fn from(e: $t) -> Self { AuthorityError::Store(e.into()) }
-        }
-    )*};
-}
-via_store!(
+crate::store::errors_via_store!(
+    AuthorityError,
     redb::TableError,
     redb::StorageError,
     redb::TransactionError,
@@ -83,9 +77,7 @@ via_store!(
 pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError> {
     let w = store.write()?;
     if meta_get(w.txn(), META_AUTHORITY_KEY)?.is_none() {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| AuthorityError::Invalid(e.to_string()))?;
-        meta_put(w.txn(), META_AUTHORITY_KEY, &seed)?;
+        meta_put(w.txn(), META_AUTHORITY_KEY, &crate::random::bytes::<32>())?;
     }
     if meta_get(w.txn(), META_NEXT_BLOCK)?.is_none() {
         // 申请表号 blocks: YY + 2 agency digits (hash of the code) + 17 digits of serial space.
@@ -215,8 +207,7 @@ impl Authority {
                 "numbers: must be 1–10,000,000".into(),
             ));
         }
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let secret: [u8; 32] = crate::random::bytes();
         let w = self.store.write()?;
         let first = meta_get(w.txn(), META_NEXT_BLOCK)?
             .and_then(|v| v.try_into().ok())

@@ -297,10 +297,10 @@ fn standalone_block() -> String {
     format!("{yy:02}9999400000560600000:100000")
 }
 
-/// Creates the data directory, config, store, device key and number block.
-pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> anyhow::Result<()> {
+/// Validates the config and creates a fresh data directory with its store (refusing one
+/// that already holds a node). The caller initialises the role and then saves the config.
+fn create_data_dir(data_dir: &Path, config: &Config) -> anyhow::Result<Store> {
     config.validate()?;
-    let block = NumberBlock::parse(number_block).context("--number-block")?;
     if data_dir.join(crate::config::FILE).exists() {
         bail!(
             "{} already holds a node (config.toml exists)",
@@ -309,7 +309,20 @@ pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> 
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
+    open_store(data_dir, config)
+}
+
+/// Opens a node's store.
+fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Store> {
+    let path = data_dir.join(STORE_FILE);
+    Store::open(&path, config.store_options())
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+/// Creates the data directory, config, store, device key and number block.
+pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> anyhow::Result<()> {
+    let block = NumberBlock::parse(number_block).context("--number-block")?;
+    let store = create_data_dir(data_dir, config)?;
     enterprise::initialise(&store, block)?;
     config.save(data_dir)?;
     Ok(())
@@ -343,7 +356,7 @@ pub fn init_enrolled(
     });
     let block = format!("{:021}:{}", invite.block_first, invite.block_len);
     init_enterprise(data_dir, &config, &block)?;
-    let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
+    let store = open_store(data_dir, &config)?;
     enterprise::initialise_enrolment(&store, invite.secret)?;
     crate::ekey::create(&store, pin, kdf)?;
     // 新授权: the e-key authorises this device; the request goes out on first contact.
@@ -362,16 +375,7 @@ pub fn init_enrolled(
 
 /// Creates an authority node's data directory.
 pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
-    config.validate()?;
-    if data_dir.join(crate::config::FILE).exists() {
-        bail!(
-            "{} already holds a node (config.toml exists)",
-            data_dir.display()
-        );
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = Store::open(&data_dir.join(STORE_FILE), config.store_options())?;
+    let store = create_data_dir(data_dir, config)?;
     let a = config.authority.as_ref().expect("validated");
     authority::initialise(&store, &a.agency_code)?;
     config.save(data_dir)?;
@@ -398,10 +402,7 @@ fn open_enterprise(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Enterprise> {
-    let store = Arc::new(
-        Store::open(&data_dir.join(STORE_FILE), config.store_options())
-            .with_context(|| format!("opening {}", data_dir.join(STORE_FILE).display()))?,
-    );
+    let store = Arc::new(open_store(data_dir, config)?);
     let reference = Arc::new(config.reference()?);
     Ok(Enterprise::new(
         store,
@@ -417,10 +418,7 @@ fn open_authority(
     config: &Config,
     addrs: Vec<String>,
 ) -> anyhow::Result<Authority> {
-    let store = Arc::new(
-        Store::open(&data_dir.join(STORE_FILE), config.store_options())
-            .with_context(|| format!("opening {}", data_dir.join(STORE_FILE).display()))?,
-    );
+    let store = Arc::new(open_store(data_dir, config)?);
     let a = config.authority.as_ref().expect("validated");
     Ok(Authority::new(
         store,
@@ -749,8 +747,7 @@ fn verify_seal(file: &Path, key: &str, attachments: &[PathBuf]) -> anyhow::Resul
 }
 
 fn fresh_demo_dir() -> anyhow::Result<PathBuf> {
-    let mut r = [0u8; 4];
-    getrandom::fill(&mut r).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r: [u8; 4] = crate::random::bytes();
     Ok(std::env::temp_dir().join(format!("exlic-demo-{}", hex::encode(r))))
 }
 

@@ -111,16 +111,10 @@ fn derive(pin: &str, salt: &[u8; 16], p: KdfParams) -> Result<[u8; 32], EkeyErro
     Ok(out)
 }
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).expect("the operating system's random source");
-    b
-}
-
 /// Encrypts `seed` under `pin`.
 pub fn seal(seed: &[u8; 32], pin: &str, p: KdfParams) -> Result<Vec<u8>, EkeyError> {
-    let salt: [u8; 16] = random();
-    let nonce: [u8; 12] = random();
+    let salt: [u8; 16] = crate::random::bytes();
+    let nonce: [u8; 12] = crate::random::bytes();
     let k = derive(pin, &salt, p)?;
     let cipher = ChaCha20Poly1305::new(&Key::from(k));
     let ct = cipher
@@ -188,7 +182,7 @@ pub fn create(store: &Store, pin: &str, p: KdfParams) -> Result<[u8; 32], EkeyEr
     if let Some(pk) = meta_get(w.txn(), META_PUBLIC)? {
         return pk.try_into().map_err(|_| EkeyError::Damaged);
     }
-    let seed: [u8; 32] = random();
+    let seed: [u8; 32] = crate::random::bytes();
     let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
     meta_put(w.txn(), META_SEALED, &seal(&seed, pin, p)?)?;
     meta_put(w.txn(), META_PUBLIC, &public)?;

@@ -114,14 +114,8 @@ pub enum EnterpriseError {
 
 type Result<T, E = EnterpriseError> = std::result::Result<T, E>;
 
-macro_rules! via_store {
-    ($($t:ty),*) => {$(
-        impl From<$t> for EnterpriseError {
-            fn from(e: $t) -> Self { EnterpriseError::Store(e.into()) }
-        }
-    )*};
-}
-via_store!(
+crate::store::errors_via_store!(
+    EnterpriseError,
     redb::TableError,
     redb::StorageError,
     redb::TransactionError,
@@ -154,10 +148,7 @@ fn decode_block(v: &[u8]) -> Option<NumberBlock> {
 pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
     let w = store.write()?;
     if meta_get(w.txn(), META_DEVICE_KEY)?.is_none() {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed)
-            .map_err(|e| StoreError::Db(redb::Error::Io(std::io::Error::other(e.to_string()))))?;
-        meta_put(w.txn(), META_DEVICE_KEY, &seed)?;
+        meta_put(w.txn(), META_DEVICE_KEY, &crate::random::bytes::<32>())?;
     }
     if meta_get(w.txn(), META_NUMBER_BLOCK)?.is_none() {
         meta_put(w.txn(), META_NUMBER_BLOCK, &encode_block(&block))?;
@@ -167,18 +158,12 @@ pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
 }
 
 const META_INVITE_SECRET: &str = "invite_secret";
-const META_MASTER_KEY: &str = "master_key";
 
-/// Records the invite secret for enrolment and creates the enterprise master key.
+/// Records the invite secret for enrolment (the master e-key is created by
+/// [`crate::ekey::create`] under the user's PIN).
 pub fn initialise_enrolment(store: &Store, secret: [u8; 32]) -> Result<()> {
     let w = store.write()?;
     meta_put(w.txn(), META_INVITE_SECRET, &secret)?;
-    if meta_get(w.txn(), META_MASTER_KEY)?.is_none() {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed)
-            .map_err(|e| StoreError::Db(redb::Error::Io(std::io::Error::other(e.to_string()))))?;
-        meta_put(w.txn(), META_MASTER_KEY, &seed)?;
-    }
     w.commit()?;
     Ok(())
 }
@@ -327,10 +312,7 @@ impl Enterprise {
     pub fn create(&self, form: &ApplicationForm) -> Result<ApplicationView> {
         self.check_draft(form)?;
         let now = self.clock.now_ms();
-        let mut raw = [0u8; 16];
-        getrandom::fill(&mut raw)
-            .map_err(|e| StoreError::Db(redb::Error::Io(std::io::Error::other(e.to_string()))))?;
-        let id = DocId(raw);
+        let id = DocId(crate::random::bytes());
         let mut w = self.store.write()?;
         let opts = self.commit_opts();
         let doc = w.create_doc(id, kind::APPLICATION)?;

@@ -19,5 +19,6 @@ pub mod config;
 pub mod domain;
 pub mod ekey;
 pub mod enterprise;
+pub mod random;
 pub mod store;
 pub mod sync;

@@ -63,6 +63,19 @@ from_redb!(
     redb::CommitError
 );
 
+/// Implements `From<E>` for a role's error type, through its `Store(StoreError)` variant,
+/// for each redb error type `E` (so `?` works on table operations in role code).
+macro_rules! errors_via_store {
+    ($target:ty, $($t:ty),*) => {$(
+        impl From<$t> for $target {
+            fn from(e: $t) -> Self {
+                Self::Store(e.into())
+            }
+        }
+    )*};
+}
+pub(crate) use errors_via_store;
+
 /// Tuning of the store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

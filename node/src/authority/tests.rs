@@ -29,21 +29,26 @@ struct Fx {
     auth: Authority,
 }
 
-fn fx() -> Fx {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("a.redb"), StoreOptions::default()).unwrap());
+/// An authority over the store in `dir` (created or reopened) at clock `now_ms`.
+fn authority_at(dir: &std::path::Path, now_ms: i64, attachment_max_bytes: u64) -> Authority {
+    let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
     initialise(&store, "AA").unwrap();
-    let auth = Authority::new(
+    Authority::new(
         store,
-        Arc::new(ManualClock::at(1_767_000_000_000)),
+        Arc::new(ManualClock::at(now_ms)),
         AuthorityInfo {
             name: "test".into(),
             agency_code: "AA".into(),
             addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-            attachment_max_bytes: 1 << 20,
+            attachment_max_bytes,
         },
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn fx() -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = authority_at(dir.path(), 1_767_000_000_000, 1 << 20);
     Fx { _dir: dir, auth }
 }
 
@@ -646,23 +651,8 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
 fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() {
     use crate::authority::review::Stage;
     let dir = tempfile::tempdir().unwrap();
-    let open = |dir: &std::path::Path| {
-        let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
-        initialise(&store, "AA").unwrap();
-        Arc::new(
-            Authority::new(
-                store,
-                Arc::new(ManualClock::at(1_779_000_000_000)), // 2026-05-17
-                AuthorityInfo {
-                    name: "test".into(),
-                    agency_code: "AA".into(),
-                    addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-                    attachment_max_bytes: 1 << 20,
-                },
-            )
-            .unwrap(),
-        )
-    };
+    // 2026-05-17
+    let open = |dir: &std::path::Path| Arc::new(authority_at(dir, 1_779_000_000_000, 1 << 20));
     let a = open(dir.path());
     let dev = key(10);
     enrol(&a, USCC_A, &dev);
@@ -725,19 +715,7 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
 #[test]
 fn a_20_mib_upload_cut_at_90_percent_resumes_at_90_percent() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(&dir.path().join("a.redb"), StoreOptions::default()).unwrap());
-    initialise(&store, "AA").unwrap();
-    let a = Authority::new(
-        store,
-        Arc::new(ManualClock::at(1_767_000_000_000)),
-        AuthorityInfo {
-            name: "t".into(),
-            agency_code: "AA".into(),
-            addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-            attachment_max_bytes: 20 << 20,
-        },
-    )
-    .unwrap();
+    let a = authority_at(dir.path(), 1_767_000_000_000, 20 << 20);
     let dev = key(10);
     enrol(&a, USCC_A, &dev);
     let p = dev.verifying_key().to_bytes();

@@ -115,9 +115,7 @@ impl Enterprise {
         master: &SigningKey,
         device: Option<[u8; 32]>,
     ) -> Result<RequestRow> {
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| StoreError::Db(redb::Error::Io(std::io::Error::other(e.to_string()))))?;
+        let nonce = crate::random::bytes();
         let now = self.clock.now_ms();
         let req = CertRequest {
             kind,
