@@ -84,8 +84,6 @@ pub struct DecisionInput {
     /// Required when refusing.
     #[serde(default)]
     pub reason: String,
-    /// Who decides (until staff login exists).
-    pub actor: String,
 }
 
 /// The answer to a decision.

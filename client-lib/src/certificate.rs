@@ -304,6 +304,11 @@ impl Trust {
         Ok(())
     }
 
+    /// Every trusted key, oldest first.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
     /// The trusted key with this id.
     pub fn key(&self, id: &[u8; 8]) -> Option<&TrustedKey> {
         self.keys.iter().find(|k| key_id(&k.key) == *id)

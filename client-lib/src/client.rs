@@ -43,6 +43,9 @@ pub enum ClientError {
     /// A downloaded seal is malformed.
     #[error("seal: {0}")]
     Seal(#[from] SealError),
+    /// The TLS trust roots are not usable.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 impl ClientError {
@@ -60,21 +63,90 @@ impl ClientError {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    token: Option<String>,
+}
+
+/// TLS with the `ring` provider, trusting only `roots` (PEM certificates).
+fn tls_config(roots: &[u8]) -> Result<rustls::ClientConfig, ClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut store = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(roots) {
+        let c = c.map_err(|e| ClientError::Tls(e.to_string()))?;
+        store.add(c).map_err(|e| ClientError::Tls(e.to_string()))?;
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Tls(e.to_string()))?
+        .with_root_certificates(store)
+        .with_no_client_auth(),
+    )
+}
+
+/// A bare `reqwest` client set up as [`Client`]'s (the `ring` TLS provider, trusting only
+/// `roots`), for callers that craft their own requests.
+pub fn http_client(roots: &[u8]) -> Result<reqwest::Client, ClientError> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(roots)?)
+        .build()?)
 }
 
 impl Client {
     /// A client for the node at `base_url`, e.g. `http://127.0.0.1:8080`.
     pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_roots(base_url, b"").expect("an empty root store is valid")
+    }
+
+    /// A client for a node served over HTTPS whose certificate chains to one of `roots`
+    /// (PEM), e.g. the authority's self-signed `tls/cert.pem`.
+    pub fn with_roots(base_url: impl Into<String>, roots: &[u8]) -> Result<Self, ClientError> {
         let base = base_url.into().trim_end_matches('/').to_owned();
-        Self {
+        let http = http_client(roots)?;
+        Ok(Self {
             base,
-            http: reqwest::Client::new(),
+            http,
+            token: None,
+        })
+    }
+
+    /// Signs a staff member in at an authority node; later requests carry the session.
+    pub async fn login(&mut self, login: &str, password: &str) -> Result<(), ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Session {
+            token: String,
         }
+        let s: Session = self
+            .send_json(
+                Method::POST,
+                "/session",
+                &serde_json::json!({"login": login, "password": password}),
+            )
+            .await?;
+        self.token = Some(s.token);
+        Ok(())
+    }
+
+    /// Uses a session token obtained elsewhere (see [`Client::login`]).
+    pub fn set_session(&mut self, token: impl Into<String>) {
+        self.token = Some(token.into());
+    }
+
+    /// The current session token, if signed in.
+    pub fn session(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     fn req(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}/api/v1{path}", self.base))
+        let rb = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
     }
 
     async fn check(resp: Response) -> Result<Response, ClientError> {

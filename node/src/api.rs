@@ -27,6 +27,8 @@ pub struct AppState {
     pub enterprise: Arc<Enterprise>,
     /// The sync loop's state, when the node syncs with an authority.
     pub sync: Option<crate::sync::client::SyncStatus>,
+    /// The authority's public key, when enrolled: licences are verified against it.
+    pub authority_key: Option<[u8; 32]>,
 }
 
 /// Most bytes of a JSON request body.

@@ -1073,6 +1073,8 @@ impl Authority {
 
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
+pub mod casefile;
 pub mod review;
+pub mod staff;
 #[cfg(test)]
 mod tests;

@@ -150,6 +150,22 @@ pub enum InitRole {
 /// `exlic authority …`.
 #[derive(Debug, Subcommand)]
 pub enum AuthorityCommand {
+    /// Create or reset a staff account (the password comes from EXLIC_STAFF_PASSWORD or
+    /// the first line of standard input; it is never taken from the command line).
+    Staff {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// `officer` (经办人, 初审), `chief` (处长, 复审) or `admin`.
+        #[arg(long)]
+        role: String,
+    },
     /// Issue an enrolment token for one device of an enterprise (prints it).
     Invite {
         /// The authority's data directory.
@@ -272,6 +288,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", a.invite(&uscc, &name, numbers, days)?);
             Ok(())
         }
+        Command::Authority {
+            command:
+                AuthorityCommand::Staff {
+                    data_dir,
+                    login,
+                    name,
+                    role,
+                },
+        } => {
+            let role = authority::staff::Role::parse(&role)
+                .context("--role must be officer (经办人), chief (处长) or admin")?;
+            let password = match std::env::var("EXLIC_STAFF_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let config = Config::load(&data_dir)?;
+            if !config.is_authority() {
+                bail!("{} is not an authority node", data_dir.display());
+            }
+            let a = open_authority(&data_dir, &config, Vec::new())?;
+            a.put_staff(&login, &name, role, &password)?;
+            println!("staff account {login} ({}) saved", role.zh());
+            Ok(())
+        }
         Command::Check { data_dir } => check(&data_dir),
         Command::Verify {
             file,
@@ -378,8 +422,23 @@ pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     let store = create_data_dir(data_dir, config)?;
     let a = config.authority.as_ref().expect("validated");
     authority::initialise(&store, &a.agency_code)?;
+    ensure_tls(data_dir, a)?;
     config.save(data_dir)?;
     Ok(())
+}
+
+/// The staff UI's certificate and key paths; makes a self-signed pair when neither exists.
+fn ensure_tls(
+    data_dir: &Path,
+    a: &crate::config::AuthoritySection,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let cert = data_dir.join(&a.tls_cert);
+    let key = data_dir.join(&a.tls_key);
+    if !cert.exists() && !key.exists() {
+        crate::tls::write_self_signed(&cert, &key, &a.tls_names)?;
+        tracing::info!(cert = %cert.display(), "made a self-signed TLS certificate");
+    }
+    Ok((cert, key))
 }
 
 fn advertised(config: &Config) -> anyhow::Result<Vec<String>> {
@@ -502,11 +561,26 @@ pub async fn serve_enterprise(
         )));
     }
 
-    let router = crate::api::router(AppState {
+    let authority_key = match &config.upstream {
+        Some(u) => {
+            let mut k = [0u8; 32];
+            hex::decode_to_slice(&u.authority_key, &mut k).context("upstream.authority_key")?;
+            Some(k)
+        }
+        None => None,
+    };
+    let state = AppState {
         enterprise,
         sync: sync_status,
-    })
-    .merge(exlic_web_router());
+        authority_key,
+    };
+    let limit = state.enterprise.settings().attachment_max_bytes;
+    let app = crate::api::router(state.clone())
+        .merge(crate::ui::enterprise::router(limit).with_state(state));
+    let router = crate::ui::shell(
+        app,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, false),
+    );
     announce(format!("http://{local}"));
     use std::io::Write;
     std::io::stdout().flush().ok();
@@ -566,15 +640,30 @@ pub async fn serve_authority(
     let local = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
     let compactor = start_compactor(store.clone(), stop.clone())?;
-    let router = crate::api::authority::router(crate::api::authority::AuthorityState {
+    let state = crate::api::authority::AuthorityState {
         authority,
         p2p_addrs: addrs.clone(),
-    });
-    announce(format!("http://{local}"));
+        sessions: Arc::default(),
+    };
+    let app =
+        crate::api::authority::router(state.clone()).merge(crate::ui::authority::router(state));
+    let router = crate::ui::shell(
+        app,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
+    );
+    let (cert, key) = ensure_tls(&data_dir, &a)?;
+    let tls = crate::tls::TlsListener::new(listener, crate::tls::server_config(&cert, &key)?)?;
+    announce(format!("https://{local}"));
     use std::io::Write;
     std::io::stdout().flush().ok();
     tracing::info!(%local, p2p = ?addrs, "authority node serving");
-    api::serve(listener, router, wait_true(shutdown)).await?;
+    use axum::serve::ListenerExt as _;
+    axum::serve(
+        tls.tap_io(|_| {}),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_true(shutdown))
+    .await?;
     match p2p.await {
         Ok(Err(e)) => tracing::warn!(error = %e, "p2p listener stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "p2p listener panicked"),
@@ -584,13 +673,6 @@ pub async fn serve_authority(
     compactor.join().ok();
     tracing::info!("authority node stopped cleanly");
     Ok(())
-}
-
-fn exlic_web_router() -> axum::Router {
-    axum::Router::new().route(
-        "/",
-        axum::routing::get(|| async { axum::response::Html(exlic_web::INDEX_HTML) }),
-    )
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -619,6 +701,15 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The demo's staff accounts, all with [`DEMO_PASSWORD`].
+const DEMO_STAFF: &[(&str, &str, authority::staff::Role)] = &[
+    ("wang", "王经办", authority::staff::Role::Officer),
+    ("li", "李处长", authority::staff::Role::Chief),
+    ("admin", "管理员", authority::staff::Role::Admin),
+];
+/// The demo staff password (a demo on one machine only).
+const DEMO_PASSWORD: &str = "demo-password-2468";
+
 fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     let root = match data_dir {
         Some(d) => d,
@@ -634,6 +725,9 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
         let e = demo_config();
         let en = e.enterprise.as_ref().expect("enterprise");
         let a = open_authority(&adir, &ac, vec![p2p])?;
+        for (login, name, role) in DEMO_STAFF {
+            a.put_staff(login, name, *role, DEMO_PASSWORD)?;
+        }
         let token = a.invite(&en.uscc, &en.name, 100_000, 365)?;
         drop(a);
         init_enrolled(
@@ -653,6 +747,8 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
     ec.validate()?;
     let ac = Config::load(&adir)?;
     eprintln!("demo data directory: {}", root.display());
+    eprintln!("demo staff (authority): wang = 经办人, li = 处长, admin; password {DEMO_PASSWORD}");
+    eprintln!("the authority uses a self-signed certificate: accept it in the browser");
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

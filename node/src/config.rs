@@ -128,20 +128,47 @@ pub struct AuthoritySection {
     /// Addresses written into enrolment tokens; default: the listen addresses.
     #[serde(default)]
     pub advertise: Vec<String>,
+    /// The staff UI's TLS certificate (PEM), relative to the data directory; a
+    /// self-signed one is made at init when it does not exist.
+    #[serde(default = "default_tls_cert")]
+    pub tls_cert: String,
+    /// Its private key (PEM).
+    #[serde(default = "default_tls_key")]
+    pub tls_key: String,
+    /// Names the self-signed certificate is made for.
+    #[serde(default = "default_tls_names")]
+    pub tls_names: Vec<String>,
+}
+
+fn default_tls_cert() -> String {
+    "tls/cert.pem".into()
+}
+
+fn default_tls_key() -> String {
+    "tls/key.pem".into()
+}
+
+fn default_tls_names() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into()]
 }
 
 /// `[http]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSection {
-    /// Address to listen on; loopback only until the authority's TLS listener exists.
+    /// Address to listen on (loopback only on an enterprise node).
     pub listen: String,
+    /// More `host:port` names the UI answers to (the loopback names of the bound port are
+    /// always allowed); anything else in `Host` is refused (DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         Self {
             listen: DEFAULT_LISTEN.into(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -230,9 +257,13 @@ impl Config {
                 agency_code: agency_code.into(),
                 p2p_listen: vec![p2p_listen.into()],
                 advertise: Vec::new(),
+                tls_cert: default_tls_cert(),
+                tls_key: default_tls_key(),
+                tls_names: default_tls_names(),
             }),
             http: HttpSection {
                 listen: "127.0.0.1:8650".into(),
+                ..HttpSection::default()
             },
             limits: LimitsSection::default(),
             store: StoreSection::default(),
@@ -406,10 +437,13 @@ impl Config {
                     self.http.listen
                 ),
             })?;
-        if !addr.ip().is_loopback() {
+        // The enterprise UI has no login: it is for this machine only. The authority's
+        // staff UI has TLS and sign-in and may listen on the office network.
+        if !addr.ip().is_loopback() && !self.is_authority() {
             return Err(ConfigError::Invalid {
                 key: "http.listen",
-                message: "the node serves its UI and API on a loopback address only".into(),
+                message: "an enterprise node serves its UI and API on a loopback address only"
+                    .into(),
             });
         }
         Ok(addr)

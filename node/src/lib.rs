@@ -22,3 +22,5 @@ pub mod enterprise;
 pub mod random;
 pub mod store;
 pub mod sync;
+pub mod tls;
+pub mod ui;

@@ -89,7 +89,7 @@ impl Node {
             .expect("reading the URL");
         let url = line.trim().to_owned();
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "unexpected first line {url:?}"
         );
         Node {
@@ -100,8 +100,42 @@ impl Node {
     }
 
     /// A client for it.
+    /// A client: plain for an enterprise node; for an authority node, over TLS trusting
+    /// its self-signed certificate and signed in as the administrator.
     pub fn client(&self) -> Client {
-        Client::new(self.url.clone())
+        if self.url.starts_with("https://") {
+            self.client_as("admin")
+        } else {
+            Client::new(self.url.clone())
+        }
+    }
+
+    /// The authority's self-signed certificate (PEM).
+    pub fn tls_cert(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("tls/cert.pem")).expect("the authority's tls/cert.pem")
+    }
+
+    /// A client of an authority node signed in as staff member `login` (see
+    /// [`init_authority`]: `wang` 经办人, `li` 处长, `admin`).
+    pub fn client_as(&self, login: &str) -> Client {
+        let mut c = Client::with_roots(self.url.clone(), &self.tls_cert()).expect("TLS roots");
+        // Sign in on a thread of its own: callers may be inside a runtime or not.
+        let (url, roots, login) = (self.url.clone(), self.tls_cert(), login.to_owned());
+        let token = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let mut c = Client::with_roots(url, &roots).expect("TLS roots");
+                c.login(&login, STAFF_PASSWORD).await.expect("staff login");
+                c.session().expect("signed in").to_owned()
+            })
+        })
+        .join()
+        .expect("login thread");
+        c.set_session(token);
+        c
     }
 
     /// SIGKILL, then wait for the process to be gone.
@@ -237,6 +271,12 @@ pub fn free_port() -> u16 {
 }
 
 /// Initialises an authority node in `dir` listening for enterprises on `p2p_port`.
+/// The password of every fixture staff account.
+pub const STAFF_PASSWORD: &str = "fixture-password-1357";
+
+/// The fixture staff: (login, role).
+pub const STAFF: [(&str, &str); 3] = [("wang", "officer"), ("li", "chief"), ("admin", "admin")];
+
 pub fn init_authority(dir: &Path, p2p_port: u16) {
     let out = Command::new(exlic_bin())
         .args(["init", "authority", "--data-dir"])
@@ -256,6 +296,20 @@ pub fn init_authority(dir: &Path, p2p_port: u16) {
         "init authority failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    for (login, role) in STAFF {
+        let out = Command::new(exlic_bin())
+            .args(["authority", "staff", "--data-dir"])
+            .arg(dir)
+            .args(["--login", login, "--role", role])
+            .env("EXLIC_STAFF_PASSWORD", STAFF_PASSWORD)
+            .output()
+            .expect("running exlic authority staff");
+        assert!(
+            out.status.success(),
+            "staff failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// Issues an enrolment token from a stopped authority node.

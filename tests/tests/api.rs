@@ -52,7 +52,7 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         "attachment_max_mb = 1",
     );
     let node = Node::start(dir.path());
-    let http = reqwest::Client::new();
+    let http = exlic_client::client::http_client(b"").unwrap();
     rt().block_on(async {
         let c = node.client();
         let draft = c

@@ -10,12 +10,11 @@ use exlic_client::licence::Licence;
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
-fn decision(stage: &str, approve: bool, reason: &str, actor: &str) -> DecisionInput {
+fn decision(stage: &str, approve: bool, reason: &str) -> DecisionInput {
     DecisionInput {
         stage: stage.into(),
         approve,
         reason: reason.into(),
-        actor: actor.into(),
     }
 }
 
@@ -53,17 +52,34 @@ fn review_issue_return_and_reject_across_real_nodes() {
         .build()
         .unwrap();
     let (a, c) = (auth.client(), ent.client());
+    // 经办人 decides 初审, 处长 decides 复审; the administrator neither.
+    let (officer, chief) = (auth.client_as("wang"), auth.client_as("li"));
     let (issued_no, authority_key) = rt.block_on(async {
         // Issued.
         let id = submit(&c).await;
         status_becomes(&c, id, ApplicationStatus::PendingInitial).await;
         let inbox = a.inbox("pending_initial").await.unwrap();
         assert!(inbox.iter().any(|r| r.id == id));
-        let e = a.decide(id, &decision("second", true, "", "处长")).await.unwrap_err();
+        // Without a session, with a forged one, or with the wrong role: refused.
+        let anonymous = Client::with_roots(auth.url.clone(), &auth.tls_cert()).unwrap();
+        let e = anonymous.decide(id, &decision("initial", true, "")).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "unauthenticated", "{e}");
+        assert!(anonymous.inbox("pending_initial").await.is_err());
+        let mut forged = Client::with_roots(auth.url.clone(), &auth.tls_cert()).unwrap();
+        forged.set_session("00".repeat(32));
+        assert_eq!(forged.decide(id, &decision("initial", true, "")).await.unwrap_err().api().unwrap().code, "unauthenticated");
+        let e = a.decide(id, &decision("initial", true, "")).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "forbidden", "the administrator may not review: {e}");
+        let e = chief.decide(id, &decision("initial", true, "")).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "forbidden", "初审 is the 经办人's: {e}");
+        let mut wrong = Client::with_roots(auth.url.clone(), &auth.tls_cert()).unwrap();
+        let e = wrong.login("wang", "not-the-password").await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "wrong_credentials");
+        let e = chief.decide(id, &decision("second", true, "")).await.unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("status"), "复审 before 初审: {e}");
-        assert_eq!(a.decide(id, &decision("initial", true, "", "经办人 王")).await.unwrap().status, ApplicationStatus::PendingSecond);
+        assert_eq!(officer.decide(id, &decision("initial", true, "")).await.unwrap().status, ApplicationStatus::PendingSecond);
         status_becomes(&c, id, ApplicationStatus::PendingSecond).await;
-        let r = a.decide(id, &decision("second", true, "", "处长 李")).await.unwrap();
+        let r = chief.decide(id, &decision("second", true, "")).await.unwrap();
         let no = r.licence_no.unwrap();
         assert!(exlic_client::licence::valid_licence_no(&no), "{no}");
         status_becomes(&c, id, ApplicationStatus::Issued).await;
@@ -75,9 +91,9 @@ fn review_issue_return_and_reject_across_real_nodes() {
         // Returned for correction, edited, resealed as revision 2, then finally rejected.
         let id2 = submit(&c).await;
         status_becomes(&c, id2, ApplicationStatus::PendingInitial).await;
-        let e = a.decide(id2, &decision("initial", false, "", "经办人 王")).await.unwrap_err();
+        let e = officer.decide(id2, &decision("initial", false, "")).await.unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("reason"), "a refusal needs a reason");
-        a.decide(id2, &decision("initial", false, "合同号与合同不符", "经办人 王")).await.unwrap();
+        officer.decide(id2, &decision("initial", false, "合同号与合同不符")).await.unwrap();
         status_becomes(&c, id2, ApplicationStatus::Returned).await;
         let v = c.application(id2).await.unwrap();
         assert!(!v.frozen, "a returned application is editable");
@@ -88,9 +104,9 @@ fn review_issue_return_and_reject_across_real_nodes() {
         c.report(id2).await.unwrap();
         status_becomes(&c, id2, ApplicationStatus::PendingInitial).await;
         assert_eq!(a.case(id2).await.unwrap().revision, 2);
-        a.decide(id2, &decision("initial", true, "", "经办人 王")).await.unwrap();
+        officer.decide(id2, &decision("initial", true, "")).await.unwrap();
         status_becomes(&c, id2, ApplicationStatus::PendingSecond).await;
-        a.decide(id2, &decision("second", false, "配额不足", "处长 李")).await.unwrap();
+        chief.decide(id2, &decision("second", false, "配额不足")).await.unwrap();
         status_becomes(&c, id2, ApplicationStatus::Rejected).await;
         assert!(c.application(id2).await.unwrap().frozen, "a final rejection is final");
 

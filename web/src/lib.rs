@@ -1,5 +1,55 @@
-//! `exlic-web`: the web UI's templates and static assets, embedded at compile time so the
-//! node serves them with no files beside the binary.
+//! `exlic-web`: the web UI's templates, message catalogue and static assets, embedded at
+//! compile time so the node serves them with no files beside the binary.
+//!
+//! Templates are MiniJinja (Jinja2 syntax) with HTML auto-escaping; every visible label is
+//! a key into [`MESSAGES`] (`{{ t("key") }}`), which holds the Chinese and English text.
 
-/// The landing page of a node.
-pub const INDEX_HTML: &str = include_str!("../templates/index.html");
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        /// Every template, by name.
+        pub const TEMPLATES: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../templates/", $name))),)*
+        ];
+    };
+}
+
+templates![
+    "base.html",
+    "field.html",
+    "error.html",
+    "licence.html",
+    "verify.html",
+    "enterprise/home.html",
+    "enterprise/applications.html",
+    "enterprise/form.html",
+    "enterprise/attachments.html",
+    "enterprise/application.html",
+    "enterprise/licences.html",
+    "enterprise/certificate.html",
+    "enterprise/cert_request.html",
+    "authority/login.html",
+    "authority/dashboard.html",
+    "authority/inbox.html",
+    "authority/case.html",
+    "authority/licences.html",
+    "authority/invite.html",
+    "authority/audit.html",
+    "authority/cert_requests.html",
+];
+
+/// The message catalogue: `{"key": ["中文", "English"], …}`.
+pub const MESSAGES: &str = include_str!("../i18n/messages.json");
+
+/// A static asset: path under `/static/`, media type, bytes.
+pub const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/app.js"),
+    ),
+];

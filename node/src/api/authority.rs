@@ -1,10 +1,13 @@
-//! The authority node's HTTP API (loopback only until staff login and TLS arrive):
-//! node info, enrolment invites, and read-outs of the replica and cases.
+//! The authority node's JSON API, served over TLS with the staff UI: node info (public),
+//! a staff session (`POST /api/v1/session`), and — for signed-in staff only — invites
+//! (administrator), review decisions (经办人 初审, 处长 复审) and read-outs of cases.
+//!
+//! A session is presented as `Authorization: Bearer <token>` or the UI's session cookie.
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use exlic_client::authority::{
@@ -14,6 +17,7 @@ use exlic_client::authority::{
 use exlic_client::status::ApplicationStatus;
 
 use crate::authority::review::Stage;
+use crate::authority::staff::{LoginError, Role, Sessions, Staff};
 
 use super::error::Failure;
 use super::extract::{JsonBody, PathId};
@@ -26,6 +30,61 @@ pub struct AuthorityState {
     pub authority: Arc<Authority>,
     /// Where it listens for enterprises.
     pub p2p_addrs: Vec<String>,
+    /// Staff sessions.
+    pub sessions: Arc<Sessions>,
+}
+
+/// The session cookie of the staff UI.
+pub const SESSION_COOKIE: &str = "exlic_session";
+
+/// The staff member whose session the request carries (bearer token or cookie).
+pub fn session_of(s: &AuthorityState, headers: &HeaderMap) -> Option<Staff> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer.or_else(|| crate::ui::guard::cookie(headers, SESSION_COOKIE))?;
+    s.sessions
+        .get(token.trim(), jiff::Timestamp::now().as_millisecond())
+}
+
+/// The signed-in staff member, or 401.
+pub fn require(s: &AuthorityState, headers: &HeaderMap) -> Result<Staff, Failure> {
+    session_of(s, headers).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first: POST /api/v1/session",
+            None,
+        )
+    })
+}
+
+/// 403 unless `staff` has `role`.
+pub fn require_role(staff: &Staff, role: Role, what: &str) -> Result<(), Failure> {
+    if staff.role == role {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{what} is for the {} ({}) role; you are {}",
+                role.zh(),
+                role.code(),
+                staff.role.code()
+            ),
+            None,
+        ))
+    }
+}
+
+/// The review stage a staff role decides.
+pub fn stage_role(stage: Stage) -> Role {
+    match stage {
+        Stage::Initial => Role::Officer,
+        Stage::Second => Role::Chief,
+    }
 }
 
 impl From<AuthorityError> for Failure {
@@ -45,7 +104,8 @@ impl From<AuthorityError> for Failure {
     }
 }
 
-async fn run<T: Send + 'static>(
+/// Runs an authority action on the blocking pool.
+pub async fn run<T: Send + 'static>(
     s: &AuthorityState,
     f: impl FnOnce(&Authority) -> Result<T, AuthorityError> + Send + 'static,
 ) -> Result<T, Failure> {
@@ -67,6 +127,7 @@ async fn run<T: Send + 'static>(
 pub fn router(state: AuthorityState) -> Router {
     Router::new()
         .route("/api/v1/node", get(info))
+        .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/invites", post(invite))
         .route("/api/v1/docs/{id}/heads", get(heads))
         .route("/api/v1/cases/{id}", get(case))
@@ -93,10 +154,66 @@ async fn info(State(s): State<AuthorityState>) -> Result<Json<AuthorityInfo>, Fa
     .map(Json)
 }
 
+/// Staff sign-in for API clients.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginInput {
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<AuthorityState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    JsonBody(l): JsonBody<LoginInput>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let from = peer.ip().to_string();
+    let who = l.login.clone();
+    let r = run(&s, move |a| a.login(&l.login, &l.password, &from)).await?;
+    match r {
+        Ok(staff) => {
+            let role = staff.role.code();
+            let token = s
+                .sessions
+                .start(staff, jiff::Timestamp::now().as_millisecond());
+            Ok(Json(
+                serde_json::json!({"token": token, "role": role, "login": who}),
+            ))
+        }
+        Err(e @ LoginError::Wrong) => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            e.to_string(),
+            None,
+        )),
+        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            e.to_string(),
+            None,
+        )),
+    }
+}
+
+async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCode {
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        s.sessions.end(t.trim());
+    }
+    StatusCode::NO_CONTENT
+}
+
 async fn invite(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
     JsonBody(r): JsonBody<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>), Failure> {
+    let staff = require(&s, &headers)?;
+    require_role(&staff, Role::Admin, "enrolling an enterprise")?;
+    let actor = staff.actor();
     let token = run(&s, move |a| {
         a.invite(
             &r.uscc,
@@ -104,6 +221,10 @@ async fn invite(
             r.numbers.unwrap_or(100_000),
             r.valid_days.unwrap_or(30),
         )
+        .and_then(|t| {
+            a.record(&actor, exlic_client::DocId([0; 16]), "invite", &r.uscc)?;
+            Ok(t)
+        })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(InviteResponse { token })))
@@ -111,8 +232,10 @@ async fn invite(
 
 async fn heads(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Json<DocHeads>, Failure> {
+    require(&s, &headers)?;
     let h = run(&s, move |a| a.heads(id)).await?;
     let Some(h) = h else {
         return Err(Failure::new(
@@ -129,8 +252,10 @@ async fn heads(
 
 async fn case(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
     PathId(id): PathId,
 ) -> Result<Json<CaseView>, Failure> {
+    require(&s, &headers)?;
     match run(&s, move |a| a.case_status(id)).await? {
         Some((status, revision)) => Ok(Json(CaseView {
             id,
@@ -148,9 +273,12 @@ async fn case(
 
 async fn decide(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     PathId(id): PathId,
     JsonBody(d): JsonBody<DecisionInput>,
 ) -> Result<Json<DecisionResult>, Failure> {
+    let staff = require(&s, &headers)?;
     let stage = match d.stage.as_str() {
         "initial" => Stage::Initial,
         "second" => Stage::Second,
@@ -161,11 +289,10 @@ async fn decide(
             ));
         }
     };
-    if d.actor.trim().is_empty() {
-        return Err(Failure::bad_input("actor", "who decides is required"));
-    }
+    require_role(&staff, stage_role(stage), "this review stage")?;
+    let actor = format!("{} @{}", staff.actor(), peer.ip());
     let (status, licence_no) = run(&s, move |a| {
-        a.decide(id, stage, d.approve, &d.reason, &d.actor)
+        a.decide(id, stage, d.approve, &d.reason, &actor)
     })
     .await?;
     Ok(Json(DecisionResult { status, licence_no }))
@@ -178,8 +305,10 @@ struct InboxQuery {
 
 async fn inbox(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
     super::extract::QueryParams(q): super::extract::QueryParams<InboxQuery>,
 ) -> Result<Json<Vec<InboxRow>>, Failure> {
+    require(&s, &headers)?;
     let status = ApplicationStatus::from_code(&q.status)
         .ok_or_else(|| Failure::bad_input("status", "an application status code"))?;
     let rows = run(&s, move |a| a.inbox(status)).await?;
@@ -197,8 +326,10 @@ async fn inbox(
 
 async fn licence_file(
     State(s): State<AuthorityState>,
+    headers: HeaderMap,
     axum::extract::Path(no): axum::extract::Path<String>,
 ) -> Result<axum::response::Response, Failure> {
+    require(&s, &headers)?;
     let n = no.clone();
     match run(&s, move |a| a.licence(&n)).await? {
         Some(f) => Ok(super::v1::applications::attachment_response(

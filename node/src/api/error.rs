@@ -12,7 +12,7 @@ use crate::store::StoreError;
 #[derive(Debug)]
 pub struct Failure {
     status: StatusCode,
-    body: ApiError,
+    body: Box<ApiError>,
 }
 
 impl Failure {
@@ -25,19 +25,24 @@ impl Failure {
     ) -> Self {
         Self {
             status,
-            body: ApiError {
+            body: Box::new(ApiError {
                 code: code.into(),
                 message: message.into(),
                 field: field.map(Into::into),
                 rule: None,
                 errors: Vec::new(),
-            },
+            }),
         }
     }
 
     /// 400 for input that cannot be used, naming the field.
     pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_input", message, Some(field))
+    }
+
+    /// The status and the body, for callers that render them another way (the web UI).
+    pub fn parts(&self) -> (StatusCode, &ApiError) {
+        (self.status, &self.body)
     }
 
     /// Adds the rule id.
@@ -49,7 +54,7 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(*self.body)).into_response()
     }
 }
 
@@ -78,13 +83,13 @@ impl From<EnterpriseError> for Failure {
                 };
                 Self {
                     status: StatusCode::UNPROCESSABLE_ENTITY,
-                    body: ApiError {
+                    body: Box::new(ApiError {
                         code: "validation_failed".into(),
                         message,
                         field: first.as_ref().map(|f| f.field.clone()),
                         rule: first.map(|f| f.rule),
                         errors,
-                    },
+                    }),
                 }
             }
             E::BadInput { field, message } => Self::bad_input(&field, message),

@@ -46,6 +46,13 @@ fn authority_at(dir: &std::path::Path, now_ms: i64, attachment_max_bytes: u64) -
     .unwrap()
 }
 
+/// An authority in a fresh directory (kept alive by the returned guard).
+pub(super) fn authority_for_test() -> (Authority, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = authority_at(dir.path(), 1_767_000_000_000, 1 << 20);
+    (auth, dir)
+}
+
 fn fx() -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let auth = authority_at(dir.path(), 1_767_000_000_000, 1 << 20);

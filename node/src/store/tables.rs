@@ -101,6 +101,8 @@ pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("author
 pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
 /// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
+/// Authority: staff login → JSON record (role, Argon2id PHC hash, failure counter, lock).
+pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {

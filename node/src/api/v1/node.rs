@@ -34,12 +34,17 @@ pub async fn reference(State(s): State<AppState>) -> Json<ReferenceData> {
 #[utoipa::path(get, path = "/api/v1/sync", tag = "node",
     responses((status = 200, body = SyncStatus)))]
 pub async fn sync(State(s): State<AppState>) -> Result<Json<SyncStatus>, Failure> {
+    sync_status(&s).await.map(Json)
+}
+
+/// Online/offline, last sync and the backlog, as the API and the UI's status bar show it.
+pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
     let state = s
         .sync
         .as_ref()
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).clone());
-    let backlog = super::run(&s, |e| e.backlog()).await?;
-    Ok(Json(SyncStatus {
+    let backlog = super::run(s, |e| e.backlog()).await?;
+    Ok(SyncStatus {
         configured: state.is_some(),
         online: state.as_ref().is_some_and(|x| x.online),
         enrolled: state.as_ref().is_some_and(|x| x.enrolled),
@@ -49,7 +54,7 @@ pub async fn sync(State(s): State<AppState>) -> Result<Json<SyncStatus>, Failure
         submissions_waiting: backlog.submissions_waiting,
         bytes_waiting: backlog.bytes_waiting,
         rounds: state.map(|x| x.rounds).unwrap_or(0),
-    }))
+    })
 }
 
 /// 查看本机证书: this device's certificate.
@@ -64,28 +69,39 @@ pub async fn certificate(State(s): State<AppState>) -> Result<Json<CertificateVi
             "this device has no certificate yet (请求待提交 or waiting for the issuing agency)",
             None,
         )),
-        Some((c, revoked)) => Ok(Json(CertificateView {
-            serial: c.serial,
-            enterprise_uscc: c.enterprise_uscc,
-            mobile: c.mobile,
-            key_fingerprint: hex::encode(exlic_client::seal::sha256(&c.device_key)),
-            not_before_ms: c.not_before_ms,
-            not_after_ms: c.not_after_ms,
-            status: if revoked {
-                "revoked"
-            } else if now >= c.not_after_ms {
-                "expired"
-            } else if c.not_after_ms - now < 30 * 86_400_000 {
-                "expiring"
-            } else {
-                "valid"
-            }
-            .into(),
-        })),
+        Some((c, revoked)) => Ok(Json(certificate_view(c, revoked, now))),
     }
 }
 
-fn kind_code(k: RequestKind) -> &'static str {
+/// This device's certificate as shown: status `valid`, `expiring` (under 30 days left),
+/// `expired` or `revoked`.
+pub fn certificate_view(
+    c: exlic_client::certificate::DeviceCertificate,
+    revoked: bool,
+    now: i64,
+) -> CertificateView {
+    CertificateView {
+        key_fingerprint: hex::encode(exlic_client::seal::sha256(&c.device_key)),
+        status: if revoked {
+            "revoked"
+        } else if now >= c.not_after_ms {
+            "expired"
+        } else if c.not_after_ms - now < 30 * 86_400_000 {
+            "expiring"
+        } else {
+            "valid"
+        }
+        .into(),
+        serial: c.serial,
+        enterprise_uscc: c.enterprise_uscc,
+        mobile: c.mobile,
+        not_before_ms: c.not_before_ms,
+        not_after_ms: c.not_after_ms,
+    }
+}
+
+/// The API code of a request kind.
+pub fn kind_code(k: RequestKind) -> &'static str {
     match k {
         RequestKind::New => "new",
         RequestKind::NumberChange => "number_change",
@@ -95,7 +111,25 @@ fn kind_code(k: RequestKind) -> &'static str {
     }
 }
 
-fn view(r: RequestRow) -> CertRequestView {
+/// Parses a request kind code.
+pub fn parse_kind(code: &str) -> Result<RequestKind, Failure> {
+    Ok(match code {
+        "new" => RequestKind::New,
+        "number_change" => RequestKind::NumberChange,
+        "device_change" => RequestKind::DeviceChange,
+        "renew" => RequestKind::Renew,
+        "revoke" => RequestKind::Revoke,
+        _ => {
+            return Err(Failure::bad_input(
+                "kind",
+                "one of new, number_change, device_change, renew, revoke",
+            ));
+        }
+    })
+}
+
+/// A request row as the API and UI show it.
+pub fn view(r: RequestRow) -> CertRequestView {
     CertRequestView {
         seq: r.seq,
         kind: kind_code(r.kind).into(),
@@ -130,19 +164,7 @@ pub async fn cert_request(
     State(s): State<AppState>,
     JsonBody(input): JsonBody<CertRequestInput>,
 ) -> Result<(StatusCode, Json<CertRequestView>), Failure> {
-    let kind = match input.kind.as_str() {
-        "new" => RequestKind::New,
-        "number_change" => RequestKind::NumberChange,
-        "device_change" => RequestKind::DeviceChange,
-        "renew" => RequestKind::Renew,
-        "revoke" => RequestKind::Revoke,
-        _ => {
-            return Err(Failure::bad_input(
-                "kind",
-                "one of new, number_change, device_change, renew, revoke",
-            ));
-        }
-    };
+    let kind = parse_kind(&input.kind)?;
     let device = match input.device_key.as_deref() {
         None | Some("") => None,
         Some(h) => {
@@ -165,7 +187,14 @@ pub async fn cert_request(
 pub async fn licences(
     State(s): State<AppState>,
 ) -> Result<Json<Vec<exlic_client::authority::LicenceSummary>>, Failure> {
-    let all = super::run(&s, |e| e.licences()).await?;
+    licence_summaries(&s).await.map(Json)
+}
+
+/// Every licence this node holds, newest first.
+pub async fn licence_summaries(
+    s: &AppState,
+) -> Result<Vec<exlic_client::authority::LicenceSummary>, Failure> {
+    let all = super::run(s, |e| e.licences()).await?;
     let mut out = Vec::new();
     for (no, file) in all {
         let Ok(p) = exlic_client::signed::peek(&file) else {
@@ -187,7 +216,7 @@ pub async fn licences(
             .cmp(&a.issue_date)
             .then(b.licence_no.cmp(&a.licence_no))
     });
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// 下载电子许可证: the signed licence file.

@@ -1,0 +1,302 @@
+//! Read-outs for the review screens: one case with every sealed revision's content, the
+//! seal check at receipt time, its attachments and what changed between revisions; the
+//! dashboard's counts and per-day figures; the list of issued licences.
+
+use std::collections::BTreeMap;
+
+use exlic_client::DocId;
+use exlic_client::application::ApplicationForm;
+use exlic_client::attachment::AttachmentRef;
+use exlic_client::certificate::Trust;
+use exlic_client::seal::{SealPayload, SealedSubmission};
+use exlic_client::status::ApplicationStatus;
+use redb::ReadableTable;
+
+use super::{Authority, AuthorityError};
+use crate::store::tables::*;
+use crate::store::{StoreError, docs, form_doc};
+
+/// The seal of the revision under review, checked again against the stored certificate
+/// and revocation list at the authority's receipt time.
+#[derive(Debug, Clone)]
+pub struct SealCheck {
+    /// Whether it verifies.
+    pub ok: bool,
+    /// Why not, or what verified.
+    pub detail: String,
+    /// The sealing device's key, hex.
+    pub device: String,
+    /// The device certificate's serial and holder mobile.
+    pub certificate: String,
+}
+
+/// Everything a reviewer sees of one case.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    /// The application.
+    pub id: DocId,
+    /// Owning enterprise (USCC).
+    pub owner: String,
+    /// 申请表号.
+    pub application_no: String,
+    /// Status at the authority.
+    pub status: ApplicationStatus,
+    /// Revision under review.
+    pub revision: u32,
+    /// Receipt time of that revision, Unix ms.
+    pub received_ms: i64,
+    /// The sealed form of each revision received, oldest first.
+    pub revisions: Vec<(u32, ApplicationForm)>,
+    /// The seal check of the current revision.
+    pub seal: SealCheck,
+    /// Attachments of the current revision.
+    pub attachments: Vec<AttachmentRef>,
+    /// 许可证号, once issued.
+    pub licence_no: Option<String>,
+}
+
+impl CaseFile {
+    /// The current revision's form.
+    pub fn form(&self) -> ApplicationForm {
+        self.revisions
+            .last()
+            .map(|(_, f)| f.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// An issued certificate: (serial, USCC, mobile, not before, not after, revoked at or
+/// `i64::MAX`), Unix ms.
+pub type IssuedCertificate = (u64, String, String, i64, i64, i64);
+
+/// Field-by-field differences between two forms: (field, before, after).
+pub fn diff(before: &ApplicationForm, after: &ApplicationForm) -> Vec<(String, String, String)> {
+    let a = crate::ui::forms::flatten(before);
+    let b = crate::ui::forms::flatten(after);
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (
+                a.get(k).cloned().unwrap_or_default(),
+                b.get(k).cloned().unwrap_or_default(),
+            );
+            (x != y).then(|| (k.clone(), x, y))
+        })
+        .collect()
+}
+
+impl Authority {
+    /// One case for the review screen; `None` when there is no such case.
+    pub fn case_file(&self, id: DocId) -> Result<Option<CaseFile>, AuthorityError> {
+        let txn = self.store.read()?;
+        let Some(row) = txn.open_table(CASES)?.get(id.0)? else {
+            return Ok(None);
+        };
+        let (owner, no, revision, status, _hash, received) = row.value();
+        let (owner, no) = (owner.to_owned(), no.to_owned());
+        let status = ApplicationStatus::from_tag(status).ok_or(StoreError::Record("cases"))?;
+        drop(row);
+        let mut revisions = Vec::new();
+        let mut current: Option<SealedSubmission> = None;
+        for e in txn.open_table(SEALS)?.range((id.0, 0)..=(id.0, u32::MAX))? {
+            let (k, v) = e?;
+            let Ok(sub) = SealedSubmission::decode(v.value()) else {
+                continue;
+            };
+            let form: ApplicationForm = serde_json::from_slice(&sub.content).unwrap_or_default();
+            revisions.push((k.value().1, form));
+            if k.value().1 == revision {
+                current = Some(sub);
+            }
+        }
+        let seal = match &current {
+            Some(sub) => self.check_seal(&txn, sub, received)?,
+            None => SealCheck {
+                ok: false,
+                detail: "no sealed submission stored for this revision".into(),
+                device: String::new(),
+                certificate: String::new(),
+            },
+        };
+        let attachments = docs::load(&txn, id)?
+            .map(|d| form_doc::attachments(&d))
+            .unwrap_or_default();
+        let licence_no = docs::load(&txn, crate::store::case_doc::case_id(id))?
+            .and_then(|d| crate::store::case_doc::read(&d))
+            .map(|c| c.licence_no)
+            .filter(|n| !n.is_empty());
+        Ok(Some(CaseFile {
+            id,
+            owner,
+            application_no: no,
+            status,
+            revision,
+            received_ms: received,
+            revisions,
+            seal,
+            attachments,
+            licence_no,
+        }))
+    }
+
+    fn check_seal(
+        &self,
+        txn: &redb::ReadTransaction,
+        sub: &SealedSubmission,
+        received_ms: i64,
+    ) -> Result<SealCheck, AuthorityError> {
+        let payload = SealPayload::decode(&sub.payload).ok();
+        let device = payload.as_ref().map(|p| p.device_key).unwrap_or_default();
+        let serial = txn.open_table(DEVICE_CERT)?.get(device)?.map(|v| v.value());
+        let cert = match serial {
+            Some(s) => txn
+                .open_table(CERT_BYTES)?
+                .get(s)?
+                .map(|v| v.value().to_vec()),
+            None => None,
+        };
+        let Some(cert) = cert else {
+            return Ok(SealCheck {
+                ok: false,
+                detail: "the sealing device has no certificate".into(),
+                device: hex::encode(device),
+                certificate: String::new(),
+            });
+        };
+        let crl = self.revocations()?;
+        let trust = Trust::new(self.public_key());
+        let holder = trust
+            .certificate(&cert, received_ms)
+            .map(|c| format!("#{} · {} · {}", c.serial, c.mobile, c.enterprise_uscc))
+            .unwrap_or_else(|e| format!("#{} ({e})", serial.unwrap_or_default()));
+        let mut t = trust;
+        Ok(match t.verify_seal(sub, &cert, &crl, received_ms) {
+            Ok(p) => SealCheck {
+                ok: true,
+                detail: format!(
+                    "certificate valid and unrevoked at receipt; revision {}, {} attachment(s) hashed",
+                    p.revision,
+                    p.attachments.len()
+                ),
+                device: hex::encode(device),
+                certificate: holder,
+            },
+            Err(e) => SealCheck {
+                ok: false,
+                detail: e.to_string(),
+                device: hex::encode(device),
+                certificate: holder,
+            },
+        })
+    }
+
+    /// An attachment of a case by hash, with its name.
+    pub fn case_attachment(
+        &self,
+        id: DocId,
+        sha256: &str,
+    ) -> Result<Option<(AttachmentRef, Vec<u8>)>, AuthorityError> {
+        let txn = self.store.read()?;
+        if txn.open_table(CASES)?.get(id.0)?.is_none() {
+            return Ok(None);
+        }
+        let Some(a) = docs::load(&txn, id)?
+            .map(|d| form_doc::attachments(&d))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| a.sha256 == sha256)
+        else {
+            return Ok(None);
+        };
+        let mut h = [0u8; 32];
+        if hex::decode_to_slice(sha256, &mut h).is_err() {
+            return Ok(None);
+        }
+        Ok(crate::store::blobs::get(&txn, &h)?.map(|b| (a, b)))
+    }
+
+    /// Case counts by status.
+    pub fn case_counts(&self) -> Result<BTreeMap<ApplicationStatus, u64>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out = BTreeMap::new();
+        for e in txn.open_table(CASES)?.iter()? {
+            let (_, v) = e?;
+            if let Some(s) = ApplicationStatus::from_tag(v.value().3) {
+                *out.entry(s).or_insert(0) += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per China-time day (`YYYY-MM-DD`): (submissions received, licences issued), from
+    /// the audit trail.
+    pub fn daily_figures(&self) -> Result<BTreeMap<String, (u64, u64)>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for e in txn.open_table(AUDIT)?.iter()? {
+            let (_, v) = e?;
+            let (at, _, _, action, _) = v.value();
+            let received = action == "上报";
+            let issued = action.contains("复审通过");
+            if !received && !issued {
+                continue;
+            }
+            let day = crate::ui::when(at).chars().take(10).collect::<String>();
+            let d = out.entry(day).or_default();
+            if received {
+                d.0 += 1;
+            } else {
+                d.1 += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every issued licence, newest first.
+    pub fn licence_files(&self) -> Result<Vec<(String, Vec<u8>)>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out = Vec::new();
+        for e in txn.open_table(LICENCES)?.iter()? {
+            let (k, v) = e?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Enrolled enterprises: (USCC, name).
+    pub fn enterprises(&self) -> Result<Vec<(String, String)>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out = Vec::new();
+        for e in txn.open_table(ENTERPRISES)?.iter()? {
+            let (k, v) = e?;
+            out.push((k.value().to_owned(), v.value().0.to_owned()));
+        }
+        Ok(out)
+    }
+
+    /// Issued device certificates, newest first: (serial, USCC, mobile, not before, not
+    /// after, revoked at or `i64::MAX`).
+    pub fn certificates(&self) -> Result<Vec<IssuedCertificate>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out = Vec::new();
+        for e in txn.open_table(CERTS)?.iter()?.rev() {
+            let (k, v) = e?;
+            let (uscc, _, mobile, from, to, revoked) = v.value();
+            out.push((
+                k.value(),
+                uscc.to_owned(),
+                mobile.to_owned(),
+                from,
+                to,
+                revoked,
+            ));
+            if out.len() >= 500 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,446 @@
+//! Staff of the issuing office: accounts with roles (经办人, 处长, administrator),
+//! Argon2id password hashes, lockout after repeated failures, and login sessions.
+//!
+//! Passwords exist in clear only in the request that carries them; they are never
+//! stored or logged. Sessions are random 256-bit tokens held in memory by their SHA-256
+//! (a restart signs everyone out), expiring after [`SESSION_TTL_MS`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use super::{Authority, AuthorityError};
+use crate::store::tables::{AUDIT, STAFF};
+
+/// Failed logins in a row that lock an account.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// How long a session lasts without a new login.
+pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 经办人: initial review (初审).
+    Officer,
+    /// 处长: second review (复审) and issuing.
+    Chief,
+    /// Administrator: enrolment of enterprises, staff.
+    Admin,
+}
+
+impl Role {
+    /// Parses `officer`, `chief` or `admin`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "chief" => Some(Role::Chief),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Chief => "chief",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The title the office uses.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Officer => "经办人",
+            Role::Chief => "处长",
+            Role::Admin => "管理员",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Account {
+    role: Role,
+    name: String,
+    /// Argon2id in PHC string format (parameters and salt included).
+    hash: String,
+    failures: u32,
+    locked_until_ms: i64,
+}
+
+/// A signed-in staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    /// Login name.
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl Staff {
+    /// How the audit trail names this person.
+    pub fn actor(&self) -> String {
+        format!("{} {} ({})", self.role.zh(), self.name, self.login)
+    }
+}
+
+/// Why a login failed. The message never says whether the login name exists.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoginError {
+    /// Wrong name or password.
+    #[error("wrong user name or password")]
+    Wrong,
+    /// Too many failures.
+    #[error("too many failed sign-ins: locked until {0} (Unix ms)")]
+    Locked(i64),
+}
+
+/// Argon2id for staff passwords: 19 MiB, 2 passes (OWASP's recommended minimum), so a
+/// login costs tens of milliseconds and an offline guess as much.
+fn hasher() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid parameters"),
+    )
+}
+
+impl Authority {
+    /// Creates or replaces a staff account.
+    pub fn put_staff(
+        &self,
+        login: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<(), AuthorityError> {
+        let login = login.trim();
+        if login.is_empty()
+            || login.len() > 64
+            || !login
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(AuthorityError::Invalid(
+                "login: 1–64 characters of a–z, 0–9, . _ -".into(),
+            ));
+        }
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(AuthorityError::Invalid(format!(
+                "password: at least {MIN_PASSWORD} characters"
+            )));
+        }
+        let hash = hasher()
+            .hash_password_with_salt(password.as_bytes(), &crate::random::bytes::<16>())
+            .map_err(|e| AuthorityError::Invalid(format!("password: {e}")))?
+            .to_string();
+        let acct = Account {
+            role,
+            name: if name.trim().is_empty() {
+                login
+            } else {
+                name.trim()
+            }
+            .to_owned(),
+            hash,
+            failures: 0,
+            locked_until_ms: 0,
+        };
+        let w = self.store.write()?;
+        w.txn().open_table(STAFF)?.insert(
+            login,
+            serde_json::to_vec(&acct)
+                .expect("account serialises")
+                .as_slice(),
+        )?;
+        Self::audit(
+            &w,
+            self.clock.now_ms(),
+            "system",
+            exlic_client::DocId([0; 16]),
+            "staff account",
+            &format!("{login}: {}", role.code()),
+        )?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Checks a password; counts failures and locks after [`MAX_FAILURES`]. Every attempt
+    /// goes to the audit trail with the client address.
+    pub fn login(
+        &self,
+        login: &str,
+        password: &str,
+        from: &str,
+    ) -> Result<Result<Staff, LoginError>, AuthorityError> {
+        let now = self.clock.now_ms();
+        let acct: Option<Account> = {
+            let r = self.store.read()?;
+            r.open_table(STAFF)?
+                .get(login)?
+                .and_then(|v| serde_json::from_slice(v.value()).ok())
+        };
+        let Some(mut acct) = acct else {
+            // Spend the same time as a real check, so timing does not reveal the name.
+            let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1TEUmDhYW5sP0r2OtN3oC4wdgxvhKBUGKe7P3SqHiRY";
+            let _ = hasher().verify_password(password.as_bytes(), dummy);
+            self.audit_login(now, login, from, "failed: unknown login")?;
+            return Ok(Err(LoginError::Wrong));
+        };
+        if acct.locked_until_ms > now {
+            self.audit_login(now, login, from, "refused: locked")?;
+            return Ok(Err(LoginError::Locked(acct.locked_until_ms)));
+        }
+        let ok = hasher()
+            .verify_password(password.as_bytes(), acct.hash.as_str())
+            .is_ok();
+        let outcome = if ok {
+            acct.failures = 0;
+            acct.locked_until_ms = 0;
+            "signed in"
+        } else {
+            acct.failures += 1;
+            if acct.failures >= MAX_FAILURES {
+                acct.failures = 0;
+                acct.locked_until_ms = now + LOCK_MS;
+                "failed: wrong password; locked"
+            } else {
+                "failed: wrong password"
+            }
+        };
+        let w = self.store.write()?;
+        w.txn().open_table(STAFF)?.insert(
+            login,
+            serde_json::to_vec(&acct)
+                .expect("account serialises")
+                .as_slice(),
+        )?;
+        Self::audit(
+            &w,
+            now,
+            login,
+            exlic_client::DocId([0; 16]),
+            "login",
+            &format!("{outcome} from {from}"),
+        )?;
+        w.commit()?;
+        if ok {
+            Ok(Ok(Staff {
+                login: login.to_owned(),
+                name: acct.name,
+                role: acct.role,
+            }))
+        } else if acct.locked_until_ms > now {
+            Ok(Err(LoginError::Locked(acct.locked_until_ms)))
+        } else {
+            Ok(Err(LoginError::Wrong))
+        }
+    }
+
+    fn audit_login(
+        &self,
+        now: i64,
+        login: &str,
+        from: &str,
+        what: &str,
+    ) -> Result<(), AuthorityError> {
+        let w = self.store.write()?;
+        Self::audit(
+            &w,
+            now,
+            login,
+            exlic_client::DocId([0; 16]),
+            "login",
+            &format!("{what} from {from}"),
+        )?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Staff accounts: (login, name, role).
+    pub fn staff(&self) -> Result<Vec<(String, String, Role)>, AuthorityError> {
+        let r = self.store.read()?;
+        let mut out = Vec::new();
+        for e in r.open_table(STAFF)?.iter()? {
+            let (k, v) = e?;
+            if let Ok(a) = serde_json::from_slice::<Account>(v.value()) {
+                out.push((k.value().to_owned(), a.name, a.role));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a staff action that is not a review decision.
+    pub fn record(
+        &self,
+        actor: &str,
+        subject: exlic_client::DocId,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), AuthorityError> {
+        let w = self.store.write()?;
+        Self::audit(&w, self.clock.now_ms(), actor, subject, action, detail)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// The audit trail, newest first, at most `limit` entries, optionally for one case.
+    pub fn audit_trail(
+        &self,
+        subject: Option<exlic_client::DocId>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, AuthorityError> {
+        let r = self.store.read()?;
+        let mut out = Vec::new();
+        for e in r.open_table(AUDIT)?.iter()?.rev() {
+            let (k, v) = e?;
+            let (at, actor, id, action, detail) = v.value();
+            if subject.is_some_and(|s| s.0 != id) {
+                continue;
+            }
+            out.push(AuditEntry {
+                seq: k.value(),
+                at_ms: at,
+                actor: actor.to_owned(),
+                subject: exlic_client::DocId(id),
+                action: action.to_owned(),
+                detail: detail.to_owned(),
+            });
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Sequence number (append-only).
+    pub seq: u64,
+    /// When, Unix ms (authority clock).
+    pub at_ms: i64,
+    /// Who.
+    pub actor: String,
+    /// Which case (all zero for actions on no case).
+    pub subject: exlic_client::DocId,
+    /// What.
+    pub action: String,
+    /// Details.
+    pub detail: String,
+}
+
+/// Login sessions, by the SHA-256 of their token.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    live: Mutex<HashMap<[u8; 32], (Staff, i64)>>,
+}
+
+impl Sessions {
+    /// Starts a session; returns its token (64 hex characters).
+    pub fn start(&self, staff: Staff, now_ms: i64) -> String {
+        let token = hex::encode(crate::random::bytes::<32>());
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|_, (_, exp)| *exp > now_ms);
+        live.insert(
+            exlic_client::seal::sha256(token.as_bytes()),
+            (staff, now_ms + SESSION_TTL_MS),
+        );
+        token
+    }
+
+    /// The staff member of a live session.
+    pub fn get(&self, token: &str, now_ms: i64) -> Option<Staff> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.get(&exlic_client::seal::sha256(token.as_bytes()))
+            .filter(|(_, exp)| *exp > now_ms)
+            .map(|(s, _)| s.clone())
+    }
+
+    /// Ends a session.
+    pub fn end(&self, token: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&exlic_client::seal::sha256(token.as_bytes()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_lockout_and_sessions() {
+        let (a, _dir) = super::super::tests::authority_for_test();
+        assert!(a.put_staff("wang", "王", Role::Officer, "short").is_err());
+        a.put_staff("wang", "王", Role::Officer, "correct horse battery")
+            .unwrap();
+        // The stored record holds a PHC Argon2id hash, never the password.
+        let raw = {
+            let r = a.store.read().unwrap();
+            r.open_table(STAFF)
+                .unwrap()
+                .get("wang")
+                .unwrap()
+                .unwrap()
+                .value()
+                .to_vec()
+        };
+        let text = String::from_utf8(raw).unwrap();
+        assert!(text.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!text.contains("correct horse"));
+
+        let ok = a
+            .login("wang", "correct horse battery", "127.0.0.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.role, Role::Officer);
+        assert_eq!(
+            a.login("nobody", "x", "127.0.0.1").unwrap(),
+            Err(LoginError::Wrong)
+        );
+        for _ in 0..MAX_FAILURES - 1 {
+            assert_eq!(
+                a.login("wang", "wrong", "10.0.0.9").unwrap(),
+                Err(LoginError::Wrong)
+            );
+        }
+        assert!(matches!(
+            a.login("wang", "wrong", "10.0.0.9").unwrap(),
+            Err(LoginError::Locked(_))
+        ));
+        // Locked: even the right password is refused.
+        assert!(matches!(
+            a.login("wang", "correct horse battery", "10.0.0.9")
+                .unwrap(),
+            Err(LoginError::Locked(_))
+        ));
+        let trail = a.audit_trail(None, 100).unwrap();
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.detail.contains("locked from 10.0.0.9"))
+        );
+        assert!(trail.iter().all(|e| !e.detail.contains("correct horse")));
+
+        let s = Sessions::default();
+        let t = s.start(ok.clone(), 1_000);
+        assert_eq!(s.get(&t, 2_000), Some(ok));
+        assert_eq!(s.get(&t, 1_000 + SESSION_TTL_MS), None, "expired");
+        assert_eq!(s.get("forged", 2_000), None);
+        s.end(&t);
+        assert_eq!(s.get(&t, 2_000), None);
+    }
+}

@@ -1,0 +1,300 @@
+//! The server-rendered web UI of both roles: template rendering, the message catalogue,
+//! static assets and the page context every screen shares.
+//!
+//! Templates and texts live in the `exlic-web` crate and are embedded in the binary.
+//! Handlers build a [`Page`] (language, CSRF token, navigation, status bar) plus their own
+//! values and call [`Page::render`]. Security (Host allow-list, Origin and CSRF checks,
+//! cookies, CSP) is one middleware in [`guard`]; no handler re-implements it.
+
+pub mod authority;
+pub mod enterprise;
+pub mod forms;
+pub mod guard;
+pub mod licence_view;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, State, Value};
+use serde::Serialize;
+
+pub use guard::{Csrf, Guard, Lang};
+
+/// The catalogue: key → [Chinese, English].
+static CATALOGUE: LazyLock<HashMap<String, [String; 2]>> = LazyLock::new(|| {
+    serde_json::from_str(exlic_web::MESSAGES).expect("web/i18n/messages.json is valid")
+});
+
+/// Looks up `key` in `lang`; a missing key shows itself, so it is seen and fixed.
+pub fn text(lang: Lang, key: &str) -> String {
+    match CATALOGUE.get(key) {
+        Some(pair) => pair[lang as usize].clone(),
+        None => key.to_owned(),
+    }
+}
+
+fn t(state: &State, key: &str) -> String {
+    let lang = match state.lookup("lang").as_ref().and_then(Value::as_str) {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
+    };
+    text(lang, key)
+}
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in exlic_web::TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("template {name}: {e}"));
+    }
+    env.add_function("t", t);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env
+});
+
+/// One navigation entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    /// Where it goes.
+    pub href: &'static str,
+    /// Catalogue key of its label.
+    pub label: &'static str,
+    /// Whether it is the current section.
+    pub current: bool,
+}
+
+/// What every page shows: language, CSRF token, navigation and the status bars.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// `zh` or `en`.
+    pub lang: &'static str,
+    /// The CSRF token forms carry.
+    pub csrf: String,
+    /// The request path (the language switch returns to it).
+    pub path: String,
+    /// Catalogue key of the product name in the header.
+    pub brand: &'static str,
+    /// The navigation.
+    pub nav: Vec<NavItem>,
+    /// Enterprise: online/offline and what waits to sync.
+    pub sync: Option<serde_json::Value>,
+    /// Enterprise: the certificate banner.
+    pub banner: Option<serde_json::Value>,
+    /// Authority: the signed-in staff member.
+    pub staff: Option<serde_json::Value>,
+    /// A catalogue key of a message after a redirect.
+    pub flash: Option<String>,
+    /// An argument shown with the flash message.
+    pub flash_arg: Option<String>,
+    /// A failure shown above the page.
+    pub failure: Option<String>,
+}
+
+impl Page {
+    /// A page for `path` in `lang` with `csrf`.
+    pub fn new(lang: Lang, csrf: &Csrf, path: &str, brand: &'static str) -> Self {
+        Self {
+            lang: lang.code(),
+            csrf: csrf.0.clone(),
+            path: path.to_owned(),
+            brand,
+            nav: Vec::new(),
+            sync: None,
+            banner: None,
+            staff: None,
+            flash: None,
+            flash_arg: None,
+            failure: None,
+        }
+    }
+
+    /// The language.
+    pub fn language(&self) -> Lang {
+        if self.lang == "en" {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// Translates a catalogue key in this page's language.
+    pub fn t(&self, key: &str) -> String {
+        text(self.language(), key)
+    }
+
+    /// Renders `template` with this page's values merged with `extra`.
+    pub fn render(&self, template: &str, extra: serde_json::Value) -> Response {
+        self.render_status(StatusCode::OK, template, extra)
+    }
+
+    /// Renders with a status code (422 for a form with errors, …).
+    pub fn render_status(
+        &self,
+        status: StatusCode,
+        template: &str,
+        extra: serde_json::Value,
+    ) -> Response {
+        let mut ctx = serde_json::to_value(self).expect("page serialises");
+        if let (Some(base), serde_json::Value::Object(more)) = (ctx.as_object_mut(), extra) {
+            base.extend(more);
+        }
+        let rendered = ENV
+            .get_template(template)
+            .and_then(|t| t.render(Value::from_serialize(&ctx)));
+        match rendered {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template, error = %format!("{e:#}"), "template failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be rendered",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// An error page.
+    pub fn error(&self, status: StatusCode, message: impl Into<String>) -> Response {
+        self.render_status(
+            status,
+            "error.html",
+            serde_json::json!({ "status": status.as_u16(), "message": message.into() }),
+        )
+    }
+}
+
+/// Wraps a role's routes with what every UI has: `/static/…`, the language switch and the
+/// security [`guard`] (which also covers the JSON API merged into `app`).
+pub fn shell(app: axum::Router, guard: Guard) -> axum::Router {
+    app.route("/static/{name}", axum::routing::get(asset))
+        .route("/lang", axum::routing::post(switch_lang))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(guard.clone()),
+            guard::check,
+        ))
+        .layer(axum::Extension(std::sync::Arc::new(guard)))
+}
+
+/// The language switch: remembers the choice in a cookie and returns to the page.
+async fn switch_lang(
+    axum::Extension(g): axum::Extension<std::sync::Arc<Guard>>,
+    axum::extract::Form(f): axum::extract::Form<HashMap<String, String>>,
+) -> Response {
+    let lang = if f.get("lang").map(String::as_str) == Some("en") {
+        "en"
+    } else {
+        "zh"
+    };
+    let back = f
+        .get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .cloned()
+        .unwrap_or_else(|| "/".into());
+    let mut r = see_other(&back);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::set_cookie(guard::LANG_COOKIE, lang, Some(365 * 86_400), g.secure()),
+    );
+    r
+}
+
+/// Serves `/static/{name}` from the embedded assets.
+pub async fn asset(Path(name): Path<String>) -> Response {
+    match exlic_web::ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, mime, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// A redirect after a successful POST (303, so the browser GETs the target).
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+/// Milliseconds since the epoch as China time `YYYY-MM-DD HH:MM`.
+pub fn when(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(crate::clock::china())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The `msg` query parameter after a redirect, if it names a catalogue entry.
+pub fn flash_from(query: &HashMap<String, String>) -> Option<String> {
+    query
+        .get("msg")
+        .filter(|k| CATALOGUE.contains_key(k.as_str()))
+        .cloned()
+}
+
+/// Whether the request came over `Accept: text/html` from a browser (else JSON callers).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t("…")` key used in a template exists in both languages.
+    #[test]
+    fn every_template_key_is_in_the_catalogue() {
+        let mut missing = Vec::new();
+        for (name, src) in exlic_web::TEMPLATES {
+            for part in src.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or("");
+                // `t("status." ~ code)`: a composed key; its prefix must exist.
+                let known = if key.ends_with('.') || key.ends_with('_') {
+                    CATALOGUE.keys().any(|k| k.starts_with(key))
+                } else {
+                    CATALOGUE.contains_key(key)
+                };
+                if !key.is_empty() && !known {
+                    missing.push(format!("{name}: {key}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from messages.json: {missing:?}"
+        );
+        for (k, [zh, en]) in CATALOGUE.iter() {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k} lacks a translation");
+        }
+    }
+
+    #[test]
+    fn every_template_compiles() {
+        for (name, _) in exlic_web::TEMPLATES {
+            ENV.get_template(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn values_are_escaped() {
+        let p = Page::new(Lang::Zh, &Csrf("x".into()), "/", "brand.enterprise");
+        let html = p.error(StatusCode::BAD_REQUEST, "<script>alert(1)</script>");
+        let body =
+            futures::executor::block_on(axum::body::to_bytes(html.into_body(), 1 << 20)).unwrap();
+        let s = String::from_utf8(body.to_vec()).unwrap();
+        assert!(s.contains("&lt;script&gt;alert(1)&lt;"));
+        assert!(!s.contains("<script>alert"));
+    }
+}

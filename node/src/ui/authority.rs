@@ -1,0 +1,583 @@
+//! The issuing office's staff screens: sign-in, dashboard (counts and a per-day chart),
+//! inboxes, the case view with the seal check and decisions, issued licences, enrolment
+//! invites, certificates, the audit trail and the verification page.
+//!
+//! Every screen but sign-in needs a session; decisions need the stage's role (经办人 for
+//! 初审, 处长 for 复审), invites the administrator's. Business rules stay in
+//! [`Authority`](crate::authority::Authority).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Extension, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use exlic_client::DocId;
+use exlic_client::certificate::Trust;
+use exlic_client::status::ApplicationStatus;
+use serde_json::{Value, json};
+
+use super::enterprise::{one_file, render_licence, verify_render};
+use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, forms, see_other, when};
+use crate::api::authority::{AuthorityState, SESSION_COOKIE, run, session_of, stage_role};
+use crate::authority::review::Stage;
+use crate::authority::staff::{LoginError, Role, Staff};
+
+/// The staff UI's routes.
+pub fn router(state: AuthorityState) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/login", get(login_page).post(login_post))
+        .route("/logout", post(logout))
+        .route("/cases", get(inbox))
+        .route("/cases/{id}", get(case))
+        .route("/cases/{id}/decide", post(decide))
+        .route("/cases/{id}/attachments/{sha}", get(attachment))
+        .route("/licences", get(licences))
+        .route("/licences/{no}", get(licence))
+        .route("/licences/{no}/file", get(licence_file))
+        .route("/invites", get(invites).post(invite_post))
+        .route("/audit", get(audit))
+        .route("/cert-requests", get(certificates))
+        .route("/verify", get(verify_page).post(verify_post))
+        .with_state(state)
+}
+
+const NAV: [(&str, &str); 7] = [
+    ("/cases", "nav.inbox"),
+    ("/licences", "nav.issued"),
+    ("/cert-requests", "nav.cert_requests"),
+    ("/invites", "nav.invite"),
+    ("/audit", "nav.audit"),
+    ("/verify", "nav.verify"),
+    ("/", "nav.dashboard"),
+];
+
+/// Inbox statuses in review order.
+const INBOXES: [ApplicationStatus; 5] = [
+    ApplicationStatus::PendingInitial,
+    ApplicationStatus::PendingSecond,
+    ApplicationStatus::Returned,
+    ApplicationStatus::Issued,
+    ApplicationStatus::Rejected,
+];
+
+type Ctx = (
+    State<AuthorityState>,
+    Extension<Lang>,
+    Extension<Csrf>,
+    HeaderMap,
+    Uri,
+);
+
+fn frame(lang: Lang, csrf: &Csrf, uri: &Uri, staff: Option<&Staff>) -> Page {
+    let path = uri.path();
+    let mut p = Page::new(lang, csrf, path, "brand.authority");
+    if let Some(s) = staff {
+        p.nav = NAV
+            .iter()
+            .map(|(href, label)| NavItem {
+                href,
+                label,
+                current: if *href == "/" {
+                    path == "/"
+                } else {
+                    path.starts_with(href)
+                },
+            })
+            .collect();
+        p.staff = Some(json!({"login": s.login, "name": s.name, "role": s.role.code()}));
+    }
+    if let Some(q) = uri.query() {
+        let q: HashMap<String, String> = serde_urlencoded::from_str(q).unwrap_or_default();
+        p.flash = flash_from(&q);
+        p.flash_arg = q.get("arg").cloned();
+    }
+    p
+}
+
+/// The page frame of a signed-in staff member, or a redirect to the sign-in page.
+#[allow(clippy::result_large_err)] // the error is the response to send, once per request
+fn signed_in(ctx: &Ctx) -> Result<(Page, Staff), Response> {
+    let (State(s), Extension(lang), Extension(csrf), headers, uri) = ctx;
+    match session_of(s, headers) {
+        Some(staff) => Ok((frame(*lang, csrf, uri, Some(&staff)), staff)),
+        None => Err(see_other("/login")),
+    }
+}
+
+fn failed(p: &Page, f: crate::api::error::Failure) -> Response {
+    let (status, body) = f.parts();
+    p.error(status, body.message.clone())
+}
+
+async fn login_page(ctx: Ctx) -> Response {
+    let (_, Extension(lang), Extension(csrf), _, uri) = &ctx;
+    frame(*lang, csrf, uri, None).render("authority/login.html", json!({}))
+}
+
+async fn login_post(
+    Extension(g): Extension<std::sync::Arc<Guard>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    body: Bytes,
+) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), _, uri) = &ctx;
+    let p = frame(*lang, csrf, uri, None);
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let login = f.get("login").cloned().unwrap_or_default();
+    let password = f.get("password").cloned().unwrap_or_default();
+    let from = peer.ip().to_string();
+    let l2 = login.clone();
+    let r = run(s, move |a| a.login(&l2, &password, &from)).await;
+    let error = match r {
+        Ok(Ok(staff)) => {
+            let token = s
+                .sessions
+                .start(staff, jiff::Timestamp::now().as_millisecond());
+            let mut resp = see_other("/");
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                super::guard::set_cookie(SESSION_COOKIE, &token, None, g.secure()),
+            );
+            return resp;
+        }
+        Ok(Err(LoginError::Wrong)) => p.t("auth.failed"),
+        Ok(Err(LoginError::Locked(_))) => p.t("auth.locked"),
+        Err(f) => f.parts().1.message.clone(),
+    };
+    p.render_status(
+        StatusCode::UNAUTHORIZED,
+        "authority/login.html",
+        json!({"error": error, "login": login}),
+    )
+}
+
+async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
+    let (State(s), _, _, headers, _) = &ctx;
+    if let Some(t) = super::guard::cookie(headers, SESSION_COOKIE) {
+        s.sessions.end(t);
+    }
+    let mut r = see_other("/login");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        super::guard::set_cookie(SESSION_COOKIE, "", Some(0), g.secure()),
+    );
+    r
+}
+
+async fn counts(s: &AuthorityState) -> Vec<Value> {
+    let c = run(s, |a| a.case_counts()).await.unwrap_or_default();
+    INBOXES
+        .iter()
+        .map(|st| json!({"status": st.code(), "count": c.get(st).copied().unwrap_or(0)}))
+        .collect()
+}
+
+/// A bar chart of the last 14 days, drawn server-side as SVG (numbers only).
+fn chart(days: &[(String, u64, u64)]) -> String {
+    let max = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
+    let (w, h, pad) = (560.0_f64, 180.0_f64, 20.0_f64);
+    let slot = (w - pad) / days.len().max(1) as f64;
+    let bar = (slot / 2.0 - 2.0).max(1.0);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-hidden=\"true\">",
+        h + 30.0
+    );
+    out.push_str(&format!(
+        "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#999\"/>"
+    ));
+    for (i, (day, rec, iss)) in days.iter().enumerate() {
+        let x = pad + i as f64 * slot;
+        for (j, (v, colour)) in [(*rec, "#3563c9"), (*iss, "#1d6b3a")].iter().enumerate() {
+            let bh = (*v as f64 / max as f64) * (h - 10.0);
+            out.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{bh:.1}\" fill=\"{colour}\"><title>{v}</title></rect>",
+                x + j as f64 * (bar + 2.0),
+                h - bh
+            ));
+        }
+        let label: String = day.chars().skip(5).collect();
+        if day.chars().all(|c| c.is_ascii_digit() || c == '-') {
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#555\">{label}</text>",
+                x,
+                h + 14.0
+            ));
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+async fn dashboard(ctx: Ctx) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let figures = run(s, |a| a.daily_figures()).await.unwrap_or_default();
+    let today = jiff::Timestamp::now()
+        .to_zoned(crate::clock::china())
+        .date();
+    let days: Vec<(String, u64, u64)> = (0..14)
+        .rev()
+        .filter_map(|back| today.checked_sub(jiff::Span::new().days(back)).ok())
+        .map(|d| {
+            let k = d.strftime("%Y-%m-%d").to_string();
+            let (r, i) = figures.get(&k).copied().unwrap_or((0, 0));
+            (k, r, i)
+        })
+        .collect();
+    let certs = run(s, |a| a.certificates())
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0);
+    p.render(
+        "authority/dashboard.html",
+        json!({
+            "counts": counts(s).await,
+            "cert_requests": certs,
+            "chart_svg": chart(&days),
+            "days": days.iter().rev().map(|(d, r, i)| json!({"day": d, "received": r, "issued": i})).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let code = q
+        .get("status")
+        .cloned()
+        .unwrap_or_else(|| "pending_initial".into());
+    let Some(status) = ApplicationStatus::from_code(&code) else {
+        return p.error(
+            StatusCode::BAD_REQUEST,
+            "status: an application status code",
+        );
+    };
+    let rows = match run(s, move |a| {
+        let rows = a.inbox(status)?;
+        let mut out = Vec::new();
+        for (id, no, rev, at) in rows {
+            let owner = a.case_file(id)?.map(|c| c.owner).unwrap_or_default();
+            out.push(
+                json!({"id": id.to_string(), "application_no": no, "revision": rev,
+                            "received": when(at), "owner": owner}),
+            );
+        }
+        Ok(out)
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(f) => return failed(&p, f),
+    };
+    p.render(
+        "authority/inbox.html",
+        json!({"status": code, "counts": counts(s).await, "rows": rows}),
+    )
+}
+
+async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let Ok(id) = id.parse::<DocId>() else {
+        return p.error(StatusCode::NOT_FOUND, "no such case");
+    };
+    let (file, history) = match run(s, move |a| {
+        Ok((a.case_file(id)?, a.audit_trail(Some(id), 500)?))
+    })
+    .await
+    {
+        Ok((Some(f), h)) => (f, h),
+        Ok((None, _)) => return p.error(StatusCode::NOT_FOUND, format!("no case for {id}")),
+        Err(f) => return failed(&p, f),
+    };
+    let stage = match file.status {
+        ApplicationStatus::PendingInitial => Some(Stage::Initial),
+        ApplicationStatus::PendingSecond => Some(Stage::Second),
+        _ => None,
+    };
+    let decide = stage.filter(|st| stage_role(*st) == staff.role).map(|st| {
+        if st == Stage::Initial {
+            "initial"
+        } else {
+            "second"
+        }
+    });
+    let form = file.form();
+    let diff = if file.revisions.len() >= 2 {
+        let prev = &file.revisions[file.revisions.len() - 2];
+        Some((prev.0, crate::authority::casefile::diff(&prev.1, &form)))
+    } else {
+        None
+    };
+    let goods: Vec<Value> = form
+        .goods
+        .iter()
+        .map(|g| json!({"spec": g.spec, "unit": g.unit, "quantity": g.quantity, "unit_price": g.unit_price}))
+        .collect();
+    p.render(
+        "authority/case.html",
+        json!({
+            "case": {
+                "id": file.id.to_string(), "application_no": file.application_no,
+                "status": file.status.code(), "owner": file.owner, "revision": file.revision,
+                "received": when(file.received_ms), "licence_no": file.licence_no,
+            },
+            "seal": {"ok": file.seal.ok, "detail": file.seal.detail, "device": file.seal.device,
+                     "certificate": file.seal.certificate},
+            "decide": decide,
+            "pending": stage.is_some(),
+            "diff_from": diff.as_ref().map(|d| d.0),
+            "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({"field": f, "before": b, "after": a})).collect::<Vec<_>>()),
+            "groups": forms::groups(),
+            "values": forms::flatten(&form),
+            "goods": goods,
+            "attachments": file.attachments,
+            "history": history.iter().rev().map(|h| json!({"at": when(h.at_ms), "actor": h.actor,
+                "action": h.action, "detail": h.detail})).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+async fn decide(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let Ok(id) = id.parse::<DocId>() else {
+        return p.error(StatusCode::NOT_FOUND, "no such case");
+    };
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let stage = match f.get("stage").map(String::as_str) {
+        Some("initial") => Stage::Initial,
+        Some("second") => Stage::Second,
+        _ => {
+            return p.error(
+                StatusCode::BAD_REQUEST,
+                "stage: `initial` (初审) or `second` (复审)",
+            );
+        }
+    };
+    if stage_role(stage) != staff.role {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let approve = f.get("approve").map(String::as_str) == Some("true");
+    let reason = f.get("reason").cloned().unwrap_or_default();
+    let actor = format!("{} @{}", staff.actor(), peer.ip());
+    match run(s, move |a| a.decide(id, stage, approve, &reason, &actor)).await {
+        Ok(_) => see_other(&format!("/cases/{id}?msg=flash.decided")),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<DocId>() else {
+        return p.error(StatusCode::NOT_FOUND, "no such case");
+    };
+    match run(&ctx.0.0, move |a| a.case_attachment(id, &sha)).await {
+        Ok(Some((a, bytes))) => crate::api::v1::applications::attachment_response(&a.name, bytes),
+        Ok(None) => p.error(StatusCode::NOT_FOUND, "no such attachment"),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let no = q.get("no").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let files = match run(&ctx.0.0, |a| a.licence_files()).await {
+        Ok(f) => f,
+        Err(f) => return failed(&p, f),
+    };
+    let rows: Vec<Value> = files
+        .iter()
+        .filter(|(n, _)| no.is_empty() || n.contains(&no))
+        .filter_map(|(n, f)| {
+            let l = exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
+            Some(json!({"licence_no": n, "commodity": format!("{} {}", l.commodity[0], l.commodity[1]),
+                        "exporter": l.exporter[0], "issue_date": l.issue_date, "expiry": l.expiry}))
+        })
+        .collect();
+    p.render(
+        "authority/licences.html",
+        json!({"licences": rows, "no": no}),
+    )
+}
+
+fn own_trust(s: &AuthorityState) -> Trust {
+    Trust::new(s.authority.public_key())
+}
+
+async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let n = no.clone();
+    match run(s, move |a| a.licence(&n)).await {
+        Ok(Some(f)) => render_licence(&p, &f, Some(&own_trust(s)), &format!("/licences/{no}/file")),
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let n = no.clone();
+    match run(&ctx.0.0, move |a| a.licence(&n)).await {
+        Ok(Some(f)) => {
+            crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
+        }
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn invite_page(p: &Page, s: &AuthorityState, status: StatusCode, extra: Value) -> Response {
+    let ents = run(s, |a| a.enterprises()).await.unwrap_or_default();
+    let mut v = json!({"enterprises": ents.into_iter().map(|(u, n)| json!({"uscc": u, "name": n})).collect::<Vec<_>>()});
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    p.render_status(status, "authority/invite.html", v)
+}
+
+async fn invites(ctx: Ctx) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    invite_page(&p, &ctx.0.0, StatusCode::OK, json!({})).await
+}
+
+async fn invite_post(ctx: Ctx, body: Bytes) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    if staff.role != Role::Admin {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let uscc = f.get("uscc").cloned().unwrap_or_default().trim().to_owned();
+    let name = f.get("name").cloned().unwrap_or_default().trim().to_owned();
+    let numbers: u64 = match f.get("numbers").map(|n| n.trim().parse()) {
+        None => 10_000,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            return invite_page(
+                &p,
+                s,
+                StatusCode::BAD_REQUEST,
+                json!({"error": "numbers: a whole number above 0", "uscc": uscc, "name": name}),
+            )
+            .await;
+        }
+    };
+    let actor = staff.actor();
+    let (u, n) = (uscc.clone(), name.clone());
+    match run(s, move |a| {
+        let t = a.invite(&u, &n, numbers, 30)?;
+        a.record(&actor, DocId([0; 16]), "invite", &u)?;
+        Ok(t)
+    })
+    .await
+    {
+        Ok(token) => invite_page(&p, s, StatusCode::CREATED, json!({"token": token})).await,
+        Err(f) => {
+            let msg = f.parts().1.message.clone();
+            invite_page(
+                &p,
+                s,
+                StatusCode::BAD_REQUEST,
+                json!({"error": msg, "uscc": uscc, "name": name}),
+            )
+            .await
+        }
+    }
+}
+
+async fn audit(ctx: Ctx) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match run(&ctx.0.0, |a| a.audit_trail(None, 1000)).await {
+        Ok(entries) => p.render(
+            "authority/audit.html",
+            json!({"entries": entries.iter().map(|e| json!({
+                "seq": e.seq, "at": when(e.at_ms), "actor": e.actor, "action": e.action,
+                "detail": e.detail,
+                "case": (e.subject.0 != [0; 16]).then(|| e.subject.to_string()),
+            })).collect::<Vec<_>>()}),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn certificates(ctx: Ctx) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    match run(&ctx.0.0, |a| a.certificates()).await {
+        Ok(rows) => p.render(
+            "authority/cert_requests.html",
+            json!({"rows": rows.into_iter().map(|(serial, uscc, mobile, from, to, revoked)| json!({
+                "seq": serial, "time": when(from), "kind": p.t("cert.req.issued"), "uscc": uscc,
+                "mobile": mobile,
+                "status": if revoked <= now { p.t("cert.status.revoked") } else if to <= now { p.t("cert.status.expired") } else { p.t("cert.status.valid") },
+                "detail": format!("{} — {}", when(from), when(to)),
+            })).collect::<Vec<_>>()}),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn verify_page(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), headers, uri) = &ctx;
+    let staff = session_of(s, headers);
+    let p = frame(*lang, csrf, uri, staff.as_ref());
+    verify_render(&p, Some(&own_trust(s)), None).await
+}
+
+async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), headers, uri) = &ctx;
+    let staff = session_of(s, headers);
+    let p = frame(*lang, csrf, uri, staff.as_ref());
+    match one_file(&mut mp).await {
+        Ok(bytes) => verify_render(&p, Some(&own_trust(s)), Some(&bytes)).await,
+        Err(m) => p.error(StatusCode::BAD_REQUEST, m),
+    }
+}

@@ -1,0 +1,844 @@
+//! The enterprise node's screens, in the manual's structure: 许可证统一管理平台 home,
+//! 出口许可证 (许可证申请, 查看电子许可证, 查询), 手机证书授权 and the verification page.
+//! Every action calls the same [`Enterprise`](crate::enterprise::Enterprise) method as the
+//! JSON API; nothing here decides business rules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, Multipart, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use exlic_client::DocId;
+use exlic_client::application::{ApplicationForm, ApplicationView};
+use exlic_client::error::{FieldError, Severity};
+use exlic_client::query::ApplicationQuery;
+use exlic_client::status::ApplicationStatus;
+use serde_json::{Value, json};
+
+use super::{Csrf, Lang, NavItem, Page, flash_from, forms, licence_view, see_other, when};
+use crate::api::AppState;
+use crate::api::error::Failure;
+use crate::api::v1::{node as apinode, run};
+
+/// The enterprise UI's routes.
+pub fn router(attachment_limit: u64) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/applications", get(list).post(create))
+        .route("/applications/new", get(new_form))
+        .route("/applications/{id}", get(view).post(save))
+        .route("/applications/{id}/edit", get(edit))
+        .route(
+            "/applications/{id}/attachments",
+            post(upload).layer(DefaultBodyLimit::max(
+                (attachment_limit as usize + (1 << 16)) * 8,
+            )),
+        )
+        .route("/applications/{id}/attachments/{sha}", get(download))
+        .route(
+            "/applications/{id}/attachments/{sha}/delete",
+            post(remove_attachment),
+        )
+        .route("/applications/{id}/report", post(report))
+        .route("/applications/{id}/delete", post(delete))
+        .route("/applications/{id}/seal-file", get(seal_file))
+        .route("/query", get(query))
+        .route("/licences", get(licences))
+        .route("/licences/{no}", get(licence))
+        .route("/licences/{no}/file", get(licence_file))
+        .route("/certificate", get(certificate))
+        .route("/certificate/request", get(cert_form).post(cert_post))
+        .route(
+            "/verify",
+            get(verify_page)
+                .post(verify_post)
+                .layer(DefaultBodyLimit::max(1 << 20)),
+        )
+}
+
+const NAV: [(&str, &str); 5] = [
+    ("/applications", "nav.applications"),
+    ("/licences", "nav.licences"),
+    ("/query", "nav.query"),
+    ("/certificate", "nav.certificate"),
+    ("/verify", "nav.verify"),
+];
+
+/// Builds the page frame: navigation, status bar, certificate banner.
+async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
+    let path = uri.path();
+    let mut p = Page::new(lang, csrf, path, "brand.enterprise");
+    p.nav = NAV
+        .iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            current: path.starts_with(href),
+        })
+        .collect();
+    if let Ok(st) = apinode::sync_status(s).await {
+        p.sync = Some(json!({
+            "online": st.online,
+            "last": st.last_sync_ms.map(when),
+            "docs_waiting": st.docs_waiting,
+            "submissions_waiting": st.submissions_waiting,
+            "bytes_waiting": st.bytes_waiting,
+        }));
+    }
+    if let Ok(Some((c, revoked))) = run(s, |e| e.device_certificate()).await {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let v = apinode::certificate_view(c, revoked, now);
+        p.banner = Some(json!({
+            "mobile": v.mobile,
+            "expiry": when(v.not_after_ms),
+            "warn": v.status != "valid",
+        }));
+    }
+    if let Some(q) = uri.query() {
+        let q: HashMap<String, String> = serde_urlencoded::from_str(q).unwrap_or_default();
+        p.flash = flash_from(&q);
+        p.flash_arg = q.get("arg").cloned();
+    }
+    p
+}
+
+/// Shows a failure as a page with its status.
+fn failed(p: &Page, f: Failure) -> Response {
+    let (status, body) = f.parts();
+    let msg = match &body.field {
+        Some(field) => format!("{field}: {}", body.message),
+        None => body.message.clone(),
+    };
+    p.error(status, msg)
+}
+
+type Ctx = (State<AppState>, Extension<Lang>, Extension<Csrf>, Uri);
+
+async fn home((State(s), Extension(lang), Extension(csrf), uri): Ctx) -> Response {
+    let p = page(&s, lang, &csrf, &uri).await;
+    let info = match run(&s, |e| e.node_info()).await {
+        Ok(i) => i,
+        Err(f) => return failed(&p, f),
+    };
+    p.render(
+        "enterprise/home.html",
+        json!({"node": {
+            "enterprise_name": info.enterprise_name,
+            "enterprise_uscc": info.enterprise_uscc,
+            "device_key": info.device_public_key,
+            "numbers_left": info.numbers_left,
+        }}),
+    )
+}
+
+fn summaries(items: Vec<exlic_client::application::ApplicationSummary>) -> Vec<Value> {
+    items
+        .into_iter()
+        .map(|a| {
+            json!({
+                "id": a.id.to_string(), "status": a.status.code(), "application_no": a.application_no,
+                "commodity_code": a.commodity_code, "commodity_name": a.commodity_name,
+                "quantity": a.quantity, "trade_mode": a.trade_mode, "quota_year": a.quota_year,
+                "created": when(a.created_at_ms), "licence_no": a.licence_no,
+            })
+        })
+        .collect()
+}
+
+async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
+    let raw: Vec<(String, String)> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let kept: Vec<(String, String)> = raw
+        .into_iter()
+        .filter(|(k, v)| !v.is_empty() && k != "msg" && k != "arg")
+        .collect();
+    let q: ApplicationQuery = match serde_urlencoded::to_string(&kept)
+        .ok()
+        .and_then(|s| serde_urlencoded::from_str(&s).ok())
+    {
+        Some(q) => q,
+        None => {
+            return p.error(StatusCode::BAD_REQUEST, p.t("list.bad_query"));
+        }
+    };
+    let page_no = q.page.unwrap_or(1).max(1);
+    let href = |n: u32| {
+        let mut v: Vec<(String, String)> =
+            kept.iter().filter(|(k, _)| k != "page").cloned().collect();
+        v.push(("page".into(), n.to_string()));
+        format!(
+            "{}?{}",
+            uri.path(),
+            serde_urlencoded::to_string(&v).unwrap_or_default()
+        )
+    };
+    let qv = serde_json::to_value(&q).unwrap_or(Value::Null);
+    let result = run(&s, move |e| e.query(&q)).await;
+    match result {
+        Ok(pg) => p.render(
+            "enterprise/applications.html",
+            json!({
+                "heading": if full { "nav.query" } else { "nav.applications" },
+                "full_query": full,
+                "q": qv,
+                "statuses": ApplicationStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
+                "options": forms::options(s.enterprise.reference().data()),
+                "page": {"items": summaries(pg.items), "page": pg.page, "has_more": pg.has_more},
+                "prev_href": href(page_no.saturating_sub(1).max(1)),
+                "next_href": href(page_no + 1),
+            }),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn list(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    listing(s, p, &uri, false).await
+}
+
+async fn query(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    listing(s, p, &uri, true).await
+}
+
+/// Goods rows for the form: the existing ones plus blanks up to at least three, one spare.
+fn goods_rows(form: &ApplicationForm, amounts: &[String]) -> Vec<Value> {
+    let n = (form.goods.len() + 1).max(3);
+    (0..n)
+        .map(|i| {
+            let g = form.goods.get(i).cloned().unwrap_or_default();
+            json!({"i": i, "spec": g.spec, "unit": g.unit, "quantity": g.quantity,
+                   "unit_price": g.unit_price, "amount": amounts.get(i).cloned().unwrap_or_default()})
+        })
+        .collect()
+}
+
+fn label_of(p: &Page, field: &str) -> String {
+    let key = if let Some(rest) = field.strip_prefix("goods[") {
+        let col = rest.split_once("].").map(|(_, c)| c).unwrap_or("goods");
+        format!("field.{col}")
+    } else {
+        format!("field.{}", field.replace("contract.", "contract_"))
+    };
+    let l = p.t(&key);
+    if l == key {
+        field.to_owned()
+    } else {
+        format!("{l} ({field})")
+    }
+}
+
+fn error_values(p: &Page, errors: &[FieldError]) -> (Value, Vec<Value>, Vec<Value>) {
+    let mut by_field: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let (mut errs, mut warns) = (Vec::new(), Vec::new());
+    for e in errors {
+        let v = json!({"field": e.field, "label": label_of(p, &e.field), "rule": e.rule, "message": e.message});
+        if e.severity == Severity::Error {
+            by_field
+                .entry(e.field.clone())
+                .or_default()
+                .push(json!({"rule": e.rule, "message": e.message}));
+            errs.push(v);
+        } else {
+            warns.push(v);
+        }
+    }
+    (json!(by_field), errs, warns)
+}
+
+fn app_json(v: &ApplicationView) -> Value {
+    json!({
+        "id": v.id.to_string(), "status": v.status.code(), "application_no": v.application_no,
+        "revision": v.revision, "frozen": v.frozen, "attachments": v.attachments,
+        "commodity_name": v.commodity_name, "totals": v.totals, "licence_no": v.licence_no,
+        "heads": v.heads,
+    })
+}
+
+fn render_form(
+    s: &AppState,
+    p: &Page,
+    status: StatusCode,
+    app: Option<&ApplicationView>,
+    form: &ApplicationForm,
+    errors: &[FieldError],
+) -> Response {
+    let (by_field, errs, warns) = error_values(p, errors);
+    let amounts = app
+        .map(|a| a.totals.line_amounts.clone())
+        .unwrap_or_default();
+    p.render_status(
+        status,
+        "enterprise/form.html",
+        json!({
+            "app": app.map(app_json),
+            "action": app.map(|a| format!("/applications/{}", a.id)).unwrap_or_else(|| "/applications".into()),
+            "groups": forms::groups(),
+            "values": forms::flatten(form),
+            "goods": goods_rows(form, &amounts),
+            "totals": app.map(|a| json!(a.totals)).unwrap_or(json!({})),
+            "options": forms::options(s.enterprise.reference().data()),
+            "errors": by_field, "error_list": errs, "warning_list": warns,
+            "limit_mib": s.enterprise.settings().attachment_max_bytes >> 20,
+        }),
+    )
+}
+
+async fn new_form(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let info = run(&s, |e| e.node_info()).await.ok();
+    let mut form = ApplicationForm::default();
+    if let Some(i) = info {
+        // The enterprise's own name and code, as the platform pre-fills them.
+        form.exporter_name = i.enterprise_name.clone();
+        form.exporter_uscc = i.enterprise_uscc.clone();
+        form.consignor_name = i.enterprise_name;
+        form.consignor_uscc = i.enterprise_uscc;
+    }
+    render_form(&s, &p, StatusCode::OK, None, &form, &[])
+}
+
+fn posted(body: &Bytes) -> Result<Vec<(String, String)>, String> {
+    serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())
+}
+
+async fn create(ctx: Ctx, body: Bytes) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let form = match posted(&body).and_then(|v| forms::unflatten(&v)) {
+        Ok(f) => f,
+        Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
+    };
+    let f2 = form.clone();
+    match run(&s, move |e| e.create(&f2)).await {
+        Ok(v) => see_other(&format!("/applications/{}/edit?msg=flash.saved", v.id)),
+        Err(f) => form_failure(&s, &p, None, &form, f),
+    }
+}
+
+fn form_failure(
+    s: &AppState,
+    p: &Page,
+    app: Option<&ApplicationView>,
+    form: &ApplicationForm,
+    f: Failure,
+) -> Response {
+    let (status, body) = f.parts();
+    let mut errors = body.errors.clone();
+    if errors.is_empty() {
+        errors.push(FieldError {
+            field: body.field.clone().unwrap_or_else(|| "form".into()),
+            rule: body.rule.clone().unwrap_or_else(|| body.code.clone()),
+            message: body.message.clone(),
+            severity: Severity::Error,
+        });
+    }
+    render_form(s, p, status, app, form, &errors)
+}
+
+#[allow(clippy::result_large_err)] // the error is the response to send, once per request
+fn parse_id(p: &Page, id: &str) -> Result<DocId, Response> {
+    id.parse()
+        .map_err(|_| p.error(StatusCode::NOT_FOUND, p.t("error.no_such_application")))
+}
+
+async fn edit(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.get(id)).await {
+        Ok(v) if v.frozen => see_other(&format!("/applications/{id}")),
+        Ok(v) => render_form(&s, &p, StatusCode::OK, Some(&v), &v.form, &[]),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// 暂存 (`action=save`) or 保存并盖章 (`action=seal`: saves, then seals).
+async fn save(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let pairs = match posted(&body) {
+        Ok(v) => v,
+        Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
+    };
+    let seal = pairs.iter().any(|(k, v)| k == "action" && v == "seal");
+    let form = match forms::unflatten(&pairs) {
+        Ok(f) => f,
+        Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
+    };
+    let f2 = form.clone();
+    let saved = match run(&s, move |e| e.save(id, &f2)).await {
+        Ok(v) => v,
+        Err(f) => {
+            let current = run(&s, move |e| e.get(id)).await.ok();
+            return form_failure(&s, &p, current.as_ref(), &form, f);
+        }
+    };
+    if !seal {
+        return see_other(&format!("/applications/{id}/edit?msg=flash.saved"));
+    }
+    match run(&s, move |e| e.seal(id)).await {
+        Ok(r) => {
+            let v = match run(&s, move |e| e.get(id)).await {
+                Ok(v) => v,
+                Err(f) => return failed(&p, f),
+            };
+            let (_, _, warns) = error_values(&p, &r.warnings);
+            render_view(&s, &p, &v, Some(&r.application_no), warns)
+        }
+        Err(f) => form_failure(&s, &p, Some(&saved), &form, f),
+    }
+}
+
+fn render_view(
+    s: &AppState,
+    p: &Page,
+    v: &ApplicationView,
+    sealed_no: Option<&str>,
+    warnings: Vec<Value>,
+) -> Response {
+    let history: Vec<Value> = v
+        .history
+        .iter()
+        .map(|h| json!({"at": when(h.at_ms), "event": h.event, "detail": h.detail}))
+        .collect();
+    let return_reason = (v.status == ApplicationStatus::Returned
+        || v.status == ApplicationStatus::Rejected)
+        .then(|| {
+            v.history
+                .iter()
+                .rev()
+                .find(|h| !h.detail.is_empty())
+                .map(|h| h.detail.clone())
+        })
+        .flatten();
+    let _ = s;
+    p.render(
+        "enterprise/application.html",
+        json!({
+            "app": app_json(v),
+            "groups": forms::groups(),
+            "values": forms::flatten(&v.form),
+            "goods": goods_rows(&v.form, &v.totals.line_amounts),
+            "history": history,
+            "sealed_no": sealed_no,
+            "warning_list": warnings,
+            "return_reason": return_reason,
+            "limit_mib": s.enterprise.settings().attachment_max_bytes >> 20,
+        }),
+    )
+}
+
+async fn view(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.get(id)).await {
+        Ok(v) => render_view(&s, &p, &v, None, Vec::new()),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// 上传附件: several files in one multipart post.
+async fn upload(ctx: Ctx, Path(id): Path<String>, mut mp: Multipart) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let limit = s.enterprise.settings().attachment_max_bytes;
+    let mut added = 0;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return p.error(StatusCode::BAD_REQUEST, format!("files: {e}")),
+        };
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_owned();
+        let media = field.content_type().unwrap_or("").to_owned();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) => return p.error(StatusCode::BAD_REQUEST, format!("files: {e}")),
+        };
+        if name.is_empty() && bytes.is_empty() {
+            continue;
+        }
+        if bytes.len() as u64 > limit {
+            return p.error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("{name}: {} {limit} B", p.t("att.too_large")),
+            );
+        }
+        if let Err(f) = run(&s, move |e| e.add_attachment(id, &name, &media, &bytes)).await {
+            return failed(&p, f);
+        }
+        added += 1;
+    }
+    see_other(&format!(
+        "/applications/{id}/edit?msg=flash.uploaded&arg={added}"
+    ))
+}
+
+async fn download(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.attachment(id, &sha)).await {
+        Ok((a, bytes)) => crate::api::v1::applications::attachment_response(&a.name, bytes),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn remove_attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.remove_attachment(id, &sha)).await {
+        Ok(()) => see_other(&format!("/applications/{id}/edit?msg=flash.removed")),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.report(id)).await {
+        Ok(_) => see_other(&format!("/applications/{id}?msg=flash.reported")),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.delete(id)).await {
+        Ok(()) => see_other("/applications?msg=flash.deleted"),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn seal_file(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.sealed_submission(id)).await {
+        Ok(sub) => {
+            crate::api::v1::applications::attachment_response(&format!("{id}.seal"), sub.encode())
+        }
+        Err(f) => failed(&p, f),
+    }
+}
+
+fn trust(s: &AppState) -> Option<exlic_client::certificate::Trust> {
+    s.authority_key.map(exlic_client::certificate::Trust::new)
+}
+
+async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let no = q.get("no").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let all = match apinode::licence_summaries(&s).await {
+        Ok(a) => a,
+        Err(f) => return failed(&p, f),
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(crate::clock::china())
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let rows: Vec<Value> = all
+        .into_iter()
+        .filter(|l| no.is_empty() || l.licence_no.contains(&no))
+        .map(|l| {
+            let valid = l.expiry.as_str() >= today.as_str();
+            json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
+                   "commodity_name": l.commodity_name, "issue_date": l.issue_date,
+                   "expiry": l.expiry, "valid": valid})
+        })
+        .collect();
+    p.render(
+        "enterprise/licences.html",
+        json!({"licences": rows, "no": no}),
+    )
+}
+
+async fn licence_bytes(s: &AppState, no: String) -> Result<Option<Vec<u8>>, Failure> {
+    let all = run(s, |e| e.licences()).await?;
+    Ok(all.into_iter().find(|(n, _)| *n == no).map(|(_, f)| f))
+}
+
+/// Renders a licence view (shared with the authority through `licence.html`).
+pub fn render_licence(
+    p: &Page,
+    file: &[u8],
+    trust: Option<&exlic_client::certificate::Trust>,
+    file_href: &str,
+) -> Response {
+    let (check, lic) = match trust {
+        Some(t) => licence_view::check(file, t),
+        None => (
+            json!({"ok": false, "detail": p.t("verify.no_trust")}),
+            exlic_client::signed::peek(file)
+                .ok()
+                .and_then(|b| exlic_client::licence::Licence::decode(b).ok()),
+        ),
+    };
+    let Some(l) = lic else {
+        return p.error(StatusCode::UNPROCESSABLE_ENTITY, p.t("verify.unreadable"));
+    };
+    p.render(
+        "licence.html",
+        json!({
+            "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l)},
+            "check": check,
+            "boxes": licence_view::boxes(&l),
+            "qr_svg": licence_view::qr_svg(&l, file),
+            "key_id": hex::encode(l.key_id),
+            "file_href": file_href,
+            "print_href": "javascript:window.print()",
+        }),
+    )
+}
+
+async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match licence_bytes(&s, no.clone()).await {
+        Ok(Some(f)) => render_licence(&p, &f, trust(&s).as_ref(), &format!("/licences/{no}/file")),
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match licence_bytes(&s, no.clone()).await {
+        Ok(Some(f)) => {
+            crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
+        }
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// The verification page (every node): upload a licence file, see the offline result.
+pub async fn verify_render(
+    p: &Page,
+    trust: Option<&exlic_client::certificate::Trust>,
+    file: Option<&[u8]>,
+) -> Response {
+    let result = file.map(|f| match trust {
+        Some(t) => {
+            let (check, lic) = licence_view::check(f, t);
+            let mut v = check;
+            v["boxes"] = json!(lic.map(|l| licence_view::boxes(&l)).unwrap_or_default());
+            v
+        }
+        None => json!({"ok": false, "detail": p.t("verify.no_trust")}),
+    });
+    p.render(
+        "verify.html",
+        json!({
+            "result": result,
+            "trusted_key": trust.map(|t| t.keys().iter().map(|k| hex::encode(k.key)).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        }),
+    )
+}
+
+async fn verify_page(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    verify_render(&p, trust(&s).as_ref(), None).await
+}
+
+/// Reads the one `file` field of a multipart post.
+pub async fn one_file(mp: &mut Multipart) -> Result<Vec<u8>, String> {
+    while let Some(f) = mp.next_field().await.map_err(|e| format!("file: {e}"))? {
+        if f.name() == Some("file") {
+            return f
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .map_err(|e| format!("file: {e}"));
+        }
+    }
+    Err("file: no file was sent".into())
+}
+
+async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match one_file(&mut mp).await {
+        Ok(bytes) => verify_render(&p, trust(&s).as_ref(), Some(&bytes)).await,
+        Err(m) => p.error(StatusCode::BAD_REQUEST, m),
+    }
+}
+
+async fn certificate(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let info = match run(&s, |e| e.node_info()).await {
+        Ok(i) => i,
+        Err(f) => return failed(&p, f),
+    };
+    let now = jiff::Timestamp::now().as_millisecond();
+    let cert = run(&s, |e| e.device_certificate())
+        .await
+        .ok()
+        .flatten()
+        .map(|(c, r)| apinode::certificate_view(c, r, now));
+    let rows = run(&s, |e| e.certificate_requests())
+        .await
+        .unwrap_or_default();
+    let installed = cert.is_some();
+    let requests: Vec<Value> = rows
+        .into_iter()
+        .map(apinode::view)
+        .map(|r| {
+            let device = match r.status.as_str() {
+                "issued" if installed => "done",
+                "issued" => "make",
+                "refused" => "refused",
+                _ => "submitted",
+            };
+            json!({"time": when(r.created_ms), "kind": r.kind, "mobile": r.mobile,
+                   "old_mobile": r.old_mobile, "status": r.status, "outcome": r.outcome,
+                   "device": device})
+        })
+        .collect();
+    p.render(
+        "enterprise/certificate.html",
+        json!({
+            "node": {"enterprise_name": info.enterprise_name, "enterprise_uscc": info.enterprise_uscc},
+            "cert": cert.map(|c| json!({
+                "enterprise_uscc": c.enterprise_uscc, "mobile": c.mobile, "serial": c.serial,
+                "key_fingerprint": c.key_fingerprint, "from": when(c.not_before_ms),
+                "to": when(c.not_after_ms), "status": c.status,
+            })),
+            "requests": requests,
+        }),
+    )
+}
+
+async fn cert_page(
+    s: &AppState,
+    p: &Page,
+    status: StatusCode,
+    fields: &HashMap<String, String>,
+    step: &str,
+    error: Option<Value>,
+) -> Response {
+    let info = match run(s, |e| e.node_info()).await {
+        Ok(i) => i,
+        Err(f) => return failed(p, f),
+    };
+    let kind = fields.get("kind").cloned().unwrap_or_else(|| "new".into());
+    if apinode::parse_kind(&kind).is_err() {
+        return p.error(
+            StatusCode::BAD_REQUEST,
+            "kind: one of new, number_change, device_change, renew, revoke",
+        );
+    }
+    p.render_status(
+        status,
+        "enterprise/cert_request.html",
+        json!({
+            "node": {"enterprise_name": info.enterprise_name, "enterprise_uscc": info.enterprise_uscc},
+            "kind": kind, "step": step, "error": error,
+            "mobile": fields.get("mobile").cloned().unwrap_or_default(),
+            "old_mobile": fields.get("old_mobile").cloned().unwrap_or_default(),
+        }),
+    )
+}
+
+async fn cert_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    cert_page(&s, &p, StatusCode::OK, &q, "enter", None).await
+}
+
+/// Step `confirm` checks the numbers and shows "提交后信息将不能做更改"; step `submit`
+/// signs the request with the e-key (PIN) and queues it for the issuing agency.
+async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let f: HashMap<String, String> = match serde_urlencoded::from_bytes(&body) {
+        Ok(v) => v,
+        Err(e) => return p.error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let kind = match apinode::parse_kind(f.get("kind").map(String::as_str).unwrap_or("")) {
+        Ok(k) => k,
+        Err(fl) => return failed(&p, fl),
+    };
+    let mobile = f.get("mobile").cloned().unwrap_or_default();
+    let old = f.get("old_mobile").cloned().unwrap_or_default();
+    let mobile_ok =
+        |m: &str| m.len() == 11 && m.starts_with('1') && m.bytes().all(|b| b.is_ascii_digit());
+    let bad = |field: &str, message: String| Some(json!({"field": field, "message": message}));
+    let err = if !mobile_ok(&mobile) {
+        bad("mobile", p.t("cert.bad_mobile"))
+    } else if f.get("kind").map(String::as_str) == Some("number_change") && !mobile_ok(&old) {
+        bad("old_mobile", p.t("cert.bad_mobile"))
+    } else {
+        None
+    };
+    if err.is_some() {
+        return cert_page(&s, &p, StatusCode::UNPROCESSABLE_ENTITY, &f, "enter", err).await;
+    }
+    if f.get("step").map(String::as_str) != Some("submit") {
+        return cert_page(&s, &p, StatusCode::OK, &f, "confirm", None).await;
+    }
+    let pin = f.get("pin").cloned().unwrap_or_default();
+    match run(&s, move |e| {
+        e.request_certificate(kind, &mobile, &old, &pin, None)
+    })
+    .await
+    {
+        Ok(_) => see_other("/certificate?msg=flash.cert_submitted"),
+        Err(fl) => {
+            let (status, body) = fl.parts();
+            let e = bad(body.field.as_deref().unwrap_or("pin"), body.message.clone());
+            cert_page(&s, &p, status, &f, "confirm", e).await
+        }
+    }
+}

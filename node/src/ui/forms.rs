@@ -1,0 +1,305 @@
+//! The application form on screen: its field groups (as on the paper form), the select
+//! options from the reference data, and the mapping between flat `name=value` form posts
+//! and [`ApplicationForm`] (`goods[0].quantity`, `contract.buyer_name`, …), which are the
+//! same names the validation rules report, so each error lands beside its field.
+
+use std::collections::BTreeMap;
+
+use exlic_client::application::ApplicationForm;
+use exlic_client::reference::ReferenceData;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// One input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    /// The form name (also the rule engine's field name).
+    pub name: &'static str,
+    /// Catalogue key of the label.
+    pub label: String,
+    /// `text`, `select`, `date` or `textarea`.
+    pub kind: &'static str,
+    /// For selects: which option list.
+    pub options: &'static str,
+    /// Marked ★.
+    pub required: bool,
+    /// Spans the whole row.
+    pub wide: bool,
+    /// A datalist id.
+    pub list: &'static str,
+    /// The mobile keyboard hint.
+    pub inputmode: &'static str,
+}
+
+/// A fieldset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Catalogue key of the legend.
+    pub legend: &'static str,
+    /// Its fields.
+    pub fields: Vec<Field>,
+    /// Whether the goods table follows this group.
+    pub goods_after: bool,
+}
+
+fn f(name: &'static str, kind: &'static str, options: &'static str, required: bool) -> Field {
+    let label = format!("field.{}", name.replace("contract.", "contract_"));
+    Field {
+        name,
+        label,
+        kind,
+        options,
+        required,
+        wide: kind == "textarea",
+        list: if name == "commodity_code" {
+            "commodities"
+        } else {
+            ""
+        },
+        inputmode: match name {
+            "exporter_code" | "consignor_code" | "commodity_code" | "quota_year" => "numeric",
+            "contract.total_amount" => "decimal",
+            _ => "",
+        },
+    }
+}
+
+/// The groups of the 出口许可证申请表 and its 合同信息表, in paper order.
+pub fn groups() -> Vec<Group> {
+    vec![
+        Group {
+            legend: "group.parties",
+            fields: vec![
+                f("exporter_name", "text", "", true),
+                f("exporter_code", "text", "", true),
+                f("exporter_uscc", "text", "", true),
+                f("consignor_name", "text", "", true),
+                f("consignor_code", "text", "", true),
+                f("consignor_uscc", "text", "", true),
+            ],
+            goods_after: false,
+        },
+        Group {
+            legend: "group.trade",
+            fields: vec![
+                f("trade_mode", "select", "trade_modes", true),
+                f("contract_no", "text", "", true),
+                f("customs_district", "select", "customs_districts", true),
+                f("country", "select", "countries", true),
+                f("payment_mode", "select", "payment_modes", true),
+                f("transport_mode", "select", "transport_modes", true),
+            ],
+            goods_after: false,
+        },
+        Group {
+            legend: "group.goods",
+            fields: vec![
+                f("commodity_code", "text", "", true),
+                f("currency", "select", "currencies", true),
+                f("price_term", "select", "price_terms", true),
+                f("quota_year", "text", "", true),
+                f("batch_mode", "select", "batch_modes", true),
+            ],
+            goods_after: true,
+        },
+        Group {
+            legend: "group.remarks",
+            fields: vec![
+                f("remarks", "textarea", "", false),
+                f("additional_info", "textarea", "", false),
+            ],
+            goods_after: false,
+        },
+        Group {
+            legend: "group.contract",
+            fields: vec![
+                f("contract.contract_no", "text", "", true),
+                f("contract.signed_on", "date", "", true),
+                f("contract.signed_at", "text", "", true),
+                f("contract.buyer_name", "text", "", true),
+                f("contract.buyer_address", "text", "", true),
+                f("contract.buyer_country", "select", "countries", true),
+                f("contract.total_amount", "text", "", true),
+                f("contract.currency", "select", "currencies", true),
+                f("contract.delivery_by", "date", "", true),
+                f("contract.notes", "textarea", "", false),
+            ],
+            goods_after: false,
+        },
+    ]
+}
+
+/// The option lists the selects use, by name.
+pub fn options(r: &ReferenceData) -> Value {
+    let cn = |v: &[exlic_client::reference::CodeName]| {
+        v.iter()
+            .map(|c| json!({"code": c.code, "name": c.name, "name_en": c.name_en}))
+            .collect::<Vec<_>>()
+    };
+    let mut commodities: BTreeMap<&str, &str> = BTreeMap::new();
+    for c in &r.catalogues {
+        for e in &c.entries {
+            commodities.insert(&e.code, &e.name);
+        }
+    }
+    json!({
+        "trade_modes": cn(&r.trade_modes),
+        "payment_modes": cn(&r.payment_modes),
+        "transport_modes": cn(&r.transport_modes),
+        "customs_districts": cn(&r.customs_districts),
+        "units": cn(&r.units),
+        "countries": r.countries.iter().filter(|c| !c.grouping)
+            .map(|c| json!({"code": c.code, "name": c.name, "name_en": c.name_en})).collect::<Vec<_>>(),
+        "currencies": r.currencies.iter()
+            .map(|c| json!({"code": c.code, "name": c.name, "name_en": c.code})).collect::<Vec<_>>(),
+        "price_terms": [{"code": "FOB", "name": "FOB", "name_en": "FOB"}],
+        "batch_modes": [
+            {"code": "single", "name": "一批一证", "name_en": "single shipment"},
+            {"code": "multi", "name": "非一批一证", "name_en": "up to 12 shipments"}
+        ],
+        "commodities": commodities.into_iter().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
+    })
+}
+
+/// The form as flat `name → value` (nested objects with `.`, lists with `[i]`).
+pub fn flatten(form: &ApplicationForm) -> BTreeMap<String, String> {
+    fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&p, v, out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            Value::String(s) => {
+                out.insert(prefix.to_owned(), s.clone());
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.to_string());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(
+        "",
+        &serde_json::to_value(form).expect("form serialises"),
+        &mut out,
+    );
+    out
+}
+
+/// Most goods rows a form post may carry.
+pub const MAX_GOODS: usize = 50;
+
+/// Builds the form from posted pairs. Unknown names are ignored (the guard's `_csrf`, the
+/// button's `action`); goods rows left wholly empty are dropped.
+pub fn unflatten(pairs: &[(String, String)]) -> Result<ApplicationForm, String> {
+    let mut top = Map::new();
+    let mut contract = Map::new();
+    let mut goods: BTreeMap<usize, Map<String, Value>> = BTreeMap::new();
+    let blank = serde_json::to_value(ApplicationForm::default()).expect("form serialises");
+    for (k, v) in pairs {
+        let v = Value::String(v.clone());
+        if let Some(rest) = k.strip_prefix("contract.") {
+            if blank["contract"].get(rest).is_some() {
+                contract.insert(rest.to_owned(), v);
+            }
+        } else if let Some(rest) = k.strip_prefix("goods[") {
+            let Some((i, col)) = rest.split_once("].") else {
+                continue;
+            };
+            let i: usize = i.parse().map_err(|_| format!("{k}: bad row number"))?;
+            if i >= MAX_GOODS {
+                return Err(format!("{k}: at most {MAX_GOODS} goods rows"));
+            }
+            if matches!(col, "spec" | "unit" | "quantity" | "unit_price") {
+                goods.entry(i).or_default().insert(col.to_owned(), v);
+            }
+        } else if k != "contract" && k != "goods" && blank.get(k).is_some() {
+            top.insert(k.clone(), v);
+        }
+    }
+    let rows: Vec<Value> = goods
+        .into_values()
+        .filter(|r| {
+            r.values()
+                .any(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))
+        })
+        .map(Value::Object)
+        .collect();
+    top.insert("goods".into(), Value::Array(rows));
+    top.insert("contract".into(), Value::Object(contract));
+    let mut merged = blank;
+    merge(&mut merged, Value::Object(top));
+    serde_json::from_value(merged).map_err(|e| e.to_string())
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_then_unflatten_round_trips() {
+        let mut form = ApplicationForm {
+            exporter_name: "厦门 <b>".into(),
+            ..Default::default()
+        };
+        form.contract.buyer_name = "Osaka".into();
+        form.goods.push(exlic_client::application::GoodsLine {
+            spec: "BP".into(),
+            unit: "t".into(),
+            quantity: "1.5".into(),
+            unit_price: "10".into(),
+        });
+        let flat: Vec<(String, String)> = flatten(&form).into_iter().collect();
+        assert!(flat.iter().any(|(k, _)| k == "goods[0].quantity"));
+        assert!(flat.iter().any(|(k, _)| k == "contract.buyer_name"));
+        assert_eq!(unflatten(&flat).unwrap(), form);
+    }
+
+    #[test]
+    fn empty_rows_and_unknown_names_are_dropped() {
+        let pairs = vec![
+            ("_csrf".to_owned(), "x".to_owned()),
+            ("goods[0].spec".to_owned(), String::new()),
+            ("goods[2].spec".to_owned(), "A".to_owned()),
+            ("remarks".to_owned(), "r".to_owned()),
+        ];
+        let f = unflatten(&pairs).unwrap();
+        assert_eq!(f.goods.len(), 1);
+        assert_eq!(f.goods[0].spec, "A");
+        assert_eq!(f.remarks, "r");
+        assert!(unflatten(&[("goods[99].spec".into(), "x".into())]).is_err());
+    }
+
+    #[test]
+    fn every_field_of_the_form_is_on_screen() {
+        let names: Vec<&str> = groups()
+            .iter()
+            .flat_map(|g| g.fields.iter().map(|f| f.name))
+            .collect();
+        for k in flatten(&ApplicationForm::default()).keys() {
+            assert!(names.contains(&k.as_str()), "{k} has no input");
+        }
+    }
+}

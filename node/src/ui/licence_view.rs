@@ -1,0 +1,114 @@
+//! An e-licence on screen, on both nodes: its numbered boxes (§2.1), the offline
+//! verification result and the QR code that carries what a verifier needs.
+
+use exlic_client::certificate::Trust;
+use exlic_client::licence::Licence;
+use serde_json::{Value, json};
+
+/// Boxes 1–21 of the printed licence (the goods rows 12–17 are a table of their own).
+pub fn boxes(l: &Licence) -> Vec<Value> {
+    let b =
+        |no: &str, label: &str, value: String| json!({"no": no, "label": label, "value": value});
+    vec![
+        b(
+            "1",
+            "lic.box.exporter",
+            format!("{} · {} · {}", l.exporter[0], l.exporter[1], l.exporter[2]),
+        ),
+        b(
+            "2",
+            "lic.box.consignor",
+            format!(
+                "{} · {} · {}",
+                l.consignor[0], l.consignor[1], l.consignor[2]
+            ),
+        ),
+        b("3", "field.licence_no", l.licence_no.clone()),
+        b("4", "lic.expiry", l.expiry.clone()),
+        b("5", "field.trade_mode", l.trade_mode.clone()),
+        b("6", "field.contract_no", l.contract_no.clone()),
+        b("7", "field.customs_district", l.customs_district.clone()),
+        b("8", "field.country", l.country.clone()),
+        b("9", "field.payment_mode", l.payment_mode.clone()),
+        b("10", "field.transport_mode", l.transport_mode.clone()),
+        b(
+            "11",
+            "field.commodity",
+            format!("{} {}", l.commodity[0], l.commodity[1]),
+        ),
+        b(
+            "18",
+            "form.total",
+            format!("{} {} (USD {})", l.total[0], l.currency, l.total[1]),
+        ),
+        b("19", "field.remarks", l.remarks.clone()),
+        b(
+            "20",
+            "lic.box.agency",
+            format!("{} ({})", l.agency[1], l.agency[0]),
+        ),
+        b("21", "lic.issue_date", l.issue_date.clone()),
+        b("", "field.application_no", l.application_no.clone()),
+        b("", "field.quota_year", l.quota_year.to_string()),
+        b("", "lic.max_uses", l.max_uses.to_string()),
+    ]
+}
+
+/// The goods rows as table cells.
+pub fn goods(l: &Licence) -> Vec<Vec<String>> {
+    l.lines
+        .iter()
+        .map(|g| {
+            vec![
+                g.spec.clone(),
+                g.unit.clone(),
+                g.quantity.clone(),
+                g.unit_price.clone(),
+                g.amount.clone(),
+                g.amount_usd.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// Verifies `file` offline against `trust`: the result for display and the licence, if
+/// it could be read at all.
+pub fn check(file: &[u8], trust: &Trust) -> (Value, Option<Licence>) {
+    match Licence::verify(file, trust) {
+        Ok(l) => (
+            json!({"ok": true, "detail": format!("{} · key {}", l.agency[1], hex::encode(l.key_id))}),
+            Some(l),
+        ),
+        Err(e) => {
+            let peek = exlic_client::signed::peek(file)
+                .ok()
+                .and_then(|p| Licence::decode(p).ok());
+            (json!({"ok": false, "detail": e.to_string()}), peek)
+        }
+    }
+}
+
+/// The QR code: the whole signed licence when it fits (then a phone verifies it with the
+/// authority's public key alone), else its number and SHA-256 to check a copy against.
+pub fn qr_svg(l: &Licence, file: &[u8]) -> String {
+    use base64::Engine as _;
+    let full = format!(
+        "EXLIC-LIC1:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(file)
+    );
+    let short = format!(
+        "EXLIC-LICREF1:{}:{}:{}",
+        l.licence_no,
+        hex::encode(exlic_client::seal::sha256(file)),
+        hex::encode(l.key_id)
+    );
+    let code = qrcode::QrCode::with_error_correction_level(full.as_bytes(), qrcode::EcLevel::L)
+        .or_else(|_| qrcode::QrCode::new(short.as_bytes()));
+    match code {
+        Ok(c) => c
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(160, 160)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
