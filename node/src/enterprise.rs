@@ -404,6 +404,9 @@ impl Enterprise {
             Self::put_state(&w, id, &state)?;
             index::put_summary(w.txn(), id, Some(&self.summary(id, &form, &state)))?;
             w.commit()?;
+        } else {
+            // Nothing changed: release the write (and the cache it holds) before reading.
+            drop(w);
         }
         self.get(id)
     }

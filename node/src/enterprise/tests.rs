@@ -347,3 +347,16 @@ fn many_edits_are_compacted_without_changing_the_document() {
     let ent = open(dir.path());
     assert_eq!(ent.get(v.id).unwrap(), before);
 }
+
+#[test]
+fn saving_an_unchanged_form_returns_and_leaves_the_store_usable() {
+    let f = fx();
+    let v = f.ent.create(&seed_form()).unwrap();
+    // The same content again changes nothing; it must still answer (and not hold the
+    // write or the document cache), and later edits must go through.
+    let again = f.ent.save(v.id, &seed_form()).unwrap();
+    assert_eq!(again.heads, v.heads);
+    let mut form = seed_form();
+    form.remarks = "changed".into();
+    assert_eq!(f.ent.save(v.id, &form).unwrap().form.remarks, "changed");
+}

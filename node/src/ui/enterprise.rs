@@ -731,8 +731,10 @@ async fn certificate(ctx: Ctx) -> Response {
         .await
         .unwrap_or_default();
     let installed = cert.is_some();
+    // Newest first, as the manual's 历史信息 list shows them.
     let requests: Vec<Value> = rows
         .into_iter()
+        .rev()
         .map(apinode::view)
         .map(|r| {
             let device = match r.status.as_str() {

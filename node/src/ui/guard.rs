@@ -1,7 +1,8 @@
 //! The one security middleware of both web UIs and the JSON API (THREATS T10–T12):
 //! Host allow-list (DNS rebinding), Origin check on every request that carries one, a
 //! CSRF token on every state-changing form, strict cookies and the response headers
-//! (CSP, nosniff, frame denial, no referrer).
+//! (CSP, nosniff, frame denial, same-origin referrer only: with `no-referrer`
+//! browsers send `Origin: null`, which the Origin check must refuse).
 
 use std::sync::Arc;
 
@@ -214,7 +215,7 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,0 +1,318 @@
+// Browser end-to-end walk of the exlic web UI, in Debian's Chromium via playwright-core.
+// Run by tests/tests/browser.rs, one phase at a time, while the Rust test starts and stops
+// the real nodes between phases:
+//   node e2e.mjs enterprise-draft   (authority down: new → 暂存 → fill → attach → seal error
+//                                    → fix → 保存并盖章 → 上报; XSS payloads shown as text)
+//   node e2e.mjs authority-review   (staff sign in; 初审 by 经办人, 复审 by 处长)
+//   node e2e.mjs enterprise-licence (licence listed, verified, downloaded; certificate 续签
+//                                    from request to 已完成)
+// Inputs come from the environment (ENT_URL, AUTH_URL, SHOTS, STAFF_PASSWORD, PIN, STATE);
+// each phase prints one JSON line of results. Screenshots of every screen at 375 and
+// 1280 px go to $SHOTS.
+import { chromium } from "playwright-core";
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const SHOTS = env("SHOTS");
+mkdirSync(SHOTS, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+let lastPage = null;
+
+async function open() {
+  const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "exlic-chromium-")), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    ignoreHTTPSErrors: true, // the authority's self-signed certificate
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  lastPage = page;
+  page.setDefaultTimeout(20000);
+  const alerts = [];
+  page.on("dialog", async (d) => {
+    if (d.type() === "alert") alerts.push(d.message());
+    await d.accept();
+  });
+  page.on("pageerror", (e) => alerts.push(`page error: ${e.message}`));
+  return { ctx, page, alerts };
+}
+
+// A screenshot of the current screen at phone and desktop width.
+async function shot(page, name) {
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+}
+
+async function enterpriseDraft() {
+  const ENT = env("ENT_URL");
+  const { ctx, page, alerts } = await open();
+  await page.goto(ENT + "/");
+  check(await page.locator("#sync-status").innerText().then((t) => t.includes("离线")), "the status bar says offline");
+  await shot(page, "ent-01-home");
+  await page.getByRole("link", { name: "许可证申请" }).first().click();
+  await shot(page, "ent-02-applications");
+  await page.getByRole("link", { name: "新增" }).click();
+  await shot(page, "ent-03-new");
+  // 暂存 with little filled in: a draft keeps what it has.
+  await page.getByLabel(/^合同号/).first().fill("XM-CA-0096");
+  await page.getByRole("button", { name: "暂存" }).click();
+  await page.waitForURL(/\/applications\/[0-9a-f-]+\/edit/);
+  check(await page.getByText("已暂存").isVisible(), "the draft is saved");
+  const editUrl = page.url();
+
+  // Every field, as a user fills the form.
+  const year = String(new Date().getFullYear());
+  const fill = async (name, value) => page.locator(`[name="${name}"]`).fill(value);
+  const pick = async (name, value) => page.locator(`[name="${name}"]`).selectOption(value);
+  await fill("exporter_code", "913502000728319549");
+  await fill("consignor_code", "3502960012345");
+  await pick("trade_mode", "general");
+  await pick("customs_district", "3700");
+  await pick("country", "JPN");
+  // 付款方式 is left empty on purpose: 保存并盖章 must name it (V23).
+  await pick("transport_mode", "sea");
+  await fill("commodity_code", "2918140000");
+  await pick("currency", "USD");
+  await pick("price_term", "FOB");
+  await fill("quota_year", year);
+  await pick("batch_mode", "single");
+  await fill("goods[0].spec", "无水柠檬酸 BP2013 30-100目");
+  await pick("goods[0].unit", "t");
+  await fill("goods[0].quantity", "23");
+  await fill("goods[0].unit_price", "1250");
+  await fill("goods[1].spec", "一水柠檬酸 E330");
+  await pick("goods[1].unit", "t");
+  await fill("goods[1].quantity", "1.5");
+  await fill("goods[1].unit_price", "1180.25");
+  check((await page.locator("[data-total]").innerText()) === "30520.38", "totals are computed live");
+  await fill("remarks", "分两批装运");
+  await fill("additional_info", "25kg 纸塑复合袋包装");
+  await fill("contract.contract_no", "XM-CA-0096");
+  await fill("contract.signed_on", `${year}-01-15`);
+  await fill("contract.signed_at", "厦门");
+  await fill("contract.buyer_name", "Osaka Food Ingredients Co., Ltd.");
+  await fill("contract.buyer_address", "1-2-3 Umeda, Kita-ku, Osaka");
+  await pick("contract.buyer_country", "JPN");
+  await fill("contract.total_amount", "30520.38");
+  await pick("contract.currency", "USD");
+  await fill("contract.delivery_by", `${year}-12-28`);
+  await fill("contract.notes", "信用证即期");
+  await page.getByRole("button", { name: "暂存" }).click();
+  await page.waitForURL(/edit\?msg=flash.saved/);
+
+  // Two attachments at once.
+  await page.locator("#att-files").setInputFiles([
+    { name: "合同.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 contract " + "x".repeat(3000)) },
+    { name: "发票.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 invoice " + "y".repeat(2000)) },
+  ]);
+  await page.getByRole("button", { name: "上传附件" }).click();
+  await page.waitForURL(/msg=flash.uploaded/);
+  check(await page.getByRole("link", { name: "合同.pdf" }).isVisible(), "the first attachment is listed");
+  check(await page.getByRole("link", { name: "发票.pdf" }).isVisible(), "the second attachment is listed");
+  await shot(page, "ent-04-filled");
+
+  // 保存并盖章 shows the one error beside its field and in the summary.
+  await page.getByRole("button", { name: "保存并盖章" }).click();
+  await page.locator("#error-summary").waitFor();
+  const summary = await page.locator("#error-summary").innerText();
+  check(summary.includes("(1)") && summary.includes("V23"), `one error, V23: ${summary}`);
+  check((await page.locator('[name="payment_mode"]').getAttribute("aria-invalid")) === "true", "the field is marked invalid");
+  check(await page.locator("#e-payment_mode").isVisible(), "the error sits beside its field");
+  await shot(page, "ent-05-seal-error");
+  await page.locator('[name="payment_mode"]').selectOption("lc");
+  await page.getByRole("button", { name: "保存并盖章" }).click();
+  await page.locator("#sealed-no").waitFor();
+  const appNo = (await page.locator("#sealed-no").innerText()).trim();
+  check(/^\d{21}$/.test(appNo), `a 21-digit 申请表号: ${appNo}`);
+  await shot(page, "ent-06-sealed");
+  const appId = page.url().match(/applications\/([0-9a-f-]+)/)[1];
+
+  // 上报 while the authority is down: queued, not yet 待初审.
+  await page.getByRole("button", { name: "上报" }).click();
+  await page.waitForURL(/msg=flash.reported/);
+  check(await page.locator(".badge.queued").first().isVisible(), "status 上报中 until the receipt is back");
+  await shot(page, "ent-07-reported");
+
+  // Script payloads are shown as text, never run.
+  const payload = `<script>alert("xss")</script><img src=x onerror=alert(2)>`;
+  await page.goto(ENT + "/applications/new");
+  await page.locator('[name="exporter_name"]').fill(payload);
+  await page.locator('[name="remarks"]').fill(payload);
+  await page.getByRole("button", { name: "暂存" }).click();
+  await page.waitForURL(/edit/);
+  const xssId = page.url().match(/applications\/([0-9a-f-]+)/)[1];
+  await page.goto(`${ENT}/applications/${xssId}`);
+  check((await page.locator("main").innerText()).includes(payload), "the payload is visible as text");
+  check((await page.locator("main img[src=x]").count()) === 0, "no injected element");
+
+  // The list with partial-number search, 查询 with every filter, the English switch.
+  await page.goto(ENT + "/applications?application_no=" + appNo.slice(-6));
+  check(await page.getByRole("link", { name: appNo }).isVisible(), "partial-number search finds it");
+  await shot(page, "ent-08-search");
+  await page.goto(ENT + "/query");
+  await shot(page, "ent-09-query");
+  await page.getByRole("button", { name: "English" }).click();
+  await page.waitForURL(/\/query/);
+  check(await page.getByRole("heading", { name: "Search" }).isVisible(), "English labels");
+  await shot(page, "ent-10-english");
+  await page.goto(ENT + "/");
+  check(await page.getByRole("link", { name: "Applications" }).first().isVisible(), "the language choice persists");
+  await page.getByRole("button", { name: "中文" }).click();
+  await page.goto(`${ENT}/certificate`);
+  await shot(page, "ent-11-certificate");
+  await page.goto(`${ENT}/verify`);
+  await shot(page, "ent-12-verify");
+  // Keyboard: the skip link is the first stop and focus is visible.
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement.classList.contains("skip")), "the skip link takes the first Tab");
+  check(alerts.length === 0, `no script ran: ${alerts}`);
+  await ctx.close();
+  return { app_id: appId, app_no: appNo, edit_url: editUrl };
+}
+
+async function signIn(page, AUTH, login) {
+  await page.goto(AUTH + "/login");
+  await page.getByLabel("用户名").fill(login);
+  await page.getByLabel("密码").fill(env("STAFF_PASSWORD"));
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(AUTH + "/");
+}
+
+async function authorityReview() {
+  const AUTH = env("AUTH_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await page.goto(AUTH + "/cases");
+  await page.waitForURL(/\/login/);
+  await shot(page, "auth-01-login");
+  // A wrong password is refused with a message.
+  await page.getByLabel("用户名").fill("wang");
+  await page.getByLabel("密码").fill("not-the-password");
+  await page.getByRole("button", { name: "登录" }).click();
+  check(await page.getByText("用户名或密码错误").isVisible(), "a wrong password is refused");
+  await signIn(page, AUTH, "wang");
+  await shot(page, "auth-02-dashboard");
+  check((await page.locator(".chart svg").count()) === 1, "the chart is drawn server-side");
+  await page.goto(AUTH + "/cases?status=pending_initial");
+  await shot(page, "auth-03-inbox");
+  await page.getByRole("link", { name: state.app_no }).click();
+  check(await page.getByText("印章有效").isVisible(), "the seal verifies");
+  await shot(page, "auth-04-case");
+  await page.getByRole("button", { name: "初审通过" }).click();
+  await page.waitForURL(/msg=flash.decided/);
+  check((await page.locator("#case-status").innerText()).includes("待复审"), "初审通过 → 待复审");
+  await page.getByRole("button", { name: /退出/ }).click();
+  await page.waitForURL(/\/login/);
+
+  await signIn(page, AUTH, "li");
+  await page.goto(AUTH + "/cases?status=pending_second");
+  await page.getByRole("link", { name: state.app_no }).click();
+  await shot(page, "auth-05-second-review");
+  await page.getByRole("button", { name: "复审通过并发证" }).click();
+  await page.waitForURL(/msg=flash.decided/);
+  check((await page.locator("#case-status").innerText()).includes("已发证"), "复审通过 → 已发证");
+  const licenceNo = (await page.locator('a[href^="/licences/"]').first().innerText()).trim();
+  await page.locator('a[href^="/licences/"]').first().click();
+  check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies");
+  await shot(page, "auth-06-licence");
+  for (const [path, name] of [["/licences", "auth-07-licences"], ["/audit", "auth-08-audit"],
+    ["/invites", "auth-09-invites"], ["/cert-requests", "auth-10-certificates"], ["/verify", "auth-11-verify"]]) {
+    await page.goto(AUTH + path);
+    await shot(page, name);
+  }
+  check((await page.locator("body").innerText()).length > 0, "pages render");
+  await page.goto(AUTH + "/audit");
+  const audit = await page.locator("main").innerText();
+  check(audit.includes("初审通过") && audit.includes("复审通过") && audit.includes("127.0.0.1"), "decisions are in the audit trail with the address");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return { licence_no: licenceNo };
+}
+
+async function enterpriseLicence() {
+  const ENT = env("ENT_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await page.goto(ENT + "/licences");
+  await shot(page, "ent-13-licences");
+  await page.getByRole("link", { name: state.licence_no }).click();
+  check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies on the enterprise node");
+  check((await page.locator(".qr svg").count()) === 1, "a QR code");
+  await shot(page, "ent-14-licence");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "下载签名文件" }).click(),
+  ]);
+  const file = join(mkdtempSync(join(tmpdir(), "exlic-dl-")), "licence.licence");
+  await download.saveAs(file);
+  await page.goto(ENT + "/verify");
+  await page.locator("#v-file").setInputFiles(file);
+  await page.getByRole("button", { name: "验证" }).click();
+  check((await page.locator("#verify-result").innerText()).includes("验证通过"), "the downloaded file verifies");
+  await shot(page, "ent-15-verified");
+  // A tampered copy is refused.
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 5] ^= 1;
+  writeFileSync(file, bytes);
+  await page.locator("#v-file").setInputFiles(file);
+  await page.getByRole("button", { name: "验证" }).click();
+  check((await page.locator("#verify-result").innerText()).includes("验证失败"), "a tampered file is refused");
+
+  // 手机证书授权: 续签, from request to 已完成.
+  await page.goto(ENT + "/certificate");
+  check(await page.locator("#my-certificate").isVisible(), "查看本机证书");
+  await page.getByRole("link", { name: "续签" }).click();
+  await shot(page, "ent-16-cert-request");
+  await page.getByLabel("新授权手机号码").fill("13800138000");
+  await page.getByRole("button", { name: "授权" }).click();
+  check(await page.getByText("提交后信息将不能做更改").isVisible(), "the confirmation says what submitting means");
+  await shot(page, "ent-17-cert-confirm");
+  await page.getByLabel("电子钥匙 PIN 码").fill(env("PIN"));
+  await page.getByRole("button", { name: "我已检查并确认提交" }).click();
+  await page.waitForURL(/msg=flash.cert_submitted/);
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const row = await page.locator("#cert-history tbody tr").first().innerText();
+    if (row.includes("续签") && row.includes("已完成")) break;
+    check(Date.now() < deadline, `the renewal reaches 已完成: ${row}`);
+    await page.waitForTimeout(1000);
+    await page.reload();
+  }
+  await shot(page, "ent-18-cert-done");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return { verified: true };
+}
+
+const phases = { "enterprise-draft": enterpriseDraft, "authority-review": authorityReview, "enterprise-licence": enterpriseLicence };
+const run = phases[process.argv[2]];
+if (!run) {
+  console.error(`usage: node e2e.mjs ${Object.keys(phases).join("|")}`);
+  process.exit(2);
+}
+run().then(
+  (r) => { console.log(JSON.stringify(r)); process.exit(0); },
+  async (e) => {
+    console.error(e.stack || String(e));
+    if (lastPage) {
+      console.error(`at ${lastPage.url()}`);
+      await lastPage.screenshot({ path: join(SHOTS, `FAILED-${process.argv[2]}.png`), fullPage: true }).catch(() => {});
+    }
+    process.exit(1);
+  },
+);

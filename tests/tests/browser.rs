@@ -1,0 +1,88 @@
+//! The web UI in a real browser (Debian's Chromium driven by playwright-core, see
+//! `tests/browser/e2e.mjs`), across real nodes: a new application → 暂存 → every field →
+//! two attachments → 保存并盖章 with one error, fixed → 上报 while the authority is down →
+//! the authority starts → 初审 and 复审 in the staff UI → the licence shows on the
+//! enterprise node and verifies; a certificate renewal from request to 已完成.
+//! Screenshots of every screen at 375 and 1280 px land in `target/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use exlic_client::status::ApplicationStatus;
+use exlic_tests::*;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Runs one phase of the walk; returns its JSON result line.
+fn phase(name: &str, ent: &str, auth: &str, state: &str) -> String {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("target/screenshots");
+    let out = Command::new("node")
+        .arg(browser_dir().join("e2e.mjs"))
+        .arg(name)
+        .env("ENT_URL", ent)
+        .env("AUTH_URL", auth)
+        .env("SHOTS", &shots)
+        .env("STAFF_PASSWORD", STAFF_PASSWORD)
+        .env("PIN", "246810")
+        .env("STATE", state)
+        .current_dir(browser_dir())
+        .output()
+        .expect("running node (Node.js is required for the browser tests)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "browser phase {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().last().unwrap_or("{}").to_owned()
+}
+
+#[test]
+fn a_user_walks_the_whole_path_in_chromium() {
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is required: apt-get install -y chromium (.ci/run does this)"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "playwright-core is required: (cd tests/browser && npm ci) (.ci/run does this)"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let adir = root.path().join("authority");
+    init_authority(&adir, free_port());
+    let edir = root.path().join("enterprise");
+    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // The authority is down: the enterprise works offline.
+    let ent = Node::start(&edir);
+    let drafted = phase("enterprise-draft", &ent.url, "", "{}");
+    let v: serde_json::Value = serde_json::from_str(&drafted).unwrap();
+    let id: exlic_client::DocId = v["app_id"].as_str().unwrap().parse().unwrap();
+    let c = ent.client();
+    assert_eq!(
+        rt.block_on(c.application(id)).unwrap().status,
+        ApplicationStatus::Queued,
+        "reported while offline: waiting for the receipt"
+    );
+
+    // The authority starts; the report arrives and becomes 待初审 on both sides.
+    let auth = Node::start(&adir);
+    rt.block_on(wait_for(60, "待初审 on the enterprise", || async {
+        (c.application(id).await.ok()?.status == ApplicationStatus::PendingInitial).then_some(())
+    }));
+    let reviewed = phase("authority-review", &ent.url, &auth.url, &drafted);
+    rt.block_on(wait_for(60, "the licence on the enterprise", || async {
+        (c.application(id).await.ok()?.status == ApplicationStatus::Issued).then_some(())
+    }));
+    phase("enterprise-licence", &ent.url, &auth.url, &reviewed);
+}
