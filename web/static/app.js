@@ -48,5 +48,9 @@
     var b = ev.target.closest && ev.target.closest("[data-copy]");
     if (b && navigator.clipboard) { navigator.clipboard.writeText(b.getAttribute("data-copy")); b.setAttribute("aria-pressed", "true"); }
   });
+  // Print: <button data-print> (the print stylesheet hides navigation and buttons).
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-print]")) { window.print(); }
+  });
   document.addEventListener("DOMContentLoaded", totals);
 })();

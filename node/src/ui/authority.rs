@@ -343,7 +343,11 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
             "diff_from": diff.as_ref().map(|d| d.0),
             "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({"field": f, "before": b, "after": a})).collect::<Vec<_>>()),
             "groups": forms::groups(),
-            "values": forms::flatten(&form),
+            "values": forms::display(
+                &form,
+                super::forms::EMBEDDED.data(),
+                p.language() == Lang::En,
+            ),
             "goods": goods,
             "attachments": file.attachments,
             "history": history.iter().rev().map(|h| json!({"at": when(h.at_ms), "actor": h.actor,

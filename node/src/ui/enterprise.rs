@@ -434,7 +434,7 @@ fn render_view(
         json!({
             "app": app_json(v),
             "groups": forms::groups(),
-            "values": forms::flatten(&v.form),
+            "values": forms::display(&v.form, s.enterprise.reference().data(), p.language() == Lang::En),
             "goods": goods_rows(&v.form, &v.totals.line_amounts),
             "history": history,
             "sealed_no": sealed_no,
@@ -630,11 +630,10 @@ pub fn render_licence(
         json!({
             "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l)},
             "check": check,
-            "boxes": licence_view::boxes(&l),
+            "boxes": licence_view::boxes(&l, p.language() == Lang::En),
             "qr_svg": licence_view::qr_svg(&l, file),
             "key_id": hex::encode(l.key_id),
             "file_href": file_href,
-            "print_href": "javascript:window.print()",
         }),
     )
 }
@@ -671,7 +670,10 @@ pub async fn verify_render(
         Some(t) => {
             let (check, lic) = licence_view::check(f, t);
             let mut v = check;
-            v["boxes"] = json!(lic.map(|l| licence_view::boxes(&l)).unwrap_or_default());
+            v["boxes"] = json!(
+                lic.map(|l| licence_view::boxes(&l, p.language() == Lang::En))
+                    .unwrap_or_default()
+            );
             v
         }
         None => json!({"ok": false, "detail": p.t("verify.no_trust")}),

@@ -161,6 +161,46 @@ pub fn options(r: &ReferenceData) -> Value {
     })
 }
 
+/// The embedded reference data, parsed once: names for codes on screens that have no
+/// configured reference of their own (the authority's).
+pub static EMBEDDED: std::sync::LazyLock<crate::domain::reference::Reference> =
+    std::sync::LazyLock::new(crate::domain::reference::Reference::embedded);
+
+/// A code as people read it: `一般贸易 (general)`; unknown codes stay as they are.
+pub fn name_of(options: &Value, list: &str, code: &str, en: bool) -> String {
+    options[list]
+        .as_array()
+        .and_then(|l| l.iter().find(|o| o["code"] == code))
+        .map(|o| {
+            let name = if en { &o["name_en"] } else { &o["name"] };
+            let name = name
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .or(o["name"].as_str())
+                .unwrap_or(code);
+            if name == code {
+                code.to_owned()
+            } else {
+                format!("{name} ({code})")
+            }
+        })
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// The flat values for reading (not editing): select codes shown with their names.
+pub fn display(form: &ApplicationForm, r: &ReferenceData, en: bool) -> BTreeMap<String, String> {
+    let opts = options(r);
+    let mut values = flatten(form);
+    for g in groups() {
+        for f in g.fields.iter().filter(|f| f.kind == "select") {
+            if let Some(v) = values.get_mut(f.name) {
+                *v = name_of(&opts, f.options, v, en);
+            }
+        }
+    }
+    values
+}
+
 /// The form as flat `name → value` (nested objects with `.`, lists with `[i]`).
 pub fn flatten(form: &ApplicationForm) -> BTreeMap<String, String> {
     fn walk(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {

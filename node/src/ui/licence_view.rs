@@ -6,7 +6,9 @@ use exlic_client::licence::Licence;
 use serde_json::{Value, json};
 
 /// Boxes 1–21 of the printed licence (the goods rows 12–17 are a table of their own).
-pub fn boxes(l: &Licence) -> Vec<Value> {
+pub fn boxes(l: &Licence, en: bool) -> Vec<Value> {
+    let opts = super::forms::options(super::forms::EMBEDDED.data());
+    let n = |list: &str, code: &str| super::forms::name_of(&opts, list, code, en);
     let b =
         |no: &str, label: &str, value: String| json!({"no": no, "label": label, "value": value});
     vec![
@@ -25,12 +27,24 @@ pub fn boxes(l: &Licence) -> Vec<Value> {
         ),
         b("3", "field.licence_no", l.licence_no.clone()),
         b("4", "lic.expiry", l.expiry.clone()),
-        b("5", "field.trade_mode", l.trade_mode.clone()),
+        b("5", "field.trade_mode", n("trade_modes", &l.trade_mode)),
         b("6", "field.contract_no", l.contract_no.clone()),
-        b("7", "field.customs_district", l.customs_district.clone()),
-        b("8", "field.country", l.country.clone()),
-        b("9", "field.payment_mode", l.payment_mode.clone()),
-        b("10", "field.transport_mode", l.transport_mode.clone()),
+        b(
+            "7",
+            "field.customs_district",
+            n("customs_districts", &l.customs_district),
+        ),
+        b("8", "field.country", n("countries", &l.country)),
+        b(
+            "9",
+            "field.payment_mode",
+            n("payment_modes", &l.payment_mode),
+        ),
+        b(
+            "10",
+            "field.transport_mode",
+            n("transport_modes", &l.transport_mode),
+        ),
         b(
             "11",
             "field.commodity",
