@@ -159,7 +159,12 @@ impl Authority {
         })
     }
 
-    /// The authority's public key.
+    /// Now, by the authority's clock (the only time it trusts), Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Its public key.
     pub fn public_key(&self) -> [u8; 32] {
         self.key.verifying_key().to_bytes()
     }

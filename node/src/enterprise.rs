@@ -245,6 +245,11 @@ impl Enterprise {
         &self.settings
     }
 
+    /// Now, by this node's clock, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     fn ctx(&self, attachment_count: usize) -> Context<'_> {
         Context {
             reference: &self.reference,

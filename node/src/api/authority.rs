@@ -44,8 +44,7 @@ pub fn session_of(s: &AuthorityState, headers: &HeaderMap) -> Option<Staff> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let token = bearer.or_else(|| crate::ui::guard::cookie(headers, SESSION_COOKIE))?;
-    s.sessions
-        .get(token.trim(), jiff::Timestamp::now().as_millisecond())
+    s.sessions.get(token.trim(), s.authority.now_ms())
 }
 
 /// The signed-in staff member, or 401.
@@ -173,9 +172,7 @@ async fn login(
     match r {
         Ok(staff) => {
             let role = staff.role.code();
-            let token = s
-                .sessions
-                .start(staff, jiff::Timestamp::now().as_millisecond());
+            let token = s.sessions.start(staff, s.authority.now_ms());
             Ok(Json(
                 serde_json::json!({"token": token, "role": role, "login": who}),
             ))

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use exlic_client::encoding::{Reader, Writer};
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
 use super::{Authority, AuthorityError};
 use crate::store::tables::{AUDIT, STAFF};
@@ -25,8 +25,7 @@ pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
 pub const MIN_PASSWORD: usize = 10;
 
 /// A staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// 经办人: initial review (初审).
     Officer,
@@ -66,7 +65,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 struct Account {
     role: Role,
     name: String,
@@ -74,6 +73,36 @@ struct Account {
     hash: String,
     failures: u32,
     locked_until_ms: i64,
+}
+
+/// Record format version of [`Account`].
+const ACCOUNT_V1: u8 = 1;
+
+impl Account {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(ACCOUNT_V1)
+            .str(self.role.code())
+            .str(&self.name)
+            .str(&self.hash)
+            .u32(self.failures)
+            .i64(self.locked_until_ms);
+        w.finish()
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader::new(b);
+        r.version(ACCOUNT_V1).ok()?;
+        let a = Account {
+            role: Role::parse(r.str("role", 16).ok()?)?,
+            name: r.str("name", 256).ok()?.to_owned(),
+            hash: r.str("hash", 512).ok()?.to_owned(),
+            failures: r.u32("failures").ok()?,
+            locked_until_ms: r.i64("locked_until_ms").ok()?,
+        };
+        r.end().ok()?;
+        Some(a)
+    }
 }
 
 /// A signed-in staff member.
@@ -157,12 +186,9 @@ impl Authority {
             locked_until_ms: 0,
         };
         let w = self.store.write()?;
-        w.txn().open_table(STAFF)?.insert(
-            login,
-            serde_json::to_vec(&acct)
-                .expect("account serialises")
-                .as_slice(),
-        )?;
+        w.txn()
+            .open_table(STAFF)?
+            .insert(login, acct.encode().as_slice())?;
         Self::audit(
             &w,
             self.clock.now_ms(),
@@ -188,7 +214,7 @@ impl Authority {
             let r = self.store.read()?;
             r.open_table(STAFF)?
                 .get(login)?
-                .and_then(|v| serde_json::from_slice(v.value()).ok())
+                .and_then(|v| Account::decode(v.value()))
         };
         let Some(mut acct) = acct else {
             // Spend the same time as a real check, so timing does not reveal the name.
@@ -219,12 +245,9 @@ impl Authority {
             }
         };
         let w = self.store.write()?;
-        w.txn().open_table(STAFF)?.insert(
-            login,
-            serde_json::to_vec(&acct)
-                .expect("account serialises")
-                .as_slice(),
-        )?;
+        w.txn()
+            .open_table(STAFF)?
+            .insert(login, acct.encode().as_slice())?;
         Self::audit(
             &w,
             now,
@@ -273,7 +296,7 @@ impl Authority {
         let mut out = Vec::new();
         for e in r.open_table(STAFF)?.iter()? {
             let (k, v) = e?;
-            if let Ok(a) = serde_json::from_slice::<Account>(v.value()) {
+            if let Some(a) = Account::decode(v.value()) {
                 out.push((k.value().to_owned(), a.name, a.role));
             }
         }

@@ -101,7 +101,7 @@ pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("author
 pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
 /// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
-/// Authority: staff login → JSON record (role, Argon2id PHC hash, failure counter, lock).
+/// Authority: staff login → account record (role, name, Argon2id PHC hash, failures, lock).
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 
 /// Document kind tags in `DOC_INFO`.

@@ -479,7 +479,7 @@ async fn session(
         {
             let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
             s.online = true;
-            s.last_sync_ms = Some(jiff::Timestamp::now().as_millisecond());
+            s.last_sync_ms = Some(ent.now_ms());
             s.last_error = None;
             s.rounds += 1;
         }

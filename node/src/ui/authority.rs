@@ -135,9 +135,7 @@ async fn login_post(
     let r = run(s, move |a| a.login(&l2, &password, &from)).await;
     let error = match r {
         Ok(Ok(staff)) => {
-            let token = s
-                .sessions
-                .start(staff, jiff::Timestamp::now().as_millisecond());
+            let token = s.sessions.start(staff, s.authority.now_ms());
             let mut resp = see_other("/");
             resp.headers_mut().append(
                 header::SET_COOKIE,
@@ -220,9 +218,7 @@ async fn dashboard(ctx: Ctx) -> Response {
     };
     let s = &ctx.0.0;
     let figures = run(s, |a| a.daily_figures()).await.unwrap_or_default();
-    let today = jiff::Timestamp::now()
-        .to_zoned(crate::clock::china())
-        .date();
+    let today = crate::clock::china_date(s.authority.now_ms());
     let days: Vec<(String, u64, u64)> = (0..14)
         .rev()
         .filter_map(|back| today.checked_sub(jiff::Span::new().days(back)).ok())
@@ -554,7 +550,7 @@ async fn certificates(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let now = jiff::Timestamp::now().as_millisecond();
+    let now = ctx.0.0.authority.now_ms();
     match run(&ctx.0.0, |a| a.certificates()).await {
         Ok(rows) => p.render(
             "authority/cert_requests.html",

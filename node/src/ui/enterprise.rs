@@ -89,8 +89,7 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
         }));
     }
     if let Ok(Some((c, revoked))) = run(s, |e| e.device_certificate()).await {
-        let now = jiff::Timestamp::now().as_millisecond();
-        let v = apinode::certificate_view(c, revoked, now);
+        let v = apinode::certificate_view(c, revoked, s.enterprise.now_ms());
         p.banner = Some(json!({
             "mobile": v.mobile,
             "expiry": when(v.not_after_ms),
@@ -581,8 +580,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Ok(a) => a,
         Err(f) => return failed(&p, f),
     };
-    let today = jiff::Timestamp::now()
-        .to_zoned(crate::clock::china())
+    let today = crate::clock::china_date(s.enterprise.now_ms())
         .strftime("%Y-%m-%d")
         .to_string();
     let rows: Vec<Value> = all
@@ -723,7 +721,7 @@ async fn certificate(ctx: Ctx) -> Response {
         Ok(i) => i,
         Err(f) => return failed(&p, f),
     };
-    let now = jiff::Timestamp::now().as_millisecond();
+    let now = s.enterprise.now_ms();
     let cert = run(&s, |e| e.device_certificate())
         .await
         .ok()

@@ -61,7 +61,7 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
 #[utoipa::path(get, path = "/api/v1/certificate", tag = "node",
     responses((status = 200, body = CertificateView), (status = 404, body = ApiError)))]
 pub async fn certificate(State(s): State<AppState>) -> Result<Json<CertificateView>, Failure> {
-    let now = jiff::Timestamp::now().as_millisecond();
+    let now = s.enterprise.now_ms();
     match super::run(&s, |e| e.device_certificate()).await? {
         None => Err(Failure::new(
             StatusCode::NOT_FOUND,
