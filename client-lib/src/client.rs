@@ -252,6 +252,51 @@ impl Client {
         Self::json(self.req(Method::GET, "/licences")).await
     }
 
+    /// 删证申请 / 核销申请 (enterprise): `POST /licence-requests`.
+    pub async fn request_licence_change(
+        &self,
+        input: &crate::licence_request::LicenceRequestInput,
+    ) -> Result<crate::licence_request::LicenceRequestView, ClientError> {
+        self.send_json(Method::POST, "/licence-requests", input)
+            .await
+    }
+
+    /// The 删证/核销 requests: every one (enterprise) or by `status` (authority:
+    /// `pending`, `approved`, `rejected`).
+    pub async fn licence_requests(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<crate::licence_request::LicenceRequestView>, ClientError> {
+        let rb = self.req(Method::GET, "/licence-requests");
+        let rb = match status {
+            Some(s) => rb.query(&[("status", s)]),
+            None => rb,
+        };
+        Self::json(rb).await
+    }
+
+    /// 审核 of a 删证/核销 request (authority): `POST /licence-requests/{id}/decision`.
+    pub async fn decide_licence_request(
+        &self,
+        id: DocId,
+        input: &crate::licence_request::LicenceDecisionInput,
+    ) -> Result<crate::licence_request::LicenceRequestView, ClientError> {
+        self.send_json(
+            Method::POST,
+            &format!("/licence-requests/{id}/decision"),
+            input,
+        )
+        .await
+    }
+
+    /// A licence's standing: `GET /licences/{no}/status`.
+    pub async fn licence_status(
+        &self,
+        no: &str,
+    ) -> Result<crate::licence_request::LicenceStatus, ClientError> {
+        Self::json(self.req(Method::GET, &format!("/licences/{no}/status"))).await
+    }
+
     /// 下载电子许可证: `GET /licences/{no}/file`.
     pub async fn licence_file(&self, no: &str) -> Result<Vec<u8>, ClientError> {
         let resp = Self::check(

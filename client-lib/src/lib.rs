@@ -32,6 +32,7 @@ pub mod error;
 pub mod ids;
 pub mod invite;
 pub mod licence;
+pub mod licence_request;
 pub mod node;
 pub mod protocol;
 pub mod query;

@@ -470,6 +470,7 @@ impl Authority {
                 Ok(changed) => {
                     if changed {
                         Self::feed(&w, e, doc, states.peer())?;
+                        self.note_licence_request(&mut w, e, doc)?;
                     }
                 }
                 Err(DocSyncError::Store(s)) => return Err(s.into()),
@@ -675,6 +676,8 @@ impl Authority {
             reason: String::new(),
             licence_no: String::new(),
             licence: Vec::new(),
+            licence_state: String::new(),
+            requests: Vec::new(),
         };
         self.put_case(
             &mut w,
@@ -1079,6 +1082,7 @@ impl Authority {
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
 pub mod casefile;
+pub mod licence_reqs;
 pub mod review;
 pub mod staff;
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! argument. The `domain_does_no_io` test below enforces the imports.
 
 pub mod issuing;
+pub mod licence_requests;
 pub mod lifecycle;
 pub mod numbering;
 pub mod reference;

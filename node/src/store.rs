@@ -16,6 +16,7 @@ pub mod case_doc;
 pub mod docs;
 pub mod form_doc;
 pub mod index;
+pub mod licence_req;
 pub mod tables;
 
 use std::collections::HashSet;

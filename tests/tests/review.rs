@@ -7,6 +7,9 @@ use exlic_client::authority::DecisionInput;
 use exlic_client::certificate::Trust;
 use exlic_client::client::Client;
 use exlic_client::licence::Licence;
+use exlic_client::licence_request::{
+    LicenceDecisionInput, LicenceRequestInput, LicenceRequestView,
+};
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
@@ -133,4 +136,202 @@ fn review_issue_return_and_reject_across_real_nodes() {
         "expiry within the quota year: {}",
         l.expiry
     );
+}
+
+/// Seals, reports and has both reviews pass; returns the licence number once the
+/// enterprise holds the licence.
+async fn issue(c: &Client, officer: &Client, chief: &Client) -> String {
+    let id = submit(c).await;
+    status_becomes(c, id, ApplicationStatus::PendingInitial).await;
+    officer
+        .decide(id, &decision("initial", true, ""))
+        .await
+        .unwrap();
+    status_becomes(c, id, ApplicationStatus::PendingSecond).await;
+    chief
+        .decide(id, &decision("second", true, ""))
+        .await
+        .unwrap();
+    status_becomes(c, id, ApplicationStatus::Issued).await;
+    c.application(id).await.unwrap().licence_no.unwrap()
+}
+
+async fn request_settles(c: &Client, id: DocId, want: &str) -> LicenceRequestView {
+    wait_for(
+        60,
+        &format!("the request {want} on the enterprise"),
+        || async {
+            c.licence_requests(None)
+                .await
+                .ok()?
+                .into_iter()
+                .find(|r| r.id == id && r.status == want)
+        },
+    )
+    .await
+}
+
+#[test]
+fn deletion_and_write_off_change_the_licence_on_both_sides() {
+    let root = tempfile::tempdir().unwrap();
+    let adir = root.path().join("authority");
+    init_authority(&adir, free_port());
+    let edir = root.path().join("enterprise");
+    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let auth = Node::start(&adir);
+    let ent = Node::start(&edir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (a, c) = (auth.client(), ent.client());
+    let (officer, chief) = (auth.client_as("wang"), auth.client_as("li"));
+    let req = |kind: &str, no: &str| LicenceRequestInput {
+        kind: kind.into(),
+        licence_no: no.into(),
+    };
+    rt.block_on(async {
+        let deleted = issue(&c, &officer, &chief).await;
+        let written = issue(&c, &officer, &chief).await;
+
+        // Guards, checked offline on the enterprise node, each with its reason.
+        let e = c
+            .request_licence_change(&req("delete", "26AA999999"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("licence_no"), "{e}");
+        let e = c
+            .request_licence_change(&req("cancel", &deleted))
+            .await
+            .unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("kind"), "{e}");
+
+        // 删证: 待审核 → 审核通过 → the licence is deleted on both sides.
+        let d = c
+            .request_licence_change(&req("delete", &deleted))
+            .await
+            .unwrap();
+        assert_eq!(d.status, "pending");
+        let e = c
+            .request_licence_change(&req("write_off", &deleted))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("open"),
+            "one open request per licence: {e}"
+        );
+        let pending = wait_for(
+            60,
+            "the request in the authority's 待审核 inbox",
+            || async {
+                let p = a.licence_requests(Some("pending")).await.ok()?;
+                (!p.is_empty()).then_some(p)
+            },
+        )
+        .await;
+        assert_eq!(pending[0].licence_no, deleted);
+        let e = a
+            .decide_licence_request(
+                pending[0].id,
+                &LicenceDecisionInput {
+                    approve: true,
+                    reason: String::new(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.api().unwrap().code,
+            "forbidden",
+            "the administrator does not decide: {e}"
+        );
+        officer
+            .decide_licence_request(
+                pending[0].id,
+                &LicenceDecisionInput {
+                    approve: true,
+                    reason: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.licence_status(&deleted).await.unwrap().status, "deleted");
+        request_settles(&c, d.id, "approved").await;
+        assert_eq!(c.licence_status(&deleted).await.unwrap().status, "deleted");
+        let e = c
+            .request_licence_change(&req("write_off", &deleted))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("already deleted"), "{e}");
+
+        // 核销: refused once with a reason, then approved → written off on both sides.
+        let w1 = c
+            .request_licence_change(&req("write_off", &written))
+            .await
+            .unwrap();
+        let p = wait_for(60, "the write-off in 待审核", || async {
+            a.licence_requests(Some("pending"))
+                .await
+                .ok()?
+                .into_iter()
+                .find(|r| r.id == w1.id)
+        })
+        .await;
+        let e = chief
+            .decide_licence_request(
+                p.id,
+                &LicenceDecisionInput {
+                    approve: false,
+                    reason: String::new(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("reason"), "{e}");
+        chief
+            .decide_licence_request(
+                p.id,
+                &LicenceDecisionInput {
+                    approve: false,
+                    reason: "报关数据未到".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let r = request_settles(&c, w1.id, "rejected").await;
+        assert_eq!(r.reason, "报关数据未到");
+        assert_eq!(c.licence_status(&written).await.unwrap().status, "valid");
+        let w2 = c
+            .request_licence_change(&req("write_off", &written))
+            .await
+            .unwrap();
+        let p = wait_for(60, "the second write-off in 待审核", || async {
+            a.licence_requests(Some("pending"))
+                .await
+                .ok()?
+                .into_iter()
+                .find(|r| r.id == w2.id)
+        })
+        .await;
+        officer
+            .decide_licence_request(
+                p.id,
+                &LicenceDecisionInput {
+                    approve: true,
+                    reason: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        request_settles(&c, w2.id, "approved").await;
+        assert_eq!(
+            c.licence_status(&written).await.unwrap().status,
+            "written_off"
+        );
+        assert_eq!(
+            a.licence_status(&written).await.unwrap().status,
+            "written_off"
+        );
+    });
 }

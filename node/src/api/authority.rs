@@ -133,6 +133,12 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/cases/{id}/decisions", post(decide))
         .route("/api/v1/cases", get(inbox))
         .route("/api/v1/licences/{no}/file", get(licence_file))
+        .route("/api/v1/licences/{no}/status", get(licence_status))
+        .route("/api/v1/licence-requests", get(licence_requests))
+        .route(
+            "/api/v1/licence-requests/{id}/decision",
+            post(decide_licence_request),
+        )
         .with_state(state)
 }
 
@@ -340,4 +346,83 @@ async fn licence_file(
             None,
         )),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestsQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// 删证/核销 requests by status (`pending` is the 待审核 inbox), oldest first.
+async fn licence_requests(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    super::extract::QueryParams(q): super::extract::QueryParams<RequestsQuery>,
+) -> Result<Json<Vec<exlic_client::licence_request::LicenceRequestView>>, Failure> {
+    require(&s, &headers)?;
+    let status =
+        match q.status.as_deref() {
+            None | Some("") => None,
+            Some(c) => Some(crate::store::licence_req::Status::parse(c).ok_or_else(|| {
+                Failure::bad_input("status", "`pending`, `approved` or `rejected`")
+            })?),
+        };
+    let rows = run(&s, move |a| a.licence_requests(status)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, r)| super::v1::licence_requests::view(id, r))
+            .collect(),
+    ))
+}
+
+/// The staff roles that decide 删证/核销 requests (审核): 经办人 and 处长.
+pub fn may_decide_licence_requests(staff: &Staff) -> Result<(), Failure> {
+    if matches!(staff.role, Role::Officer | Role::Chief) {
+        Ok(())
+    } else {
+        require_role(staff, Role::Officer, "审核 of 删证/核销 requests")
+    }
+}
+
+async fn decide_licence_request(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    PathId(id): PathId,
+    JsonBody(d): JsonBody<exlic_client::licence_request::LicenceDecisionInput>,
+) -> Result<Json<exlic_client::licence_request::LicenceRequestView>, Failure> {
+    let staff = require(&s, &headers)?;
+    may_decide_licence_requests(&staff)?;
+    let actor = format!("{} @{}", staff.actor(), peer.ip());
+    let r = run(&s, move |a| {
+        a.decide_licence_request(id, d.approve, &d.reason, &actor)
+    })
+    .await?;
+    Ok(Json(super::v1::licence_requests::view(id, r)))
+}
+
+async fn licence_status(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<Json<exlic_client::licence_request::LicenceStatus>, Failure> {
+    require(&s, &headers)?;
+    let n = no.clone();
+    let known = run(&s, move |a| a.licence(&n)).await?.is_some();
+    if !known {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no licence {no}"),
+            None,
+        ));
+    }
+    let n = no.clone();
+    let st = run(&s, move |a| a.licence_standing(&n)).await?;
+    Ok(Json(exlic_client::licence_request::LicenceStatus {
+        licence_no: no,
+        status: st.code().into(),
+    }))
 }

@@ -21,14 +21,37 @@ pub const SYSTEM_FIELDS: &[&str] = &[
 ];
 
 /// A JSON body, parsed strictly: unknown fields, wrong types and malformed JSON are 400s
-/// naming the field (`goods[0].quantity`).
+/// naming the field (`goods[0].quantity`); a system field (V19) is refused by name.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
+
+/// Like [`JsonBody`], for bodies that legitimately name system values (a 删证 request
+/// names the licence number it is about): strict, without the V19 check.
+#[derive(Debug)]
+pub struct JsonInput<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        strict(req, state, true).await.map(JsonBody)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonInput<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        strict(req, state, false).await.map(JsonInput)
+    }
+}
+
+async fn strict<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+    system_fields: bool,
+) -> Result<T, Failure> {
+    {
         let is_json = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -52,7 +75,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         })?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Failure::bad_input("body", format!("malformed JSON: {e}")))?;
-        if let Some(obj) = value.as_object()
+        if let Some(obj) = value.as_object().filter(|_| system_fields)
             && let Some(f) = SYSTEM_FIELDS.iter().find(|f| obj.contains_key(**f))
         {
             return Err(Failure::bad_input(
@@ -61,17 +84,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             )
             .with_rule("V19"));
         }
-        serde_path_to_error::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                Failure::bad_input(&field, e.inner().to_string())
-            })
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Failure::bad_input(&field, e.inner().to_string())
+        })
     }
 }
 

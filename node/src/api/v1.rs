@@ -1,6 +1,7 @@
 //! Version 1 of the JSON API.
 
 pub mod applications;
+pub mod licence_requests;
 pub mod node;
 
 use axum::Router;
@@ -20,6 +21,11 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/certificate", get(node::certificate))
         .route("/licences", get(node::licences))
         .route("/licences/{no}/file", get(node::licence_file))
+        .route("/licences/{no}/status", get(licence_requests::status))
+        .route(
+            "/licence-requests",
+            get(licence_requests::list).post(licence_requests::create),
+        )
         .route(
             "/certificate/requests",
             get(node::cert_requests).post(node::cert_request),

@@ -140,6 +140,8 @@ impl Authority {
             reason: reason.to_owned(),
             licence_no: licence_no.clone(),
             licence,
+            licence_state: String::new(),
+            requests: Vec::new(),
         };
         let action = match (stage, approve) {
             (Stage::Initial, true) => "初审通过",

@@ -184,6 +184,9 @@ impl Enterprise {
         if let Some(case) = crate::store::case_doc::read(d) {
             return self.apply_case(w, case);
         }
+        if let Some(r) = crate::store::licence_req::read(d) {
+            return self.note_request_doc(w, doc, r);
+        }
         if !form_doc::is_application(d) {
             return Ok(());
         }
@@ -224,6 +227,7 @@ impl Enterprise {
     /// Applies the authority's case document to the application it is about: status,
     /// reason, and the issued licence.
     fn apply_case(&self, w: &mut WriteBatch<'_>, case: crate::store::case_doc::Case) -> Result<()> {
+        self.apply_licence_decisions(w, &case)?;
         let app = case.application;
         let Some(mut state) = ({
             let t = w.txn().open_table(tables::APP_STATE)?;

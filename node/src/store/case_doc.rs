@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! { "type": "case", "application": hex id, "status": code, "revision": int,
-//!   "reason": str, "licence_no": str, "licence": bytes, "events": [ "ms|what|detail" ] }
+//!   "reason": str, "licence_no": str, "licence": bytes, "events": [ "ms|what|detail" ],
+//!   "licence_state": "" | "deleted" | "written_off",
+//!   "requests": { request doc id hex: "approved|reason" | "rejected|reason" } }
 //! ```
 
 use automerge::transaction::Transactable;
@@ -38,6 +40,11 @@ pub struct Case {
     pub licence_no: String,
     /// The signed licence once issued.
     pub licence: Vec<u8>,
+    /// The licence's standing after 删证/核销 (`deleted`, `written_off`; empty: valid).
+    pub licence_state: String,
+    /// Decisions on 删证/核销 requests about this licence: (request id, `approved` or
+    /// `rejected`, reason).
+    pub requests: Vec<(String, String, String)>,
 }
 
 fn str_of(doc: &AutoCommit, key: &str) -> Option<String> {
@@ -71,6 +78,23 @@ pub fn write(doc: &mut AutoCommit, c: &Case, event: &str) -> Result<(), automerg
     set(doc, "licence_no", &c.licence_no)?;
     if !c.licence.is_empty() {
         doc.put(ROOT, "licence", ScalarValue::Bytes(c.licence.clone()))?;
+    }
+    if !c.licence_state.is_empty() {
+        set(doc, "licence_state", &c.licence_state)?;
+    }
+    if !c.requests.is_empty() {
+        let map = match doc.get(ROOT, "requests")? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            _ => doc.put_object(ROOT, "requests", ObjType::Map)?,
+        };
+        for (id, outcome, reason) in &c.requests {
+            let v = format!("{outcome}|{reason}");
+            let same = matches!(doc.get(&map, id.as_str())?, Some((Value::Scalar(s), _))
+                if matches!(s.as_ref(), ScalarValue::Str(t) if t.as_str() == v));
+            if !same {
+                doc.put(&map, id.as_str(), v)?;
+            }
+        }
     }
     let events = match doc.get(ROOT, "events")? {
         Some((Value::Object(ObjType::List), id)) => id,
@@ -108,7 +132,28 @@ pub fn read(doc: &AutoCommit) -> Option<Case> {
         reason: str_of(doc, "reason").unwrap_or_default(),
         licence_no: str_of(doc, "licence_no").unwrap_or_default(),
         licence,
+        licence_state: str_of(doc, "licence_state").unwrap_or_default(),
+        requests: read_requests(doc),
     })
+}
+
+fn read_requests(doc: &AutoCommit) -> Vec<(String, String, String)> {
+    let Ok(Some((Value::Object(ObjType::Map), map))) = doc.get(ROOT, "requests") else {
+        return Vec::new();
+    };
+    doc.keys(&map)
+        .filter_map(|key| {
+            let v = match doc.get(&map, key.as_str()).ok()?? {
+                (Value::Scalar(s), _) => match s.as_ref() {
+                    ScalarValue::Str(t) => t.to_string(),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            let (outcome, reason) = v.split_once('|')?;
+            Some((key, outcome.to_owned(), reason.to_owned()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -125,6 +170,8 @@ mod tests {
             reason: "合同号与合同不符".into(),
             licence_no: String::new(),
             licence: vec![],
+            licence_state: "deleted".into(),
+            requests: vec![("ab".into(), "approved".into(), "ok".into())],
         };
         write(&mut d, &c, "1|returned|x").unwrap();
         assert_eq!(read(&d), Some(c));

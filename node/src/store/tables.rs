@@ -101,6 +101,10 @@ pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("author
 pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
 /// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
+/// Both roles: 删证/核销 request document id → `licence_req::Record`.
+pub const LICENCE_REQS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_reqs");
+/// Both roles: 许可证号 → its standing (`domain::licence_requests::Standing` tag).
+pub const LICENCE_STATE: TableDefinition<&str, u8> = TableDefinition::new("licence_state");
 /// Authority: staff login → account record (role, name, Argon2id PHC hash, failures, lock).
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 
@@ -115,6 +119,9 @@ pub mod kind {
 /// Creates every table, so read transactions never meet a missing one.
 pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(META)?;
+    txn.open_table(LICENCE_REQS)?;
+    txn.open_table(LICENCE_STATE)?;
+    txn.open_table(STAFF)?;
     txn.open_table(DOC_INFO)?;
     txn.open_table(DOC_SNAPSHOT)?;
     txn.open_table(DOC_CHUNK)?;
