@@ -4,8 +4,10 @@
 //   node e2e.mjs enterprise-draft   (authority down: new → 暂存 → fill → attach → seal error
 //                                    → fix → 保存并盖章 → 上报; XSS payloads shown as text)
 //   node e2e.mjs authority-review   (staff sign in; 初审 by 经办人, 复审 by 处长)
-//   node e2e.mjs enterprise-licence (licence listed, verified, downloaded; certificate 续签
-//                                    from request to 已完成)
+//   node e2e.mjs enterprise-licence (licence listed, verified, downloaded; a 删证申请;
+//                                    certificate 续签 from request to 已完成)
+//   node e2e.mjs authority-deletion (the 删证申请 approved in the staff UI)
+//   node e2e.mjs enterprise-deleted (审核通过 and the licence deleted, on the enterprise)
 // Inputs come from the environment (ENT_URL, AUTH_URL, SHOTS, STAFF_PASSWORD, PIN, STATE);
 // each phase prints one JSON line of results. Screenshots of every screen at 375 and
 // 1280 px go to $SHOTS.
@@ -273,15 +275,32 @@ async function enterpriseLicence() {
   await page.getByRole("button", { name: "验证" }).click();
   check((await page.locator("#verify-result").innerText()).includes("验证失败"), "a tampered file is refused");
 
+  // 删证申请: the licence number fills the read-only fields from the licence held here.
+  await page.goto(ENT + "/licence-requests?kind=delete");
+  await shot(page, "ent-16-deletions");
+  await page.getByRole("link", { name: "新增" }).click();
+  await page.getByLabel(/^出口许可证号/).fill("26ZZ000000");
+  await page.getByRole("button", { name: "查询并填充" }).click();
+  check(await page.locator("#lreq-error").isVisible(), "an unknown licence number is refused with a reason");
+  await page.getByLabel(/^出口许可证号/).fill(state.licence_no);
+  await page.getByRole("button", { name: "查询并填充" }).click();
+  check((await page.locator("#r-exporter_uscc").inputValue()) === "913502000728319549", "the 统一社会信用代码 is filled");
+  check((await page.locator("#r-expiry").getAttribute("readonly")) !== null, "filled fields are read-only");
+  await shot(page, "ent-17-deletion-new");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.waitForURL(/msg=flash.lreq_saved/);
+  check((await page.locator("#licence-requests").innerText()).includes("待审核"), "the request waits for review");
+  await shot(page, "ent-18-deletion-saved");
+
   // 手机证书授权: 续签, from request to 已完成.
   await page.goto(ENT + "/certificate");
   check(await page.locator("#my-certificate").isVisible(), "查看本机证书");
   await page.getByRole("link", { name: "续签" }).click();
-  await shot(page, "ent-16-cert-request");
+  await shot(page, "ent-19-cert-request");
   await page.getByLabel("新授权手机号码").fill("13800138000");
   await page.getByRole("button", { name: "授权" }).click();
   check(await page.getByText("提交后信息将不能做更改").isVisible(), "the confirmation says what submitting means");
-  await shot(page, "ent-17-cert-confirm");
+  await shot(page, "ent-20-cert-confirm");
   await page.getByLabel("电子钥匙 PIN 码").fill(env("PIN"));
   await page.getByRole("button", { name: "我已检查并确认提交" }).click();
   await page.waitForURL(/msg=flash.cert_submitted/);
@@ -293,13 +312,51 @@ async function enterpriseLicence() {
     await page.waitForTimeout(1000);
     await page.reload();
   }
-  await shot(page, "ent-18-cert-done");
+  await shot(page, "ent-21-cert-done");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
-  return { verified: true };
+  return { licence_no: state.licence_no };
 }
 
-const phases = { "enterprise-draft": enterpriseDraft, "authority-review": authorityReview, "enterprise-licence": enterpriseLicence };
+async function authorityDeletion() {
+  const AUTH = env("AUTH_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await signIn(page, AUTH, "wang");
+  await page.getByRole("link", { name: "删证/核销申请" }).first().click();
+  check((await page.locator("main").innerText()).includes(state.licence_no), "the deletion is in 待审核");
+  await shot(page, "auth-12-deletions");
+  await page.getByRole("button", { name: "审核通过" }).first().click();
+  await page.waitForURL(/msg=flash.decided/);
+  await page.goto(AUTH + "/licence-requests?status=approved");
+  check((await page.locator("main").innerText()).includes(state.licence_no), "the deletion is approved");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return state;
+}
+
+async function enterpriseDeleted() {
+  const ENT = env("ENT_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await page.goto(ENT + "/licence-requests?kind=delete");
+  check((await page.locator("#licence-requests").innerText()).includes("审核通过"), "审核通过 shows on the enterprise");
+  await shot(page, "ent-22-deletion-approved");
+  await page.goto(ENT + "/licences");
+  check((await page.locator("main").innerText()).includes("已删证"), "the licence shows as deleted");
+  await shot(page, "ent-23-licence-deleted");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return state;
+}
+
+const phases = {
+  "enterprise-draft": enterpriseDraft,
+  "authority-review": authorityReview,
+  "enterprise-licence": enterpriseLicence,
+  "authority-deletion": authorityDeletion,
+  "enterprise-deleted": enterpriseDeleted,
+};
 const run = phases[process.argv[2]];
 if (!run) {
   console.error(`usage: node e2e.mjs ${Object.keys(phases).join("|")}`);

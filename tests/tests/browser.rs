@@ -2,7 +2,8 @@
 //! `tests/browser/e2e.mjs`), across real nodes: a new application → 暂存 → every field →
 //! two attachments → 保存并盖章 with one error, fixed → 上报 while the authority is down →
 //! the authority starts → 初审 and 复审 in the staff UI → the licence shows on the
-//! enterprise node and verifies; a certificate renewal from request to 已完成.
+//! enterprise node and verifies; a deletion request (删证申请) filled from the held licence,
+//! approved by the office, shown on both sides; a certificate renewal to 已完成.
 //! Screenshots of every screen at 375 and 1280 px land in `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -84,5 +85,17 @@ fn a_user_walks_the_whole_path_in_chromium() {
     rt.block_on(wait_for(60, "the licence on the enterprise", || async {
         (c.application(id).await.ok()?.status == ApplicationStatus::Issued).then_some(())
     }));
-    phase("enterprise-licence", &ent.url, &auth.url, &reviewed);
+    let requested = phase("enterprise-licence", &ent.url, &auth.url, &reviewed);
+    let a = auth.client();
+    rt.block_on(wait_for(
+        60,
+        "the deletion in the authority's 待审核",
+        || async { (!a.licence_requests(Some("pending")).await.ok()?.is_empty()).then_some(()) },
+    ));
+    phase("authority-deletion", &ent.url, &auth.url, &requested);
+    rt.block_on(wait_for(60, "审核通过 on the enterprise", || async {
+        let r = c.licence_requests(None).await.ok()?;
+        r.iter().any(|r| r.status == "approved").then_some(())
+    }));
+    phase("enterprise-deleted", &ent.url, &auth.url, &requested);
 }

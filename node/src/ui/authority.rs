@@ -40,14 +40,17 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
         .route("/invites", get(invites).post(invite_post))
+        .route("/licence-requests", get(lreq_list))
+        .route("/licence-requests/{id}/decide", post(lreq_decide))
         .route("/audit", get(audit))
         .route("/cert-requests", get(certificates))
         .route("/verify", get(verify_page).post(verify_post))
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/cases", "nav.inbox"),
+    ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
     ("/cert-requests", "nav.cert_requests"),
     ("/invites", "nav.invite"),
@@ -579,5 +582,74 @@ async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
     match one_file(&mut mp).await {
         Ok(bytes) => verify_render(&p, Some(&own_trust(s)), Some(&bytes)).await,
         Err(m) => p.error(StatusCode::BAD_REQUEST, m),
+    }
+}
+
+/// 删证/核销 requests by status (待审核 first), with the decision form for reviewers.
+async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    use crate::store::licence_req::Status;
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let code = q.get("status").cloned().unwrap_or_else(|| "pending".into());
+    let Some(status) = Status::parse(&code) else {
+        return p.error(
+            StatusCode::BAD_REQUEST,
+            "status: `pending`, `approved` or `rejected`",
+        );
+    };
+    let all = match run(s, |a| a.licence_requests(None)).await {
+        Ok(a) => a,
+        Err(f) => return failed(&p, f),
+    };
+    let counts: Vec<Value> = [Status::Pending, Status::Approved, Status::Rejected]
+        .iter()
+        .map(|st| json!({"status": st.code(), "count": all.iter().filter(|(_, r)| r.status == *st).count()}))
+        .collect();
+    let rows: Vec<Value> = all
+        .into_iter()
+        .filter(|(_, r)| r.status == status)
+        .map(|(id, r)| {
+            json!({"id": id.to_string(), "kind": r.kind.code(), "licence_no": r.licence_no,
+                   "status": r.status.code(), "owner": r.owner, "created": when(r.created_ms),
+                   "reason": r.reason})
+        })
+        .collect();
+    p.render(
+        "authority/licence_requests.html",
+        json!({"status": code, "counts": counts, "rows": rows,
+               "may_decide": crate::api::authority::may_decide_licence_requests(&staff).is_ok()}),
+    )
+}
+
+async fn lreq_decide(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if crate::api::authority::may_decide_licence_requests(&staff).is_err() {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let Ok(id) = id.parse::<DocId>() else {
+        return p.error(StatusCode::NOT_FOUND, "no such request");
+    };
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let approve = f.get("approve").map(String::as_str) == Some("true");
+    let reason = f.get("reason").cloned().unwrap_or_default();
+    let actor = format!("{} @{}", staff.actor(), peer.ip());
+    match run(&ctx.0.0, move |a| {
+        a.decide_licence_request(id, approve, &reason, &actor)
+    })
+    .await
+    {
+        Ok(_) => see_other("/licence-requests?status=pending&msg=flash.decided"),
+        Err(f) => failed(&p, f),
     }
 }

@@ -49,6 +49,8 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences", get(licences))
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
+        .route("/licence-requests", get(lreq_list).post(lreq_save))
+        .route("/licence-requests/new", get(lreq_form))
         .route("/certificate", get(certificate))
         .route("/certificate/request", get(cert_form).post(cert_post))
         .route(
@@ -59,9 +61,10 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         )
 }
 
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 6] = [
     ("/applications", "nav.applications"),
     ("/licences", "nav.licences"),
+    ("/licence-requests", "nav.licence_requests"),
     ("/query", "nav.query"),
     ("/certificate", "nav.certificate"),
     ("/verify", "nav.verify"),
@@ -587,10 +590,28 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         .into_iter()
         .filter(|l| no.is_empty() || l.licence_no.contains(&no))
         .map(|l| {
-            let valid = l.expiry.as_str() >= today.as_str();
+            let n = l.licence_no.clone();
+            (l, n)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|(l, n)| {
+            let standing = s
+                .enterprise
+                .held_licence(&n)
+                .map(|(_, st)| st)
+                .unwrap_or(crate::domain::licence_requests::Standing::Valid);
+            let status = match standing {
+                crate::domain::licence_requests::Standing::Valid
+                    if l.expiry.replace('-', "").as_str() < today.replace('-', "").as_str() =>
+                {
+                    "expired"
+                }
+                other => other.code(),
+            };
             json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
                    "commodity_name": l.commodity_name, "issue_date": l.issue_date,
-                   "expiry": l.expiry, "valid": valid})
+                   "expiry": l.expiry, "status": status})
         })
         .collect();
     p.render(
@@ -841,6 +862,112 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
             let (status, body) = fl.parts();
             let e = bad(body.field.as_deref().unwrap_or("pin"), body.message.clone());
             cert_page(&s, &p, status, &f, "confirm", e).await
+        }
+    }
+}
+
+fn lreq_kind(q: &HashMap<String, String>) -> crate::domain::licence_requests::Kind {
+    q.get("kind")
+        .and_then(|k| crate::domain::licence_requests::Kind::parse(k))
+        .unwrap_or(crate::domain::licence_requests::Kind::Delete)
+}
+
+/// 删证申请 / 核销申请: the list, with search by licence number.
+async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let kind = lreq_kind(&q);
+    let no = q.get("no").map(|n| n.trim().to_owned()).unwrap_or_default();
+    let (rows, held) = match run(&s, |e| Ok((e.licence_requests()?, e.licences()?))).await {
+        Ok(x) => x,
+        Err(f) => return failed(&p, f),
+    };
+    let commodity = |n: &str| {
+        held.iter()
+            .find(|(h, _)| h == n)
+            .and_then(|(_, f)| exlic_client::signed::peek(f).ok())
+            .and_then(|b| exlic_client::licence::Licence::decode(b).ok())
+            .map(|l| format!("{} {}", l.commodity[0], l.commodity[1]))
+            .unwrap_or_default()
+    };
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .filter(|(_, r)| r.kind == kind && (no.is_empty() || r.licence_no.contains(&no)))
+        .map(|(id, r)| {
+            json!({"id": id.to_string(), "licence_no": r.licence_no, "commodity": commodity(&r.licence_no),
+                   "status": r.status.code(), "reason": r.reason, "created": when(r.created_ms)})
+        })
+        .collect();
+    p.render(
+        "enterprise/licence_requests.html",
+        json!({"kind": kind.code(), "no": no, "rows": rows}),
+    )
+}
+
+fn filled_fields(f: &crate::domain::licence_requests::Filled) -> Value {
+    json!([
+        {"name": "quota_year", "label": "field.quota_year", "value": f.quota_year},
+        {"name": "exporter_code", "label": "field.exporter_code", "value": f.exporter_code},
+        {"name": "exporter_uscc", "label": "field.exporter_uscc", "value": f.exporter_uscc},
+        {"name": "consignor_code", "label": "field.consignor_code", "value": f.consignor_code},
+        {"name": "consignor_uscc", "label": "field.consignor_uscc", "value": f.consignor_uscc},
+        {"name": "expiry", "label": "field.expiry", "value": f.expiry},
+        {"name": "commodity", "label": "field.commodity", "value": f.commodity},
+    ])
+}
+
+async fn lreq_render(
+    s: &AppState,
+    p: &Page,
+    kind: crate::domain::licence_requests::Kind,
+    licence_no: String,
+    error: Option<String>,
+) -> Response {
+    let (filled, error) = if licence_no.trim().is_empty() || error.is_some() {
+        (None, error)
+    } else {
+        let n = licence_no.clone();
+        match run(s, move |e| e.prefill_licence_request(kind, &n)).await {
+            Ok(f) => (Some(filled_fields(&f)), None),
+            Err(f) => (None, Some(f.parts().1.message.clone())),
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    p.render_status(
+        status,
+        "enterprise/licence_request_form.html",
+        json!({"kind": kind.code(), "licence_no": licence_no, "filled": filled, "error": error}),
+    )
+}
+
+/// 新增: enter the licence number; the read-only fields fill from the held licence.
+async fn lreq_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let no = q.get("licence_no").cloned().unwrap_or_default();
+    lreq_render(&s, &p, lreq_kind(&q), no, None).await
+}
+
+/// 保存.
+async fn lreq_save(ctx: Ctx, body: Bytes) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let kind = lreq_kind(&f);
+    let no = f.get("licence_no").cloned().unwrap_or_default();
+    let n = no.clone();
+    match run(&s, move |e| e.request_licence_change(kind, &n)).await {
+        Ok(_) => see_other(&format!(
+            "/licence-requests?kind={}&msg=flash.lreq_saved",
+            kind.code()
+        )),
+        Err(fl) => {
+            let m = fl.parts().1.message.clone();
+            lreq_render(&s, &p, kind, no, Some(m)).await
         }
     }
 }
