@@ -297,6 +297,17 @@ impl Client {
         Self::json(self.req(Method::GET, &format!("/licences/{no}/status"))).await
     }
 
+    /// 发证机构联系方式 and 办事指南: `GET /directory`.
+    pub async fn directory(&self) -> Result<crate::directory::Directory, ClientError> {
+        Self::json(self.req(Method::GET, "/directory")).await
+    }
+
+    /// Replaces them (authority administrator): `PUT /directory`.
+    pub async fn put_directory(&self, d: &crate::directory::Directory) -> Result<(), ClientError> {
+        Self::check(self.req(Method::PUT, "/directory").json(d).send().await?).await?;
+        Ok(())
+    }
+
     /// 下载电子许可证: `GET /licences/{no}/file`.
     pub async fn licence_file(&self, no: &str) -> Result<Vec<u8>, ClientError> {
         let resp = Self::check(

@@ -27,6 +27,7 @@ pub mod cert_request;
 pub mod certificate;
 #[cfg(feature = "http")]
 pub mod client;
+pub mod directory;
 pub mod encoding;
 pub mod error;
 pub mod ids;

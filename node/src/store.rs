@@ -13,6 +13,7 @@
 pub mod app_state;
 pub mod blobs;
 pub mod case_doc;
+pub mod directory_doc;
 pub mod docs;
 pub mod form_doc;
 pub mod index;

@@ -241,6 +241,16 @@ async function authorityReview() {
   await page.goto(AUTH + "/audit");
   const audit = await page.locator("main").innerText();
   check(audit.includes("初审通过") && audit.includes("复审通过") && audit.includes("127.0.0.1"), "decisions are in the audit trail with the address");
+  // The administrator publishes the directory and guides for every enterprise.
+  await page.getByRole("button", { name: /退出/ }).click();
+  await page.waitForURL(/\/login/);
+  await signIn(page, AUTH, "admin");
+  await page.goto(AUTH + "/directory");
+  await page.locator("#d-contacts").fill("商务部配额许可证事务局 | 北京市东城区东长安街2号 | 010-65197414 | 工作日 9:00-17:00");
+  await page.locator("#d-guides").fill("## 出口许可证申领流程\n新增 → 暂存 → 保存并盖章 → 上报。\n\n发证机构初审、复审后签发电子许可证。");
+  await shot(page, "auth-13-directory");
+  await page.getByRole("button", { name: "保存并发布" }).click();
+  await page.waitForURL(/msg=flash.published/);
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { licence_no: licenceNo };
@@ -345,6 +355,12 @@ async function enterpriseDeleted() {
   await page.goto(ENT + "/licences");
   check((await page.locator("main").innerText()).includes("已删证"), "the licence shows as deleted");
   await shot(page, "ent-23-licence-deleted");
+  await page.goto(ENT + "/directory");
+  check((await page.locator("#contacts").innerText()).includes("010-65197414"), "the directory arrived");
+  await shot(page, "ent-24-directory");
+  await page.goto(ENT + "/guides");
+  check((await page.locator("main").innerText()).includes("出口许可证申领流程"), "the guides arrived");
+  await shot(page, "ent-25-guides");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return state;

@@ -30,6 +30,8 @@ templates![
     "enterprise/licence_requests.html",
     "enterprise/licence_request_form.html",
     "authority/licence_requests.html",
+    "authority/directory.html",
+    "enterprise/directory.html",
     "authority/login.html",
     "authority/dashboard.html",
     "authority/inbox.html",

@@ -135,6 +135,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licences/{no}/file", get(licence_file))
         .route("/api/v1/licences/{no}/status", get(licence_status))
         .route("/api/v1/licence-requests", get(licence_requests))
+        .route("/api/v1/directory", get(directory).put(put_directory))
         .route(
             "/api/v1/licence-requests/{id}/decision",
             post(decide_licence_request),
@@ -425,4 +426,26 @@ async fn licence_status(
         licence_no: no,
         status: st.code().into(),
     }))
+}
+
+/// 发证机构联系方式 and 办事指南 (any signed-in staff member).
+async fn directory(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<exlic_client::directory::Directory>, Failure> {
+    require(&s, &headers)?;
+    run(&s, |a| a.directory()).await.map(Json)
+}
+
+/// Replaces them (administrator); every enterprise receives them on its next sync.
+async fn put_directory(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(d): JsonBody<exlic_client::directory::Directory>,
+) -> Result<StatusCode, Failure> {
+    let staff = require(&s, &headers)?;
+    require_role(&staff, Role::Admin, "editing the directory and guides")?;
+    let actor = staff.actor();
+    run(&s, move |a| a.put_directory(d, &actor)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

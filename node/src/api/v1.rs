@@ -22,6 +22,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences", get(node::licences))
         .route("/licences/{no}/file", get(node::licence_file))
         .route("/licences/{no}/status", get(licence_requests::status))
+        .route("/directory", get(node::directory))
         .route(
             "/licence-requests",
             get(licence_requests::list).post(licence_requests::create),

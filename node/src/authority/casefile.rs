@@ -300,3 +300,59 @@ impl Authority {
         Ok(out)
     }
 }
+
+impl Authority {
+    /// 发证机构联系方式 and 办事指南 as last edited (empty before the first edit).
+    pub fn directory(&self) -> Result<exlic_client::directory::Directory, AuthorityError> {
+        let txn = self.store.read()?;
+        Ok(docs::load(&txn, crate::store::directory_doc::id())?
+            .and_then(|d| crate::store::directory_doc::read(&d))
+            .unwrap_or_default())
+    }
+
+    /// Replaces the directory and guides and queues them for every enterprise.
+    pub fn put_directory(
+        &self,
+        mut d: exlic_client::directory::Directory,
+        actor: &str,
+    ) -> Result<(), AuthorityError> {
+        use crate::store::directory_doc;
+        d.validate().map_err(AuthorityError::Invalid)?;
+        let now = self.clock.now_ms();
+        d.updated_ms = now;
+        let id = directory_doc::id();
+        let mut w = self.store.write()?;
+        if w.doc(id)?.is_none() {
+            w.create_doc(id, crate::store::tables::kind::OTHER)?;
+            w.txn()
+                .open_table(DOC_OWNER)?
+                .insert(id.0, directory_doc::PUBLIC)?;
+            w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
+        }
+        let doc = w.doc(id)?.expect("created");
+        directory_doc::write(doc, &d).map_err(|e| StoreError::Document(id, e.to_string()))?;
+        doc.commit();
+        w.save_doc(id)?;
+        let owners: Vec<String> = {
+            let t = w.txn().open_table(ENTERPRISES)?;
+            let mut v = Vec::new();
+            for e in t.iter()? {
+                v.push(e?.0.value().to_owned());
+            }
+            v
+        };
+        for o in &owners {
+            Self::feed(&w, o, id, [0; 32])?;
+        }
+        Self::audit(
+            &w,
+            now,
+            actor,
+            DocId([0; 16]),
+            "办事指南/联系方式",
+            &format!("{} contacts, {} guides", d.contacts.len(), d.guides.len()),
+        )?;
+        w.commit()?;
+        Ok(())
+    }
+}

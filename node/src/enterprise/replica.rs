@@ -409,3 +409,16 @@ impl Enterprise {
         Ok(blobs::info(&self.store.read()?, hash)?.is_some())
     }
 }
+
+impl Enterprise {
+    /// 发证机构联系方式 and 办事指南 as last synced from the authority (empty before).
+    pub fn directory(&self) -> Result<exlic_client::directory::Directory> {
+        Ok(self
+            .store
+            .with_doc(crate::store::directory_doc::id(), |d| {
+                crate::store::directory_doc::read(d)
+            })?
+            .flatten()
+            .unwrap_or_default())
+    }
+}

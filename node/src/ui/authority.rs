@@ -42,18 +42,20 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/invites", get(invites).post(invite_post))
         .route("/licence-requests", get(lreq_list))
         .route("/licence-requests/{id}/decide", post(lreq_decide))
+        .route("/directory", get(directory_page).post(directory_post))
         .route("/audit", get(audit))
         .route("/cert-requests", get(certificates))
         .route("/verify", get(verify_page).post(verify_post))
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/cases", "nav.inbox"),
     ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
     ("/cert-requests", "nav.cert_requests"),
     ("/invites", "nav.invite"),
+    ("/directory", "nav.directory"),
     ("/audit", "nav.audit"),
     ("/verify", "nav.verify"),
     ("/", "nav.dashboard"),
@@ -651,5 +653,129 @@ async fn lreq_decide(
     {
         Ok(_) => see_other("/licence-requests?status=pending&msg=flash.decided"),
         Err(f) => failed(&p, f),
+    }
+}
+
+/// The directory as the edit form shows it: contacts one per line, guides as `## title`
+/// blocks.
+fn directory_text(d: &exlic_client::directory::Directory) -> (String, String) {
+    let contacts = d
+        .contacts
+        .iter()
+        .map(|c| format!("{} | {} | {} | {}", c.name, c.address, c.phone, c.note))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let guides = d
+        .guides
+        .iter()
+        .map(|g| format!("## {}\n{}", g.title, g.body))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    (contacts, guides)
+}
+
+/// Parses the edit form back into a directory.
+fn parse_directory(contacts: &str, guides: &str) -> exlic_client::directory::Directory {
+    use exlic_client::directory::{Contact, Directory, Guide};
+    let contacts = contacts
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut f = l.split('|').map(|x| x.trim().to_owned());
+            Contact {
+                name: f.next().unwrap_or_default(),
+                address: f.next().unwrap_or_default(),
+                phone: f.next().unwrap_or_default(),
+                note: f.collect::<Vec<_>>().join(" | "),
+            }
+        })
+        .collect();
+    let mut out: Vec<Guide> = Vec::new();
+    for line in guides.replace("\r\n", "\n").lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            out.push(Guide {
+                title: title.trim().to_owned(),
+                body: String::new(),
+            });
+        } else if let Some(g) = out.last_mut() {
+            if !g.body.is_empty() || !line.trim().is_empty() {
+                g.body.push_str(line);
+                g.body.push('\n');
+            }
+        } else if !line.trim().is_empty() {
+            out.push(Guide {
+                title: String::new(),
+                body: format!("{line}\n"),
+            });
+        }
+    }
+    for g in &mut out {
+        g.body = g.body.trim_end().to_owned();
+    }
+    Directory {
+        contacts,
+        guides: out,
+        updated_ms: 0,
+    }
+}
+
+async fn directory_page(ctx: Ctx) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match run(&ctx.0.0, |a| a.directory()).await {
+        Ok(d) => {
+            let (contacts, guides) = directory_text(&d);
+            p.render(
+                "authority/directory.html",
+                json!({"contacts": contacts, "guides": guides, "may_edit": staff.role == Role::Admin}),
+            )
+        }
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn directory_post(ctx: Ctx, body: Bytes) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if staff.role != Role::Admin {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let contacts = f.get("contacts").cloned().unwrap_or_default();
+    let guides = f.get("guides").cloned().unwrap_or_default();
+    let d = parse_directory(&contacts, &guides);
+    let actor = staff.actor();
+    match run(&ctx.0.0, move |a| a.put_directory(d, &actor)).await {
+        Ok(()) => see_other("/directory?msg=flash.published"),
+        Err(fl) => p.render_status(
+            StatusCode::BAD_REQUEST,
+            "authority/directory.html",
+            json!({"contacts": contacts, "guides": guides, "may_edit": true,
+                   "error": fl.parts().1.message.clone()}),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_form_round_trips() {
+        let d = parse_directory(
+            "事务局 | 北京 | 010-1 | 工作日\n\n厦门特派办 | 厦门 | 0592-2 | ",
+            "## 流程\n第一段\n\n第二段\n## 附件\n合同扫描件",
+        );
+        assert_eq!(d.contacts.len(), 2);
+        assert_eq!(d.contacts[1].phone, "0592-2");
+        assert_eq!(d.guides.len(), 2);
+        assert_eq!(d.guides[0].body, "第一段\n\n第二段");
+        let (c, g) = directory_text(&d);
+        assert_eq!(parse_directory(&c, &g).guides, d.guides);
+        assert_eq!(parse_directory(&c, &g).contacts.len(), 2);
     }
 }

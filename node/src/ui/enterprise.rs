@@ -51,6 +51,8 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences/{no}/file", get(licence_file))
         .route("/licence-requests", get(lreq_list).post(lreq_save))
         .route("/licence-requests/new", get(lreq_form))
+        .route("/directory", get(directory))
+        .route("/guides", get(guides))
         .route("/certificate", get(certificate))
         .route("/certificate/request", get(cert_form).post(cert_post))
         .route(
@@ -970,4 +972,30 @@ async fn lreq_save(ctx: Ctx, body: Bytes) -> Response {
             lreq_render(&s, &p, kind, no, Some(m)).await
         }
     }
+}
+
+async fn directory_page(ctx: Ctx, section: &str) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match run(&s, |e| e.directory()).await {
+        Ok(d) => p.render(
+            "enterprise/directory.html",
+            json!({"section": section, "dir": &d,
+                   "guides": d.guides.iter().map(|g| json!({"title": g.title,
+                       "paragraphs": g.body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>()}))
+                       .collect::<Vec<_>>(),
+                   "updated": (d.updated_ms > 0).then(|| when(d.updated_ms))}),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// 发证机构联系方式 (offline, as last synced).
+async fn directory(ctx: Ctx) -> Response {
+    directory_page(ctx, "contacts").await
+}
+
+/// 办事指南 (offline, as last synced).
+async fn guides(ctx: Ctx) -> Response {
+    directory_page(ctx, "guides").await
 }

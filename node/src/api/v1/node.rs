@@ -240,3 +240,12 @@ pub async fn licence_file(
         )),
     }
 }
+
+/// 发证机构联系方式 and 办事指南, as last synced (readable offline).
+#[utoipa::path(get, path = "/api/v1/directory", tag = "node",
+    responses((status = 200, body = exlic_client::directory::Directory)))]
+pub async fn directory(
+    State(s): State<AppState>,
+) -> Result<Json<exlic_client::directory::Directory>, Failure> {
+    super::run(&s, |e| e.directory()).await.map(Json)
+}

@@ -1,0 +1,53 @@
+//! The directory document (发证机构联系方式 and 办事指南): one per authority, written only
+//! by it, readable by every enrolled enterprise. Its id is derived, so both sides agree.
+//!
+//! ```text
+//! { "type": "directory", "json": the `exlic_client::directory::Directory` as JSON }
+//! ```
+//! The authority is the only writer, so the whole content is one value; a later edit
+//! replaces it.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
+use exlic_client::DocId;
+use exlic_client::directory::Directory;
+
+/// The `type` of the directory document.
+pub const TYPE: &str = "directory";
+
+/// The owner recorded for documents every enterprise may read (never an USCC).
+pub const PUBLIC: &str = "*";
+
+/// The directory document's id.
+pub fn id() -> DocId {
+    let h = exlic_client::seal::sha256(b"exlic/directory/v1");
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h[..16]);
+    DocId(id)
+}
+
+/// Writes the directory.
+pub fn write(doc: &mut AutoCommit, d: &Directory) -> Result<(), automerge::AutomergeError> {
+    doc.put(ROOT, "type", TYPE)?;
+    doc.put(
+        ROOT,
+        "json",
+        serde_json::to_string(d).expect("directory serialises"),
+    )?;
+    Ok(())
+}
+
+/// Reads it; `None` for another document or unreadable content.
+pub fn read(doc: &AutoCommit) -> Option<Directory> {
+    let s = |k: &str| match doc.get(ROOT, k).ok()?? {
+        (Value::Scalar(v), _) => match v.as_ref() {
+            ScalarValue::Str(t) => Some(t.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    if s("type").as_deref() != Some(TYPE) {
+        return None;
+    }
+    serde_json::from_str(&s("json")?).ok()
+}
