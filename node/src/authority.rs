@@ -601,17 +601,28 @@ impl Authority {
                 return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
             }
         }
-        let mut w = self.store.write()?;
         let doc = payload.application_id;
-        if Self::owner(&w, doc)?.as_deref() != Some(e) {
-            return Ok(Handled::refuse(
-                ErrorCode::NotFound,
-                "the sealed application has not been synced",
-            ));
+        // The content check reads history at the sealed heads, which later changes cannot
+        // alter, so it runs outside the single writer, in parallel with other submissions.
+        {
+            let txn = self.store.read()?;
+            let owner = txn
+                .open_table(DOC_OWNER)?
+                .get(doc.0)?
+                .map(|v| v.value().to_owned());
+            if owner.as_deref() != Some(e) {
+                return Ok(Handled::refuse(
+                    ErrorCode::NotFound,
+                    "the sealed application has not been synced",
+                ));
+            }
+            let replica = crate::store::docs::load(&txn, doc)?;
+            drop(txn);
+            if let Some(reason) = Self::check_sealed_content(replica, &payload, &sub) {
+                return Ok(Handled::refuse(ErrorCode::BadSeal, reason));
+            }
         }
-        if let Some(reason) = self.check_sealed_content(&mut w, &payload, &sub)? {
-            return Ok(Handled::refuse(ErrorCode::BadSeal, reason));
-        }
+        let mut w = self.store.write()?;
         for a in &payload.attachments {
             match blobs::info(w.txn(), &a.sha256)? {
                 Some((size, _)) if size == a.size => {}
@@ -705,31 +716,31 @@ impl Authority {
 
     /// The replica at the sealed heads must reproduce the sealed content exactly.
     fn check_sealed_content(
-        &self,
-        w: &mut WriteBatch<'_>,
+        replica: Option<automerge::AutoCommit>,
         p: &SealPayload,
         sub: &SealedSubmission,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Option<String> {
         let heads: Vec<automerge::ChangeHash> =
             p.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
-        let Some(doc) = w.doc(p.application_id)? else {
-            return Ok(Some("the sealed application has not been synced".into()));
+        let Some(mut doc) = replica else {
+            return Some("the sealed application has not been synced".into());
         };
+        let doc = &mut doc;
         if !doc.get_missing_deps(&heads).is_empty()
             || heads.iter().any(|h| doc.get_change_by_hash(h).is_none())
         {
-            return Ok(Some("the sealed revision has not been synced yet".into()));
+            return Some("the sealed revision has not been synced yet".into());
         }
         let form = match form_doc::read_form_at(doc, &heads) {
             Ok(f) => f,
-            Err(e) => return Ok(Some(format!("cannot read the sealed revision: {e}"))),
+            Err(e) => return Some(format!("cannot read the sealed revision: {e}")),
         };
         if canonical_content(&form) != sub.content {
-            return Ok(Some(
+            return Some(
                 "the synced document at the sealed heads differs from the sealed content".into(),
-            ));
+            );
         }
-        Ok(None)
+        None
     }
 
     fn blob_status(&self, e: &str, hash: [u8; 32], size: u64) -> Result<Handled, AuthorityError> {

@@ -49,3 +49,18 @@ fn bench_store_smoke_300_apps() {
     assert_eq!(v["apps"], 300, "{v}");
     assert!(v["edit_p99_ms"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_authority_smoke_30_peers() {
+    let out = Command::new(build("exlic-bench-authority"))
+        .args(["--peers", "30", "--threads", "8"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["submissions"], 30, "every submission got a receipt: {v}");
+    assert!(v["ingest_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["redb_durable_commit_per_s"].as_f64().unwrap() > 0.0);
+    assert!(out.status.success());
+}
