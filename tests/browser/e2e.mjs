@@ -313,6 +313,11 @@ async function enterpriseLicence() {
   await shot(page, "ent-20-cert-confirm");
   await page.getByLabel("电子钥匙 PIN 码").fill(env("PIN"));
   await page.getByRole("button", { name: "我已检查并确认提交" }).click();
+  await page.waitForURL(/msg=flash.cert_prepared/);
+  check((await page.locator("#cert-history tbody tr").first().innerText()).includes("请求待提交"), "请求待提交 until 提交");
+  await page.getByRole("link", { name: "提交", exact: true }).first().click();
+  check(await page.getByText("确定要提交申请吗？").isVisible(), "提交 asks 确定要提交申请吗？");
+  await page.getByRole("button", { name: "确认提交" }).click();
   await page.waitForURL(/msg=flash.cert_submitted/);
   const deadline = Date.now() + 60000;
   for (;;) {

@@ -27,6 +27,7 @@ templates![
     "enterprise/licences.html",
     "enterprise/certificate.html",
     "enterprise/cert_request.html",
+    "enterprise/cert_submit.html",
     "enterprise/licence_requests.html",
     "enterprise/licence_request_form.html",
     "authority/licence_requests.html",

@@ -24,6 +24,8 @@ pub enum RequestStatus {
     Issued = 2,
     /// Refused by the authority.
     Refused = 3,
+    /// 请求待提交: signed, waiting for the user's 提交/确认提交 before it is sent.
+    PendingSubmit = 4,
 }
 
 /// One row of the request history (请求时间, 请求类型, 手机号码, 请求状态…).
@@ -61,6 +63,7 @@ fn status_of(v: u8) -> RequestStatus {
     match v {
         2 => RequestStatus::Issued,
         3 => RequestStatus::Refused,
+        4 => RequestStatus::PendingSubmit,
         _ => RequestStatus::Submitted,
     }
 }
@@ -76,6 +79,18 @@ impl Enterprise {
         pin: &str,
         device: Option<[u8; 32]>,
     ) -> Result<RequestRow> {
+        let master = self.unlock_for_request(mobile, old_mobile, kind, pin)?;
+        self.queue_request(kind, mobile, old_mobile, &master, device)
+    }
+
+    /// Checks the numbers and that nothing else waits, then unlocks the e-key with `pin`.
+    fn unlock_for_request(
+        &self,
+        mobile: &str,
+        old_mobile: &str,
+        kind: RequestKind,
+        pin: &str,
+    ) -> Result<SigningKey> {
         if kind != RequestKind::Revoke && !valid_mobile(mobile) {
             return Err(EnterpriseError::BadInput {
                 field: "mobile".into(),
@@ -88,21 +103,88 @@ impl Enterprise {
                 message: "must be 11 digits starting with 1".into(),
             });
         }
-        if self
-            .certificate_requests()?
-            .iter()
-            .any(|r| r.status == RequestStatus::Submitted)
-        {
+        if self.certificate_requests()?.iter().any(|r| {
+            matches!(
+                r.status,
+                RequestStatus::Submitted | RequestStatus::PendingSubmit
+            )
+        }) {
             return Err(EnterpriseError::BadInput {
                 field: "kind".into(),
                 message: "a request is already waiting for the issuing agency".into(),
             });
         }
-        let master = ekey::unlock(&self.store, pin).map_err(|e| EnterpriseError::BadInput {
+        ekey::unlock(&self.store, pin).map_err(|e| EnterpriseError::BadInput {
             field: "pin".into(),
             message: e.to_string(),
-        })?;
-        self.queue_request(kind, mobile, old_mobile, &master, device)
+        })
+    }
+
+    /// The manual's two steps: signs the request with the e-key (PIN) now and keeps it as
+    /// 请求待提交 until [`Enterprise::submit_certificate_request`] (提交/确认提交).
+    pub fn prepare_certificate_request(
+        &self,
+        kind: RequestKind,
+        mobile: &str,
+        old_mobile: &str,
+        pin: &str,
+    ) -> Result<RequestRow> {
+        let master = self.unlock_for_request(mobile, old_mobile, kind, pin)?;
+        self.queue_request_as(
+            kind,
+            mobile,
+            old_mobile,
+            &master,
+            None,
+            RequestStatus::PendingSubmit,
+        )
+    }
+
+    /// 提交/确认提交: a 请求待提交 request goes out on the next sync.
+    pub fn submit_certificate_request(&self, seq: u64) -> Result<()> {
+        let current = self
+            .certificate_requests()?
+            .into_iter()
+            .find(|r| r.seq == seq)
+            .ok_or_else(|| EnterpriseError::BadInput {
+                field: "seq".into(),
+                message: format!("no certificate request {seq}"),
+            })?;
+        if current.status != RequestStatus::PendingSubmit {
+            return Err(EnterpriseError::BadInput {
+                field: "seq".into(),
+                message: format!("request {seq} is not waiting to be submitted (请求待提交)"),
+            });
+        }
+        self.set_request_status(seq, RequestStatus::Submitted)?;
+        self.store.changed().notify_one();
+        Ok(())
+    }
+
+    fn set_request_status(&self, seq: u64, status: RequestStatus) -> Result<()> {
+        let w = self.store.write()?;
+        {
+            let mut t = w.txn().open_table(CERT_REQUESTS)?;
+            let row = {
+                let g = t.get(seq)?.ok_or(StoreError::Record("cert_requests"))?;
+                let (k, m, o, c, _, s, out) = g.value();
+                (k, m.to_owned(), o.to_owned(), c, s.to_vec(), out.to_owned())
+            };
+            t.insert(
+                seq,
+                (
+                    row.0,
+                    row.1.as_str(),
+                    row.2.as_str(),
+                    row.3,
+                    status as u8,
+                    row.4.as_slice(),
+                    row.5.as_str(),
+                ),
+            )?;
+        }
+        w.commit()?;
+        Ok(())
     }
 
     /// Queues a request signed by an already unlocked master key, for this device or (手机变更
@@ -114,6 +196,25 @@ impl Enterprise {
         old_mobile: &str,
         master: &SigningKey,
         device: Option<[u8; 32]>,
+    ) -> Result<RequestRow> {
+        self.queue_request_as(
+            kind,
+            mobile,
+            old_mobile,
+            master,
+            device,
+            RequestStatus::Submitted,
+        )
+    }
+
+    fn queue_request_as(
+        &self,
+        kind: RequestKind,
+        mobile: &str,
+        old_mobile: &str,
+        master: &SigningKey,
+        device: Option<[u8; 32]>,
+        status: RequestStatus,
     ) -> Result<RequestRow> {
         let nonce = crate::random::bytes();
         let now = self.clock.now_ms();
@@ -138,7 +239,7 @@ impl Enterprise {
                     mobile,
                     old_mobile,
                     now,
-                    RequestStatus::Submitted as u8,
+                    status as u8,
                     signed.as_slice(),
                     "",
                 ),
@@ -153,7 +254,7 @@ impl Enterprise {
             mobile: mobile.into(),
             old_mobile: old_mobile.into(),
             created_ms: now,
-            status: RequestStatus::Submitted,
+            status,
             outcome: String::new(),
             signed,
         })

@@ -56,6 +56,10 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/certificate", get(certificate))
         .route("/certificate/request", get(cert_form).post(cert_post))
         .route(
+            "/certificate/requests/{seq}/submit",
+            get(cert_submit_page).post(cert_submit),
+        )
+        .route(
             "/verify",
             get(verify_page)
                 .post(verify_post)
@@ -766,7 +770,7 @@ async fn certificate(ctx: Ctx) -> Response {
                 "refused" => "refused",
                 _ => "submitted",
             };
-            json!({"time": when(r.created_ms), "kind": r.kind, "mobile": r.mobile,
+            json!({"seq": r.seq, "time": when(r.created_ms), "kind": r.kind, "mobile": r.mobile,
                    "old_mobile": r.old_mobile, "status": r.status, "outcome": r.outcome,
                    "device": device})
         })
@@ -855,11 +859,11 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
     }
     let pin = f.get("pin").cloned().unwrap_or_default();
     match run(&s, move |e| {
-        e.request_certificate(kind, &mobile, &old, &pin, None)
+        e.prepare_certificate_request(kind, &mobile, &old, &pin)
     })
     .await
     {
-        Ok(_) => see_other("/certificate?msg=flash.cert_submitted"),
+        Ok(_) => see_other("/certificate?msg=flash.cert_prepared"),
         Err(fl) => {
             let (status, body) = fl.parts();
             let e = bad(body.field.as_deref().unwrap_or("pin"), body.message.clone());
@@ -998,4 +1002,30 @@ async fn directory(ctx: Ctx) -> Response {
 /// 办事指南 (offline, as last synced).
 async fn guides(ctx: Ctx) -> Response {
     directory_page(ctx, "guides").await
+}
+
+/// 提交: the confirmation "确定要提交申请吗？".
+async fn cert_submit_page(ctx: Ctx, Path(seq): Path<u64>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let rows = run(&s, |e| e.certificate_requests())
+        .await
+        .unwrap_or_default();
+    match rows.into_iter().find(|r| r.seq == seq).map(apinode::view) {
+        Some(r) if r.status == "pending_submit" => p.render(
+            "enterprise/cert_submit.html",
+            json!({"row": {"seq": r.seq, "kind": r.kind, "mobile": r.mobile, "time": when(r.created_ms)}}),
+        ),
+        _ => p.error(StatusCode::NOT_FOUND, format!("seq: no request {seq} waits to be submitted")),
+    }
+}
+
+/// 确认提交: the request goes out on the next sync.
+async fn cert_submit(ctx: Ctx, Path(seq): Path<u64>) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match run(&s, move |e| e.submit_certificate_request(seq)).await {
+        Ok(()) => see_other("/certificate?msg=flash.cert_submitted"),
+        Err(f) => failed(&p, f),
+    }
 }

@@ -141,6 +141,7 @@ pub fn view(r: RequestRow) -> CertRequestView {
             RequestStatus::Submitted => "submitted",
             RequestStatus::Issued => "issued",
             RequestStatus::Refused => "refused",
+            RequestStatus::PendingSubmit => "pending_submit",
         }
         .into(),
         outcome: r.outcome,
