@@ -297,6 +297,35 @@ impl Client {
         Self::json(self.req(Method::GET, &format!("/licences/{no}/status"))).await
     }
 
+    /// 企业信息维护: the proposed and accepted profile (enterprise): `GET /profile`.
+    pub async fn profile(&self) -> Result<crate::profile::ProfileView, ClientError> {
+        Self::json(self.req(Method::GET, "/profile")).await
+    }
+
+    /// Proposes a profile (enterprise): `PUT /profile`.
+    pub async fn propose_profile(
+        &self,
+        p: &crate::profile::EnterpriseProfile,
+    ) -> Result<crate::profile::ProfileView, ClientError> {
+        self.send_json(Method::PUT, "/profile", p).await
+    }
+
+    /// Every enterprise's profile (authority): `GET /profiles`.
+    pub async fn profiles(&self) -> Result<Vec<crate::profile::ProfileRow>, ClientError> {
+        Self::json(self.req(Method::GET, "/profiles")).await
+    }
+
+    /// Accepts an enterprise's proposal (authority administrator): `POST /profiles/{uscc}/accept`.
+    pub async fn accept_profile(&self, uscc: &str) -> Result<(), ClientError> {
+        Self::check(
+            self.req(Method::POST, &format!("/profiles/{uscc}/accept"))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// 发证机构联系方式 and 办事指南: `GET /directory`.
     pub async fn directory(&self) -> Result<crate::directory::Directory, ClientError> {
         Self::json(self.req(Method::GET, "/directory")).await

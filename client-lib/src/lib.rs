@@ -35,6 +35,7 @@ pub mod invite;
 pub mod licence;
 pub mod licence_request;
 pub mod node;
+pub mod profile;
 pub mod protocol;
 pub mod query;
 pub mod receipt;

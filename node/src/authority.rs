@@ -476,6 +476,7 @@ impl Authority {
                     if changed {
                         Self::feed(&w, e, doc, states.peer())?;
                         self.note_licence_request(&mut w, e, doc)?;
+                        self.note_profile(&mut w, e, doc)?;
                     }
                 }
                 Err(DocSyncError::Store(s)) => return Err(s.into()),
@@ -1099,6 +1100,7 @@ const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
 pub mod casefile;
 pub mod licence_reqs;
+pub mod profiles;
 pub mod review;
 pub mod staff;
 #[cfg(test)]

@@ -849,6 +849,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 
 pub mod certs;
 pub mod licence_reqs;
+pub mod profile;
 pub mod replica;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ pub mod docs;
 pub mod form_doc;
 pub mod index;
 pub mod licence_req;
+pub mod profile_doc;
 pub mod tables;
 
 use std::collections::HashSet;

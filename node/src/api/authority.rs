@@ -136,6 +136,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licences/{no}/status", get(licence_status))
         .route("/api/v1/licence-requests", get(licence_requests))
         .route("/api/v1/directory", get(directory).put(put_directory))
+        .route("/api/v1/profiles", get(profiles))
+        .route("/api/v1/profiles/{uscc}/accept", post(accept_profile))
         .route(
             "/api/v1/licence-requests/{id}/decision",
             post(decide_licence_request),
@@ -447,5 +449,52 @@ async fn put_directory(
     require_role(&staff, Role::Admin, "editing the directory and guides")?;
     let actor = staff.actor();
     run(&s, move |a| a.put_directory(d, &actor)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A profile state as the API shows it.
+pub fn profile_row(
+    p: crate::authority::profiles::ProfileState,
+) -> exlic_client::profile::ProfileRow {
+    let status = if p.pending() {
+        "pending"
+    } else if p.accepted.is_some() {
+        "accepted"
+    } else {
+        "none"
+    };
+    exlic_client::profile::ProfileRow {
+        uscc: p.uscc,
+        name: p.name,
+        profile: exlic_client::profile::ProfileView {
+            proposed_ms: p.proposed.as_ref().map(|x| x.1).unwrap_or(0),
+            proposed: p.proposed.map(|x| x.0),
+            accepted_ms: p.accepted.as_ref().map(|x| x.1).unwrap_or(0),
+            accepted: p.accepted.map(|x| x.0),
+            status: status.into(),
+        },
+    }
+}
+
+/// 企业信息维护: every enterprise's proposed and accepted profile.
+async fn profiles(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<exlic_client::profile::ProfileRow>>, Failure> {
+    require(&s, &headers)?;
+    let rows = run(&s, |a| a.profiles()).await?;
+    Ok(Json(rows.into_iter().map(profile_row).collect()))
+}
+
+/// Accepts an enterprise's proposal (administrator).
+async fn accept_profile(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    axum::extract::Path(uscc): axum::extract::Path<String>,
+) -> Result<StatusCode, Failure> {
+    let staff = require(&s, &headers)?;
+    require_role(&staff, Role::Admin, "accepting a profile change")?;
+    let actor = staff.actor();
+    run(&s, move |a| a.accept_profile(&uscc, &actor)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

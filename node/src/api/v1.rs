@@ -23,6 +23,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences/{no}/file", get(node::licence_file))
         .route("/licences/{no}/status", get(licence_requests::status))
         .route("/directory", get(node::directory))
+        .route("/profile", get(node::profile).put(node::propose_profile))
         .route(
             "/licence-requests",
             get(licence_requests::list).post(licence_requests::create),

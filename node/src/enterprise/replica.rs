@@ -187,6 +187,12 @@ impl Enterprise {
         if let Some(r) = crate::store::licence_req::read(d) {
             return self.note_request_doc(w, doc, r);
         }
+        if self.note_profile_doc(w, doc)? {
+            return Ok(());
+        }
+        let Some(d) = w.doc(doc)? else {
+            return Ok(());
+        };
         if !form_doc::is_application(d) {
             return Ok(());
         }

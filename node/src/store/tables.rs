@@ -105,6 +105,10 @@ pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefini
 pub const LICENCE_REQS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_reqs");
 /// Both roles: 许可证号 → its standing (`domain::licence_requests::Standing` tag).
 pub const LICENCE_STATE: TableDefinition<&str, u8> = TableDefinition::new("licence_state");
+/// Authority: USCC → the enterprise's latest profile proposal document.
+pub const PROFILE_PROPOSALS: TableDefinition<&str, Id> = TableDefinition::new("profile_proposals");
+/// Authority: USCC → the acceptance document it writes for that enterprise.
+pub const PROFILE_ACK: TableDefinition<&str, Id> = TableDefinition::new("profile_ack");
 /// Authority: staff login → account record (role, name, Argon2id PHC hash, failures, lock).
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 
@@ -122,6 +126,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(LICENCE_REQS)?;
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STAFF)?;
+    txn.open_table(PROFILE_PROPOSALS)?;
+    txn.open_table(PROFILE_ACK)?;
     txn.open_table(DOC_INFO)?;
     txn.open_table(DOC_SNAPSHOT)?;
     txn.open_table(DOC_CHUNK)?;

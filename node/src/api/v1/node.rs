@@ -250,3 +250,24 @@ pub async fn directory(
 ) -> Result<Json<exlic_client::directory::Directory>, Failure> {
     super::run(&s, |e| e.directory()).await.map(Json)
 }
+
+/// 企业信息维护: the proposed and the accepted profile.
+#[utoipa::path(get, path = "/api/v1/profile", tag = "node",
+    responses((status = 200, body = exlic_client::profile::ProfileView)))]
+pub async fn profile(
+    State(s): State<AppState>,
+) -> Result<Json<exlic_client::profile::ProfileView>, Failure> {
+    super::run(&s, |e| e.profile()).await.map(Json)
+}
+
+/// Proposes the profile (every field validated; each error names its field).
+#[utoipa::path(put, path = "/api/v1/profile", tag = "node", request_body = exlic_client::profile::EnterpriseProfile,
+    responses((status = 200, body = exlic_client::profile::ProfileView), (status = 422, body = ApiError)))]
+pub async fn propose_profile(
+    State(s): State<AppState>,
+    JsonBody(p): JsonBody<exlic_client::profile::EnterpriseProfile>,
+) -> Result<Json<exlic_client::profile::ProfileView>, Failure> {
+    super::run(&s, move |e| e.propose_profile(&p))
+        .await
+        .map(Json)
+}
