@@ -198,7 +198,8 @@ mod tests {
     #[test]
     fn each_rule_names_its_field() {
         assert!(sample().validate().is_empty());
-        let cases: [(&str, fn(&mut EnterpriseProfile)); 6] = [
+        type Break = fn(&mut EnterpriseProfile);
+        let cases: [(&str, Break); 6] = [
             ("uscc", |p| p.uscc = "913502000728319548".into()),
             ("mobile", |p| p.mobile = "23800138000".into()),
             ("email", |p| p.email = "zhang@localhost".into()),
