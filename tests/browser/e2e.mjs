@@ -302,15 +302,33 @@ async function enterpriseLicence() {
   check((await page.locator("#licence-requests").innerText()).includes("待审核"), "the request waits for review");
   await shot(page, "ent-18-deletion-saved");
 
+  // 企业信息维护: the §6.1 profile, each error beside its field, then saved (待审核).
+  await page.goto(ENT + "/profile");
+  const prof = {
+    enterprise_code: "3502960012345", registered_address: "厦门市思明区湖滨南路1号", applicant_name: "张鑫",
+    applicant_sex: "男", id_type: "身份证", id_number: "350203199001011234", login_name: "zhangxin@example.com",
+    email: "zhangxin-at-example", contact_address: "厦门市思明区湖滨南路1号", mobile: "13800138000",
+    department: "外贸部", title: "经理", work_address: "厦门市思明区湖滨南路1号", postcode: "361000",
+  };
+  for (const [k, v] of Object.entries(prof)) await page.locator(`#p-${k}`).fill(v);
+  await page.getByRole("button", { name: "保存" }).click();
+  check((await page.locator("#p-email").getAttribute("aria-invalid")) === "true", "a bad email is named");
+  await shot(page, "ent-19-profile-error");
+  await page.locator("#p-email").fill("zhangxin@example.com");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.waitForURL(/msg=flash.profile_saved/);
+  check((await page.locator("#profile-status").innerText()).includes("待审核"), "the profile waits for the office");
+
   // 手机证书授权: 续签, from request to 已完成.
   await page.goto(ENT + "/certificate");
   check(await page.locator("#my-certificate").isVisible(), "查看本机证书");
   await page.getByRole("link", { name: "续签" }).click();
-  await shot(page, "ent-19-cert-request");
+  check((await page.locator("#profile-confirm").innerText()).includes("张鑫"), "the profile is shown for confirmation");
+  await shot(page, "ent-20-cert-request");
   await page.getByLabel("新授权手机号码").fill("13800138000");
   await page.getByRole("button", { name: "授权" }).click();
   check(await page.getByText("提交后信息将不能做更改").isVisible(), "the confirmation says what submitting means");
-  await shot(page, "ent-20-cert-confirm");
+  await shot(page, "ent-21-cert-confirm");
   await page.getByLabel("电子钥匙 PIN 码").fill(env("PIN"));
   await page.getByRole("button", { name: "我已检查并确认提交" }).click();
   await page.waitForURL(/msg=flash.cert_prepared/);
@@ -327,7 +345,7 @@ async function enterpriseLicence() {
     await page.waitForTimeout(1000);
     await page.reload();
   }
-  await shot(page, "ent-21-cert-done");
+  await shot(page, "ent-22-cert-done");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { licence_no: state.licence_no };
@@ -345,6 +363,15 @@ async function authorityDeletion() {
   await page.waitForURL(/msg=flash.decided/);
   await page.goto(AUTH + "/licence-requests?status=approved");
   check((await page.locator("main").innerText()).includes(state.licence_no), "the deletion is approved");
+  // The administrator accepts the enterprise's profile.
+  await page.getByRole("button", { name: /退出/ }).click();
+  await page.waitForURL(/\/login/);
+  await signIn(page, AUTH, "admin");
+  await page.goto(AUTH + "/profiles");
+  check((await page.locator("main").innerText()).includes("张鑫"), "the proposal is at the office");
+  await shot(page, "auth-14-profiles");
+  await page.getByRole("button", { name: "确认变更" }).click();
+  await page.waitForURL(/msg=flash.decided/);
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return state;
@@ -356,16 +383,23 @@ async function enterpriseDeleted() {
   const { ctx, page, alerts } = await open();
   await page.goto(ENT + "/licence-requests?kind=delete");
   check((await page.locator("#licence-requests").innerText()).includes("审核通过"), "审核通过 shows on the enterprise");
-  await shot(page, "ent-22-deletion-approved");
+  await shot(page, "ent-23-deletion-approved");
   await page.goto(ENT + "/licences");
   check((await page.locator("main").innerText()).includes("已删证"), "the licence shows as deleted");
-  await shot(page, "ent-23-licence-deleted");
+  await shot(page, "ent-24-licence-deleted");
   await page.goto(ENT + "/directory");
   check((await page.locator("#contacts").innerText()).includes("010-65197414"), "the directory arrived");
-  await shot(page, "ent-24-directory");
+  await shot(page, "ent-25-directory");
   await page.goto(ENT + "/guides");
   check((await page.locator("main").innerText()).includes("出口许可证申领流程"), "the guides arrived");
-  await shot(page, "ent-25-guides");
+  await shot(page, "ent-26-guides");
+  for (let i = 0; ; i++) {
+    await page.goto(ENT + "/profile");
+    if ((await page.locator("#profile-status").innerText()).includes("已确认")) break;
+    check(i < 60, "the office's acceptance reaches the enterprise");
+    await page.waitForTimeout(1000);
+  }
+  await shot(page, "ent-27-profile-accepted");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return state;

@@ -32,6 +32,8 @@ templates![
     "enterprise/licence_request_form.html",
     "authority/licence_requests.html",
     "authority/directory.html",
+    "authority/profiles.html",
+    "enterprise/profile.html",
     "enterprise/directory.html",
     "authority/login.html",
     "authority/dashboard.html",

@@ -43,19 +43,22 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licence-requests", get(lreq_list))
         .route("/licence-requests/{id}/decide", post(lreq_decide))
         .route("/directory", get(directory_page).post(directory_post))
+        .route("/profiles", get(profiles_page))
+        .route("/profiles/{uscc}/accept", post(profile_accept))
         .route("/audit", get(audit))
         .route("/cert-requests", get(certificates))
         .route("/verify", get(verify_page).post(verify_post))
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 10] = [
     ("/cases", "nav.inbox"),
     ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
     ("/cert-requests", "nav.cert_requests"),
     ("/invites", "nav.invite"),
     ("/directory", "nav.directory"),
+    ("/profiles", "nav.profiles"),
     ("/audit", "nav.audit"),
     ("/verify", "nav.verify"),
     ("/", "nav.dashboard"),
@@ -757,6 +760,53 @@ async fn directory_post(ctx: Ctx, body: Bytes) -> Response {
             json!({"contacts": contacts, "guides": guides, "may_edit": true,
                    "error": fl.parts().1.message.clone()}),
         ),
+    }
+}
+
+/// 企业信息维护: each enterprise's proposal beside the accepted version.
+async fn profiles_page(ctx: Ctx) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let rows = match run(&ctx.0.0, |a| a.profiles()).await {
+        Ok(r) => r,
+        Err(f) => return failed(&p, f),
+    };
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(crate::api::authority::profile_row)
+        .map(|r| {
+            let fields = r.profile.proposed.as_ref().map(|pr| {
+                exlic_client::profile::FIELDS
+                    .iter()
+                    .map(|f| {
+                        let acc = r.profile.accepted.as_ref().map(|a| a.get(f)).unwrap_or("");
+                        json!({"name": f, "proposed": pr.get(f), "accepted": acc, "changed": acc != pr.get(f)})
+                    })
+                    .collect::<Vec<_>>()
+            });
+            json!({"uscc": r.uscc, "name": r.name, "status": r.profile.status, "fields": fields})
+        })
+        .collect();
+    p.render(
+        "authority/profiles.html",
+        json!({"rows": rows, "may_accept": staff.role == Role::Admin}),
+    )
+}
+
+async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if staff.role != Role::Admin {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let actor = staff.actor();
+    match run(&ctx.0.0, move |a| a.accept_profile(&uscc, &actor)).await {
+        Ok(()) => see_other("/profiles?msg=flash.decided"),
+        Err(f) => failed(&p, f),
     }
 }
 

@@ -52,6 +52,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licence-requests", get(lreq_list).post(lreq_save))
         .route("/licence-requests/new", get(lreq_form))
         .route("/directory", get(directory))
+        .route("/profile", get(profile_page).post(profile_save))
         .route("/guides", get(guides))
         .route("/certificate", get(certificate))
         .route("/certificate/request", get(cert_form).post(cert_post))
@@ -808,10 +809,19 @@ async fn cert_page(
             "kind: one of new, number_change, device_change, renew, revoke",
         );
     }
+    // The §6.1 profile shown for confirmation: the accepted version, else the proposal.
+    let view = run(s, |e| e.profile()).await.unwrap_or_default();
+    let shown = view.accepted.or(view.proposed).map(|pr| {
+        exlic_client::profile::FIELDS
+            .iter()
+            .map(|f| json!({"name": f, "value": pr.get(f)}))
+            .collect::<Vec<_>>()
+    });
     p.render_status(
         status,
         "enterprise/cert_request.html",
         json!({
+            "profile": shown,
             "node": {"enterprise_name": info.enterprise_name, "enterprise_uscc": info.enterprise_uscc},
             "kind": kind, "step": step, "error": error,
             "mobile": fields.get("mobile").cloned().unwrap_or_default(),
@@ -1027,5 +1037,107 @@ async fn cert_submit(ctx: Ctx, Path(seq): Path<u64>) -> Response {
     match run(&s, move |e| e.submit_certificate_request(seq)).await {
         Ok(()) => see_other("/certificate?msg=flash.cert_submitted"),
         Err(f) => failed(&p, f),
+    }
+}
+
+/// The profile form's two groups, as on the manual's 用户基本信息 / 用户联系方式 screen.
+fn profile_groups() -> Value {
+    let f = &exlic_client::profile::FIELDS;
+    json!([
+        {"legend": "profile.group.basic", "fields": f[..10]},
+        {"legend": "profile.group.contact", "fields": f[10..]},
+    ])
+}
+
+fn render_profile(
+    p: &Page,
+    status: StatusCode,
+    view: &exlic_client::profile::ProfileView,
+    values: &exlic_client::profile::EnterpriseProfile,
+    errors: &[exlic_client::error::FieldError],
+) -> Response {
+    let values: BTreeMap<&str, &str> = exlic_client::profile::FIELDS
+        .iter()
+        .map(|f| (*f, values.get(f)))
+        .collect();
+    let by_field: BTreeMap<&str, &str> = errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    p.render_status(
+        status,
+        "enterprise/profile.html",
+        json!({
+            "view": view, "groups": profile_groups(), "values": values,
+            "errors": by_field,
+            "error_list": errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect::<Vec<_>>(),
+            "accepted_at": (view.accepted_ms > 0).then(|| when(view.accepted_ms)),
+        }),
+    )
+}
+
+/// 企业信息维护.
+async fn profile_page(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let (view, info) = match run(&s, |e| Ok((e.profile()?, e.node_info()?))).await {
+        Ok(x) => x,
+        Err(f) => return failed(&p, f),
+    };
+    let values = view
+        .proposed
+        .clone()
+        .unwrap_or(exlic_client::profile::EnterpriseProfile {
+            enterprise_name: info.enterprise_name,
+            uscc: info.enterprise_uscc,
+            ..Default::default()
+        });
+    render_profile(&p, StatusCode::OK, &view, &values, &[])
+}
+
+async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let g = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let pr = exlic_client::profile::EnterpriseProfile {
+        enterprise_name: g("enterprise_name"),
+        enterprise_code: g("enterprise_code"),
+        uscc: g("uscc"),
+        registered_address: g("registered_address"),
+        applicant_name: g("applicant_name"),
+        applicant_sex: g("applicant_sex"),
+        id_type: g("id_type"),
+        id_number: g("id_number"),
+        login_name: g("login_name"),
+        email: g("email"),
+        contact_address: g("contact_address"),
+        mobile: g("mobile"),
+        landline: g("landline"),
+        department: g("department"),
+        title: g("title"),
+        work_address: g("work_address"),
+        postcode: g("postcode"),
+    };
+    let pr2 = pr.clone();
+    match run(&s, move |e| e.propose_profile(&pr2)).await {
+        Ok(_) => see_other("/profile?msg=flash.profile_saved"),
+        Err(fl) => {
+            let view = run(&s, |e| e.profile()).await.unwrap_or_default();
+            let (status, body) = fl.parts();
+            let mut errors = body.errors.clone();
+            if errors.is_empty() {
+                errors.push(exlic_client::error::FieldError {
+                    field: body
+                        .field
+                        .clone()
+                        .unwrap_or_else(|| "enterprise_name".into()),
+                    rule: body.code.clone(),
+                    message: body.message.clone(),
+                    severity: Severity::Error,
+                });
+            }
+            render_profile(&p, status, &view, &pr, &errors)
+        }
     }
 }
