@@ -326,6 +326,33 @@ impl Client {
         Ok(())
     }
 
+    /// The e-key's state (enterprise): `GET /ekey`.
+    pub async fn ekey(&self) -> Result<crate::node::EkeyView, ClientError> {
+        Self::json(self.req(Method::GET, "/ekey")).await
+    }
+
+    /// Asks the issuing office to unlock the locked e-key (enterprise).
+    pub async fn request_unlock(&self) -> Result<crate::node::EkeyView, ClientError> {
+        self.send_json(Method::POST, "/ekey/unlock-request", &serde_json::json!({}))
+            .await
+    }
+
+    /// Enterprises waiting for an e-key unlock (authority): `GET /unlock-requests`.
+    pub async fn unlock_requests(&self) -> Result<Vec<String>, ClientError> {
+        Self::json(self.req(Method::GET, "/unlock-requests")).await
+    }
+
+    /// Approves an unlock (authority administrator).
+    pub async fn approve_unlock(&self, uscc: &str) -> Result<(), ClientError> {
+        Self::check(
+            self.req(Method::POST, &format!("/unlock-requests/{uscc}/approve"))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// 发证机构联系方式 and 办事指南: `GET /directory`.
     pub async fn directory(&self) -> Result<crate::directory::Directory, ClientError> {
         Self::json(self.req(Method::GET, "/directory")).await

@@ -110,3 +110,15 @@ pub struct CertRequestView {
     /// Why it was refused.
     pub outcome: String,
 }
+
+/// The e-key's state (`GET /api/v1/ekey`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EkeyView {
+    /// Wrong PINs in a row.
+    pub failures: u32,
+    /// Locked after six wrong PINs; only the issuing office unlocks it.
+    pub locked: bool,
+    /// An unlock was asked for and has not arrived yet.
+    pub unlock_requested: bool,
+}

@@ -477,6 +477,7 @@ impl Authority {
                         Self::feed(&w, e, doc, states.peer())?;
                         self.note_licence_request(&mut w, e, doc)?;
                         self.note_profile(&mut w, e, doc)?;
+                        self.note_unlock_request(&mut w, e, doc)?;
                     }
                 }
                 Err(DocSyncError::Store(s)) => return Err(s.into()),
@@ -1105,3 +1106,4 @@ pub mod review;
 pub mod staff;
 #[cfg(test)]
 mod tests;
+pub mod unlocks;

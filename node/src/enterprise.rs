@@ -853,3 +853,4 @@ pub mod profile;
 pub mod replica;
 #[cfg(test)]
 mod tests;
+pub mod unlock;

@@ -20,6 +20,7 @@ pub mod index;
 pub mod licence_req;
 pub mod profile_doc;
 pub mod tables;
+pub mod unlock_doc;
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;

@@ -137,6 +137,11 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licence-requests", get(licence_requests))
         .route("/api/v1/directory", get(directory).put(put_directory))
         .route("/api/v1/profiles", get(profiles))
+        .route("/api/v1/unlock-requests", get(unlock_requests))
+        .route(
+            "/api/v1/unlock-requests/{uscc}/approve",
+            post(approve_unlock),
+        )
         .route("/api/v1/profiles/{uscc}/accept", post(accept_profile))
         .route(
             "/api/v1/licence-requests/{id}/decision",
@@ -496,5 +501,28 @@ async fn accept_profile(
     require_role(&staff, Role::Admin, "accepting a profile change")?;
     let actor = staff.actor();
     run(&s, move |a| a.accept_profile(&uscc, &actor)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enterprises waiting for an e-key unlock (USCCs).
+async fn unlock_requests(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<String>>, Failure> {
+    require(&s, &headers)?;
+    let rows = run(&s, |a| a.unlock_requests()).await?;
+    Ok(Json(rows.into_iter().map(|(u, _)| u).collect()))
+}
+
+/// Approves an e-key unlock (administrator).
+async fn approve_unlock(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    axum::extract::Path(uscc): axum::extract::Path<String>,
+) -> Result<StatusCode, Failure> {
+    let staff = require(&s, &headers)?;
+    require_role(&staff, Role::Admin, "unlocking an e-key")?;
+    let actor = staff.actor();
+    run(&s, move |a| a.approve_unlock(&uscc, &actor)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use super::v1::{applications, licence_requests, node};
 #[openapi(
     info(title = "exlic node API", description = "Offline-first export-licence node: applications, attachments, seals, queries."),
     paths(
-        node::info, node::reference, node::sync, node::certificate, node::cert_requests, node::cert_request, node::licences, node::licence_file, node::directory, node::profile, node::propose_profile,
+        node::info, node::reference, node::sync, node::certificate, node::cert_requests, node::cert_request, node::licences, node::licence_file, node::directory, node::profile, node::propose_profile, node::ekey, node::request_unlock,
         applications::create, applications::list, applications::get_one, applications::save,
         applications::patch, applications::delete, applications::upload, applications::download,
         applications::remove_attachment, applications::seal, applications::seal_file, applications::report,

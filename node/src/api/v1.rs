@@ -24,6 +24,8 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences/{no}/status", get(licence_requests::status))
         .route("/directory", get(node::directory))
         .route("/profile", get(node::profile).put(node::propose_profile))
+        .route("/ekey", get(node::ekey))
+        .route("/ekey/unlock-request", post(node::request_unlock))
         .route(
             "/licence-requests",
             get(licence_requests::list).post(licence_requests::create),

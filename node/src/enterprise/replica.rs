@@ -187,7 +187,7 @@ impl Enterprise {
         if let Some(r) = crate::store::licence_req::read(d) {
             return self.note_request_doc(w, doc, r);
         }
-        if self.note_profile_doc(w, doc)? {
+        if self.note_profile_doc(w, doc)? || self.note_unlock_doc(w, doc)? {
             return Ok(());
         }
         let Some(d) = w.doc(doc)? else {

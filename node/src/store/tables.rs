@@ -109,6 +109,8 @@ pub const LICENCE_STATE: TableDefinition<&str, u8> = TableDefinition::new("licen
 pub const PROFILE_PROPOSALS: TableDefinition<&str, Id> = TableDefinition::new("profile_proposals");
 /// Authority: USCC → the acceptance document it writes for that enterprise.
 pub const PROFILE_ACK: TableDefinition<&str, Id> = TableDefinition::new("profile_ack");
+/// Authority: USCC → (the enterprise's pending unlock request document, the e-key it names).
+pub const UNLOCK_REQS: TableDefinition<&str, (Id, [u8; 32])> = TableDefinition::new("unlock_reqs");
 /// Authority: staff login → account record (role, name, Argon2id PHC hash, failures, lock).
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
 
@@ -128,6 +130,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(STAFF)?;
     txn.open_table(PROFILE_PROPOSALS)?;
     txn.open_table(PROFILE_ACK)?;
+    txn.open_table(UNLOCK_REQS)?;
     txn.open_table(DOC_INFO)?;
     txn.open_table(DOC_SNAPSHOT)?;
     txn.open_table(DOC_CHUNK)?;

@@ -477,6 +477,14 @@ async fn session(
         }
         deliver(link, ent, up.authority_key).await?;
         {
+            // An e-key unlock from the office, checked against its key before it applies.
+            let (e, key) = (ent.clone(), up.authority_key);
+            tokio::task::spawn_blocking(move || e.apply_pending_unlock(&key))
+                .await
+                .map_err(|e| LinkError::Local(e.to_string()))?
+                .map_err(|e| LinkError::Local(e.to_string()))?;
+        }
+        {
             let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
             s.online = true;
             s.last_sync_ms = Some(ent.now_ms());

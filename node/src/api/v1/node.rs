@@ -271,3 +271,35 @@ pub async fn propose_profile(
         .await
         .map(Json)
 }
+
+fn ekey_view(s: crate::enterprise::unlock::EkeyState) -> exlic_client::node::EkeyView {
+    exlic_client::node::EkeyView {
+        failures: s.failures,
+        locked: s.locked,
+        unlock_requested: s.unlock_requested,
+    }
+}
+
+/// The e-key: wrong PINs so far, locked, unlock asked for.
+#[utoipa::path(get, path = "/api/v1/ekey", tag = "node",
+    responses((status = 200, body = exlic_client::node::EkeyView)))]
+pub async fn ekey(
+    State(s): State<AppState>,
+) -> Result<Json<exlic_client::node::EkeyView>, Failure> {
+    super::run(&s, |e| e.ekey_state())
+        .await
+        .map(ekey_view)
+        .map(Json)
+}
+
+/// Asks the issuing office to unlock the locked e-key.
+#[utoipa::path(post, path = "/api/v1/ekey/unlock-request", tag = "node",
+    responses((status = 200, body = exlic_client::node::EkeyView), (status = 400, body = ApiError)))]
+pub async fn request_unlock(
+    State(s): State<AppState>,
+) -> Result<Json<exlic_client::node::EkeyView>, Failure> {
+    super::run(&s, |e| e.request_unlock())
+        .await
+        .map(ekey_view)
+        .map(Json)
+}
