@@ -233,7 +233,8 @@ async function authorityReview() {
   check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies");
   await shot(page, "auth-06-licence");
   for (const [path, name] of [["/licences", "auth-07-licences"], ["/audit", "auth-08-audit"],
-    ["/invites", "auth-09-invites"], ["/cert-requests", "auth-10-certificates"], ["/verify", "auth-11-verify"]]) {
+    ["/invites", "auth-09-invites"], ["/cert-requests", "auth-10-certificates"], ["/verify", "auth-11-verify"],
+    ["/unlocks", "auth-15-unlocks"], ["/profiles", "auth-16-profiles-empty"]]) {
     await page.goto(AUTH + path);
     await shot(page, name);
   }

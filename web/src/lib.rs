@@ -33,6 +33,7 @@ templates![
     "authority/licence_requests.html",
     "authority/directory.html",
     "authority/profiles.html",
+    "authority/unlocks.html",
     "enterprise/profile.html",
     "enterprise/directory.html",
     "authority/login.html",

@@ -44,6 +44,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licence-requests/{id}/decide", post(lreq_decide))
         .route("/directory", get(directory_page).post(directory_post))
         .route("/profiles", get(profiles_page))
+        .route("/unlocks", get(unlocks_page))
+        .route("/unlocks/{uscc}/approve", post(unlock_approve))
         .route("/profiles/{uscc}/accept", post(profile_accept))
         .route("/audit", get(audit))
         .route("/cert-requests", get(certificates))
@@ -51,7 +53,7 @@ pub fn router(state: AuthorityState) -> Router {
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 10] = [
+const NAV: [(&str, &str); 11] = [
     ("/cases", "nav.inbox"),
     ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
@@ -59,6 +61,7 @@ const NAV: [(&str, &str); 10] = [
     ("/invites", "nav.invite"),
     ("/directory", "nav.directory"),
     ("/profiles", "nav.profiles"),
+    ("/unlocks", "nav.unlocks"),
     ("/audit", "nav.audit"),
     ("/verify", "nav.verify"),
     ("/", "nav.dashboard"),
@@ -806,6 +809,37 @@ async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
     let actor = staff.actor();
     match run(&ctx.0.0, move |a| a.accept_profile(&uscc, &actor)).await {
         Ok(()) => see_other("/profiles?msg=flash.decided"),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// E-key unlock requests.
+async fn unlocks_page(ctx: Ctx) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match run(&ctx.0.0, |a| a.unlock_requests()).await {
+        Ok(rows) => p.render(
+            "authority/unlocks.html",
+            json!({"rows": rows.into_iter().map(|(u, n)| json!({"uscc": u, "name": n})).collect::<Vec<_>>(),
+                   "may_approve": staff.role == Role::Admin}),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn unlock_approve(ctx: Ctx, Path(uscc): Path<String>) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if staff.role != Role::Admin {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let actor = staff.actor();
+    match run(&ctx.0.0, move |a| a.approve_unlock(&uscc, &actor)).await {
+        Ok(()) => see_other("/unlocks?msg=flash.decided"),
         Err(f) => failed(&p, f),
     }
 }

@@ -53,6 +53,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licence-requests/new", get(lreq_form))
         .route("/directory", get(directory))
         .route("/profile", get(profile_page).post(profile_save))
+        .route("/ekey/unlock-request", post(unlock_request))
         .route("/guides", get(guides))
         .route("/certificate", get(certificate))
         .route("/certificate/request", get(cert_form).post(cert_post))
@@ -758,6 +759,9 @@ async fn certificate(ctx: Ctx) -> Response {
     let rows = run(&s, |e| e.certificate_requests())
         .await
         .unwrap_or_default();
+    let ekey = run(&s, |e| e.ekey_state()).await.ok().map(|k| {
+        json!({"locked": k.locked, "failures": k.failures, "unlock_requested": k.unlock_requested})
+    });
     let installed = cert.is_some();
     // Newest first, as the manual's 历史信息 list shows them.
     let requests: Vec<Value> = rows
@@ -786,6 +790,7 @@ async fn certificate(ctx: Ctx) -> Response {
                 "to": when(c.not_after_ms), "status": c.status,
             })),
             "requests": requests,
+            "ekey": ekey,
         }),
     )
 }
@@ -1139,5 +1144,15 @@ async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
             }
             render_profile(&p, status, &view, &pr, &errors)
         }
+    }
+}
+
+/// 申请解锁: asks the issuing office to unlock the locked e-key.
+async fn unlock_request(ctx: Ctx) -> Response {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    match run(&s, |e| e.request_unlock()).await {
+        Ok(_) => see_other("/certificate?msg=flash.unlock_requested"),
+        Err(f) => failed(&p, f),
     }
 }
