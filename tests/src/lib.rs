@@ -271,6 +271,25 @@ pub fn free_port() -> u16 {
 }
 
 /// Initialises an authority node in `dir` listening for enterprises on `p2p_port`.
+/// A multi-threaded runtime for driving the typed clients from a plain `#[test]`.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// An authority node and an enterprise node enrolled with it (the fixture enterprise),
+/// initialised under `root`: (authority dir, enterprise dir). Neither is started.
+pub fn enrolled_pair(root: &Path) -> (PathBuf, PathBuf) {
+    let adir = root.join("authority");
+    init_authority(&adir, free_port());
+    let edir = root.join("enterprise");
+    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    (adir, edir)
+}
+
 /// The password of every fixture staff account.
 pub const STAFF_PASSWORD: &str = "fixture-password-1357";
 

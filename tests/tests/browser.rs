@@ -54,15 +54,8 @@ fn a_user_walks_the_whole_path_in_chromium() {
         "playwright-core is required: (cd tests/browser && npm ci) (.ci/run does this)"
     );
     let root = tempfile::tempdir().unwrap();
-    let adir = root.path().join("authority");
-    init_authority(&adir, free_port());
-    let edir = root.path().join("enterprise");
-    init_enrolled(&edir, &invite(&adir, USCC, NAME));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
+    let rt = runtime();
 
     // The authority is down: the enterprise works offline.
     let ent = Node::start(&edir);

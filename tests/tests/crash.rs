@@ -211,11 +211,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
     init_enterprise(dir.path());
     let ledger: Ledger = Arc::default();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let mut key = [0u8; 32];
     let mut acknowledged_total = 0;
     for round in 0..rounds {

@@ -14,11 +14,7 @@ fn the_directory_reaches_every_enterprise_and_reads_offline() {
     init_enrolled(&e1, &invite(&adir, USCC, NAME));
     let auth = Node::start(&adir);
     let ent = Node::start(&e1);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let d = Directory {
         contacts: vec![Contact {
             name: "商务部配额许可证事务局".into(),

@@ -19,17 +19,10 @@ fn renew(pin: &str) -> CertRequestInput {
 #[test]
 fn only_the_office_unlocks_a_locked_ekey() {
     let root = tempfile::tempdir().unwrap();
-    let adir = root.path().join("authority");
-    init_authority(&adir, free_port());
-    let edir = root.path().join("enterprise");
-    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let (adir, edir) = enrolled_pair(root.path());
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let c = ent.client();
     rt.block_on(async {
         // The enrolment's 新授权 is carried out first.

@@ -122,11 +122,7 @@ fn garbage_truncated_and_oversized_frames_drop_only_that_peer() {
     init_enrolled(&edir, &token);
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (a, e) = (auth.client(), ent.client());
     rt.block_on(async {
         let info = a.authority_info().await.unwrap();

@@ -30,17 +30,10 @@ fn profile() -> EnterpriseProfile {
 #[test]
 fn a_profile_change_is_proposed_accepted_and_synced() {
     let root = tempfile::tempdir().unwrap();
-    let adir = root.path().join("authority");
-    init_authority(&adir, free_port());
-    let edir = root.path().join("enterprise");
-    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let (adir, edir) = enrolled_pair(root.path());
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (admin, officer, c) = (auth.client(), auth.client_as("wang"), ent.client());
     rt.block_on(async {
         // Each rule names its field; nothing is saved.

@@ -43,17 +43,10 @@ async fn status_becomes(c: &Client, id: DocId, want: ApplicationStatus) {
 #[test]
 fn review_issue_return_and_reject_across_real_nodes() {
     let root = tempfile::tempdir().unwrap();
-    let adir = root.path().join("authority");
-    init_authority(&adir, free_port());
-    let edir = root.path().join("enterprise");
-    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let (adir, edir) = enrolled_pair(root.path());
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (a, c) = (auth.client(), ent.client());
     // 经办人 decides 初审, 处长 decides 复审; the administrator neither.
     let (officer, chief) = (auth.client_as("wang"), auth.client_as("li"));
@@ -174,17 +167,10 @@ async fn request_settles(c: &Client, id: DocId, want: &str) -> LicenceRequestVie
 #[test]
 fn deletion_and_write_off_change_the_licence_on_both_sides() {
     let root = tempfile::tempdir().unwrap();
-    let adir = root.path().join("authority");
-    init_authority(&adir, free_port());
-    let edir = root.path().join("enterprise");
-    init_enrolled(&edir, &invite(&adir, USCC, NAME));
+    let (adir, edir) = enrolled_pair(root.path());
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let (a, c) = (auth.client(), ent.client());
     let (officer, chief) = (auth.client_as("wang"), auth.client_as("li"));
     let req = |kind: &str, no: &str| LicenceRequestInput {

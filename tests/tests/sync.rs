@@ -11,11 +11,7 @@ use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    runtime()
 }
 
 struct Net {

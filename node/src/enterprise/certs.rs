@@ -68,6 +68,35 @@ fn status_of(v: u8) -> RequestStatus {
     }
 }
 
+/// Rewrites request `seq` with a new status (and outcome, when given) inside `w`.
+fn put_status(
+    w: &crate::store::WriteBatch<'_>,
+    seq: u64,
+    status: RequestStatus,
+    outcome: Option<&str>,
+) -> Result<()> {
+    let mut t = w.txn().open_table(CERT_REQUESTS)?;
+    let row = {
+        let g = t.get(seq)?.ok_or(StoreError::Record("cert_requests"))?;
+        let (k, m, o, c, _, s, out) = g.value();
+        (k, m.to_owned(), o.to_owned(), c, s.to_vec(), out.to_owned())
+    };
+    let outcome = outcome.unwrap_or(&row.5);
+    t.insert(
+        seq,
+        (
+            row.0,
+            row.1.as_str(),
+            row.2.as_str(),
+            row.3,
+            status as u8,
+            row.4.as_slice(),
+            outcome,
+        ),
+    )?;
+    Ok(())
+}
+
 impl Enterprise {
     /// Signs a certificate request with the e-key (PIN) and queues it for the authority.
     /// Wrong PINs count towards the e-key's lockout.
@@ -163,26 +192,7 @@ impl Enterprise {
 
     fn set_request_status(&self, seq: u64, status: RequestStatus) -> Result<()> {
         let w = self.store.write()?;
-        {
-            let mut t = w.txn().open_table(CERT_REQUESTS)?;
-            let row = {
-                let g = t.get(seq)?.ok_or(StoreError::Record("cert_requests"))?;
-                let (k, m, o, c, _, s, out) = g.value();
-                (k, m.to_owned(), o.to_owned(), c, s.to_vec(), out.to_owned())
-            };
-            t.insert(
-                seq,
-                (
-                    row.0,
-                    row.1.as_str(),
-                    row.2.as_str(),
-                    row.3,
-                    status as u8,
-                    row.4.as_slice(),
-                    row.5.as_str(),
-                ),
-            )?;
-        }
+        put_status(&w, seq, status, None)?;
         w.commit()?;
         Ok(())
     }
@@ -299,26 +309,7 @@ impl Enterprise {
             }
             Err(reason) => (RequestStatus::Refused, reason.clone()),
         };
-        {
-            let mut t = w.txn().open_table(CERT_REQUESTS)?;
-            let row = {
-                let g = t.get(seq)?.ok_or(StoreError::Record("cert_requests"))?;
-                let (k, m, o, c, _, s, _) = g.value();
-                (k, m.to_owned(), o.to_owned(), c, s.to_vec())
-            };
-            t.insert(
-                seq,
-                (
-                    row.0,
-                    row.1.as_str(),
-                    row.2.as_str(),
-                    row.3,
-                    status as u8,
-                    row.4.as_slice(),
-                    outcome.as_str(),
-                ),
-            )?;
-        }
+        put_status(&w, seq, status, Some(&outcome))?;
         w.commit()?;
         Ok(())
     }

@@ -798,7 +798,14 @@ async fn profiles_page(ctx: Ctx) -> Response {
     )
 }
 
-async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
+/// An administrator's action on one enterprise, then back to `back` with a flash.
+async fn admin_action(
+    ctx: Ctx,
+    back: &'static str,
+    act: impl FnOnce(&crate::authority::Authority, &str) -> Result<(), crate::authority::AuthorityError>
+    + Send
+    + 'static,
+) -> Response {
     let (p, staff) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
@@ -807,10 +814,17 @@ async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
         return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
     }
     let actor = staff.actor();
-    match run(&ctx.0.0, move |a| a.accept_profile(&uscc, &actor)).await {
-        Ok(()) => see_other("/profiles?msg=flash.decided"),
+    match run(&ctx.0.0, move |a| act(a, &actor)).await {
+        Ok(()) => see_other(&format!("{back}?msg=flash.decided")),
         Err(f) => failed(&p, f),
     }
+}
+
+async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
+    admin_action(ctx, "/profiles", move |a, actor| {
+        a.accept_profile(&uscc, actor)
+    })
+    .await
 }
 
 /// E-key unlock requests.
@@ -830,18 +844,10 @@ async fn unlocks_page(ctx: Ctx) -> Response {
 }
 
 async fn unlock_approve(ctx: Ctx, Path(uscc): Path<String>) -> Response {
-    let (p, staff) = match signed_in(&ctx) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if staff.role != Role::Admin {
-        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
-    }
-    let actor = staff.actor();
-    match run(&ctx.0.0, move |a| a.approve_unlock(&uscc, &actor)).await {
-        Ok(()) => see_other("/unlocks?msg=flash.decided"),
-        Err(f) => failed(&p, f),
-    }
+    admin_action(ctx, "/unlocks", move |a, actor| {
+        a.approve_unlock(&uscc, actor)
+    })
+    .await
 }
 
 #[cfg(test)]

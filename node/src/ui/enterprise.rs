@@ -115,6 +115,13 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
     p
 }
 
+/// The state and the page frame of a request.
+async fn open(ctx: Ctx) -> (AppState, Page) {
+    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
+    let p = page(&s, lang, &csrf, &uri).await;
+    (s, p)
+}
+
 /// Shows a failure as a page with its status.
 fn failed(p: &Page, f: Failure) -> Response {
     let (status, body) = f.parts();
@@ -208,14 +215,14 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
 }
 
 async fn list(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let uri = ctx.3.clone();
+    let (s, p) = open(ctx).await;
     listing(s, p, &uri, false).await
 }
 
 async fn query(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let uri = ctx.3.clone();
+    let (s, p) = open(ctx).await;
     listing(s, p, &uri, true).await
 }
 
@@ -303,8 +310,7 @@ fn render_form(
 }
 
 async fn new_form(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let info = run(&s, |e| e.node_info()).await.ok();
     let mut form = ApplicationForm::default();
     if let Some(i) = info {
@@ -322,8 +328,7 @@ fn posted(body: &Bytes) -> Result<Vec<(String, String)>, String> {
 }
 
 async fn create(ctx: Ctx, body: Bytes) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let form = match posted(&body).and_then(|v| forms::unflatten(&v)) {
         Ok(f) => f,
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
@@ -362,8 +367,7 @@ fn parse_id(p: &Page, id: &str) -> Result<DocId, Response> {
 }
 
 async fn edit(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -377,8 +381,7 @@ async fn edit(ctx: Ctx, Path(id): Path<String>) -> Response {
 
 /// 暂存 (`action=save`) or 保存并盖章 (`action=seal`: saves, then seals).
 async fn save(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -456,8 +459,7 @@ fn render_view(
 }
 
 async fn view(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -470,8 +472,7 @@ async fn view(ctx: Ctx, Path(id): Path<String>) -> Response {
 
 /// 上传附件: several files in one multipart post.
 async fn upload(ctx: Ctx, Path(id): Path<String>, mut mp: Multipart) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -513,8 +514,7 @@ async fn upload(ctx: Ctx, Path(id): Path<String>, mut mp: Multipart) -> Response
 }
 
 async fn download(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -526,8 +526,7 @@ async fn download(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response
 }
 
 async fn remove_attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -539,8 +538,7 @@ async fn remove_attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) ->
 }
 
 async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -552,8 +550,7 @@ async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
 }
 
 async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -565,8 +562,7 @@ async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
 }
 
 async fn seal_file(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
         Err(r) => return r,
@@ -584,8 +580,7 @@ fn trust(s: &AppState) -> Option<exlic_client::certificate::Trust> {
 }
 
 async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let no = q.get("no").map(|s| s.trim().to_owned()).unwrap_or_default();
     let all = match apinode::licence_summaries(&s).await {
         Ok(a) => a,
@@ -666,8 +661,7 @@ pub fn render_licence(
 }
 
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match licence_bytes(&s, no.clone()).await {
         Ok(Some(f)) => render_licence(&p, &f, trust(&s).as_ref(), &format!("/licences/{no}/file")),
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
@@ -676,8 +670,7 @@ async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
 }
 
 async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match licence_bytes(&s, no.clone()).await {
         Ok(Some(f)) => {
             crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
@@ -715,8 +708,7 @@ pub async fn verify_render(
 }
 
 async fn verify_page(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     verify_render(&p, trust(&s).as_ref(), None).await
 }
 
@@ -735,8 +727,7 @@ pub async fn one_file(mp: &mut Multipart) -> Result<Vec<u8>, String> {
 }
 
 async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match one_file(&mut mp).await {
         Ok(bytes) => verify_render(&p, trust(&s).as_ref(), Some(&bytes)).await,
         Err(m) => p.error(StatusCode::BAD_REQUEST, m),
@@ -744,8 +735,7 @@ async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
 }
 
 async fn certificate(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let info = match run(&s, |e| e.node_info()).await {
         Ok(i) => i,
         Err(f) => return failed(&p, f),
@@ -836,16 +826,14 @@ async fn cert_page(
 }
 
 async fn cert_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     cert_page(&s, &p, StatusCode::OK, &q, "enter", None).await
 }
 
 /// Step `confirm` checks the numbers and shows "提交后信息将不能做更改"; step `submit`
 /// signs the request with the e-key (PIN) and queues it for the issuing agency.
 async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let f: HashMap<String, String> = match serde_urlencoded::from_bytes(&body) {
         Ok(v) => v,
         Err(e) => return p.error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -895,8 +883,7 @@ fn lreq_kind(q: &HashMap<String, String>) -> crate::domain::licence_requests::Ki
 
 /// 删证申请 / 核销申请: the list, with search by licence number.
 async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let kind = lreq_kind(&q);
     let no = q.get("no").map(|n| n.trim().to_owned()).unwrap_or_default();
     let (rows, held) = match run(&s, |e| Ok((e.licence_requests()?, e.licences()?))).await {
@@ -967,16 +954,14 @@ async fn lreq_render(
 
 /// 新增: enter the licence number; the read-only fields fill from the held licence.
 async fn lreq_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let no = q.get("licence_no").cloned().unwrap_or_default();
     lreq_render(&s, &p, lreq_kind(&q), no, None).await
 }
 
 /// 保存.
 async fn lreq_save(ctx: Ctx, body: Bytes) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let kind = lreq_kind(&f);
     let no = f.get("licence_no").cloned().unwrap_or_default();
@@ -994,8 +979,7 @@ async fn lreq_save(ctx: Ctx, body: Bytes) -> Response {
 }
 
 async fn directory_page(ctx: Ctx, section: &str) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match run(&s, |e| e.directory()).await {
         Ok(d) => p.render(
             "enterprise/directory.html",
@@ -1021,8 +1005,7 @@ async fn guides(ctx: Ctx) -> Response {
 
 /// 提交: the confirmation "确定要提交申请吗？".
 async fn cert_submit_page(ctx: Ctx, Path(seq): Path<u64>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let rows = run(&s, |e| e.certificate_requests())
         .await
         .unwrap_or_default();
@@ -1037,8 +1020,7 @@ async fn cert_submit_page(ctx: Ctx, Path(seq): Path<u64>) -> Response {
 
 /// 确认提交: the request goes out on the next sync.
 async fn cert_submit(ctx: Ctx, Path(seq): Path<u64>) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match run(&s, move |e| e.submit_certificate_request(seq)).await {
         Ok(()) => see_other("/certificate?msg=flash.cert_submitted"),
         Err(f) => failed(&p, f),
@@ -1083,8 +1065,7 @@ fn render_profile(
 
 /// 企业信息维护.
 async fn profile_page(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let (view, info) = match run(&s, |e| Ok((e.profile()?, e.node_info()?))).await {
         Ok(x) => x,
         Err(f) => return failed(&p, f),
@@ -1101,8 +1082,7 @@ async fn profile_page(ctx: Ctx) -> Response {
 }
 
 async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let g = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let pr = exlic_client::profile::EnterpriseProfile {
@@ -1149,8 +1129,7 @@ async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
 
 /// 申请解锁: asks the issuing office to unlock the locked e-key.
 async fn unlock_request(ctx: Ctx) -> Response {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (s, p) = open(ctx).await;
     match run(&s, |e| e.request_unlock()).await {
         Ok(_) => see_other("/certificate?msg=flash.unlock_requested"),
         Err(f) => failed(&p, f),
