@@ -620,8 +620,8 @@ impl Authority {
             }
             let replica = crate::store::docs::load(&txn, doc)?;
             drop(txn);
-            if let Some(reason) = Self::check_sealed_content(replica, &payload, &sub) {
-                return Ok(Handled::refuse(ErrorCode::BadSeal, reason));
+            if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
+                return Ok(Handled::refuse(code, reason));
             }
         }
         let mut w = self.store.write()?;
@@ -717,32 +717,39 @@ impl Authority {
     }
 
     /// The replica at the sealed heads must reproduce the sealed content exactly.
+    /// Whether the replica at the sealed heads reproduces the sealed content. Heads not
+    /// synced yet are `Unavailable` (the device retries after its next sync round); a
+    /// mismatch is `BadSeal` (final).
     fn check_sealed_content(
         replica: Option<automerge::AutoCommit>,
         p: &SealPayload,
         sub: &SealedSubmission,
-    ) -> Option<String> {
+    ) -> Result<(), (ErrorCode, String)> {
         let heads: Vec<automerge::ChangeHash> =
             p.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
+        let not_yet = |m: &str| (ErrorCode::Unavailable, m.to_owned());
         let Some(mut doc) = replica else {
-            return Some("the sealed application has not been synced".into());
+            return Err(not_yet("the sealed application has not been synced"));
         };
         let doc = &mut doc;
         if !doc.get_missing_deps(&heads).is_empty()
             || heads.iter().any(|h| doc.get_change_by_hash(h).is_none())
         {
-            return Some("the sealed revision has not been synced yet".into());
+            return Err(not_yet("the sealed revision has not been synced yet"));
         }
-        let form = match form_doc::read_form_at(doc, &heads) {
-            Ok(f) => f,
-            Err(e) => return Some(format!("cannot read the sealed revision: {e}")),
-        };
+        let form = form_doc::read_form_at(doc, &heads).map_err(|e| {
+            (
+                ErrorCode::BadSeal,
+                format!("cannot read the sealed revision: {e}"),
+            )
+        })?;
         if canonical_content(&form) != sub.content {
-            return Some(
+            return Err((
+                ErrorCode::BadSeal,
                 "the synced document at the sealed heads differs from the sealed content".into(),
-            );
+            ));
         }
-        None
+        Ok(())
     }
 
     fn blob_status(&self, e: &str, hash: [u8; 32], size: u64) -> Result<Handled, AuthorityError> {
