@@ -149,6 +149,26 @@ async fn issue(c: &Client, officer: &Client, chief: &Client) -> String {
     c.application(id).await.unwrap().licence_no.unwrap()
 }
 
+/// A 删证/核销 decision.
+fn verdict(approve: bool, reason: &str) -> LicenceDecisionInput {
+    LicenceDecisionInput {
+        approve,
+        reason: reason.into(),
+    }
+}
+
+/// Waits until request `id` is in the office's 待审核 inbox.
+async fn pending_at_office(a: &Client, id: DocId, what: &str) -> LicenceRequestView {
+    wait_for(60, what, || async {
+        a.licence_requests(Some("pending"))
+            .await
+            .ok()?
+            .into_iter()
+            .find(|r| r.id == id)
+    })
+    .await
+}
+
 async fn request_settles(c: &Client, id: DocId, want: &str) -> LicenceRequestView {
     wait_for(
         60,
@@ -218,13 +238,7 @@ fn deletion_and_write_off_change_the_licence_on_both_sides() {
         .await;
         assert_eq!(pending[0].licence_no, deleted);
         let e = a
-            .decide_licence_request(
-                pending[0].id,
-                &LicenceDecisionInput {
-                    approve: true,
-                    reason: String::new(),
-                },
-            )
+            .decide_licence_request(pending[0].id, &verdict(true, ""))
             .await
             .unwrap_err();
         assert_eq!(
@@ -233,13 +247,7 @@ fn deletion_and_write_off_change_the_licence_on_both_sides() {
             "the administrator does not decide: {e}"
         );
         officer
-            .decide_licence_request(
-                pending[0].id,
-                &LicenceDecisionInput {
-                    approve: true,
-                    reason: String::new(),
-                },
-            )
+            .decide_licence_request(pending[0].id, &verdict(true, ""))
             .await
             .unwrap();
         assert_eq!(a.licence_status(&deleted).await.unwrap().status, "deleted");
@@ -256,33 +264,14 @@ fn deletion_and_write_off_change_the_licence_on_both_sides() {
             .request_licence_change(&req("write_off", &written))
             .await
             .unwrap();
-        let p = wait_for(60, "the write-off in 待审核", || async {
-            a.licence_requests(Some("pending"))
-                .await
-                .ok()?
-                .into_iter()
-                .find(|r| r.id == w1.id)
-        })
-        .await;
+        let p = pending_at_office(&a, w1.id, "the write-off in 待审核").await;
         let e = chief
-            .decide_licence_request(
-                p.id,
-                &LicenceDecisionInput {
-                    approve: false,
-                    reason: String::new(),
-                },
-            )
+            .decide_licence_request(p.id, &verdict(false, ""))
             .await
             .unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("reason"), "{e}");
         chief
-            .decide_licence_request(
-                p.id,
-                &LicenceDecisionInput {
-                    approve: false,
-                    reason: "报关数据未到".into(),
-                },
-            )
+            .decide_licence_request(p.id, &verdict(false, "报关数据未到"))
             .await
             .unwrap();
         let r = request_settles(&c, w1.id, "rejected").await;
@@ -292,22 +281,9 @@ fn deletion_and_write_off_change_the_licence_on_both_sides() {
             .request_licence_change(&req("write_off", &written))
             .await
             .unwrap();
-        let p = wait_for(60, "the second write-off in 待审核", || async {
-            a.licence_requests(Some("pending"))
-                .await
-                .ok()?
-                .into_iter()
-                .find(|r| r.id == w2.id)
-        })
-        .await;
+        let p = pending_at_office(&a, w2.id, "the second write-off in 待审核").await;
         officer
-            .decide_licence_request(
-                p.id,
-                &LicenceDecisionInput {
-                    approve: true,
-                    reason: String::new(),
-                },
-            )
+            .decide_licence_request(p.id, &verdict(true, ""))
             .await
             .unwrap();
         request_settles(&c, w2.id, "approved").await;

@@ -47,6 +47,17 @@ impl Enterprise {
         Ok((l, standing))
     }
 
+    /// The standing of every licence that is no longer valid (absent: valid), in one read.
+    pub fn licence_standings(&self) -> Result<std::collections::HashMap<String, Standing>> {
+        let t = self.store.read()?;
+        let mut out = std::collections::HashMap::new();
+        for e in t.open_table(LICENCE_STATE)?.iter()? {
+            let (k, v) = e?;
+            out.insert(k.value().to_owned(), Standing::from_tag(v.value()));
+        }
+        Ok(out)
+    }
+
     /// The form's read-only fields for `licence_no`, or why a request cannot be made.
     pub fn prefill_licence_request(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
         let (l, standing) = self.held_licence(licence_no)?;

@@ -586,31 +586,21 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Ok(a) => a,
         Err(f) => return failed(&p, f),
     };
+    let standings = match run(&s, |e| e.licence_standings()).await {
+        Ok(m) => m,
+        Err(f) => return failed(&p, f),
+    };
     let today = crate::clock::china_date(s.enterprise.now_ms())
-        .strftime("%Y-%m-%d")
+        .strftime("%Y%m%d")
         .to_string();
     let rows: Vec<Value> = all
         .into_iter()
         .filter(|l| no.is_empty() || l.licence_no.contains(&no))
         .map(|l| {
-            let n = l.licence_no.clone();
-            (l, n)
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|(l, n)| {
-            let standing = s
-                .enterprise
-                .held_licence(&n)
-                .map(|(_, st)| st)
-                .unwrap_or(crate::domain::licence_requests::Standing::Valid);
-            let status = match standing {
-                crate::domain::licence_requests::Standing::Valid
-                    if l.expiry.replace('-', "").as_str() < today.replace('-', "").as_str() =>
-                {
-                    "expired"
-                }
-                other => other.code(),
+            let status = match standings.get(&l.licence_no) {
+                Some(st) => st.code(),
+                None if l.expiry.replace('-', "") < today => "expired",
+                None => "valid",
             };
             json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
                    "commodity_name": l.commodity_name, "issue_date": l.issue_date,
