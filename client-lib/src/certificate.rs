@@ -309,6 +309,29 @@ impl Trust {
         &self.keys
     }
 
+    /// Whether `key` was the authority's key at `at_ms` (within its span in the chain).
+    pub fn valid_at(&self, key: &[u8; 32], at_ms: i64) -> bool {
+        self.keys
+            .iter()
+            .any(|k| &k.key == key && k.from_ms <= at_ms && at_ms < k.until_ms)
+    }
+
+    /// Follows every record of a chain, oldest first, stopping at the first that does not
+    /// follow from the keys so far; returns how many were followed. A verifier that learnt
+    /// the chain from an untrusted carrier (a synced document) is safe: a record counts
+    /// only if the newest trusted key signed it.
+    pub fn follow(&mut self, records: &[Vec<u8>]) -> usize {
+        records
+            .iter()
+            .take_while(|r| self.roll_over(r).is_ok())
+            .count()
+    }
+
+    /// The newest trusted key.
+    pub fn current(&self) -> [u8; 32] {
+        self.keys.last().expect("at least the root").key
+    }
+
     /// The trusted key with this id.
     pub fn key(&self, id: &[u8; 8]) -> Option<&TrustedKey> {
         self.keys.iter().find(|k| key_id(&k.key) == *id)
@@ -372,6 +395,34 @@ impl Trust {
     ) -> Result<SealPayload, TrustError> {
         let cert = self.certificate(certificate, receipt_ms)?;
         let crl = self.revocations(revocations, receipt_ms)?;
+        Self::seal_under(submission, &cert, receipt_ms, |serial| {
+            crl.revoked
+                .binary_search_by_key(&serial, |r| r.0)
+                .ok()
+                .map(|i| crl.revoked[i].1)
+        })
+    }
+
+    /// Verifies a seal at `receipt_ms` where the revocation state comes from the
+    /// verifier's own records (the authority's database) rather than a carried list:
+    /// `revoked_at(serial)` is when that certificate was revoked, if it was.
+    pub fn verify_seal_with(
+        &self,
+        submission: &SealedSubmission,
+        certificate: &[u8],
+        receipt_ms: i64,
+        revoked_at: impl Fn(u64) -> Option<i64>,
+    ) -> Result<SealPayload, TrustError> {
+        let cert = self.certificate(certificate, receipt_ms)?;
+        Self::seal_under(submission, &cert, receipt_ms, revoked_at)
+    }
+
+    fn seal_under(
+        submission: &SealedSubmission,
+        cert: &DeviceCertificate,
+        receipt_ms: i64,
+        revoked_at: impl Fn(u64) -> Option<i64>,
+    ) -> Result<SealPayload, TrustError> {
         let payload = submission
             .verify_signature(&cert.device_key)
             .map_err(|e| match e {
@@ -381,9 +432,7 @@ impl Trust {
         if payload.enterprise_uscc != cert.enterprise_uscc {
             return Err(TrustError::CertWrongEnterprise);
         }
-        if let Ok(i) = crl.revoked.binary_search_by_key(&cert.serial, |r| r.0)
-            && crl.revoked[i].1 <= receipt_ms
-        {
+        if revoked_at(cert.serial).is_some_and(|at| at <= receipt_ms) {
             return Err(TrustError::Revoked(cert.serial));
         }
         Ok(payload)

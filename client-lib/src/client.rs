@@ -353,6 +353,21 @@ impl Client {
         Ok(())
     }
 
+    /// The authority's signing-key chain and rollover records: `GET /keys`.
+    pub async fn keys(&self) -> Result<KeyChain, ClientError> {
+        Self::json(self.req(Method::GET, "/keys")).await
+    }
+
+    /// Rolls the authority's signing key over (administrator): `POST /keys/rollover`.
+    pub async fn roll_key(&self) -> Result<String, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct NewKey {
+            key: String,
+        }
+        let k: NewKey = Self::json(self.req(Method::POST, "/keys/rollover")).await?;
+        Ok(k.key)
+    }
+
     /// 发证机构联系方式 and 办事指南: `GET /directory`.
     pub async fn directory(&self) -> Result<crate::directory::Directory, ClientError> {
         Self::json(self.req(Method::GET, "/directory")).await
@@ -501,4 +516,28 @@ impl Client {
     ) -> Result<Page<ApplicationSummary>, ClientError> {
         Self::json(self.req(Method::GET, "/applications").query(q)).await
     }
+}
+
+/// One key of the authority's chain, as `GET /keys` lists it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct KeyEntry {
+    /// The public key, hex.
+    pub key: String,
+    /// Its id, hex.
+    pub key_id: String,
+    /// Valid from, Unix ms (`None`: from the beginning).
+    pub from_ms: Option<i64>,
+    /// Retired at, Unix ms (`None`: current).
+    pub until_ms: Option<i64>,
+}
+
+/// The authority's signing-key chain: `GET /keys`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct KeyChain {
+    /// The root (identity) key, hex.
+    pub root: String,
+    /// Every key, oldest first.
+    pub keys: Vec<KeyEntry>,
+    /// The rollover records linking them, hex, oldest first.
+    pub records: Vec<String>,
 }

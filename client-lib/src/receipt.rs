@@ -1,6 +1,7 @@
 //! The authority's signed receipt of a submission (`exlic/receipt/v1`): proof that the
 //! authority verified and recorded a seal at its own clock's time.
 
+use crate::certificate::Trust;
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::ids::DocId;
 use crate::signed::{self, SignedError};
@@ -72,6 +73,16 @@ impl Receipt {
             return Err(SignedError::BadSignature);
         }
         Ok(r)
+    }
+
+    /// Checks a signed receipt against a chain of authority keys: it must be signed by the
+    /// key it names, and that key must have been the authority's key at `received_at_ms`.
+    pub fn verify_trusted(carried: &[u8], trust: &Trust) -> Result<Self, SignedError> {
+        let claimed = Self::decode(signed::peek(carried)?)?;
+        if !trust.valid_at(&claimed.authority_key, claimed.received_at_ms) {
+            return Err(SignedError::BadSignature);
+        }
+        Self::verify(carried, &claimed.authority_key)
     }
 }
 

@@ -22,11 +22,14 @@ use exlic_client::status::ApplicationStatus;
 use redb::ReadableTable;
 
 use crate::clock::Clock;
+use crate::store::group::GroupCommit;
 use crate::store::tables::*;
 use crate::store::{Store, StoreError, WriteBatch, blobs, form_doc, meta_get, meta_put};
 use crate::sync::docsync::{DocSyncError, PeerStates};
 
 const META_AUTHORITY_KEY: &str = "authority_key";
+/// The current signing seed after a key rollover (absent: the identity key signs).
+const META_SIGNING_KEY: &str = "authority_signing_key";
 const META_NEXT_BLOCK: &str = "next_block_first";
 const META_NEXT_SERIAL: &str = "next_cert_serial";
 const META_CRL_VERSION: &str = "crl_version";
@@ -93,7 +96,8 @@ pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError
     Ok(())
 }
 
-/// Reads the authority's signing seed.
+/// Reads the authority's identity seed: its libp2p identity, the key enterprises are given
+/// in their enrolment token (the root of their trust), and its first signing key.
 pub fn key_seed(store: &Store) -> Result<[u8; 32], AuthorityError> {
     meta_get(&store.read()?, META_AUTHORITY_KEY)?
         .and_then(|v| v.try_into().ok())
@@ -105,10 +109,26 @@ pub fn key_seed(store: &Store) -> Result<[u8; 32], AuthorityError> {
 pub struct Authority {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
-    key: SigningKey,
+    /// The identity key (see [`key_seed`]); signs enrolment tokens.
+    identity: SigningKey,
+    /// The current signing key and the chain of keys from the identity key to it.
+    signing: std::sync::RwLock<(SigningKey, Trust)>,
     info: AuthorityInfo,
     addrs: Mutex<Vec<String>>,
     sessions: Mutex<HashMap<[u8; 32], PeerStates>>,
+    ingest: GroupCommit<Ingest, Result<Handled, AuthorityError>>,
+}
+
+/// A verified submission waiting for the group commit.
+#[derive(Debug)]
+struct Ingest {
+    receipt: Vec<u8>,
+    built_case: Option<crate::store::BuiltDoc>,
+    enterprise: String,
+    envelope: Vec<u8>,
+    payload: SealPayload,
+    seal_hash: [u8; 32],
+    received_at_ms: i64,
 }
 
 /// What a request did, for the network layer.
@@ -148,15 +168,62 @@ impl Authority {
         clock: Arc<dyn Clock>,
         info: AuthorityInfo,
     ) -> Result<Self, AuthorityError> {
-        let key = SigningKey::from_bytes(&key_seed(&store)?);
+        let identity = SigningKey::from_bytes(&key_seed(&store)?);
+        let (key, records) = {
+            let txn = store.read()?;
+            let key = match meta_get(&txn, META_SIGNING_KEY)? {
+                Some(v) => SigningKey::from_bytes(
+                    &v.try_into()
+                        .map_err(|_| StoreError::Record("authority_signing_key"))?,
+                ),
+                None => identity.clone(),
+            };
+            let mut records = Vec::new();
+            for r in txn.open_table(KEY_RECORDS)?.iter()? {
+                records.push(r?.1.value().to_vec());
+            }
+            (key, records)
+        };
+        let mut trust = Trust::new(identity.verifying_key().to_bytes());
+        if trust.follow(&records) != records.len()
+            || trust.current() != key.verifying_key().to_bytes()
+        {
+            return Err(StoreError::Record("key_records").into());
+        }
         Ok(Self {
             store,
             clock,
-            key,
+            identity,
+            signing: std::sync::RwLock::new((key, trust)),
             addrs: Mutex::new(info.addrs.clone()),
             info,
             sessions: Mutex::new(HashMap::new()),
+            ingest: GroupCommit::default(),
         })
+    }
+
+    /// What this authority's own verifications trust: its keys, from the identity key
+    /// through every rollover to the current one.
+    pub fn trust(&self) -> Trust {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
+    /// The time to put in an object and the key to sign it with, taken together, so an
+    /// object is never signed by a key outside its span in the chain (a rollover takes the
+    /// write side of the same lock).
+    pub(crate) fn signer(&self) -> (i64, SigningKey) {
+        let g = self.signing.read().unwrap_or_else(|p| p.into_inner());
+        let from = g.1.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
+        (self.clock.now_ms().max(from), g.0.clone())
+    }
+
+    /// The identity key: what enrolment tokens carry and enterprises root their trust in.
+    pub fn root_key(&self) -> [u8; 32] {
+        self.identity.verifying_key().to_bytes()
     }
 
     /// Now, by the authority's clock (the only time it trusts), Unix ms.
@@ -164,9 +231,14 @@ impl Authority {
         self.clock.now_ms()
     }
 
-    /// Its public key.
+    /// Its current signing key's public half.
     pub fn public_key(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .verifying_key()
+            .to_bytes()
     }
 
     /// The store.
@@ -230,7 +302,7 @@ impl Authority {
         }
         w.commit()?;
         let invite = Invite {
-            authority_key: self.public_key(),
+            authority_key: self.root_key(),
             addrs: self.addrs.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             enterprise_uscc: uscc.into(),
             enterprise_name: name.into(),
@@ -240,7 +312,7 @@ impl Authority {
             block_len: numbers,
             expires_at_ms: expires,
         };
-        Ok(invite.to_token(&self.key))
+        Ok(invite.to_token(&self.identity))
     }
 
     /// Forgets the in-memory sync state of a peer whose connection closed.
@@ -278,7 +350,7 @@ impl Authority {
                 };
                 match other {
                     Request::Sync { cursor, docs } => self.sync(peer, &e, cursor, docs),
-                    Request::Submit(env) => self.submit(peer, &e, &env),
+                    Request::Submit(env) => self.submit(&e, &env),
                     Request::BlobStatus { sha256, size } => self.blob_status(&e, sha256, size),
                     Request::BlobPut {
                         sha256,
@@ -550,42 +622,52 @@ impl Authority {
         Ok(last.map(|(k, _)| k.value().1).unwrap_or(0))
     }
 
-    fn submit(&self, peer: [u8; 32], e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
+    /// 上报 received: everything that only reads (decoding, the seal and its certificate,
+    /// the content at the sealed heads) runs here in parallel with other peers; the writes
+    /// go through the group commit, many submissions to one durable transaction.
+    fn submit(&self, e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
         let sub = match SealedSubmission::decode(env) {
             Ok(s) => s,
             Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
         };
         let seal_hash = sub.seal_hash();
-        let _ = peer;
-        let now = self.clock.now_ms();
-        // The sealing device's certificate, valid and unrevoked at *our* receipt time.
+        let (now, key) = self.signer();
         let claimed = match SealPayload::decode(&sub.payload) {
             Ok(p) => p,
             Err(err) => return Ok(Handled::violation(format!("seal payload: {err}"))),
         };
-        let (cert, crl) = {
-            let txn = self.store.read()?;
-            let serial = txn
-                .open_table(DEVICE_CERT)?
-                .get(claimed.device_key)?
-                .map(|v| v.value());
-            let Some(serial) = serial else {
-                return Ok(Handled::refuse(
-                    ErrorCode::BadSeal,
-                    "the sealing device has no certificate",
-                ));
-            };
-            let cert = txn
-                .open_table(CERT_BYTES)?
-                .get(serial)?
-                .ok_or(StoreError::Record("cert_bytes"))?
-                .value()
-                .to_vec();
-            drop(txn);
-            (cert, self.revocations()?)
+        let txn = self.store.read()?;
+        // The sealing device's certificate, valid and unrevoked at *our* receipt time.
+        let Some(serial) = txn
+            .open_table(DEVICE_CERT)?
+            .get(claimed.device_key)?
+            .map(|v| v.value())
+        else {
+            return Ok(Handled::refuse(
+                ErrorCode::BadSeal,
+                "the sealing device has no certificate",
+            ));
         };
-        let mut trust = Trust::new(self.public_key());
-        let payload = match trust.verify_seal(&sub, &cert, &crl, now) {
+        let cert = txn
+            .open_table(CERT_BYTES)?
+            .get(serial)?
+            .ok_or(StoreError::Record("cert_bytes"))?
+            .value()
+            .to_vec();
+        let revoked_at = txn
+            .open_table(CERTS)?
+            .get(serial)?
+            .ok_or(StoreError::Record("certs"))?
+            .value()
+            .5;
+        let payload = match self.trust().verify_seal_with(&sub, &cert, now, |s| {
+            // Fails closed: a certificate whose serial is not the one on record is revoked.
+            if s != serial {
+                Some(i64::MIN)
+            } else {
+                (revoked_at != i64::MAX).then_some(revoked_at)
+            }
+        }) {
             Ok(p) => p,
             Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
         };
@@ -595,36 +677,126 @@ impl Authority {
                 "the seal names another enterprise",
             ));
         }
-        // Idempotent: the same seal, from the device that made it, gets the same receipt.
-        {
-            let txn = self.store.read()?;
-            let t = txn.open_table(RECEIPTS)?;
-            if let Some(r) = t.get(seal_hash)? {
-                return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
-            }
+        // Idempotent: the same seal, sent again by its enterprise, gets the same receipt.
+        if let Some(r) = txn.open_table(RECEIPTS)?.get(seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
         }
-        let doc = payload.application_id;
         // The content check reads history at the sealed heads, which later changes cannot
-        // alter, so it runs outside the single writer, in parallel with other submissions.
-        {
-            let txn = self.store.read()?;
-            let owner = txn
-                .open_table(DOC_OWNER)?
-                .get(doc.0)?
-                .map(|v| v.value().to_owned());
-            if owner.as_deref() != Some(e) {
-                return Ok(Handled::refuse(
-                    ErrorCode::NotFound,
-                    "the sealed application has not been synced",
-                ));
-            }
-            let replica = crate::store::docs::load(&txn, doc)?;
-            drop(txn);
-            if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
-                return Ok(Handled::refuse(code, reason));
+        // alter, so it runs outside the writer.
+        let doc = payload.application_id;
+        let owner = txn
+            .open_table(DOC_OWNER)?
+            .get(doc.0)?
+            .map(|v| v.value().to_owned());
+        if owner.as_deref() != Some(e) {
+            return Ok(Handled::refuse(
+                ErrorCode::NotFound,
+                "the sealed application has not been synced",
+            ));
+        }
+        let replica = crate::store::docs::load(&txn, doc)?;
+        let new_case = txn.open_table(CASES)?.get(doc.0)?.is_none();
+        drop(txn);
+        if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
+            return Ok(Handled::refuse(code, reason));
+        }
+        let case = Self::received_case(&payload);
+        // A first submission's case document is new: build it here, in parallel.
+        let built_case = if new_case {
+            Some(self.build_case(&case, &format!("received|revision {}", payload.revision))?)
+        } else {
+            None
+        };
+        // Signed here, in parallel; handed out only once the group commit stored it.
+        let receipt = Receipt {
+            seal_hash,
+            application_id: doc,
+            application_no: payload.application_no.clone(),
+            revision: payload.revision,
+            enterprise_uscc: e.into(),
+            received_at_ms: now,
+            authority_key: key.verifying_key().to_bytes(),
+        }
+        .sign(&key);
+        let job = Ingest {
+            receipt,
+            built_case,
+            enterprise: e.to_owned(),
+            envelope: env.to_vec(),
+            payload,
+            seal_hash,
+            received_at_ms: now,
+        };
+        self.ingest
+            .run(job, |jobs| self.ingest_batch(jobs))
+            .map_err(|a| AuthorityError::Invalid(a.to_string()))?
+    }
+
+    /// Applies verified submissions in one durable transaction. A job refused here wrote
+    /// nothing (every check comes before its first write); a storage failure fails the
+    /// whole batch, so no receipt is handed out for anything not committed.
+    fn ingest_batch(&self, jobs: Vec<Ingest>) -> Vec<Result<Handled, AuthorityError>> {
+        let n = jobs.len();
+        let fail_all = |err: StoreError| {
+            let msg = err.to_string();
+            (0..n)
+                .map(|_| Err(AuthorityError::Store(StoreError::Batch(msg.clone()))))
+                .collect()
+        };
+        let mut w = match self.store.write() {
+            Ok(w) => w,
+            Err(err) => return fail_all(err),
+        };
+        let mut out = Vec::with_capacity(n);
+        let mut received = Vec::new();
+        for job in jobs {
+            let what = (
+                job.enterprise.clone(),
+                job.payload.application_no.clone(),
+                job.payload.revision,
+            );
+            match self.ingest_one(&mut w, job) {
+                Ok(h) => {
+                    if matches!(h.response, Response::Receipt(_)) {
+                        received.push(what);
+                    }
+                    out.push(Ok(h));
+                }
+                Err(err) => return fail_all(err),
             }
         }
-        let mut w = self.store.write()?;
+        if let Err(err) = w.commit() {
+            return fail_all(err);
+        }
+        for (enterprise, application, revision) in received {
+            tracing::info!(%enterprise, %application, revision, "submission received");
+        }
+        out
+    }
+
+    /// The case of a submission just received: 待初审 at its revision.
+    fn received_case(payload: &SealPayload) -> crate::store::case_doc::Case {
+        crate::store::case_doc::Case {
+            application: payload.application_id,
+            status: ApplicationStatus::PendingInitial,
+            revision: payload.revision,
+            reason: String::new(),
+            licence_no: String::new(),
+            licence: Vec::new(),
+            licence_state: String::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    /// One verified submission's writes: its receipt, seal, case row, case document and
+    /// audit entry. Refusals come before any write.
+    fn ingest_one(&self, w: &mut WriteBatch<'_>, job: Ingest) -> Result<Handled, StoreError> {
+        let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
+        let built_case = job.built_case;
+        // A resend that raced its original into the same batch gets the same receipt.
+        if let Some(r) = w.txn().open_table(RECEIPTS)?.get(job.seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
+        }
         for a in &payload.attachments {
             match blobs::info(w.txn(), &a.sha256)? {
                 Some((size, _)) if size == a.size => {}
@@ -637,7 +809,6 @@ impl Authority {
             }
         }
         // Revisions only move forward (THREATS T3).
-        let _ = &now;
         let prior = {
             let t = w.txn().open_table(CASES)?;
             t.get(doc.0)?.map(|v| {
@@ -657,62 +828,42 @@ impl Authority {
                 ));
             }
         }
-        let receipt = Receipt {
-            seal_hash,
-            application_id: doc,
-            application_no: payload.application_no.clone(),
-            revision: payload.revision,
-            enterprise_uscc: e.into(),
-            received_at_ms: now,
-            authority_key: self.public_key(),
-        }
-        .sign(&self.key);
+        let receipt = job.receipt;
         w.txn()
             .open_table(RECEIPTS)?
-            .insert(seal_hash, receipt.as_slice())?;
+            .insert(job.seal_hash, receipt.as_slice())?;
         w.txn()
             .open_table(SUBMISSIONS)?
-            .insert(seal_hash, (doc.0, payload.revision))?;
+            .insert(job.seal_hash, (doc.0, payload.revision))?;
         w.txn()
             .open_table(SEALS)?
-            .insert((doc.0, payload.revision), env)?;
+            .insert((doc.0, payload.revision), job.envelope.as_slice())?;
         w.txn().open_table(CASES)?.insert(
             doc.0,
             (
-                e,
+                e.as_str(),
                 payload.application_no.as_str(),
                 payload.revision,
                 ApplicationStatus::PendingInitial.tag(),
-                seal_hash,
-                now,
+                job.seal_hash,
+                job.received_at_ms,
             ),
         )?;
-        let case = crate::store::case_doc::Case {
-            application: doc,
-            status: ApplicationStatus::PendingInitial,
-            revision: payload.revision,
-            reason: String::new(),
-            licence_no: String::new(),
-            licence: Vec::new(),
-            licence_state: String::new(),
-            requests: Vec::new(),
-        };
-        self.put_case(
-            &mut w,
+        self.put_case_with(
+            w,
             e,
-            &case,
+            &Self::received_case(payload),
             &format!("received|revision {}", payload.revision),
+            built_case,
         )?;
         Self::audit(
-            &w,
-            now,
+            w,
+            job.received_at_ms,
             e,
             doc,
             "上报",
             &format!("revision {}", payload.revision),
         )?;
-        w.commit()?;
-        tracing::info!(enterprise = %e, application = %payload.application_no, revision = payload.revision, "submission received");
         Ok(Handled::ok(Response::Receipt(receipt)))
     }
 
@@ -886,15 +1037,15 @@ impl Authority {
                 revoked.push((k.value(), at));
             }
         }
-        let now = self.clock.now_ms();
+        let (now, key) = self.signer();
         Ok(RevocationList {
             version,
             issued_at_ms: now,
             next_update_ms: now + CRL_VALIDITY_MS,
             revoked,
-            key_id: key_id(&self.public_key()),
+            key_id: key_id(&key.verifying_key().to_bytes()),
         }
-        .sign(&self.key))
+        .sign(&key))
     }
 
     /// 制作证书: the newest certificate issued for `peer` (empty if none), with the list.
@@ -942,7 +1093,7 @@ impl Authority {
         if req.kind != RequestKind::Revoke && !valid_mobile(&req.mobile) {
             return bad("mobile: must be 11 digits starting with 1");
         }
-        let now = self.clock.now_ms();
+        let (now, key) = self.signer();
         // Active certificates of this enterprise.
         let active: Vec<(u64, [u8; 32], String)> = {
             let t = w.txn().open_table(CERTS)?;
@@ -1040,9 +1191,9 @@ impl Authority {
                 mobile: req.mobile.clone(),
                 not_before_ms: now,
                 not_after_ms: now + CERT_VALIDITY_MS,
-                key_id: key_id(&self.public_key()),
+                key_id: key_id(&key.verifying_key().to_bytes()),
             };
-            certificate = cert.sign(&self.key);
+            certificate = cert.sign(&key);
             w.txn().open_table(CERTS)?.insert(
                 serial,
                 (
@@ -1107,6 +1258,7 @@ impl Authority {
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
 pub mod casefile;
+pub mod keys;
 pub mod licence_reqs;
 pub mod profiles;
 pub mod review;

@@ -242,19 +242,32 @@ pub fn unlock_object(master_key: &[u8; 32], issued_at_ms: i64, authority: &Signi
 pub fn apply_unlock(
     store: &Store,
     unlock: &[u8],
-    authority_key: &[u8; 32],
+    trust: &exlic_client::certificate::Trust,
 ) -> Result<(), EkeyError> {
-    let payload = exlic_client::signed::open(UNLOCK_TAG, unlock, authority_key)
-        .map_err(|e| EkeyError::BadUnlock(e.to_string()))?;
+    // Signed by one of the authority's keys, issued within that key's span.
+    let (span, payload) = trust
+        .keys()
+        .iter()
+        .find_map(|k| {
+            exlic_client::signed::open(UNLOCK_TAG, unlock, &k.key)
+                .ok()
+                .map(|p| ((k.from_ms, k.until_ms), p))
+        })
+        .ok_or_else(|| EkeyError::BadUnlock("not signed by the authority".into()))?;
     let mut r = Reader::new(payload);
     let ok = r.u8("version").ok() == Some(1);
     let key: [u8; 32] = r
         .fixed("master_key")
         .map_err(|e| EkeyError::BadUnlock(e.to_string()))?;
-    let _issued = r
+    let issued = r
         .i64("issued_at_ms")
         .map_err(|e| EkeyError::BadUnlock(e.to_string()))?;
     r.end().map_err(|e| EkeyError::BadUnlock(e.to_string()))?;
+    if issued < span.0 || issued >= span.1 {
+        return Err(EkeyError::BadUnlock(
+            "signed by an authority key retired before it was issued".into(),
+        ));
+    }
     if !ok || Some(key) != public_key(store)? {
         return Err(EkeyError::BadUnlock("it is for another e-key".into()));
     }
@@ -267,6 +280,7 @@ mod tests {
 
     use super::*;
     use crate::store::StoreOptions;
+    use exlic_client::certificate::Trust;
 
     /// Cheap parameters for tests; production uses `KdfParams::default()`.
     const FAST: KdfParams = KdfParams {
@@ -338,13 +352,20 @@ mod tests {
         let authority = SigningKey::from_bytes(&[5; 32]);
         let other = SigningKey::from_bytes(&[6; 32]);
         let apk = authority.verifying_key().to_bytes();
-        assert!(apply_unlock(&s, &unlock_object(&public, 1, &other), &apk).is_err());
-        assert!(apply_unlock(&s, &unlock_object(&[1; 32], 1, &authority), &apk).is_err());
+        assert!(apply_unlock(&s, &unlock_object(&public, 1, &other), &Trust::new(apk)).is_err());
+        assert!(
+            apply_unlock(
+                &s,
+                &unlock_object(&[1; 32], 1, &authority),
+                &Trust::new(apk)
+            )
+            .is_err()
+        );
         let cross = exlic_client::signed::sign(b"exlic/receipt/v1", &[1], &authority);
-        assert!(apply_unlock(&s, &cross, &apk).is_err());
+        assert!(apply_unlock(&s, &cross, &Trust::new(apk)).is_err());
         assert!(matches!(unlock(&s, "246810"), Err(EkeyError::Locked)));
 
-        apply_unlock(&s, &unlock_object(&public, 1, &authority), &apk).unwrap();
+        apply_unlock(&s, &unlock_object(&public, 1, &authority), &Trust::new(apk)).unwrap();
         assert_eq!(
             unlock(&s, "246810").unwrap().verifying_key().to_bytes(),
             public

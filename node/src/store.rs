@@ -16,6 +16,7 @@ pub mod case_doc;
 pub mod directory_doc;
 pub mod docs;
 pub mod form_doc;
+pub mod group;
 pub mod index;
 pub mod licence_req;
 pub mod profile_doc;
@@ -50,6 +51,9 @@ pub enum StoreError {
     /// A stored record does not decode.
     #[error("stored record {0} is damaged")]
     Record(&'static str),
+    /// The group-commit batch this write was in failed; nothing of it was committed.
+    #[error("{0}")]
+    Batch(String),
 }
 
 macro_rules! from_redb {
@@ -112,6 +116,17 @@ pub struct Store {
     options: StoreOptions,
     compact_queue: Mutex<HashSet<DocId>>,
     changed: tokio::sync::Notify,
+    /// The actor new documents are written as; also held by the cache, which applies it
+    /// to loaded documents. Kept here too so documents can be built without the writer.
+    actor: Mutex<ActorId>,
+}
+
+/// A new document built outside any write (see [`Store::build_doc`]), with the bytes that
+/// store it, ready for [`WriteBatch::insert_built_doc`].
+#[derive(Debug)]
+pub struct BuiltDoc {
+    doc: AutoCommit,
+    chunk: Vec<u8>,
 }
 
 /// Documents in memory, most recently used kept.
@@ -138,12 +153,14 @@ impl Store {
         tables::create_all(&txn)?;
         txn.commit()?;
         let cap = NonZeroUsize::new(options.doc_cache.max(1)).expect("nonzero");
+        let actor = ActorId::random();
         Ok(Self {
             db,
             cache: Mutex::new(DocCache {
                 docs: LruCache::new(cap),
-                actor: ActorId::random(),
+                actor: actor.clone(),
             }),
+            actor: Mutex::new(actor),
             options,
             compact_queue: Mutex::new(HashSet::new()),
             changed: tokio::sync::Notify::new(),
@@ -152,6 +169,7 @@ impl Store {
 
     /// Sets the Automerge actor this node writes as (its device identity).
     pub fn set_actor(&self, actor: ActorId) {
+        *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.clone();
         let mut c = self.lock_cache();
         for (_, d) in c.docs.iter_mut() {
             d.set_actor(actor.clone());
@@ -188,6 +206,20 @@ impl Store {
             to_compact: Vec::new(),
             saved: false,
         })
+    }
+
+    /// Builds a new document with `fill` without holding the writer, so the Automerge work
+    /// of many new documents runs in parallel; store it with [`WriteBatch::insert_built_doc`].
+    pub fn build_doc<E>(
+        &self,
+        fill: impl FnOnce(&mut AutoCommit) -> Result<(), E>,
+    ) -> Result<BuiltDoc, E> {
+        let actor = self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut doc = AutoCommit::new().with_actor(actor);
+        fill(&mut doc)?;
+        doc.commit();
+        let chunk = doc.save_incremental();
+        Ok(BuiltDoc { doc, chunk })
     }
 
     /// Begins a read of the last committed state.
@@ -304,6 +336,24 @@ impl<'s> WriteBatch<'s> {
         self.cache.docs.put(id, doc);
         self.touched.push(id);
         Ok(self.cache.docs.get_mut(&id).expect("just put"))
+    }
+
+    /// Stores a document built by [`Store::build_doc`] as the new document `id` of `kind`
+    /// (the caller checked that `id` does not exist yet).
+    pub fn insert_built_doc(
+        &mut self,
+        id: DocId,
+        kind: u8,
+        built: BuiltDoc,
+    ) -> Result<(), StoreError> {
+        let txn = self.txn.as_ref().expect("open until commit");
+        docs::create(txn, id, kind)?;
+        docs::append_chunk(txn, id, &built.chunk)?;
+        docs::record_change(txn, id)?;
+        self.saved = true;
+        self.cache.docs.put(id, built.doc);
+        self.touched.push(id);
+        Ok(())
     }
 
     /// Persists what changed in document `id` since it was last saved, as one change

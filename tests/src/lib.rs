@@ -9,8 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use exlic_client::DocId;
 use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
+use exlic_client::authority::DecisionInput;
 use exlic_client::client::Client;
+use exlic_client::status::ApplicationStatus;
 
 /// The demo enterprise's USCC (GB 32100 valid).
 pub const USCC: &str = "913502000728319549";
@@ -408,4 +411,52 @@ pub async fn all_ids(c: &Client) -> Vec<exlic_client::DocId> {
         }
         page += 1;
     }
+}
+
+/// A review decision for `stage` (`initial` or `second`).
+pub fn decision(stage: &str, approve: bool, reason: &str) -> DecisionInput {
+    DecisionInput {
+        stage: stage.into(),
+        approve,
+        reason: reason.into(),
+    }
+}
+
+/// Creates a full application with an attachment, seals and reports it.
+pub async fn submit(c: &Client) -> DocId {
+    let v = c.create_application(&full_form()).await.unwrap();
+    c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
+        .await
+        .unwrap();
+    c.seal(v.id).await.unwrap();
+    c.report(v.id).await.unwrap();
+    v.id
+}
+
+/// Waits until the enterprise shows `want` for application `id`.
+pub async fn status_becomes(c: &Client, id: DocId, want: ApplicationStatus) {
+    wait_for(
+        60,
+        &format!("{} on the enterprise", want.code()),
+        || async { (c.application(id).await.ok()?.status == want).then_some(()) },
+    )
+    .await;
+}
+
+/// Seals, reports and has both reviews pass; returns the licence number once the
+/// enterprise holds the licence.
+pub async fn issue(c: &Client, officer: &Client, chief: &Client) -> String {
+    let id = submit(c).await;
+    status_becomes(c, id, ApplicationStatus::PendingInitial).await;
+    officer
+        .decide(id, &decision("initial", true, ""))
+        .await
+        .unwrap();
+    status_becomes(c, id, ApplicationStatus::PendingSecond).await;
+    chief
+        .decide(id, &decision("second", true, ""))
+        .await
+        .unwrap();
+    status_becomes(c, id, ApplicationStatus::Issued).await;
+    c.application(id).await.unwrap().licence_no.unwrap()
 }

@@ -3,7 +3,6 @@
 //! are stopped; a return for correction and a second submission; a final rejection.
 
 use exlic_client::DocId;
-use exlic_client::authority::DecisionInput;
 use exlic_client::certificate::Trust;
 use exlic_client::client::Client;
 use exlic_client::licence::Licence;
@@ -12,33 +11,6 @@ use exlic_client::licence_request::{
 };
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
-
-fn decision(stage: &str, approve: bool, reason: &str) -> DecisionInput {
-    DecisionInput {
-        stage: stage.into(),
-        approve,
-        reason: reason.into(),
-    }
-}
-
-async fn submit(c: &Client) -> DocId {
-    let v = c.create_application(&full_form()).await.unwrap();
-    c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
-        .await
-        .unwrap();
-    c.seal(v.id).await.unwrap();
-    c.report(v.id).await.unwrap();
-    v.id
-}
-
-async fn status_becomes(c: &Client, id: DocId, want: ApplicationStatus) {
-    wait_for(
-        60,
-        &format!("{} on the enterprise", want.code()),
-        || async { (c.application(id).await.ok()?.status == want).then_some(()) },
-    )
-    .await;
-}
 
 #[test]
 fn review_issue_return_and_reject_across_real_nodes() {
@@ -129,24 +101,6 @@ fn review_issue_return_and_reject_across_real_nodes() {
         "expiry within the quota year: {}",
         l.expiry
     );
-}
-
-/// Seals, reports and has both reviews pass; returns the licence number once the
-/// enterprise holds the licence.
-async fn issue(c: &Client, officer: &Client, chief: &Client) -> String {
-    let id = submit(c).await;
-    status_becomes(c, id, ApplicationStatus::PendingInitial).await;
-    officer
-        .decide(id, &decision("initial", true, ""))
-        .await
-        .unwrap();
-    status_becomes(c, id, ApplicationStatus::PendingSecond).await;
-    chief
-        .decide(id, &decision("second", true, ""))
-        .await
-        .unwrap();
-    status_becomes(c, id, ApplicationStatus::Issued).await;
-    c.application(id).await.unwrap().licence_no.unwrap()
 }
 
 /// A 删证/核销 decision.

@@ -136,6 +136,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licences/{no}/status", get(licence_status))
         .route("/api/v1/licence-requests", get(licence_requests))
         .route("/api/v1/directory", get(directory).put(put_directory))
+        .route("/api/v1/keys", get(keys))
+        .route("/api/v1/keys/rollover", post(roll_key))
         .route("/api/v1/profiles", get(profiles))
         .route("/api/v1/unlock-requests", get(unlock_requests))
         .route(
@@ -512,6 +514,33 @@ async fn unlock_requests(
     require(&s, &headers)?;
     let rows = run(&s, |a| a.unlock_requests()).await?;
     Ok(Json(rows.into_iter().map(|(u, _)| u).collect()))
+}
+
+/// The signing-key chain, oldest first, and the rollover records (hex) that link it.
+async fn keys(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Failure> {
+    require(&s, &headers)?;
+    let (chain, records, root) =
+        run(&s, |a| Ok((a.key_chain(), a.key_records()?, a.root_key()))).await?;
+    Ok(Json(serde_json::json!({
+        "root": hex::encode(root),
+        "keys": chain,
+        "records": records.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+/// Rolls the signing key over (administrator); returns the new public key.
+async fn roll_key(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let staff = require(&s, &headers)?;
+    require_role(&staff, Role::Admin, "rolling the signing key over")?;
+    let actor = staff.actor();
+    let key = run(&s, move |a| a.roll_key(&actor)).await?;
+    Ok(Json(serde_json::json!({ "key": hex::encode(key) })))
 }
 
 /// Approves an e-key unlock (administrator).

@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use exlic_client::DocId;
 use exlic_client::application::ApplicationForm;
 use exlic_client::attachment::AttachmentRef;
-use exlic_client::certificate::Trust;
 use exlic_client::seal::{SealPayload, SealedSubmission};
 use exlic_client::status::ApplicationStatus;
 use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
 use crate::store::tables::*;
-use crate::store::{StoreError, docs, form_doc};
+use crate::store::{StoreError, WriteBatch, docs, form_doc};
 
 /// The seal of the revision under review, checked again against the stored certificate
 /// and revocation list at the authority's receipt time.
@@ -166,7 +165,7 @@ impl Authority {
             });
         };
         let crl = self.revocations()?;
-        let trust = Trust::new(self.public_key());
+        let trust = self.trust();
         let holder = trust
             .certificate(&cert, received_ms)
             .map(|c| format!("#{} · {} · {}", c.serial, c.mobile, c.enterprise_uscc))
@@ -310,18 +309,14 @@ impl Authority {
             .unwrap_or_default())
     }
 
-    /// Replaces the directory and guides and queues them for every enterprise.
-    pub fn put_directory(
-        &self,
-        mut d: exlic_client::directory::Directory,
-        actor: &str,
-    ) -> Result<(), AuthorityError> {
+    /// Edits the public document (created on first use) and queues it for every
+    /// enterprise.
+    pub(super) fn edit_public_doc(
+        w: &mut WriteBatch<'_>,
+        edit: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), automerge::AutomergeError>,
+    ) -> Result<(), StoreError> {
         use crate::store::directory_doc;
-        d.validate().map_err(AuthorityError::Invalid)?;
-        let now = self.clock.now_ms();
-        d.updated_ms = now;
         let id = directory_doc::id();
-        let mut w = self.store.write()?;
         if w.doc(id)?.is_none() {
             w.create_doc(id, crate::store::tables::kind::OTHER)?;
             w.txn()
@@ -330,7 +325,7 @@ impl Authority {
             w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
         }
         let doc = w.doc(id)?.expect("created");
-        directory_doc::write(doc, &d).map_err(|e| StoreError::Document(id, e.to_string()))?;
+        edit(doc).map_err(|e| StoreError::Document(id, e.to_string()))?;
         doc.commit();
         w.save_doc(id)?;
         let owners: Vec<String> = {
@@ -342,8 +337,23 @@ impl Authority {
             v
         };
         for o in &owners {
-            Self::feed(&w, o, id, [0; 32])?;
+            Self::feed(w, o, id, [0; 32])?;
         }
+        Ok(())
+    }
+
+    /// Replaces the directory and guides and queues them for every enterprise.
+    pub fn put_directory(
+        &self,
+        mut d: exlic_client::directory::Directory,
+        actor: &str,
+    ) -> Result<(), AuthorityError> {
+        use crate::store::directory_doc;
+        d.validate().map_err(AuthorityError::Invalid)?;
+        let now = self.clock.now_ms();
+        d.updated_ms = now;
+        let mut w = self.store.write()?;
+        Self::edit_public_doc(&mut w, |doc| directory_doc::write(doc, &d))?;
         Self::audit(
             &w,
             now,

@@ -15,7 +15,7 @@ use crate::clock::{china, china_date};
 use crate::domain::{issuing, reference::Reference, rules, totals};
 use crate::store::case_doc::{self, Case};
 use crate::store::tables::*;
-use crate::store::{StoreError, WriteBatch, meta_get, meta_put};
+use crate::store::{BuiltDoc, StoreError, WriteBatch, meta_get, meta_put};
 
 /// Which review stage decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,37 @@ impl Authority {
         case: &Case,
         event: &str,
     ) -> Result<(), StoreError> {
+        self.put_case_with(w, owner, case, event, None)
+    }
+
+    /// A new case document built outside the writer (see [`Self::put_case_with`]).
+    pub(super) fn build_case(&self, case: &Case, event: &str) -> Result<BuiltDoc, StoreError> {
         let id = case_doc::case_id(case.application);
+        let event = format!("{}|{event}", self.clock.now_ms());
+        self.store
+            .build_doc(|d| case_doc::write(d, case, &event))
+            .map_err(|e| StoreError::Document(id, e.to_string()))
+    }
+
+    /// [`Self::put_case`], using `built` (from [`Self::build_case`]) when the case
+    /// document does not exist yet; an existing one is updated in place instead.
+    pub(super) fn put_case_with(
+        &self,
+        w: &mut WriteBatch<'_>,
+        owner: &str,
+        case: &Case,
+        event: &str,
+        built: Option<BuiltDoc>,
+    ) -> Result<(), StoreError> {
+        let id = case_doc::case_id(case.application);
+        if let Some(built) = built
+            && crate::store::docs::kind(w.txn(), id)?.is_none()
+        {
+            w.insert_built_doc(id, kind::OTHER, built)?;
+            w.txn().open_table(DOC_OWNER)?.insert(id.0, owner)?;
+            w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
+            return Self::feed(w, owner, id, [0; 32]);
+        }
         if w.doc(id)?.is_none() {
             w.create_doc(id, kind::OTHER)?;
             w.txn().open_table(DOC_OWNER)?.insert(id.0, owner)?;
@@ -115,9 +145,9 @@ impl Authority {
             (Stage::Second, true) => ApplicationStatus::Issued,
             (Stage::Second, false) => ApplicationStatus::Rejected,
         };
-        let now = self.clock.now_ms();
+        let (now, key) = self.signer();
         let (licence_no, licence) = if next == ApplicationStatus::Issued {
-            let (no, file) = self.issue(&w, app, &app_no, revision, now)?;
+            let (no, file) = self.issue(&w, app, &app_no, revision, now, &key)?;
             (no, file)
         } else {
             (String::new(), Vec::new())
@@ -175,6 +205,7 @@ impl Authority {
         app_no: &str,
         revision: u32,
         now: i64,
+        key: &ed25519_dalek::SigningKey,
     ) -> Result<(String, Vec<u8>), AuthorityError> {
         let env = w
             .txn()
@@ -193,13 +224,13 @@ impl Authority {
             .map_err(|e| AuthorityError::Invalid(format!("expiry: {e}")))?;
         // Serial per office and year, in the same transaction: unique under concurrency
         // (redb serialises writers) and across restarts.
-        let key = format!("licence_serial.{}", today.year());
-        let serial = meta_get(w.txn(), &key)?
+        let serial_key = format!("licence_serial.{}", today.year());
+        let serial = meta_get(w.txn(), &serial_key)?
             .and_then(|v| v.try_into().ok())
             .map(u32::from_be_bytes)
             .unwrap_or(0)
             + 1;
-        meta_put(w.txn(), &key, &serial.to_be_bytes())?;
+        meta_put(w.txn(), &serial_key, &serial.to_be_bytes())?;
         let licence_no = issuing::licence_no(today, &self.info.agency_code, serial)
             .map_err(|e| AuthorityError::Invalid(format!("licence_no: {e}")))?;
         let reference = Reference::embedded();
@@ -257,9 +288,9 @@ impl Authority {
                 .map(|t| t.to_zoned(china()).strftime("%Y%m%d").to_string())
                 .unwrap_or_default(),
             issued_at_ms: now,
-            key_id: key_id(&self.public_key()),
+            key_id: key_id(&key.verifying_key().to_bytes()),
         };
-        let file = licence.sign(&self.key);
+        let file = licence.sign(key);
         w.txn()
             .open_table(LICENCES)?
             .insert(licence_no.as_str(), file.as_slice())?;

@@ -46,7 +46,7 @@ impl Authority {
 
     /// Approves the enterprise's unlock request.
     pub fn approve_unlock(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
-        let now = self.clock.now_ms();
+        let (now, key) = self.signer();
         let mut w = self.store.write()?;
         if w.txn().open_table(UNLOCK_REQS)?.get(uscc)?.is_none() {
             return Err(AuthorityError::Invalid(format!(
@@ -60,7 +60,7 @@ impl Authority {
             .get(uscc)?
             .map(|v| v.value().1)
             .ok_or_else(|| AuthorityError::Invalid(format!("uscc: no enterprise {uscc}")))?;
-        let object = crate::ekey::unlock_object(&master, now, &self.key);
+        let object = crate::ekey::unlock_object(&master, now, &key);
         let id = DocId(crate::random::bytes());
         let d = w.create_doc(id, kind::OTHER)?;
         unlock_doc::write_unlock(d, &object, now)

@@ -4,7 +4,7 @@
 
 use ed25519_dalek::SigningKey;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
-use exlic_client::certificate::{DeviceCertificate, RevocationList, Trust};
+use exlic_client::certificate::{DeviceCertificate, RevocationList};
 use redb::ReadableTable;
 
 use super::{Enterprise, EnterpriseError, Result};
@@ -338,7 +338,7 @@ impl Enterprise {
         must_be_ours: bool,
     ) -> Result<()> {
         let now = self.clock.now_ms();
-        let mut trust = Trust::new(*authority_key);
+        let mut trust = self.authority_trust(authority_key)?;
         let bad = |field: &str, e: &dyn std::fmt::Display| EnterpriseError::BadInput {
             field: field.into(),
             message: e.to_string(),

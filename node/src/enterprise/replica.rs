@@ -4,6 +4,7 @@
 
 use automerge::ActorId;
 use exlic_client::DocId;
+use exlic_client::certificate::Trust;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::receipt::Receipt;
 use exlic_client::seal::SealPayload;
@@ -328,10 +329,12 @@ impl Enterprise {
         receipt: &[u8],
         authority_key: &[u8; 32],
     ) -> Result<Receipt> {
-        let r = Receipt::verify(receipt, authority_key).map_err(|e| EnterpriseError::BadInput {
-            field: "receipt".into(),
-            message: e.to_string(),
-        })?;
+        let trust = self.authority_trust(authority_key)?;
+        let r =
+            Receipt::verify_trusted(receipt, &trust).map_err(|e| EnterpriseError::BadInput {
+                field: "receipt".into(),
+                message: e.to_string(),
+            })?;
         let sub = exlic_client::seal::SealedSubmission::decode(&out.envelope)
             .map_err(|_| StoreError::Record("seal"))?;
         if r.seal_hash != sub.seal_hash()
@@ -426,5 +429,18 @@ impl Enterprise {
             })?
             .flatten()
             .unwrap_or_default())
+    }
+
+    /// What this node trusts of the authority: `root` (the key in its enrolment token)
+    /// and every key rollover record synced in the public document that follows from it.
+    pub fn authority_trust(&self, root: &[u8; 32]) -> Result<Trust> {
+        // Read from the last commit without the document cache, so it may be called while
+        // this thread holds a write batch.
+        let records = docs::load(&self.store.read()?, crate::store::directory_doc::id())?
+            .map(|d| crate::store::directory_doc::read_keys(&d))
+            .unwrap_or_default();
+        let mut trust = Trust::new(*root);
+        trust.follow(&records);
+        Ok(trust)
     }
 }

@@ -80,7 +80,8 @@ impl Enterprise {
         let Some(object) = meta_get(&self.store.read()?, META_PENDING)? else {
             return Ok(false);
         };
-        let applied = ekey::apply_unlock(&self.store, &object, authority_key).is_ok();
+        let trust = self.authority_trust(authority_key)?;
+        let applied = ekey::apply_unlock(&self.store, &object, &trust).is_ok();
         let w = self.store.write()?;
         {
             let mut t = w.txn().open_table(crate::store::tables::META)?;

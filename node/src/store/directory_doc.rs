@@ -1,11 +1,13 @@
-//! The directory document (发证机构联系方式 and 办事指南): one per authority, written only
-//! by it, readable by every enrolled enterprise. Its id is derived, so both sides agree.
+//! The authority's public document: 发证机构联系方式 and 办事指南, and the chain of its
+//! key rollover records. One per authority, written only by it, readable by every enrolled
+//! enterprise. Its id is derived, so both sides agree.
 //!
 //! ```text
-//! { "type": "directory", "json": the `exlic_client::directory::Directory` as JSON }
+//! { "type": "directory", "json": the `exlic_client::directory::Directory` as JSON,
+//!   "keys": [ signed `KeyRecord`, oldest first ] }
 //! ```
-//! The authority is the only writer, so the whole content is one value; a later edit
-//! replaces it.
+//! The authority is the only writer, so each part is one value; a later edit replaces it.
+//! The key records need no trust in the carrier: each must be signed by the key before it.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
@@ -50,4 +52,33 @@ pub fn read(doc: &AutoCommit) -> Option<Directory> {
         return None;
     }
     serde_json::from_str(&s("json")?).ok()
+}
+
+/// Writes the key rollover records (the whole chain, oldest first).
+pub fn write_keys(
+    doc: &mut AutoCommit,
+    records: &[Vec<u8>],
+) -> Result<(), automerge::AutomergeError> {
+    doc.put(ROOT, "type", TYPE)?;
+    let list = doc.put_object(ROOT, "keys", automerge::ObjType::List)?;
+    for (i, r) in records.iter().enumerate() {
+        doc.insert(&list, i, ScalarValue::Bytes(r.clone()))?;
+    }
+    Ok(())
+}
+
+/// The key rollover records, oldest first (empty if none).
+pub fn read_keys(doc: &AutoCommit) -> Vec<Vec<u8>> {
+    let Ok(Some((Value::Object(automerge::ObjType::List), list))) = doc.get(ROOT, "keys") else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i).ok()?? {
+            (Value::Scalar(v), _) => match v.as_ref() {
+                ScalarValue::Bytes(b) => Some(b.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }

@@ -100,6 +100,9 @@ pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("author
 /// Both roles: 许可证号 → the signed licence.
 pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
 /// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
+/// Authority: key rollover records in order (index → `KeyRecord` signed by the key before).
+pub const KEY_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("key_records");
+/// Authority: the audit trail.
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
 /// Both roles: 删证/核销 request document id → `licence_req::Record`.
 pub const LICENCE_REQS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_reqs");
@@ -125,6 +128,7 @@ pub mod kind {
 /// Creates every table, so read transactions never meet a missing one.
 pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(META)?;
+    txn.open_table(KEY_RECORDS)?;
     txn.open_table(LICENCE_REQS)?;
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STAFF)?;

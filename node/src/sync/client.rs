@@ -459,7 +459,10 @@ async fn session(
         }
     }
     status.lock().unwrap_or_else(|p| p.into_inner()).enrolled = true;
-    certificates(link, ent, up.authority_key).await?;
+    // Certificate work comes after the first document round, which brings the authority's
+    // key rollover records: a revocation list signed by a key this node has not learnt yet
+    // would otherwise fail every session before the records could arrive.
+    let mut first = true;
     let states = Arc::new(Mutex::new(PeerStates::new(up.authority_key)));
     let mut connected = link.connected.clone();
     loop {
@@ -472,7 +475,11 @@ async fn session(
         // Certificate work: requests waiting, no certificate yet (another device's e-key may
         // authorise this one at any time), or a periodic revocation-list refresh.
         let round = status.lock().unwrap_or_else(|p| p.into_inner()).rounds;
-        if has_waiting_requests(ent).await? || !has_certificate(ent).await? || round % 30 == 29 {
+        if std::mem::take(&mut first)
+            || has_waiting_requests(ent).await?
+            || !has_certificate(ent).await?
+            || round % 30 == 29
+        {
             certificates(link, ent, up.authority_key).await?;
         }
         deliver(link, ent, up.authority_key).await?;

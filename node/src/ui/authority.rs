@@ -47,13 +47,16 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/unlocks", get(unlocks_page))
         .route("/unlocks/{uscc}/approve", post(unlock_approve))
         .route("/profiles/{uscc}/accept", post(profile_accept))
+        .route("/keys", get(keys_page))
+        .route("/keys/rollover", post(keys_rollover))
+        .route("/keys/records/{n}", get(key_record))
         .route("/audit", get(audit))
         .route("/cert-requests", get(certificates))
         .route("/verify", get(verify_page).post(verify_post))
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 11] = [
+const NAV: [(&str, &str); 12] = [
     ("/cases", "nav.inbox"),
     ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
@@ -62,6 +65,7 @@ const NAV: [(&str, &str); 11] = [
     ("/directory", "nav.directory"),
     ("/profiles", "nav.profiles"),
     ("/unlocks", "nav.unlocks"),
+    ("/keys", "nav.keys"),
     ("/audit", "nav.audit"),
     ("/verify", "nav.verify"),
     ("/", "nav.dashboard"),
@@ -441,7 +445,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
 }
 
 fn own_trust(s: &AuthorityState) -> Trust {
-    Trust::new(s.authority.public_key())
+    s.authority.trust()
 }
 
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
@@ -848,6 +852,61 @@ async fn unlock_approve(ctx: Ctx, Path(uscc): Path<String>) -> Response {
         a.approve_unlock(&uscc, actor)
     })
     .await
+}
+
+/// The signing keys, oldest first, with each rollover record to download.
+async fn keys_page(ctx: Ctx) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let fmt = |ms: Option<i64>| {
+        ms.and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
+            .map(|t| {
+                t.to_zoned(crate::clock::china())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    match run(&ctx.0.0, |a| Ok((a.key_chain(), a.root_key()))).await {
+        Ok((chain, root)) => p.render(
+            "authority/keys.html",
+            json!({
+                "root": hex::encode(root),
+                "keys": chain.iter().enumerate().map(|(i, k)| json!({
+                    "n": i, "key": k.key, "key_id": k.key_id,
+                    "from": fmt(k.from_ms), "until": fmt(k.until_ms),
+                    "current": k.until_ms.is_none(),
+                })).collect::<Vec<_>>(),
+                "may_roll": staff.role == Role::Admin,
+            }),
+        ),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn keys_rollover(ctx: Ctx) -> Response {
+    admin_action(ctx, "/keys", |a, actor| a.roll_key(actor).map(|_| ())).await
+}
+
+/// Rollover record `n` (1-based: the record that certified key `n`), for `exlic verify
+/// --rollover`.
+async fn key_record(ctx: Ctx, Path(n): Path<usize>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match run(&ctx.0.0, |a| a.key_records()).await {
+        Ok(records) => match n.checked_sub(1).and_then(|i| records.get(i)) {
+            Some(r) => crate::api::v1::applications::attachment_response(
+                &format!("rollover-{n}.key"),
+                r.clone(),
+            ),
+            None => p.error(StatusCode::NOT_FOUND, format!("{}: {n}", p.t("keys.none"))),
+        },
+        Err(f) => failed(&p, f),
+    }
 }
 
 #[cfg(test)]

@@ -576,7 +576,8 @@ async fn seal_file(ctx: Ctx, Path(id): Path<String>) -> Response {
 }
 
 fn trust(s: &AppState) -> Option<exlic_client::certificate::Trust> {
-    s.authority_key.map(exlic_client::certificate::Trust::new)
+    let root = s.authority_key?;
+    s.enterprise.authority_trust(&root).ok()
 }
 
 async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {

@@ -1,0 +1,108 @@
+//! Authority key rollover: a new signing key certified by the current one, effective from
+//! now, recorded in order and published to every enterprise in the public document.
+//!
+//! The identity key (see [`super::key_seed`]) stays the root every verifier starts from and
+//! the node's libp2p identity; after a rollover it signs only enrolment tokens (whose
+//! signature tag no verifier of licences, certificates or receipts accepts). Objects signed
+//! before a rollover keep verifying through the chain; the retired key is discarded, and
+//! anything claiming a time after its retirement under it is refused
+//! (`exlic_client::certificate::Trust`).
+
+use ed25519_dalek::SigningKey;
+use exlic_client::DocId;
+use exlic_client::certificate::{KeyRecord, key_id};
+use redb::ReadableTable;
+
+use super::{Authority, AuthorityError, META_SIGNING_KEY};
+use crate::store::tables::*;
+use crate::store::{directory_doc, meta_put};
+
+/// One key in the chain, for display.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyView {
+    /// The key, hex.
+    pub key: String,
+    /// Its 8-byte id, hex (what signed objects name).
+    pub key_id: String,
+    /// Valid from, Unix ms (`None`: from the beginning).
+    pub from_ms: Option<i64>,
+    /// Retired at, Unix ms (`None`: current).
+    pub until_ms: Option<i64>,
+}
+
+impl Authority {
+    /// Every key rollover record, oldest first (what `exlic verify --rollover` takes).
+    pub fn key_records(&self) -> Result<Vec<Vec<u8>>, AuthorityError> {
+        let txn = self.store.read()?;
+        let mut out = Vec::new();
+        for r in txn.open_table(KEY_RECORDS)?.iter()? {
+            out.push(r?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The chain of keys, oldest first.
+    pub fn key_chain(&self) -> Vec<KeyView> {
+        self.trust()
+            .keys()
+            .iter()
+            .map(|k| KeyView {
+                key: hex::encode(k.key),
+                key_id: hex::encode(key_id(&k.key)),
+                from_ms: (k.from_ms != i64::MIN).then_some(k.from_ms),
+                until_ms: (k.until_ms != i64::MAX).then_some(k.until_ms),
+            })
+            .collect()
+    }
+
+    /// Rolls the signing key over: a fresh key, certified by the current one and effective
+    /// from now, becomes the signing key in one durable transaction (the record, the new
+    /// seed, the public document, the audit entry). Returns the new public key.
+    pub fn roll_key(&self, actor: &str) -> Result<[u8; 32], AuthorityError> {
+        let mut g = self.signing.write().unwrap_or_else(|p| p.into_inner());
+        let (old, trust) = &*g;
+        let last_from = trust.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
+        let effective_ms = self.clock.now_ms().max(last_from.saturating_add(1));
+        let seed: [u8; 32] = crate::random::bytes();
+        let new = SigningKey::from_bytes(&seed);
+        let new_key = new.verifying_key().to_bytes();
+        let record = KeyRecord {
+            key_id: key_id(&old.verifying_key().to_bytes()),
+            new_key,
+            effective_ms,
+        }
+        .sign(old);
+        let mut next = trust.clone();
+        next.roll_over(&record)
+            .map_err(|e| AuthorityError::Invalid(format!("key rollover: {e}")))?;
+        let mut w = self.store.write()?;
+        let records = {
+            let mut t = w.txn().open_table(KEY_RECORDS)?;
+            let n = redb::ReadableTableMetadata::len(&t)?;
+            t.insert(n, record.as_slice())?;
+            let mut all = Vec::new();
+            for r in t.iter()? {
+                all.push(r?.1.value().to_vec());
+            }
+            all
+        };
+        meta_put(w.txn(), META_SIGNING_KEY, &seed)?;
+        Self::edit_public_doc(&mut w, |doc| directory_doc::write_keys(doc, &records))?;
+        Self::audit(
+            &w,
+            effective_ms,
+            actor,
+            DocId([0; 16]),
+            "密钥轮换",
+            &format!(
+                "{} → {}",
+                hex::encode(key_id(&old.verifying_key().to_bytes())),
+                hex::encode(key_id(&new_key))
+            ),
+        )?;
+        w.commit()?;
+        *g = (new, next);
+        tracing::info!(key_id = %hex::encode(key_id(&new_key)), "authority signing key rolled over");
+        Ok(new_key)
+    }
+}
