@@ -504,6 +504,7 @@ impl Enterprise {
         };
         let (mut w, state) = self.begin_edit(id, Action::Edit)?;
         let hash = blobs::put(w.txn(), bytes)?;
+        blob_relay::queue_upload(w.txn(), hash, bytes.len() as u64)?;
         let a = AttachmentRef {
             sha256: hex::encode(hash),
             name: name.to_owned(),
@@ -847,6 +848,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+pub mod blob_relay;
 pub mod certs;
 pub mod licence_reqs;
 pub mod profile;

@@ -122,6 +122,31 @@ fn offline_work_arrives_when_the_authority_comes_up() {
 }
 
 #[test]
+fn an_attachment_added_on_one_device_reaches_the_other() {
+    let n = net(2);
+    let _auth = Node::start(&n.adir);
+    let d0 = Node::start(&n.edirs[0]);
+    let d1 = Node::start(&n.edirs[1]);
+    let (c0, c1) = (d0.client(), d1.client());
+    let bytes = random_bytes(700 * 1024); // three chunks on the wire
+    rt().block_on(async {
+        let v = c0.create_application(&full_form()).await.unwrap();
+        let a = c0
+            .upload_attachment(v.id, "合同扫描件.pdf", "application/pdf", bytes.clone())
+            .await
+            .unwrap();
+        // Not reported: the draft and its attachment travel by sync alone.
+        let got = wait_for(60, "device 1 to hold the attachment", || async {
+            c1.download_attachment(v.id, &a.sha256).await.ok()
+        })
+        .await;
+        assert_eq!(got, bytes, "the relayed bytes are the attached bytes");
+        let listed = c1.application(v.id).await.unwrap().attachments;
+        assert!(listed.iter().any(|x| x.sha256 == a.sha256), "{listed:?}");
+    });
+}
+
+#[test]
 fn two_devices_converge_through_twenty_partitions() {
     let n = net(2);
     let auth = Node::start(&n.adir);

@@ -106,10 +106,21 @@ impl Enterprise {
             docs_waiting,
             ..Default::default()
         };
+        let mut counted = std::collections::HashSet::new();
         for o in self.outgoing()? {
             b.submissions_waiting += 1;
-            b.bytes_waiting +=
-                o.envelope.len() as u64 + o.attachments.iter().map(|a| a.1).sum::<u64>();
+            b.bytes_waiting += o.envelope.len() as u64;
+            for (hash, size) in &o.attachments {
+                if counted.insert(*hash) {
+                    b.bytes_waiting += size;
+                }
+            }
+        }
+        // Attachments of drafts, relayed to this enterprise's other devices.
+        for (hash, size) in self.blobs_to_upload()? {
+            if counted.insert(hash) {
+                b.bytes_waiting += size;
+            }
         }
         Ok(b)
     }
@@ -198,6 +209,7 @@ impl Enterprise {
             return Ok(());
         }
         let form = form_doc::read_form(d);
+        let attachments = form_doc::attachments(d);
         let deleted = form_doc::is_deleted(d);
         let created = form_doc::created_at_ms(d);
         if docs::kind(w.txn(), doc)? != Some(kind::APPLICATION) {
@@ -228,6 +240,8 @@ impl Enterprise {
             Some(self.summary(doc, &form, &state))
         };
         index::put_summary(w.txn(), doc, row.as_ref())?;
+        // Attachments added on another device of this enterprise: fetched next round.
+        super::blob_relay::want_missing(w.txn(), &attachments, self.settings.attachment_max_bytes)?;
         Ok(())
     }
 

@@ -65,7 +65,12 @@ pub const OWNER_FEED: TableDefinition<(&str, u64), (Id, [u8; 32])> =
     TableDefinition::new("owner_feed_v2");
 /// Authority: doc id → its position in its owner's feed.
 pub const OWNER_FEED_POS: TableDefinition<Id, u64> = TableDefinition::new("owner_feed_pos");
-/// Authority: (blob sha256, chunk number) → bytes of an upload not yet complete.
+/// Enterprise: blobs attached here and not yet confirmed uploaded (sha256 → size).
+pub const BLOB_UP: TableDefinition<[u8; 32], u64> = TableDefinition::new("blob_up");
+/// Enterprise: blobs listed by a synced document and not held here (sha256 → size).
+pub const BLOB_DOWN: TableDefinition<[u8; 32], u64> = TableDefinition::new("blob_down");
+/// Both roles: (blob sha256, chunk number) → bytes of a transfer not yet complete
+/// (an upload at the authority, a fetch at an enterprise).
 pub const BLOB_STAGE: TableDefinition<([u8; 32], u32), &[u8]> = TableDefinition::new("blob_stage");
 /// Authority: (blob sha256, USCC) → () for every enterprise that uploaded the blob.
 pub const BLOB_OWNER: TableDefinition<([u8; 32], &str), ()> = TableDefinition::new("blob_owner");
@@ -161,6 +166,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(OWNER_FEED)?;
     txn.open_table(OWNER_FEED_POS)?;
     txn.open_table(BLOB_STAGE)?;
+    txn.open_table(BLOB_UP)?;
+    txn.open_table(BLOB_DOWN)?;
     txn.open_table(BLOB_OWNER)?;
     txn.open_table(SUBMISSIONS)?;
     txn.open_table(CASES)?;

@@ -349,6 +349,74 @@ async fn upload_blob(
     Ok(())
 }
 
+/// Attachment relay, first half: uploads the blobs attached here before the documents
+/// that list them are synced, so another device of this enterprise finds the bytes at the
+/// authority as soon as it sees the listing (see `enterprise::blob_relay`).
+async fn upload_queued_blobs(link: &Link, ent: &Arc<Enterprise>) -> Result<(), LinkError> {
+    let e = ent.clone();
+    for (hash, size) in blocking(move || e.blobs_to_upload()).await? {
+        upload_blob(link, ent, hash, size).await?;
+        let e = ent.clone();
+        blocking(move || e.blob_uploaded(&hash)).await?;
+    }
+    Ok(())
+}
+
+/// Attachment relay, second half: fetches the blobs that synced documents list and this
+/// node lacks. One the authority does not hold yet waits for a later round.
+async fn fetch_wanted_blobs(link: &Link, ent: &Arc<Enterprise>) -> Result<(), LinkError> {
+    let e = ent.clone();
+    for (hash, size) in blocking(move || e.blobs_wanted()).await? {
+        download_blob(link, ent, hash, size).await?;
+    }
+    Ok(())
+}
+
+/// Fetches one blob from where its staged chunks end.
+async fn download_blob(
+    link: &Link,
+    ent: &Arc<Enterprise>,
+    hash: [u8; 32],
+    size: u64,
+) -> Result<(), LinkError> {
+    let e = ent.clone();
+    let mut offset = blocking(move || e.blob_fetch_offset(&hash)).await?;
+    while offset < size {
+        match link
+            .request(Request::BlobGet {
+                sha256: hash,
+                offset,
+            })
+            .await
+        {
+            Ok(Response::BlobData {
+                size: s,
+                offset: o,
+                bytes,
+            }) if s == size && o == offset => {
+                let e = ent.clone();
+                match blocking(move || e.store_fetched_chunk(&hash, size, offset, &bytes)).await {
+                    Ok(next) => offset = next,
+                    Err(err) => {
+                        // Bytes that fail their hash, or a local failure: the staged part
+                        // is kept or discarded by the store, and a later round retries.
+                        tracing::warn!(blob = %hex::encode(hash), %err, "attachment fetch stopped");
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(Response::BlobData { size: s, .. }) => {
+                tracing::warn!(blob = %hex::encode(hash), listed = size, held = s, "attachment size differs from its listing; not fetched");
+                return Ok(());
+            }
+            Ok(_) => return Err(LinkError::Unexpected),
+            Err(LinkError::Refused(ErrorCode::NotFound, _)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 async fn deliver(
     link: &Link,
     ent: &Arc<Enterprise>,
@@ -471,10 +539,12 @@ async fn session(
         let notified = ent.store().changed().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        upload_queued_blobs(link, ent).await?;
         sync_all(link, ent, &states).await?;
         // Certificate work: requests waiting, no certificate yet (another device's e-key may
         // authorise this one at any time), or a periodic revocation-list refresh.
         let round = status.lock().unwrap_or_else(|p| p.into_inner()).rounds;
+        fetch_wanted_blobs(link, ent).await?;
         if std::mem::take(&mut first)
             || has_waiting_requests(ent).await?
             || !has_certificate(ent).await?
