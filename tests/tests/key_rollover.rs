@@ -53,6 +53,23 @@ fn a_rollover_keeps_earlier_licences_valid_and_reaches_the_enterprise() {
         issue(&c, &officer, &chief).await
     });
     let records: Vec<Vec<u8>> = records.iter().map(|r| hex::decode(r).unwrap()).collect();
+
+    // The staff screen lists both keys and serves the record for `exlic verify --rollover`.
+    let (page, served) = rt.block_on(async {
+        let http = exlic_client::client::http_client(&auth.tls_cert()).unwrap();
+        let cookie = format!("exlic_session={}", a.session().unwrap());
+        let get = |path: &str| {
+            http.get(format!("{}{path}", auth.url))
+                .header("cookie", cookie.clone())
+                .send()
+        };
+        let page = get("/keys").await.unwrap().text().await.unwrap();
+        let served = get("/keys/records/1").await.unwrap().bytes().await.unwrap();
+        (page, served.to_vec())
+    });
+    assert!(page.contains(&hex::encode(key_id(&root))), "{page}");
+    assert!(page.contains("rollover-1.key"), "{page}");
+    assert_eq!(served, records[0]);
     let file_before = rt.block_on(c.licence_file(&before)).unwrap();
     let file_after = rt.block_on(c.licence_file(&after)).unwrap();
 

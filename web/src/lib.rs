@@ -34,6 +34,7 @@ templates![
     "authority/directory.html",
     "authority/profiles.html",
     "authority/unlocks.html",
+    "authority/keys.html",
     "enterprise/profile.html",
     "enterprise/directory.html",
     "authority/login.html",
@@ -62,3 +63,31 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/app.js"),
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    /// Every template file in `templates/` is embedded (a file left out renders nothing).
+    #[test]
+    fn every_template_file_is_embedded() {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).expect("templates dir") {
+                let p = e.expect("entry").path();
+                if p.is_dir() {
+                    walk(&p, base, out);
+                } else {
+                    let rel = p.strip_prefix(base).expect("under base");
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut files = Vec::new();
+        walk(&base, &base, &mut files);
+        for f in files {
+            assert!(
+                super::TEMPLATES.iter().any(|(n, _)| *n == f),
+                "{f} is not in TEMPLATES"
+            );
+        }
+    }
+}
