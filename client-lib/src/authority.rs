@@ -15,14 +15,44 @@ pub struct AuthorityInfo {
     pub name: String,
     /// Agency code.
     pub agency_code: String,
-    /// The authority's public key, hex.
+    /// The authority's current signing key, hex.
     pub public_key: String,
+    /// Its root (identity) key, hex: the key in enrolment tokens, where every verifier's
+    /// chain starts (equal to `public_key` until the first key rollover).
+    pub root_key: String,
     /// libp2p addresses it is reachable on.
     pub p2p_addrs: Vec<String>,
     /// Documents in its replica.
     pub docs_held: u64,
     /// Submissions received.
     pub submissions: u64,
+}
+
+/// One key of the authority's signing-key chain (`GET /api/v1/keys`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyEntry {
+    /// The public key, hex.
+    pub key: String,
+    /// Its 8-byte id, hex (what signed objects name).
+    pub key_id: String,
+    /// Valid from, Unix ms (`None`: from the beginning).
+    pub from_ms: Option<i64>,
+    /// Retired at, Unix ms (`None`: the current key).
+    pub until_ms: Option<i64>,
+}
+
+/// `GET /api/v1/keys`: the authority's signing-key chain and the rollover records that
+/// link it (pass them in order to `exlic verify --rollover`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyChain {
+    /// The root (identity) key, hex.
+    pub root: String,
+    /// Every key, oldest first.
+    pub keys: Vec<KeyEntry>,
+    /// The rollover records, hex, oldest first.
+    pub records: Vec<String>,
 }
 
 /// `POST /api/v1/invites`: an enrolment token for one device of an enterprise.

@@ -354,7 +354,7 @@ impl Client {
     }
 
     /// The authority's signing-key chain and rollover records: `GET /keys`.
-    pub async fn keys(&self) -> Result<KeyChain, ClientError> {
+    pub async fn keys(&self) -> Result<crate::authority::KeyChain, ClientError> {
         Self::json(self.req(Method::GET, "/keys")).await
     }
 
@@ -516,28 +516,4 @@ impl Client {
     ) -> Result<Page<ApplicationSummary>, ClientError> {
         Self::json(self.req(Method::GET, "/applications").query(q)).await
     }
-}
-
-/// One key of the authority's chain, as `GET /keys` lists it.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct KeyEntry {
-    /// The public key, hex.
-    pub key: String,
-    /// Its id, hex.
-    pub key_id: String,
-    /// Valid from, Unix ms (`None`: from the beginning).
-    pub from_ms: Option<i64>,
-    /// Retired at, Unix ms (`None`: current).
-    pub until_ms: Option<i64>,
-}
-
-/// The authority's signing-key chain: `GET /keys`.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct KeyChain {
-    /// The root (identity) key, hex.
-    pub root: String,
-    /// Every key, oldest first.
-    pub keys: Vec<KeyEntry>,
-    /// The rollover records linking them, hex, oldest first.
-    pub records: Vec<String>,
 }

@@ -729,7 +729,7 @@ impl Authority {
         };
         self.ingest
             .run(job, |jobs| self.ingest_batch(jobs))
-            .map_err(|a| AuthorityError::Invalid(a.to_string()))?
+            .map_err(|a| AuthorityError::Store(StoreError::Batch(a.to_string())))?
     }
 
     /// Applies verified submissions in one durable transaction. A job refused here wrote

@@ -43,6 +43,11 @@ fn a_rollover_keeps_earlier_licences_valid_and_reaches_the_enterprise() {
         assert!(chain.keys[0].until_ms.is_some() && chain.keys[1].until_ms.is_none());
         assert_eq!(key(&chain.keys[1].key), new_key);
         assert_eq!(chain.records.len(), 1);
+        let info = a.authority_info().await.unwrap();
+        assert_eq!(
+            (key(&info.root_key), key(&info.public_key)),
+            (root, new_key)
+        );
         chain.records
     });
     ent = Node::start(&edir);

@@ -160,6 +160,7 @@ async fn info(State(s): State<AuthorityState>) -> Result<Json<AuthorityInfo>, Fa
             name: a.info().name.clone(),
             agency_code: a.info().agency_code.clone(),
             public_key: hex::encode(a.public_key()),
+            root_key: hex::encode(a.root_key()),
             p2p_addrs: addrs,
             docs_held: a.doc_count()?,
             submissions: a.submission_count()?,
@@ -520,15 +521,15 @@ async fn unlock_requests(
 async fn keys(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, Failure> {
+) -> Result<Json<exlic_client::authority::KeyChain>, Failure> {
     require(&s, &headers)?;
-    let (chain, records, root) =
+    let (keys, records, root) =
         run(&s, |a| Ok((a.key_chain(), a.key_records()?, a.root_key()))).await?;
-    Ok(Json(serde_json::json!({
-        "root": hex::encode(root),
-        "keys": chain,
-        "records": records.iter().map(hex::encode).collect::<Vec<_>>(),
-    })))
+    Ok(Json(exlic_client::authority::KeyChain {
+        root: hex::encode(root),
+        keys,
+        records: records.iter().map(hex::encode).collect(),
+    }))
 }
 
 /// Rolls the signing key over (administrator); returns the new public key.

@@ -10,25 +10,13 @@
 
 use ed25519_dalek::SigningKey;
 use exlic_client::DocId;
+use exlic_client::authority::KeyEntry;
 use exlic_client::certificate::{KeyRecord, key_id};
 use redb::ReadableTable;
 
 use super::{Authority, AuthorityError, META_SIGNING_KEY};
 use crate::store::tables::*;
 use crate::store::{directory_doc, meta_put};
-
-/// One key in the chain, for display.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct KeyView {
-    /// The key, hex.
-    pub key: String,
-    /// Its 8-byte id, hex (what signed objects name).
-    pub key_id: String,
-    /// Valid from, Unix ms (`None`: from the beginning).
-    pub from_ms: Option<i64>,
-    /// Retired at, Unix ms (`None`: current).
-    pub until_ms: Option<i64>,
-}
 
 impl Authority {
     /// Every key rollover record, oldest first (what `exlic verify --rollover` takes).
@@ -42,11 +30,11 @@ impl Authority {
     }
 
     /// The chain of keys, oldest first.
-    pub fn key_chain(&self) -> Vec<KeyView> {
+    pub fn key_chain(&self) -> Vec<KeyEntry> {
         self.trust()
             .keys()
             .iter()
-            .map(|k| KeyView {
+            .map(|k| KeyEntry {
                 key: hex::encode(k.key),
                 key_id: hex::encode(key_id(&k.key)),
                 from_ms: (k.from_ms != i64::MIN).then_some(k.from_ms),
