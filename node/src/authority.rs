@@ -123,6 +123,7 @@ pub struct Authority {
 #[derive(Debug)]
 struct Ingest {
     receipt: Vec<u8>,
+    case: crate::store::case_doc::Case,
     built_case: Option<crate::store::BuiltDoc>,
     enterprise: String,
     envelope: Vec<u8>,
@@ -720,6 +721,7 @@ impl Authority {
         .sign(&key);
         let job = Ingest {
             receipt,
+            case,
             built_case,
             enterprise: e.to_owned(),
             envelope: env.to_vec(),
@@ -852,7 +854,7 @@ impl Authority {
         self.put_case_with(
             w,
             e,
-            &Self::received_case(payload),
+            &job.case,
             &format!("received|revision {}", payload.revision),
             built_case,
         )?;

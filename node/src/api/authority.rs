@@ -103,6 +103,20 @@ impl From<AuthorityError> for Failure {
     }
 }
 
+/// Runs an administrator's action `f` (given the acting staff member's audit name) after
+/// checking the session and the role; `what` names the action in a refusal.
+async fn as_admin<T: Send + 'static>(
+    s: &AuthorityState,
+    headers: &HeaderMap,
+    what: &str,
+    f: impl FnOnce(&Authority, &str) -> Result<T, AuthorityError> + Send + 'static,
+) -> Result<T, Failure> {
+    let staff = require(s, headers)?;
+    require_role(&staff, Role::Admin, what)?;
+    let actor = staff.actor();
+    run(s, move |a| f(a, &actor)).await
+}
+
 /// Runs an authority action on the blocking pool.
 pub async fn run<T: Send + 'static>(
     s: &AuthorityState,
@@ -225,10 +239,7 @@ async fn invite(
     headers: HeaderMap,
     JsonBody(r): JsonBody<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>), Failure> {
-    let staff = require(&s, &headers)?;
-    require_role(&staff, Role::Admin, "enrolling an enterprise")?;
-    let actor = staff.actor();
-    let token = run(&s, move |a| {
+    let token = as_admin(&s, &headers, "enrolling an enterprise", move |a, actor| {
         a.invite(
             &r.uscc,
             &r.name,
@@ -236,7 +247,7 @@ async fn invite(
             r.valid_days.unwrap_or(30),
         )
         .and_then(|t| {
-            a.record(&actor, exlic_client::DocId([0; 16]), "invite", &r.uscc)?;
+            a.record(actor, exlic_client::DocId([0; 16]), "invite", &r.uscc)?;
             Ok(t)
         })
     })
@@ -453,10 +464,13 @@ async fn put_directory(
     headers: HeaderMap,
     JsonBody(d): JsonBody<exlic_client::directory::Directory>,
 ) -> Result<StatusCode, Failure> {
-    let staff = require(&s, &headers)?;
-    require_role(&staff, Role::Admin, "editing the directory and guides")?;
-    let actor = staff.actor();
-    run(&s, move |a| a.put_directory(d, &actor)).await?;
+    as_admin(
+        &s,
+        &headers,
+        "editing the directory and guides",
+        move |a, actor| a.put_directory(d, actor),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -500,10 +514,13 @@ async fn accept_profile(
     headers: HeaderMap,
     axum::extract::Path(uscc): axum::extract::Path<String>,
 ) -> Result<StatusCode, Failure> {
-    let staff = require(&s, &headers)?;
-    require_role(&staff, Role::Admin, "accepting a profile change")?;
-    let actor = staff.actor();
-    run(&s, move |a| a.accept_profile(&uscc, &actor)).await?;
+    as_admin(
+        &s,
+        &headers,
+        "accepting a profile change",
+        move |a, actor| a.accept_profile(&uscc, actor),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -537,10 +554,10 @@ async fn roll_key(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Failure> {
-    let staff = require(&s, &headers)?;
-    require_role(&staff, Role::Admin, "rolling the signing key over")?;
-    let actor = staff.actor();
-    let key = run(&s, move |a| a.roll_key(&actor)).await?;
+    let key = as_admin(&s, &headers, "rolling the signing key over", |a, actor| {
+        a.roll_key(actor)
+    })
+    .await?;
     Ok(Json(serde_json::json!({ "key": hex::encode(key) })))
 }
 
@@ -550,9 +567,9 @@ async fn approve_unlock(
     headers: HeaderMap,
     axum::extract::Path(uscc): axum::extract::Path<String>,
 ) -> Result<StatusCode, Failure> {
-    let staff = require(&s, &headers)?;
-    require_role(&staff, Role::Admin, "unlocking an e-key")?;
-    let actor = staff.actor();
-    run(&s, move |a| a.approve_unlock(&uscc, &actor)).await?;
+    as_admin(&s, &headers, "unlocking an e-key", move |a, actor| {
+        a.approve_unlock(&uscc, actor)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -860,15 +860,7 @@ async fn keys_page(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let fmt = |ms: Option<i64>| {
-        ms.and_then(|m| jiff::Timestamp::from_millisecond(m).ok())
-            .map(|t| {
-                t.to_zoned(crate::clock::china())
-                    .strftime("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default()
-    };
+    let fmt = |ms: Option<i64>| ms.map(when).unwrap_or_default();
     match run(&ctx.0.0, |a| Ok((a.key_chain(), a.root_key()))).await {
         Ok((chain, root)) => p.render(
             "authority/keys.html",
