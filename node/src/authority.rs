@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::store::group::GroupCommit;
 use crate::store::tables::*;
 use crate::store::{Store, StoreError, WriteBatch, blobs, form_doc, meta_get, meta_put};
-use crate::sync::docsync::{DocSyncError, PeerStates};
+use crate::sync::docsync::{self, DocSyncError, PeerStates};
 
 const META_AUTHORITY_KEY: &str = "authority_key";
 /// The current signing seed after a key rollover (absent: the identity key signs).
@@ -515,52 +515,63 @@ impl Authority {
         let mut w = self.store.write()?;
         let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(docs.len());
         let mut seen = HashSet::new();
-        for (doc, bytes) in docs {
-            if !seen.insert(doc) {
-                return Ok(Handled::violation(format!("document {doc} appears twice")));
-            }
-            let msg = match PeerStates::decode(doc, &bytes) {
-                Ok(m) => m,
-                Err(err) => return Ok(Handled::violation(err.to_string())),
-            };
-            let writes = !msg.changes.is_empty();
-            match Self::owner(&w, doc)? {
-                None => {
-                    // A document this enterprise created: the replica starts empty and the
-                    // sync protocol fills it.
-                    w.create_doc(doc, kind::OTHER)?;
-                    w.txn().open_table(DOC_OWNER)?.insert(doc.0, e)?;
+        let mut docs = docs.into_iter().peekable();
+        while docs.peek().is_some() {
+            // A window at a time: decode and authorise, load first syncs in parallel, apply.
+            let mut accepted = Vec::new();
+            for (doc, bytes) in docs.by_ref().take(docsync::PRELOAD_WINDOW) {
+                if !seen.insert(doc) {
+                    return Ok(Handled::violation(format!("document {doc} appears twice")));
                 }
-                Some(o) if o == e || o == crate::store::directory_doc::PUBLIC => {
-                    let authority_doc = w.txn().open_table(AUTHORITY_DOCS)?.get(doc.0)?.is_some();
-                    if writes && (authority_doc || Self::locked(&w, doc)?) {
-                        // A submitted application is frozen (THREATS T2): refuse new changes.
+                let msg = match PeerStates::decode(doc, &bytes) {
+                    Ok(m) => m,
+                    Err(err) => return Ok(Handled::violation(err.to_string())),
+                };
+                let writes = !msg.changes.is_empty();
+                match Self::owner(&w, doc)? {
+                    None => {
+                        // A document this enterprise created: the replica starts empty and
+                        // the sync protocol fills it.
+                        w.create_doc(doc, kind::OTHER)?;
+                        w.txn().open_table(DOC_OWNER)?.insert(doc.0, e)?;
+                    }
+                    Some(o) if o == e || o == crate::store::directory_doc::PUBLIC => {
+                        let authority_doc =
+                            w.txn().open_table(AUTHORITY_DOCS)?.get(doc.0)?.is_some();
+                        if writes && (authority_doc || Self::locked(&w, doc)?) {
+                            // A submitted application is frozen (THREATS T2): refuse changes.
+                            replies.push((doc, DocReply::NotFound));
+                            continue;
+                        }
+                    }
+                    Some(_) => {
                         replies.push((doc, DocReply::NotFound));
                         continue;
                     }
                 }
-                Some(_) => {
-                    replies.push((doc, DocReply::NotFound));
-                    continue;
-                }
+                accepted.push((doc, msg));
             }
-            match states.receive(&mut w, doc, msg) {
-                Ok(changed) => {
-                    if changed {
-                        Self::feed(&w, e, doc, states.peer())?;
-                        self.note_licence_request(&mut w, e, doc)?;
-                        self.note_profile(&mut w, e, doc)?;
-                        self.note_unlock_request(&mut w, e, doc)?;
+            let refs: Vec<_> = accepted.iter().map(|(d, m)| (*d, m)).collect();
+            let mut loaded = docsync::preload(&mut w, &refs)?;
+            for (doc, msg) in accepted {
+                match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
+                    Ok(changed) => {
+                        if changed {
+                            Self::feed(&w, e, doc, states.peer())?;
+                            self.note_licence_request(&mut w, e, doc)?;
+                            self.note_profile(&mut w, e, doc)?;
+                            self.note_unlock_request(&mut w, e, doc)?;
+                        }
                     }
+                    Err(DocSyncError::Store(s)) => return Err(s.into()),
+                    Err(err) => return Ok(Handled::violation(err.to_string())),
                 }
-                Err(DocSyncError::Store(s)) => return Err(s.into()),
-                Err(err) => return Ok(Handled::violation(err.to_string())),
+                let reply = match states.generate(&mut w, doc)? {
+                    Some(m) => DocReply::Message(m),
+                    None => DocReply::Done,
+                };
+                replies.push((doc, reply));
             }
-            let reply = match states.generate(&mut w, doc)? {
-                Some(m) => DocReply::Message(m),
-                None => DocReply::Done,
-            };
-            replies.push((doc, reply));
         }
         // Documents of this enterprise changed since the caller's cursor.
         let mut more = false;

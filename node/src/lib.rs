@@ -11,6 +11,13 @@
 //! * [`api`] — the axum router for `/api/v1/` and its OpenAPI document;
 //! * [`config`], [`clock`], [`cli`] — the shell around them.
 
+/// jemalloc for every program built on the node (the `exlic` binary, the benches, the
+/// tests). With glibc's allocator, loading Automerge documents fragments the heap badly:
+/// 1,000 documents holding 26 MB live kept 137 MB resident, and 1.1 GB after saving each
+/// once; jemalloc keeps them at 37 MB and makes a first sync's loading faster.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub mod api;
 pub mod authority;
 pub mod cli;

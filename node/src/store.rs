@@ -131,8 +131,25 @@ pub struct BuiltDoc {
 
 /// Documents in memory, most recently used kept.
 pub struct DocCache {
-    docs: LruCache<DocId, AutoCommit>,
+    docs: LruCache<DocId, Cached>,
     actor: ActorId,
+}
+
+/// A document in memory and the heads its stored form already holds, so the next save
+/// writes only what came after. Kept here rather than in Automerge's own save cursor,
+/// which a freshly loaded document does not have: its first incremental save would
+/// re-encode the whole history.
+struct Cached {
+    doc: AutoCommit,
+    saved: Vec<automerge::ChangeHash>,
+}
+
+impl Cached {
+    /// A document whose every change is already stored.
+    fn stored(mut doc: AutoCommit) -> Self {
+        let saved = doc.get_heads();
+        Self { doc, saved }
+    }
 }
 
 impl std::fmt::Debug for DocCache {
@@ -172,7 +189,7 @@ impl Store {
         *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.clone();
         let mut c = self.lock_cache();
         for (_, d) in c.docs.iter_mut() {
-            d.set_actor(actor.clone());
+            d.doc.set_actor(actor.clone());
         }
         c.actor = actor;
     }
@@ -218,7 +235,7 @@ impl Store {
         let mut doc = AutoCommit::new().with_actor(actor);
         fill(&mut doc)?;
         doc.commit();
-        let chunk = doc.save_incremental();
+        let chunk = doc.save_after(&[]);
         Ok(BuiltDoc { doc, chunk })
     }
 
@@ -240,12 +257,12 @@ impl Store {
             match docs::load(&txn, id)? {
                 Some(mut d) => {
                     d.set_actor(actor);
-                    cache.docs.put(id, d);
+                    cache.docs.put(id, Cached::stored(d));
                 }
                 None => return Ok(None),
             }
         }
-        Ok(cache.docs.get_mut(&id).map(f))
+        Ok(cache.docs.get_mut(&id).map(|c| f(&mut c.doc)))
     }
 
     /// Compacts every document queued for it; returns how many were compacted.
@@ -318,7 +335,7 @@ impl<'s> WriteBatch<'s> {
             match docs::load(self.txn(), id)? {
                 Some(mut d) => {
                     d.set_actor(actor);
-                    self.cache.docs.put(id, d);
+                    self.cache.docs.put(id, Cached::stored(d));
                 }
                 None => return Ok(None),
             }
@@ -326,16 +343,16 @@ impl<'s> WriteBatch<'s> {
         if !self.touched.contains(&id) {
             self.touched.push(id);
         }
-        Ok(self.cache.docs.get_mut(&id))
+        Ok(self.cache.docs.get_mut(&id).map(|c| &mut c.doc))
     }
 
     /// Creates a new, empty document of `kind` and returns it for filling in.
     pub fn create_doc(&mut self, id: DocId, kind: u8) -> Result<&mut AutoCommit, StoreError> {
         docs::create(self.txn(), id, kind)?;
         let doc = AutoCommit::new().with_actor(self.cache.actor.clone());
-        self.cache.docs.put(id, doc);
+        self.cache.docs.put(id, Cached::stored(doc));
         self.touched.push(id);
-        Ok(self.cache.docs.get_mut(&id).expect("just put"))
+        Ok(&mut self.cache.docs.get_mut(&id).expect("just put").doc)
     }
 
     /// Stores a document built by [`Store::build_doc`] as the new document `id` of `kind`
@@ -351,22 +368,48 @@ impl<'s> WriteBatch<'s> {
         docs::append_chunk(txn, id, &built.chunk)?;
         docs::record_change(txn, id)?;
         self.saved = true;
-        self.cache.docs.put(id, built.doc);
+        self.cache.docs.put(id, Cached::stored(built.doc));
         self.touched.push(id);
+        Ok(())
+    }
+
+    /// Replaces the still-empty document `id` with `doc`, loaded from `bytes` (a peer's
+    /// first sync of it), and stores those bytes as they are: the document is not
+    /// re-encoded. The caller checked that `id` exists and holds no changes.
+    pub fn adopt_doc(
+        &mut self,
+        id: DocId,
+        doc: AutoCommit,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let txn = self.txn.as_ref().expect("open until commit");
+        let chunks = docs::append_chunk(txn, id, bytes)?;
+        docs::record_change(txn, id)?;
+        self.saved = true;
+        if chunks >= self.store.options.compact_after_chunks {
+            self.to_compact.push(id);
+        }
+        let mut doc = doc;
+        doc.set_actor(self.cache.actor.clone());
+        self.cache.docs.put(id, Cached::stored(doc));
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
+        }
         Ok(())
     }
 
     /// Persists what changed in document `id` since it was last saved, as one change
     /// chunk, and records the change in the change sequence. Returns false if nothing changed.
     pub fn save_doc(&mut self, id: DocId) -> Result<bool, StoreError> {
-        let Some(doc) = self.cache.docs.get_mut(&id) else {
+        let Some(c) = self.cache.docs.get_mut(&id) else {
             return Ok(false);
         };
         let txn = self.txn.as_ref().expect("open until commit");
-        let chunk = doc.save_incremental();
+        let chunk = c.doc.save_after(&c.saved);
         if chunk.is_empty() {
             return Ok(false);
         }
+        c.saved = c.doc.get_heads();
         let chunks = docs::append_chunk(txn, id, &chunk)?;
         docs::record_change(txn, id)?;
         self.saved = true;
@@ -381,8 +424,9 @@ impl<'s> WriteBatch<'s> {
         if self.doc(id)?.is_none() {
             return Ok(false);
         }
-        let doc = self.cache.docs.get_mut(&id).expect("loaded");
-        let snapshot = doc.save();
+        let c = self.cache.docs.get_mut(&id).expect("loaded");
+        let snapshot = c.doc.save();
+        c.saved = c.doc.get_heads();
         docs::replace_with_snapshot(self.txn(), id, &snapshot)?;
         Ok(true)
     }
@@ -441,4 +485,58 @@ pub fn meta_put(txn: &WriteTransaction, key: &str, value: &[u8]) -> Result<(), S
     let mut t = txn.open_table(META)?;
     t.insert(key, value)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn edit(w: &mut WriteBatch<'_>, id: DocId, text: &str) {
+        let d = w.doc(id).unwrap().unwrap();
+        d.put(automerge::ROOT, "remarks", text).unwrap();
+        d.commit();
+        assert!(w.save_doc(id).unwrap());
+    }
+
+    fn chunk_sizes(store: &Store, id: DocId) -> Vec<usize> {
+        let txn = store.read().unwrap();
+        let t = txn.open_table(tables::DOC_CHUNK).unwrap();
+        t.range((id.0, 0)..=(id.0, u64::MAX))
+            .unwrap()
+            .map(|e| e.unwrap().1.value().len())
+            .collect()
+    }
+
+    #[test]
+    fn a_document_loaded_from_disk_saves_only_its_new_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let id = DocId([9; 16]);
+        {
+            let store = Store::open(&path, StoreOptions::default()).unwrap();
+            let mut w = store.write().unwrap();
+            w.create_doc(id, 0).unwrap();
+            for i in 0..40 {
+                edit(&mut w, id, &format!("history line {i} {}", "x".repeat(64)));
+            }
+            w.commit().unwrap();
+        }
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        let before: usize = chunk_sizes(&store, id).iter().sum();
+        let mut w = store.write().unwrap();
+        edit(&mut w, id, "one more");
+        w.commit().unwrap();
+        let sizes = chunk_sizes(&store, id);
+        let last = *sizes.last().unwrap();
+        // One change of a few bytes, not the forty before it again.
+        assert!(
+            last * 10 < before,
+            "last chunk {last} bytes, history {before} bytes"
+        );
+        let txn = store.read().unwrap();
+        let mut d = docs::load(&txn, id).unwrap().unwrap();
+        assert_eq!(d.get_heads().len(), 1);
+        assert_eq!(d.get_changes(&[]).len(), 41);
+    }
 }

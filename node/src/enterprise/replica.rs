@@ -16,7 +16,7 @@ use crate::clock::{china_date, date_key};
 use crate::store::app_state::AppState;
 use crate::store::tables::{self, OUTBOX, RECEIPTS, SEALS, kind};
 use crate::store::{StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put};
-use crate::sync::docsync::{DocSyncError, PeerStates};
+use crate::sync::docsync::{self, DocSyncError, PeerStates};
 
 const META_LOCAL_ACKED: &str = "sync.local_acked";
 const META_CURSOR: &str = "sync.cursor";
@@ -153,37 +153,48 @@ impl Enterprise {
         let mut w = self.store.write()?;
         let mut follow = Vec::new();
         let mut refused = Vec::new();
-        for (doc, reply) in replies {
-            match reply {
-                DocReply::Message(bytes) => {
-                    let msg =
-                        PeerStates::decode(doc, &bytes).map_err(|e| EnterpriseError::BadInput {
-                            field: "sync".into(),
-                            message: e.to_string(),
-                        })?;
-                    if w.doc(doc)?.is_none() {
-                        // A document from another device or the authority: start an empty
-                        // replica and let the sync protocol fill it.
-                        w.create_doc(doc, kind::OTHER)?;
-                    }
-                    match states.receive(&mut w, doc, msg) {
-                        Ok(changed) => {
-                            if changed {
-                                self.apply_remote(&mut w, doc)?;
-                            }
-                        }
-                        Err(DocSyncError::Store(s)) => return Err(s.into()),
-                        Err(e) => {
-                            return Err(EnterpriseError::BadInput {
+        let mut replies = replies.into_iter().peekable();
+        while replies.peek().is_some() {
+            // A window at a time: decode, load first syncs in parallel, apply.
+            let mut msgs = Vec::new();
+            for (doc, reply) in replies.by_ref().take(docsync::PRELOAD_WINDOW) {
+                match reply {
+                    DocReply::Message(bytes) => {
+                        let msg = PeerStates::decode(doc, &bytes).map_err(|e| {
+                            EnterpriseError::BadInput {
                                 field: "sync".into(),
                                 message: e.to_string(),
-                            });
+                            }
+                        })?;
+                        if w.doc(doc)?.is_none() {
+                            // A document from another device or the authority: start an
+                            // empty replica and let the sync protocol fill it.
+                            w.create_doc(doc, kind::OTHER)?;
+                        }
+                        msgs.push((doc, msg));
+                    }
+                    DocReply::Done => {}
+                    DocReply::NotFound => refused.push(doc),
+                }
+            }
+            let refs: Vec<_> = msgs.iter().map(|(d, m)| (*d, m)).collect();
+            let mut loaded = docsync::preload(&mut w, &refs)?;
+            for (doc, msg) in msgs {
+                match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
+                    Ok(changed) => {
+                        if changed {
+                            self.apply_remote(&mut w, doc)?;
                         }
                     }
-                    follow.push(doc);
+                    Err(DocSyncError::Store(s)) => return Err(s.into()),
+                    Err(e) => {
+                        return Err(EnterpriseError::BadInput {
+                            field: "sync".into(),
+                            message: e.to_string(),
+                        });
+                    }
                 }
-                DocReply::Done => {}
-                DocReply::NotFound => refused.push(doc),
+                follow.push(doc);
             }
         }
         w.commit()?;

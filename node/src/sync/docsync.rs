@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, LoadOptions, OnPartialLoad};
 use exlic_client::DocId;
 use redb::ReadableTable;
 
@@ -28,6 +29,96 @@ pub enum DocSyncError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A peer's first sync of a document this node holds nothing of yet, already loaded from
+/// the bytes its message carries (see [`preload`]). Adopting it skips applying every
+/// change into an empty document and re-encoding them all for the store.
+#[derive(Debug)]
+pub struct Preloaded {
+    doc: AutoCommit,
+    bytes: Vec<u8>,
+}
+
+/// Messages handled per [`preload`] call: enough to keep every core busy, few enough that
+/// the loaded documents waiting to be adopted stay a small part of memory.
+pub const PRELOAD_WINDOW: usize = 128;
+
+/// Loads, spread over the machine's cores, the contents of those `msgs` that carry changes
+/// for documents that are absent or empty in `w`: a first sync, typically Automerge's
+/// whole-document form. Content that does not load in full is left out here and goes
+/// through the ordinary path, which reports it.
+pub fn preload(
+    w: &mut WriteBatch<'_>,
+    msgs: &[(DocId, &sync::Message)],
+) -> Result<HashMap<DocId, Preloaded>, StoreError> {
+    let mut wanted = Vec::new();
+    for (doc, msg) in msgs {
+        if msg.changes.is_empty() {
+            continue;
+        }
+        let blank = match w.doc(*doc)? {
+            None => true,
+            Some(d) => d.get_heads().is_empty(),
+        };
+        if blank {
+            let bytes: Vec<u8> = msg.changes.iter().flatten().copied().collect();
+            wanted.push((*doc, bytes));
+        }
+    }
+    let load = |bytes: &[u8]| {
+        let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+        catch_unwind(AssertUnwindSafe(|| {
+            AutoCommit::load_with_options(bytes, strict)
+        }))
+        .ok()
+        .and_then(Result::ok)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(wanted.len());
+    let loaded: Vec<(DocId, Vec<u8>, Option<AutoCommit>)> = if threads <= 1 {
+        wanted
+            .into_iter()
+            .map(|(d, b)| {
+                let l = load(&b);
+                (d, b, l)
+            })
+            .collect()
+    } else {
+        let per = wanted.len().div_ceil(threads);
+        let mut parts: Vec<Vec<(DocId, Vec<u8>)>> = Vec::new();
+        let mut rest = wanted;
+        while rest.len() > per {
+            let tail = rest.split_off(per);
+            parts.push(rest);
+            rest = tail;
+        }
+        parts.push(rest);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        part.into_iter()
+                            .map(|(d, b)| {
+                                let l = load(&b);
+                                (d, b, l)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    Ok(loaded
+        .into_iter()
+        .filter_map(|(d, bytes, doc)| Some((d, Preloaded { doc: doc?, bytes })))
+        .collect())
 }
 
 /// The sync states of one peer's documents for one session.
@@ -108,13 +199,22 @@ impl PeerStates {
 
     /// Applies a peer's message to `doc` (which must exist in the batch) and persists the
     /// document's new changes and the shared heads. Returns whether the document changed.
+    /// `pre` is the message's content loaded by [`preload`], if it was.
     pub fn receive(
         &mut self,
         w: &mut WriteBatch<'_>,
         doc: DocId,
         msg: sync::Message,
+        pre: Option<Preloaded>,
     ) -> Result<bool, DocSyncError> {
         let mut state = std::mem::take(self.state(w, doc)?);
+        let msg = match pre {
+            Some(pre) => match self.adopt(w, doc, &mut state, msg, pre)? {
+                None => return Ok(true),
+                Some(msg) => msg,
+            },
+            None => msg,
+        };
         let d = w
             .doc(doc)?
             .ok_or(DocSyncError::Refused(doc, "no such document".into()))?;
@@ -134,6 +234,46 @@ impl PeerStates {
         }
         self.persist(w, doc)?;
         Ok(changed)
+    }
+
+    /// The fast path of [`Self::receive`]: the document is still empty and `pre` holds
+    /// everything the message's heads name, so the loaded document replaces it and the
+    /// message is applied without its changes, leaving the sync state exactly as applying
+    /// them would have. Returns the message back if the fast path does not apply.
+    fn adopt(
+        &mut self,
+        w: &mut WriteBatch<'_>,
+        doc: DocId,
+        state: &mut sync::State,
+        msg: sync::Message,
+        mut pre: Preloaded,
+    ) -> Result<Option<sync::Message>, DocSyncError> {
+        let blank = w.doc(doc)?.is_some_and(|d| d.get_heads().is_empty());
+        let heads = pre.doc.get_heads();
+        if !blank || !msg.heads.iter().all(|h| heads.contains(h)) {
+            return Ok(Some(msg));
+        }
+        w.adopt_doc(doc, pre.doc, &pre.bytes)?;
+        let d = w.doc(doc)?.expect("adopted");
+        let stripped = sync::Message {
+            changes: sync::ChunkList::empty(),
+            ..msg
+        };
+        // Applying the changes would leave what we last sent untouched; receiving the
+        // message with heads we already hold would move it.
+        let last_sent = state.last_sent_heads.clone();
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            d.sync().receive_sync_message(state, stripped)
+        }));
+        match applied {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(DocSyncError::Refused(doc, e.to_string())),
+            Err(_) => return Err(DocSyncError::Refused(doc, "automerge panicked".into())),
+        }
+        state.last_sent_heads = last_sent;
+        self.states.insert(doc, std::mem::take(state));
+        self.persist(w, doc)?;
+        Ok(None)
     }
 }
 
@@ -255,5 +395,151 @@ mod tests {
         }
         .sign(&key);
         write("signed_objects", "receipt".into(), &receipt);
+    }
+}
+
+#[cfg(test)]
+mod first_sync_tests {
+    //! The first-sync fast path ([`preload`] and adoption) against the ordinary path.
+    use super::*;
+    use crate::store::{Store, StoreOptions};
+    use automerge::transaction::Transactable;
+
+    const DOC: DocId = DocId([5; 16]);
+
+    fn open(dir: &tempfile::TempDir, name: &str) -> Store {
+        Store::open(&dir.path().join(name), StoreOptions::default()).unwrap()
+    }
+
+    /// A sender holding `DOC` with 30 changes.
+    fn sender(dir: &tempfile::TempDir) -> Store {
+        let s = open(dir, "sender.redb");
+        let mut w = s.write().unwrap();
+        let d = w.create_doc(DOC, 0).unwrap();
+        for i in 0..30 {
+            d.put(automerge::ROOT, format!("f{i}"), "x".repeat(40))
+                .unwrap();
+            d.commit();
+        }
+        w.save_doc(DOC).unwrap();
+        w.commit().unwrap();
+        s
+    }
+
+    /// Syncs `DOC` from `a` to the blank `b` until both are quiet; returns the sync states
+    /// `b` held for `a` after its first message with changes, and the rounds taken.
+    fn sync(a: &Store, b: &Store, fast: bool) -> (sync::State, usize) {
+        let (mut sa, mut sb) = (PeerStates::new([1; 32]), PeerStates::new([2; 32]));
+        {
+            let mut w = b.write().unwrap();
+            w.create_doc(DOC, 0).unwrap();
+            w.commit().unwrap();
+        }
+        let mut state_after_changes = None;
+        for round in 0..10 {
+            let mut w = a.write().unwrap();
+            let m = sa.generate(&mut w, DOC).unwrap();
+            w.commit().unwrap();
+            let mut quiet = m.is_none();
+            if let Some(m) = m {
+                let msg = PeerStates::decode(DOC, &m).unwrap();
+                let carries = !msg.changes.is_empty();
+                let mut w = b.write().unwrap();
+                let mut pre = if fast {
+                    preload(&mut w, &[(DOC, &msg)]).unwrap()
+                } else {
+                    HashMap::new()
+                };
+                assert_eq!(pre.contains_key(&DOC), fast && carries);
+                sb.receive(&mut w, DOC, msg, pre.remove(&DOC)).unwrap();
+                if carries {
+                    state_after_changes = Some(sb.states[&DOC].clone());
+                }
+                w.commit().unwrap();
+            }
+            let mut w = b.write().unwrap();
+            let r = sb.generate(&mut w, DOC).unwrap();
+            w.commit().unwrap();
+            if let Some(r) = r {
+                quiet = false;
+                let msg = PeerStates::decode(DOC, &r).unwrap();
+                let mut w = a.write().unwrap();
+                sa.receive(&mut w, DOC, msg, None).unwrap();
+                w.commit().unwrap();
+            }
+            if quiet {
+                return (state_after_changes.expect("changes were sent"), round);
+            }
+        }
+        panic!("sync did not settle");
+    }
+
+    fn heads(s: &Store) -> Vec<automerge::ChangeHash> {
+        let mut w = s.write().unwrap();
+        let h = w.doc(DOC).unwrap().unwrap().get_heads();
+        w.finish_read_only();
+        h
+    }
+
+    #[test]
+    fn a_first_sync_adopts_the_senders_bytes_and_ends_like_the_ordinary_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = sender(&dir);
+        let fast = open(&dir, "fast.redb");
+        let slow = open(&dir, "slow.redb");
+        let (fast_state, fast_rounds) = sync(&a, &fast, true);
+        let (slow_state, slow_rounds) = sync(&a, &slow, false);
+        assert_eq!(heads(&fast), heads(&a));
+        assert_eq!(heads(&slow), heads(&a));
+        // The same protocol state, so the conversation that follows is the same.
+        assert_eq!(fast_state.shared_heads, slow_state.shared_heads);
+        assert_eq!(fast_state.last_sent_heads, slow_state.last_sent_heads);
+        assert_eq!(fast_state.their_heads, slow_state.their_heads);
+        assert_eq!(fast_state.their_need, slow_state.their_need);
+        assert_eq!(fast_rounds, slow_rounds);
+        // Stored as received (one chunk), and it loads back from disk at the same heads.
+        let txn = fast.read().unwrap();
+        assert_eq!(crate::store::docs::chunk_count(&txn, DOC).unwrap(), 1);
+        let mut loaded = crate::store::docs::load(&txn, DOC).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), heads(&a));
+        drop(txn);
+        // A later edit at the receiver is saved as a change of its own.
+        let mut w = fast.write().unwrap();
+        let d = w.doc(DOC).unwrap().unwrap();
+        d.put(automerge::ROOT, "later", "y").unwrap();
+        d.commit();
+        w.save_doc(DOC).unwrap();
+        w.commit().unwrap();
+        let txn = fast.read().unwrap();
+        assert_eq!(crate::store::docs::chunk_count(&txn, DOC).unwrap(), 2);
+        let mut loaded = crate::store::docs::load(&txn, DOC).unwrap().unwrap();
+        assert_eq!(loaded.get_changes(&[]).len(), 31);
+    }
+
+    #[test]
+    fn content_that_does_not_load_is_not_preloaded_and_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = open(&dir, "b.redb");
+        let mut w = b.write().unwrap();
+        w.create_doc(DOC, 0).unwrap();
+        let a = sender(&dir);
+        let mut aw = a.write().unwrap();
+        let whole = aw.doc(DOC).unwrap().unwrap().save();
+        aw.finish_read_only();
+        let mut broken = whole;
+        let n = broken.len();
+        broken[n / 2] ^= 0xff;
+        let msg = sync::Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: vec![broken].into(),
+            flags: None,
+            version: sync::MessageVersion::V2,
+        };
+        let pre = preload(&mut w, &[(DOC, &msg)]).unwrap();
+        assert!(pre.is_empty());
+        let mut states = PeerStates::new([1; 32]);
+        assert!(states.receive(&mut w, DOC, msg, None).is_err());
     }
 }
