@@ -8,7 +8,8 @@
 //! * [`seal`] — the sealed submission format (保存并盖章): a canonical binary payload signed
 //!   with ed25519 under a domain-separation tag, verifiable offline with [`seal::verify`];
 //! * [`encoding`] — the canonical length-prefixed encoding the signed formats use;
-//! * [`protocol`] — the sync protocol between enterprise and authority nodes;
+//! * [`protocol`] — the sync protocol between enterprise and authority nodes, and
+//!   [`inflate`], the bound on how far a message's compressed Automerge content inflates;
 //! * [`receipt`], [`invite`], [`signed`] — the authority's signed receipt, the enrolment
 //!   token, and the tagged signing they share;
 //! * [`certificate`] — device certificates, revocation lists, authority key rollover, and
@@ -31,6 +32,7 @@ pub mod directory;
 pub mod encoding;
 pub mod error;
 pub mod ids;
+pub mod inflate;
 pub mod invite;
 pub mod licence;
 pub mod licence_request;

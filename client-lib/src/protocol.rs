@@ -25,6 +25,9 @@ pub const MAX_RESPONSE: usize = 16 << 20;
 pub const MAX_DOCS: usize = 2000;
 /// Largest single Automerge message carried.
 pub const MAX_DOC_MESSAGE: usize = 4 << 20;
+/// Most bytes the compressed parts of the Automerge content in one request or response
+/// may inflate to (a first sync of 1,000 application forms inflates to about 6 MiB).
+pub const MAX_INFLATED: usize = 64 << 20;
 /// Attachment bytes per `BlobPut` / `BlobData`.
 pub const BLOB_CHUNK: usize = 256 * 1024;
 

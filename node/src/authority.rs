@@ -26,6 +26,7 @@ use crate::store::group::GroupCommit;
 use crate::store::tables::*;
 use crate::store::{Store, StoreError, WriteBatch, blobs, form_doc, meta_get, meta_put};
 use crate::sync::docsync::{self, DocSyncError, PeerStates};
+use exlic_client::inflate::Budget;
 
 const META_AUTHORITY_KEY: &str = "authority_key";
 /// The current signing seed after a key rollover (absent: the identity key signs).
@@ -515,6 +516,7 @@ impl Authority {
         let mut w = self.store.write()?;
         let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(docs.len());
         let mut seen = HashSet::new();
+        let mut budget = Budget::default();
         let mut docs = docs.into_iter().peekable();
         while docs.peek().is_some() {
             // A window at a time: decode and authorise, load first syncs in parallel, apply.
@@ -523,7 +525,7 @@ impl Authority {
                 if !seen.insert(doc) {
                     return Ok(Handled::violation(format!("document {doc} appears twice")));
                 }
-                let msg = match PeerStates::decode(doc, &bytes) {
+                let msg = match PeerStates::decode(doc, &bytes, &mut budget) {
                     Ok(m) => m,
                     Err(err) => return Ok(Handled::violation(err.to_string())),
                 };

@@ -445,6 +445,31 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     ));
 }
 
+/// A sync message of about 250 KiB whose one compressed change inflates to 256 MiB.
+fn inflate_bomb() -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&vec![0; 256 << 20]).unwrap();
+    let body = e.finish().unwrap();
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    let mut n = body.len();
+    while n >= 0x80 {
+        chunk.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    chunk.push(n as u8);
+    chunk.extend(body);
+    sync::Message {
+        heads: vec![],
+        need: vec![],
+        have: vec![],
+        changes: vec![chunk].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
 #[test]
 fn malformed_sync_messages_store_nothing_and_drop_the_session() {
     let f = fx();
@@ -463,6 +488,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
         vec![0x43],
         vec![0xff; 100],
         good[..good.len() / 2].to_vec(),
+        inflate_bomb(),
     ] {
         // A good message for one document and garbage for another: nothing of it is kept.
         let h = a.handle(

@@ -17,6 +17,7 @@ use crate::store::app_state::AppState;
 use crate::store::tables::{self, OUTBOX, RECEIPTS, SEALS, kind};
 use crate::store::{StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put};
 use crate::sync::docsync::{self, DocSyncError, PeerStates};
+use exlic_client::inflate::Budget;
 
 const META_LOCAL_ACKED: &str = "sync.local_acked";
 const META_CURSOR: &str = "sync.cursor";
@@ -153,6 +154,7 @@ impl Enterprise {
         let mut w = self.store.write()?;
         let mut follow = Vec::new();
         let mut refused = Vec::new();
+        let mut budget = Budget::default();
         let mut replies = replies.into_iter().peekable();
         while replies.peek().is_some() {
             // A window at a time: decode, load first syncs in parallel, apply.
@@ -160,7 +162,7 @@ impl Enterprise {
             for (doc, reply) in replies.by_ref().take(docsync::PRELOAD_WINDOW) {
                 match reply {
                     DocReply::Message(bytes) => {
-                        let msg = PeerStates::decode(doc, &bytes).map_err(|e| {
+                        let msg = PeerStates::decode(doc, &bytes, &mut budget).map_err(|e| {
                             EnterpriseError::BadInput {
                                 field: "sync".into(),
                                 message: e.to_string(),

@@ -15,6 +15,7 @@ use redb::ReadableTable;
 
 use crate::store::tables::SYNC_STATE;
 use crate::store::{StoreError, WriteBatch};
+use exlic_client::inflate::Budget;
 
 /// Why a peer's message was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -66,58 +67,41 @@ pub fn preload(
             wanted.push((*doc, bytes));
         }
     }
-    let load = |bytes: &[u8]| {
-        let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-        catch_unwind(AssertUnwindSafe(|| {
-            AutoCommit::load_with_options(bytes, strict)
-        }))
-        .ok()
-        .and_then(Result::ok)
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(wanted.len());
-    let loaded: Vec<(DocId, Vec<u8>, Option<AutoCommit>)> = if threads <= 1 {
-        wanted
-            .into_iter()
-            .map(|(d, b)| {
-                let l = load(&b);
-                (d, b, l)
+    // Each part is loaded on a thread of its own; a part's result lists the positions in
+    // `wanted` that loaded, with their documents.
+    let load_part = |part: &[(DocId, Vec<u8>)], first: usize| {
+        part.iter()
+            .enumerate()
+            .filter_map(|(i, (_, bytes))| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+                    AutoCommit::load_with_options(bytes, strict)
+                }))
+                .ok()?
+                .ok()
+                .map(|doc| (first + i, doc))
             })
-            .collect()
-    } else {
-        let per = wanted.len().div_ceil(threads);
-        let mut parts: Vec<Vec<(DocId, Vec<u8>)>> = Vec::new();
-        let mut rest = wanted;
-        while rest.len() > per {
-            let tail = rest.split_off(per);
-            parts.push(rest);
-            rest = tail;
-        }
-        parts.push(rest);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts
-                .into_iter()
-                .map(|part| {
-                    s.spawn(move || {
-                        part.into_iter()
-                            .map(|(d, b)| {
-                                let l = load(&b);
-                                (d, b, l)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
+            .collect::<Vec<_>>()
     };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = wanted.len().div_ceil(threads).max(1);
+    let loaded: Vec<(usize, AutoCommit)> = std::thread::scope(|s| {
+        let parts: Vec<_> = wanted
+            .chunks(per)
+            .enumerate()
+            .map(|(k, part)| s.spawn(move || load_part(part, k * per)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_default())
+            .collect()
+    });
     Ok(loaded
         .into_iter()
-        .filter_map(|(d, bytes, doc)| Some((d, Preloaded { doc: doc?, bytes })))
+        .map(|(i, doc)| {
+            let (id, bytes) = (wanted[i].0, std::mem::take(&mut wanted[i].1));
+            (id, Preloaded { doc, bytes })
+        })
         .collect())
 }
 
@@ -188,13 +172,24 @@ impl PeerStates {
         Ok(msg)
     }
 
-    /// Decodes a peer's message without applying it (for authorisation checks).
-    pub fn decode(doc: DocId, msg: &[u8]) -> Result<sync::Message, DocSyncError> {
-        match catch_unwind(|| sync::Message::decode(msg)) {
-            Ok(Ok(m)) => Ok(m),
-            Ok(Err(e)) => Err(DocSyncError::Malformed(doc, e.to_string())),
-            Err(_) => Err(DocSyncError::Malformed(doc, "decoder panicked".into())),
+    /// Decodes a peer's message without applying it (for authorisation checks), charging
+    /// what its compressed content inflates to against the request's `budget`.
+    pub fn decode(
+        doc: DocId,
+        msg: &[u8],
+        budget: &mut Budget,
+    ) -> Result<sync::Message, DocSyncError> {
+        let m = match catch_unwind(|| sync::Message::decode(msg)) {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => return Err(DocSyncError::Malformed(doc, e.to_string())),
+            Err(_) => return Err(DocSyncError::Malformed(doc, "decoder panicked".into())),
+        };
+        for chunk in m.changes.iter() {
+            budget
+                .charge(chunk)
+                .map_err(|e| DocSyncError::Malformed(doc, e.to_string()))?;
         }
+        Ok(m)
     }
 
     /// Applies a peer's message to `doc` (which must exist in the batch) and persists the
@@ -442,7 +437,7 @@ mod first_sync_tests {
             w.commit().unwrap();
             let mut quiet = m.is_none();
             if let Some(m) = m {
-                let msg = PeerStates::decode(DOC, &m).unwrap();
+                let msg = PeerStates::decode(DOC, &m, &mut Budget::default()).unwrap();
                 let carries = !msg.changes.is_empty();
                 let mut w = b.write().unwrap();
                 let mut pre = if fast {
@@ -462,7 +457,7 @@ mod first_sync_tests {
             w.commit().unwrap();
             if let Some(r) = r {
                 quiet = false;
-                let msg = PeerStates::decode(DOC, &r).unwrap();
+                let msg = PeerStates::decode(DOC, &r, &mut Budget::default()).unwrap();
                 let mut w = a.write().unwrap();
                 sa.receive(&mut w, DOC, msg, None).unwrap();
                 w.commit().unwrap();
