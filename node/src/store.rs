@@ -346,6 +346,18 @@ impl<'s> WriteBatch<'s> {
         Ok(self.cache.docs.get_mut(&id).map(|c| &mut c.doc))
     }
 
+    /// Those of `ids` that are in the cache, all at once, for work spread over threads.
+    /// Load a document with [`Self::doc`] first; a cache smaller than `ids` may have
+    /// dropped some again.
+    pub fn cached_docs_mut(&mut self, ids: &HashSet<DocId>) -> Vec<(DocId, &mut AutoCommit)> {
+        self.cache
+            .docs
+            .iter_mut()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(id, c)| (*id, &mut c.doc))
+            .collect()
+    }
+
     /// Creates a new, empty document of `kind` and returns it for filling in.
     pub fn create_doc(&mut self, id: DocId, kind: u8) -> Result<&mut AutoCommit, StoreError> {
         docs::create(self.txn(), id, kind)?;

@@ -133,12 +133,7 @@ impl Enterprise {
         docs: &[DocId],
     ) -> Result<Vec<(DocId, Vec<u8>)>> {
         let mut w = self.store.write()?;
-        let mut out = Vec::new();
-        for d in docs {
-            if let Some(m) = states.generate(&mut w, *d)? {
-                out.push((*d, m));
-            }
-        }
+        let out = states.generate_many(&mut w, docs)?;
         // Generating changes no document and no stored state.
         w.finish_read_only();
         Ok(out)

@@ -67,42 +67,48 @@ pub fn preload(
             wanted.push((*doc, bytes));
         }
     }
-    // Each part is loaded on a thread of its own; a part's result lists the positions in
-    // `wanted` that loaded, with their documents.
-    let load_part = |part: &[(DocId, Vec<u8>)], first: usize| {
-        part.iter()
-            .enumerate()
-            .filter_map(|(i, (_, bytes))| {
-                catch_unwind(AssertUnwindSafe(|| {
-                    let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-                    AutoCommit::load_with_options(bytes, strict)
-                }))
-                .ok()?
-                .ok()
-                .map(|doc| (first + i, doc))
-            })
-            .collect::<Vec<_>>()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = wanted.len().div_ceil(threads).max(1);
-    let loaded: Vec<(usize, AutoCommit)> = std::thread::scope(|s| {
-        let parts: Vec<_> = wanted
-            .chunks(per)
-            .enumerate()
-            .map(|(k, part)| s.spawn(move || load_part(part, k * per)))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().unwrap_or_default())
-            .collect()
+    let loaded = par_map(wanted, |(id, bytes)| {
+        let doc = catch_unwind(AssertUnwindSafe(|| {
+            let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+            AutoCommit::load_with_options(&bytes, strict)
+        }))
+        .ok()?
+        .ok()?;
+        Some((id, Preloaded { doc, bytes }))
     });
-    Ok(loaded
-        .into_iter()
-        .map(|(i, doc)| {
-            let (id, bytes) = (wanted[i].0, std::mem::take(&mut wanted[i].1));
-            (id, Preloaded { doc, bytes })
-        })
-        .collect())
+    Ok(loaded.into_iter().flatten().collect())
+}
+
+/// Runs `f` on every item, spread over the machine's cores; the results keep the items'
+/// order. A panic in `f` is passed on to the caller.
+fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let part: Vec<T> = rest.by_ref().take(per).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let running: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The sync states of one peer's documents for one session.
@@ -170,6 +176,51 @@ impl PeerStates {
             .map(|m| m.encode());
         self.states.insert(doc, state);
         Ok(msg)
+    }
+
+    /// Our next messages for `docs`, in order, generated spread over the machine's cores
+    /// (a first sync's whole-document messages are worth it). Documents that do not exist
+    /// here, or have nothing to say, are left out.
+    pub fn generate_many(
+        &mut self,
+        w: &mut WriteBatch<'_>,
+        docs: &[DocId],
+    ) -> Result<Vec<(DocId, Vec<u8>)>, StoreError> {
+        let mut out = Vec::with_capacity(docs.len());
+        for window in docs.chunks(PRELOAD_WINDOW) {
+            let mut states = HashMap::new();
+            for &d in window {
+                if w.doc(d)?.is_some() {
+                    states.insert(d, std::mem::take(self.state(w, d)?));
+                }
+            }
+            // A cache smaller than the window may have dropped some again: they are
+            // generated one by one below.
+            let jobs: Vec<_> = w
+                .cached_docs_mut(&states.keys().copied().collect())
+                .into_iter()
+                .map(|(d, doc)| (d, states.remove(&d).expect("taken above"), doc))
+                .collect();
+            let done = par_map(jobs, |(d, mut state, doc)| {
+                let msg = doc.sync().generate_sync_message(&mut state);
+                (d, state, msg.map(|m| m.encode()))
+            });
+            let mut msgs = HashMap::new();
+            for (d, state, msg) in done {
+                self.states.insert(d, state);
+                if let Some(m) = msg {
+                    msgs.insert(d, m);
+                }
+            }
+            for (d, state) in states {
+                self.states.insert(d, state);
+                if let Some(m) = self.generate(w, d)? {
+                    msgs.insert(d, m);
+                }
+            }
+            out.extend(window.iter().filter_map(|d| Some((*d, msgs.remove(d)?))));
+        }
+        Ok(out)
     }
 
     /// Decodes a peer's message without applying it (for authorisation checks), charging
@@ -394,8 +445,9 @@ mod tests {
 }
 
 #[cfg(test)]
-mod first_sync_tests {
-    //! The first-sync fast path ([`preload`] and adoption) against the ordinary path.
+mod fast_path_tests {
+    //! The first-sync fast path ([`preload`] and adoption) and parallel generation, each
+    //! against the ordinary one-by-one path.
     use super::*;
     use crate::store::{Store, StoreOptions};
     use automerge::transaction::Transactable;
@@ -509,6 +561,42 @@ mod first_sync_tests {
         assert_eq!(crate::store::docs::chunk_count(&txn, DOC).unwrap(), 2);
         let mut loaded = crate::store::docs::load(&txn, DOC).unwrap().unwrap();
         assert_eq!(loaded.get_changes(&[]).len(), 31);
+    }
+
+    #[test]
+    fn messages_generated_in_parallel_match_those_generated_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // A cache much smaller than a window, so some documents drop out again.
+        let opts = StoreOptions {
+            doc_cache: 4,
+            ..StoreOptions::default()
+        };
+        let s = Store::open(&dir.path().join("s.redb"), opts).unwrap();
+        let ids: Vec<DocId> = (0..200u8).map(|i| DocId([i; 16])).collect();
+        let mut w = s.write().unwrap();
+        for (n, id) in ids.iter().enumerate() {
+            let d = w.create_doc(*id, 0).unwrap();
+            for k in 0..=n % 5 {
+                d.put(automerge::ROOT, format!("k{k}"), n as i64).unwrap();
+                d.commit();
+            }
+            w.save_doc(*id).unwrap();
+        }
+        w.commit().unwrap();
+        let mut asked: Vec<DocId> = ids.clone();
+        asked.insert(7, DocId([0xee; 16])); // not held here: left out
+        let mut w = s.write().unwrap();
+        let many = PeerStates::new([1; 32])
+            .generate_many(&mut w, &asked)
+            .unwrap();
+        let mut one = PeerStates::new([1; 32]);
+        let singly: Vec<_> = asked
+            .iter()
+            .filter_map(|d| Some((*d, one.generate(&mut w, *d).unwrap()?)))
+            .collect();
+        w.finish_read_only();
+        assert_eq!(many.len(), ids.len());
+        assert_eq!(many, singly);
     }
 
     #[test]
