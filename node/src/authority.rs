@@ -521,7 +521,7 @@ impl Authority {
         while docs.peek().is_some() {
             // A window at a time: decode and authorise, load first syncs in parallel, apply.
             let mut accepted = Vec::new();
-            for (doc, bytes) in docs.by_ref().take(docsync::PRELOAD_WINDOW) {
+            for (doc, bytes) in docs.by_ref().take(docsync::WINDOW) {
                 if !seen.insert(doc) {
                     return Ok(Handled::violation(format!("document {doc} appears twice")));
                 }

@@ -375,11 +375,8 @@ impl<'s> WriteBatch<'s> {
         kind: u8,
         built: BuiltDoc,
     ) -> Result<(), StoreError> {
-        let txn = self.txn.as_ref().expect("open until commit");
-        docs::create(txn, id, kind)?;
-        docs::append_chunk(txn, id, &built.chunk)?;
-        docs::record_change(txn, id)?;
-        self.saved = true;
+        docs::create(self.txn(), id, kind)?;
+        self.append(id, &built.chunk)?;
         self.cache.docs.put(id, Cached::stored(built.doc));
         self.touched.push(id);
         Ok(())
@@ -394,13 +391,7 @@ impl<'s> WriteBatch<'s> {
         doc: AutoCommit,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        let txn = self.txn.as_ref().expect("open until commit");
-        let chunks = docs::append_chunk(txn, id, bytes)?;
-        docs::record_change(txn, id)?;
-        self.saved = true;
-        if chunks >= self.store.options.compact_after_chunks {
-            self.to_compact.push(id);
-        }
+        self.append(id, bytes)?;
         let mut doc = doc;
         doc.set_actor(self.cache.actor.clone());
         self.cache.docs.put(id, Cached::stored(doc));
@@ -416,19 +407,26 @@ impl<'s> WriteBatch<'s> {
         let Some(c) = self.cache.docs.get_mut(&id) else {
             return Ok(false);
         };
-        let txn = self.txn.as_ref().expect("open until commit");
         let chunk = c.doc.save_after(&c.saved);
         if chunk.is_empty() {
             return Ok(false);
         }
         c.saved = c.doc.get_heads();
-        let chunks = docs::append_chunk(txn, id, &chunk)?;
+        self.append(id, &chunk)?;
+        Ok(true)
+    }
+
+    /// Appends `chunk` to document `id`'s stored form, records the change in the change
+    /// sequence, and queues the document for compaction once it has enough chunks.
+    fn append(&mut self, id: DocId, chunk: &[u8]) -> Result<(), StoreError> {
+        let txn = self.txn.as_ref().expect("open until commit");
+        let chunks = docs::append_chunk(txn, id, chunk)?;
         docs::record_change(txn, id)?;
         self.saved = true;
         if chunks >= self.store.options.compact_after_chunks {
             self.to_compact.push(id);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Rewrites document `id` as one snapshot and drops its chunks.

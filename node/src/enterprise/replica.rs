@@ -154,7 +154,7 @@ impl Enterprise {
         while replies.peek().is_some() {
             // A window at a time: decode, load first syncs in parallel, apply.
             let mut msgs = Vec::new();
-            for (doc, reply) in replies.by_ref().take(docsync::PRELOAD_WINDOW) {
+            for (doc, reply) in replies.by_ref().take(docsync::WINDOW) {
                 match reply {
                     DocReply::Message(bytes) => {
                         let msg = PeerStates::decode(doc, &bytes, &mut budget).map_err(|e| {

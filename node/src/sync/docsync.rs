@@ -41,9 +41,10 @@ pub struct Preloaded {
     bytes: Vec<u8>,
 }
 
-/// Messages handled per [`preload`] call: enough to keep every core busy, few enough that
-/// the loaded documents waiting to be adopted stay a small part of memory.
-pub const PRELOAD_WINDOW: usize = 128;
+/// Documents handled per parallel step ([`preload`], [`PeerStates::generate_many`]): enough
+/// to keep every core busy, few enough that the documents waiting in between stay a small
+/// part of memory.
+pub const WINDOW: usize = 128;
 
 /// Loads, spread over the machine's cores, the contents of those `msgs` that carry changes
 /// for documents that are absent or empty in `w`: a first sync, typically Automerge's
@@ -109,6 +110,23 @@ fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R>
             .flat_map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+/// Automerge's receive step, with a refusal or a panic inside Automerge reported as
+/// [`DocSyncError::Refused`].
+fn apply(
+    d: &mut AutoCommit,
+    doc: DocId,
+    state: &mut sync::State,
+    msg: sync::Message,
+) -> Result<(), DocSyncError> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        d.sync().receive_sync_message(state, msg)
+    })) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(DocSyncError::Refused(doc, e.to_string())),
+        Err(_) => Err(DocSyncError::Refused(doc, "automerge panicked".into())),
+    }
 }
 
 /// The sync states of one peer's documents for one session.
@@ -187,7 +205,7 @@ impl PeerStates {
         docs: &[DocId],
     ) -> Result<Vec<(DocId, Vec<u8>)>, StoreError> {
         let mut out = Vec::with_capacity(docs.len());
-        for window in docs.chunks(PRELOAD_WINDOW) {
+        for window in docs.chunks(WINDOW) {
             let mut states = HashMap::new();
             for &d in window {
                 if w.doc(d)?.is_some() {
@@ -265,14 +283,7 @@ impl PeerStates {
             .doc(doc)?
             .ok_or(DocSyncError::Refused(doc, "no such document".into()))?;
         let before = d.get_heads();
-        let applied = catch_unwind(AssertUnwindSafe(|| {
-            d.sync().receive_sync_message(&mut state, msg)
-        }));
-        match applied {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(DocSyncError::Refused(doc, e.to_string())),
-            Err(_) => return Err(DocSyncError::Refused(doc, "automerge panicked".into())),
-        }
+        apply(d, doc, &mut state, msg)?;
         let changed = d.get_heads() != before;
         self.states.insert(doc, state);
         if changed {
@@ -308,14 +319,7 @@ impl PeerStates {
         // Applying the changes would leave what we last sent untouched; receiving the
         // message with heads we already hold would move it.
         let last_sent = state.last_sent_heads.clone();
-        let applied = catch_unwind(AssertUnwindSafe(|| {
-            d.sync().receive_sync_message(state, stripped)
-        }));
-        match applied {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(DocSyncError::Refused(doc, e.to_string())),
-            Err(_) => return Err(DocSyncError::Refused(doc, "automerge panicked".into())),
-        }
+        apply(d, doc, state, stripped)?;
         state.last_sent_heads = last_sent;
         self.states.insert(doc, std::mem::take(state));
         self.persist(w, doc)?;
