@@ -513,22 +513,26 @@ impl Authority {
         cursor: u64,
         docs: Vec<(DocId, Vec<u8>)>,
     ) -> Result<Handled, AuthorityError> {
-        let mut w = self.store.write()?;
-        let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(docs.len());
+        // Decoding (and the inflate check) needs no writer: it runs before taking it.
         let mut seen = HashSet::new();
         let mut budget = Budget::default();
-        let mut docs = docs.into_iter().peekable();
-        while docs.peek().is_some() {
-            // A window at a time: decode and authorise, load first syncs in parallel, apply.
+        let mut decoded = Vec::with_capacity(docs.len());
+        for (doc, bytes) in docs {
+            if !seen.insert(doc) {
+                return Ok(Handled::violation(format!("document {doc} appears twice")));
+            }
+            match PeerStates::decode(doc, &bytes, &mut budget) {
+                Ok(m) => decoded.push((doc, m)),
+                Err(err) => return Ok(Handled::violation(err.to_string())),
+            }
+        }
+        let mut w = self.store.write()?;
+        let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(decoded.len());
+        let mut decoded = decoded.into_iter().peekable();
+        while decoded.peek().is_some() {
+            // A window at a time: authorise, load first syncs in parallel, apply.
             let mut accepted = Vec::new();
-            for (doc, bytes) in docs.by_ref().take(docsync::WINDOW) {
-                if !seen.insert(doc) {
-                    return Ok(Handled::violation(format!("document {doc} appears twice")));
-                }
-                let msg = match PeerStates::decode(doc, &bytes, &mut budget) {
-                    Ok(m) => m,
-                    Err(err) => return Ok(Handled::violation(err.to_string())),
-                };
+            for (doc, msg) in decoded.by_ref().take(docsync::WINDOW) {
                 let writes = !msg.changes.is_empty();
                 match Self::owner(&w, doc)? {
                     None => {
