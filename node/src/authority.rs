@@ -557,8 +557,7 @@ impl Authority {
                 }
                 accepted.push((doc, msg));
             }
-            let refs: Vec<_> = accepted.iter().map(|(d, m)| (*d, m)).collect();
-            let mut loaded = docsync::preload(&mut w, &refs)?;
+            let mut loaded = docsync::preload(&mut w, &accepted)?;
             for (doc, msg) in accepted {
                 match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
                     Ok(changed) => {

@@ -174,8 +174,7 @@ impl Enterprise {
                     DocReply::NotFound => refused.push(doc),
                 }
             }
-            let refs: Vec<_> = msgs.iter().map(|(d, m)| (*d, m)).collect();
-            let mut loaded = docsync::preload(&mut w, &refs)?;
+            let mut loaded = docsync::preload(&mut w, &msgs)?;
             for (doc, msg) in msgs {
                 match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
                     Ok(changed) => {

@@ -52,7 +52,7 @@ pub const WINDOW: usize = 128;
 /// through the ordinary path, which reports it.
 pub fn preload(
     w: &mut WriteBatch<'_>,
-    msgs: &[(DocId, &sync::Message)],
+    msgs: &[(DocId, sync::Message)],
 ) -> Result<HashMap<DocId, Preloaded>, StoreError> {
     let mut wanted = Vec::new();
     for (doc, msg) in msgs {
@@ -497,7 +497,7 @@ mod fast_path_tests {
                 let carries = !msg.changes.is_empty();
                 let mut w = b.write().unwrap();
                 let mut pre = if fast {
-                    preload(&mut w, &[(DOC, &msg)]).unwrap()
+                    preload(&mut w, &[(DOC, msg.clone())]).unwrap()
                 } else {
                     HashMap::new()
                 };
@@ -624,7 +624,7 @@ mod fast_path_tests {
             flags: None,
             version: sync::MessageVersion::V2,
         };
-        let pre = preload(&mut w, &[(DOC, &msg)]).unwrap();
+        let pre = preload(&mut w, &[(DOC, msg.clone())]).unwrap();
         assert!(pre.is_empty());
         let mut states = PeerStates::new([1; 32]);
         assert!(states.receive(&mut w, DOC, msg, None).is_err());
