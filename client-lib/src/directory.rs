@@ -49,27 +49,29 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Checks sizes and required fields; the error names the field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks sizes and required fields; the error is `(field, message)`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |f: String, m: &str| Err((f, m.to_owned()));
         if self.contacts.len() > 200 || self.guides.len() > 200 {
-            return Err("contacts: at most 200 contacts and 200 guides".into());
+            return bad("contacts".into(), "at most 200 contacts and 200 guides");
         }
         for (i, c) in self.contacts.iter().enumerate() {
             if c.name.trim().is_empty() {
-                return Err(format!("contacts[{i}].name: is required"));
+                return bad(format!("contacts[{i}].name"), "is required");
             }
             if c.name.chars().count() > 200 || c.address.chars().count() > 500 {
-                return Err(format!(
-                    "contacts[{i}]: name ≤ 200, address ≤ 500 characters"
-                ));
+                return bad(
+                    format!("contacts[{i}]"),
+                    "name ≤ 200, address ≤ 500 characters",
+                );
             }
         }
         for (i, g) in self.guides.iter().enumerate() {
             if g.title.trim().is_empty() {
-                return Err(format!("guides[{i}].title: is required"));
+                return bad(format!("guides[{i}].title"), "is required");
             }
             if g.body.chars().count() > 20_000 {
-                return Err(format!("guides[{i}].body: at most 20000 characters"));
+                return bad(format!("guides[{i}].body"), "at most 20000 characters");
             }
         }
         Ok(())

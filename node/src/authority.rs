@@ -19,13 +19,18 @@ use exlic_client::protocol::{
 use exlic_client::receipt::Receipt;
 use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content, sha256};
 use exlic_client::status::ApplicationStatus;
-use redb::ReadableTable;
 
 use crate::clock::Clock;
+use crate::domain::certificates;
+use crate::replica::docsync::{self, DocSyncError, PeerStates};
+use crate::store::cases::{self, CaseRow};
 use crate::store::group::GroupCommit;
-use crate::store::tables::*;
-use crate::store::{Store, StoreError, WriteBatch, blobs, form_doc, meta_get, meta_put};
-use crate::sync::docsync::{self, DocSyncError, PeerStates};
+use crate::store::registry::{self, EnterpriseRow, InviteRow};
+use crate::store::tables::{Txn, kind};
+use crate::store::{
+    Store, StoreError, WriteBatch, audit, blobs, certs, feed, form_doc, key_records, meta_get,
+    meta_put, seals,
+};
 use exlic_client::inflate::Budget;
 
 const META_AUTHORITY_KEY: &str = "authority_key";
@@ -34,8 +39,6 @@ const META_SIGNING_KEY: &str = "authority_signing_key";
 const META_NEXT_BLOCK: &str = "next_block_first";
 const META_NEXT_SERIAL: &str = "next_cert_serial";
 const META_CRL_VERSION: &str = "crl_version";
-/// Active device certificates an enterprise may hold at once (S14: at most 3).
-pub const MAX_ACTIVE_CERTS: usize = 3;
 /// Validity of a device certificate.
 pub const CERT_VALIDITY_MS: i64 = 365 * 86_400_000;
 /// Validity of a revocation list.
@@ -61,9 +64,30 @@ pub enum AuthorityError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Input refused.
-    #[error("{0}")]
-    Invalid(String),
+    /// Input that cannot be used, naming the field it came in.
+    #[error("{field}: {message}")]
+    BadInput {
+        /// The field (API name) the input came in.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// What the request names does not exist.
+    #[error("{field}: {message}")]
+    NotFound {
+        /// The field that named it.
+        field: String,
+        /// What was not found.
+        message: String,
+    },
+    /// The request is not allowed in the current state of what it names.
+    #[error("{field}: {message}")]
+    WrongState {
+        /// The field whose state refuses it.
+        field: String,
+        /// Why.
+        message: String,
+    },
     /// Not initialised.
     #[error("authority node is not initialised (no key)")]
     NotInitialised,
@@ -80,10 +104,10 @@ crate::store::errors_via_store!(
 /// Creates the authority key and the first number block position (kept if present).
 pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError> {
     let w = store.write()?;
-    if meta_get(w.txn(), META_AUTHORITY_KEY)?.is_none() {
-        meta_put(w.txn(), META_AUTHORITY_KEY, &crate::random::bytes::<32>())?;
+    if meta_get(&w, META_AUTHORITY_KEY)?.is_none() {
+        meta_put(&w, META_AUTHORITY_KEY, &crate::random::bytes::<32>())?;
     }
-    if meta_get(w.txn(), META_NEXT_BLOCK)?.is_none() {
+    if meta_get(&w, META_NEXT_BLOCK)?.is_none() {
         // 申请表号 blocks: YY + 2 agency digits (hash of the code) + 17 digits of serial space.
         let yy =
             (crate::clock::china_date(crate::clock::SystemClock.now_ms()).year() % 100) as u128;
@@ -91,7 +115,7 @@ pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError
             .bytes()
             .fold(0u128, |a, b| (a * 31 + u128::from(b)) % 100);
         let first = yy * 10u128.pow(19) + agency * 10u128.pow(17);
-        meta_put(w.txn(), META_NEXT_BLOCK, &first.to_be_bytes())?;
+        meta_put(&w, META_NEXT_BLOCK, &first.to_be_bytes())?;
     }
     w.commit()?;
     Ok(())
@@ -118,6 +142,8 @@ pub struct Authority {
     addrs: Mutex<Vec<String>>,
     sessions: Mutex<HashMap<[u8; 32], PeerStates>>,
     ingest: GroupCommit<Ingest, Result<Handled, AuthorityError>>,
+    /// The reference data licences are built from, parsed once.
+    reference: crate::domain::reference::Reference,
 }
 
 /// A verified submission waiting for the group commit.
@@ -140,6 +166,32 @@ pub struct Handled {
     pub response: Response,
     /// Whether the peer broke the protocol and should be disconnected.
     pub drop_peer: bool,
+}
+
+impl AuthorityError {
+    /// Input that cannot be used.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Something named by the request does not exist.
+    pub fn not_found(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Not allowed in the current state.
+    pub fn wrong_state(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::WrongState {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Handled {
@@ -180,11 +232,7 @@ impl Authority {
                 ),
                 None => identity.clone(),
             };
-            let mut records = Vec::new();
-            for r in txn.open_table(KEY_RECORDS)?.iter()? {
-                records.push(r?.1.value().to_vec());
-            }
-            (key, records)
+            (key, key_records::all(&txn)?)
         };
         let mut trust = Trust::new(identity.verifying_key().to_bytes());
         if trust.follow(&records) != records.len()
@@ -201,6 +249,7 @@ impl Authority {
             info,
             sessions: Mutex::new(HashMap::new()),
             ingest: GroupCommit::default(),
+            reference: crate::domain::reference::Reference::embedded(),
         })
     }
 
@@ -267,41 +316,46 @@ impl Authority {
         valid_days: i64,
     ) -> Result<String, AuthorityError> {
         exlic_client::uscc::validate(uscc)
-            .map_err(|e| AuthorityError::Invalid(format!("uscc: {e}")))?;
+            .map_err(|e| AuthorityError::bad_input("uscc", e.to_string()))?;
         if self
             .addrs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .is_empty()
         {
-            return Err(AuthorityError::Invalid(
-                "addrs: the authority has no address to put in the token".into(),
+            return Err(AuthorityError::wrong_state(
+                "addrs",
+                "the authority has no address to put in the token",
             ));
         }
         if name.trim().is_empty() {
-            return Err(AuthorityError::Invalid("name: is required".into()));
+            return Err(AuthorityError::bad_input("name", "is required"));
         }
         if numbers == 0 || numbers > 10_000_000 {
-            return Err(AuthorityError::Invalid(
-                "numbers: must be 1–10,000,000".into(),
-            ));
+            return Err(AuthorityError::bad_input("numbers", "must be 1–10,000,000"));
         }
         let secret: [u8; 32] = crate::random::bytes();
         let w = self.store.write()?;
-        let first = meta_get(w.txn(), META_NEXT_BLOCK)?
+        let first = meta_get(&w, META_NEXT_BLOCK)?
             .and_then(|v| v.try_into().ok())
             .map(u128::from_be_bytes)
             .ok_or(AuthorityError::NotInitialised)?;
         meta_put(
-            w.txn(),
+            &w,
             META_NEXT_BLOCK,
             &(first + u128::from(numbers)).to_be_bytes(),
         )?;
         let expires = self.clock.now_ms() + valid_days * 86_400_000;
-        {
-            let mut t = w.txn().open_table(INVITES)?;
-            t.insert(sha256(&secret), (uscc, name, expires, [0u8; 32]))?;
-        }
+        registry::put_invite(
+            &w,
+            sha256(&secret),
+            &InviteRow {
+                uscc: uscc.into(),
+                name: name.into(),
+                expires_ms: expires,
+                used_by: None,
+            },
+        )?;
         w.commit()?;
         let invite = Invite {
             authority_key: self.root_key(),
@@ -325,11 +379,6 @@ impl Authority {
             .remove(peer);
     }
 
-    fn enterprise_of(&self, txn: &impl Txn, peer: &[u8; 32]) -> Result<Option<String>, StoreError> {
-        let t = txn.table(DEVICES)?;
-        Ok(t.get(*peer)?.map(|v| v.value().to_owned()))
-    }
-
     /// Handles one request from `peer` (its ed25519 device key).
     pub fn handle(&self, peer: [u8; 32], request: Request) -> Handled {
         let result = match request {
@@ -339,7 +388,7 @@ impl Authority {
                     .store
                     .read()
                     .map_err(AuthorityError::from)
-                    .and_then(|t| Ok(self.enterprise_of(&t, &peer)?))
+                    .and_then(|t| Ok(registry::enterprise_of(&t, &peer)?))
                 {
                     Ok(Some(e)) => e,
                     Ok(None) => {
@@ -381,53 +430,50 @@ impl Authority {
     ) -> Result<Handled, AuthorityError> {
         let w = self.store.write()?;
         let h = sha256(&secret);
-        let (uscc, name, expires, used_by) = {
-            let t = w.txn().open_table(INVITES)?;
-            let Some(v) = t.get(h)? else {
-                return Ok(Handled::refuse(ErrorCode::BadInvite, "unknown invite"));
-            };
-            let (u, n, e, d) = v.value();
-            (u.to_owned(), n.to_owned(), e, d)
+        let Some(mut invite) = registry::invite(&w, h)? else {
+            return Ok(Handled::refuse(ErrorCode::BadInvite, "unknown invite"));
         };
-        if used_by == peer {
+        if invite.used_by == Some(peer) {
             return Ok(Handled::ok(Response::Enrolled {
-                enterprise_uscc: uscc,
+                enterprise_uscc: invite.uscc,
             }));
         }
-        if used_by != [0u8; 32] {
+        if invite.used_by.is_some() {
             return Ok(Handled::refuse(
                 ErrorCode::BadInvite,
                 "this invite was used by another device",
             ));
         }
-        if self.clock.now_ms() > expires {
+        if self.clock.now_ms() > invite.expires_ms {
             return Ok(Handled::refuse(
                 ErrorCode::BadInvite,
                 "this invite has expired",
             ));
         }
-        if let Some(other) = self.enterprise_of(w.txn(), &peer)?
-            && other != uscc
+        if let Some(other) = registry::enterprise_of(&w, &peer)?
+            && other != invite.uscc
         {
             return Ok(Handled::refuse(
                 ErrorCode::BadInvite,
                 "this device is enrolled for another enterprise",
             ));
         }
-        w.txn()
-            .open_table(INVITES)?
-            .insert(h, (uscc.as_str(), name.as_str(), expires, peer))?;
-        w.txn().open_table(DEVICES)?.insert(peer, uscc.as_str())?;
-        {
-            let mut ents = w.txn().open_table(ENTERPRISES)?;
-            if ents.get(uscc.as_str())?.is_none() {
-                ents.insert(uscc.as_str(), (name.as_str(), master_key))?;
-            }
-        }
+        invite.used_by = Some(peer);
+        registry::put_invite(&w, h, &invite)?;
+        let uscc = invite.uscc;
+        registry::add_device(&w, peer, &uscc)?;
+        registry::add_enterprise(
+            &w,
+            &uscc,
+            &EnterpriseRow {
+                name: invite.name,
+                master_key,
+            },
+        )?;
         // Every enterprise reads the directory and guides.
         let dir = crate::store::directory_doc::id();
-        if w.txn().open_table(DOC_SEQ)?.get(dir.0)?.is_some() {
-            Self::feed(&w, &uscc, dir, [0; 32])?;
+        if crate::store::docs::kind(&w, dir)?.is_some() {
+            feed::push(&w, &uscc, dir, feed::AUTHORITY_WRITER)?;
         }
         w.commit()?;
         tracing::info!(enterprise = %uscc, "device enrolled");
@@ -436,43 +482,9 @@ impl Authority {
         }))
     }
 
-    fn owner(w: &WriteBatch<'_>, doc: DocId) -> Result<Option<String>, StoreError> {
-        let t = w.txn().open_table(DOC_OWNER)?;
-        Ok(t.get(doc.0)?.map(|v| v.value().to_owned()))
-    }
-
-    /// Moves `doc` to the head of its owner's feed, remembering which device (zeros: the
-    /// authority) made the change, so that device is not sent its own change back.
-    fn feed(
-        w: &WriteBatch<'_>,
-        owner: &str,
-        doc: DocId,
-        writer: [u8; 32],
-    ) -> Result<(), StoreError> {
-        let seq = {
-            let t = w.txn().open_table(DOC_SEQ)?;
-            t.get(doc.0)?
-                .map(|v| v.value())
-                .ok_or(StoreError::Record("doc_seq"))?
-        };
-        let mut pos = w.txn().open_table(OWNER_FEED_POS)?;
-        let mut feed = w.txn().open_table(OWNER_FEED)?;
-        if let Some(old) = pos.insert(doc.0, seq)? {
-            feed.remove((owner, old.value()))?;
-        }
-        feed.insert((owner, seq), (doc.0, writer))?;
-        Ok(())
-    }
-
     /// Whether `doc` is a submitted application the enterprise may not change now.
-    fn locked(w: &WriteBatch<'_>, doc: DocId) -> Result<bool, StoreError> {
-        let t = w.txn().open_table(CASES)?;
-        Ok(match t.get(doc.0)? {
-            Some(v) => {
-                ApplicationStatus::from_tag(v.value().3) != Some(ApplicationStatus::Returned)
-            }
-            None => false,
-        })
+    fn locked(txn: &impl Txn, doc: DocId) -> Result<bool, StoreError> {
+        Ok(cases::get(txn, doc)?.is_some_and(|c| c.status != ApplicationStatus::Returned))
     }
 
     fn sync(
@@ -534,17 +546,15 @@ impl Authority {
             let mut accepted = Vec::new();
             for (doc, msg) in decoded.by_ref().take(docsync::WINDOW) {
                 let writes = !msg.changes.is_empty();
-                match Self::owner(&w, doc)? {
+                match feed::owner(&w, doc)? {
                     None => {
                         // A document this enterprise created: the replica starts empty and
                         // the sync protocol fills it.
                         w.create_doc(doc, kind::OTHER)?;
-                        w.txn().open_table(DOC_OWNER)?.insert(doc.0, e)?;
+                        feed::set_owner(&w, doc, e)?;
                     }
                     Some(o) if o == e || o == crate::store::directory_doc::PUBLIC => {
-                        let authority_doc =
-                            w.txn().open_table(AUTHORITY_DOCS)?.get(doc.0)?.is_some();
-                        if writes && (authority_doc || Self::locked(&w, doc)?) {
+                        if writes && (feed::is_authority_doc(&w, doc)? || Self::locked(&w, doc)?) {
                             // A submitted application is frozen (THREATS T2): refuse changes.
                             replies.push((doc, DocReply::NotFound));
                             continue;
@@ -562,7 +572,7 @@ impl Authority {
                 match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
                     Ok(changed) => {
                         if changed {
-                            Self::feed(&w, e, doc, states.peer())?;
+                            feed::push(&w, e, doc, states.peer())?;
                             self.note_licence_request(&mut w, e, doc)?;
                             self.note_profile(&mut w, e, doc)?;
                             self.note_unlock_request(&mut w, e, doc)?;
@@ -583,27 +593,19 @@ impl Authority {
         let mut new_cursor = cursor;
         let peer = states.peer();
         let mut truncated = false;
-        let changed: Vec<(u64, DocId, bool)> = {
-            let feed = w.txn().open_table(OWNER_FEED)?;
-            let mut v = Vec::new();
-            let mut others = 0;
-            for entry in feed.range((e, cursor + 1)..=(e, u64::MAX))? {
-                let (k, val) = entry?;
-                let (id, writer) = val.value();
-                let own = writer == peer;
-                others += usize::from(!own);
-                v.push((k.value().1, DocId(id), own));
-                if others > MAX_DOCS || v.len() > 8 * MAX_DOCS {
-                    truncated = true;
-                    break;
-                }
-            }
-            v
-        };
+        let mut others = 0;
+        let mut read = 0;
+        let changed = feed::after(&w, e, cursor, |entry| {
+            others += usize::from(entry.writer != peer);
+            read += 1;
+            truncated = others > MAX_DOCS || read > 8 * MAX_DOCS;
+            !truncated
+        })?;
         let mut room = MAX_DOCS.saturating_sub(replies.len());
-        for (seq, doc, own) in &changed {
+        for entry in &changed {
+            let (seq, doc) = (&entry.seq, &entry.doc);
             // The asker's own latest change: it already has it.
-            if *own || seen.contains(doc) {
+            if entry.writer == peer || seen.contains(doc) {
                 new_cursor = *seq;
                 continue;
             }
@@ -620,7 +622,7 @@ impl Authority {
         // Stopping early (no room, or the scan cap) means more remains past `new_cursor`.
         more |= truncated;
         if !more {
-            new_cursor = new_cursor.max(Self::feed_head(&w, e)?);
+            new_cursor = new_cursor.max(feed::head(&w, e)?);
         }
         w.commit()?;
         Ok(Handled::ok(Response::Sync {
@@ -628,15 +630,6 @@ impl Authority {
             docs: replies,
             more,
         }))
-    }
-
-    fn feed_head(w: &WriteBatch<'_>, e: &str) -> Result<u64, StoreError> {
-        let feed = w.txn().open_table(OWNER_FEED)?;
-        let last = feed
-            .range((e, 0)..=(e, u64::MAX))?
-            .next_back()
-            .transpose()?;
-        Ok(last.map(|(k, _)| k.value().1).unwrap_or(0))
     }
 
     /// 上报 received: everything that only reads (decoding, the seal and its certificate,
@@ -655,34 +648,22 @@ impl Authority {
         };
         let txn = self.store.read()?;
         // The sealing device's certificate, valid and unrevoked at *our* receipt time.
-        let Some(serial) = txn
-            .open_table(DEVICE_CERT)?
-            .get(claimed.device_key)?
-            .map(|v| v.value())
-        else {
+        let Some(serial) = certs::newest_for(&txn, &claimed.device_key)? else {
             return Ok(Handled::refuse(
                 ErrorCode::BadSeal,
                 "the sealing device has no certificate",
             ));
         };
-        let cert = txn
-            .open_table(CERT_BYTES)?
-            .get(serial)?
-            .ok_or(StoreError::Record("cert_bytes"))?
-            .value()
-            .to_vec();
-        let revoked_at = txn
-            .open_table(CERTS)?
-            .get(serial)?
+        let cert = certs::signed(&txn, serial)?.ok_or(StoreError::Record("cert_bytes"))?;
+        let revoked_at = certs::get(&txn, serial)?
             .ok_or(StoreError::Record("certs"))?
-            .value()
-            .5;
+            .revoked_ms;
         let payload = match self.trust().verify_seal_with(&sub, &cert, now, |s| {
             // Fails closed: a certificate whose serial is not the one on record is revoked.
             if s != serial {
                 Some(i64::MIN)
             } else {
-                (revoked_at != i64::MAX).then_some(revoked_at)
+                revoked_at
             }
         }) {
             Ok(p) => p,
@@ -695,24 +676,20 @@ impl Authority {
             ));
         }
         // Idempotent: the same seal, sent again by its enterprise, gets the same receipt.
-        if let Some(r) = txn.open_table(RECEIPTS)?.get(seal_hash)? {
-            return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
+        if let Some(r) = seals::receipt(&txn, seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r)));
         }
         // The content check reads history at the sealed heads, which later changes cannot
         // alter, so it runs outside the writer.
         let doc = payload.application_id;
-        let owner = txn
-            .open_table(DOC_OWNER)?
-            .get(doc.0)?
-            .map(|v| v.value().to_owned());
-        if owner.as_deref() != Some(e) {
+        if feed::owner(&txn, doc)?.as_deref() != Some(e) {
             return Ok(Handled::refuse(
                 ErrorCode::NotFound,
                 "the sealed application has not been synced",
             ));
         }
         let replica = crate::store::docs::load(&txn, doc)?;
-        let new_case = txn.open_table(CASES)?.get(doc.0)?.is_none();
+        let new_case = cases::get(&txn, doc)?.is_none();
         drop(txn);
         if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
             return Ok(Handled::refuse(code, reason));
@@ -747,7 +724,12 @@ impl Authority {
         };
         self.ingest
             .run(job, |jobs| self.ingest_batch(jobs))
-            .map_err(|a| AuthorityError::Store(StoreError::Batch(a.to_string())))?
+            .map_err(|a| {
+                AuthorityError::Store(StoreError::Batch {
+                    message: a.to_string(),
+                    disk_full: false,
+                })
+            })?
     }
 
     /// Applies verified submissions in one durable transaction. A job refused here wrote
@@ -756,9 +738,8 @@ impl Authority {
     fn ingest_batch(&self, jobs: Vec<Ingest>) -> Vec<Result<Handled, AuthorityError>> {
         let n = jobs.len();
         let fail_all = |err: StoreError| {
-            let msg = err.to_string();
             (0..n)
-                .map(|_| Err(AuthorityError::Store(StoreError::Batch(msg.clone()))))
+                .map(|_| Err(AuthorityError::Store(StoreError::batch(&err))))
                 .collect()
         };
         let mut w = match self.store.write() {
@@ -812,11 +793,11 @@ impl Authority {
         let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
         let built_case = job.built_case;
         // A resend that raced its original into the same batch gets the same receipt.
-        if let Some(r) = w.txn().open_table(RECEIPTS)?.get(job.seal_hash)? {
-            return Ok(Handled::ok(Response::Receipt(r.value().to_vec())));
+        if let Some(r) = seals::receipt(w, job.seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r)));
         }
         for a in &payload.attachments {
-            match blobs::info(w.txn(), &a.sha256)? {
+            match blobs::info(w, &a.sha256)? {
                 Some((size, _)) if size == a.size => {}
                 _ => {
                     return Ok(Handled::refuse(
@@ -827,16 +808,9 @@ impl Authority {
             }
         }
         // Revisions only move forward (THREATS T3).
-        let prior = {
-            let t = w.txn().open_table(CASES)?;
-            t.get(doc.0)?.map(|v| {
-                let (_, _, rev, status, _, _) = v.value();
-                (rev, status)
-            })
-        };
-        if let Some((rev, status)) = prior {
-            let returned = ApplicationStatus::from_tag(status) == Some(ApplicationStatus::Returned);
-            if payload.revision <= rev || !returned {
+        if let Some(prior) = cases::get(w, doc)? {
+            let rev = prior.revision;
+            if payload.revision <= rev || prior.status != ApplicationStatus::Returned {
                 return Ok(Handled::refuse(
                     ErrorCode::StaleRevision,
                     format!(
@@ -847,25 +821,20 @@ impl Authority {
             }
         }
         let receipt = job.receipt;
-        w.txn()
-            .open_table(RECEIPTS)?
-            .insert(job.seal_hash, receipt.as_slice())?;
-        w.txn()
-            .open_table(SUBMISSIONS)?
-            .insert(job.seal_hash, (doc.0, payload.revision))?;
-        w.txn()
-            .open_table(SEALS)?
-            .insert((doc.0, payload.revision), job.envelope.as_slice())?;
-        w.txn().open_table(CASES)?.insert(
-            doc.0,
-            (
-                e.as_str(),
-                payload.application_no.as_str(),
-                payload.revision,
-                ApplicationStatus::PendingInitial.tag(),
-                job.seal_hash,
-                job.received_at_ms,
-            ),
+        seals::put_receipt(w, job.seal_hash, &receipt)?;
+        cases::put_submission(w, job.seal_hash, doc, payload.revision)?;
+        seals::put(w, doc, payload.revision, &job.envelope)?;
+        cases::put(
+            w,
+            doc,
+            &CaseRow {
+                owner: e.clone(),
+                application_no: payload.application_no.clone(),
+                revision: payload.revision,
+                status: ApplicationStatus::PendingInitial,
+                seal_hash: job.seal_hash,
+                received_ms: job.received_at_ms,
+            },
         )?;
         self.put_case_with(
             w,
@@ -874,7 +843,7 @@ impl Authority {
             &format!("received|revision {}", payload.revision),
             built_case,
         )?;
-        Self::audit(
+        audit::append(
             w,
             job.received_at_ms,
             e,
@@ -934,17 +903,11 @@ impl Authority {
         let txn = self.store.read()?;
         // Only an enterprise that uploaded a blob learns that it is here; anyone else must
         // upload the bytes (proving it holds them) like a new blob.
-        let owned = txn.open_table(BLOB_OWNER)?.get((hash, e))?.is_some();
+        let owned = blobs::uploaded_by(&txn, &hash, e)?;
         if owned && blobs::info(&txn, &hash)?.is_some_and(|(have, _)| have == size) {
             return Ok(Handled::ok(Response::BlobHave { received: size }));
         }
-        let stage = txn.open_table(BLOB_STAGE)?;
-        let mut received = 0u64;
-        let mut i = 0u32;
-        while let Some(c) = stage.get((hash, i))? {
-            received += c.value().len() as u64;
-            i += 1;
-        }
+        let (_, received) = blobs::staged(&txn, &hash)?;
         Ok(Handled::ok(Response::BlobHave {
             received: received.min(size),
         }))
@@ -973,44 +936,29 @@ impl Authority {
             return Ok(Handled::violation("blob chunk outside the declared size"));
         }
         let w = self.store.write()?;
-        if w.txn().open_table(BLOB_OWNER)?.get((hash, e))?.is_some() {
+        if blobs::uploaded_by(&w, &hash, e)? {
             return Ok(Handled::ok(Response::BlobHave { received: size }));
         }
-        {
-            let mut stage = w.txn().open_table(BLOB_STAGE)?;
-            if chunk > 0 && stage.get((hash, chunk - 1))?.is_none() {
-                return Ok(Handled::refuse(
-                    ErrorCode::BadRequest,
-                    "send chunks in order",
-                ));
-            }
-            stage.insert((hash, chunk), bytes)?;
+        if chunk > blobs::staged(&w, &hash)?.0 {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                "send chunks in order",
+            ));
         }
+        blobs::stage(&w, &hash, chunk, bytes)?;
         let received = offset + bytes.len() as u64;
         if received == size {
             // Assemble, verify, and move out of staging.
-            let mut all = Vec::with_capacity(size as usize);
-            {
-                let stage = w.txn().open_table(BLOB_STAGE)?;
-                for i in 0..=chunk {
-                    let c = stage
-                        .get((hash, i))?
-                        .ok_or(StoreError::Record("blob_stage"))?;
-                    all.extend_from_slice(c.value());
-                }
-            }
-            w.txn()
-                .open_table(BLOB_STAGE)?
-                .retain_in((hash, 0)..=(hash, u32::MAX), |_, _| false)?;
-            if sha256(&all) != hash {
+            let all = blobs::take_staged(&w, &hash)?;
+            if all.len() as u64 != size || sha256(&all) != hash {
                 w.commit()?; // the staged chunks are discarded
                 return Ok(Handled::refuse(
                     ErrorCode::BlobMismatch,
                     "the uploaded bytes do not match their hash",
                 ));
             }
-            blobs::put(w.txn(), &all)?; // a no-op when another enterprise uploaded it first
-            w.txn().open_table(BLOB_OWNER)?.insert((hash, e), ())?;
+            blobs::put(&w, &all)?; // a no-op when another enterprise uploaded it first
+            blobs::add_uploader(&w, &hash, e)?;
         }
         w.commit()?;
         Ok(Handled::ok(Response::BlobHave { received }))
@@ -1018,7 +966,7 @@ impl Authority {
 
     fn blob_get(&self, e: &str, hash: [u8; 32], offset: u64) -> Result<Handled, AuthorityError> {
         let txn = self.store.read()?;
-        let owned = txn.open_table(BLOB_OWNER)?.get((hash, e))?.is_some();
+        let owned = blobs::uploaded_by(&txn, &hash, e)?;
         let Some((size, _)) = blobs::info(&txn, &hash)?.filter(|_| owned) else {
             return Ok(Handled::refuse(ErrorCode::NotFound, "no such attachment"));
         };
@@ -1028,15 +976,13 @@ impl Authority {
                 "offset past the end",
             ));
         }
-        let chunks = txn.open_table(BLOB_CHUNK)?;
         let i = (offset / WIRE_CHUNK as u64) as u32;
-        let c = chunks
-            .get((hash, i))?
-            .ok_or(StoreError::BlobCorrupt(hex::encode(hash)))?;
+        let bytes =
+            blobs::chunk(&txn, &hash, i)?.ok_or(StoreError::BlobCorrupt(hex::encode(hash)))?;
         Ok(Handled::ok(Response::BlobData {
             size,
             offset,
-            bytes: c.value().to_vec(),
+            bytes,
         }))
     }
 
@@ -1047,14 +993,10 @@ impl Authority {
             .and_then(|v| v.try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(1);
-        let mut revoked = Vec::new();
-        for e in txn.open_table(CERTS)?.iter()? {
-            let (k, v) = e?;
-            let at = v.value().5;
-            if at != i64::MAX {
-                revoked.push((k.value(), at));
-            }
-        }
+        let revoked = certs::all(&txn)?
+            .into_iter()
+            .filter_map(|c| Some((c.serial, c.revoked_ms?)))
+            .collect();
         let (now, key) = self.signer();
         Ok(RevocationList {
             version,
@@ -1070,13 +1012,8 @@ impl Authority {
     fn my_certificate(&self, peer: [u8; 32]) -> Result<Handled, AuthorityError> {
         let certificate = {
             let txn = self.store.read()?;
-            let serial = txn.open_table(DEVICE_CERT)?.get(peer)?.map(|v| v.value());
-            match serial {
-                Some(s) => txn
-                    .open_table(CERT_BYTES)?
-                    .get(s)?
-                    .map(|v| v.value().to_vec())
-                    .unwrap_or_default(),
+            match certs::newest_for(&txn, &peer)? {
+                Some(s) => certs::signed(&txn, s)?.unwrap_or_default(),
                 None => Vec::new(),
             }
         };
@@ -1090,8 +1027,8 @@ impl Authority {
     fn certify(&self, e: &str, carried: &[u8]) -> Result<Handled, AuthorityError> {
         let bad = |m: &str| Ok(Handled::refuse(ErrorCode::BadCertRequest, m.to_string()));
         let w = self.store.write()?;
-        let master = match w.txn().open_table(ENTERPRISES)?.get(e)? {
-            Some(v) => v.value().1,
+        let master = match registry::enterprise(&w, e)? {
+            Some(row) => row.master_key,
             None => return bad("enterprise not registered"),
         };
         let req = match CertRequest::open(carried, &master) {
@@ -1101,107 +1038,52 @@ impl Authority {
         if req.enterprise_uscc != e {
             return bad("the request names another enterprise");
         }
-        if w.txn()
-            .open_table(CERT_NONCES)?
-            .insert(req.nonce, ())?
-            .is_some()
-        {
+        if !certs::spend_nonce(&w, req.nonce)? {
             return bad("this request was already carried out (replay)");
         }
         if req.kind != RequestKind::Revoke && !valid_mobile(&req.mobile) {
             return bad("mobile: must be 11 digits starting with 1");
         }
         let (now, key) = self.signer();
-        // Active certificates of this enterprise.
-        let active: Vec<(u64, [u8; 32], String)> = {
-            let t = w.txn().open_table(CERTS)?;
-            let mut v = Vec::new();
-            for row in t.iter()? {
-                let (k, r) = row?;
-                let (u, dev, mobile, _, na, revoked) = r.value();
-                if u == e && revoked == i64::MAX && na > now {
-                    v.push((k.value(), dev, mobile.to_owned()));
-                }
-            }
-            v
-        };
-        let device_active: Vec<u64> = active
+        let all = certs::all(&w)?;
+        let active: Vec<certificates::Active> = all
             .iter()
-            .filter(|a| a.1 == req.device_key)
-            .map(|a| a.0)
+            .filter(|c| c.uscc == e && c.active_at(now))
+            .map(|c| certificates::Active {
+                serial: c.serial,
+                device_key: c.device_key,
+                mobile: c.mobile.clone(),
+            })
             .collect();
-        let mut revoke: Vec<u64> = Vec::new();
-        let mut issue = true;
-        match req.kind {
-            RequestKind::New | RequestKind::DeviceChange => {
-                if !device_active.is_empty() {
-                    return bad("this device already holds a valid certificate; renew it instead");
-                }
-                if active.len() >= MAX_ACTIVE_CERTS {
-                    return bad(&format!(
-                        "the enterprise already holds {MAX_ACTIVE_CERTS} valid certificates"
-                    ));
-                }
-            }
-            RequestKind::NumberChange => {
-                revoke = active
-                    .iter()
-                    .filter(|a| a.2 == req.old_mobile)
-                    .map(|a| a.0)
-                    .collect();
-                if revoke.is_empty() {
-                    return bad("old_mobile: no valid certificate is authorised for that number");
-                }
-                if active.len() - revoke.len() >= MAX_ACTIVE_CERTS {
-                    return bad(&format!(
-                        "the enterprise already holds {MAX_ACTIVE_CERTS} valid certificates"
-                    ));
-                }
-                for s in device_active {
-                    if !revoke.contains(&s) {
-                        revoke.push(s);
-                    }
-                }
-            }
-            RequestKind::Renew => {
-                if device_active.is_empty() {
-                    return bad("this device holds no valid certificate to renew");
-                }
-                revoke = device_active;
-            }
-            RequestKind::Revoke => {
-                if device_active.is_empty() {
-                    return bad("this device holds no valid certificate");
-                }
-                revoke = device_active;
-                issue = false;
-            }
-        }
-        {
-            let mut t = w.txn().open_table(CERTS)?;
-            for serial in &revoke {
-                let (u, d, m, nb, na) = {
-                    let g = t.get(*serial)?.ok_or(StoreError::Record("certs"))?;
-                    let row = g.value();
-                    (row.0.to_owned(), row.1, row.2.to_owned(), row.3, row.4)
-                };
-                t.insert(*serial, (u.as_str(), d, m.as_str(), nb, na, now))?;
-            }
+        let outcome =
+            match certificates::decide(req.kind, &req.device_key, &req.old_mobile, &active) {
+                Ok(o) => o,
+                Err(reason) => return bad(&reason),
+            };
+        let revoke = &outcome.revoke;
+        for c in all.iter().filter(|c| revoke.contains(&c.serial)) {
+            certs::put(
+                &w,
+                &certs::CertRow {
+                    revoked_ms: Some(now),
+                    ..c.clone()
+                },
+            )?;
         }
         if !revoke.is_empty() {
-            let v = meta_get(w.txn(), META_CRL_VERSION)?
+            let v = meta_get(&w, META_CRL_VERSION)?
                 .and_then(|v| v.try_into().ok())
                 .map(u64::from_be_bytes)
                 .unwrap_or(1);
-            meta_put(w.txn(), META_CRL_VERSION, &(v + 1).to_be_bytes())?;
+            meta_put(&w, META_CRL_VERSION, &(v + 1).to_be_bytes())?;
         }
         let mut certificate = Vec::new();
-        if issue {
-            let serial = meta_get(w.txn(), META_NEXT_SERIAL)?
+        if outcome.issue {
+            let serial = meta_get(&w, META_NEXT_SERIAL)?
                 .and_then(|v| v.try_into().ok())
                 .map(u64::from_be_bytes)
                 .unwrap_or(1);
-            meta_put(w.txn(), META_NEXT_SERIAL, &(serial + 1).to_be_bytes())?;
+            meta_put(&w, META_NEXT_SERIAL, &(serial + 1).to_be_bytes())?;
             let cert = DeviceCertificate {
                 serial,
                 enterprise_uscc: e.into(),
@@ -1212,23 +1094,19 @@ impl Authority {
                 key_id: key_id(&key.verifying_key().to_bytes()),
             };
             certificate = cert.sign(&key);
-            w.txn().open_table(CERTS)?.insert(
-                serial,
-                (
-                    e,
-                    req.device_key,
-                    req.mobile.as_str(),
-                    now,
-                    now + CERT_VALIDITY_MS,
-                    i64::MAX,
-                ),
+            certs::issue(
+                &w,
+                &certs::CertRow {
+                    serial,
+                    uscc: e.into(),
+                    device_key: req.device_key,
+                    mobile: req.mobile.clone(),
+                    not_before_ms: now,
+                    not_after_ms: now + CERT_VALIDITY_MS,
+                    revoked_ms: None,
+                },
+                &certificate,
             )?;
-            w.txn()
-                .open_table(CERT_BYTES)?
-                .insert(serial, certificate.as_slice())?;
-            w.txn()
-                .open_table(DEVICE_CERT)?
-                .insert(req.device_key, serial)?;
         }
         w.commit()?;
         tracing::info!(enterprise = %e, kind = req.kind.zh(), revoked = revoke.len(), "certificate request carried out");
@@ -1243,12 +1121,7 @@ impl Authority {
         &self,
         doc: DocId,
     ) -> Result<Option<(ApplicationStatus, u32)>, AuthorityError> {
-        let txn = self.store.read()?;
-        let t = txn.open_table(CASES)?;
-        Ok(t.get(doc.0)?.and_then(|v| {
-            let (_, _, rev, st, _, _) = v.value();
-            ApplicationStatus::from_tag(st).map(|s| (s, rev))
-        }))
+        Ok(cases::get(&self.store.read()?, doc)?.map(|c| (c.status, c.revision)))
     }
 
     /// Heads of a document in the replica.
@@ -1260,16 +1133,12 @@ impl Authority {
 
     /// Documents held (all kinds).
     pub fn doc_count(&self) -> Result<u64, AuthorityError> {
-        use redb::ReadableTableMetadata;
-        let txn = self.store.read()?;
-        Ok(txn.open_table(DOC_INFO)?.len()?)
+        Ok(crate::store::docs::count(&self.store.read()?)?)
     }
 
     /// Submissions accepted.
     pub fn submission_count(&self) -> Result<u64, AuthorityError> {
-        use redb::ReadableTableMetadata;
-        let txn = self.store.read()?;
-        Ok(txn.open_table(SUBMISSIONS)?.len()?)
+        Ok(cases::submission_count(&self.store.read()?)?)
     }
 }
 
@@ -1277,7 +1146,7 @@ const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 
 pub mod casefile;
 pub mod keys;
-pub mod licence_reqs;
+pub mod licence_request;
 pub mod profiles;
 pub mod review;
 pub mod staff;

@@ -5,11 +5,14 @@
 //! file access, and no reading of the system clock: the current time comes in as an
 //! argument. The `domain_does_no_io` test below enforces the imports.
 
+pub mod certificates;
+pub mod field_paths;
 pub mod issuing;
-pub mod licence_requests;
+pub mod licence_request;
 pub mod lifecycle;
 pub mod numbering;
 pub mod reference;
+pub mod review;
 pub mod rules;
 pub mod totals;
 

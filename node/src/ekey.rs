@@ -169,7 +169,7 @@ fn failures(store: &Store) -> Result<u32, EkeyError> {
 
 fn set_failures(store: &Store, n: u32) -> Result<(), EkeyError> {
     let w = store.write()?;
-    meta_put(w.txn(), META_FAILURES, &n.to_be_bytes())?;
+    meta_put(&w, META_FAILURES, &n.to_be_bytes())?;
     w.commit()?;
     Ok(())
 }
@@ -179,14 +179,14 @@ fn set_failures(store: &Store, n: u32) -> Result<(), EkeyError> {
 pub fn create(store: &Store, pin: &str, p: KdfParams) -> Result<[u8; 32], EkeyError> {
     check_policy(pin)?;
     let w = store.write()?;
-    if let Some(pk) = meta_get(w.txn(), META_PUBLIC)? {
+    if let Some(pk) = meta_get(&w, META_PUBLIC)? {
         return pk.try_into().map_err(|_| EkeyError::Damaged);
     }
     let seed: [u8; 32] = crate::random::bytes();
     let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-    meta_put(w.txn(), META_SEALED, &seal(&seed, pin, p)?)?;
-    meta_put(w.txn(), META_PUBLIC, &public)?;
-    meta_put(w.txn(), META_FAILURES, &0u32.to_be_bytes())?;
+    meta_put(&w, META_SEALED, &seal(&seed, pin, p)?)?;
+    meta_put(&w, META_PUBLIC, &public)?;
+    meta_put(&w, META_FAILURES, &0u32.to_be_bytes())?;
     w.commit()?;
     Ok(public)
 }

@@ -17,7 +17,6 @@ use exlic_client::node::NodeInfo;
 use exlic_client::query::{ApplicationQuery, Page};
 use exlic_client::seal::{AttachmentDigest, SealPayload, SealedSubmission, canonical_content};
 use exlic_client::status::ApplicationStatus;
-use redb::ReadableTable;
 
 use crate::clock::{Clock, china_date, date_key};
 use crate::domain::lifecycle::{self, Action, Refused};
@@ -25,10 +24,10 @@ use crate::domain::numbering::{NumberBlock, NumberError};
 use crate::domain::reference::Reference;
 use crate::domain::rules::{self, Context, TextLimits};
 use crate::domain::totals;
-use crate::store::app_state::AppState;
-use crate::store::tables::{self, OUTBOX, SEALS, kind};
+use crate::store::app_state::{self, AppState};
+use crate::store::tables::{self, kind};
 use crate::store::{
-    Store, StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put,
+    Store, StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put, seals,
 };
 
 /// Who this node belongs to.
@@ -147,11 +146,11 @@ fn decode_block(v: &[u8]) -> Option<NumberBlock> {
 /// Creates the device key and the number block of a new node (kept if already there).
 pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
     let w = store.write()?;
-    if meta_get(w.txn(), META_DEVICE_KEY)?.is_none() {
-        meta_put(w.txn(), META_DEVICE_KEY, &crate::random::bytes::<32>())?;
+    if meta_get(&w, META_DEVICE_KEY)?.is_none() {
+        meta_put(&w, META_DEVICE_KEY, &crate::random::bytes::<32>())?;
     }
-    if meta_get(w.txn(), META_NUMBER_BLOCK)?.is_none() {
-        meta_put(w.txn(), META_NUMBER_BLOCK, &encode_block(&block))?;
+    if meta_get(&w, META_NUMBER_BLOCK)?.is_none() {
+        meta_put(&w, META_NUMBER_BLOCK, &encode_block(&block))?;
     }
     w.commit()?;
     Ok(())
@@ -163,7 +162,7 @@ const META_INVITE_SECRET: &str = "invite_secret";
 /// [`crate::ekey::create`] under the user's PIN).
 pub fn initialise_enrolment(store: &Store, secret: [u8; 32]) -> Result<()> {
     let w = store.write()?;
-    meta_put(w.txn(), META_INVITE_SECRET, &secret)?;
+    meta_put(&w, META_INVITE_SECRET, &secret)?;
     w.commit()?;
     Ok(())
 }
@@ -298,15 +297,11 @@ impl Enterprise {
     }
 
     fn state(txn: &impl tables::Txn, id: DocId) -> Result<AppState> {
-        let t = txn.table(tables::APP_STATE)?;
-        let v = t.get(id.0)?.ok_or(EnterpriseError::NotFound(id))?;
-        AppState::decode(v.value()).map_err(|_| StoreError::Record("app_state").into())
+        app_state::get(txn, id)?.ok_or(EnterpriseError::NotFound(id))
     }
 
     fn put_state(w: &WriteBatch<'_>, id: DocId, s: &AppState) -> Result<()> {
-        let mut t = w.txn().open_table(tables::APP_STATE)?;
-        t.insert(id.0, s.encode().as_slice())?;
-        Ok(())
+        Ok(app_state::put(w, id, s)?)
     }
 
     fn commit_opts(&self) -> CommitOptions {
@@ -336,7 +331,7 @@ impl Enterprise {
         };
         state.log(now, "created", "");
         Self::put_state(&w, id, &state)?;
-        index::put_summary(w.txn(), id, Some(&self.summary(id, form, &state)))?;
+        index::put_summary(&w, id, Some(&self.summary(id, form, &state)))?;
         w.commit()?;
         self.get(id)
     }
@@ -383,7 +378,7 @@ impl Enterprise {
     /// Opens an editable application inside a write; refuses frozen or deleted ones.
     fn begin_edit(&self, id: DocId, action: Action) -> Result<(WriteBatch<'_>, AppState)> {
         let mut w = self.store.write()?;
-        let state = Self::state(w.txn(), id)?;
+        let state = Self::state(&w, id)?;
         let doc = w.doc(id)?.ok_or(EnterpriseError::NotFound(id))?;
         if form_doc::is_deleted(doc) {
             return Err(EnterpriseError::NotFound(id));
@@ -407,7 +402,7 @@ impl Enterprise {
         if w.save_doc(id)? {
             state.log(self.clock.now_ms(), event, "");
             Self::put_state(&w, id, &state)?;
-            index::put_summary(w.txn(), id, Some(&self.summary(id, &form, &state)))?;
+            index::put_summary(&w, id, Some(&self.summary(id, &form, &state)))?;
             w.commit()?;
         } else {
             // Nothing changed: release the write (and the cache it holds) before reading.
@@ -460,7 +455,7 @@ impl Enterprise {
         w.save_doc(id)?;
         state.log(self.clock.now_ms(), "deleted", "");
         Self::put_state(&w, id, &state)?;
-        index::put_summary(w.txn(), id, None)?;
+        index::put_summary(&w, id, None)?;
         w.commit()?;
         Ok(())
     }
@@ -503,8 +498,8 @@ impl Enterprise {
             media_type
         };
         let (mut w, state) = self.begin_edit(id, Action::Edit)?;
-        let hash = blobs::put(w.txn(), bytes)?;
-        blob_relay::queue_upload(w.txn(), hash, bytes.len() as u64)?;
+        let hash = blobs::put(&w, bytes)?;
+        blobs::enqueue(&w, blobs::Queue::Up, hash, bytes.len() as u64)?;
         let a = AttachmentRef {
             sha256: hex::encode(hash),
             name: name.to_owned(),
@@ -572,7 +567,7 @@ impl Enterprise {
             let mut h = [0u8; 32];
             hex::decode_to_slice(&a.sha256, &mut h)
                 .map_err(|_| StoreError::Record("attachment hash"))?;
-            match blobs::info(w.txn(), &h)? {
+            match blobs::info(&w, &h)? {
                 Some((size, _)) if size == a.size => {
                     digests.push(AttachmentDigest { sha256: h, size })
                 }
@@ -585,11 +580,11 @@ impl Enterprise {
         let application_no = match &state.application_no {
             Some(n) => n.clone(),
             None => {
-                let raw = meta_get(w.txn(), META_NUMBER_BLOCK)?
+                let raw = meta_get(&w, META_NUMBER_BLOCK)?
                     .ok_or(EnterpriseError::NotInitialised("no number block"))?;
                 let mut block = decode_block(&raw).ok_or(StoreError::Record("number_block"))?;
                 let n = block.allocate()?;
-                meta_put(w.txn(), META_NUMBER_BLOCK, &encode_block(&block))?;
+                meta_put(&w, META_NUMBER_BLOCK, &encode_block(&block))?;
                 n
             }
         };
@@ -608,16 +603,13 @@ impl Enterprise {
             sealed_at_ms: now,
         };
         let sealed = SealedSubmission::seal(&payload, content, &self.device_key);
-        {
-            let mut seals = w.txn().open_table(SEALS)?;
-            seals.insert((id.0, revision), sealed.encode().as_slice())?;
-        }
+        seals::put(&w, id, revision, &sealed.encode())?;
         state.status = ApplicationStatus::Sealed;
         state.revision = revision;
         state.application_no = Some(application_no.clone());
         state.log(now, "sealed", format!("revision {revision}"));
         Self::put_state(&w, id, &state)?;
-        index::put_summary(w.txn(), id, Some(&self.summary(id, &form, &state)))?;
+        index::put_summary(&w, id, Some(&self.summary(id, &form, &state)))?;
         w.commit()?;
         Ok(SealResult {
             application_no,
@@ -657,15 +649,12 @@ impl Enterprise {
     pub fn report(&self, id: DocId) -> Result<ApplicationView> {
         let (mut w, mut state) = self.begin_edit(id, Action::Report)?;
         let form = form_doc::read_form(w.doc(id)?.ok_or(EnterpriseError::NotFound(id))?);
-        let next = meta_get(w.txn(), META_NEXT_OUTBOX)?
+        let next = meta_get(&w, META_NEXT_OUTBOX)?
             .and_then(|v| v.try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(1);
-        {
-            let mut outbox = w.txn().open_table(OUTBOX)?;
-            outbox.insert(next, (id.0, state.revision))?;
-        }
-        meta_put(w.txn(), META_NEXT_OUTBOX, &(next + 1).to_be_bytes())?;
+        seals::enqueue(&w, next, id, state.revision)?;
+        meta_put(&w, META_NEXT_OUTBOX, &(next + 1).to_be_bytes())?;
         state.status = ApplicationStatus::Queued;
         state.log(
             self.clock.now_ms(),
@@ -673,7 +662,7 @@ impl Enterprise {
             format!("revision {} queued for delivery", state.revision),
         );
         Self::put_state(&w, id, &state)?;
-        index::put_summary(w.txn(), id, Some(&self.summary(id, &form, &state)))?;
+        index::put_summary(&w, id, Some(&self.summary(id, &form, &state)))?;
         w.commit()?;
         self.get(id)
     }
@@ -689,24 +678,16 @@ impl Enterprise {
                 why: "the application has not been sealed",
             }));
         }
-        let seals = txn.open_table(SEALS)?;
-        let v = seals
-            .get((id.0, state.revision))?
-            .ok_or(StoreError::Record("seal"))?;
-        SealedSubmission::decode(v.value()).map_err(|_| StoreError::Record("seal").into())
+        let env = seals::get(&txn, id, state.revision)?.ok_or(StoreError::Record("seal"))?;
+        SealedSubmission::decode(&env).map_err(|_| StoreError::Record("seal").into())
     }
 
     /// Sealed submissions waiting in the outbox, oldest first.
     pub fn outbox(&self) -> Result<Vec<(u64, DocId, u32)>> {
-        let txn = self.store.read()?;
-        let t = txn.open_table(OUTBOX)?;
-        let mut out = Vec::new();
-        for e in t.iter()? {
-            let (k, v) = e?;
-            let (id, rev) = v.value();
-            out.push((k.value(), DocId(id), rev));
-        }
-        Ok(out)
+        Ok(seals::outbox(&self.store.read()?)?
+            .into_iter()
+            .map(|q| (q.seq, q.app, q.revision))
+            .collect())
     }
 
     /// The list and 查询.
@@ -850,7 +831,7 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 
 pub mod blob_relay;
 pub mod certs;
-pub mod licence_reqs;
+pub mod licence_request;
 pub mod profile;
 pub mod replica;
 #[cfg(test)]

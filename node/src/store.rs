@@ -11,15 +11,26 @@
 //! ([`Store::compact_pending`]). Documents are loaded on demand into a bounded LRU cache.
 
 pub mod app_state;
+pub mod audit;
 pub mod blobs;
 pub mod case_doc;
+pub mod cases;
+pub mod cert_requests;
+pub mod certs;
 pub mod directory_doc;
 pub mod docs;
+pub mod feed;
 pub mod form_doc;
 pub mod group;
 pub mod index;
-pub mod licence_req;
+pub mod key_records;
+pub mod licence_request;
+pub mod licences;
 pub mod profile_doc;
+pub mod registry;
+pub mod seals;
+pub mod staff;
+pub mod sync_state;
 pub mod tables;
 pub mod unlock_doc;
 
@@ -52,8 +63,35 @@ pub enum StoreError {
     #[error("stored record {0} is damaged")]
     Record(&'static str),
     /// The group-commit batch this write was in failed; nothing of it was committed.
-    #[error("{0}")]
-    Batch(String),
+    #[error("{message}")]
+    Batch {
+        /// What failed the batch.
+        message: String,
+        /// Whether it failed because the disk is full.
+        disk_full: bool,
+    },
+}
+
+impl StoreError {
+    /// The error a batch's other writers get when `cause` failed the batch.
+    pub fn batch(cause: &StoreError) -> Self {
+        Self::Batch {
+            message: cause.to_string(),
+            disk_full: cause.is_disk_full(),
+        }
+    }
+
+    /// Whether the write failed because the disk (or the user's quota) is full.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::Db(redb::Error::Io(e)) => matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            Self::Batch { disk_full, .. } => *disk_full,
+            _ => false,
+        }
+    }
 }
 
 macro_rules! from_redb {
@@ -322,9 +360,18 @@ impl std::fmt::Debug for WriteBatch<'_> {
     }
 }
 
+impl Txn for WriteBatch<'_> {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        def: redb::TableDefinition<'_, K, V>,
+    ) -> Result<impl redb::ReadableTable<K, V> + '_, redb::TableError> {
+        self.txn().open_table(def)
+    }
+}
+
 impl<'s> WriteBatch<'s> {
-    /// The redb transaction, for table access.
-    pub fn txn(&self) -> &WriteTransaction {
+    /// The redb transaction, for the typed records of `store`'s modules.
+    pub(in crate::store) fn txn(&self) -> &WriteTransaction {
         self.txn.as_ref().expect("open until commit")
     }
 
@@ -491,9 +538,15 @@ pub fn meta_get(txn: &impl Txn, key: &str) -> Result<Option<Vec<u8>>, StoreError
 }
 
 /// Writes the `META` entry `key`.
-pub fn meta_put(txn: &WriteTransaction, key: &str, value: &[u8]) -> Result<(), StoreError> {
-    let mut t = txn.open_table(META)?;
+pub fn meta_put(w: &WriteBatch<'_>, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    let mut t = w.txn().open_table(META)?;
     t.insert(key, value)?;
+    Ok(())
+}
+
+/// Removes the `META` entry `key`.
+pub fn meta_remove(w: &WriteBatch<'_>, key: &str) -> Result<(), StoreError> {
+    w.txn().open_table(META)?.remove(key)?;
     Ok(())
 }
 

@@ -3,8 +3,6 @@
 //!
 //! * [`codec`] frames [`exlic_client::protocol`] messages with size limits;
 //! * [`net`] builds the swarm both roles use (limits, timeouts, the peer's ed25519 key);
-//! * [`docsync`] runs Automerge's sync protocol for one document against a peer, with the
-//!   peer's sync state kept in memory for a session and persisted in redb between them;
 //! * [`client`] is the enterprise side: dial with backoff, sync rounds, blob upload,
 //!   outbox delivery, status for the UI;
 //! * [`server`] is the authority side: accepts requests and hands them to
@@ -12,6 +10,5 @@
 
 pub mod client;
 pub mod codec;
-pub mod docsync;
 pub mod net;
 pub mod server;

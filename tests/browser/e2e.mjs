@@ -292,14 +292,14 @@ async function enterpriseLicence() {
   await page.getByRole("link", { name: "新增" }).click();
   await page.getByLabel(/^出口许可证号/).fill("26ZZ000000");
   await page.getByRole("button", { name: "查询并填充" }).click();
-  check(await page.locator("#lreq-error").isVisible(), "an unknown licence number is refused with a reason");
+  check(await page.locator("#licence-request-error").isVisible(), "an unknown licence number is refused with a reason");
   await page.getByLabel(/^出口许可证号/).fill(state.licence_no);
   await page.getByRole("button", { name: "查询并填充" }).click();
   check((await page.locator("#r-exporter_uscc").inputValue()) === "913502000728319549", "the 统一社会信用代码 is filled");
   check((await page.locator("#r-expiry").getAttribute("readonly")) !== null, "filled fields are read-only");
   await shot(page, "ent-17-deletion-new");
   await page.getByRole("button", { name: "保存" }).click();
-  await page.waitForURL(/msg=flash.lreq_saved/);
+  await page.waitForURL(/msg=flash.licence_request_saved/);
   check((await page.locator("#licence-requests").innerText()).includes("待审核"), "the request waits for review");
   await shot(page, "ent-18-deletion-saved");
 

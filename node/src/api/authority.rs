@@ -16,8 +16,8 @@ use exlic_client::authority::{
 };
 use exlic_client::status::ApplicationStatus;
 
-use crate::authority::review::Stage;
 use crate::authority::staff::{LoginError, Role, Sessions, Staff};
+use crate::domain::review::Stage;
 
 use super::error::Failure;
 use super::extract::{JsonBody, PathId};
@@ -43,7 +43,7 @@ pub fn session_of(s: &AuthorityState, headers: &HeaderMap) -> Option<Staff> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let token = bearer.or_else(|| crate::ui::guard::cookie(headers, SESSION_COOKIE))?;
+    let token = bearer.or_else(|| super::extract::cookie(headers, SESSION_COOKIE))?;
     s.sessions.get(token.trim(), s.authority.now_ms())
 }
 
@@ -88,11 +88,19 @@ pub fn stage_role(stage: Stage) -> Role {
 
 impl From<AuthorityError> for Failure {
     fn from(e: AuthorityError) -> Self {
+        let msg = e.to_string();
         match e {
-            AuthorityError::Invalid(m) => {
-                let field = m.split(':').next().unwrap_or("body").to_owned();
-                Failure::bad_input(&field, m)
+            AuthorityError::BadInput { field, .. } => Failure::bad_input(&field, msg),
+            AuthorityError::NotFound { field, .. } => {
+                Failure::new(StatusCode::NOT_FOUND, "not_found", msg, Some(&field))
             }
+            AuthorityError::WrongState { field, .. } => Failure::new(
+                StatusCode::CONFLICT,
+                "not_allowed_in_this_state",
+                msg,
+                Some(&field),
+            ),
+            AuthorityError::Store(s) => Failure::from(s),
             other => Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "storage_error",
@@ -384,17 +392,18 @@ async fn licence_requests(
     super::extract::QueryParams(q): super::extract::QueryParams<RequestsQuery>,
 ) -> Result<Json<Vec<exlic_client::licence_request::LicenceRequestView>>, Failure> {
     require(&s, &headers)?;
-    let status =
-        match q.status.as_deref() {
-            None | Some("") => None,
-            Some(c) => Some(crate::store::licence_req::Status::parse(c).ok_or_else(|| {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(
+            crate::store::licence_request::Status::parse(c).ok_or_else(|| {
                 Failure::bad_input("status", "`pending`, `approved` or `rejected`")
-            })?),
-        };
+            })?,
+        ),
+    };
     let rows = run(&s, move |a| a.licence_requests(status)).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(id, r)| super::v1::licence_requests::view(id, r))
+            .map(|(id, r)| super::v1::licence_request::view(id, r))
             .collect(),
     ))
 }
@@ -422,7 +431,7 @@ async fn decide_licence_request(
         a.decide_licence_request(id, d.approve, &d.reason, &actor)
     })
     .await?;
-    Ok(Json(super::v1::licence_requests::view(id, r)))
+    Ok(Json(super::v1::licence_request::view(id, r)))
 }
 
 async fn licence_status(

@@ -58,9 +58,24 @@ impl IntoResponse for Failure {
     }
 }
 
-fn is_disk_full(e: &StoreError) -> bool {
-    let text = e.to_string().to_lowercase();
-    text.contains("no space") || text.contains("storage full") || text.contains("disk full")
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        if e.is_disk_full() {
+            return Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                format!("the disk is full; nothing was saved: {e}"),
+                None,
+            );
+        }
+        tracing::error!(error = %e, "storage failure");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            format!("nothing was saved: {e}"),
+            None,
+        )
+    }
 }
 
 impl From<EnterpriseError> for Failure {
@@ -109,13 +124,8 @@ impl From<EnterpriseError> for Failure {
                 msg,
                 None,
             ),
-            E::Store(s) if is_disk_full(&s) => Self::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "disk_full",
-                format!("the disk is full; nothing was saved: {s}"),
-                None,
-            ),
-            E::Store(_) | E::Document(_) => {
+            E::Store(s) => Self::from(s),
+            E::Document(_) => {
                 tracing::error!(error = %msg, "storage failure");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,5 +135,34 @@ impl From<EnterpriseError> for Failure {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_507_by_its_error_kind_not_its_text() {
+        let full = StoreError::Db(redb::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        assert_eq!(
+            Failure::from(full).parts().0,
+            StatusCode::INSUFFICIENT_STORAGE
+        );
+        let full = StoreError::Db(redb::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        let in_batch = StoreError::batch(&full);
+        assert_eq!(
+            Failure::from(in_batch).parts().0,
+            StatusCode::INSUFFICIENT_STORAGE
+        );
+        let other = StoreError::Db(redb::Error::Io(std::io::Error::other("no space left")));
+        assert_eq!(
+            Failure::from(other).parts().0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::v1::{applications, licence_requests, node};
+use super::v1::{applications, licence_request, node};
 
 /// The API description.
 #[derive(Debug, OpenApi)]
@@ -14,7 +14,7 @@ use super::v1::{applications, licence_requests, node};
         applications::create, applications::list, applications::get_one, applications::save,
         applications::patch, applications::delete, applications::upload, applications::download,
         applications::remove_attachment, applications::seal, applications::seal_file, applications::report,
-        licence_requests::list, licence_requests::create, licence_requests::status,
+        licence_request::list, licence_request::create, licence_request::status,
     ),
     tags((name = "node"), (name = "applications"), (name = "licences"))
 )]

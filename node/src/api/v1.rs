@@ -1,7 +1,7 @@
 //! Version 1 of the JSON API.
 
 pub mod applications;
-pub mod licence_requests;
+pub mod licence_request;
 pub mod node;
 
 use axum::Router;
@@ -21,14 +21,14 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/certificate", get(node::certificate))
         .route("/licences", get(node::licences))
         .route("/licences/{no}/file", get(node::licence_file))
-        .route("/licences/{no}/status", get(licence_requests::status))
+        .route("/licences/{no}/status", get(licence_request::status))
         .route("/directory", get(node::directory))
         .route("/profile", get(node::profile).put(node::propose_profile))
         .route("/ekey", get(node::ekey))
         .route("/ekey/unlock-request", post(node::request_unlock))
         .route(
             "/licence-requests",
-            get(licence_requests::list).post(licence_requests::create),
+            get(licence_request::list).post(licence_request::create),
         )
         .route(
             "/certificate/requests",

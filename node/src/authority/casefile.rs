@@ -9,11 +9,12 @@ use exlic_client::application::ApplicationForm;
 use exlic_client::attachment::AttachmentRef;
 use exlic_client::seal::{SealPayload, SealedSubmission};
 use exlic_client::status::ApplicationStatus;
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::*;
-use crate::store::{StoreError, WriteBatch, docs, form_doc};
+use crate::store::cases::{self, CaseRow};
+use crate::store::{
+    StoreError, WriteBatch, audit, certs, docs, feed, form_doc, licences, registry, seals,
+};
 
 /// The seal of the revision under review, checked again against the stored certificate
 /// and revocation list at the authority's receipt time.
@@ -70,8 +71,8 @@ pub type IssuedCertificate = (u64, String, String, i64, i64, i64);
 
 /// Field-by-field differences between two forms: (field, before, after).
 pub fn diff(before: &ApplicationForm, after: &ApplicationForm) -> Vec<(String, String, String)> {
-    let a = crate::ui::forms::flatten(before);
-    let b = crate::ui::forms::flatten(after);
+    let a = crate::domain::field_paths::flatten(before);
+    let b = crate::domain::field_paths::flatten(after);
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -90,23 +91,26 @@ impl Authority {
     /// One case for the review screen; `None` when there is no such case.
     pub fn case_file(&self, id: DocId) -> Result<Option<CaseFile>, AuthorityError> {
         let txn = self.store.read()?;
-        let Some(row) = txn.open_table(CASES)?.get(id.0)? else {
+        let Some(CaseRow {
+            owner,
+            application_no: no,
+            revision,
+            status,
+            received_ms: received,
+            ..
+        }) = cases::get(&txn, id)?
+        else {
             return Ok(None);
         };
-        let (owner, no, revision, status, _hash, received) = row.value();
-        let (owner, no) = (owner.to_owned(), no.to_owned());
-        let status = ApplicationStatus::from_tag(status).ok_or(StoreError::Record("cases"))?;
-        drop(row);
         let mut revisions = Vec::new();
         let mut current: Option<SealedSubmission> = None;
-        for e in txn.open_table(SEALS)?.range((id.0, 0)..=(id.0, u32::MAX))? {
-            let (k, v) = e?;
-            let Ok(sub) = SealedSubmission::decode(v.value()) else {
+        for (rev, env) in seals::all_of(&txn, id)? {
+            let Ok(sub) = SealedSubmission::decode(&env) else {
                 continue;
             };
             let form: ApplicationForm = serde_json::from_slice(&sub.content).unwrap_or_default();
-            revisions.push((k.value().1, form));
-            if k.value().1 == revision {
+            revisions.push((rev, form));
+            if rev == revision {
                 current = Some(sub);
             }
         }
@@ -148,12 +152,9 @@ impl Authority {
     ) -> Result<SealCheck, AuthorityError> {
         let payload = SealPayload::decode(&sub.payload).ok();
         let device = payload.as_ref().map(|p| p.device_key).unwrap_or_default();
-        let serial = txn.open_table(DEVICE_CERT)?.get(device)?.map(|v| v.value());
+        let serial = certs::newest_for(txn, &device)?;
         let cert = match serial {
-            Some(s) => txn
-                .open_table(CERT_BYTES)?
-                .get(s)?
-                .map(|v| v.value().to_vec()),
+            Some(s) => certs::signed(txn, s)?,
             None => None,
         };
         let Some(cert) = cert else {
@@ -198,7 +199,7 @@ impl Authority {
         sha256: &str,
     ) -> Result<Option<(AttachmentRef, Vec<u8>)>, AuthorityError> {
         let txn = self.store.read()?;
-        if txn.open_table(CASES)?.get(id.0)?.is_none() {
+        if cases::get(&txn, id)?.is_none() {
             return Ok(None);
         }
         let Some(a) = docs::load(&txn, id)?
@@ -220,11 +221,8 @@ impl Authority {
     pub fn case_counts(&self) -> Result<BTreeMap<ApplicationStatus, u64>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out = BTreeMap::new();
-        for e in txn.open_table(CASES)?.iter()? {
-            let (_, v) = e?;
-            if let Some(s) = ApplicationStatus::from_tag(v.value().3) {
-                *out.entry(s).or_insert(0) += 1;
-            }
+        for (_, c) in cases::all(&txn)? {
+            *out.entry(c.status).or_insert(0) += 1;
         }
         Ok(out)
     }
@@ -234,15 +232,13 @@ impl Authority {
     pub fn daily_figures(&self) -> Result<BTreeMap<String, (u64, u64)>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for e in txn.open_table(AUDIT)?.iter()? {
-            let (_, v) = e?;
-            let (at, _, _, action, _) = v.value();
+        for (at, action) in audit::actions(&txn)? {
             let received = action == "上报";
             let issued = action.contains("复审通过");
             if !received && !issued {
                 continue;
             }
-            let day = crate::ui::when(at).chars().take(10).collect::<String>();
+            let day = crate::clock::china_date(at).to_string();
             let d = out.entry(day).or_default();
             if received {
                 d.0 += 1;
@@ -257,10 +253,7 @@ impl Authority {
     pub fn licence_files(&self) -> Result<Vec<(String, Vec<u8>)>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out = Vec::new();
-        for e in txn.open_table(LICENCES)?.iter()? {
-            let (k, v) = e?;
-            out.push((k.value().to_owned(), v.value().to_vec()));
-        }
+        out.extend(licences::all(&txn)?);
         out.reverse();
         Ok(out)
     }
@@ -269,9 +262,8 @@ impl Authority {
     pub fn enterprises(&self) -> Result<Vec<(String, String)>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out = Vec::new();
-        for e in txn.open_table(ENTERPRISES)?.iter()? {
-            let (k, v) = e?;
-            out.push((k.value().to_owned(), v.value().0.to_owned()));
+        for (uscc, e) in registry::enterprises(&txn)? {
+            out.push((uscc, e.name));
         }
         Ok(out)
     }
@@ -281,20 +273,15 @@ impl Authority {
     pub fn certificates(&self) -> Result<Vec<IssuedCertificate>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out = Vec::new();
-        for e in txn.open_table(CERTS)?.iter()?.rev() {
-            let (k, v) = e?;
-            let (uscc, _, mobile, from, to, revoked) = v.value();
+        for c in certs::all(&txn)?.into_iter().rev().take(500) {
             out.push((
-                k.value(),
-                uscc.to_owned(),
-                mobile.to_owned(),
-                from,
-                to,
-                revoked,
+                c.serial,
+                c.uscc,
+                c.mobile,
+                c.not_before_ms,
+                c.not_after_ms,
+                c.revoked_ms.unwrap_or(i64::MAX),
             ));
-            if out.len() >= 500 {
-                break;
-            }
         }
         Ok(out)
     }
@@ -319,25 +306,14 @@ impl Authority {
         let id = directory_doc::id();
         if w.doc(id)?.is_none() {
             w.create_doc(id, crate::store::tables::kind::OTHER)?;
-            w.txn()
-                .open_table(DOC_OWNER)?
-                .insert(id.0, directory_doc::PUBLIC)?;
-            w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
+            feed::add_authority_doc(w, id, directory_doc::PUBLIC)?;
         }
         let doc = w.doc(id)?.expect("created");
         edit(doc).map_err(|e| StoreError::Document(id, e.to_string()))?;
         doc.commit();
         w.save_doc(id)?;
-        let owners: Vec<String> = {
-            let t = w.txn().open_table(ENTERPRISES)?;
-            let mut v = Vec::new();
-            for e in t.iter()? {
-                v.push(e?.0.value().to_owned());
-            }
-            v
-        };
-        for o in &owners {
-            Self::feed(w, o, id, [0; 32])?;
+        for (o, _) in &registry::enterprises(w)? {
+            feed::push(w, o, id, feed::AUTHORITY_WRITER)?;
         }
         Ok(())
     }
@@ -349,12 +325,13 @@ impl Authority {
         actor: &str,
     ) -> Result<(), AuthorityError> {
         use crate::store::directory_doc;
-        d.validate().map_err(AuthorityError::Invalid)?;
+        d.validate()
+            .map_err(|(field, message)| AuthorityError::bad_input(field, message))?;
         let now = self.clock.now_ms();
         d.updated_ms = now;
         let mut w = self.store.write()?;
         Self::edit_public_doc(&mut w, |doc| directory_doc::write(doc, &d))?;
-        Self::audit(
+        audit::append(
             &w,
             now,
             actor,

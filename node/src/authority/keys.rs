@@ -12,21 +12,14 @@ use ed25519_dalek::SigningKey;
 use exlic_client::DocId;
 use exlic_client::authority::KeyEntry;
 use exlic_client::certificate::{KeyRecord, key_id};
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError, META_SIGNING_KEY};
-use crate::store::tables::*;
-use crate::store::{directory_doc, meta_put};
+use crate::store::{audit, directory_doc, key_records, meta_put};
 
 impl Authority {
     /// Every key rollover record, oldest first (what `exlic verify --rollover` takes).
     pub fn key_records(&self) -> Result<Vec<Vec<u8>>, AuthorityError> {
-        let txn = self.store.read()?;
-        let mut out = Vec::new();
-        for r in txn.open_table(KEY_RECORDS)?.iter()? {
-            out.push(r?.1.value().to_vec());
-        }
-        Ok(out)
+        Ok(key_records::all(&self.store.read()?)?)
     }
 
     /// The chain of keys, oldest first.
@@ -62,21 +55,13 @@ impl Authority {
         .sign(old);
         let mut next = trust.clone();
         next.roll_over(&record)
-            .map_err(|e| AuthorityError::Invalid(format!("key rollover: {e}")))?;
+            .map_err(|e| AuthorityError::wrong_state("key rollover", e.to_string()))?;
         let mut w = self.store.write()?;
-        let records = {
-            let mut t = w.txn().open_table(KEY_RECORDS)?;
-            let n = redb::ReadableTableMetadata::len(&t)?;
-            t.insert(n, record.as_slice())?;
-            let mut all = Vec::new();
-            for r in t.iter()? {
-                all.push(r?.1.value().to_vec());
-            }
-            all
-        };
-        meta_put(w.txn(), META_SIGNING_KEY, &seed)?;
+        key_records::append(&w, &record)?;
+        let records = key_records::all(&w)?;
+        meta_put(&w, META_SIGNING_KEY, &seed)?;
         Self::edit_public_doc(&mut w, |doc| directory_doc::write_keys(doc, &records))?;
-        Self::audit(
+        audit::append(
             &w,
             effective_ms,
             actor,

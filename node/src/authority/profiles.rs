@@ -4,13 +4,10 @@
 
 use exlic_client::DocId;
 use exlic_client::profile::EnterpriseProfile;
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::{
-    AUTHORITY_DOCS, DOC_OWNER, ENTERPRISES, PROFILE_ACK, PROFILE_PROPOSALS, kind,
-};
-use crate::store::{StoreError, WriteBatch, docs, profile_doc};
+use crate::store::tables::kind;
+use crate::store::{StoreError, WriteBatch, audit, docs, feed, profile_doc, registry};
 
 /// One enterprise's profile state at the office.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +47,7 @@ impl Authority {
         else {
             return Ok(());
         };
-        let current = w
-            .txn()
-            .open_table(PROFILE_PROPOSALS)?
-            .get(owner)?
-            .map(|v| DocId(v.value()));
+        let current = profile_doc::proposal_of(w, owner)?;
         let newer = match current {
             Some(c) if c != doc => w
                 .doc(c)?
@@ -63,9 +56,7 @@ impl Authority {
             _ => true,
         };
         if newer {
-            w.txn()
-                .open_table(PROFILE_PROPOSALS)?
-                .insert(owner, doc.0)?;
+            profile_doc::set_proposal(w, owner, doc)?;
         }
         Ok(())
     }
@@ -74,30 +65,24 @@ impl Authority {
     pub fn profiles(&self) -> Result<Vec<ProfileState>, AuthorityError> {
         let txn = self.store.read()?;
         let mut out = Vec::new();
-        let proposals = txn.open_table(PROFILE_PROPOSALS)?;
-        let acks = txn.open_table(PROFILE_ACK)?;
-        for e in txn.open_table(ENTERPRISES)?.iter()? {
-            let (k, v) = e?;
-            let uscc = k.value().to_owned();
-            let load = |id: Option<[u8; 16]>, kind: &str| -> Result<_, StoreError> {
+        for (uscc, e) in registry::enterprises(&txn)? {
+            let load = |id: Option<DocId>, kind: &str| -> Result<_, StoreError> {
                 Ok(match id {
-                    Some(id) => {
-                        docs::load(&txn, DocId(id))?.and_then(|d| profile_doc::read(&d, kind))
-                    }
+                    Some(id) => docs::load(&txn, id)?.and_then(|d| profile_doc::read(&d, kind)),
                     None => None,
                 })
             };
             let proposed = load(
-                proposals.get(uscc.as_str())?.map(|v| v.value()),
+                profile_doc::proposal_of(&txn, &uscc)?,
                 profile_doc::PROPOSAL,
             )?;
             let accepted = load(
-                acks.get(uscc.as_str())?.map(|v| v.value()),
+                profile_doc::acceptance_of(&txn, &uscc)?,
                 profile_doc::ACCEPTED,
             )?;
             out.push(ProfileState {
                 uscc,
-                name: v.value().0.to_owned(),
+                name: e.name,
                 proposed,
                 accepted,
             });
@@ -111,31 +96,27 @@ impl Authority {
             .profiles()?
             .into_iter()
             .find(|p| p.uscc == uscc)
-            .ok_or_else(|| AuthorityError::Invalid(format!("uscc: no enterprise {uscc}")))?;
+            .ok_or_else(|| AuthorityError::not_found("uscc", format!("no enterprise {uscc}")))?;
         let Some((p, _)) = state.proposed.clone().filter(|_| state.pending()) else {
-            return Err(AuthorityError::Invalid(
-                "uscc: no proposal waits for acceptance".into(),
+            return Err(AuthorityError::wrong_state(
+                "uscc",
+                "no proposal waits for acceptance",
             ));
         };
         if let Some((field, message)) = p.validate().into_iter().next() {
-            return Err(AuthorityError::Invalid(format!("{field}: {message}")));
+            return Err(AuthorityError::bad_input(field, message));
         }
         let now = self.clock.now_ms();
         let mut w = self.store.write()?;
-        let existing = w
-            .txn()
-            .open_table(PROFILE_ACK)?
-            .get(uscc)?
-            .map(|v| DocId(v.value()));
+        let existing = profile_doc::acceptance_of(&w, uscc)?;
         let id = match existing {
             Some(id) => id,
             None => {
                 // Unguessable, so no enterprise can create it first.
                 let id = DocId(crate::random::bytes());
                 w.create_doc(id, kind::OTHER)?;
-                w.txn().open_table(DOC_OWNER)?.insert(id.0, uscc)?;
-                w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
-                w.txn().open_table(PROFILE_ACK)?.insert(uscc, id.0)?;
+                feed::add_authority_doc(&w, id, uscc)?;
+                profile_doc::set_acceptance(&w, uscc, id)?;
                 id
             }
         };
@@ -144,8 +125,8 @@ impl Authority {
             .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        Self::feed(&w, uscc, id, [0; 32])?;
-        Self::audit(
+        feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
+        audit::append(
             &w,
             now,
             actor,

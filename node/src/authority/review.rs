@@ -5,26 +5,19 @@
 use exlic_client::DocId;
 use exlic_client::application::ApplicationForm;
 use exlic_client::certificate::key_id;
-use exlic_client::licence::{Licence, LicenceLine};
 use exlic_client::seal::SealedSubmission;
 use exlic_client::status::ApplicationStatus;
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
-use crate::clock::{china, china_date};
-use crate::domain::{issuing, reference::Reference, rules, totals};
+use crate::clock::china_date;
+use crate::domain::review::{self, Refusal, Stage};
+use crate::domain::{issuing, rules};
 use crate::store::case_doc::{self, Case};
-use crate::store::tables::*;
-use crate::store::{BuiltDoc, StoreError, WriteBatch, meta_get, meta_put};
-
-/// Which review stage decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// 初审 by the 经办人.
-    Initial,
-    /// 复审 by the 处长.
-    Second,
-}
+use crate::store::cases::{self, CaseRow};
+use crate::store::tables::kind;
+use crate::store::{
+    BuiltDoc, StoreError, WriteBatch, audit, feed, licences, meta_get, meta_put, seals,
+};
 
 impl Authority {
     /// Writes the case document for `app` (creating it on first use) and puts it in the
@@ -60,17 +53,15 @@ impl Authority {
     ) -> Result<(), StoreError> {
         let id = case_doc::case_id(case.application);
         if let Some(built) = built
-            && crate::store::docs::kind(w.txn(), id)?.is_none()
+            && crate::store::docs::kind(w, id)?.is_none()
         {
             w.insert_built_doc(id, kind::OTHER, built)?;
-            w.txn().open_table(DOC_OWNER)?.insert(id.0, owner)?;
-            w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
-            return Self::feed(w, owner, id, [0; 32]);
+            feed::add_authority_doc(w, id, owner)?;
+            return feed::push(w, owner, id, feed::AUTHORITY_WRITER);
         }
         if w.doc(id)?.is_none() {
             w.create_doc(id, kind::OTHER)?;
-            w.txn().open_table(DOC_OWNER)?.insert(id.0, owner)?;
-            w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
+            feed::add_authority_doc(w, id, owner)?;
         }
         let now = self.clock.now_ms();
         let d = w.doc(id)?.expect("created");
@@ -78,21 +69,7 @@ impl Authority {
             .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        Self::feed(w, owner, id, [0; 32])?;
-        Ok(())
-    }
-
-    pub(super) fn audit(
-        w: &WriteBatch<'_>,
-        at: i64,
-        actor: &str,
-        app: DocId,
-        action: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        let mut t = w.txn().open_table(AUDIT)?;
-        let seq = t.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        t.insert(seq, (at, actor, app.0, action, detail))?;
+        feed::push(w, owner, id, feed::AUTHORITY_WRITER)?;
         Ok(())
     }
 
@@ -107,61 +84,35 @@ impl Authority {
     ) -> Result<(ApplicationStatus, Option<String>), AuthorityError> {
         let reason = reason.trim();
         if !approve && reason.is_empty() {
-            return Err(AuthorityError::Invalid(
-                "reason: a refusal must give its reason".into(),
+            return Err(AuthorityError::bad_input(
+                "reason",
+                Refusal::NoReason.to_string(),
             ));
         }
         let mut w = self.store.write()?;
-        let (owner, app_no, revision, status, seal_hash, received) = {
-            let t = w.txn().open_table(CASES)?;
-            let g = t.get(app.0)?.ok_or_else(|| {
-                AuthorityError::Invalid(format!("application: no case for {app}"))
-            })?;
-            let (o, n, r, s, h, at) = g.value();
-            (
-                o.to_owned(),
-                n.to_owned(),
-                r,
-                ApplicationStatus::from_tag(s).ok_or(StoreError::Record("cases"))?,
-                h,
-                at,
-            )
-        };
-        let expected = match stage {
-            Stage::Initial => ApplicationStatus::PendingInitial,
-            Stage::Second => ApplicationStatus::PendingSecond,
-        };
-        if status != expected {
-            return Err(AuthorityError::Invalid(format!(
-                "status: the application is {} ({}), not {}",
-                status.zh(),
-                status.code(),
-                expected.zh()
-            )));
-        }
-        let next = match (stage, approve) {
-            (Stage::Initial, true) => ApplicationStatus::PendingSecond,
-            (Stage::Initial, false) => ApplicationStatus::Returned,
-            (Stage::Second, true) => ApplicationStatus::Issued,
-            (Stage::Second, false) => ApplicationStatus::Rejected,
-        };
+        let row = cases::get(&w, app)?.ok_or_else(|| {
+            AuthorityError::not_found("application", format!("no case for {app}"))
+        })?;
+        let decision = review::decide(stage, row.status, approve, reason).map_err(|r| match r {
+            Refusal::NoReason => AuthorityError::bad_input("reason", r.to_string()),
+            Refusal::WrongStage { .. } => AuthorityError::wrong_state("status", r.to_string()),
+        })?;
+        let (next, action) = (decision.next, decision.action);
         let (now, key) = self.signer();
-        let (licence_no, licence) = if next == ApplicationStatus::Issued {
-            let (no, file) = self.issue(&w, app, &app_no, revision, now, &key)?;
-            (no, file)
+        let (licence_no, licence) = if decision.issues() {
+            self.issue(&w, app, &row.application_no, row.revision, now, &key)?
         } else {
             (String::new(), Vec::new())
         };
-        w.txn().open_table(CASES)?.insert(
-            app.0,
-            (
-                owner.as_str(),
-                app_no.as_str(),
-                revision,
-                next.tag(),
-                seal_hash,
-                received,
-            ),
+        let (owner, app_no, revision) =
+            (row.owner.clone(), row.application_no.clone(), row.revision);
+        cases::put(
+            &w,
+            app,
+            &CaseRow {
+                status: next,
+                ..row
+            },
         )?;
         let case = Case {
             application: app,
@@ -173,14 +124,8 @@ impl Authority {
             licence_state: String::new(),
             requests: Vec::new(),
         };
-        let action = match (stage, approve) {
-            (Stage::Initial, true) => "初审通过",
-            (Stage::Initial, false) => "初审不予通过",
-            (Stage::Second, true) => "复审通过",
-            (Stage::Second, false) => "复审不予通过",
-        };
         self.put_case(&mut w, &owner, &case, &format!("{action}|{reason}"))?;
-        Self::audit(
+        audit::append(
             &w,
             now,
             actor,
@@ -207,100 +152,49 @@ impl Authority {
         now: i64,
         key: &ed25519_dalek::SigningKey,
     ) -> Result<(String, Vec<u8>), AuthorityError> {
-        let env = w
-            .txn()
-            .open_table(SEALS)?
-            .get((app.0, revision))?
-            .ok_or(StoreError::Record("seals"))?
-            .value()
-            .to_vec();
+        let env = seals::get(w, app, revision)?.ok_or(StoreError::Record("seals"))?;
         let sub = SealedSubmission::decode(&env).map_err(|_| StoreError::Record("seals"))?;
         let form: ApplicationForm = serde_json::from_slice(&sub.content)
             .map_err(|_| StoreError::Record("sealed content"))?;
         let today = china_date(now);
         let quota_year = rules::parse_year(&form.quota_year)
-            .ok_or_else(|| AuthorityError::Invalid("quota_year: not a year".into()))?;
+            .ok_or_else(|| AuthorityError::bad_input("quota_year", "not a year"))?;
         let expiry = issuing::expiry(today, quota_year as i16, 6)
-            .map_err(|e| AuthorityError::Invalid(format!("expiry: {e}")))?;
+            .map_err(|e| AuthorityError::bad_input("expiry", e.to_string()))?;
         // Serial per office and year, in the same transaction: unique under concurrency
         // (redb serialises writers) and across restarts.
         let serial_key = format!("licence_serial.{}", today.year());
-        let serial = meta_get(w.txn(), &serial_key)?
+        let serial = meta_get(w, &serial_key)?
             .and_then(|v| v.try_into().ok())
             .map(u32::from_be_bytes)
             .unwrap_or(0)
             + 1;
-        meta_put(w.txn(), &serial_key, &serial.to_be_bytes())?;
+        meta_put(w, &serial_key, &serial.to_be_bytes())?;
         let licence_no = issuing::licence_no(today, &self.info.agency_code, serial)
-            .map_err(|e| AuthorityError::Invalid(format!("licence_no: {e}")))?;
-        let reference = Reference::embedded();
-        let t = totals::compute(&form, &reference);
-        let name = reference
-            .commodity(quota_year, &form.commodity_code)
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
-        let mut remarks = form.remarks.clone();
-        if i32::from(quota_year) > i32::from(today.year()) && !remarks.contains("1月1日") {
-            remarks.push_str(&format!(" 本证自{quota_year}年1月1日起有效"));
-        }
-        let licence = Licence {
-            licence_no: licence_no.clone(),
-            application_id: app,
-            application_no: app_no.into(),
-            exporter: [
-                form.exporter_name.clone(),
-                form.exporter_code.clone(),
-                form.exporter_uscc.clone(),
-            ],
-            consignor: [
-                form.consignor_name.clone(),
-                form.consignor_code.clone(),
-                form.consignor_uscc.clone(),
-            ],
-            expiry: expiry.strftime("%Y%m%d").to_string(),
-            trade_mode: form.trade_mode.clone(),
-            contract_no: form.contract_no.clone(),
-            customs_district: form.customs_district.clone(),
-            country: form.country.clone(),
-            payment_mode: form.payment_mode.clone(),
-            transport_mode: form.transport_mode.clone(),
-            commodity: [form.commodity_code.clone(), name],
-            currency: form.currency.clone(),
-            lines: form
-                .goods
-                .iter()
-                .enumerate()
-                .map(|(i, g)| LicenceLine {
-                    spec: g.spec.clone(),
-                    unit: g.unit.clone(),
-                    quantity: g.quantity.clone(),
-                    unit_price: g.unit_price.clone(),
-                    amount: t.line_amounts.get(i).cloned().unwrap_or_default(),
-                    amount_usd: t.line_amounts_usd.get(i).cloned().unwrap_or_default(),
-                })
-                .collect(),
-            total: [t.total.clone(), t.total_usd],
-            remarks: remarks.trim().to_owned(),
-            quota_year,
-            max_uses: issuing::max_uses(&form.batch_mode),
-            agency: [self.info.agency_code.clone(), self.info.name.clone()],
-            issue_date: jiff::Timestamp::from_millisecond(now)
-                .map(|t| t.to_zoned(china()).strftime("%Y%m%d").to_string())
-                .unwrap_or_default(),
-            issued_at_ms: now,
-            key_id: key_id(&key.verifying_key().to_bytes()),
-        };
+            .map_err(|e| AuthorityError::wrong_state("licence_no", e.to_string()))?;
+        let licence = issuing::build_licence(
+            &form,
+            issuing::Issuance {
+                licence_no: licence_no.clone(),
+                application_id: app,
+                application_no: app_no,
+                quota_year,
+                expiry,
+                issue_date: today,
+                issued_at_ms: now,
+                agency: [self.info.agency_code.clone(), self.info.name.clone()],
+                key_id: key_id(&key.verifying_key().to_bytes()),
+            },
+            &self.reference,
+        );
         let file = licence.sign(key);
-        w.txn()
-            .open_table(LICENCES)?
-            .insert(licence_no.as_str(), file.as_slice())?;
+        licences::put(w, &licence_no, &file)?;
         Ok((licence_no, file))
     }
 
     /// A signed licence by number.
     pub fn licence(&self, no: &str) -> Result<Option<Vec<u8>>, AuthorityError> {
-        let t = self.store.read()?;
-        Ok(t.open_table(LICENCES)?.get(no)?.map(|v| v.value().to_vec()))
+        Ok(licences::file(&self.store.read()?, no)?)
     }
 
     /// Cases by status (an inbox), oldest received first.
@@ -308,15 +202,11 @@ impl Authority {
         &self,
         status: ApplicationStatus,
     ) -> Result<Vec<(DocId, String, u32, i64)>, AuthorityError> {
-        let t = self.store.read()?;
-        let mut out = Vec::new();
-        for e in t.open_table(CASES)?.iter()? {
-            let (k, v) = e?;
-            let (_, no, rev, st, _, at) = v.value();
-            if st == status.tag() {
-                out.push((DocId(k.value()), no.to_owned(), rev, at));
-            }
-        }
+        let mut out: Vec<(DocId, String, u32, i64)> = cases::all(&self.store.read()?)?
+            .into_iter()
+            .filter(|(_, c)| c.status == status)
+            .map(|(id, c)| (id, c.application_no, c.revision, c.received_ms))
+            .collect();
         out.sort_by_key(|c| c.3);
         Ok(out)
     }

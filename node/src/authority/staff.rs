@@ -9,11 +9,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use exlic_client::encoding::{Reader, Writer};
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::{AUDIT, STAFF};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::staff::{self as accounts, AccountRow};
 
 /// Failed logins in a row that lock an account.
 pub const MAX_FAILURES: u32 = 5;
@@ -62,46 +61,6 @@ impl Role {
             Role::Chief => "处长",
             Role::Admin => "管理员",
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Account {
-    role: Role,
-    name: String,
-    /// Argon2id in PHC string format (parameters and salt included).
-    hash: String,
-    failures: u32,
-    locked_until_ms: i64,
-}
-
-/// Record format version of [`Account`].
-const ACCOUNT_V1: u8 = 1;
-
-impl Account {
-    fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.u8(ACCOUNT_V1)
-            .str(self.role.code())
-            .str(&self.name)
-            .str(&self.hash)
-            .u32(self.failures)
-            .i64(self.locked_until_ms);
-        w.finish()
-    }
-
-    fn decode(b: &[u8]) -> Option<Self> {
-        let mut r = Reader::new(b);
-        r.version(ACCOUNT_V1).ok()?;
-        let a = Account {
-            role: Role::parse(r.str("role", 16).ok()?)?,
-            name: r.str("name", 256).ok()?.to_owned(),
-            hash: r.str("hash", 512).ok()?.to_owned(),
-            failures: r.u32("failures").ok()?,
-            locked_until_ms: r.i64("locked_until_ms").ok()?,
-        };
-        r.end().ok()?;
-        Some(a)
     }
 }
 
@@ -160,21 +119,23 @@ impl Authority {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         {
-            return Err(AuthorityError::Invalid(
-                "login: 1–64 characters of a–z, 0–9, . _ -".into(),
+            return Err(AuthorityError::bad_input(
+                "login",
+                "1–64 characters of a–z, 0–9, . _ -",
             ));
         }
         if password.chars().count() < MIN_PASSWORD {
-            return Err(AuthorityError::Invalid(format!(
-                "password: at least {MIN_PASSWORD} characters"
-            )));
+            return Err(AuthorityError::bad_input(
+                "password",
+                format!("at least {MIN_PASSWORD} characters"),
+            ));
         }
         let hash = hasher()
             .hash_password_with_salt(password.as_bytes(), &crate::random::bytes::<16>())
-            .map_err(|e| AuthorityError::Invalid(format!("password: {e}")))?
+            .map_err(|e| AuthorityError::bad_input("password", e.to_string()))?
             .to_string();
-        let acct = Account {
-            role,
+        let acct = AccountRow {
+            role: role.code().to_owned(),
             name: if name.trim().is_empty() {
                 login
             } else {
@@ -186,10 +147,8 @@ impl Authority {
             locked_until_ms: 0,
         };
         let w = self.store.write()?;
-        w.txn()
-            .open_table(STAFF)?
-            .insert(login, acct.encode().as_slice())?;
-        Self::audit(
+        accounts::put(&w, login, &acct)?;
+        audit::append(
             &w,
             self.clock.now_ms(),
             "system",
@@ -210,13 +169,10 @@ impl Authority {
         from: &str,
     ) -> Result<Result<Staff, LoginError>, AuthorityError> {
         let now = self.clock.now_ms();
-        let acct: Option<Account> = {
-            let r = self.store.read()?;
-            r.open_table(STAFF)?
-                .get(login)?
-                .and_then(|v| Account::decode(v.value()))
-        };
-        let Some(mut acct) = acct else {
+        let acct = accounts::get(&self.store.read()?, login)?;
+        let Some((mut acct, role)) =
+            acct.and_then(|a| Some((Role::parse(&a.role)?, a)).map(|(r, a)| (a, r)))
+        else {
             // Spend the same time as a real check, so timing does not reveal the name.
             let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1TEUmDhYW5sP0r2OtN3oC4wdgxvhKBUGKe7P3SqHiRY";
             let _ = hasher().verify_password(password.as_bytes(), dummy);
@@ -245,10 +201,8 @@ impl Authority {
             }
         };
         let w = self.store.write()?;
-        w.txn()
-            .open_table(STAFF)?
-            .insert(login, acct.encode().as_slice())?;
-        Self::audit(
+        accounts::put(&w, login, &acct)?;
+        audit::append(
             &w,
             now,
             login,
@@ -261,7 +215,7 @@ impl Authority {
             Ok(Ok(Staff {
                 login: login.to_owned(),
                 name: acct.name,
-                role: acct.role,
+                role,
             }))
         } else if acct.locked_until_ms > now {
             Ok(Err(LoginError::Locked(acct.locked_until_ms)))
@@ -278,7 +232,7 @@ impl Authority {
         what: &str,
     ) -> Result<(), AuthorityError> {
         let w = self.store.write()?;
-        Self::audit(
+        audit::append(
             &w,
             now,
             login,
@@ -292,15 +246,10 @@ impl Authority {
 
     /// Staff accounts: (login, name, role).
     pub fn staff(&self) -> Result<Vec<(String, String, Role)>, AuthorityError> {
-        let r = self.store.read()?;
-        let mut out = Vec::new();
-        for e in r.open_table(STAFF)?.iter()? {
-            let (k, v) = e?;
-            if let Some(a) = Account::decode(v.value()) {
-                out.push((k.value().to_owned(), a.name, a.role));
-            }
-        }
-        Ok(out)
+        Ok(accounts::all(&self.store.read()?)?
+            .into_iter()
+            .filter_map(|(login, a)| Some((login, a.name, Role::parse(&a.role)?)))
+            .collect())
     }
 
     /// Records a staff action that is not a review decision.
@@ -312,7 +261,7 @@ impl Authority {
         detail: &str,
     ) -> Result<(), AuthorityError> {
         let w = self.store.write()?;
-        Self::audit(&w, self.clock.now_ms(), actor, subject, action, detail)?;
+        audit::append(&w, self.clock.now_ms(), actor, subject, action, detail)?;
         w.commit()?;
         Ok(())
     }
@@ -323,45 +272,8 @@ impl Authority {
         subject: Option<exlic_client::DocId>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, AuthorityError> {
-        let r = self.store.read()?;
-        let mut out = Vec::new();
-        for e in r.open_table(AUDIT)?.iter()?.rev() {
-            let (k, v) = e?;
-            let (at, actor, id, action, detail) = v.value();
-            if subject.is_some_and(|s| s.0 != id) {
-                continue;
-            }
-            out.push(AuditEntry {
-                seq: k.value(),
-                at_ms: at,
-                actor: actor.to_owned(),
-                subject: exlic_client::DocId(id),
-                action: action.to_owned(),
-                detail: detail.to_owned(),
-            });
-            if out.len() >= limit {
-                break;
-            }
-        }
-        Ok(out)
+        Ok(audit::newest(&self.store.read()?, subject, limit)?)
     }
-}
-
-/// One audit record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Sequence number (append-only).
-    pub seq: u64,
-    /// When, Unix ms (authority clock).
-    pub at_ms: i64,
-    /// Who.
-    pub actor: String,
-    /// Which case (all zero for actions on no case).
-    pub subject: exlic_client::DocId,
-    /// What.
-    pub action: String,
-    /// Details.
-    pub detail: String,
 }
 
 /// Login sessions, by the SHA-256 of their token.
@@ -411,16 +323,9 @@ mod tests {
         a.put_staff("wang", "王", Role::Officer, "correct horse battery")
             .unwrap();
         // The stored record holds a PHC Argon2id hash, never the password.
-        let raw = {
-            let r = a.store.read().unwrap();
-            r.open_table(STAFF)
-                .unwrap()
-                .get("wang")
-                .unwrap()
-                .unwrap()
-                .value()
-                .to_vec()
-        };
+        let raw = accounts::raw(&a.store.read().unwrap(), "wang")
+            .unwrap()
+            .unwrap();
         let text = String::from_utf8(raw).unwrap();
         assert!(text.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!text.contains("correct horse"));

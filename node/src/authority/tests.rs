@@ -595,10 +595,10 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
     );
     let active = {
         let txn = a.store().read().unwrap();
-        let t = txn.open_table(CERTS).unwrap();
-        t.iter()
+        crate::store::certs::all(&txn)
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().1.value().5 == i64::MAX)
+            .iter()
+            .filter(|c| c.revoked_ms.is_none())
             .count()
     };
     assert_eq!(active, 1, "exactly one valid certificate");
@@ -682,7 +682,7 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
 
 #[test]
 fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() {
-    use crate::authority::review::Stage;
+    use crate::domain::review::Stage;
     let dir = tempfile::tempdir().unwrap();
     // 2026-05-17
     let open = |dir: &std::path::Path| Arc::new(authority_at(dir, 1_779_000_000_000, 1 << 20));

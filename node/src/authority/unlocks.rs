@@ -4,11 +4,10 @@
 //! document only it writes.
 
 use exlic_client::DocId;
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::{AUTHORITY_DOCS, DOC_OWNER, ENTERPRISES, UNLOCK_REQS, kind};
-use crate::store::{StoreError, WriteBatch, unlock_doc};
+use crate::store::tables::kind;
+use crate::store::{StoreError, WriteBatch, audit, feed, registry, unlock_doc};
 
 impl Authority {
     /// Called for every document an enterprise changed: records an unlock request.
@@ -21,25 +20,20 @@ impl Authority {
         let Some((key, _)) = w.doc(doc)?.and_then(|d| unlock_doc::read_request(d)) else {
             return Ok(());
         };
-        w.txn()
-            .open_table(UNLOCK_REQS)?
-            .insert(owner, (doc.0, key))?;
-        Self::audit(w, self.clock.now_ms(), owner, doc, "电子钥匙解锁申请", "")?;
+        unlock_doc::set_pending(w, owner, doc, key)?;
+        audit::append(w, self.clock.now_ms(), owner, doc, "电子钥匙解锁申请", "")?;
         Ok(())
     }
 
     /// Enterprises waiting for an unlock: (USCC, 企业名称).
     pub fn unlock_requests(&self) -> Result<Vec<(String, String)>, AuthorityError> {
         let txn = self.store.read()?;
-        let ents = txn.open_table(ENTERPRISES)?;
         let mut out = Vec::new();
-        for e in txn.open_table(UNLOCK_REQS)?.iter()? {
-            let (k, _) = e?;
-            let name = ents
-                .get(k.value())?
-                .map(|v| v.value().0.to_owned())
+        for (uscc, _, _) in unlock_doc::pending(&txn)? {
+            let name = registry::enterprise(&txn, &uscc)?
+                .map(|e| e.name)
                 .unwrap_or_default();
-            out.push((k.value().to_owned(), name));
+            out.push((uscc, name));
         }
         Ok(out)
     }
@@ -48,18 +42,16 @@ impl Authority {
     pub fn approve_unlock(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
         let (now, key) = self.signer();
         let mut w = self.store.write()?;
-        if w.txn().open_table(UNLOCK_REQS)?.get(uscc)?.is_none() {
-            return Err(AuthorityError::Invalid(format!(
-                "uscc: no unlock request from {uscc}"
-            )));
+        if !unlock_doc::take_pending(&w, uscc)? {
+            return Err(AuthorityError::not_found(
+                "uscc",
+                format!("no unlock request from {uscc}"),
+            ));
         }
         // The e-key registered at enrolment, whatever the request says.
-        let master = w
-            .txn()
-            .open_table(ENTERPRISES)?
-            .get(uscc)?
-            .map(|v| v.value().1)
-            .ok_or_else(|| AuthorityError::Invalid(format!("uscc: no enterprise {uscc}")))?;
+        let master = registry::enterprise(&w, uscc)?
+            .map(|e| e.master_key)
+            .ok_or_else(|| AuthorityError::not_found("uscc", format!("no enterprise {uscc}")))?;
         let object = crate::ekey::unlock_object(&master, now, &key);
         let id = DocId(crate::random::bytes());
         let d = w.create_doc(id, kind::OTHER)?;
@@ -67,11 +59,9 @@ impl Authority {
             .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        w.txn().open_table(DOC_OWNER)?.insert(id.0, uscc)?;
-        w.txn().open_table(AUTHORITY_DOCS)?.insert(id.0, ())?;
-        Self::feed(&w, uscc, id, [0; 32])?;
-        w.txn().open_table(UNLOCK_REQS)?.remove(uscc)?;
-        Self::audit(&w, now, actor, DocId([0; 16]), "电子钥匙解锁", uscc)?;
+        feed::add_authority_doc(&w, id, uscc)?;
+        feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
+        audit::append(&w, now, actor, DocId([0; 16]), "电子钥匙解锁", uscc)?;
         w.commit()?;
         Ok(())
     }

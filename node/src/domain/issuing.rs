@@ -1,8 +1,14 @@
 //! Issuing rules (domain.md §3.2, §4.1): licence numbers, expiry dates and the number of
 //! customs declarations a licence allows.
 
+use exlic_client::DocId;
+use exlic_client::application::ApplicationForm;
+use exlic_client::licence::{Licence, LicenceLine};
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
+
+use super::reference::Reference;
+use super::totals;
 
 /// Why a licence cannot be issued as asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +67,89 @@ pub fn expiry(issue: Date, quota_year: i16, months: i8) -> Result<Date, IssueErr
 /// Customs declarations allowed: 1 for 一批一证, 12 for 非一批一证.
 pub fn max_uses(batch_mode: &str) -> u8 {
     if batch_mode == "multi" { 12 } else { 1 }
+}
+
+/// What the office decides about a licence beyond the sealed form: its number, dates and
+/// who signs it.
+#[derive(Debug, Clone)]
+pub struct Issuance<'a> {
+    /// 许可证号.
+    pub licence_no: String,
+    /// The application it answers.
+    pub application_id: DocId,
+    /// Its 申请表号.
+    pub application_no: &'a str,
+    /// The quota year (already parsed from the form).
+    pub quota_year: u16,
+    /// 有效截止日期.
+    pub expiry: Date,
+    /// The issue date (China time).
+    pub issue_date: Date,
+    /// The issue instant, Unix ms.
+    pub issued_at_ms: i64,
+    /// 发证机构: agency code and name.
+    pub agency: [String; 2],
+    /// The id of the key that signs it.
+    pub key_id: [u8; 8],
+}
+
+/// The licence for a sealed `form`: the form's boxes, the office's totals from
+/// `reference`, and the note that a next-year licence starts on 1 January.
+pub fn build_licence(form: &ApplicationForm, i: Issuance<'_>, reference: &Reference) -> Licence {
+    let t = totals::compute(form, reference);
+    let name = reference
+        .commodity(i.quota_year, &form.commodity_code)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let mut remarks = form.remarks.clone();
+    if i32::from(i.quota_year) > i32::from(i.issue_date.year()) && !remarks.contains("1月1日") {
+        remarks.push_str(&format!(" 本证自{}年1月1日起有效", i.quota_year));
+    }
+    Licence {
+        licence_no: i.licence_no,
+        application_id: i.application_id,
+        application_no: i.application_no.into(),
+        exporter: [
+            form.exporter_name.clone(),
+            form.exporter_code.clone(),
+            form.exporter_uscc.clone(),
+        ],
+        consignor: [
+            form.consignor_name.clone(),
+            form.consignor_code.clone(),
+            form.consignor_uscc.clone(),
+        ],
+        expiry: i.expiry.strftime("%Y%m%d").to_string(),
+        trade_mode: form.trade_mode.clone(),
+        contract_no: form.contract_no.clone(),
+        customs_district: form.customs_district.clone(),
+        country: form.country.clone(),
+        payment_mode: form.payment_mode.clone(),
+        transport_mode: form.transport_mode.clone(),
+        commodity: [form.commodity_code.clone(), name],
+        currency: form.currency.clone(),
+        lines: form
+            .goods
+            .iter()
+            .enumerate()
+            .map(|(n, g)| LicenceLine {
+                spec: g.spec.clone(),
+                unit: g.unit.clone(),
+                quantity: g.quantity.clone(),
+                unit_price: g.unit_price.clone(),
+                amount: t.line_amounts.get(n).cloned().unwrap_or_default(),
+                amount_usd: t.line_amounts_usd.get(n).cloned().unwrap_or_default(),
+            })
+            .collect(),
+        total: [t.total.clone(), t.total_usd],
+        remarks: remarks.trim().to_owned(),
+        quota_year: i.quota_year,
+        max_uses: max_uses(&form.batch_mode),
+        agency: i.agency,
+        issue_date: i.issue_date.strftime("%Y%m%d").to_string(),
+        issued_at_ms: i.issued_at_ms,
+        key_id: i.key_id,
+    }
 }
 
 #[cfg(test)]

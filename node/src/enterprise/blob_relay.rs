@@ -10,27 +10,15 @@
 
 use exlic_client::attachment::AttachmentRef;
 use exlic_client::seal::sha256;
-use redb::{ReadableTable, WriteTransaction};
 
 use super::{Enterprise, EnterpriseError, Result};
-use crate::store::StoreError;
-use crate::store::blobs::{self, CHUNK};
-use crate::store::tables::{BLOB_DOWN, BLOB_STAGE, BLOB_UP};
-
-/// Queues a blob attached on this device for upload.
-pub(crate) fn queue_upload(
-    txn: &WriteTransaction,
-    hash: [u8; 32],
-    size: u64,
-) -> Result<(), StoreError> {
-    txn.open_table(BLOB_UP)?.insert(hash, size)?;
-    Ok(())
-}
+use crate::store::blobs::{self, CHUNK, Queue};
+use crate::store::{StoreError, WriteBatch};
 
 /// Queues every attachment of a synced document that this device does not hold (and that
 /// is within `max_bytes`) for download.
 pub(crate) fn want_missing(
-    txn: &WriteTransaction,
+    w: &WriteBatch<'_>,
     attachments: &[AttachmentRef],
     max_bytes: u64,
 ) -> Result<(), StoreError> {
@@ -40,50 +28,36 @@ pub(crate) fn want_missing(
         {
             continue;
         }
-        if blobs::info(txn, &hash)?.is_none() {
-            txn.open_table(BLOB_DOWN)?.insert(hash, a.size)?;
+        if blobs::info(w, &hash)?.is_none() {
+            blobs::enqueue(w, Queue::Down, hash, a.size)?;
         }
     }
     Ok(())
 }
 
-fn queued(
-    txn: &redb::ReadTransaction,
-    table: redb::TableDefinition<[u8; 32], u64>,
-) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-    let mut out = Vec::new();
-    for e in txn.open_table(table)?.iter()? {
-        let (k, v) = e?;
-        out.push((k.value(), v.value()));
-    }
-    Ok(out)
-}
-
 impl Enterprise {
     /// Blobs attached here and not yet confirmed uploaded.
     pub fn blobs_to_upload(&self) -> Result<Vec<([u8; 32], u64)>> {
-        Ok(queued(&self.store.read()?, BLOB_UP)?)
+        Ok(blobs::queued(&self.store.read()?, Queue::Up)?)
     }
 
     /// The authority holds `hash`: it leaves the upload queue.
     pub fn blob_uploaded(&self, hash: &[u8; 32]) -> Result<()> {
         let w = self.store.write()?;
-        w.txn().open_table(BLOB_UP)?.remove(*hash)?;
+        blobs::dequeue(&w, Queue::Up, hash)?;
         w.commit()?;
         Ok(())
     }
 
     /// Blobs listed by synced documents and missing here, with their sizes.
     pub fn blobs_wanted(&self) -> Result<Vec<([u8; 32], u64)>> {
-        Ok(queued(&self.store.read()?, BLOB_DOWN)?)
+        Ok(blobs::queued(&self.store.read()?, Queue::Down)?)
     }
 
     /// Where the download of `hash` resumes: the bytes already staged.
     pub fn blob_fetch_offset(&self, hash: &[u8; 32]) -> Result<u64> {
-        let txn = self.store.read()?;
-        let stage = txn.open_table(BLOB_STAGE)?;
-        let n = stage.range((*hash, 0)..=(*hash, u32::MAX))?.count() as u64;
-        Ok(n * CHUNK as u64)
+        let (n, _) = blobs::staged(&self.store.read()?, hash)?;
+        Ok(u64::from(n) * CHUNK as u64)
     }
 
     /// Stores one fetched chunk at `offset` of the blob `hash` of `size` bytes; the last
@@ -107,25 +81,16 @@ impl Enterprise {
         }
         let i = (offset / CHUNK as u64) as u32;
         let w = self.store.write()?;
-        w.txn().open_table(BLOB_STAGE)?.insert((*hash, i), bytes)?;
+        blobs::stage(&w, hash, i, bytes)?;
         let next = offset + bytes.len() as u64;
         if next == size {
-            let mut all = Vec::with_capacity(size as usize);
-            {
-                let stage = w.txn().open_table(BLOB_STAGE)?;
-                for c in stage.range((*hash, 0)..=(*hash, i))? {
-                    all.extend_from_slice(c?.1.value());
-                }
-            }
-            w.txn()
-                .open_table(BLOB_STAGE)?
-                .retain_in((*hash, 0)..=(*hash, u32::MAX), |_, _| false)?;
+            let all = blobs::take_staged(&w, hash)?;
             if all.len() as u64 != size || sha256(&all) != *hash {
                 w.commit()?; // the staged chunks are discarded
                 return Err(StoreError::BlobCorrupt(hex::encode(hash)).into());
             }
-            blobs::put(w.txn(), &all)?;
-            w.txn().open_table(BLOB_DOWN)?.remove(*hash)?;
+            blobs::put(&w, &all)?;
+            blobs::dequeue(&w, Queue::Down, hash)?;
         }
         w.commit()?;
         Ok(next)
@@ -166,11 +131,7 @@ mod tests {
         let size = bytes.len() as u64;
         {
             let w = f.ent.store.write().unwrap();
-            w.txn()
-                .open_table(crate::store::tables::BLOB_DOWN)
-                .unwrap()
-                .insert(hash, size)
-                .unwrap();
+            crate::store::blobs::enqueue(&w, crate::store::blobs::Queue::Down, hash, size).unwrap();
             w.commit().unwrap();
         }
         // A chunk of the wrong length is refused and changes nothing.

@@ -5,97 +5,14 @@
 use ed25519_dalek::SigningKey;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
 use exlic_client::certificate::{DeviceCertificate, RevocationList};
-use redb::ReadableTable;
 
 use super::{Enterprise, EnterpriseError, Result};
 use crate::ekey;
-use crate::store::tables::CERT_REQUESTS;
+use crate::store::cert_requests::{self, RequestRow, RequestStatus};
 use crate::store::{StoreError, meta_get, meta_put};
 
 const META_CERT: &str = "cert.device";
 const META_CRL: &str = "cert.crl";
-
-/// Status of a certificate request on this node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestStatus {
-    /// 已提交: waiting for the authority.
-    Submitted = 1,
-    /// 证书已签发 / 已完成.
-    Issued = 2,
-    /// Refused by the authority.
-    Refused = 3,
-    /// 请求待提交: signed, waiting for the user's 提交/确认提交 before it is sent.
-    PendingSubmit = 4,
-}
-
-/// One row of the request history (请求时间, 请求类型, 手机号码, 请求状态…).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestRow {
-    /// Position.
-    pub seq: u64,
-    /// Type.
-    pub kind: RequestKind,
-    /// The (new) number.
-    pub mobile: String,
-    /// The replaced number.
-    pub old_mobile: String,
-    /// When made, Unix ms.
-    pub created_ms: i64,
-    /// Where it stands.
-    pub status: RequestStatus,
-    /// The authority's answer, if refused.
-    pub outcome: String,
-    /// The signed request.
-    pub signed: Vec<u8>,
-}
-
-fn kind_of(v: u8) -> RequestKind {
-    match v {
-        2 => RequestKind::NumberChange,
-        3 => RequestKind::DeviceChange,
-        4 => RequestKind::Renew,
-        5 => RequestKind::Revoke,
-        _ => RequestKind::New,
-    }
-}
-
-fn status_of(v: u8) -> RequestStatus {
-    match v {
-        2 => RequestStatus::Issued,
-        3 => RequestStatus::Refused,
-        4 => RequestStatus::PendingSubmit,
-        _ => RequestStatus::Submitted,
-    }
-}
-
-/// Rewrites request `seq` with a new status (and outcome, when given) inside `w`.
-fn put_status(
-    w: &crate::store::WriteBatch<'_>,
-    seq: u64,
-    status: RequestStatus,
-    outcome: Option<&str>,
-) -> Result<()> {
-    let mut t = w.txn().open_table(CERT_REQUESTS)?;
-    let row = {
-        let g = t.get(seq)?.ok_or(StoreError::Record("cert_requests"))?;
-        let (k, m, o, c, _, s, out) = g.value();
-        (k, m.to_owned(), o.to_owned(), c, s.to_vec(), out.to_owned())
-    };
-    let outcome = outcome.unwrap_or(&row.5);
-    t.insert(
-        seq,
-        (
-            row.0,
-            row.1.as_str(),
-            row.2.as_str(),
-            row.3,
-            status as u8,
-            row.4.as_slice(),
-            outcome,
-        ),
-    )?;
-    Ok(())
-}
 
 impl Enterprise {
     /// Signs a certificate request with the e-key (PIN) and queues it for the authority.
@@ -192,7 +109,7 @@ impl Enterprise {
 
     fn set_request_status(&self, seq: u64, status: RequestStatus) -> Result<()> {
         let w = self.store.write()?;
-        put_status(&w, seq, status, None)?;
+        cert_requests::set_status(&w, seq, status, None)?;
         w.commit()?;
         Ok(())
     }
@@ -239,56 +156,27 @@ impl Enterprise {
         };
         let signed = req.sign(master);
         let w = self.store.write()?;
-        let seq = {
-            let mut t = w.txn().open_table(CERT_REQUESTS)?;
-            let seq = t.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-            t.insert(
-                seq,
-                (
-                    kind as u8,
-                    mobile,
-                    old_mobile,
-                    now,
-                    status as u8,
-                    signed.as_slice(),
-                    "",
-                ),
-            )?;
-            seq
-        };
+        let row = cert_requests::append(
+            &w,
+            RequestRow {
+                seq: 0,
+                kind,
+                mobile: mobile.into(),
+                old_mobile: old_mobile.into(),
+                created_ms: now,
+                status,
+                outcome: String::new(),
+                signed,
+            },
+        )?;
         w.commit()?;
         self.store.changed().notify_one();
-        Ok(RequestRow {
-            seq,
-            kind,
-            mobile: mobile.into(),
-            old_mobile: old_mobile.into(),
-            created_ms: now,
-            status,
-            outcome: String::new(),
-            signed,
-        })
+        Ok(row)
     }
 
     /// The request history, oldest first.
     pub fn certificate_requests(&self) -> Result<Vec<RequestRow>> {
-        let t = self.store.read()?;
-        let mut out = Vec::new();
-        for e in t.open_table(CERT_REQUESTS)?.iter()? {
-            let (k, v) = e?;
-            let (kind, mobile, old, created, status, signed, outcome) = v.value();
-            out.push(RequestRow {
-                seq: k.value(),
-                kind: kind_of(kind),
-                mobile: mobile.into(),
-                old_mobile: old.into(),
-                created_ms: created,
-                status: status_of(status),
-                outcome: outcome.into(),
-                signed: signed.to_vec(),
-            });
-        }
-        Ok(out)
+        Ok(cert_requests::all(&self.store.read()?)?)
     }
 
     /// Records the authority's answer to request `seq`: the certificate (制作证书: installed
@@ -309,7 +197,7 @@ impl Enterprise {
             }
             Err(reason) => (RequestStatus::Refused, reason.clone()),
         };
-        put_status(&w, seq, status, Some(&outcome))?;
+        cert_requests::set_status(&w, seq, status, Some(&outcome))?;
         w.commit()?;
         Ok(())
     }
@@ -348,7 +236,7 @@ impl Enterprise {
                 .certificate(cert, now)
                 .map_err(|e| bad("certificate", &e))?;
             if c.device_key == self.device_public_key() {
-                meta_put(w.txn(), META_CERT, cert)?;
+                meta_put(w, META_CERT, cert)?;
             } else if must_be_ours {
                 return Err(bad("certificate", &"issued for another device"));
             }
@@ -356,7 +244,7 @@ impl Enterprise {
         trust
             .revocations(crl, now)
             .map_err(|e| bad("revocations", &e))?;
-        meta_put(w.txn(), META_CRL, crl)?;
+        meta_put(w, META_CRL, crl)?;
         Ok(())
     }
 

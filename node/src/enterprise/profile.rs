@@ -81,12 +81,12 @@ impl Enterprise {
         }
         let now = self.clock.now_ms();
         let mut w = self.store.write()?;
-        let id = match doc_id(meta_get(w.txn(), META_PROPOSAL)?) {
+        let id = match doc_id(meta_get(&w, META_PROPOSAL)?) {
             Some(id) => id,
             None => {
                 let id = DocId(crate::random::bytes());
                 w.create_doc(id, kind::OTHER)?;
-                meta_put(w.txn(), META_PROPOSAL, &id.0)?;
+                meta_put(&w, META_PROPOSAL, &id.0)?;
                 id
             }
         };
@@ -113,7 +113,7 @@ impl Enterprise {
         } else {
             return Ok(false);
         };
-        meta_put(w.txn(), key, &id.0)?;
+        meta_put(w, key, &id.0)?;
         Ok(true)
     }
 }

@@ -9,14 +9,15 @@ use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::receipt::Receipt;
 use exlic_client::seal::SealPayload;
 use exlic_client::status::ApplicationStatus;
-use redb::ReadableTable;
 
 use super::{Enterprise, EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
-use crate::store::app_state::AppState;
-use crate::store::tables::{self, OUTBOX, RECEIPTS, SEALS, kind};
-use crate::store::{StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put};
-use crate::sync::docsync::{self, DocSyncError, PeerStates};
+use crate::replica::docsync::{self, DocSyncError, PeerStates};
+use crate::store::app_state::{self, AppState};
+use crate::store::tables::kind;
+use crate::store::{
+    StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put, seals,
+};
 use exlic_client::inflate::Budget;
 
 const META_LOCAL_ACKED: &str = "sync.local_acked";
@@ -68,8 +69,8 @@ impl Enterprise {
     /// Records sync progress (after a round completed).
     pub fn set_sync_progress(&self, local_acked: u64, cursor: u64) -> Result<()> {
         let w = self.store.write()?;
-        meta_put(w.txn(), META_LOCAL_ACKED, &local_acked.to_be_bytes())?;
-        meta_put(w.txn(), META_CURSOR, &cursor.to_be_bytes())?;
+        meta_put(&w, META_LOCAL_ACKED, &local_acked.to_be_bytes())?;
+        meta_put(&w, META_CURSOR, &cursor.to_be_bytes())?;
         w.commit()?;
         Ok(())
     }
@@ -82,7 +83,7 @@ impl Enterprise {
     /// Marks enrolment done.
     pub fn set_enrolled(&self) -> Result<()> {
         let w = self.store.write()?;
-        meta_put(w.txn(), META_ENROLLED, b"1")?;
+        meta_put(&w, META_ENROLLED, b"1")?;
         w.commit()?;
         Ok(())
     }
@@ -203,7 +204,7 @@ impl Enterprise {
         if let Some(case) = crate::store::case_doc::read(d) {
             return self.apply_case(w, case);
         }
-        if let Some(r) = crate::store::licence_req::read(d) {
+        if let Some(r) = crate::store::licence_request::read(d) {
             return self.note_request_doc(w, doc, r);
         }
         if self.note_profile_doc(w, doc)? || self.note_unlock_doc(w, doc)? {
@@ -219,16 +220,10 @@ impl Enterprise {
         let attachments = form_doc::attachments(d);
         let deleted = form_doc::is_deleted(d);
         let created = form_doc::created_at_ms(d);
-        if docs::kind(w.txn(), doc)? != Some(kind::APPLICATION) {
-            docs::set_kind(w.txn(), doc, kind::APPLICATION)?;
+        if docs::kind(w, doc)? != Some(kind::APPLICATION) {
+            docs::set_kind(w, doc, kind::APPLICATION)?;
         }
-        let state = {
-            let t = w.txn().open_table(tables::APP_STATE)?;
-            t.get(doc.0)?
-                .map(|v| AppState::decode(v.value()))
-                .transpose()
-                .map_err(|_| StoreError::Record("app_state"))?
-        };
+        let state = app_state::get(w, doc)?;
         let mut state = state.unwrap_or_else(|| AppState {
             status: ApplicationStatus::Draft,
             revision: 0,
@@ -246,9 +241,9 @@ impl Enterprise {
         } else {
             Some(self.summary(doc, &form, &state))
         };
-        index::put_summary(w.txn(), doc, row.as_ref())?;
+        index::put_summary(w, doc, row.as_ref())?;
         // Attachments added on another device of this enterprise: fetched next round.
-        super::blob_relay::want_missing(w.txn(), &attachments, self.settings.attachment_max_bytes)?;
+        super::blob_relay::want_missing(w, &attachments, self.settings.attachment_max_bytes)?;
         Ok(())
     }
 
@@ -257,11 +252,7 @@ impl Enterprise {
     fn apply_case(&self, w: &mut WriteBatch<'_>, case: crate::store::case_doc::Case) -> Result<()> {
         self.apply_licence_decisions(w, &case)?;
         let app = case.application;
-        let Some(mut state) = ({
-            let t = w.txn().open_table(tables::APP_STATE)?;
-            let v = t.get(app.0)?.map(|v| AppState::decode(v.value()));
-            v.transpose().map_err(|_| StoreError::Record("app_state"))?
-        }) else {
+        let Some(mut state) = app_state::get(w, app)? else {
             return Ok(()); // not an application of this node (yet)
         };
         // Only the revision this node knows about moves its status.
@@ -269,9 +260,7 @@ impl Enterprise {
             return Ok(());
         }
         if !case.licence.is_empty() {
-            w.txn()
-                .open_table(tables::LICENCES)?
-                .insert(case.licence_no.as_str(), case.licence.as_slice())?;
+            licences::put(w, &case.licence_no, &case.licence)?;
             state.licence_no = Some(case.licence_no.clone());
         }
         state.status = case.status;
@@ -282,43 +271,29 @@ impl Enterprise {
         state.log(self.clock.now_ms(), case.status.code(), detail);
         Self::put_state(w, app, &state)?;
         let form = form_doc::read_form(w.doc(app)?.ok_or(EnterpriseError::NotFound(app))?);
-        index::put_summary(w.txn(), app, Some(&self.summary(app, &form, &state)))?;
+        index::put_summary(w, app, Some(&self.summary(app, &form, &state)))?;
         Ok(())
     }
 
     /// Issued licences held here: (licence no, signed file).
     pub fn licences(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let t = self.store.read()?;
-        let mut out = Vec::new();
-        for e in t.open_table(tables::LICENCES)?.iter()? {
-            let (k, v) = e?;
-            out.push((k.value().to_owned(), v.value().to_vec()));
-        }
-        Ok(out)
+        Ok(licences::all(&self.store.read()?)?)
     }
 
     /// Sealed submissions waiting in the outbox, with what they need uploaded.
     pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
         let t = self.store.read()?;
-        let outbox = t.open_table(OUTBOX)?;
-        let seals = t.open_table(SEALS)?;
         let mut out = Vec::new();
-        for e in outbox.iter()? {
-            let (k, v) = e?;
-            let (id, rev) = v.value();
-            let env = seals
-                .get((id, rev))?
-                .ok_or(StoreError::Record("seal"))?
-                .value()
-                .to_vec();
+        for q in seals::outbox(&t)? {
+            let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
             let sub = exlic_client::seal::SealedSubmission::decode(&env)
                 .map_err(|_| StoreError::Record("seal"))?;
             let payload =
                 SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
             out.push(Outgoing {
-                seq: k.value(),
-                doc: DocId(id),
-                revision: rev,
+                seq: q.seq,
+                doc: q.app,
+                revision: q.revision,
                 envelope: env,
                 attachments: payload
                     .attachments
@@ -332,14 +307,9 @@ impl Enterprise {
 
     /// One chunk of a local blob, for upload.
     pub fn blob_chunk(&self, hash: &[u8; 32], offset: u64) -> Result<Vec<u8>> {
-        let t = self.store.read()?;
-        let chunks = t.open_table(tables::BLOB_CHUNK)?;
         let i = (offset / BLOB_CHUNK as u64) as u32;
-        Ok(chunks
-            .get((*hash, i))?
-            .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?
-            .value()
-            .to_vec())
+        Ok(blobs::chunk(&self.store.read()?, hash, i)?
+            .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?)
     }
 
     /// Stores the authority's receipt: the submission leaves the outbox and the
@@ -368,9 +338,9 @@ impl Enterprise {
             });
         }
         let mut w = self.store.write()?;
-        w.txn().open_table(OUTBOX)?.remove(out.seq)?;
-        w.txn().open_table(RECEIPTS)?.insert(r.seal_hash, receipt)?;
-        let mut state = Self::state(w.txn(), out.doc)?;
+        seals::dequeue(&w, out.seq)?;
+        seals::put_receipt(&w, r.seal_hash, receipt)?;
+        let mut state = Self::state(&w, out.doc)?;
         if state.status == ApplicationStatus::Queued && state.revision == out.revision {
             state.status = ApplicationStatus::PendingInitial;
         }
@@ -391,11 +361,7 @@ impl Enterprise {
         );
         Self::put_state(&w, out.doc, &state)?;
         let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
-        index::put_summary(
-            w.txn(),
-            out.doc,
-            Some(&self.summary(out.doc, &form, &state)),
-        )?;
+        index::put_summary(&w, out.doc, Some(&self.summary(out.doc, &form, &state)))?;
         w.commit()?;
         Ok(r)
     }
@@ -404,8 +370,8 @@ impl Enterprise {
     /// application is sealed-not-reported again, with the reason in its history.
     pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
         let w = self.store.write()?;
-        w.txn().open_table(OUTBOX)?.remove(out.seq)?;
-        let mut state = Self::state(w.txn(), out.doc)?;
+        seals::dequeue(&w, out.seq)?;
+        let mut state = Self::state(&w, out.doc)?;
         if state.status == ApplicationStatus::Queued {
             state.status = ApplicationStatus::Sealed;
         }

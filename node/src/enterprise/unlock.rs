@@ -8,7 +8,7 @@ use exlic_client::DocId;
 use super::{Enterprise, EnterpriseError, Result};
 use crate::ekey;
 use crate::store::tables::kind;
-use crate::store::{StoreError, WriteBatch, meta_get, meta_put, unlock_doc};
+use crate::store::{StoreError, WriteBatch, meta_get, meta_put, meta_remove, unlock_doc};
 
 const META_REQUEST: &str = "ekey.unlock.request";
 const META_PENDING: &str = "ekey.unlock.pending";
@@ -59,7 +59,7 @@ impl Enterprise {
             .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        meta_put(w.txn(), META_REQUEST, &id.0)?;
+        meta_put(&w, META_REQUEST, &id.0)?;
         w.commit()?;
         self.store.changed().notify_one();
         self.ekey_state()
@@ -70,7 +70,7 @@ impl Enterprise {
         let Some(object) = w.doc(id)?.and_then(|d| unlock_doc::read_unlock(d)) else {
             return Ok(false);
         };
-        meta_put(w.txn(), META_PENDING, &object)?;
+        meta_put(w, META_PENDING, &object)?;
         Ok(true)
     }
 
@@ -83,12 +83,9 @@ impl Enterprise {
         let trust = self.authority_trust(authority_key)?;
         let applied = ekey::apply_unlock(&self.store, &object, &trust).is_ok();
         let w = self.store.write()?;
-        {
-            let mut t = w.txn().open_table(crate::store::tables::META)?;
-            t.remove(META_PENDING)?;
-            if applied {
-                t.remove(META_REQUEST)?;
-            }
+        meta_remove(&w, META_PENDING)?;
+        if applied {
+            meta_remove(&w, META_REQUEST)?;
         }
         w.commit()?;
         if !applied {

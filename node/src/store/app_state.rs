@@ -1,9 +1,14 @@
 //! The node's record of one application: status, revision, 申请表号, dates and history.
 //! Stored in `APP_STATE` in the canonical encoding of `exlic_client::encoding`.
 
+use exlic_client::DocId;
 use exlic_client::application::HistoryEntry;
 use exlic_client::encoding::{DecodeError, Reader, Writer};
 use exlic_client::status::ApplicationStatus;
+use redb::ReadableTable;
+
+use super::tables::{APP_STATE, Txn};
+use super::{StoreError, WriteBatch};
 
 /// Where one application stands on this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +123,24 @@ impl AppState {
             history,
         })
     }
+}
+
+/// The state of application `id`, if this node holds it.
+pub fn get(txn: &impl Txn, id: DocId) -> Result<Option<AppState>, StoreError> {
+    match txn.table(APP_STATE)?.get(id.0)? {
+        Some(v) => Ok(Some(
+            AppState::decode(v.value()).map_err(|_| StoreError::Record("app_state"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Stores the state of application `id`.
+pub fn put(w: &WriteBatch<'_>, id: DocId, s: &AppState) -> Result<(), StoreError> {
+    w.txn()
+        .open_table(APP_STATE)?
+        .insert(id.0, s.encode().as_slice())?;
+    Ok(())
 }
 
 #[cfg(test)]

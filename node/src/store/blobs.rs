@@ -1,17 +1,24 @@
 //! Content-addressed attachment blobs: SHA-256 → bytes, stored in 256 KiB chunks and
-//! hash-checked on every read.
+//! hash-checked on every read; transfers staged chunk by chunk until complete; which
+//! enterprises uploaded a blob (authority); and the upload and download queues
+//! (enterprise).
 
 use exlic_client::seal::sha256;
 use redb::{ReadableTable, WriteTransaction};
 
-use super::StoreError;
 use super::tables::*;
+use super::{StoreError, WriteBatch};
 
 /// Bytes per stored chunk.
 pub const CHUNK: usize = 256 * 1024;
 
 /// Stores `bytes` under their SHA-256 (nothing is written if already present).
-pub fn put(txn: &WriteTransaction, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+pub fn put(w: &WriteBatch<'_>, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    put_in(w.txn(), bytes)
+}
+
+/// [`put`] inside the store.
+pub(super) fn put_in(txn: &WriteTransaction, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
     let hash = sha256(bytes);
     let mut info = txn.open_table(BLOB_INFO)?;
     if info.get(hash)?.is_some() {
@@ -50,4 +57,97 @@ pub fn get(txn: &impl Txn, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreErro
         return Err(StoreError::BlobCorrupt(hex::encode(hash)));
     }
     Ok(Some(out))
+}
+
+/// Stored chunk `i` of blob `hash` (chunks of [`CHUNK`] bytes).
+pub fn chunk(txn: &impl Txn, hash: &[u8; 32], i: u32) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(txn
+        .table(BLOB_CHUNK)?
+        .get((*hash, i))?
+        .map(|v| v.value().to_vec()))
+}
+
+/// The chunks of a transfer of `hash` staged so far, in order: `(count, bytes)` of the
+/// unbroken run from chunk 0.
+pub fn staged(txn: &impl Txn, hash: &[u8; 32]) -> Result<(u32, u64), StoreError> {
+    let stage = txn.table(BLOB_STAGE)?;
+    let (mut n, mut bytes) = (0u32, 0u64);
+    while let Some(c) = stage.get((*hash, n))? {
+        bytes += c.value().len() as u64;
+        n += 1;
+    }
+    Ok((n, bytes))
+}
+
+/// Stages chunk `i` of a transfer of `hash`.
+pub fn stage(w: &WriteBatch<'_>, hash: &[u8; 32], i: u32, bytes: &[u8]) -> Result<(), StoreError> {
+    w.txn().open_table(BLOB_STAGE)?.insert((*hash, i), bytes)?;
+    Ok(())
+}
+
+/// Takes every staged chunk of `hash` out of staging, joined in order.
+pub fn take_staged(w: &WriteBatch<'_>, hash: &[u8; 32]) -> Result<Vec<u8>, StoreError> {
+    let mut stage = w.txn().open_table(BLOB_STAGE)?;
+    let mut all = Vec::new();
+    for c in stage.range((*hash, 0)..=(*hash, u32::MAX))? {
+        all.extend_from_slice(c?.1.value());
+    }
+    stage.retain_in((*hash, 0)..=(*hash, u32::MAX), |_, _| false)?;
+    Ok(all)
+}
+
+/// Authority: whether enterprise `uscc` uploaded `hash` (proving it holds the bytes).
+pub fn uploaded_by(txn: &impl Txn, hash: &[u8; 32], uscc: &str) -> Result<bool, StoreError> {
+    Ok(txn.table(BLOB_OWNER)?.get((*hash, uscc))?.is_some())
+}
+
+/// Authority: records that enterprise `uscc` uploaded `hash`.
+pub fn add_uploader(w: &WriteBatch<'_>, hash: &[u8; 32], uscc: &str) -> Result<(), StoreError> {
+    w.txn().open_table(BLOB_OWNER)?.insert((*hash, uscc), ())?;
+    Ok(())
+}
+
+/// Enterprise: which transfer queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Attached here, not yet confirmed uploaded.
+    Up,
+    /// Listed by a synced document, not held here.
+    Down,
+}
+
+impl Queue {
+    fn table(self) -> redb::TableDefinition<'static, [u8; 32], u64> {
+        match self {
+            Queue::Up => BLOB_UP,
+            Queue::Down => BLOB_DOWN,
+        }
+    }
+}
+
+/// Enterprise: the blobs in `queue`, with their sizes.
+pub fn queued(txn: &impl Txn, queue: Queue) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+    let mut out = Vec::new();
+    for e in txn.table(queue.table())?.iter()? {
+        let (k, v) = e?;
+        out.push((k.value(), v.value()));
+    }
+    Ok(out)
+}
+
+/// Enterprise: puts `hash` of `size` bytes in `queue`.
+pub fn enqueue(
+    w: &WriteBatch<'_>,
+    queue: Queue,
+    hash: [u8; 32],
+    size: u64,
+) -> Result<(), StoreError> {
+    w.txn().open_table(queue.table())?.insert(hash, size)?;
+    Ok(())
+}
+
+/// Enterprise: takes `hash` out of `queue`.
+pub fn dequeue(w: &WriteBatch<'_>, queue: Queue, hash: &[u8; 32]) -> Result<(), StoreError> {
+    w.txn().open_table(queue.table())?.remove(*hash)?;
+    Ok(())
 }

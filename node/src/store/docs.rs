@@ -3,7 +3,7 @@
 
 use automerge::AutoCommit;
 use exlic_client::DocId;
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use super::StoreError;
 use super::tables::*;
@@ -50,7 +50,8 @@ pub fn create(txn: &WriteTransaction, id: DocId, kind: u8) -> Result<(), StoreEr
 }
 
 /// Changes the kind tag of an existing document.
-pub fn set_kind(txn: &WriteTransaction, id: DocId, kind: u8) -> Result<(), StoreError> {
+pub fn set_kind(w: &super::WriteBatch<'_>, id: DocId, kind: u8) -> Result<(), StoreError> {
+    let txn = w.txn();
     let mut info = txn.open_table(DOC_INFO)?;
     let (_, count, next) = info
         .get(id.0)?
@@ -64,6 +65,11 @@ pub fn set_kind(txn: &WriteTransaction, id: DocId, kind: u8) -> Result<(), Store
 pub fn head_seq(txn: &impl Txn) -> Result<u64, StoreError> {
     let changes = txn.table(CHANGES)?;
     Ok(changes.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+}
+
+/// How many documents are held (all kinds).
+pub fn count(txn: &impl Txn) -> Result<u64, StoreError> {
+    Ok(txn.table(DOC_INFO)?.len()?)
 }
 
 /// The kind tag of a document, if it exists.
@@ -122,7 +128,8 @@ pub fn record_change(txn: &WriteTransaction, id: DocId) -> Result<u64, StoreErro
         changes.remove(old.value())?;
     }
     changes.insert(seq, id.0)?;
-    super::meta_put(txn, "next_seq", &(seq + 1).to_be_bytes())?;
+    txn.open_table(META)?
+        .insert("next_seq", (seq + 1).to_be_bytes().as_slice())?;
     Ok(seq)
 }
 

@@ -4,7 +4,7 @@
 use exlic_client::DocId;
 use exlic_client::application::ApplicationSummary;
 use exlic_client::status::ApplicationStatus;
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::StoreError;
 use super::tables::*;
@@ -58,10 +58,11 @@ impl Filter {
 
 /// Replaces the list row and index entries of `id` (`None` removes them).
 pub fn put_summary(
-    txn: &WriteTransaction,
+    w: &super::WriteBatch<'_>,
     id: DocId,
     new: Option<&ApplicationSummary>,
 ) -> Result<(), StoreError> {
+    let txn = w.txn();
     let mut rows = txn.open_table(SUMMARY)?;
     let old: Option<ApplicationSummary> = rows
         .get(id.0)?

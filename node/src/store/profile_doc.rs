@@ -55,3 +55,51 @@ pub fn read(doc: &AutoCommit, kind: &str) -> Option<(EnterpriseProfile, i64)> {
     };
     Some((serde_json::from_str(&s("json")?).ok()?, at))
 }
+
+/// Authority: the enterprise's latest proposal document.
+pub fn proposal_of(
+    txn: &impl super::tables::Txn,
+    uscc: &str,
+) -> Result<Option<exlic_client::DocId>, super::StoreError> {
+    use redb::ReadableTable;
+    Ok(txn
+        .table(super::tables::PROFILE_PROPOSALS)?
+        .get(uscc)?
+        .map(|v| exlic_client::DocId(v.value())))
+}
+
+/// Authority: remembers `doc` as the enterprise's latest proposal.
+pub fn set_proposal(
+    w: &super::WriteBatch<'_>,
+    uscc: &str,
+    doc: exlic_client::DocId,
+) -> Result<(), super::StoreError> {
+    w.txn()
+        .open_table(super::tables::PROFILE_PROPOSALS)?
+        .insert(uscc, doc.0)?;
+    Ok(())
+}
+
+/// Authority: the acceptance document it writes for the enterprise.
+pub fn acceptance_of(
+    txn: &impl super::tables::Txn,
+    uscc: &str,
+) -> Result<Option<exlic_client::DocId>, super::StoreError> {
+    use redb::ReadableTable;
+    Ok(txn
+        .table(super::tables::PROFILE_ACK)?
+        .get(uscc)?
+        .map(|v| exlic_client::DocId(v.value())))
+}
+
+/// Authority: remembers `doc` as the acceptance document for the enterprise.
+pub fn set_acceptance(
+    w: &super::WriteBatch<'_>,
+    uscc: &str,
+    doc: exlic_client::DocId,
+) -> Result<(), super::StoreError> {
+    w.txn()
+        .open_table(super::tables::PROFILE_ACK)?
+        .insert(uscc, doc.0)?;
+    Ok(())
+}

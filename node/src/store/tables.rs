@@ -109,9 +109,9 @@ pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licence
 pub const KEY_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("key_records");
 /// Authority: the audit trail.
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
-/// Both roles: 删证/核销 request document id → `licence_req::Record`.
-pub const LICENCE_REQS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_reqs");
-/// Both roles: 许可证号 → its standing (`domain::licence_requests::Standing` tag).
+/// Both roles: 删证/核销 request document id → `licence_request::Record`.
+pub const LICENCE_REQUESTS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_requests");
+/// Both roles: 许可证号 → its standing (`domain::licence_request::Standing` tag).
 pub const LICENCE_STATE: TableDefinition<&str, u8> = TableDefinition::new("licence_state");
 /// Authority: USCC → the enterprise's latest profile proposal document.
 pub const PROFILE_PROPOSALS: TableDefinition<&str, Id> = TableDefinition::new("profile_proposals");
@@ -134,7 +134,7 @@ pub mod kind {
 pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(META)?;
     txn.open_table(KEY_RECORDS)?;
-    txn.open_table(LICENCE_REQS)?;
+    txn.open_table(LICENCE_REQUESTS)?;
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STAFF)?;
     txn.open_table(PROFILE_PROPOSALS)?;

@@ -83,3 +83,38 @@ pub fn read_unlock(doc: &AutoCommit) -> Option<Vec<u8>> {
         _ => None,
     }
 }
+
+/// Authority: the pending unlock requests, as (USCC, request document, the e-key it names).
+pub fn pending(
+    txn: &impl super::tables::Txn,
+) -> Result<Vec<(String, exlic_client::DocId, [u8; 32])>, super::StoreError> {
+    use redb::ReadableTable;
+    let mut out = Vec::new();
+    for e in txn.table(super::tables::UNLOCK_REQS)?.iter()? {
+        let (k, v) = e?;
+        let (doc, key) = v.value();
+        out.push((k.value().to_owned(), exlic_client::DocId(doc), key));
+    }
+    Ok(out)
+}
+
+/// Authority: records the enterprise's pending unlock request.
+pub fn set_pending(
+    w: &super::WriteBatch<'_>,
+    uscc: &str,
+    doc: exlic_client::DocId,
+    key: [u8; 32],
+) -> Result<(), super::StoreError> {
+    w.txn()
+        .open_table(super::tables::UNLOCK_REQS)?
+        .insert(uscc, (doc.0, key))?;
+    Ok(())
+}
+
+/// Authority: takes the enterprise's pending request away; false if there was none.
+pub fn take_pending(w: &super::WriteBatch<'_>, uscc: &str) -> Result<bool, super::StoreError> {
+    Ok(w.txn()
+        .open_table(super::tables::UNLOCK_REQS)?
+        .remove(uscc)?
+        .is_some())
+}

@@ -15,10 +15,10 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::{Multiaddr, PeerId, request_response};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::docsync::PeerStates;
 use super::net::{self, BehaviourEvent, NetLimits};
 use crate::enterprise::Enterprise;
 use crate::enterprise::replica::Outgoing;
+use crate::replica::docsync::PeerStates;
 
 /// Where the authority is and how to enrol with it.
 #[derive(Debug, Clone)]
@@ -453,7 +453,7 @@ async fn has_waiting_requests(ent: &Arc<Enterprise>) -> Result<bool, LinkError> 
     Ok(blocking(move || e.certificate_requests())
         .await?
         .iter()
-        .any(|r| r.status == crate::enterprise::certs::RequestStatus::Submitted))
+        .any(|r| r.status == crate::store::cert_requests::RequestStatus::Submitted))
 }
 
 async fn has_certificate(ent: &Arc<Enterprise>) -> Result<bool, LinkError> {
@@ -468,7 +468,7 @@ async fn certificates(
     ent: &Arc<Enterprise>,
     authority_key: [u8; 32],
 ) -> Result<(), LinkError> {
-    use crate::enterprise::certs::RequestStatus;
+    use crate::store::cert_requests::RequestStatus;
     let e = ent.clone();
     let rows = blocking(move || e.certificate_requests()).await?;
     for row in rows

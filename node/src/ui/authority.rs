@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use super::enterprise::{one_file, render_licence, verify_render};
 use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, forms, see_other, when};
 use crate::api::authority::{AuthorityState, SESSION_COOKIE, run, session_of, stage_role};
-use crate::authority::review::Stage;
 use crate::authority::staff::{LoginError, Role, Staff};
+use crate::domain::review::Stage;
 
 /// The staff UI's routes.
 pub fn router(state: AuthorityState) -> Router {
@@ -40,8 +40,11 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
         .route("/invites", get(invites).post(invite_post))
-        .route("/licence-requests", get(lreq_list))
-        .route("/licence-requests/{id}/decide", post(lreq_decide))
+        .route("/licence-requests", get(licence_request_list))
+        .route(
+            "/licence-requests/{id}/decide",
+            post(licence_request_decide),
+        )
         .route("/directory", get(directory_page).post(directory_post))
         .route("/profiles", get(profiles_page))
         .route("/unlocks", get(unlocks_page))
@@ -171,7 +174,7 @@ async fn login_post(
 
 async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
     let (State(s), _, _, headers, _) = &ctx;
-    if let Some(t) = super::guard::cookie(headers, SESSION_COOKIE) {
+    if let Some(t) = crate::api::extract::cookie(headers, SESSION_COOKIE) {
         s.sessions.end(t);
     }
     let mut r = see_other("/login");
@@ -598,8 +601,8 @@ async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
 }
 
 /// 删证/核销 requests by status (待审核 first), with the decision form for reviewers.
-async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
-    use crate::store::licence_req::Status;
+async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    use crate::store::licence_request::Status;
     let (p, staff) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
@@ -636,7 +639,7 @@ async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respon
     )
 }
 
-async fn lreq_decide(
+async fn licence_request_decide(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ctx: Ctx,
     Path(id): Path<String>,

@@ -22,6 +22,7 @@ use super::{Csrf, Lang, NavItem, Page, flash_from, forms, licence_view, see_othe
 use crate::api::AppState;
 use crate::api::error::Failure;
 use crate::api::v1::{node as apinode, run};
+use crate::domain::field_paths;
 
 /// The enterprise UI's routes.
 pub fn router(attachment_limit: u64) -> Router<AppState> {
@@ -49,8 +50,11 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences", get(licences))
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
-        .route("/licence-requests", get(lreq_list).post(lreq_save))
-        .route("/licence-requests/new", get(lreq_form))
+        .route(
+            "/licence-requests",
+            get(licence_request_list).post(licence_request_save),
+        )
+        .route("/licence-requests/new", get(licence_request_form))
         .route("/directory", get(directory))
         .route("/profile", get(profile_page).post(profile_save))
         .route("/ekey/unlock-request", post(unlock_request))
@@ -299,7 +303,7 @@ fn render_form(
             "app": app.map(app_json),
             "action": app.map(|a| format!("/applications/{}", a.id)).unwrap_or_else(|| "/applications".into()),
             "groups": forms::groups(),
-            "values": forms::flatten(form),
+            "values": field_paths::flatten(form),
             "goods": goods_rows(form, &amounts),
             "totals": app.map(|a| json!(a.totals)).unwrap_or(json!({})),
             "options": forms::options(s.enterprise.reference().data()),
@@ -329,7 +333,7 @@ fn posted(body: &Bytes) -> Result<Vec<(String, String)>, String> {
 
 async fn create(ctx: Ctx, body: Bytes) -> Response {
     let (s, p) = open(ctx).await;
-    let form = match posted(&body).and_then(|v| forms::unflatten(&v)) {
+    let form = match posted(&body).and_then(|v| field_paths::unflatten(&v)) {
         Ok(f) => f,
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
     };
@@ -391,7 +395,7 @@ async fn save(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
     };
     let seal = pairs.iter().any(|(k, v)| k == "action" && v == "seal");
-    let form = match forms::unflatten(&pairs) {
+    let form = match field_paths::unflatten(&pairs) {
         Ok(f) => f,
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
     };
@@ -866,16 +870,16 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
     }
 }
 
-fn lreq_kind(q: &HashMap<String, String>) -> crate::domain::licence_requests::Kind {
+fn licence_request_kind(q: &HashMap<String, String>) -> crate::domain::licence_request::Kind {
     q.get("kind")
-        .and_then(|k| crate::domain::licence_requests::Kind::parse(k))
-        .unwrap_or(crate::domain::licence_requests::Kind::Delete)
+        .and_then(|k| crate::domain::licence_request::Kind::parse(k))
+        .unwrap_or(crate::domain::licence_request::Kind::Delete)
 }
 
 /// 删证申请 / 核销申请: the list, with search by licence number.
-async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let (s, p) = open(ctx).await;
-    let kind = lreq_kind(&q);
+    let kind = licence_request_kind(&q);
     let no = q.get("no").map(|n| n.trim().to_owned()).unwrap_or_default();
     let (rows, held) = match run(&s, |e| Ok((e.licence_requests()?, e.licences()?))).await {
         Ok(x) => x,
@@ -903,7 +907,7 @@ async fn lreq_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respon
     )
 }
 
-fn filled_fields(f: &crate::domain::licence_requests::Filled) -> Value {
+fn filled_fields(f: &crate::domain::licence_request::Filled) -> Value {
     json!([
         {"name": "quota_year", "label": "field.quota_year", "value": f.quota_year},
         {"name": "exporter_code", "label": "field.exporter_code", "value": f.exporter_code},
@@ -915,10 +919,10 @@ fn filled_fields(f: &crate::domain::licence_requests::Filled) -> Value {
     ])
 }
 
-async fn lreq_render(
+async fn licence_request_render(
     s: &AppState,
     p: &Page,
-    kind: crate::domain::licence_requests::Kind,
+    kind: crate::domain::licence_request::Kind,
     licence_no: String,
     error: Option<String>,
 ) -> Response {
@@ -944,27 +948,27 @@ async fn lreq_render(
 }
 
 /// 新增: enter the licence number; the read-only fields fill from the held licence.
-async fn lreq_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn licence_request_form(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let (s, p) = open(ctx).await;
     let no = q.get("licence_no").cloned().unwrap_or_default();
-    lreq_render(&s, &p, lreq_kind(&q), no, None).await
+    licence_request_render(&s, &p, licence_request_kind(&q), no, None).await
 }
 
 /// 保存.
-async fn lreq_save(ctx: Ctx, body: Bytes) -> Response {
+async fn licence_request_save(ctx: Ctx, body: Bytes) -> Response {
     let (s, p) = open(ctx).await;
     let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let kind = lreq_kind(&f);
+    let kind = licence_request_kind(&f);
     let no = f.get("licence_no").cloned().unwrap_or_default();
     let n = no.clone();
     match run(&s, move |e| e.request_licence_change(kind, &n)).await {
         Ok(_) => see_other(&format!(
-            "/licence-requests?kind={}&msg=flash.lreq_saved",
+            "/licence-requests?kind={}&msg=flash.licence_request_saved",
             kind.code()
         )),
         Err(fl) => {
             let m = fl.parts().1.message.clone();
-            lreq_render(&s, &p, kind, no, Some(m)).await
+            licence_request_render(&s, &p, kind, no, Some(m)).await
         }
     }
 }

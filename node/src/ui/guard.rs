@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use crate::api::extract::cookie;
 
 /// The CSRF cookie's name.
 pub const CSRF_COOKIE: &str = "exlic_csrf";
@@ -84,18 +86,6 @@ impl Guard {
     pub fn secure(&self) -> bool {
         self.scheme == "https"
     }
-}
-
-/// The value of cookie `name`.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure over TLS.
@@ -248,7 +238,7 @@ mod tests {
 
     #[test]
     fn cookies_parse() {
-        let mut h = HeaderMap::new();
+        let mut h = axum::http::HeaderMap::new();
         h.insert(
             header::COOKIE,
             HeaderValue::from_static("a=1; exlic_lang=en"),

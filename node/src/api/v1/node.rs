@@ -10,7 +10,7 @@ use exlic_client::node::{
 };
 
 use crate::api::extract::JsonBody;
-use crate::enterprise::certs::{RequestRow, RequestStatus};
+use crate::store::cert_requests::{RequestRow, RequestStatus};
 use exlic_client::reference::ReferenceData;
 
 use crate::api::AppState;

@@ -5,32 +5,12 @@
 
 use exlic_client::DocId;
 use exlic_client::licence::Licence;
-use redb::ReadableTable;
 
 use super::{Authority, AuthorityError};
 use crate::clock::china_date;
-use crate::domain::licence_requests::{self, Standing};
-use crate::store::licence_req::{self, Record, Status};
-use crate::store::tables::{LICENCE_REQS, LICENCE_STATE, LICENCES};
-use crate::store::{StoreError, WriteBatch, case_doc};
-
-fn licence_in(w: &WriteBatch<'_>, no: &str) -> Result<Option<Licence>, StoreError> {
-    let t = w.txn().open_table(LICENCES)?;
-    let file = t.get(no)?.map(|v| v.value().to_vec());
-    Ok(file.and_then(|f| {
-        exlic_client::signed::peek(&f)
-            .ok()
-            .and_then(|p| Licence::decode(p).ok())
-    }))
-}
-
-fn standing_in(w: &WriteBatch<'_>, no: &str) -> Result<Standing, StoreError> {
-    Ok(w.txn()
-        .open_table(LICENCE_STATE)?
-        .get(no)?
-        .map(|v| Standing::from_tag(v.value()))
-        .unwrap_or(Standing::Valid))
-}
+use crate::domain::licence_request::{self as policy, Standing};
+use crate::store::licence_request::{self as stored, Record, Status};
+use crate::store::{StoreError, WriteBatch, audit, case_doc, licences};
 
 impl Authority {
     /// Called for every document an enterprise changed: records a new 删证/核销 request
@@ -41,34 +21,20 @@ impl Authority {
         owner: &str,
         doc: DocId,
     ) -> Result<(), StoreError> {
-        let Some(r) = w.doc(doc)?.and_then(|d| licence_req::read(d)) else {
+        let Some(r) = w.doc(doc)?.and_then(|d| stored::read(d)) else {
             return Ok(());
         };
-        if w.txn().open_table(LICENCE_REQS)?.get(doc.0)?.is_some() {
+        if stored::get(w, doc)?.is_some() {
             return Ok(()); // already recorded; later edits of the document change nothing
         }
         let now = self.clock.now_ms();
-        let open = {
-            let t = w.txn().open_table(LICENCE_REQS)?;
-            let mut open = false;
-            for e in t.iter()? {
-                let (_, v) = e?;
-                if let Some(x) = Record::decode(v.value())
-                    && x.licence_no == r.licence_no
-                    && x.status == Status::Pending
-                {
-                    open = true;
-                    break;
-                }
-            }
-            open
-        };
+        let open = stored::open_for(w, &r.licence_no)?;
         let today = china_date(now).strftime("%Y%m%d").to_string();
-        let verdict = match licence_in(w, &r.licence_no)? {
+        let verdict = match licences::get(w, &r.licence_no)? {
             None => Err(format!("no licence {} was issued here", r.licence_no)),
             Some(l) => {
-                let standing = standing_in(w, &r.licence_no)?;
-                licence_requests::check(r.kind, &l, owner, standing, open, &today)
+                let standing = licences::standing(w, &r.licence_no)?;
+                policy::check(r.kind, &l, owner, standing, open, &today)
                     .map_err(|m| m.trim_start_matches("licence_no: ").to_owned())
                     .map(|()| l)
             }
@@ -87,10 +53,8 @@ impl Authority {
             rec.decided_ms = now;
             rec.reason = why.clone();
         }
-        w.txn()
-            .open_table(LICENCE_REQS)?
-            .insert(doc.0, rec.encode().as_slice())?;
-        Self::audit(
+        stored::put(w, doc, &rec)?;
+        audit::append(
             w,
             now,
             owner,
@@ -102,7 +66,7 @@ impl Authority {
             },
         )?;
         if verdict.is_err()
-            && let Some(l) = licence_in(w, &r.licence_no)?
+            && let Some(l) = licences::get(w, &r.licence_no)?
             && l.exporter[2] == owner
         {
             self.put_request_decision(w, owner, &l, doc, &rec, None)?;
@@ -148,27 +112,15 @@ impl Authority {
         &self,
         status: Option<Status>,
     ) -> Result<Vec<(DocId, Record)>, AuthorityError> {
-        let t = self.store.read()?;
-        let mut out = Vec::new();
-        for e in t.open_table(LICENCE_REQS)?.iter()? {
-            let (k, v) = e?;
-            if let Some(r) = Record::decode(v.value())
-                && status.is_none_or(|s| r.status == s)
-            {
-                out.push((DocId(k.value()), r));
-            }
-        }
+        let mut out = stored::all(&self.store.read()?)?;
+        out.retain(|(_, r)| status.is_none_or(|s| r.status == s));
         out.sort_by_key(|(_, r)| r.created_ms);
         Ok(out)
     }
 
     /// A licence's standing here.
     pub fn licence_standing(&self, no: &str) -> Result<Standing, AuthorityError> {
-        let t = self.store.read()?;
-        Ok(t.open_table(LICENCE_STATE)?
-            .get(no)?
-            .map(|v| Standing::from_tag(v.value()))
-            .unwrap_or(Standing::Valid))
+        Ok(licences::standing(&self.store.read()?, no)?)
     }
 
     /// 审核通过 / 审核不通过 of a 删证/核销 request; a refusal needs its reason.
@@ -181,25 +133,22 @@ impl Authority {
     ) -> Result<Record, AuthorityError> {
         let reason = reason.trim();
         if !approve && reason.is_empty() {
-            return Err(AuthorityError::Invalid(
-                "reason: a refusal must give its reason".into(),
+            return Err(AuthorityError::bad_input(
+                "reason",
+                "a refusal must give its reason",
             ));
         }
         let mut w = self.store.write()?;
-        let mut rec = w
-            .txn()
-            .open_table(LICENCE_REQS)?
-            .get(id.0)?
-            .and_then(|v| Record::decode(v.value()))
-            .ok_or_else(|| AuthorityError::Invalid(format!("request: no request {id}")))?;
+        let mut rec = stored::get(&w, id)?
+            .ok_or_else(|| AuthorityError::not_found("request", format!("no request {id}")))?;
         if rec.status != Status::Pending {
-            return Err(AuthorityError::Invalid(format!(
-                "status: the request is already {}",
-                rec.status.code()
-            )));
+            return Err(AuthorityError::wrong_state(
+                "status",
+                format!("the request is already {}", rec.status.code()),
+            ));
         }
-        let l = licence_in(&w, &rec.licence_no)?.ok_or_else(|| {
-            AuthorityError::Invalid(format!("licence_no: no licence {}", rec.licence_no))
+        let l = licences::get(&w, &rec.licence_no)?.ok_or_else(|| {
+            AuthorityError::not_found("licence_no", format!("no licence {}", rec.licence_no))
         })?;
         let now = self.clock.now_ms();
         rec.status = if approve {
@@ -209,18 +158,14 @@ impl Authority {
         };
         rec.reason = reason.to_owned();
         rec.decided_ms = now;
-        w.txn()
-            .open_table(LICENCE_REQS)?
-            .insert(id.0, rec.encode().as_slice())?;
+        stored::put(&w, id, &rec)?;
         let standing = approve.then(|| Standing::after(rec.kind));
         if let Some(s) = standing {
-            w.txn()
-                .open_table(LICENCE_STATE)?
-                .insert(rec.licence_no.as_str(), s.tag())?;
+            licences::set_standing(&w, &rec.licence_no, s)?;
         }
         let owner = rec.owner.clone();
         self.put_request_decision(&mut w, &owner, &l, id, &rec, standing)?;
-        Self::audit(
+        audit::append(
             &w,
             now,
             actor,

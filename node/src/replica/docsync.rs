@@ -11,10 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, LoadOptions, OnPartialLoad};
 use exlic_client::DocId;
-use redb::ReadableTable;
 
-use crate::store::tables::SYNC_STATE;
-use crate::store::{StoreError, WriteBatch};
+use crate::store::{StoreError, WriteBatch, sync_state};
 use exlic_client::inflate::Budget;
 
 /// Why a peer's message was not applied.
@@ -158,10 +156,8 @@ impl PeerStates {
 
     fn state(&mut self, w: &WriteBatch<'_>, doc: DocId) -> Result<&mut sync::State, StoreError> {
         if !self.states.contains_key(&doc) {
-            let t = w.txn().open_table(SYNC_STATE)?;
-            let s = t
-                .get((self.peer, doc.0))?
-                .and_then(|v| sync::State::decode(v.value()).ok())
+            let s = sync_state::get(w, &self.peer, doc)?
+                .and_then(|v| sync::State::decode(&v).ok())
                 .unwrap_or_default();
             self.states.insert(doc, s);
         }
@@ -170,8 +166,7 @@ impl PeerStates {
 
     fn persist(&self, w: &WriteBatch<'_>, doc: DocId) -> Result<(), StoreError> {
         if let Some(s) = self.states.get(&doc) {
-            let mut t = w.txn().open_table(SYNC_STATE)?;
-            t.insert((self.peer, doc.0), s.encode().as_slice())?;
+            sync_state::put(w, &self.peer, doc, &s.encode())?;
         }
         Ok(())
     }

@@ -4,15 +4,14 @@
 
 use exlic_client::DocId;
 use exlic_client::licence::Licence;
-use redb::ReadableTable;
 
 use super::{Enterprise, EnterpriseError, Result};
 use crate::clock::china_date;
-use crate::domain::licence_requests::{self, Filled, Kind, Standing};
+use crate::domain::licence_request::{self as policy, Filled, Kind, Standing};
 use crate::store::case_doc::Case;
-use crate::store::licence_req::{self, Record, RequestDoc, Status};
-use crate::store::tables::{self, LICENCE_REQS, LICENCE_STATE, kind};
-use crate::store::{StoreError, WriteBatch};
+use crate::store::licence_request::{self as stored, Record, RequestDoc, Status};
+use crate::store::tables::kind;
+use crate::store::{StoreError, WriteBatch, licences};
 
 fn bad(message: impl Into<String>) -> EnterpriseError {
     EnterpriseError::BadInput {
@@ -25,44 +24,32 @@ impl Enterprise {
     /// A licence this node holds, with its standing.
     pub fn held_licence(&self, licence_no: &str) -> Result<(Licence, Standing)> {
         let t = self.store.read()?;
-        let file = t
-            .open_table(tables::LICENCES)?
-            .get(licence_no.trim())?
-            .map(|v| v.value().to_vec())
-            .ok_or_else(|| {
-                bad(format!(
-                    "no licence {} on this node (it arrives with the case once issued)",
-                    licence_no.trim()
-                ))
-            })?;
+        let file = licences::file(&t, licence_no.trim())?.ok_or_else(|| {
+            bad(format!(
+                "no licence {} on this node (it arrives with the case once issued)",
+                licence_no.trim()
+            ))
+        })?;
         let l = exlic_client::signed::peek(&file)
             .ok()
             .and_then(|p| Licence::decode(p).ok())
             .ok_or(StoreError::Record("licences"))?;
-        let standing = t
-            .open_table(LICENCE_STATE)?
-            .get(licence_no.trim())?
-            .map(|v| Standing::from_tag(v.value()))
-            .unwrap_or(Standing::Valid);
+        let standing = licences::standing(&t, licence_no.trim())?;
         Ok((l, standing))
     }
 
     /// The standing of every licence that is no longer valid (absent: valid), in one read.
     pub fn licence_standings(&self) -> Result<std::collections::HashMap<String, Standing>> {
-        let t = self.store.read()?;
-        let mut out = std::collections::HashMap::new();
-        for e in t.open_table(LICENCE_STATE)?.iter()? {
-            let (k, v) = e?;
-            out.insert(k.value().to_owned(), Standing::from_tag(v.value()));
-        }
-        Ok(out)
+        Ok(licences::standings(&self.store.read()?)?
+            .into_iter()
+            .collect())
     }
 
     /// The form's read-only fields for `licence_no`, or why a request cannot be made.
     pub fn prefill_licence_request(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
         let (l, standing) = self.held_licence(licence_no)?;
         let open = self.open_request_for(&l.licence_no)?;
-        licence_requests::check(
+        policy::check(
             kind,
             &l,
             &self.identity.enterprise_uscc,
@@ -71,7 +58,7 @@ impl Enterprise {
             &self.today_key(),
         )
         .map_err(|m| bad(m.trim_start_matches("licence_no: ").to_owned()))?;
-        Ok(licence_requests::fill(&l))
+        Ok(policy::fill(&l))
     }
 
     fn today_key(&self) -> String {
@@ -81,17 +68,7 @@ impl Enterprise {
     }
 
     fn open_request_for(&self, licence_no: &str) -> Result<bool> {
-        let t = self.store.read()?;
-        for e in t.open_table(LICENCE_REQS)?.iter()? {
-            let (_, v) = e?;
-            if let Some(r) = Record::decode(v.value())
-                && r.licence_no == licence_no
-                && r.status == Status::Pending
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(stored::open_for(&self.store.read()?, licence_no)?)
     }
 
     /// 保存: checks the guards and records the request; it reaches the authority on the
@@ -111,7 +88,7 @@ impl Enterprise {
         };
         let mut w = self.store.write()?;
         let d = w.create_doc(id, kind::OTHER)?;
-        licence_req::write(
+        stored::write(
             d,
             &RequestDoc {
                 kind,
@@ -122,23 +99,14 @@ impl Enterprise {
         .map_err(|e| StoreError::Document(id, e.to_string()))?;
         d.commit();
         w.save_doc(id)?;
-        w.txn()
-            .open_table(LICENCE_REQS)?
-            .insert(id.0, rec.encode().as_slice())?;
+        stored::put(&w, id, &rec)?;
         w.commit()?;
         Ok((id, rec))
     }
 
     /// Every 删证/核销 request of this enterprise known here, newest first.
     pub fn licence_requests(&self) -> Result<Vec<(DocId, Record)>> {
-        let t = self.store.read()?;
-        let mut out = Vec::new();
-        for e in t.open_table(LICENCE_REQS)?.iter()? {
-            let (k, v) = e?;
-            if let Some(r) = Record::decode(v.value()) {
-                out.push((DocId(k.value()), r));
-            }
-        }
+        let mut out = stored::all(&self.store.read()?)?;
         out.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_ms));
         Ok(out)
     }
@@ -150,8 +118,7 @@ impl Enterprise {
         id: DocId,
         r: RequestDoc,
     ) -> Result<()> {
-        let mut t = w.txn().open_table(LICENCE_REQS)?;
-        if t.get(id.0)?.is_none() {
+        if stored::get(w, id)?.is_none() {
             let rec = Record {
                 kind: r.kind,
                 licence_no: r.licence_no,
@@ -161,7 +128,7 @@ impl Enterprise {
                 reason: String::new(),
                 owner: self.identity.enterprise_uscc.clone(),
             };
-            t.insert(id.0, rec.encode().as_slice())?;
+            stored::put(w, id, &rec)?;
         }
         Ok(())
     }
@@ -174,7 +141,6 @@ impl Enterprise {
     ) -> Result<()> {
         let now = self.clock.now_ms();
         {
-            let mut t = w.txn().open_table(LICENCE_REQS)?;
             for (id, outcome, reason) in &case.requests {
                 let Ok(id) = id.parse::<DocId>() else {
                     continue;
@@ -182,15 +148,14 @@ impl Enterprise {
                 let Some(status) = Status::parse(outcome) else {
                     continue;
                 };
-                let current = t.get(id.0)?.and_then(|v| Record::decode(v.value()));
-                let Some(mut rec) = current else {
+                let Some(mut rec) = stored::get(w, id)? else {
                     continue;
                 };
                 if rec.status != status {
                     rec.status = status;
                     rec.reason = reason.clone();
                     rec.decided_ms = now;
-                    t.insert(id.0, rec.encode().as_slice())?;
+                    stored::put(w, id, &rec)?;
                 }
             }
         }
@@ -200,9 +165,7 @@ impl Enterprise {
             _ => return Ok(()),
         };
         if !case.licence_no.is_empty() {
-            w.txn()
-                .open_table(LICENCE_STATE)?
-                .insert(case.licence_no.as_str(), standing.tag())?;
+            licences::set_standing(w, &case.licence_no, standing)?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! ```text
 //! document: { "type": "licence_request", "kind": "delete" | "write_off",
 //!             "licence_no": str, "created_ms": int }
-//! record (LICENCE_REQS): v1, kind tag, licence_no, status tag, created ms, decided ms,
+//! record (LICENCE_REQUESTS): v1, kind tag, licence_no, status tag, created ms, decided ms,
 //!                        reason, owner USCC
 //! ```
 
@@ -12,7 +12,12 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
 use exlic_client::encoding::{Reader, Writer};
 
-use crate::domain::licence_requests::Kind;
+use exlic_client::DocId;
+use redb::ReadableTable;
+
+use super::tables::{LICENCE_REQUESTS, Txn};
+use super::{StoreError, WriteBatch};
+use crate::domain::licence_request::Kind;
 
 /// The `type` of request documents.
 pub const TYPE: &str = "licence_request";
@@ -167,6 +172,43 @@ impl Record {
         r.end().ok()?;
         Some(rec)
     }
+}
+
+/// The record of request `id`.
+pub fn get(txn: &impl Txn, id: DocId) -> Result<Option<Record>, StoreError> {
+    match txn.table(LICENCE_REQUESTS)?.get(id.0)? {
+        Some(v) => Ok(Some(
+            Record::decode(v.value()).ok_or(StoreError::Record("licence_requests"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Stores the record of request `id`.
+pub fn put(w: &WriteBatch<'_>, id: DocId, r: &Record) -> Result<(), StoreError> {
+    w.txn()
+        .open_table(LICENCE_REQUESTS)?
+        .insert(id.0, r.encode().as_slice())?;
+    Ok(())
+}
+
+/// Every request record (those that do not decode are skipped), in id order.
+pub fn all(txn: &impl Txn) -> Result<Vec<(DocId, Record)>, StoreError> {
+    let mut out = Vec::new();
+    for e in txn.table(LICENCE_REQUESTS)?.iter()? {
+        let (k, v) = e?;
+        if let Some(r) = Record::decode(v.value()) {
+            out.push((DocId(k.value()), r));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a request for `licence_no` waits for a decision.
+pub fn open_for(txn: &impl Txn, licence_no: &str) -> Result<bool, StoreError> {
+    Ok(all(txn)?
+        .iter()
+        .any(|(_, r)| r.licence_no == licence_no && r.status == Status::Pending))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use exlic_client::licence_request::{LicenceRequestInput, LicenceRequestView, Lic
 use crate::api::AppState;
 use crate::api::error::Failure;
 use crate::api::extract::JsonInput;
-use crate::domain::licence_requests::Kind;
-use crate::store::licence_req::Record;
+use crate::domain::licence_request::Kind;
+use crate::store::licence_request::Record;
 
 use super::run;
 

@@ -1,0 +1,69 @@
+//! Signed e-licences by 许可证号 (both roles) and each licence's standing (valid, deleted,
+//! written off) as this node knows it.
+
+use std::collections::BTreeMap;
+
+use exlic_client::licence::Licence;
+use redb::ReadableTable;
+
+use super::tables::{LICENCE_STATE, LICENCES, Txn};
+use super::{StoreError, WriteBatch};
+use crate::domain::licence_request::Standing;
+
+/// The signed licence `no`.
+pub fn file(txn: &impl Txn, no: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(txn.table(LICENCES)?.get(no)?.map(|v| v.value().to_vec()))
+}
+
+/// The licence `no`, decoded from its signed file without checking the signature (the
+/// file was checked when it was stored).
+pub fn get(txn: &impl Txn, no: &str) -> Result<Option<Licence>, StoreError> {
+    Ok(file(txn, no)?.and_then(|f| {
+        exlic_client::signed::peek(&f)
+            .ok()
+            .and_then(|p| Licence::decode(p).ok())
+    }))
+}
+
+/// Every signed licence, in number order.
+pub fn all(txn: &impl Txn) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    for e in txn.table(LICENCES)?.iter()? {
+        let (k, v) = e?;
+        out.push((k.value().to_owned(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// Stores the signed licence `no`.
+pub fn put(w: &WriteBatch<'_>, no: &str, file: &[u8]) -> Result<(), StoreError> {
+    w.txn().open_table(LICENCES)?.insert(no, file)?;
+    Ok(())
+}
+
+/// The standing of licence `no` (valid unless recorded otherwise).
+pub fn standing(txn: &impl Txn, no: &str) -> Result<Standing, StoreError> {
+    Ok(txn
+        .table(LICENCE_STATE)?
+        .get(no)?
+        .map(|v| Standing::from_tag(v.value()))
+        .unwrap_or(Standing::Valid))
+}
+
+/// Every recorded standing other than the default.
+pub fn standings(txn: &impl Txn) -> Result<BTreeMap<String, Standing>, StoreError> {
+    let mut out = BTreeMap::new();
+    for e in txn.table(LICENCE_STATE)?.iter()? {
+        let (k, v) = e?;
+        out.insert(k.value().to_owned(), Standing::from_tag(v.value()));
+    }
+    Ok(out)
+}
+
+/// Records the standing of licence `no`.
+pub fn set_standing(w: &WriteBatch<'_>, no: &str, standing: Standing) -> Result<(), StoreError> {
+    w.txn()
+        .open_table(LICENCE_STATE)?
+        .insert(no, standing.tag())?;
+    Ok(())
+}
