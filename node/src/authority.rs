@@ -26,11 +26,11 @@ use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::cases::{self, CaseRow};
 use crate::store::group::GroupCommit;
 use crate::store::registry::{self, EnterpriseRow, InviteRow};
-use crate::store::tables::{Txn, kind};
 use crate::store::{
     Store, StoreError, WriteBatch, audit, blobs, certs, feed, form_doc, key_records, meta_get,
     meta_put, seals,
 };
+use crate::store::{Txn, kind};
 use exlic_client::inflate::Budget;
 
 const META_AUTHORITY_KEY: &str = "authority_key";

@@ -25,7 +25,7 @@ use crate::domain::reference::Reference;
 use crate::domain::rules::{self, Context, TextLimits};
 use crate::domain::totals;
 use crate::store::app_state::{self, AppState};
-use crate::store::tables::{self, kind};
+use crate::store::kind;
 use crate::store::{
     Store, StoreError, WriteBatch, blobs, docs, form_doc, index, meta_get, meta_put, seals,
 };
@@ -296,7 +296,7 @@ impl Enterprise {
         Some(entry.name.clone())
     }
 
-    fn state(txn: &impl tables::Txn, id: DocId) -> Result<AppState> {
+    fn state(txn: &impl crate::store::Txn, id: DocId) -> Result<AppState> {
         app_state::get(txn, id)?.ok_or(EnterpriseError::NotFound(id))
     }
 

@@ -31,7 +31,7 @@ pub mod registry;
 pub mod seals;
 pub mod staff;
 pub mod sync_state;
-pub mod tables;
+mod tables;
 pub mod unlock_doc;
 
 use std::collections::HashSet;
@@ -45,6 +45,7 @@ use lru::LruCache;
 use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use tables::*;
+pub use tables::{Txn, kind};
 
 /// A storage failure. Every variant leaves the file as it was before the failed action.
 #[derive(Debug, thiserror::Error)]

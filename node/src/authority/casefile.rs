@@ -305,7 +305,7 @@ impl Authority {
         use crate::store::directory_doc;
         let id = directory_doc::id();
         if w.doc(id)?.is_none() {
-            w.create_doc(id, crate::store::tables::kind::OTHER)?;
+            w.create_doc(id, crate::store::kind::OTHER)?;
             feed::add_authority_doc(w, id, directory_doc::PUBLIC)?;
         }
         let doc = w.doc(id)?.expect("created");

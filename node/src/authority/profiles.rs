@@ -6,7 +6,7 @@ use exlic_client::DocId;
 use exlic_client::profile::EnterpriseProfile;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, docs, feed, profile_doc, registry};
 
 /// One enterprise's profile state at the office.

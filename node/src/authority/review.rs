@@ -14,7 +14,7 @@ use crate::domain::review::{self, Refusal, Stage};
 use crate::domain::{issuing, rules};
 use crate::store::case_doc::{self, Case};
 use crate::store::cases::{self, CaseRow};
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{
     BuiltDoc, StoreError, WriteBatch, audit, feed, licences, meta_get, meta_put, seals,
 };

@@ -6,7 +6,7 @@
 use exlic_client::DocId;
 
 use super::{Authority, AuthorityError};
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, feed, registry, unlock_doc};
 
 impl Authority {

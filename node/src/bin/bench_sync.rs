@@ -21,7 +21,7 @@ use exlic_node::authority::{Authority, AuthorityInfo};
 use exlic_node::clock::SystemClock;
 use exlic_node::config::Config;
 use exlic_node::enterprise::Enterprise;
-use exlic_node::store::tables::kind;
+use exlic_node::store::kind;
 use exlic_node::store::{Store, StoreOptions};
 use exlic_node::sync;
 use serde_json::{Value, json};

@@ -9,8 +9,8 @@ use super::{Enterprise, EnterpriseError, Result};
 use crate::clock::china_date;
 use crate::domain::licence_request::{self as policy, Filled, Kind, Standing};
 use crate::store::case_doc::Case;
+use crate::store::kind;
 use crate::store::licence_request::{self as stored, Record, RequestDoc, Status};
-use crate::store::tables::kind;
 use crate::store::{StoreError, WriteBatch, licences};
 
 fn bad(message: impl Into<String>) -> EnterpriseError {

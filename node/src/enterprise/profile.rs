@@ -5,7 +5,7 @@ use exlic_client::DocId;
 use exlic_client::profile::{EnterpriseProfile, ProfileView};
 
 use super::{Enterprise, EnterpriseError, Result};
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, meta_get, meta_put, profile_doc};
 
 const META_PROPOSAL: &str = "profile.proposal";

@@ -14,7 +14,7 @@ use super::{Enterprise, EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::app_state::{self, AppState};
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{
     StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put, seals,
 };

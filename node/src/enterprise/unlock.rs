@@ -7,7 +7,7 @@ use exlic_client::DocId;
 
 use super::{Enterprise, EnterpriseError, Result};
 use crate::ekey;
-use crate::store::tables::kind;
+use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, meta_get, meta_put, meta_remove, unlock_doc};
 
 const META_REQUEST: &str = "ekey.unlock.request";
