@@ -143,7 +143,7 @@ pub struct Authority {
     sessions: Mutex<HashMap<[u8; 32], PeerStates>>,
     ingest: GroupCommit<Ingest, Result<Handled, AuthorityError>>,
     /// The reference data licences are built from, parsed once.
-    reference: crate::domain::reference::Reference,
+    reference: Arc<crate::domain::reference::Reference>,
 }
 
 /// A verified submission waiting for the group commit.
@@ -249,7 +249,7 @@ impl Authority {
             info,
             sessions: Mutex::new(HashMap::new()),
             ingest: GroupCommit::default(),
-            reference: crate::domain::reference::Reference::embedded(),
+            reference: crate::domain::reference::Reference::embedded_shared(),
         })
     }
 

@@ -32,6 +32,11 @@ impl ManualClock {
         Self(Arc::new(AtomicI64::new(ms)))
     }
     /// Sets the time.
+    /// Moves the time on by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
     pub fn set(&self, ms: i64) {
         self.0.store(ms, Ordering::SeqCst);
     }

@@ -834,6 +834,7 @@ pub mod certs;
 pub mod licence_request;
 pub mod profile;
 pub mod replica;
+pub mod session;
 #[cfg(test)]
 mod tests;
 pub mod unlock;

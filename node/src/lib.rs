@@ -29,6 +29,8 @@ pub mod ekey;
 pub mod enterprise;
 pub mod random;
 pub mod replica;
+#[cfg(test)]
+mod simulation;
 pub mod store;
 pub mod sync;
 pub mod tls;
@@ -47,7 +49,7 @@ mod tests {
         &["store"],
         &["replica", "ekey"],
         &["authority", "enterprise"],
-        &["sync"],
+        &["sync", "simulation"],
         &["api"],
         &["ui"],
         &["config"],

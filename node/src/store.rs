@@ -205,11 +205,27 @@ impl Store {
         let db = Database::builder()
             .set_cache_size(options.page_cache_bytes)
             .create(path)?;
+        Self::with_database(db, options)
+    }
+
+    /// Opens (or creates) the store on a redb storage backend other than a file (the
+    /// simulation tests keep their nodes' stores in memory and reopen them to restart).
+    pub fn open_backend(
+        backend: impl redb::StorageBackend,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .set_cache_size(options.page_cache_bytes)
+            .create_with_backend(backend)?;
+        Self::with_database(db, options)
+    }
+
+    fn with_database(db: Database, options: StoreOptions) -> Result<Self, StoreError> {
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
         txn.commit()?;
         let cap = NonZeroUsize::new(options.doc_cache.max(1)).expect("nonzero");
-        let actor = ActorId::random();
+        let actor = ActorId::from(crate::random::bytes::<16>());
         Ok(Self {
             db,
             cache: Mutex::new(DocCache {

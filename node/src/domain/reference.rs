@@ -88,6 +88,15 @@ fn unique(
 }
 
 impl Reference {
+    /// The data built into the binary, parsed once per process and shared.
+    pub fn embedded_shared() -> std::sync::Arc<Self> {
+        static EMBEDDED_ONCE: std::sync::OnceLock<std::sync::Arc<Reference>> =
+            std::sync::OnceLock::new();
+        EMBEDDED_ONCE
+            .get_or_init(|| std::sync::Arc::new(Self::embedded()))
+            .clone()
+    }
+
     /// The data built into the binary.
     pub fn embedded() -> Self {
         Self::from_sources(EMBEDDED.iter().map(|(n, t)| (n.to_string(), t.to_string())))

@@ -38,6 +38,20 @@ struct Bucket {
     at: Instant,
 }
 
+/// Why the listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The authority's key could not be read.
+    #[error(transparent)]
+    Authority(#[from] crate::authority::AuthorityError),
+    /// libp2p could not be set up.
+    #[error("libp2p: {0}")]
+    Swarm(String),
+    /// An address could not be listened on.
+    #[error("listen: {0}")]
+    Listen(#[from] libp2p::TransportError<std::io::Error>),
+}
+
 /// Runs the authority's libp2p listener until `shutdown` resolves. Sends the bound
 /// addresses on `bound` once listening.
 #[allow(clippy::too_many_arguments)]
@@ -49,9 +63,10 @@ pub async fn run(
     rate: RateLimit,
     bound: tokio::sync::oneshot::Sender<Vec<Multiaddr>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+) -> Result<(), ListenError> {
     let seed = crate::authority::key_seed(authority.store())?;
-    let mut swarm = net::build(seed, &limits, counters).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut swarm =
+        net::build(seed, &limits, counters).map_err(|e| ListenError::Swarm(e.to_string()))?;
     for a in &listen {
         swarm.listen_on(a.clone())?;
     }

@@ -1,0 +1,554 @@
+//! One connected session of an enterprise device with its authority, as a state machine
+//! with no I/O of its own: it is handed the authority's answer to its last request and
+//! returns the next request to send, or that the round is done. Each step reads and writes
+//! the device's store through [`Enterprise`] (one transaction per action, as everywhere);
+//! the network, timers and threads belong to whoever drives it — the libp2p shell in
+//! `sync::client`, or the simulated network of the tests.
+//!
+//! A round is, in order: enrol (first contact only), upload the attachments attached here,
+//! sync every changed document until both sides are quiet (the change feeds of both sides,
+//! a page at a time), fetch the attachments synced documents list, certificate work (the
+//! first round of a session, while a request waits or this device has no certificate, and
+//! every 30th round), deliver the outbox (uploading what each seal covers first), and apply
+//! an e-key unlock from the office.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use exlic_client::DocId;
+use exlic_client::protocol::{BLOB_CHUNK, ErrorCode, MAX_DOCS, Request, Response};
+
+use super::replica::Outgoing;
+use super::{Enterprise, EnterpriseError};
+use crate::replica::docsync::PeerStates;
+use crate::store::cert_requests::RequestStatus;
+
+/// Documents per page of the local change feed.
+pub const PAGE: usize = 1000;
+/// The byte budget of one sync request.
+pub const REQUEST_BUDGET: usize = 6 << 20;
+
+/// The authority's answer to a request: a response, or its refusal.
+pub type Answer = Result<Response, (ErrorCode, String)>;
+
+/// What to do next.
+#[derive(Debug)]
+pub enum Step {
+    /// Send this request and hand its answer to [`Session::answer`].
+    Send(Request),
+    /// The round is complete; start the next with [`Session::round`] after a local change
+    /// or the poll interval.
+    RoundDone,
+}
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The authority refused a request the session cannot go on without.
+    #[error("the authority refused: {0:?}: {1}")]
+    Refused(ErrorCode, String),
+    /// An answer that does not fit the request.
+    #[error("unexpected answer")]
+    Unexpected,
+    /// This node could not do its part.
+    #[error("{0}")]
+    Local(String),
+}
+
+impl From<EnterpriseError> for SessionError {
+    fn from(e: EnterpriseError) -> Self {
+        SessionError::Local(e.to_string())
+    }
+}
+
+/// Where the session's keys come from.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The authority's root key (its identity; the root of this node's trust).
+    pub authority_key: [u8; 32],
+    /// The invite secret, until enrolled.
+    pub invite_secret: Option<[u8; 32]>,
+    /// The enterprise's master public key, registered at enrolment.
+    pub master_key: [u8; 32],
+}
+
+/// One blob going up: asks where to resume, then sends chunks.
+#[derive(Debug)]
+struct Upload {
+    hash: [u8; 32],
+    size: u64,
+    asked: bool,
+}
+
+impl Upload {
+    fn new(hash: [u8; 32], size: u64) -> Self {
+        Self {
+            hash,
+            size,
+            asked: false,
+        }
+    }
+
+    /// The next request, given the answer to the last one; `None` when uploaded.
+    fn step(
+        &mut self,
+        ent: &Enterprise,
+        answer: Option<Answer>,
+    ) -> Result<Option<Request>, SessionError> {
+        let offset = match answer {
+            None => {
+                return Ok(Some(Request::BlobStatus {
+                    sha256: self.hash,
+                    size: self.size,
+                }));
+            }
+            Some(Ok(Response::BlobHave { received })) => {
+                if std::mem::replace(&mut self.asked, true) {
+                    received
+                } else {
+                    received - received % BLOB_CHUNK as u64
+                }
+            }
+            Some(Ok(_)) => return Err(SessionError::Unexpected),
+            Some(Err((code, m))) => return Err(SessionError::Refused(code, m)),
+        };
+        if offset >= self.size {
+            return Ok(None);
+        }
+        Ok(Some(Request::BlobPut {
+            sha256: self.hash,
+            size: self.size,
+            offset,
+            bytes: ent.blob_chunk(&self.hash, offset)?,
+        }))
+    }
+}
+
+/// The document sync of a round (see the module docs).
+#[derive(Debug, Default)]
+struct DocSync {
+    page_end: u64,
+    full_page: bool,
+    cursor: u64,
+    more: bool,
+    first: bool,
+    active: BTreeSet<DocId>,
+    next: BTreeSet<DocId>,
+    batches: VecDeque<Vec<(DocId, Vec<u8>)>>,
+}
+
+/// A submission being delivered: the attachments still to upload, the one going up.
+type Delivery = (Outgoing, VecDeque<([u8; 32], u64)>, Option<Upload>);
+
+/// The phases of a round, each holding its own progress.
+#[derive(Debug)]
+enum Phase {
+    Enrol,
+    UploadQueued(VecDeque<([u8; 32], u64)>, Option<Upload>),
+    Sync(DocSync),
+    Fetch(VecDeque<([u8; 32], u64)>, Option<([u8; 32], u64, u64)>),
+    Certificates(VecDeque<(u64, Vec<u8>)>, Option<u64>, bool),
+    Deliver(VecDeque<Outgoing>, Option<Delivery>),
+}
+
+/// An enterprise device's session with its authority.
+#[derive(Debug)]
+pub struct Session {
+    creds: Credentials,
+    states: PeerStates,
+    phase: Option<Phase>,
+    first_round: bool,
+    rounds: u64,
+    enrolled: bool,
+}
+
+impl Session {
+    /// A new session (after a connection is established); `rounds` counts the rounds of
+    /// earlier sessions, which paces the periodic certificate refresh.
+    pub fn new(creds: Credentials, rounds: u64) -> Self {
+        let states = PeerStates::new(creds.authority_key);
+        Self {
+            creds,
+            states,
+            phase: None,
+            first_round: true,
+            rounds,
+            enrolled: false,
+        }
+    }
+
+    /// Whether this device is known to be enrolled (from the first step of a round on).
+    pub fn enrolled(&self) -> bool {
+        self.enrolled
+    }
+
+    /// Rounds completed, this session and earlier ones.
+    pub fn rounds(&self) -> u64 {
+        self.rounds
+    }
+
+    /// Starts a round.
+    pub fn round(&mut self, ent: &Enterprise) -> Result<Step, SessionError> {
+        self.enrolled = ent.enrolled()?;
+        let phase = if self.enrolled {
+            self.upload_queued(ent)?
+        } else {
+            Phase::Enrol
+        };
+        self.run(ent, phase, None)
+    }
+
+    /// Hands over the answer to the request of the last [`Step::Send`].
+    pub fn answer(&mut self, ent: &Enterprise, answer: Answer) -> Result<Step, SessionError> {
+        let phase = self.phase.take().ok_or(SessionError::Unexpected)?;
+        self.run(ent, phase, Some(answer))
+    }
+
+    fn upload_queued(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
+        Ok(Phase::UploadQueued(ent.blobs_to_upload()?.into(), None))
+    }
+
+    /// Steps `phase` with `answer` until one of them has a request to send.
+    fn run(
+        &mut self,
+        ent: &Enterprise,
+        mut phase: Phase,
+        mut answer: Option<Answer>,
+    ) -> Result<Step, SessionError> {
+        loop {
+            let (request, next) = self.step(ent, phase, answer.take())?;
+            match (request, next) {
+                (Some(r), Some(p)) => {
+                    self.phase = Some(p);
+                    return Ok(Step::Send(r));
+                }
+                (None, Some(p)) => phase = p,
+                (_, None) => {
+                    ent.apply_pending_unlock(&self.creds.authority_key)?;
+                    self.first_round = false;
+                    self.rounds += 1;
+                    return Ok(Step::RoundDone);
+                }
+            }
+        }
+    }
+
+    /// One step of `phase`: the request to send (and the phase to hand its answer to), or
+    /// no request and the phase to go on with (`None`: the round is over).
+    fn step(
+        &mut self,
+        ent: &Enterprise,
+        phase: Phase,
+        answer: Option<Answer>,
+    ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
+        match phase {
+            Phase::Enrol => match answer {
+                None => {
+                    let secret = self.creds.invite_secret.ok_or_else(|| {
+                        SessionError::Local("not enrolled and no invite secret".into())
+                    })?;
+                    let r = Request::Enrol {
+                        secret,
+                        master_key: self.creds.master_key,
+                    };
+                    Ok((Some(r), Some(Phase::Enrol)))
+                }
+                Some(Ok(Response::Enrolled { .. })) => {
+                    ent.set_enrolled()?;
+                    self.enrolled = true;
+                    Ok((None, Some(self.upload_queued(ent)?)))
+                }
+                Some(Ok(_)) => Err(SessionError::Unexpected),
+                Some(Err((c, m))) => Err(SessionError::Refused(c, m)),
+            },
+            Phase::UploadQueued(mut queue, current) => {
+                let mut current = match current {
+                    Some(u) => Some(u),
+                    None => queue.front().map(|&(h, s)| Upload::new(h, s)),
+                };
+                let mut answer = answer;
+                while let Some(u) = current.as_mut() {
+                    if let Some(r) = u.step(ent, answer.take())? {
+                        return Ok((Some(r), Some(Phase::UploadQueued(queue, current))));
+                    }
+                    ent.blob_uploaded(&u.hash)?;
+                    queue.pop_front();
+                    current = queue.front().map(|&(h, s)| Upload::new(h, s));
+                }
+                Ok((None, Some(Phase::Sync(self.sync_page(ent)?))))
+            }
+            Phase::Sync(mut s) => {
+                if let Some(a) = answer {
+                    let Ok(Response::Sync {
+                        cursor: c,
+                        docs,
+                        more: m,
+                    }) = a
+                    else {
+                        return Err(match a {
+                            Err((c, m)) => SessionError::Refused(c, m),
+                            Ok(_) => SessionError::Unexpected,
+                        });
+                    };
+                    let (follow, refused) = ent.sync_receive(&mut self.states, docs)?;
+                    for d in &refused {
+                        tracing::warn!(doc = %d, "the authority does not accept this document");
+                        s.next.remove(d);
+                    }
+                    s.next.extend(follow);
+                    s.cursor = s.cursor.max(c);
+                    s.more = m;
+                    if s.batches.is_empty() {
+                        s.active = std::mem::take(&mut s.next);
+                        if s.active.is_empty() {
+                            return self.end_page(ent, s);
+                        }
+                        return self.window(ent, s);
+                    }
+                }
+                let batch = s.batches.pop_front().expect("a window has a batch");
+                let r = Request::Sync {
+                    cursor: s.cursor,
+                    docs: batch,
+                };
+                Ok((Some(r), Some(Phase::Sync(s))))
+            }
+            Phase::Fetch(mut queue, current) => {
+                let mut current = current;
+                let mut answer = answer;
+                loop {
+                    let (hash, size, offset) = match current.take() {
+                        Some(c) => c,
+                        None => {
+                            let Some((hash, size)) = queue.pop_front() else {
+                                return Ok((None, Some(self.certificates(ent)?)));
+                            };
+                            (hash, size, ent.blob_fetch_offset(&hash)?)
+                        }
+                    };
+                    let offset = match answer.take() {
+                        None => offset,
+                        Some(Ok(Response::BlobData {
+                            size: s,
+                            offset: o,
+                            bytes,
+                        })) if s == size && o == offset => {
+                            match ent.store_fetched_chunk(&hash, size, offset, &bytes) {
+                                Ok(next) => next,
+                                Err(err) => {
+                                    // Bytes that fail their hash, or a local failure: the
+                                    // store kept or discarded the staged part; a later round
+                                    // retries.
+                                    tracing::warn!(blob = %hex::encode(hash), %err, "attachment fetch stopped");
+                                    continue;
+                                }
+                            }
+                        }
+                        Some(Ok(Response::BlobData { size: s, .. })) => {
+                            tracing::warn!(blob = %hex::encode(hash), listed = size, held = s, "attachment size differs from its listing; not fetched");
+                            continue;
+                        }
+                        Some(Ok(_)) => return Err(SessionError::Unexpected),
+                        Some(Err((ErrorCode::NotFound, _))) => continue,
+                        Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
+                    };
+                    if offset < size {
+                        let r = Request::BlobGet {
+                            sha256: hash,
+                            offset,
+                        };
+                        return Ok((
+                            Some(r),
+                            Some(Phase::Fetch(queue, Some((hash, size, offset)))),
+                        ));
+                    }
+                }
+            }
+            Phase::Certificates(mut rows, current, asked_mine) => {
+                let authority_key = self.creds.authority_key;
+                match (answer, current) {
+                    (Some(a), Some(seq)) => {
+                        let outcome = match a {
+                            Ok(Response::Certified {
+                                certificate,
+                                revocations,
+                            }) => Ok((certificate, revocations)),
+                            Ok(_) => return Err(SessionError::Unexpected),
+                            Err((ErrorCode::BadCertRequest, m)) => Err(m),
+                            Err((c, m)) => return Err(SessionError::Refused(c, m)),
+                        };
+                        ent.finish_request(seq, outcome, &authority_key)?;
+                    }
+                    (Some(a), None) if asked_mine => {
+                        // 制作证书: install whatever the authority holds for this device.
+                        match a {
+                            Ok(Response::Certified {
+                                certificate,
+                                revocations,
+                            }) => {
+                                ent.install_certificate(&certificate, &revocations, &authority_key)?
+                            }
+                            Ok(_) => {}
+                            Err((c, m)) => return Err(SessionError::Refused(c, m)),
+                        }
+                        return Ok((None, Some(self.deliver(ent)?)));
+                    }
+                    (Some(_), None) => return Err(SessionError::Unexpected),
+                    (None, _) => {}
+                }
+                if let Some((seq, signed)) = rows.pop_front() {
+                    let r = Request::Certify(signed);
+                    return Ok((Some(r), Some(Phase::Certificates(rows, Some(seq), false))));
+                }
+                Ok((
+                    Some(Request::MyCertificate),
+                    Some(Phase::Certificates(rows, None, true)),
+                ))
+            }
+            Phase::Deliver(mut queue, current) => {
+                let mut current = current;
+                let mut answer = answer;
+                loop {
+                    let Some((o, mut uploads, mut upload)) = current.take() else {
+                        let Some(o) = queue.pop_front() else {
+                            return Ok((None, None));
+                        };
+                        let uploads = o.attachments.iter().copied().collect();
+                        current = Some((o, uploads, None));
+                        continue;
+                    };
+                    // Every attachment the seal covers goes up first.
+                    if upload.is_none()
+                        && let Some(&(h, s)) = uploads.front()
+                    {
+                        upload = Some(Upload::new(h, s));
+                    }
+                    if let Some(u) = upload.as_mut() {
+                        if let Some(r) = u.step(ent, answer.take())? {
+                            return Ok((
+                                Some(r),
+                                Some(Phase::Deliver(queue, Some((o, uploads, upload)))),
+                            ));
+                        }
+                        uploads.pop_front();
+                        current = Some((o, uploads, None));
+                        continue;
+                    }
+                    match answer.take() {
+                        None => {
+                            let r = Request::Submit(o.envelope.clone());
+                            return Ok((
+                                Some(r),
+                                Some(Phase::Deliver(queue, Some((o, uploads, None)))),
+                            ));
+                        }
+                        Some(Ok(Response::Receipt(r))) => {
+                            ent.accept_receipt(&o, &r, &self.creds.authority_key)?;
+                        }
+                        Some(Ok(_)) => return Err(SessionError::Unexpected),
+                        Some(Err((
+                            code @ (ErrorCode::BadSeal | ErrorCode::StaleRevision),
+                            msg,
+                        ))) => {
+                            tracing::warn!(?code, %msg, "submission refused");
+                            ent.reject_submission(&o, &msg)?;
+                        }
+                        Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a page of the local change feed: the documents changed since the authority's
+    /// last acknowledgement, and a first window of messages.
+    fn sync_page(&mut self, ent: &Enterprise) -> Result<DocSync, SessionError> {
+        let (acked, cursor) = ent.sync_progress()?;
+        let (head, changed) = ent.changed_docs(acked, PAGE)?;
+        let full_page = changed.len() == PAGE;
+        let page_end = if full_page {
+            changed.last().map(|c| c.0).unwrap_or(acked)
+        } else {
+            head
+        };
+        let s = DocSync {
+            page_end,
+            full_page,
+            cursor,
+            more: false,
+            first: true,
+            active: changed.into_iter().map(|(_, d)| d).collect(),
+            next: BTreeSet::new(),
+            batches: VecDeque::new(),
+        };
+        match self.window(ent, s)? {
+            (_, Some(Phase::Sync(s))) => Ok(s),
+            _ => unreachable!("a page's first window always sends"),
+        }
+    }
+
+    /// Generates the messages for the active documents and splits them into requests
+    /// within the byte budget (the first window of a page always sends, to poll).
+    fn window(
+        &mut self,
+        ent: &Enterprise,
+        mut s: DocSync,
+    ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
+        let list: Vec<DocId> = s.active.iter().copied().collect();
+        let msgs = ent.sync_generate(&mut self.states, &list)?;
+        if msgs.is_empty() && !s.first {
+            return self.end_page(ent, s);
+        }
+        s.first = false;
+        s.next = msgs.iter().map(|(d, _)| *d).collect();
+        let mut batches: VecDeque<Vec<(DocId, Vec<u8>)>> = VecDeque::from([Vec::new()]);
+        let mut size = 0;
+        for m in msgs {
+            let full = batches.back().map(|b| b.len()).unwrap_or(0) >= MAX_DOCS / 2;
+            if size + m.1.len() > REQUEST_BUDGET || full {
+                batches.push_back(Vec::new());
+                size = 0;
+            }
+            size += m.1.len() + 24;
+            batches.back_mut().expect("non-empty").push(m);
+        }
+        s.batches = batches;
+        Ok((None, Some(Phase::Sync(s))))
+    }
+
+    /// A page is done: records how far both feeds got, then the next page or the next
+    /// phase.
+    fn end_page(
+        &mut self,
+        ent: &Enterprise,
+        s: DocSync,
+    ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
+        ent.set_sync_progress(s.page_end, s.cursor)?;
+        if s.full_page || s.more {
+            return Ok((None, Some(Phase::Sync(self.sync_page(ent)?))));
+        }
+        Ok((None, Some(Phase::Fetch(ent.blobs_wanted()?.into(), None))))
+    }
+
+    /// Certificate work when due (see the module docs), else straight to delivery.
+    fn certificates(&mut self, ent: &Enterprise) -> Result<Phase, SessionError> {
+        let rows = ent.certificate_requests()?;
+        let waiting: VecDeque<(u64, Vec<u8>)> = rows
+            .into_iter()
+            .filter(|r| r.status == RequestStatus::Submitted)
+            .map(|r| (r.seq, r.signed))
+            .collect();
+        let due = self.first_round
+            || !waiting.is_empty()
+            || ent.device_certificate()?.is_none()
+            || self.rounds % 30 == 29;
+        if due {
+            Ok(Phase::Certificates(waiting, None, false))
+        } else {
+            self.deliver(ent)
+        }
+    }
+
+    fn deliver(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
+        Ok(Phase::Deliver(ent.outgoing()?.into(), None))
+    }
+}
