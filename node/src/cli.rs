@@ -285,7 +285,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("{} is not an authority node", data_dir.display());
             }
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
-            println!("{}", a.invite(&uscc, &name, numbers, days)?);
+            println!("{}", a.registry.invite(&uscc, &name, numbers, days)?);
             Ok(())
         }
         Command::Authority {
@@ -312,7 +312,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("{} is not an authority node", data_dir.display());
             }
             let a = open_authority(&data_dir, &config, Vec::new())?;
-            a.put_staff(&login, &name, role, &password)?;
+            a.staff.put(&login, &name, role, &password)?;
             println!("staff account {login} ({}) saved", role.zh());
             Ok(())
         }
@@ -631,7 +631,7 @@ pub async fn serve_authority(
     } else {
         a.advertise.clone()
     };
-    authority.set_addrs(addrs.clone());
+    authority.registry.set_addrs(addrs.clone());
 
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -726,9 +726,9 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
         let en = e.enterprise.as_ref().expect("enterprise");
         let a = open_authority(&adir, &ac, vec![p2p])?;
         for (login, name, role) in DEMO_STAFF {
-            a.put_staff(login, name, *role, DEMO_PASSWORD)?;
+            a.staff.put(login, name, *role, DEMO_PASSWORD)?;
         }
-        let token = a.invite(&en.uscc, &en.name, 100_000, 365)?;
+        let token = a.registry.invite(&en.uscc, &en.name, 100_000, 365)?;
         drop(a);
         init_enrolled(
             &edir,

@@ -186,6 +186,7 @@ impl World {
         let mut devs = Vec::new();
         for i in 0..devices {
             let token = auth
+                .registry
                 .invite(USCC, "厦门示例化工进出口有限公司", 1000, 30)
                 .expect("invite");
             let inv = Invite::from_token(&token).expect("token");
@@ -248,7 +249,7 @@ impl World {
             dev.rounds = s.rounds();
         }
         dev.pending = None;
-        self.auth.disconnected(&dev.key);
+        self.auth.replica.disconnected(&dev.key);
     }
 
     /// One network step of device `d`: connect, send, or start the next round. `lossy`
@@ -258,7 +259,7 @@ impl World {
             return Ok(false);
         }
         let step = if self.devices[d].session.is_none() {
-            self.auth.disconnected(&self.devices[d].key);
+            self.auth.replica.disconnected(&self.devices[d].key);
             let dev = &mut self.devices[d];
             let mut s = Session::new(dev.creds.clone(), dev.rounds);
             let step = s.round(&dev.ent);
@@ -482,7 +483,7 @@ impl World {
                 .map_err(|e| e.to_string())?;
             for (_, id) in docs {
                 let h = d.ent.heads(id).map_err(|e| e.to_string())?;
-                let a = self.auth.heads(id).map_err(|e| e.to_string())?;
+                let a = self.auth.replica.heads(id).map_err(|e| e.to_string())?;
                 out.push_str(&format!("{i}:{id}:{h:?}:{a:?};"));
             }
             let outbox = d.ent.outbox().map_err(|e| e.to_string())?.len();
@@ -502,7 +503,7 @@ impl World {
             let ids: BTreeSet<DocId> = docs.into_iter().map(|(_, id)| id).collect();
             for id in &ids {
                 let mine = d.ent.heads(*id).map_err(|e| e.to_string())?;
-                let office = self.auth.heads(*id).map_err(|e| e.to_string())?;
+                let office = self.auth.replica.heads(*id).map_err(|e| e.to_string())?;
                 if mine != office {
                     return Err(format!("d{i}: {id} differs from the authority's copy"));
                 }
@@ -526,7 +527,11 @@ impl World {
             }
         }
         // Each reported submission received exactly once, and statuses agree.
-        let received = self.auth.submission_count().map_err(|e| e.to_string())?;
+        let received = self
+            .auth
+            .ingest
+            .submission_count()
+            .map_err(|e| e.to_string())?;
         if received != self.model.reported.len() as u64 {
             return Err(format!(
                 "{received} submissions received, {} reported",
@@ -534,7 +539,11 @@ impl World {
             ));
         }
         for (id, rev) in &self.model.reported {
-            let case = self.auth.case_status(*id).map_err(|e| e.to_string())?;
+            let case = self
+                .auth
+                .review
+                .case_status(*id)
+                .map_err(|e| e.to_string())?;
             if case != Some((ApplicationStatus::PendingInitial, *rev)) {
                 return Err(format!("{id}: case at the authority is {case:?}"));
             }

@@ -184,8 +184,8 @@ async fn info(State(s): State<AuthorityState>) -> Result<Json<AuthorityInfo>, Fa
             public_key: hex::encode(a.public_key()),
             root_key: hex::encode(a.root_key()),
             p2p_addrs: addrs,
-            docs_held: a.doc_count()?,
-            submissions: a.submission_count()?,
+            docs_held: a.replica.doc_count()?,
+            submissions: a.ingest.submission_count()?,
         })
     })
     .await
@@ -207,7 +207,7 @@ async fn login(
 ) -> Result<Json<serde_json::Value>, Failure> {
     let from = peer.ip().to_string();
     let who = l.login.clone();
-    let r = run(&s, move |a| a.login(&l.login, &l.password, &from)).await?;
+    let r = run(&s, move |a| a.staff.login(&l.login, &l.password, &from)).await?;
     match r {
         Ok(staff) => {
             let role = staff.role.code();
@@ -248,16 +248,18 @@ async fn invite(
     JsonBody(r): JsonBody<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>), Failure> {
     let token = as_admin(&s, &headers, "enrolling an enterprise", move |a, actor| {
-        a.invite(
-            &r.uscc,
-            &r.name,
-            r.numbers.unwrap_or(100_000),
-            r.valid_days.unwrap_or(30),
-        )
-        .and_then(|t| {
-            a.record(actor, exlic_client::DocId([0; 16]), "invite", &r.uscc)?;
-            Ok(t)
-        })
+        a.registry
+            .invite(
+                &r.uscc,
+                &r.name,
+                r.numbers.unwrap_or(100_000),
+                r.valid_days.unwrap_or(30),
+            )
+            .and_then(|t| {
+                a.staff
+                    .record(actor, exlic_client::DocId([0; 16]), "invite", &r.uscc)?;
+                Ok(t)
+            })
     })
     .await?;
     Ok((StatusCode::CREATED, Json(InviteResponse { token })))
@@ -269,7 +271,7 @@ async fn heads(
     PathId(id): PathId,
 ) -> Result<Json<DocHeads>, Failure> {
     require(&s, &headers)?;
-    let h = run(&s, move |a| a.heads(id)).await?;
+    let h = run(&s, move |a| a.replica.heads(id)).await?;
     let Some(h) = h else {
         return Err(Failure::new(
             StatusCode::NOT_FOUND,
@@ -289,7 +291,7 @@ async fn case(
     PathId(id): PathId,
 ) -> Result<Json<CaseView>, Failure> {
     require(&s, &headers)?;
-    match run(&s, move |a| a.case_status(id)).await? {
+    match run(&s, move |a| a.review.case_status(id)).await? {
         Some((status, revision)) => Ok(Json(CaseView {
             id,
             status,
@@ -325,7 +327,7 @@ async fn decide(
     require_role(&staff, stage_role(stage), "this review stage")?;
     let actor = format!("{} @{}", staff.actor(), peer.ip());
     let (status, licence_no) = run(&s, move |a| {
-        a.decide(id, stage, d.approve, &d.reason, &actor)
+        a.review.decide(id, stage, d.approve, &d.reason, &actor)
     })
     .await?;
     Ok(Json(DecisionResult { status, licence_no }))
@@ -344,7 +346,7 @@ async fn inbox(
     require(&s, &headers)?;
     let status = ApplicationStatus::from_code(&q.status)
         .ok_or_else(|| Failure::bad_input("status", "an application status code"))?;
-    let rows = run(&s, move |a| a.inbox(status)).await?;
+    let rows = run(&s, move |a| a.review.inbox(status)).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(id, application_no, revision, received_ms)| InboxRow {
@@ -364,7 +366,7 @@ async fn licence_file(
 ) -> Result<axum::response::Response, Failure> {
     require(&s, &headers)?;
     let n = no.clone();
-    match run(&s, move |a| a.licence(&n)).await? {
+    match run(&s, move |a| a.review.licence(&n)).await? {
         Some(f) => Ok(super::v1::applications::attachment_response(
             &format!("{no}.licence"),
             f,
@@ -400,7 +402,7 @@ async fn licence_requests(
             })?,
         ),
     };
-    let rows = run(&s, move |a| a.licence_requests(status)).await?;
+    let rows = run(&s, move |a| a.licence_requests.list(status)).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(id, r)| super::v1::licence_request::view(id, r))
@@ -428,7 +430,7 @@ async fn decide_licence_request(
     may_decide_licence_requests(&staff)?;
     let actor = format!("{} @{}", staff.actor(), peer.ip());
     let r = run(&s, move |a| {
-        a.decide_licence_request(id, d.approve, &d.reason, &actor)
+        a.licence_requests.decide(id, d.approve, &d.reason, &actor)
     })
     .await?;
     Ok(Json(super::v1::licence_request::view(id, r)))
@@ -441,7 +443,7 @@ async fn licence_status(
 ) -> Result<Json<exlic_client::licence_request::LicenceStatus>, Failure> {
     require(&s, &headers)?;
     let n = no.clone();
-    let known = run(&s, move |a| a.licence(&n)).await?.is_some();
+    let known = run(&s, move |a| a.review.licence(&n)).await?.is_some();
     if !known {
         return Err(Failure::new(
             StatusCode::NOT_FOUND,
@@ -451,7 +453,7 @@ async fn licence_status(
         ));
     }
     let n = no.clone();
-    let st = run(&s, move |a| a.licence_standing(&n)).await?;
+    let st = run(&s, move |a| a.licence_requests.standing(&n)).await?;
     Ok(Json(exlic_client::licence_request::LicenceStatus {
         licence_no: no,
         status: st.code().into(),
@@ -464,7 +466,7 @@ async fn directory(
     headers: HeaderMap,
 ) -> Result<Json<exlic_client::directory::Directory>, Failure> {
     require(&s, &headers)?;
-    run(&s, |a| a.directory()).await.map(Json)
+    run(&s, |a| a.directory.get()).await.map(Json)
 }
 
 /// Replaces them (administrator); every enterprise receives them on its next sync.
@@ -477,7 +479,7 @@ async fn put_directory(
         &s,
         &headers,
         "editing the directory and guides",
-        move |a, actor| a.put_directory(d, actor),
+        move |a, actor| a.directory.put(d, actor),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -513,7 +515,7 @@ async fn profiles(
     headers: HeaderMap,
 ) -> Result<Json<Vec<exlic_client::profile::ProfileRow>>, Failure> {
     require(&s, &headers)?;
-    let rows = run(&s, |a| a.profiles()).await?;
+    let rows = run(&s, |a| a.profiles.list()).await?;
     Ok(Json(rows.into_iter().map(profile_row).collect()))
 }
 
@@ -527,7 +529,7 @@ async fn accept_profile(
         &s,
         &headers,
         "accepting a profile change",
-        move |a, actor| a.accept_profile(&uscc, actor),
+        move |a, actor| a.profiles.accept(&uscc, actor),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -539,7 +541,7 @@ async fn unlock_requests(
     headers: HeaderMap,
 ) -> Result<Json<Vec<String>>, Failure> {
     require(&s, &headers)?;
-    let rows = run(&s, |a| a.unlock_requests()).await?;
+    let rows = run(&s, |a| a.unlocks.pending()).await?;
     Ok(Json(rows.into_iter().map(|(u, _)| u).collect()))
 }
 
@@ -549,8 +551,10 @@ async fn keys(
     headers: HeaderMap,
 ) -> Result<Json<exlic_client::authority::KeyChain>, Failure> {
     require(&s, &headers)?;
-    let (keys, records, root) =
-        run(&s, |a| Ok((a.key_chain(), a.key_records()?, a.root_key()))).await?;
+    let (keys, records, root) = run(&s, |a| {
+        Ok((a.keys.chain(), a.keys.records()?, a.root_key()))
+    })
+    .await?;
     Ok(Json(exlic_client::authority::KeyChain {
         root: hex::encode(root),
         keys,
@@ -564,7 +568,7 @@ async fn roll_key(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Failure> {
     let key = as_admin(&s, &headers, "rolling the signing key over", |a, actor| {
-        a.roll_key(actor)
+        a.keys.roll(actor)
     })
     .await?;
     Ok(Json(serde_json::json!({ "key": hex::encode(key) })))
@@ -577,7 +581,7 @@ async fn approve_unlock(
     axum::extract::Path(uscc): axum::extract::Path<String>,
 ) -> Result<StatusCode, Failure> {
     as_admin(&s, &headers, "unlocking an e-key", move |a, actor| {
-        a.approve_unlock(&uscc, actor)
+        a.unlocks.approve(&uscc, actor)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -10,11 +10,9 @@ use exlic_client::attachment::AttachmentRef;
 use exlic_client::seal::{SealPayload, SealedSubmission};
 use exlic_client::status::ApplicationStatus;
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::store::cases::{self, CaseRow};
-use crate::store::{
-    StoreError, WriteBatch, audit, certs, docs, feed, form_doc, licences, registry, seals,
-};
+use crate::store::{audit, certs, docs, form_doc, seals};
 
 /// The seal of the revision under review, checked again against the stored certificate
 /// and revocation list at the authority's receipt time.
@@ -65,10 +63,6 @@ impl CaseFile {
     }
 }
 
-/// An issued certificate: (serial, USCC, mobile, not before, not after, revoked at or
-/// `i64::MAX`), Unix ms.
-pub type IssuedCertificate = (u64, String, String, i64, i64, i64);
-
 /// Field-by-field differences between two forms: (field, before, after).
 pub fn diff(before: &ApplicationForm, after: &ApplicationForm) -> Vec<(String, String, String)> {
     let a = crate::domain::field_paths::flatten(before);
@@ -87,10 +81,17 @@ pub fn diff(before: &ApplicationForm, after: &ApplicationForm) -> Vec<(String, S
         .collect()
 }
 
-impl Authority {
+/// Case files for review and the dashboard figures.
+#[derive(Debug, Clone)]
+pub struct CaseFiles {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+    pub(super) certificates: super::certificates::Certificates,
+}
+
+impl CaseFiles {
     /// One case for the review screen; `None` when there is no such case.
     pub fn case_file(&self, id: DocId) -> Result<Option<CaseFile>, AuthorityError> {
-        let txn = self.store.read()?;
+        let txn = self.office.store.read()?;
         let Some(CaseRow {
             owner,
             application_no: no,
@@ -165,8 +166,8 @@ impl Authority {
                 certificate: String::new(),
             });
         };
-        let crl = self.revocations()?;
-        let trust = self.trust();
+        let crl = self.certificates.revocations()?;
+        let trust = self.office.trust();
         let holder = trust
             .certificate(&cert, received_ms)
             .map(|c| format!("#{} · {} · {}", c.serial, c.mobile, c.enterprise_uscc))
@@ -198,7 +199,7 @@ impl Authority {
         id: DocId,
         sha256: &str,
     ) -> Result<Option<(AttachmentRef, Vec<u8>)>, AuthorityError> {
-        let txn = self.store.read()?;
+        let txn = self.office.store.read()?;
         if cases::get(&txn, id)?.is_none() {
             return Ok(None);
         }
@@ -219,7 +220,7 @@ impl Authority {
 
     /// Case counts by status.
     pub fn case_counts(&self) -> Result<BTreeMap<ApplicationStatus, u64>, AuthorityError> {
-        let txn = self.store.read()?;
+        let txn = self.office.store.read()?;
         let mut out = BTreeMap::new();
         for (_, c) in cases::all(&txn)? {
             *out.entry(c.status).or_insert(0) += 1;
@@ -230,7 +231,7 @@ impl Authority {
     /// Per China-time day (`YYYY-MM-DD`): (submissions received, licences issued), from
     /// the audit trail.
     pub fn daily_figures(&self) -> Result<BTreeMap<String, (u64, u64)>, AuthorityError> {
-        let txn = self.store.read()?;
+        let txn = self.office.store.read()?;
         let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for (at, action) in audit::actions(&txn)? {
             let received = action == "上报";
@@ -247,99 +248,5 @@ impl Authority {
             }
         }
         Ok(out)
-    }
-
-    /// Every issued licence, newest first.
-    pub fn licence_files(&self) -> Result<Vec<(String, Vec<u8>)>, AuthorityError> {
-        let txn = self.store.read()?;
-        let mut out = Vec::new();
-        out.extend(licences::all(&txn)?);
-        out.reverse();
-        Ok(out)
-    }
-
-    /// Enrolled enterprises: (USCC, name).
-    pub fn enterprises(&self) -> Result<Vec<(String, String)>, AuthorityError> {
-        let txn = self.store.read()?;
-        let mut out = Vec::new();
-        for (uscc, e) in registry::enterprises(&txn)? {
-            out.push((uscc, e.name));
-        }
-        Ok(out)
-    }
-
-    /// Issued device certificates, newest first: (serial, USCC, mobile, not before, not
-    /// after, revoked at or `i64::MAX`).
-    pub fn certificates(&self) -> Result<Vec<IssuedCertificate>, AuthorityError> {
-        let txn = self.store.read()?;
-        let mut out = Vec::new();
-        for c in certs::all(&txn)?.into_iter().rev().take(500) {
-            out.push((
-                c.serial,
-                c.uscc,
-                c.mobile,
-                c.not_before_ms,
-                c.not_after_ms,
-                c.revoked_ms.unwrap_or(i64::MAX),
-            ));
-        }
-        Ok(out)
-    }
-}
-
-impl Authority {
-    /// 发证机构联系方式 and 办事指南 as last edited (empty before the first edit).
-    pub fn directory(&self) -> Result<exlic_client::directory::Directory, AuthorityError> {
-        let txn = self.store.read()?;
-        Ok(docs::load(&txn, crate::store::directory_doc::id())?
-            .and_then(|d| crate::store::directory_doc::read(&d))
-            .unwrap_or_default())
-    }
-
-    /// Edits the public document (created on first use) and queues it for every
-    /// enterprise.
-    pub(super) fn edit_public_doc(
-        w: &mut WriteBatch<'_>,
-        edit: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), automerge::AutomergeError>,
-    ) -> Result<(), StoreError> {
-        use crate::store::directory_doc;
-        let id = directory_doc::id();
-        if w.doc(id)?.is_none() {
-            w.create_doc(id, crate::store::kind::OTHER)?;
-            feed::add_authority_doc(w, id, directory_doc::PUBLIC)?;
-        }
-        let doc = w.doc(id)?.expect("created");
-        edit(doc).map_err(|e| StoreError::Document(id, e.to_string()))?;
-        doc.commit();
-        w.save_doc(id)?;
-        for (o, _) in &registry::enterprises(w)? {
-            feed::push(w, o, id, feed::AUTHORITY_WRITER)?;
-        }
-        Ok(())
-    }
-
-    /// Replaces the directory and guides and queues them for every enterprise.
-    pub fn put_directory(
-        &self,
-        mut d: exlic_client::directory::Directory,
-        actor: &str,
-    ) -> Result<(), AuthorityError> {
-        use crate::store::directory_doc;
-        d.validate()
-            .map_err(|(field, message)| AuthorityError::bad_input(field, message))?;
-        let now = self.clock.now_ms();
-        d.updated_ms = now;
-        let mut w = self.store.write()?;
-        Self::edit_public_doc(&mut w, |doc| directory_doc::write(doc, &d))?;
-        audit::append(
-            &w,
-            now,
-            actor,
-            DocId([0; 16]),
-            "办事指南/联系方式",
-            &format!("{} contacts, {} guides", d.contacts.len(), d.guides.len()),
-        )?;
-        w.commit()?;
-        Ok(())
     }
 }

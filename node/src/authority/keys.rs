@@ -13,18 +13,25 @@ use exlic_client::DocId;
 use exlic_client::authority::KeyEntry;
 use exlic_client::certificate::{KeyRecord, key_id};
 
-use super::{Authority, AuthorityError, META_SIGNING_KEY};
+use super::{AuthorityError, META_SIGNING_KEY};
 use crate::store::{audit, directory_doc, key_records, meta_put};
 
-impl Authority {
+/// Signing-key rollover and the key chain.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
+
+impl Keys {
     /// Every key rollover record, oldest first (what `exlic verify --rollover` takes).
-    pub fn key_records(&self) -> Result<Vec<Vec<u8>>, AuthorityError> {
-        Ok(key_records::all(&self.store.read()?)?)
+    pub fn records(&self) -> Result<Vec<Vec<u8>>, AuthorityError> {
+        Ok(key_records::all(&self.office.store.read()?)?)
     }
 
     /// The chain of keys, oldest first.
-    pub fn key_chain(&self) -> Vec<KeyEntry> {
-        self.trust()
+    pub fn chain(&self) -> Vec<KeyEntry> {
+        self.office
+            .trust()
             .keys()
             .iter()
             .map(|k| KeyEntry {
@@ -39,11 +46,15 @@ impl Authority {
     /// Rolls the signing key over: a fresh key, certified by the current one and effective
     /// from now, becomes the signing key in one durable transaction (the record, the new
     /// seed, the public document, the audit entry). Returns the new public key.
-    pub fn roll_key(&self, actor: &str) -> Result<[u8; 32], AuthorityError> {
-        let mut g = self.signing.write().unwrap_or_else(|p| p.into_inner());
+    pub fn roll(&self, actor: &str) -> Result<[u8; 32], AuthorityError> {
+        let mut g = self
+            .office
+            .signing
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let (old, trust) = &*g;
         let last_from = trust.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
-        let effective_ms = self.clock.now_ms().max(last_from.saturating_add(1));
+        let effective_ms = self.office.clock.now_ms().max(last_from.saturating_add(1));
         let seed: [u8; 32] = crate::random::bytes();
         let new = SigningKey::from_bytes(&seed);
         let new_key = new.verifying_key().to_bytes();
@@ -56,11 +67,11 @@ impl Authority {
         let mut next = trust.clone();
         next.roll_over(&record)
             .map_err(|e| AuthorityError::wrong_state("key rollover", e.to_string()))?;
-        let mut w = self.store.write()?;
+        let mut w = self.office.store.write()?;
         key_records::append(&w, &record)?;
         let records = key_records::all(&w)?;
         meta_put(&w, META_SIGNING_KEY, &seed)?;
-        Self::edit_public_doc(&mut w, |doc| directory_doc::write_keys(doc, &records))?;
+        super::directory::edit_public_doc(&mut w, |doc| directory_doc::write_keys(doc, &records))?;
         audit::append(
             &w,
             effective_ms,

@@ -6,16 +6,22 @@
 use exlic_client::DocId;
 use exlic_client::licence::Licence;
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::clock::china_date;
 use crate::domain::licence_request::{self as policy, Standing};
 use crate::store::licence_request::{self as stored, Record, Status};
 use crate::store::{StoreError, WriteBatch, audit, case_doc, licences};
 
-impl Authority {
+/// 删证 and 核销 requests.
+#[derive(Debug, Clone)]
+pub struct LicenceRequests {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
+
+impl LicenceRequests {
     /// Called for every document an enterprise changed: records a new 删证/核销 request
     /// (待审核), or refuses it at once with the reason when a guard fails.
-    pub(super) fn note_licence_request(
+    pub(super) fn note(
         &self,
         w: &mut WriteBatch<'_>,
         owner: &str,
@@ -27,7 +33,7 @@ impl Authority {
         if stored::get(w, doc)?.is_some() {
             return Ok(()); // already recorded; later edits of the document change nothing
         }
-        let now = self.clock.now_ms();
+        let now = self.office.clock.now_ms();
         let open = stored::open_for(w, &r.licence_no)?;
         let today = china_date(now).strftime("%Y%m%d").to_string();
         let verdict = match licences::get(w, &r.licence_no)? {
@@ -99,7 +105,8 @@ impl Authority {
             rec.status.code().to_owned(),
             rec.reason.clone(),
         )];
-        self.put_case(
+        super::case_docs::put(
+            &self.office,
             w,
             owner,
             &case,
@@ -108,23 +115,20 @@ impl Authority {
     }
 
     /// 删证/核销 requests, by status, oldest first.
-    pub fn licence_requests(
-        &self,
-        status: Option<Status>,
-    ) -> Result<Vec<(DocId, Record)>, AuthorityError> {
-        let mut out = stored::all(&self.store.read()?)?;
+    pub fn list(&self, status: Option<Status>) -> Result<Vec<(DocId, Record)>, AuthorityError> {
+        let mut out = stored::all(&self.office.store.read()?)?;
         out.retain(|(_, r)| status.is_none_or(|s| r.status == s));
         out.sort_by_key(|(_, r)| r.created_ms);
         Ok(out)
     }
 
     /// A licence's standing here.
-    pub fn licence_standing(&self, no: &str) -> Result<Standing, AuthorityError> {
-        Ok(licences::standing(&self.store.read()?, no)?)
+    pub fn standing(&self, no: &str) -> Result<Standing, AuthorityError> {
+        Ok(licences::standing(&self.office.store.read()?, no)?)
     }
 
     /// 审核通过 / 审核不通过 of a 删证/核销 request; a refusal needs its reason.
-    pub fn decide_licence_request(
+    pub fn decide(
         &self,
         id: DocId,
         approve: bool,
@@ -138,7 +142,7 @@ impl Authority {
                 "a refusal must give its reason",
             ));
         }
-        let mut w = self.store.write()?;
+        let mut w = self.office.store.write()?;
         let mut rec = stored::get(&w, id)?
             .ok_or_else(|| AuthorityError::not_found("request", format!("no request {id}")))?;
         if rec.status != Status::Pending {
@@ -150,7 +154,7 @@ impl Authority {
         let l = licences::get(&w, &rec.licence_no)?.ok_or_else(|| {
             AuthorityError::not_found("licence_no", format!("no licence {}", rec.licence_no))
         })?;
-        let now = self.clock.now_ms();
+        let now = self.office.clock.now_ms();
         rec.status = if approve {
             Status::Approved
         } else {

@@ -5,7 +5,7 @@
 use exlic_client::DocId;
 use exlic_client::profile::EnterpriseProfile;
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, docs, feed, profile_doc, registry};
 
@@ -33,9 +33,15 @@ impl ProfileState {
     }
 }
 
-impl Authority {
+/// 企业信息维护 at the office.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
+
+impl Profiles {
     /// Called for every document an enterprise changed: remembers its latest proposal.
-    pub(super) fn note_profile(
+    pub(super) fn note(
         &self,
         w: &mut WriteBatch<'_>,
         owner: &str,
@@ -62,8 +68,8 @@ impl Authority {
     }
 
     /// Every enrolled enterprise's profile state.
-    pub fn profiles(&self) -> Result<Vec<ProfileState>, AuthorityError> {
-        let txn = self.store.read()?;
+    pub fn list(&self) -> Result<Vec<ProfileState>, AuthorityError> {
+        let txn = self.office.store.read()?;
         let mut out = Vec::new();
         for (uscc, e) in registry::enterprises(&txn)? {
             let load = |id: Option<DocId>, kind: &str| -> Result<_, StoreError> {
@@ -91,9 +97,9 @@ impl Authority {
     }
 
     /// Accepts the enterprise's latest proposal; it reaches the enterprise on its next sync.
-    pub fn accept_profile(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
+    pub fn accept(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
         let state = self
-            .profiles()?
+            .list()?
             .into_iter()
             .find(|p| p.uscc == uscc)
             .ok_or_else(|| AuthorityError::not_found("uscc", format!("no enterprise {uscc}")))?;
@@ -106,8 +112,8 @@ impl Authority {
         if let Some((field, message)) = p.validate().into_iter().next() {
             return Err(AuthorityError::bad_input(field, message));
         }
-        let now = self.clock.now_ms();
-        let mut w = self.store.write()?;
+        let now = self.office.clock.now_ms();
+        let mut w = self.office.store.write()?;
         let existing = profile_doc::acceptance_of(&w, uscc)?;
         let id = match existing {
             Some(id) => id,

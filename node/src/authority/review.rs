@@ -8,71 +8,21 @@ use exlic_client::certificate::key_id;
 use exlic_client::seal::SealedSubmission;
 use exlic_client::status::ApplicationStatus;
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::clock::china_date;
 use crate::domain::review::{self, Refusal, Stage};
 use crate::domain::{issuing, rules};
-use crate::store::case_doc::{self, Case};
+use crate::store::case_doc::Case;
 use crate::store::cases::{self, CaseRow};
-use crate::store::kind;
-use crate::store::{
-    BuiltDoc, StoreError, WriteBatch, audit, feed, licences, meta_get, meta_put, seals,
-};
+use crate::store::{StoreError, WriteBatch, audit, licences, meta_get, meta_put, seals};
 
-impl Authority {
-    /// Writes the case document for `app` (creating it on first use) and puts it in the
-    /// enterprise's feed. Enterprises can read it but never write it.
-    pub(super) fn put_case(
-        &self,
-        w: &mut WriteBatch<'_>,
-        owner: &str,
-        case: &Case,
-        event: &str,
-    ) -> Result<(), StoreError> {
-        self.put_case_with(w, owner, case, event, None)
-    }
+/// 初审, 复审 and issuance.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
 
-    /// A new case document built outside the writer (see [`Self::put_case_with`]).
-    pub(super) fn build_case(&self, case: &Case, event: &str) -> Result<BuiltDoc, StoreError> {
-        let id = case_doc::case_id(case.application);
-        let event = format!("{}|{event}", self.clock.now_ms());
-        self.store
-            .build_doc(|d| case_doc::write(d, case, &event))
-            .map_err(|e| StoreError::Document(id, e.to_string()))
-    }
-
-    /// [`Self::put_case`], using `built` (from [`Self::build_case`]) when the case
-    /// document does not exist yet; an existing one is updated in place instead.
-    pub(super) fn put_case_with(
-        &self,
-        w: &mut WriteBatch<'_>,
-        owner: &str,
-        case: &Case,
-        event: &str,
-        built: Option<BuiltDoc>,
-    ) -> Result<(), StoreError> {
-        let id = case_doc::case_id(case.application);
-        if let Some(built) = built
-            && crate::store::docs::kind(w, id)?.is_none()
-        {
-            w.insert_built_doc(id, kind::OTHER, built)?;
-            feed::add_authority_doc(w, id, owner)?;
-            return feed::push(w, owner, id, feed::AUTHORITY_WRITER);
-        }
-        if w.doc(id)?.is_none() {
-            w.create_doc(id, kind::OTHER)?;
-            feed::add_authority_doc(w, id, owner)?;
-        }
-        let now = self.clock.now_ms();
-        let d = w.doc(id)?.expect("created");
-        case_doc::write(d, case, &format!("{now}|{event}"))
-            .map_err(|e| StoreError::Document(id, e.to_string()))?;
-        d.commit();
-        w.save_doc(id)?;
-        feed::push(w, owner, id, feed::AUTHORITY_WRITER)?;
-        Ok(())
-    }
-
+impl Review {
     /// Records a review decision by `actor`. A refusal needs a reason.
     pub fn decide(
         &self,
@@ -89,7 +39,7 @@ impl Authority {
                 Refusal::NoReason.to_string(),
             ));
         }
-        let mut w = self.store.write()?;
+        let mut w = self.office.store.write()?;
         let row = cases::get(&w, app)?.ok_or_else(|| {
             AuthorityError::not_found("application", format!("no case for {app}"))
         })?;
@@ -98,7 +48,7 @@ impl Authority {
             Refusal::WrongStage { .. } => AuthorityError::wrong_state("status", r.to_string()),
         })?;
         let (next, action) = (decision.next, decision.action);
-        let (now, key) = self.signer();
+        let (now, key) = self.office.signer();
         let (licence_no, licence) = if decision.issues() {
             self.issue(&w, app, &row.application_no, row.revision, now, &key)?
         } else {
@@ -124,7 +74,13 @@ impl Authority {
             licence_state: String::new(),
             requests: Vec::new(),
         };
-        self.put_case(&mut w, &owner, &case, &format!("{action}|{reason}"))?;
+        super::case_docs::put(
+            &self.office,
+            &mut w,
+            &owner,
+            &case,
+            &format!("{action}|{reason}"),
+        )?;
         audit::append(
             &w,
             now,
@@ -170,7 +126,7 @@ impl Authority {
             .unwrap_or(0)
             + 1;
         meta_put(w, &serial_key, &serial.to_be_bytes())?;
-        let licence_no = issuing::licence_no(today, &self.info.agency_code, serial)
+        let licence_no = issuing::licence_no(today, &self.office.info.agency_code, serial)
             .map_err(|e| AuthorityError::wrong_state("licence_no", e.to_string()))?;
         let licence = issuing::build_licence(
             &form,
@@ -182,10 +138,13 @@ impl Authority {
                 expiry,
                 issue_date: today,
                 issued_at_ms: now,
-                agency: [self.info.agency_code.clone(), self.info.name.clone()],
+                agency: [
+                    self.office.info.agency_code.clone(),
+                    self.office.info.name.clone(),
+                ],
                 key_id: key_id(&key.verifying_key().to_bytes()),
             },
-            &self.reference,
+            &self.office.reference,
         );
         let file = licence.sign(key);
         licences::put(w, &licence_no, &file)?;
@@ -194,7 +153,7 @@ impl Authority {
 
     /// A signed licence by number.
     pub fn licence(&self, no: &str) -> Result<Option<Vec<u8>>, AuthorityError> {
-        Ok(licences::file(&self.store.read()?, no)?)
+        Ok(licences::file(&self.office.store.read()?, no)?)
     }
 
     /// Cases by status (an inbox), oldest received first.
@@ -202,12 +161,29 @@ impl Authority {
         &self,
         status: ApplicationStatus,
     ) -> Result<Vec<(DocId, String, u32, i64)>, AuthorityError> {
-        let mut out: Vec<(DocId, String, u32, i64)> = cases::all(&self.store.read()?)?
+        let mut out: Vec<(DocId, String, u32, i64)> = cases::all(&self.office.store.read()?)?
             .into_iter()
             .filter(|(_, c)| c.status == status)
             .map(|(id, c)| (id, c.application_no, c.revision, c.received_ms))
             .collect();
         out.sort_by_key(|c| c.3);
+        Ok(out)
+    }
+}
+
+impl Review {
+    /// The status of an application at the authority, if submitted.
+    pub fn case_status(
+        &self,
+        doc: DocId,
+    ) -> Result<Option<(ApplicationStatus, u32)>, AuthorityError> {
+        Ok(cases::get(&self.office.store.read()?, doc)?.map(|c| (c.status, c.revision)))
+    }
+
+    /// Every issued licence, newest first.
+    pub fn licence_files(&self) -> Result<Vec<(String, Vec<u8>)>, AuthorityError> {
+        let mut out = licences::all(&self.office.store.read()?)?;
+        out.reverse();
         Ok(out)
     }
 }

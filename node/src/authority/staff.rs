@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self as accounts, AccountRow};
 
@@ -103,9 +103,15 @@ fn hasher() -> Argon2<'static> {
     )
 }
 
-impl Authority {
+/// Staff accounts, sign-in and the audit trail.
+#[derive(Debug, Clone)]
+pub struct StaffAccounts {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
+
+impl StaffAccounts {
     /// Creates or replaces a staff account.
-    pub fn put_staff(
+    pub fn put(
         &self,
         login: &str,
         name: &str,
@@ -146,11 +152,11 @@ impl Authority {
             failures: 0,
             locked_until_ms: 0,
         };
-        let w = self.store.write()?;
+        let w = self.office.store.write()?;
         accounts::put(&w, login, &acct)?;
         audit::append(
             &w,
-            self.clock.now_ms(),
+            self.office.clock.now_ms(),
             "system",
             exlic_client::DocId([0; 16]),
             "staff account",
@@ -168,8 +174,8 @@ impl Authority {
         password: &str,
         from: &str,
     ) -> Result<Result<Staff, LoginError>, AuthorityError> {
-        let now = self.clock.now_ms();
-        let acct = accounts::get(&self.store.read()?, login)?;
+        let now = self.office.clock.now_ms();
+        let acct = accounts::get(&self.office.store.read()?, login)?;
         let Some((mut acct, role)) =
             acct.and_then(|a| Some((Role::parse(&a.role)?, a)).map(|(r, a)| (a, r)))
         else {
@@ -200,7 +206,7 @@ impl Authority {
                 "failed: wrong password"
             }
         };
-        let w = self.store.write()?;
+        let w = self.office.store.write()?;
         accounts::put(&w, login, &acct)?;
         audit::append(
             &w,
@@ -231,7 +237,7 @@ impl Authority {
         from: &str,
         what: &str,
     ) -> Result<(), AuthorityError> {
-        let w = self.store.write()?;
+        let w = self.office.store.write()?;
         audit::append(
             &w,
             now,
@@ -245,8 +251,8 @@ impl Authority {
     }
 
     /// Staff accounts: (login, name, role).
-    pub fn staff(&self) -> Result<Vec<(String, String, Role)>, AuthorityError> {
-        Ok(accounts::all(&self.store.read()?)?
+    pub fn list(&self) -> Result<Vec<(String, String, Role)>, AuthorityError> {
+        Ok(accounts::all(&self.office.store.read()?)?
             .into_iter()
             .filter_map(|(login, a)| Some((login, a.name, Role::parse(&a.role)?)))
             .collect())
@@ -260,8 +266,15 @@ impl Authority {
         action: &str,
         detail: &str,
     ) -> Result<(), AuthorityError> {
-        let w = self.store.write()?;
-        audit::append(&w, self.clock.now_ms(), actor, subject, action, detail)?;
+        let w = self.office.store.write()?;
+        audit::append(
+            &w,
+            self.office.clock.now_ms(),
+            actor,
+            subject,
+            action,
+            detail,
+        )?;
         w.commit()?;
         Ok(())
     }
@@ -272,7 +285,7 @@ impl Authority {
         subject: Option<exlic_client::DocId>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, AuthorityError> {
-        Ok(audit::newest(&self.store.read()?, subject, limit)?)
+        Ok(audit::newest(&self.office.store.read()?, subject, limit)?)
     }
 }
 
@@ -319,11 +332,12 @@ mod tests {
     #[test]
     fn passwords_lockout_and_sessions() {
         let (a, _dir) = super::super::tests::authority_for_test();
-        assert!(a.put_staff("wang", "王", Role::Officer, "short").is_err());
-        a.put_staff("wang", "王", Role::Officer, "correct horse battery")
+        assert!(a.staff.put("wang", "王", Role::Officer, "short").is_err());
+        a.staff
+            .put("wang", "王", Role::Officer, "correct horse battery")
             .unwrap();
         // The stored record holds a PHC Argon2id hash, never the password.
-        let raw = accounts::raw(&a.store.read().unwrap(), "wang")
+        let raw = accounts::raw(&a.store().read().unwrap(), "wang")
             .unwrap()
             .unwrap();
         let text = String::from_utf8(raw).unwrap();
@@ -331,31 +345,33 @@ mod tests {
         assert!(!text.contains("correct horse"));
 
         let ok = a
+            .staff
             .login("wang", "correct horse battery", "127.0.0.1")
             .unwrap()
             .unwrap();
         assert_eq!(ok.role, Role::Officer);
         assert_eq!(
-            a.login("nobody", "x", "127.0.0.1").unwrap(),
+            a.staff.login("nobody", "x", "127.0.0.1").unwrap(),
             Err(LoginError::Wrong)
         );
         for _ in 0..MAX_FAILURES - 1 {
             assert_eq!(
-                a.login("wang", "wrong", "10.0.0.9").unwrap(),
+                a.staff.login("wang", "wrong", "10.0.0.9").unwrap(),
                 Err(LoginError::Wrong)
             );
         }
         assert!(matches!(
-            a.login("wang", "wrong", "10.0.0.9").unwrap(),
+            a.staff.login("wang", "wrong", "10.0.0.9").unwrap(),
             Err(LoginError::Locked(_))
         ));
         // Locked: even the right password is refused.
         assert!(matches!(
-            a.login("wang", "correct horse battery", "10.0.0.9")
+            a.staff
+                .login("wang", "correct horse battery", "10.0.0.9")
                 .unwrap(),
             Err(LoginError::Locked(_))
         ));
-        let trail = a.audit_trail(None, 100).unwrap();
+        let trail = a.staff.audit_trail(None, 100).unwrap();
         assert!(
             trail
                 .iter()

@@ -20,6 +20,8 @@ use exlic_client::seal::{
 use super::*;
 use crate::clock::ManualClock;
 use crate::store::StoreOptions;
+use crate::store::form_doc;
+use exlic_client::certificate::Trust;
 
 const USCC_A: &str = "913502000728319549";
 const USCC_B: &str = "91350100M000100Y43";
@@ -90,7 +92,7 @@ fn cert_request(
 
 /// Enrols `device` for `uscc` and has the e-key authorise it (新授权).
 fn enrol(a: &Authority, uscc: &str, device: &SigningKey) -> [u8; 32] {
-    let token = a.invite(uscc, "企业", 100, 30).unwrap();
+    let token = a.registry.invite(uscc, "企业", 100, 30).unwrap();
     let inv = Invite::from_token(&token).unwrap();
     let p = device.verifying_key().to_bytes();
     let r = a.handle(
@@ -227,7 +229,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
         !replies.iter().any(|r| matches!(r, DocReply::NotFound)),
         "{replies:?}"
     );
-    let heads_before = a.heads(id).unwrap().unwrap();
+    let heads_before = a.replica.heads(id).unwrap().unwrap();
     let att = b"A's contract".to_vec();
     assert!(
         matches!(upload(a, &dev_a, &att), Response::BlobHave { received } if received == att.len() as u64)
@@ -243,7 +245,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
         matches!(r, Response::Receipt(_)),
         "A's own submission: {r:?}"
     );
-    let submissions = a.submission_count().unwrap();
+    let submissions = a.ingest.submission_count().unwrap();
     let b = dev_b.verifying_key().to_bytes();
 
     // 1. Sync, reading: B's empty replica of A's id.
@@ -299,7 +301,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
         );
     }
     assert_eq!(
-        a.heads(id).unwrap().unwrap(),
+        a.replica.heads(id).unwrap().unwrap(),
         heads_before,
         "A's document changed"
     );
@@ -328,7 +330,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
         ),
         "B's seal over A's document"
     );
-    assert_eq!(a.submission_count().unwrap(), submissions);
+    assert_eq!(a.ingest.submission_count().unwrap(), submissions);
 
     // 4–6. Blobs: status reveals nothing, fetch is refused, a wrong upload cannot claim it.
     let h = sha256(&att);
@@ -477,7 +479,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
     let dev = key(10);
     enrol(a, USCC_A, &dev);
     let p = dev.verifying_key().to_bytes();
-    let docs_before = a.doc_count().unwrap();
+    let docs_before = a.replica.doc_count().unwrap();
     let good = {
         let mut d = app_doc("x");
         let mut st = sync::State::new();
@@ -500,7 +502,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
         );
         assert!(h.drop_peer, "{:?}", h.response);
         assert!(refused(&h.response, ErrorCode::BadRequest));
-        assert_eq!(a.doc_count().unwrap(), docs_before);
+        assert_eq!(a.replica.doc_count().unwrap(), docs_before);
     }
     let h = a.handle(
         p,
@@ -519,7 +521,7 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
     let f = fx();
     let a = &f.auth;
     let (old_dev, new_dev) = (key(10), key(11));
-    let token = a.invite(USCC_A, "企业", 100, 30).unwrap();
+    let token = a.registry.invite(USCC_A, "企业", 100, 30).unwrap();
     let inv = Invite::from_token(&token).unwrap();
     let m = master(USCC_A).verifying_key().to_bytes();
     a.handle(
@@ -529,7 +531,7 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
             master_key: m,
         },
     );
-    let token2 = Invite::from_token(&a.invite(USCC_A, "企业", 100, 30).unwrap()).unwrap();
+    let token2 = Invite::from_token(&a.registry.invite(USCC_A, "企业", 100, 30).unwrap()).unwrap();
     a.handle(
         new_dev.verifying_key().to_bytes(),
         Request::Enrol {
@@ -706,7 +708,9 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
                 .response,
             Response::Receipt(_)
         ));
-        a.decide(id, Stage::Initial, true, "", "经办人").unwrap();
+        a.review
+            .decide(id, Stage::Initial, true, "", "经办人")
+            .unwrap();
         ids.push(id);
     }
     let last = ids.pop().unwrap();
@@ -717,7 +721,8 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
                 let a = a.clone();
                 let id = *id;
                 s.spawn(move || {
-                    a.decide(id, Stage::Second, true, "", "处长")
+                    a.review
+                        .decide(id, Stage::Second, true, "", "处长")
                         .unwrap()
                         .1
                         .unwrap()
@@ -737,7 +742,10 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
     assert_eq!(distinct.last().unwrap().as_str(), "26AA000100");
     drop(a);
     let a = open(dir.path());
-    let (_, no) = a.decide(last, Stage::Second, true, "", "处长").unwrap();
+    let (_, no) = a
+        .review
+        .decide(last, Stage::Second, true, "", "处长")
+        .unwrap();
     assert_eq!(
         no.as_deref(),
         Some("26AA000101"),
@@ -780,7 +788,7 @@ fn a_20_mib_upload_cut_at_90_percent_resumes_at_90_percent() {
         );
     }
     // The link drops; a new session asks where to resume.
-    a.disconnected(&p);
+    a.replica.disconnected(&p);
     let r = a
         .handle(p, Request::BlobStatus { sha256: h, size })
         .response;

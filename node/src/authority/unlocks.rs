@@ -5,13 +5,19 @@
 
 use exlic_client::DocId;
 
-use super::{Authority, AuthorityError};
+use super::AuthorityError;
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, feed, registry, unlock_doc};
 
-impl Authority {
+/// E-key unlocks.
+#[derive(Debug, Clone)]
+pub struct Unlocks {
+    pub(super) office: std::sync::Arc<super::office::Office>,
+}
+
+impl Unlocks {
     /// Called for every document an enterprise changed: records an unlock request.
-    pub(super) fn note_unlock_request(
+    pub(super) fn note(
         &self,
         w: &mut WriteBatch<'_>,
         owner: &str,
@@ -21,13 +27,20 @@ impl Authority {
             return Ok(());
         };
         unlock_doc::set_pending(w, owner, doc, key)?;
-        audit::append(w, self.clock.now_ms(), owner, doc, "电子钥匙解锁申请", "")?;
+        audit::append(
+            w,
+            self.office.clock.now_ms(),
+            owner,
+            doc,
+            "电子钥匙解锁申请",
+            "",
+        )?;
         Ok(())
     }
 
     /// Enterprises waiting for an unlock: (USCC, 企业名称).
-    pub fn unlock_requests(&self) -> Result<Vec<(String, String)>, AuthorityError> {
-        let txn = self.store.read()?;
+    pub fn pending(&self) -> Result<Vec<(String, String)>, AuthorityError> {
+        let txn = self.office.store.read()?;
         let mut out = Vec::new();
         for (uscc, _, _) in unlock_doc::pending(&txn)? {
             let name = registry::enterprise(&txn, &uscc)?
@@ -39,9 +52,9 @@ impl Authority {
     }
 
     /// Approves the enterprise's unlock request.
-    pub fn approve_unlock(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
-        let (now, key) = self.signer();
-        let mut w = self.store.write()?;
+    pub fn approve(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
+        let (now, key) = self.office.signer();
+        let mut w = self.office.store.write()?;
         if !unlock_doc::take_pending(&w, uscc)? {
             return Err(AuthorityError::not_found(
                 "uscc",

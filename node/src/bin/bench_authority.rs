@@ -58,7 +58,8 @@ fn key(seed: u64, n: usize) -> SigningKey {
 fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
     let (u, device, master) = (uscc(n), key(1, n), key(2, n));
     let peer = device.verifying_key().to_bytes();
-    let inv = Invite::from_token(&a.invite(&u, "企业", 100, 30).expect("invite")).expect("token");
+    let inv = Invite::from_token(&a.registry.invite(&u, "企业", 100, 30).expect("invite"))
+        .expect("token");
     let r = a.handle(
         peer,
         Request::Enrol {

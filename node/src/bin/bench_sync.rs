@@ -211,8 +211,8 @@ fn run_authority(dir: PathBuf, docs: usize) -> anyhow::Result<()> {
             srx,
         ));
         let addrs = brx.await?;
-        auth.set_addrs(addrs.iter().map(|a| a.to_string()).collect());
-        let token = auth.invite("913502000728319549", "基准测试企业", 1_000_000, 1)?;
+        auth.registry.set_addrs(addrs.iter().map(|a| a.to_string()).collect());
+        let token = auth.registry.invite("913502000728319549", "基准测试企业", 1_000_000, 1)?;
         emit(json!({"type": "ready", "token": token}));
         let mut cmds = tokio::sync::mpsc::unbounded_channel::<Value>();
         std::thread::spawn({
@@ -238,7 +238,7 @@ fn run_authority(dir: PathBuf, docs: usize) -> anyhow::Result<()> {
                         pending = tokio::task::spawn_blocking(move || {
                             p.into_iter()
                                 .filter(|(id, want)| {
-                                    let have = a.heads(*id).ok().flatten().map(|h| {
+                                    let have = a.replica.heads(*id).ok().flatten().map(|h| {
                                         let hs: Vec<automerge::ChangeHash> = h.into_iter().map(automerge::ChangeHash).collect();
                                         heads_hex(&hs)
                                     });
@@ -259,7 +259,7 @@ fn run_authority(dir: PathBuf, docs: usize) -> anyhow::Result<()> {
                         "up": counters.read.load(Ordering::Relaxed), "down": counters.written.load(Ordering::Relaxed)}));
                 }
                 Some("finish") => {
-                    let held = auth.doc_count()?;
+                    let held = auth.replica.doc_count()?;
                     emit(json!({"type": "finished", "docs_held": held, "rss_mb": rss_mb()}));
                     break;
                 }

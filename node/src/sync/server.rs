@@ -88,7 +88,7 @@ pub async fn run(
                 }
                 if drop_peer {
                     tracing::warn!(%peer, "protocol violation: dropping the peer's session");
-                    authority.disconnected(&net::peer_key(&peer).unwrap_or_default());
+                    authority.replica.disconnected(&net::peer_key(&peer).unwrap_or_default());
                     // Let the error answer go out first.
                     let _ = swarm.disconnect_peer_id(peer);
                 }
@@ -103,7 +103,7 @@ pub async fn run(
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                     if let Some(k) = net::peer_key(&peer_id) {
-                        authority.disconnected(&k);
+                        authority.replica.disconnected(&k);
                     }
                     buckets.remove(&peer_id);
                 }
@@ -129,7 +129,7 @@ pub async fn run(
                         super::codec::Inbound::Valid(r) => r,
                         super::codec::Inbound::Malformed(why) => {
                             tracing::warn!(%peer, %why, "malformed request; dropping the peer's session");
-                            authority.disconnected(&key);
+                            authority.replica.disconnected(&key);
                             let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::BadRequest, why));
                             let _ = swarm.disconnect_peer_id(peer);
                             continue;
@@ -146,7 +146,7 @@ pub async fn run(
                     // Malformed, truncated or oversized frames end up here: drop the session.
                     tracing::warn!(%peer, %error, "bad inbound request; dropping the peer's session");
                     if let Some(k) = net::peer_key(&peer) {
-                        authority.disconnected(&k);
+                        authority.replica.disconnected(&k);
                     }
                     let _ = swarm.disconnect_peer_id(peer);
                 }

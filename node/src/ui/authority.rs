@@ -150,7 +150,7 @@ async fn login_post(
     let password = f.get("password").cloned().unwrap_or_default();
     let from = peer.ip().to_string();
     let l2 = login.clone();
-    let r = run(s, move |a| a.login(&l2, &password, &from)).await;
+    let r = run(s, move |a| a.staff.login(&l2, &password, &from)).await;
     let error = match r {
         Ok(Ok(staff)) => {
             let token = s.sessions.start(staff, s.authority.now_ms());
@@ -186,7 +186,7 @@ async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Res
 }
 
 async fn counts(s: &AuthorityState) -> Vec<Value> {
-    let c = run(s, |a| a.case_counts()).await.unwrap_or_default();
+    let c = run(s, |a| a.cases.case_counts()).await.unwrap_or_default();
     INBOXES
         .iter()
         .map(|st| json!({"status": st.code(), "count": c.get(st).copied().unwrap_or(0)}))
@@ -235,7 +235,9 @@ async fn dashboard(ctx: Ctx) -> Response {
         Err(r) => return r,
     };
     let s = &ctx.0.0;
-    let figures = run(s, |a| a.daily_figures()).await.unwrap_or_default();
+    let figures = run(s, |a| a.cases.daily_figures())
+        .await
+        .unwrap_or_default();
     let today = crate::clock::china_date(s.authority.now_ms());
     let days: Vec<(String, u64, u64)> = (0..14)
         .rev()
@@ -246,7 +248,7 @@ async fn dashboard(ctx: Ctx) -> Response {
             (k, r, i)
         })
         .collect();
-    let certs = run(s, |a| a.certificates())
+    let certs = run(s, |a| a.certificates.list())
         .await
         .map(|c| c.len())
         .unwrap_or(0);
@@ -278,10 +280,10 @@ async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
         );
     };
     let rows = match run(s, move |a| {
-        let rows = a.inbox(status)?;
+        let rows = a.review.inbox(status)?;
         let mut out = Vec::new();
         for (id, no, rev, at) in rows {
-            let owner = a.case_file(id)?.map(|c| c.owner).unwrap_or_default();
+            let owner = a.cases.case_file(id)?.map(|c| c.owner).unwrap_or_default();
             out.push(
                 json!({"id": id.to_string(), "application_no": no, "revision": rev,
                             "received": when(at), "owner": owner}),
@@ -310,7 +312,7 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
         return p.error(StatusCode::NOT_FOUND, "no such case");
     };
     let (file, history) = match run(s, move |a| {
-        Ok((a.case_file(id)?, a.audit_trail(Some(id), 500)?))
+        Ok((a.cases.case_file(id)?, a.staff.audit_trail(Some(id), 500)?))
     })
     .await
     {
@@ -401,7 +403,11 @@ async fn decide(
     let approve = f.get("approve").map(String::as_str) == Some("true");
     let reason = f.get("reason").cloned().unwrap_or_default();
     let actor = format!("{} @{}", staff.actor(), peer.ip());
-    match run(s, move |a| a.decide(id, stage, approve, &reason, &actor)).await {
+    match run(s, move |a| {
+        a.review.decide(id, stage, approve, &reason, &actor)
+    })
+    .await
+    {
         Ok(_) => see_other(&format!("/cases/{id}?msg=flash.decided")),
         Err(f) => failed(&p, f),
     }
@@ -415,7 +421,7 @@ async fn attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Respon
     let Ok(id) = id.parse::<DocId>() else {
         return p.error(StatusCode::NOT_FOUND, "no such case");
     };
-    match run(&ctx.0.0, move |a| a.case_attachment(id, &sha)).await {
+    match run(&ctx.0.0, move |a| a.cases.case_attachment(id, &sha)).await {
         Ok(Some((a, bytes))) => crate::api::v1::applications::attachment_response(&a.name, bytes),
         Ok(None) => p.error(StatusCode::NOT_FOUND, "no such attachment"),
         Err(f) => failed(&p, f),
@@ -428,7 +434,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Err(r) => return r,
     };
     let no = q.get("no").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let files = match run(&ctx.0.0, |a| a.licence_files()).await {
+    let files = match run(&ctx.0.0, |a| a.review.licence_files()).await {
         Ok(f) => f,
         Err(f) => return failed(&p, f),
     };
@@ -458,7 +464,7 @@ async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
     };
     let s = &ctx.0.0;
     let n = no.clone();
-    match run(s, move |a| a.licence(&n)).await {
+    match run(s, move |a| a.review.licence(&n)).await {
         Ok(Some(f)) => render_licence(&p, &f, Some(&own_trust(s)), &format!("/licences/{no}/file")),
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
         Err(f) => failed(&p, f),
@@ -471,7 +477,7 @@ async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
         Err(r) => return r,
     };
     let n = no.clone();
-    match run(&ctx.0.0, move |a| a.licence(&n)).await {
+    match run(&ctx.0.0, move |a| a.review.licence(&n)).await {
         Ok(Some(f)) => {
             crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
         }
@@ -481,7 +487,9 @@ async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
 }
 
 async fn invite_page(p: &Page, s: &AuthorityState, status: StatusCode, extra: Value) -> Response {
-    let ents = run(s, |a| a.enterprises()).await.unwrap_or_default();
+    let ents = run(s, |a| a.registry.enterprises())
+        .await
+        .unwrap_or_default();
     let mut v = json!({"enterprises": ents.into_iter().map(|(u, n)| json!({"uscc": u, "name": n})).collect::<Vec<_>>()});
     if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
         o.extend(e);
@@ -525,8 +533,8 @@ async fn invite_post(ctx: Ctx, body: Bytes) -> Response {
     let actor = staff.actor();
     let (u, n) = (uscc.clone(), name.clone());
     match run(s, move |a| {
-        let t = a.invite(&u, &n, numbers, 30)?;
-        a.record(&actor, DocId([0; 16]), "invite", &u)?;
+        let t = a.registry.invite(&u, &n, numbers, 30)?;
+        a.staff.record(&actor, DocId([0; 16]), "invite", &u)?;
         Ok(t)
     })
     .await
@@ -550,7 +558,7 @@ async fn audit(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |a| a.audit_trail(None, 1000)).await {
+    match run(&ctx.0.0, |a| a.staff.audit_trail(None, 1000)).await {
         Ok(entries) => p.render(
             "authority/audit.html",
             json!({"entries": entries.iter().map(|e| json!({
@@ -569,7 +577,7 @@ async fn certificates(ctx: Ctx) -> Response {
         Err(r) => return r,
     };
     let now = ctx.0.0.authority.now_ms();
-    match run(&ctx.0.0, |a| a.certificates()).await {
+    match run(&ctx.0.0, |a| a.certificates.list()).await {
         Ok(rows) => p.render(
             "authority/cert_requests.html",
             json!({"rows": rows.into_iter().map(|(serial, uscc, mobile, from, to, revoked)| json!({
@@ -615,7 +623,7 @@ async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>
             "status: `pending`, `approved` or `rejected`",
         );
     };
-    let all = match run(s, |a| a.licence_requests(None)).await {
+    let all = match run(s, |a| a.licence_requests.list(None)).await {
         Ok(a) => a,
         Err(f) => return failed(&p, f),
     };
@@ -660,7 +668,7 @@ async fn licence_request_decide(
     let reason = f.get("reason").cloned().unwrap_or_default();
     let actor = format!("{} @{}", staff.actor(), peer.ip());
     match run(&ctx.0.0, move |a| {
-        a.decide_licence_request(id, approve, &reason, &actor)
+        a.licence_requests.decide(id, approve, &reason, &actor)
     })
     .await
     {
@@ -737,7 +745,7 @@ async fn directory_page(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |a| a.directory()).await {
+    match run(&ctx.0.0, |a| a.directory.get()).await {
         Ok(d) => {
             let (contacts, guides) = directory_text(&d);
             p.render(
@@ -762,7 +770,7 @@ async fn directory_post(ctx: Ctx, body: Bytes) -> Response {
     let guides = f.get("guides").cloned().unwrap_or_default();
     let d = parse_directory(&contacts, &guides);
     let actor = staff.actor();
-    match run(&ctx.0.0, move |a| a.put_directory(d, &actor)).await {
+    match run(&ctx.0.0, move |a| a.directory.put(d, &actor)).await {
         Ok(()) => see_other("/directory?msg=flash.published"),
         Err(fl) => p.render_status(
             StatusCode::BAD_REQUEST,
@@ -779,7 +787,7 @@ async fn profiles_page(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let rows = match run(&ctx.0.0, |a| a.profiles()).await {
+    let rows = match run(&ctx.0.0, |a| a.profiles.list()).await {
         Ok(r) => r,
         Err(f) => return failed(&p, f),
     };
@@ -829,7 +837,7 @@ async fn admin_action(
 
 async fn profile_accept(ctx: Ctx, Path(uscc): Path<String>) -> Response {
     admin_action(ctx, "/profiles", move |a, actor| {
-        a.accept_profile(&uscc, actor)
+        a.profiles.accept(&uscc, actor)
     })
     .await
 }
@@ -840,7 +848,7 @@ async fn unlocks_page(ctx: Ctx) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |a| a.unlock_requests()).await {
+    match run(&ctx.0.0, |a| a.unlocks.pending()).await {
         Ok(rows) => p.render(
             "authority/unlocks.html",
             json!({"rows": rows.into_iter().map(|(u, n)| json!({"uscc": u, "name": n})).collect::<Vec<_>>(),
@@ -852,7 +860,7 @@ async fn unlocks_page(ctx: Ctx) -> Response {
 
 async fn unlock_approve(ctx: Ctx, Path(uscc): Path<String>) -> Response {
     admin_action(ctx, "/unlocks", move |a, actor| {
-        a.approve_unlock(&uscc, actor)
+        a.unlocks.approve(&uscc, actor)
     })
     .await
 }
@@ -864,7 +872,7 @@ async fn keys_page(ctx: Ctx) -> Response {
         Err(r) => return r,
     };
     let fmt = |ms: Option<i64>| ms.map(when).unwrap_or_default();
-    match run(&ctx.0.0, |a| Ok((a.key_chain(), a.root_key()))).await {
+    match run(&ctx.0.0, |a| Ok((a.keys.chain(), a.root_key()))).await {
         Ok((chain, root)) => p.render(
             "authority/keys.html",
             json!({
@@ -882,7 +890,7 @@ async fn keys_page(ctx: Ctx) -> Response {
 }
 
 async fn keys_rollover(ctx: Ctx) -> Response {
-    admin_action(ctx, "/keys", |a, actor| a.roll_key(actor).map(|_| ())).await
+    admin_action(ctx, "/keys", |a, actor| a.keys.roll(actor).map(|_| ())).await
 }
 
 /// Rollover record `n` (1-based: the record that certified key `n`), for `exlic verify
@@ -892,7 +900,7 @@ async fn key_record(ctx: Ctx, Path(n): Path<usize>) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |a| a.key_records()).await {
+    match run(&ctx.0.0, |a| a.keys.records()).await {
         Ok(records) => match n.checked_sub(1).and_then(|i| records.get(i)) {
             Some(r) => crate::api::v1::applications::attachment_response(
                 &format!("rollover-{n}.key"),

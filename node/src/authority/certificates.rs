@@ -1,0 +1,178 @@
+//! Device certificates (手机证书授权): requests signed by the enterprise's master e-key are
+//! carried out by the policy of `domain::certificates`; certificates and revocation lists
+//! are signed by the current key.
+
+use std::sync::Arc;
+
+use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
+use exlic_client::certificate::{DeviceCertificate, RevocationList, key_id};
+use exlic_client::protocol::{ErrorCode, Response};
+
+use super::office::Office;
+use super::{
+    AuthorityError, CERT_VALIDITY_MS, CRL_VALIDITY_MS, Handled, META_CRL_VERSION, META_NEXT_SERIAL,
+};
+use crate::domain::certificates;
+use crate::store::registry;
+use crate::store::{certs, meta_get, meta_put};
+
+/// An issued certificate: (serial, USCC, mobile, not before, not after, revoked at or
+/// `i64::MAX`), Unix ms.
+pub type IssuedCertificate = (u64, String, String, i64, i64, i64);
+/// Certificates and revocations.
+#[derive(Debug, Clone)]
+pub struct Certificates {
+    pub(super) office: Arc<Office>,
+}
+
+impl Certificates {
+    /// The current signed revocation list (issued now, valid for [`CRL_VALIDITY_MS`]).
+    pub fn revocations(&self) -> Result<Vec<u8>, AuthorityError> {
+        let txn = self.office.store.read()?;
+        let version = meta_get(&txn, META_CRL_VERSION)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(1);
+        let revoked = certs::all(&txn)?
+            .into_iter()
+            .filter_map(|c| Some((c.serial, c.revoked_ms?)))
+            .collect();
+        let (now, key) = self.office.signer();
+        Ok(RevocationList {
+            version,
+            issued_at_ms: now,
+            next_update_ms: now + CRL_VALIDITY_MS,
+            revoked,
+            key_id: key_id(&key.verifying_key().to_bytes()),
+        }
+        .sign(&key))
+    }
+
+    /// 制作证书: the newest certificate issued for `peer` (empty if none), with the list.
+    pub(super) fn my_certificate(&self, peer: [u8; 32]) -> Result<Handled, AuthorityError> {
+        let certificate = {
+            let txn = self.office.store.read()?;
+            match certs::newest_for(&txn, &peer)? {
+                Some(s) => certs::signed(&txn, s)?.unwrap_or_default(),
+                None => Vec::new(),
+            }
+        };
+        Ok(Handled::ok(Response::Certified {
+            certificate,
+            revocations: self.revocations()?,
+        }))
+    }
+
+    /// Carries out a device-certificate request signed by the enterprise's master e-key.
+    pub(super) fn certify(&self, e: &str, carried: &[u8]) -> Result<Handled, AuthorityError> {
+        let bad = |m: &str| Ok(Handled::refuse(ErrorCode::BadCertRequest, m.to_string()));
+        let w = self.office.store.write()?;
+        let master = match registry::enterprise(&w, e)? {
+            Some(row) => row.master_key,
+            None => return bad("enterprise not registered"),
+        };
+        let req = match CertRequest::open(carried, &master) {
+            Ok(r) => r,
+            Err(err) => return bad(&format!("not signed by this enterprise's e-key: {err}")),
+        };
+        if req.enterprise_uscc != e {
+            return bad("the request names another enterprise");
+        }
+        if !certs::spend_nonce(&w, req.nonce)? {
+            return bad("this request was already carried out (replay)");
+        }
+        if req.kind != RequestKind::Revoke && !valid_mobile(&req.mobile) {
+            return bad("mobile: must be 11 digits starting with 1");
+        }
+        let (now, key) = self.office.signer();
+        let all = certs::all(&w)?;
+        let active: Vec<certificates::Active> = all
+            .iter()
+            .filter(|c| c.uscc == e && c.active_at(now))
+            .map(|c| certificates::Active {
+                serial: c.serial,
+                device_key: c.device_key,
+                mobile: c.mobile.clone(),
+            })
+            .collect();
+        let outcome =
+            match certificates::decide(req.kind, &req.device_key, &req.old_mobile, &active) {
+                Ok(o) => o,
+                Err(reason) => return bad(&reason),
+            };
+        let revoke = &outcome.revoke;
+        for c in all.iter().filter(|c| revoke.contains(&c.serial)) {
+            certs::put(
+                &w,
+                &certs::CertRow {
+                    revoked_ms: Some(now),
+                    ..c.clone()
+                },
+            )?;
+        }
+        if !revoke.is_empty() {
+            let v = meta_get(&w, META_CRL_VERSION)?
+                .and_then(|v| v.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(1);
+            meta_put(&w, META_CRL_VERSION, &(v + 1).to_be_bytes())?;
+        }
+        let mut certificate = Vec::new();
+        if outcome.issue {
+            let serial = meta_get(&w, META_NEXT_SERIAL)?
+                .and_then(|v| v.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(1);
+            meta_put(&w, META_NEXT_SERIAL, &(serial + 1).to_be_bytes())?;
+            let cert = DeviceCertificate {
+                serial,
+                enterprise_uscc: e.into(),
+                device_key: req.device_key,
+                mobile: req.mobile.clone(),
+                not_before_ms: now,
+                not_after_ms: now + CERT_VALIDITY_MS,
+                key_id: key_id(&key.verifying_key().to_bytes()),
+            };
+            certificate = cert.sign(&key);
+            certs::issue(
+                &w,
+                &certs::CertRow {
+                    serial,
+                    uscc: e.into(),
+                    device_key: req.device_key,
+                    mobile: req.mobile.clone(),
+                    not_before_ms: now,
+                    not_after_ms: now + CERT_VALIDITY_MS,
+                    revoked_ms: None,
+                },
+                &certificate,
+            )?;
+        }
+        w.commit()?;
+        tracing::info!(enterprise = %e, kind = req.kind.zh(), revoked = revoke.len(), "certificate request carried out");
+        Ok(Handled::ok(Response::Certified {
+            certificate,
+            revocations: self.revocations()?,
+        }))
+    }
+
+    /// Issued device certificates, newest first (at most 500).
+    pub fn list(&self) -> Result<Vec<IssuedCertificate>, AuthorityError> {
+        let txn = self.office.store.read()?;
+        Ok(certs::all(&txn)?
+            .into_iter()
+            .rev()
+            .take(500)
+            .map(|c| {
+                (
+                    c.serial,
+                    c.uscc,
+                    c.mobile,
+                    c.not_before_ms,
+                    c.not_after_ms,
+                    c.revoked_ms.unwrap_or(i64::MAX),
+                )
+            })
+            .collect())
+    }
+}

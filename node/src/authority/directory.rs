@@ -1,0 +1,74 @@
+//! 发证机构联系方式 and 办事指南: one authority-written public document every enterprise
+//! reads (and none may write), fed to every enrolled enterprise on each edit. The key
+//! rollover chain is published in the same document.
+
+use std::sync::Arc;
+
+use exlic_client::DocId;
+
+use super::AuthorityError;
+use super::office::Office;
+use crate::store::{StoreError, WriteBatch, audit, docs, feed, registry};
+
+/// The directory and guides.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    pub(super) office: Arc<Office>,
+}
+
+impl Directory {
+    /// 发证机构联系方式 and 办事指南 as last edited (empty before the first edit).
+    pub fn get(&self) -> Result<exlic_client::directory::Directory, AuthorityError> {
+        let txn = self.office.store.read()?;
+        Ok(docs::load(&txn, crate::store::directory_doc::id())?
+            .and_then(|d| crate::store::directory_doc::read(&d))
+            .unwrap_or_default())
+    }
+
+    /// Replaces the directory and guides and queues them for every enterprise.
+    pub fn put(
+        &self,
+        mut d: exlic_client::directory::Directory,
+        actor: &str,
+    ) -> Result<(), AuthorityError> {
+        use crate::store::directory_doc;
+        d.validate()
+            .map_err(|(field, message)| AuthorityError::bad_input(field, message))?;
+        let now = self.office.clock.now_ms();
+        d.updated_ms = now;
+        let mut w = self.office.store.write()?;
+        edit_public_doc(&mut w, |doc| directory_doc::write(doc, &d))?;
+        audit::append(
+            &w,
+            now,
+            actor,
+            DocId([0; 16]),
+            "办事指南/联系方式",
+            &format!("{} contacts, {} guides", d.contacts.len(), d.guides.len()),
+        )?;
+        w.commit()?;
+        Ok(())
+    }
+}
+
+/// Edits the public document (created on first use) and queues it for every
+/// enterprise.
+pub(super) fn edit_public_doc(
+    w: &mut WriteBatch<'_>,
+    edit: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), automerge::AutomergeError>,
+) -> Result<(), StoreError> {
+    use crate::store::directory_doc;
+    let id = directory_doc::id();
+    if w.doc(id)?.is_none() {
+        w.create_doc(id, crate::store::kind::OTHER)?;
+        feed::add_authority_doc(w, id, directory_doc::PUBLIC)?;
+    }
+    let doc = w.doc(id)?.expect("created");
+    edit(doc).map_err(|e| StoreError::Document(id, e.to_string()))?;
+    doc.commit();
+    w.save_doc(id)?;
+    for (o, _) in &registry::enterprises(w)? {
+        feed::push(w, o, id, feed::AUTHORITY_WRITER)?;
+    }
+    Ok(())
+}

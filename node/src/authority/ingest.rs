@@ -1,0 +1,307 @@
+//! 上报 received: everything that only reads (decoding, the seal and its certificate, the
+//! content at the sealed heads, the receipt's signature, a first case document) runs on the
+//! caller's thread in parallel with other peers; the writes go through the group commit,
+//! many submissions to one durable transaction, and a receipt is handed out only after
+//! the commit that holds it.
+
+use std::sync::Arc;
+
+use exlic_client::protocol::{ErrorCode, Response};
+use exlic_client::receipt::Receipt;
+use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content};
+use exlic_client::status::ApplicationStatus;
+
+use super::office::Office;
+use super::{AuthorityError, Handled, case_docs};
+use crate::store::cases::{self, CaseRow};
+use crate::store::group::GroupCommit;
+use crate::store::{StoreError, WriteBatch, audit, blobs, certs, feed, form_doc, seals};
+
+/// A verified submission waiting for the group commit.
+#[derive(Debug)]
+pub(super) struct IngestJob {
+    receipt: Vec<u8>,
+    case: crate::store::case_doc::Case,
+    built_case: Option<crate::store::BuiltDoc>,
+    enterprise: String,
+    envelope: Vec<u8>,
+    payload: SealPayload,
+    seal_hash: [u8; 32],
+    received_at_ms: i64,
+}
+/// Submissions and receipts.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub(super) office: Arc<Office>,
+    pub(super) group: Arc<GroupCommit<IngestJob, Result<Handled, AuthorityError>>>,
+}
+
+impl Ingest {
+    /// 上报 received: everything that only reads (decoding, the seal and its certificate,
+    /// the content at the sealed heads) runs here in parallel with other peers; the writes
+    /// go through the group commit, many submissions to one durable transaction.
+    pub(super) fn submit(&self, e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
+        let sub = match SealedSubmission::decode(env) {
+            Ok(s) => s,
+            Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
+        };
+        let seal_hash = sub.seal_hash();
+        let (now, key) = self.office.signer();
+        let claimed = match SealPayload::decode(&sub.payload) {
+            Ok(p) => p,
+            Err(err) => return Ok(Handled::violation(format!("seal payload: {err}"))),
+        };
+        let txn = self.office.store.read()?;
+        // The sealing device's certificate, valid and unrevoked at *our* receipt time.
+        let Some(serial) = certs::newest_for(&txn, &claimed.device_key)? else {
+            return Ok(Handled::refuse(
+                ErrorCode::BadSeal,
+                "the sealing device has no certificate",
+            ));
+        };
+        let cert = certs::signed(&txn, serial)?.ok_or(StoreError::Record("cert_bytes"))?;
+        let revoked_at = certs::get(&txn, serial)?
+            .ok_or(StoreError::Record("certs"))?
+            .revoked_ms;
+        let payload = match self.office.trust().verify_seal_with(&sub, &cert, now, |s| {
+            // Fails closed: a certificate whose serial is not the one on record is revoked.
+            if s != serial {
+                Some(i64::MIN)
+            } else {
+                revoked_at
+            }
+        }) {
+            Ok(p) => p,
+            Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
+        };
+        if payload.enterprise_uscc != e {
+            return Ok(Handled::refuse(
+                ErrorCode::BadSeal,
+                "the seal names another enterprise",
+            ));
+        }
+        // Idempotent: the same seal, sent again by its enterprise, gets the same receipt.
+        if let Some(r) = seals::receipt(&txn, seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r)));
+        }
+        // The content check reads history at the sealed heads, which later changes cannot
+        // alter, so it runs outside the writer.
+        let doc = payload.application_id;
+        if feed::owner(&txn, doc)?.as_deref() != Some(e) {
+            return Ok(Handled::refuse(
+                ErrorCode::NotFound,
+                "the sealed application has not been synced",
+            ));
+        }
+        let replica = crate::store::docs::load(&txn, doc)?;
+        let new_case = cases::get(&txn, doc)?.is_none();
+        drop(txn);
+        if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
+            return Ok(Handled::refuse(code, reason));
+        }
+        let case = Self::received_case(&payload);
+        // A first submission's case document is new: build it here, in parallel.
+        let built_case = if new_case {
+            Some(case_docs::build(
+                &self.office,
+                &case,
+                &format!("received|revision {}", payload.revision),
+            )?)
+        } else {
+            None
+        };
+        // Signed here, in parallel; handed out only once the group commit stored it.
+        let receipt = Receipt {
+            seal_hash,
+            application_id: doc,
+            application_no: payload.application_no.clone(),
+            revision: payload.revision,
+            enterprise_uscc: e.into(),
+            received_at_ms: now,
+            authority_key: key.verifying_key().to_bytes(),
+        }
+        .sign(&key);
+        let job = IngestJob {
+            receipt,
+            case,
+            built_case,
+            enterprise: e.to_owned(),
+            envelope: env.to_vec(),
+            payload,
+            seal_hash,
+            received_at_ms: now,
+        };
+        self.group
+            .run(job, |jobs| self.ingest_batch(jobs))
+            .map_err(|a| {
+                AuthorityError::Store(StoreError::Batch {
+                    message: a.to_string(),
+                    disk_full: false,
+                })
+            })?
+    }
+
+    /// Applies verified submissions in one durable transaction. A job refused here wrote
+    /// nothing (every check comes before its first write); a storage failure fails the
+    /// whole batch, so no receipt is handed out for anything not committed.
+    fn ingest_batch(&self, jobs: Vec<IngestJob>) -> Vec<Result<Handled, AuthorityError>> {
+        let n = jobs.len();
+        let fail_all = |err: StoreError| {
+            (0..n)
+                .map(|_| Err(AuthorityError::Store(StoreError::batch(&err))))
+                .collect()
+        };
+        let mut w = match self.office.store.write() {
+            Ok(w) => w,
+            Err(err) => return fail_all(err),
+        };
+        let mut out = Vec::with_capacity(n);
+        let mut received = Vec::new();
+        for job in jobs {
+            let what = (
+                job.enterprise.clone(),
+                job.payload.application_no.clone(),
+                job.payload.revision,
+            );
+            match self.ingest_one(&mut w, job) {
+                Ok(h) => {
+                    if matches!(h.response, Response::Receipt(_)) {
+                        received.push(what);
+                    }
+                    out.push(Ok(h));
+                }
+                Err(err) => return fail_all(err),
+            }
+        }
+        if let Err(err) = w.commit() {
+            return fail_all(err);
+        }
+        for (enterprise, application, revision) in received {
+            tracing::info!(%enterprise, %application, revision, "submission received");
+        }
+        out
+    }
+
+    /// The case of a submission just received: 待初审 at its revision.
+    fn received_case(payload: &SealPayload) -> crate::store::case_doc::Case {
+        crate::store::case_doc::Case {
+            application: payload.application_id,
+            status: ApplicationStatus::PendingInitial,
+            revision: payload.revision,
+            reason: String::new(),
+            licence_no: String::new(),
+            licence: Vec::new(),
+            licence_state: String::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    /// One verified submission's writes: its receipt, seal, case row, case document and
+    /// audit entry. Refusals come before any write.
+    fn ingest_one(&self, w: &mut WriteBatch<'_>, job: IngestJob) -> Result<Handled, StoreError> {
+        let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
+        let built_case = job.built_case;
+        // A resend that raced its original into the same batch gets the same receipt.
+        if let Some(r) = seals::receipt(w, job.seal_hash)? {
+            return Ok(Handled::ok(Response::Receipt(r)));
+        }
+        for a in &payload.attachments {
+            match blobs::info(w, &a.sha256)? {
+                Some((size, _)) if size == a.size => {}
+                _ => {
+                    return Ok(Handled::refuse(
+                        ErrorCode::BadSeal,
+                        format!("attachment {} has not been uploaded", hex::encode(a.sha256)),
+                    ));
+                }
+            }
+        }
+        // Revisions only move forward (THREATS T3).
+        if let Some(prior) = cases::get(w, doc)? {
+            let rev = prior.revision;
+            if payload.revision <= rev || prior.status != ApplicationStatus::Returned {
+                return Ok(Handled::refuse(
+                    ErrorCode::StaleRevision,
+                    format!(
+                        "revision {} is not after revision {rev} in a returned application",
+                        payload.revision
+                    ),
+                ));
+            }
+        }
+        let receipt = job.receipt;
+        seals::put_receipt(w, job.seal_hash, &receipt)?;
+        cases::put_submission(w, job.seal_hash, doc, payload.revision)?;
+        seals::put(w, doc, payload.revision, &job.envelope)?;
+        cases::put(
+            w,
+            doc,
+            &CaseRow {
+                owner: e.clone(),
+                application_no: payload.application_no.clone(),
+                revision: payload.revision,
+                status: ApplicationStatus::PendingInitial,
+                seal_hash: job.seal_hash,
+                received_ms: job.received_at_ms,
+            },
+        )?;
+        case_docs::put_with(
+            &self.office,
+            w,
+            e,
+            &job.case,
+            &format!("received|revision {}", payload.revision),
+            built_case,
+        )?;
+        audit::append(
+            w,
+            job.received_at_ms,
+            e,
+            doc,
+            "上报",
+            &format!("revision {}", payload.revision),
+        )?;
+        Ok(Handled::ok(Response::Receipt(receipt)))
+    }
+
+    /// The replica at the sealed heads must reproduce the sealed content exactly.
+    /// Whether the replica at the sealed heads reproduces the sealed content. Heads not
+    /// synced yet are `Unavailable` (the device retries after its next sync round); a
+    /// mismatch is `BadSeal` (final).
+    fn check_sealed_content(
+        replica: Option<automerge::AutoCommit>,
+        p: &SealPayload,
+        sub: &SealedSubmission,
+    ) -> Result<(), (ErrorCode, String)> {
+        let heads: Vec<automerge::ChangeHash> =
+            p.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
+        let not_yet = |m: &str| (ErrorCode::Unavailable, m.to_owned());
+        let Some(mut doc) = replica else {
+            return Err(not_yet("the sealed application has not been synced"));
+        };
+        let doc = &mut doc;
+        if !doc.get_missing_deps(&heads).is_empty()
+            || heads.iter().any(|h| doc.get_change_by_hash(h).is_none())
+        {
+            return Err(not_yet("the sealed revision has not been synced yet"));
+        }
+        let form = form_doc::read_form_at(doc, &heads).map_err(|e| {
+            (
+                ErrorCode::BadSeal,
+                format!("cannot read the sealed revision: {e}"),
+            )
+        })?;
+        if canonical_content(&form) != sub.content {
+            return Err((
+                ErrorCode::BadSeal,
+                "the synced document at the sealed heads differs from the sealed content".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Submissions accepted.
+    pub fn submission_count(&self) -> Result<u64, AuthorityError> {
+        Ok(cases::submission_count(&self.office.store.read()?)?)
+    }
+}

@@ -1,0 +1,97 @@
+//! What every part of the authority shares: its store and clock, who it is, the reference
+//! data licences are built from, and its keys — the identity key enrolment tokens carry
+//! and the current signing key with the chain that certifies it.
+
+use std::sync::{Arc, RwLock};
+
+use ed25519_dalek::SigningKey;
+use exlic_client::certificate::Trust;
+
+use super::{AuthorityError, AuthorityInfo, META_SIGNING_KEY, key_seed};
+use crate::clock::Clock;
+use crate::domain::reference::Reference;
+use crate::store::{Store, StoreError, key_records, meta_get};
+
+/// The authority's shared context.
+#[derive(Debug)]
+pub struct Office {
+    pub(super) store: Arc<Store>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) info: AuthorityInfo,
+    /// The identity key (see [`key_seed`]); signs enrolment tokens.
+    pub(super) identity: SigningKey,
+    /// The current signing key and the chain of keys from the identity key to it.
+    pub(super) signing: RwLock<(SigningKey, Trust)>,
+    /// The reference data licences are built from, parsed once.
+    pub(super) reference: Arc<Reference>,
+}
+
+impl Office {
+    /// Opens the context over an initialised store: the keys and the rollover chain.
+    pub fn open(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        info: AuthorityInfo,
+    ) -> Result<Self, AuthorityError> {
+        let identity = SigningKey::from_bytes(&key_seed(&store)?);
+        let (key, records) = {
+            let txn = store.read()?;
+            let key = match meta_get(&txn, META_SIGNING_KEY)? {
+                Some(v) => SigningKey::from_bytes(
+                    &v.try_into()
+                        .map_err(|_| StoreError::Record("authority_signing_key"))?,
+                ),
+                None => identity.clone(),
+            };
+            (key, key_records::all(&txn)?)
+        };
+        let mut trust = Trust::new(identity.verifying_key().to_bytes());
+        if trust.follow(&records) != records.len()
+            || trust.current() != key.verifying_key().to_bytes()
+        {
+            return Err(StoreError::Record("key_records").into());
+        }
+        Ok(Self {
+            store,
+            clock,
+            info,
+            identity,
+            signing: RwLock::new((key, trust)),
+            reference: Reference::embedded_shared(),
+        })
+    }
+
+    /// What this authority's own verifications trust: its keys, from the identity key
+    /// through every rollover to the current one.
+    pub fn trust(&self) -> Trust {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
+    /// The time to put in an object and the key to sign it with, taken together, so an
+    /// object is never signed by a key outside its span in the chain (a rollover takes the
+    /// write side of the same lock).
+    pub fn signer(&self) -> (i64, SigningKey) {
+        let g = self.signing.read().unwrap_or_else(|p| p.into_inner());
+        let from = g.1.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
+        (self.clock.now_ms().max(from), g.0.clone())
+    }
+
+    /// The identity key: what enrolment tokens carry and enterprises root their trust in.
+    pub fn root_key(&self) -> [u8; 32] {
+        self.identity.verifying_key().to_bytes()
+    }
+
+    /// Its current signing key's public half.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .verifying_key()
+            .to_bytes()
+    }
+}
