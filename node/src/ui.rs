@@ -52,6 +52,14 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env.add_function("t", t);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    // An absent value prints as nothing: MiniJinja's default spells it `None`, which then
+    // sat in every empty search box.
+    env.set_formatter(|out, state, value| {
+        if value.is_none() {
+            return Ok(());
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env
 });
 
@@ -293,6 +301,20 @@ mod tests {
         for (name, _) in exlic_web::TEMPLATES {
             ENV.get_template(name).unwrap();
         }
+    }
+
+    #[test]
+    fn absent_values_render_as_nothing() {
+        //! Regression: every empty search box was pre-filled with `None` (MiniJinja's
+        //! spelling of an absent value), and a search sent it back as a filter.
+        let q = exlic_client::query::ApplicationQuery::default();
+        let html = ENV
+            .render_str(
+                r#"<input value="{{ q.application_no }}"><input value="{{ q.year }}">"#,
+                minijinja::context! { q => q },
+            )
+            .unwrap();
+        assert_eq!(html, r#"<input value=""><input value="">"#);
     }
 
     #[test]

@@ -167,6 +167,14 @@ async function enterpriseDraft() {
   check(await page.getByRole("link", { name: appNo }).isVisible(), "partial-number search finds it");
   await shot(page, "ent-08-search");
   await page.goto(ENT + "/query");
+  // Regression: every empty box was pre-filled with "None", and submitting the form
+  // untouched sent it back as a filter.
+  const noneBoxes = () => page.locator("form.search input").evaluateAll((xs) => xs.filter((x) => x.value === "None").length);
+  check((await noneBoxes()) === 0, "no search box is pre-filled with None");
+  await page.locator("form.search").getByRole("button").click();
+  await page.waitForURL(/\/query\?/);
+  check((await noneBoxes()) === 0, "after an untouched search no box says None");
+  check(await page.getByRole("link", { name: appNo }).isVisible(), "an untouched search lists the applications");
   await shot(page, "ent-09-query");
   await page.getByRole("button", { name: "English" }).click();
   await page.waitForURL(/\/query/);
