@@ -87,19 +87,18 @@ crate::store::errors_via_store!(
 );
 
 /// Creates the authority key and the first number block position (kept if present).
-pub fn initialise(store: &Store, agency_code: &str) -> Result<(), AuthorityError> {
+pub fn initialise(
+    store: &Store,
+    agency_code: &str,
+    clock: &dyn Clock,
+) -> Result<(), AuthorityError> {
     let w = store.write()?;
     if meta_get(&w, META_AUTHORITY_KEY)?.is_none() {
         meta_put(&w, META_AUTHORITY_KEY, &crate::random::bytes::<32>())?;
     }
     if meta_get(&w, META_NEXT_BLOCK)?.is_none() {
-        // 申请表号 blocks: YY + 2 agency digits (hash of the code) + 17 digits of serial space.
-        let yy =
-            (crate::clock::china_date(crate::clock::SystemClock.now_ms()).year() % 100) as u128;
-        let agency = agency_code
-            .bytes()
-            .fold(0u128, |a, b| (a * 31 + u128::from(b)) % 100);
-        let first = yy * 10u128.pow(19) + agency * 10u128.pow(17);
+        let today = crate::clock::china_date(clock.now_ms());
+        let first = crate::domain::numbering::office_block_start(today, agency_code);
         meta_put(&w, META_NEXT_BLOCK, &first.to_be_bytes())?;
     }
     w.commit()?;

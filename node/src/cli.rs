@@ -421,7 +421,7 @@ pub fn init_enrolled(
 pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     let store = create_data_dir(data_dir, config)?;
     let a = config.authority.as_ref().expect("validated");
-    authority::initialise(&store, &a.agency_code)?;
+    authority::initialise(&store, &a.agency_code, &SystemClock)?;
     ensure_tls(data_dir, a)?;
     config.save(data_dir)?;
     Ok(())

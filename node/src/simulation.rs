@@ -133,7 +133,7 @@ struct World {
 
 fn open_authority(mem: &Memory, clock: &Arc<ManualClock>) -> Authority {
     let store = Arc::new(Store::open_backend(mem.clone(), options()).expect("authority store"));
-    authority::initialise(&store, "AA").expect("initialise");
+    authority::initialise(&store, "AA", clock.as_ref()).expect("initialise");
     Authority::new(
         store,
         clock.clone(),

@@ -216,18 +216,9 @@ impl Ingest {
                 }
             }
         }
-        // Revisions only move forward (THREATS T3).
-        if let Some(prior) = cases::get(w, doc)? {
-            let rev = prior.revision;
-            if payload.revision <= rev || prior.status != ApplicationStatus::Returned {
-                return Ok(Handled::refuse(
-                    ErrorCode::StaleRevision,
-                    format!(
-                        "revision {} is not after revision {rev} in a returned application",
-                        payload.revision
-                    ),
-                ));
-            }
+        let prior = cases::get(w, doc)?.map(|c| (c.revision, c.status));
+        if let Err(stale) = crate::domain::review::accept_revision(prior, payload.revision) {
+            return Ok(Handled::refuse(ErrorCode::StaleRevision, stale.to_string()));
         }
         let receipt = job.receipt;
         seals::put_receipt(w, job.seal_hash, &receipt)?;

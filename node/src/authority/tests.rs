@@ -34,7 +34,7 @@ struct Fx {
 /// An authority over the store in `dir` (created or reopened) at clock `now_ms`.
 fn authority_at(dir: &std::path::Path, now_ms: i64, attachment_max_bytes: u64) -> Authority {
     let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
-    initialise(&store, "AA").unwrap();
+    initialise(&store, "AA", &ManualClock::at(now_ms)).unwrap();
     Authority::new(
         store,
         Arc::new(ManualClock::at(now_ms)),

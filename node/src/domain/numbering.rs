@@ -70,6 +70,16 @@ impl NumberBlock {
     }
 }
 
+/// Where an office starts handing out 申请表号 blocks: the two-digit year of `today`, two
+/// digits derived from the agency code, then 17 digits of serial space.
+pub fn office_block_start(today: jiff::civil::Date, agency_code: &str) -> u128 {
+    let yy = (today.year() % 100) as u128;
+    let agency = agency_code
+        .bytes()
+        .fold(0u128, |a, b| (a * 31 + u128::from(b)) % 100);
+    yy * 10u128.pow(19) + agency * 10u128.pow(17)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +115,13 @@ mod tests {
                 .unwrap(),
             "000000000000000000001"
         );
+    }
+
+    #[test]
+    fn an_office_block_starts_at_its_year_and_agency() {
+        let start = office_block_start(jiff::civil::date(2026, 5, 1), "AA");
+        assert_eq!(start / 10u128.pow(19), 26);
+        assert_eq!(start % 10u128.pow(17), 0);
+        assert_eq!(format!("{start:021}").len(), 21);
     }
 }

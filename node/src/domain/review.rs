@@ -76,6 +76,34 @@ pub fn decide(
     Ok(Decision { next, action })
 }
 
+/// A submission of `revision` against the case the office holds (`prior`: its revision and
+/// status), refused unless it is the first or a later revision of a returned application:
+/// revisions only move forward (THREATS T3).
+pub fn accept_revision(
+    prior: Option<(u32, ApplicationStatus)>,
+    revision: u32,
+) -> Result<(), StaleRevision> {
+    match prior {
+        Some((rev, status)) if revision <= rev || status != ApplicationStatus::Returned => {
+            Err(StaleRevision {
+                revision,
+                prior: rev,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A submission that does not move its case forward.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("revision {revision} is not after revision {prior} in a returned application")]
+pub struct StaleRevision {
+    /// The revision submitted.
+    pub revision: u32,
+    /// The revision the case holds.
+    pub prior: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +124,28 @@ mod tests {
             }
         );
         assert!(decide(Stage::Second, S::PendingInitial, true, "").is_err());
+    }
+
+    #[test]
+    fn revisions_only_move_forward_and_only_after_a_return() {
+        assert_eq!(accept_revision(None, 1), Ok(()));
+        assert_eq!(accept_revision(Some((1, S::Returned)), 2), Ok(()));
+        assert!(
+            accept_revision(Some((2, S::Returned)), 2).is_err(),
+            "a replay"
+        );
+        assert!(
+            accept_revision(Some((2, S::Returned)), 1).is_err(),
+            "an older one"
+        );
+        assert_eq!(
+            accept_revision(Some((1, S::PendingInitial)), 2),
+            Err(StaleRevision {
+                revision: 2,
+                prior: 1
+            }),
+            "not returned: the case is under review"
+        );
     }
 
     #[test]
