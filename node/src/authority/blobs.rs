@@ -19,20 +19,25 @@ pub struct Blobs {
 }
 
 impl Blobs {
+    /// The refusal for a declared size outside 1 byte to the attachment limit.
+    fn size_refused(&self, size: u64) -> Option<Handled> {
+        let max = self.office.info.attachment_max_bytes;
+        (size == 0 || size > max).then(|| {
+            Handled::refuse(
+                ErrorCode::BadRequest,
+                format!("attachments are 1 to {max} bytes"),
+            )
+        })
+    }
+
     pub(super) fn status(
         &self,
         e: &str,
         hash: [u8; 32],
         size: u64,
     ) -> Result<Handled, AuthorityError> {
-        if size == 0 || size > self.office.info.attachment_max_bytes {
-            return Ok(Handled::refuse(
-                ErrorCode::BadRequest,
-                format!(
-                    "attachments are 1 to {} bytes",
-                    self.office.info.attachment_max_bytes
-                ),
-            ));
+        if let Some(refusal) = self.size_refused(size) {
+            return Ok(refusal);
         }
         let txn = self.office.store.read()?;
         // Only an enterprise that uploaded a blob learns that it is here; anyone else must
@@ -55,14 +60,8 @@ impl Blobs {
         offset: u64,
         bytes: &[u8],
     ) -> Result<Handled, AuthorityError> {
-        if size == 0 || size > self.office.info.attachment_max_bytes {
-            return Ok(Handled::refuse(
-                ErrorCode::BadRequest,
-                format!(
-                    "attachments are 1 to {} bytes",
-                    self.office.info.attachment_max_bytes
-                ),
-            ));
+        if let Some(refusal) = self.size_refused(size) {
+            return Ok(refusal);
         }
         let chunk = (offset / WIRE_CHUNK as u64) as u32;
         let expected_len = (size - offset.min(size)).min(WIRE_CHUNK as u64);
