@@ -23,22 +23,48 @@ pub const NAME: &str = "厦门示例化工进出口有限公司";
 /// Path of the `exlic` binary, built once per test process (same profile as the tests).
 pub fn exlic_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .to_path_buf();
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "exlic-node", "--bin", "exlic"])
-            .current_dir(&root)
-            .status()
-            .expect("running cargo build");
-        assert!(status.success(), "building exlic failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        target.join("debug").join("exlic")
-    })
+    BIN.get_or_init(|| node_binary("exlic"))
+}
+
+/// Builds one binary of `exlic-node` (a no-op when `scripts/test` already built it) and
+/// returns its path.
+///
+/// The build runs without the `CARGO_*` variables Cargo sets for a test process: `ring`'s
+/// build script declares `rerun-if-env-changed=CARGO_MANIFEST_DIR`, so inheriting the
+/// test crate's value made every test binary rebuild ring, rustls, libp2p and the node
+/// (about 40 s each) and the next `cargo build` rebuild them back.
+pub fn node_binary(bin: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "exlic-node", "--bin", bin])
+        .current_dir(&root);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                key.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            build.env_remove(key.as_ref());
+        }
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "building {bin} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join(bin)
 }
 
 /// Initialises an enterprise node in `dir` with the demo identity.

@@ -2,27 +2,9 @@
 
 use std::process::Command;
 
-fn build(bin: &str) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let ok = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "exlic-node", "--bin", bin])
-        .current_dir(&root)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "building {bin}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join(bin)
-}
-
 #[test]
 fn bench_sync_smoke_20_docs_5_edits() {
-    let out = Command::new(build("exlic-bench-sync"))
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-sync"))
         .args(["--docs", "20", "--edits", "5", "--timeout", "120"])
         .output()
         .unwrap();
@@ -38,7 +20,7 @@ fn bench_sync_smoke_20_docs_5_edits() {
 #[test]
 fn bench_store_smoke_300_apps() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(build("exlic-bench-store"))
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-store"))
         .args(["--apps", "300", "--samples", "20", "--data"])
         .arg(dir.path())
         .output()
@@ -52,7 +34,7 @@ fn bench_store_smoke_300_apps() {
 
 #[test]
 fn bench_authority_smoke_30_peers() {
-    let out = Command::new(build("exlic-bench-authority"))
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-authority"))
         .args(["--peers", "30", "--threads", "8"])
         .output()
         .unwrap();
