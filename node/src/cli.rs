@@ -407,7 +407,7 @@ pub fn init_enrolled(
     let master = crate::ekey::unlock(&store, pin)?;
     drop(store);
     let ent = open_enterprise(data_dir, &config, Arc::new(SystemClock))?;
-    ent.queue_request(
+    ent.certificates.queue_request(
         exlic_client::cert_request::RequestKind::New,
         mobile,
         "",
@@ -779,7 +779,7 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let ent = open_enterprise(data_dir, &config, Arc::new(SystemClock))?;
-    let problems = ent.check_consistency()?;
+    let problems = ent.applications.check_consistency()?;
     if problems.is_empty() {
         println!("ok: store intact, indexes consistent");
         Ok(())
@@ -926,14 +926,16 @@ pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
         if code == "2936270000" {
             form.goods[0].spec = "维生素C 99% 药用级 25kg/箱".into();
         }
-        let v = ent.create(&form)?;
-        ent.add_attachment(v.id, "出口合同.pdf", "application/pdf", &contract_pdf)?;
-        ent.add_attachment(v.id, "出口批准文件.pdf", "application/pdf", &approval)?;
+        let v = ent.applications.create(&form)?;
+        ent.attachments
+            .add(v.id, "出口合同.pdf", "application/pdf", &contract_pdf)?;
+        ent.attachments
+            .add(v.id, "出口批准文件.pdf", "application/pdf", &approval)?;
         if i < 3 {
-            ent.seal(v.id)?;
+            ent.sealing.seal(v.id)?;
         }
         if i < 2 {
-            ent.report(v.id)?;
+            ent.sealing.report(v.id)?;
         }
     }
     let mut partial = ApplicationForm {
@@ -943,6 +945,6 @@ pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
         ..Default::default()
     };
     partial.remarks = "草稿：待补充合同信息".into();
-    ent.create(&partial)?;
+    ent.applications.create(&partial)?;
     Ok(())
 }

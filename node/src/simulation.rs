@@ -224,6 +224,7 @@ impl World {
             };
             devs[0]
                 .ent
+                .certificates
                 .queue_request(kind, &format!("1380013800{i}"), "", &master, device)
                 .expect("certificate request");
         }
@@ -344,7 +345,7 @@ impl World {
                 let shared = self.rng.chance(50);
                 let mut form = seed_form();
                 form.contract_no = self.next_value(d);
-                if let Ok(v) = ent.create(&form) {
+                if let Ok(v) = ent.applications.create(&form) {
                     self.model.apps.insert(v.id, (d, shared, false));
                     self.log(format!("d{d}: created {} shared={shared}", v.id));
                 }
@@ -364,6 +365,7 @@ impl World {
                 let id = candidates[self.rng.below(candidates.len())];
                 // Only a draft this device holds (another's may not have synced here yet).
                 if !ent
+                    .applications
                     .get(id)
                     .is_ok_and(|v| v.status == ApplicationStatus::Draft)
                 {
@@ -372,7 +374,7 @@ impl World {
                 let field = FIELDS[d % FIELDS.len()];
                 let value = self.next_value(d);
                 let patch = serde_json::json!({ field: value });
-                if ent.patch(id, &patch).is_ok() {
+                if ent.applications.patch(id, &patch).is_ok() {
                     self.log(format!("d{d}: {id}.{field} = {value}"));
                     self.model.edits.insert((id, field), value);
                 }
@@ -390,24 +392,23 @@ impl World {
                     return;
                 }
                 let id = candidates[self.rng.below(candidates.len())];
-                if ent.get(id).is_ok_and(|v| v.attachments.is_empty())
+                if ent
+                    .applications
+                    .get(id)
+                    .is_ok_and(|v| v.attachments.is_empty())
                     && ent
-                        .add_attachment(
-                            id,
-                            "合同.pdf",
-                            "application/pdf",
-                            id.to_string().as_bytes(),
-                        )
+                        .attachments
+                        .add(id, "合同.pdf", "application/pdf", id.to_string().as_bytes())
                         .is_err()
                 {
                     return;
                 }
-                let Ok(sealed) = ent.seal(id) else {
+                let Ok(sealed) = ent.sealing.seal(id) else {
                     return; // no certificate yet: sealing waits for one
                 };
                 self.model.apps.get_mut(&id).expect("known").2 = true;
                 self.log(format!("d{d}: sealed {id} rev {}", sealed.revision));
-                if ent.report(id).is_ok() {
+                if ent.sealing.report(id).is_ok() {
                     self.model.reported.insert(id, sealed.revision);
                     self.log(format!("d{d}: reported {id}"));
                 }
@@ -479,14 +480,15 @@ impl World {
         for (i, d) in self.devices.iter().enumerate() {
             let (_, docs) = d
                 .ent
+                .replica
                 .changed_docs(0, usize::MAX)
                 .map_err(|e| e.to_string())?;
             for (_, id) in docs {
-                let h = d.ent.heads(id).map_err(|e| e.to_string())?;
+                let h = d.ent.replica.heads(id).map_err(|e| e.to_string())?;
                 let a = self.auth.replica.heads(id).map_err(|e| e.to_string())?;
                 out.push_str(&format!("{i}:{id}:{h:?}:{a:?};"));
             }
-            let outbox = d.ent.outbox().map_err(|e| e.to_string())?.len();
+            let outbox = d.ent.sealing.outbox().map_err(|e| e.to_string())?.len();
             out.push_str(&format!("outbox{i}={outbox};"));
         }
         Ok(out)
@@ -498,11 +500,12 @@ impl World {
         for (i, d) in self.devices.iter().enumerate() {
             let (_, docs) = d
                 .ent
+                .replica
                 .changed_docs(0, usize::MAX)
                 .map_err(|e| e.to_string())?;
             let ids: BTreeSet<DocId> = docs.into_iter().map(|(_, id)| id).collect();
             for id in &ids {
-                let mine = d.ent.heads(*id).map_err(|e| e.to_string())?;
+                let mine = d.ent.replica.heads(*id).map_err(|e| e.to_string())?;
                 let office = self.auth.replica.heads(*id).map_err(|e| e.to_string())?;
                 if mine != office {
                     return Err(format!("d{i}: {id} differs from the authority's copy"));
@@ -516,7 +519,11 @@ impl World {
         // No acknowledged edit lost.
         for ((id, field), value) in &self.model.edits {
             for (i, d) in self.devices.iter().enumerate() {
-                let v = d.ent.get(*id).map_err(|e| format!("d{i}: {id}: {e}"))?;
+                let v = d
+                    .ent
+                    .applications
+                    .get(*id)
+                    .map_err(|e| format!("d{i}: {id}: {e}"))?;
                 let form = serde_json::to_value(&v.form).expect("form serialises");
                 if form[*field] != serde_json::Value::String(value.clone()) {
                     return Err(format!(
@@ -548,14 +555,24 @@ impl World {
                 return Err(format!("{id}: case at the authority is {case:?}"));
             }
             for (i, d) in self.devices.iter().enumerate() {
-                let v = d.ent.get(*id).map_err(|e| format!("d{i}: {id}: {e}"))?;
+                let v = d
+                    .ent
+                    .applications
+                    .get(*id)
+                    .map_err(|e| format!("d{i}: {id}: {e}"))?;
                 if v.status != ApplicationStatus::PendingInitial {
                     return Err(format!("d{i}: {id} is {:?}, not 待初审", v.status));
                 }
             }
         }
         for (i, d) in self.devices.iter().enumerate() {
-            if !d.ent.outbox().map_err(|e| e.to_string())?.is_empty() {
+            if !d
+                .ent
+                .sealing
+                .outbox()
+                .map_err(|e| e.to_string())?
+                .is_empty()
+            {
                 return Err(format!("d{i}: the outbox did not drain"));
             }
         }

@@ -221,19 +221,20 @@ fn main() {
         for i in 0..n {
             clock.set(start_ms + (span_ms * i as i64) / n as i64);
             let f = form(&mut rng, i);
-            let v = ent.create(&f).unwrap();
+            let v = ent.applications.create(&f).unwrap();
             let roll = rng.below(10);
             let status = if roll < 4 {
-                ent.add_attachment(
-                    v.id,
-                    "合同.pdf",
-                    "application/pdf",
-                    b"%PDF-1.4 shared contract",
-                )
-                .unwrap();
-                ent.seal(v.id).unwrap();
+                ent.attachments
+                    .add(
+                        v.id,
+                        "合同.pdf",
+                        "application/pdf",
+                        b"%PDF-1.4 shared contract",
+                    )
+                    .unwrap();
+                ent.sealing.seal(v.id).unwrap();
                 if roll < 2 {
-                    ent.report(v.id).unwrap();
+                    ent.sealing.report(v.id).unwrap();
                     ApplicationStatus::Queued
                 } else {
                     ApplicationStatus::Sealed
@@ -265,7 +266,10 @@ fn main() {
     clock.set(start_ms + span_ms);
     let t_cold = Instant::now();
     let ent = open(&path, true, clock);
-    let first = ent.query(&ApplicationQuery::default()).unwrap();
+    let first = ent
+        .applications
+        .query(&ApplicationQuery::default())
+        .unwrap();
     let cold_ms = ms(t_cold);
     assert_eq!(first.items.len(), 20);
 
@@ -279,7 +283,8 @@ fn main() {
     for k in 0..samples {
         let id = drafts[rng.below(drafts.len() as u64) as usize];
         let s = Instant::now();
-        ent.patch(id, &serde_json::json!({"remarks": format!("edit {k}")}))
+        ent.applications
+            .patch(id, &serde_json::json!({"remarks": format!("edit {k}")}))
             .unwrap();
         edits.push(ms(s));
     }
@@ -310,7 +315,7 @@ fn main() {
             ..Default::default()
         };
         let s = Instant::now();
-        let p = ent.query(&q).unwrap();
+        let p = ent.applications.query(&q).unwrap();
         q_status.push(ms(s));
         assert!(!p.items.is_empty());
 
@@ -319,19 +324,19 @@ fn main() {
             ..Default::default()
         };
         let s = Instant::now();
-        let p = ent.query(&q).unwrap();
+        let p = ent.applications.query(&q).unwrap();
         q_code.push(ms(s));
         assert_eq!(p.items.len(), 20);
 
         let id = sealed[rng.below(sealed.len() as u64) as usize];
-        let no = ent.get(id).unwrap().application_no.unwrap();
+        let no = ent.applications.get(id).unwrap().application_no.unwrap();
         let at = rng.below(15) as usize;
         let q = ApplicationQuery {
             application_no: Some(no[at..at + 6].into()),
             ..Default::default()
         };
         let s = Instant::now();
-        let p = ent.query(&q).unwrap();
+        let p = ent.applications.query(&q).unwrap();
         q_number.push(ms(s));
         assert!(!p.items.is_empty());
     }

@@ -11,7 +11,7 @@
 use exlic_client::attachment::AttachmentRef;
 use exlic_client::seal::sha256;
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::store::blobs::{self, CHUNK, Queue};
 use crate::store::{StoreError, WriteBatch};
 
@@ -35,28 +35,34 @@ pub(crate) fn want_missing(
     Ok(())
 }
 
-impl Enterprise {
+/// Attachment relay between the devices of one enterprise.
+#[derive(Debug, Clone)]
+pub struct BlobRelay {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl BlobRelay {
     /// Blobs attached here and not yet confirmed uploaded.
-    pub fn blobs_to_upload(&self) -> Result<Vec<([u8; 32], u64)>> {
-        Ok(blobs::queued(&self.store.read()?, Queue::Up)?)
+    pub fn to_upload(&self) -> Result<Vec<([u8; 32], u64)>> {
+        Ok(blobs::queued(&self.device.store.read()?, Queue::Up)?)
     }
 
     /// The authority holds `hash`: it leaves the upload queue.
-    pub fn blob_uploaded(&self, hash: &[u8; 32]) -> Result<()> {
-        let w = self.store.write()?;
+    pub fn uploaded(&self, hash: &[u8; 32]) -> Result<()> {
+        let w = self.device.store.write()?;
         blobs::dequeue(&w, Queue::Up, hash)?;
         w.commit()?;
         Ok(())
     }
 
     /// Blobs listed by synced documents and missing here, with their sizes.
-    pub fn blobs_wanted(&self) -> Result<Vec<([u8; 32], u64)>> {
-        Ok(blobs::queued(&self.store.read()?, Queue::Down)?)
+    pub fn wanted(&self) -> Result<Vec<([u8; 32], u64)>> {
+        Ok(blobs::queued(&self.device.store.read()?, Queue::Down)?)
     }
 
     /// Where the download of `hash` resumes: the bytes already staged.
-    pub fn blob_fetch_offset(&self, hash: &[u8; 32]) -> Result<u64> {
-        let (n, _) = blobs::staged(&self.store.read()?, hash)?;
+    pub fn fetch_offset(&self, hash: &[u8; 32]) -> Result<u64> {
+        let (n, _) = blobs::staged(&self.device.store.read()?, hash)?;
         Ok(u64::from(n) * CHUNK as u64)
     }
 
@@ -64,7 +70,7 @@ impl Enterprise {
     /// one assembles the blob, checks its hash and stores it. Returns the next offset
     /// (`size` once stored). A blob whose bytes do not match its hash is discarded and
     /// fetched again from the start.
-    pub fn store_fetched_chunk(
+    pub fn store_chunk(
         &self,
         hash: &[u8; 32],
         size: u64,
@@ -80,7 +86,7 @@ impl Enterprise {
             });
         }
         let i = (offset / CHUNK as u64) as u32;
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         blobs::stage(&w, hash, i, bytes)?;
         let next = offset + bytes.len() as u64;
         if next == size {
@@ -107,18 +113,20 @@ mod tests {
         let f = fx();
         let v = f
             .ent
+            .applications
             .create(&crate::domain::rules::tests_support::seed_form())
             .unwrap();
         let a = f
             .ent
-            .add_attachment(v.id, "a.pdf", "application/pdf", b"contract")
+            .attachments
+            .add(v.id, "a.pdf", "application/pdf", b"contract")
             .unwrap();
-        let up = f.ent.blobs_to_upload().unwrap();
+        let up = f.ent.blobs.to_upload().unwrap();
         assert_eq!(up.len(), 1);
         assert_eq!(hex::encode(up[0].0), a.sha256);
         assert_eq!(up[0].1, 8);
-        f.ent.blob_uploaded(&up[0].0).unwrap();
-        assert!(f.ent.blobs_to_upload().unwrap().is_empty());
+        f.ent.blobs.uploaded(&up[0].0).unwrap();
+        assert!(f.ent.blobs.to_upload().unwrap().is_empty());
     }
 
     #[test]
@@ -130,42 +138,45 @@ mod tests {
         let hash = exlic_client::seal::sha256(&bytes);
         let size = bytes.len() as u64;
         {
-            let w = f.ent.store.write().unwrap();
+            let w = f.ent.store().write().unwrap();
             crate::store::blobs::enqueue(&w, crate::store::blobs::Queue::Down, hash, size).unwrap();
             w.commit().unwrap();
         }
         // A chunk of the wrong length is refused and changes nothing.
         assert!(
             f.ent
-                .store_fetched_chunk(&hash, size, 0, &bytes[..10])
+                .blobs
+                .store_chunk(&hash, size, 0, &bytes[..10])
                 .is_err()
         );
-        assert_eq!(f.ent.blob_fetch_offset(&hash).unwrap(), 0);
+        assert_eq!(f.ent.blobs.fetch_offset(&hash).unwrap(), 0);
         let next = f
             .ent
-            .store_fetched_chunk(&hash, size, 0, &bytes[..CHUNK])
+            .blobs
+            .store_chunk(&hash, size, 0, &bytes[..CHUNK])
             .unwrap();
         assert_eq!(next, CHUNK as u64);
         // The link drops and the node restarts: the fetch resumes after the first chunk.
         let dir = f.dir;
         drop(f.ent);
         let ent = open(dir.path());
-        let mut offset = ent.blob_fetch_offset(&hash).unwrap();
+        let mut offset = ent.blobs.fetch_offset(&hash).unwrap();
         assert_eq!(offset, CHUNK as u64);
         while offset < size {
             let end = (offset as usize + CHUNK).min(bytes.len());
             offset = ent
-                .store_fetched_chunk(&hash, size, offset, &bytes[offset as usize..end])
+                .blobs
+                .store_chunk(&hash, size, offset, &bytes[offset as usize..end])
                 .unwrap();
         }
-        assert!(ent.has_blob(&hash).unwrap());
-        assert!(ent.blobs_wanted().unwrap().is_empty());
+        assert!(ent.replica.has_blob(&hash).unwrap());
+        assert!(ent.blobs.wanted().unwrap().is_empty());
 
         // Bytes that do not match the hash are discarded; nothing is stored.
         let other = [9u8; 32];
-        let err = ent.store_fetched_chunk(&other, 5, 0, b"abcde").unwrap_err();
+        let err = ent.blobs.store_chunk(&other, 5, 0, b"abcde").unwrap_err();
         assert!(err.to_string().contains("damaged"), "{err}");
-        assert!(!ent.has_blob(&other).unwrap());
-        assert_eq!(ent.blob_fetch_offset(&other).unwrap(), 0);
+        assert!(!ent.replica.has_blob(&other).unwrap());
+        assert_eq!(ent.blobs.fetch_offset(&other).unwrap(), 0);
     }
 }

@@ -6,7 +6,7 @@ use ed25519_dalek::SigningKey;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
 use exlic_client::certificate::{DeviceCertificate, RevocationList};
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::ekey;
 use crate::store::cert_requests::{self, RequestRow, RequestStatus};
 use crate::store::{StoreError, meta_get, meta_put};
@@ -14,10 +14,16 @@ use crate::store::{StoreError, meta_get, meta_put};
 const META_CERT: &str = "cert.device";
 const META_CRL: &str = "cert.crl";
 
-impl Enterprise {
+/// 手机证书授权 on this device: requests signed with the e-key, the answers, this device's certificate.
+#[derive(Debug, Clone)]
+pub struct Certificates {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl Certificates {
     /// Signs a certificate request with the e-key (PIN) and queues it for the authority.
     /// Wrong PINs count towards the e-key's lockout.
-    pub fn request_certificate(
+    pub fn request(
         &self,
         kind: RequestKind,
         mobile: &str,
@@ -49,7 +55,7 @@ impl Enterprise {
                 message: "must be 11 digits starting with 1".into(),
             });
         }
-        if self.certificate_requests()?.iter().any(|r| {
+        if self.requests()?.iter().any(|r| {
             matches!(
                 r.status,
                 RequestStatus::Submitted | RequestStatus::PendingSubmit
@@ -60,7 +66,7 @@ impl Enterprise {
                 message: "a request is already waiting for the issuing agency".into(),
             });
         }
-        ekey::unlock(&self.store, pin).map_err(|e| EnterpriseError::BadInput {
+        ekey::unlock(&self.device.store, pin).map_err(|e| EnterpriseError::BadInput {
             field: "pin".into(),
             message: e.to_string(),
         })
@@ -68,7 +74,7 @@ impl Enterprise {
 
     /// The manual's two steps: signs the request with the e-key (PIN) now and keeps it as
     /// 请求待提交 until [`Enterprise::submit_certificate_request`] (提交/确认提交).
-    pub fn prepare_certificate_request(
+    pub fn prepare_request(
         &self,
         kind: RequestKind,
         mobile: &str,
@@ -87,9 +93,9 @@ impl Enterprise {
     }
 
     /// 提交/确认提交: a 请求待提交 request goes out on the next sync.
-    pub fn submit_certificate_request(&self, seq: u64) -> Result<()> {
+    pub fn submit_request(&self, seq: u64) -> Result<()> {
         let current = self
-            .certificate_requests()?
+            .requests()?
             .into_iter()
             .find(|r| r.seq == seq)
             .ok_or_else(|| EnterpriseError::BadInput {
@@ -103,12 +109,12 @@ impl Enterprise {
             });
         }
         self.set_request_status(seq, RequestStatus::Submitted)?;
-        self.store.changed().notify_one();
+        self.device.store.changed().notify_one();
         Ok(())
     }
 
     fn set_request_status(&self, seq: u64, status: RequestStatus) -> Result<()> {
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         cert_requests::set_status(&w, seq, status, None)?;
         w.commit()?;
         Ok(())
@@ -144,18 +150,18 @@ impl Enterprise {
         status: RequestStatus,
     ) -> Result<RequestRow> {
         let nonce = crate::random::bytes();
-        let now = self.clock.now_ms();
+        let now = self.device.clock.now_ms();
         let req = CertRequest {
             kind,
-            enterprise_uscc: self.identity.enterprise_uscc.clone(),
-            device_key: device.unwrap_or_else(|| self.device_public_key()),
+            enterprise_uscc: self.device.identity.enterprise_uscc.clone(),
+            device_key: device.unwrap_or_else(|| self.device.public_key()),
             mobile: mobile.into(),
             old_mobile: old_mobile.into(),
             requested_at_ms: now,
             nonce,
         };
         let signed = req.sign(master);
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         let row = cert_requests::append(
             &w,
             RequestRow {
@@ -170,13 +176,13 @@ impl Enterprise {
             },
         )?;
         w.commit()?;
-        self.store.changed().notify_one();
+        self.device.store.changed().notify_one();
         Ok(row)
     }
 
     /// The request history, oldest first.
-    pub fn certificate_requests(&self) -> Result<Vec<RequestRow>> {
-        Ok(cert_requests::all(&self.store.read()?)?)
+    pub fn requests(&self) -> Result<Vec<RequestRow>> {
+        Ok(cert_requests::all(&self.device.store.read()?)?)
     }
 
     /// Records the authority's answer to request `seq`: the certificate (制作证书: installed
@@ -187,7 +193,7 @@ impl Enterprise {
         answer: std::result::Result<(Vec<u8>, Vec<u8>), String>,
         authority_key: &[u8; 32],
     ) -> Result<()> {
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         let (status, outcome) = match &answer {
             Ok((cert, crl)) => {
                 // A certificate for another device (手机变更 of a phone) is that device's
@@ -203,13 +209,8 @@ impl Enterprise {
     }
 
     /// 制作证书: installs this device's certificate as the authority sent it.
-    pub fn install_certificate(
-        &self,
-        cert: &[u8],
-        crl: &[u8],
-        authority_key: &[u8; 32],
-    ) -> Result<()> {
-        let w = self.store.write()?;
+    pub fn install(&self, cert: &[u8], crl: &[u8], authority_key: &[u8; 32]) -> Result<()> {
+        let w = self.device.store.write()?;
         self.store_certificate(&w, cert, crl, authority_key, true)?;
         w.commit()?;
         Ok(())
@@ -225,8 +226,8 @@ impl Enterprise {
         authority_key: &[u8; 32],
         must_be_ours: bool,
     ) -> Result<()> {
-        let now = self.clock.now_ms();
-        let mut trust = self.authority_trust(authority_key)?;
+        let now = self.device.clock.now_ms();
+        let mut trust = self.device.authority_trust(authority_key)?;
         let bad = |field: &str, e: &dyn std::fmt::Display| EnterpriseError::BadInput {
             field: field.into(),
             message: e.to_string(),
@@ -235,7 +236,7 @@ impl Enterprise {
             let c = trust
                 .certificate(cert, now)
                 .map_err(|e| bad("certificate", &e))?;
-            if c.device_key == self.device_public_key() {
+            if c.device_key == self.device.public_key() {
                 meta_put(w, META_CERT, cert)?;
             } else if must_be_ours {
                 return Err(bad("certificate", &"issued for another device"));
@@ -250,7 +251,7 @@ impl Enterprise {
 
     /// This device's certificate (查看本机证书) and whether it is revoked per the newest list.
     pub fn device_certificate(&self) -> Result<Option<(DeviceCertificate, bool)>> {
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         let Some(bytes) = meta_get(&t, META_CERT)? else {
             return Ok(None);
         };

@@ -5,7 +5,7 @@
 use exlic_client::DocId;
 use exlic_client::licence::Licence;
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::clock::china_date;
 use crate::domain::licence_request::{self as policy, Filled, Kind, Standing};
 use crate::store::case_doc::Case;
@@ -20,10 +20,16 @@ fn bad(message: impl Into<String>) -> EnterpriseError {
     }
 }
 
-impl Enterprise {
+/// 删证 and 核销 requests of this enterprise.
+#[derive(Debug, Clone)]
+pub struct LicenceRequests {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl LicenceRequests {
     /// A licence this node holds, with its standing.
     pub fn held_licence(&self, licence_no: &str) -> Result<(Licence, Standing)> {
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         let file = licences::file(&t, licence_no.trim())?.ok_or_else(|| {
             bad(format!(
                 "no licence {} on this node (it arrives with the case once issued)",
@@ -39,20 +45,20 @@ impl Enterprise {
     }
 
     /// The standing of every licence that is no longer valid (absent: valid), in one read.
-    pub fn licence_standings(&self) -> Result<std::collections::HashMap<String, Standing>> {
-        Ok(licences::standings(&self.store.read()?)?
+    pub fn standings(&self) -> Result<std::collections::HashMap<String, Standing>> {
+        Ok(licences::standings(&self.device.store.read()?)?
             .into_iter()
             .collect())
     }
 
     /// The form's read-only fields for `licence_no`, or why a request cannot be made.
-    pub fn prefill_licence_request(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
+    pub fn prefill(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
         let (l, standing) = self.held_licence(licence_no)?;
         let open = self.open_request_for(&l.licence_no)?;
         policy::check(
             kind,
             &l,
-            &self.identity.enterprise_uscc,
+            &self.device.identity.enterprise_uscc,
             standing,
             open,
             &self.today_key(),
@@ -62,20 +68,20 @@ impl Enterprise {
     }
 
     fn today_key(&self) -> String {
-        china_date(self.clock.now_ms())
+        china_date(self.device.clock.now_ms())
             .strftime("%Y%m%d")
             .to_string()
     }
 
     fn open_request_for(&self, licence_no: &str) -> Result<bool> {
-        Ok(stored::open_for(&self.store.read()?, licence_no)?)
+        Ok(stored::open_for(&self.device.store.read()?, licence_no)?)
     }
 
     /// 保存: checks the guards and records the request; it reaches the authority on the
     /// next sync (as a document this enterprise owns).
-    pub fn request_licence_change(&self, kind: Kind, licence_no: &str) -> Result<(DocId, Record)> {
-        self.prefill_licence_request(kind, licence_no)?;
-        let now = self.clock.now_ms();
+    pub fn request(&self, kind: Kind, licence_no: &str) -> Result<(DocId, Record)> {
+        self.prefill(kind, licence_no)?;
+        let now = self.device.clock.now_ms();
         let id = DocId(crate::random::bytes());
         let rec = Record {
             kind,
@@ -84,9 +90,9 @@ impl Enterprise {
             created_ms: now,
             decided_ms: 0,
             reason: String::new(),
-            owner: self.identity.enterprise_uscc.clone(),
+            owner: self.device.identity.enterprise_uscc.clone(),
         };
-        let mut w = self.store.write()?;
+        let mut w = self.device.store.write()?;
         let d = w.create_doc(id, kind::OTHER)?;
         stored::write(
             d,
@@ -105,8 +111,8 @@ impl Enterprise {
     }
 
     /// Every 删证/核销 request of this enterprise known here, newest first.
-    pub fn licence_requests(&self) -> Result<Vec<(DocId, Record)>> {
-        let mut out = stored::all(&self.store.read()?)?;
+    pub fn list(&self) -> Result<Vec<(DocId, Record)>> {
+        let mut out = stored::all(&self.device.store.read()?)?;
         out.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_ms));
         Ok(out)
     }
@@ -126,7 +132,7 @@ impl Enterprise {
                 created_ms: r.created_ms,
                 decided_ms: 0,
                 reason: String::new(),
-                owner: self.identity.enterprise_uscc.clone(),
+                owner: self.device.identity.enterprise_uscc.clone(),
             };
             stored::put(w, id, &rec)?;
         }
@@ -139,7 +145,7 @@ impl Enterprise {
         w: &mut WriteBatch<'_>,
         case: &Case,
     ) -> Result<()> {
-        let now = self.clock.now_ms();
+        let now = self.device.clock.now_ms();
         {
             for (id, outcome, reason) in &case.requests {
                 let Ok(id) = id.parse::<DocId>() else {

@@ -4,7 +4,7 @@
 use exlic_client::DocId;
 use exlic_client::profile::{EnterpriseProfile, ProfileView};
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, meta_get, meta_put, profile_doc};
 
@@ -16,11 +16,17 @@ fn doc_id(v: Option<Vec<u8>>) -> Option<DocId> {
         .map(DocId)
 }
 
-impl Enterprise {
+/// 企业信息维护 on this node.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl Profile {
     /// The proposed and the accepted profile.
-    pub fn profile(&self) -> Result<ProfileView> {
+    pub fn get(&self) -> Result<ProfileView> {
         let (p, a) = {
-            let t = self.store.read()?;
+            let t = self.device.store.read()?;
             (
                 doc_id(meta_get(&t, META_PROPOSAL)?),
                 doc_id(meta_get(&t, META_ACCEPTED)?),
@@ -30,6 +36,7 @@ impl Enterprise {
             |id: Option<DocId>, k: &'static str| -> Result<Option<(EnterpriseProfile, i64)>> {
                 Ok(match id {
                     Some(id) => self
+                        .device
                         .store
                         .with_doc(id, |d| profile_doc::read(d, k))?
                         .flatten(),
@@ -54,7 +61,7 @@ impl Enterprise {
 
     /// 保存: validates every field (each error names it) and saves the proposal, which
     /// reaches the issuing office on the next sync. The USCC must be this enterprise's.
-    pub fn propose_profile(&self, p: &EnterpriseProfile) -> Result<ProfileView> {
+    pub fn propose(&self, p: &EnterpriseProfile) -> Result<ProfileView> {
         let mut errors: Vec<exlic_client::error::FieldError> = p
             .validate()
             .into_iter()
@@ -65,13 +72,15 @@ impl Enterprise {
                 severity: exlic_client::error::Severity::Error,
             })
             .collect();
-        if p.uscc != self.identity.enterprise_uscc && !errors.iter().any(|e| e.field == "uscc") {
+        if p.uscc != self.device.identity.enterprise_uscc
+            && !errors.iter().any(|e| e.field == "uscc")
+        {
             errors.push(exlic_client::error::FieldError {
                 field: "uscc".into(),
                 rule: "V-profile".into(),
                 message: format!(
                     "must be this enterprise's ({})",
-                    self.identity.enterprise_uscc
+                    self.device.identity.enterprise_uscc
                 ),
                 severity: exlic_client::error::Severity::Error,
             });
@@ -79,8 +88,8 @@ impl Enterprise {
         if !errors.is_empty() {
             return Err(EnterpriseError::Invalid(errors));
         }
-        let now = self.clock.now_ms();
-        let mut w = self.store.write()?;
+        let now = self.device.clock.now_ms();
+        let mut w = self.device.store.write()?;
         let id = match doc_id(meta_get(&w, META_PROPOSAL)?) {
             Some(id) => id,
             None => {
@@ -96,8 +105,8 @@ impl Enterprise {
         d.commit();
         w.save_doc(id)?;
         w.commit()?;
-        self.store.changed().notify_one();
-        self.profile()
+        self.device.store.changed().notify_one();
+        self.get()
     }
 
     /// A profile document arriving through sync: the office's acceptance, or a proposal

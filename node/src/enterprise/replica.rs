@@ -4,13 +4,12 @@
 
 use automerge::ActorId;
 use exlic_client::DocId;
-use exlic_client::certificate::Trust;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::receipt::Receipt;
 use exlic_client::seal::SealPayload;
 use exlic_client::status::ApplicationStatus;
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::app_state::{self, AppState};
@@ -56,10 +55,20 @@ pub struct Outgoing {
     pub attachments: Vec<([u8; 32], u64)>,
 }
 
-impl Enterprise {
+/// The enterprise side of sync, as store operations.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+    pub(super) licence_requests: super::licence_request::LicenceRequests,
+    pub(super) profile: super::profile::Profile,
+    pub(super) ekey: super::unlock::Ekey,
+    pub(super) blobs: super::blob_relay::BlobRelay,
+}
+
+impl Replica {
     /// (local change seq acknowledged by the authority, authority feed cursor).
     pub fn sync_progress(&self) -> Result<(u64, u64)> {
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         Ok((
             get_u64(meta_get(&t, META_LOCAL_ACKED)?),
             get_u64(meta_get(&t, META_CURSOR)?),
@@ -68,7 +77,7 @@ impl Enterprise {
 
     /// Records sync progress (after a round completed).
     pub fn set_sync_progress(&self, local_acked: u64, cursor: u64) -> Result<()> {
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         meta_put(&w, META_LOCAL_ACKED, &local_acked.to_be_bytes())?;
         meta_put(&w, META_CURSOR, &cursor.to_be_bytes())?;
         w.commit()?;
@@ -77,12 +86,12 @@ impl Enterprise {
 
     /// Whether this device has enrolled with its authority.
     pub fn enrolled(&self) -> Result<bool> {
-        Ok(meta_get(&self.store.read()?, META_ENROLLED)?.is_some())
+        Ok(meta_get(&self.device.store.read()?, META_ENROLLED)?.is_some())
     }
 
     /// Marks enrolment done.
     pub fn set_enrolled(&self) -> Result<()> {
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         meta_put(&w, META_ENROLLED, b"1")?;
         w.commit()?;
         Ok(())
@@ -90,19 +99,19 @@ impl Enterprise {
 
     /// This device's seed (for the libp2p identity, which is the device key).
     pub fn device_seed(&self) -> [u8; 32] {
-        self.device_key.to_bytes()
+        self.device.key.to_bytes()
     }
 
     /// The newest local change seq, and up to `limit` documents changed after `since`.
     pub fn changed_docs(&self, since: u64, limit: usize) -> Result<(u64, Vec<(u64, DocId)>)> {
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         Ok((docs::head_seq(&t)?, docs::changed_since(&t, since, limit)?))
     }
 
     /// What is waiting to reach the authority.
     pub fn backlog(&self) -> Result<Backlog> {
         let (acked, _) = self.sync_progress()?;
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         let docs_waiting = docs::changed_since(&t, acked, usize::MAX)?.len() as u64;
         let mut b = Backlog {
             docs_waiting,
@@ -119,7 +128,7 @@ impl Enterprise {
             }
         }
         // Attachments of drafts, relayed to this enterprise's other devices.
-        for (hash, size) in self.blobs_to_upload()? {
+        for (hash, size) in self.blobs.to_upload()? {
             if counted.insert(hash) {
                 b.bytes_waiting += size;
             }
@@ -133,7 +142,7 @@ impl Enterprise {
         states: &mut PeerStates,
         docs: &[DocId],
     ) -> Result<Vec<(DocId, Vec<u8>)>> {
-        let mut w = self.store.write()?;
+        let mut w = self.device.store.write()?;
         let out = states.generate_many(&mut w, docs)?;
         // Generating changes no document and no stored state.
         w.finish_read_only();
@@ -147,7 +156,7 @@ impl Enterprise {
         states: &mut PeerStates,
         replies: Vec<(DocId, DocReply)>,
     ) -> Result<(Vec<DocId>, Vec<DocId>)> {
-        let mut w = self.store.write()?;
+        let mut w = self.device.store.write()?;
         let mut follow = Vec::new();
         let mut refused = Vec::new();
         let mut budget = Budget::default();
@@ -205,9 +214,9 @@ impl Enterprise {
             return self.apply_case(w, case);
         }
         if let Some(r) = crate::store::licence_request::read(d) {
-            return self.note_request_doc(w, doc, r);
+            return self.licence_requests.note_request_doc(w, doc, r);
         }
-        if self.note_profile_doc(w, doc)? || self.note_unlock_doc(w, doc)? {
+        if self.profile.note_profile_doc(w, doc)? || self.ekey.note_unlock_doc(w, doc)? {
             return Ok(());
         }
         let Some(d) = w.doc(doc)? else {
@@ -234,23 +243,31 @@ impl Enterprise {
             updated_at_ms: created,
             history: Vec::new(),
         });
-        state.log(self.clock.now_ms(), "synced", "changes from another device");
-        Self::put_state(w, doc, &state)?;
+        state.log(
+            self.device.clock.now_ms(),
+            "synced",
+            "changes from another device",
+        );
+        super::device::Device::put_state(w, doc, &state)?;
         let row = if deleted {
             None
         } else {
-            Some(self.summary(doc, &form, &state))
+            Some(self.device.summary(doc, &form, &state))
         };
         index::put_summary(w, doc, row.as_ref())?;
         // Attachments added on another device of this enterprise: fetched next round.
-        super::blob_relay::want_missing(w, &attachments, self.settings.attachment_max_bytes)?;
+        super::blob_relay::want_missing(
+            w,
+            &attachments,
+            self.device.settings.attachment_max_bytes,
+        )?;
         Ok(())
     }
 
     /// Applies the authority's case document to the application it is about: status,
     /// reason, and the issued licence.
     fn apply_case(&self, w: &mut WriteBatch<'_>, case: crate::store::case_doc::Case) -> Result<()> {
-        self.apply_licence_decisions(w, &case)?;
+        self.licence_requests.apply_licence_decisions(w, &case)?;
         let app = case.application;
         let Some(mut state) = app_state::get(w, app)? else {
             return Ok(()); // not an application of this node (yet)
@@ -268,21 +285,21 @@ impl Enterprise {
             ApplicationStatus::Issued => format!("许可证号 {}", case.licence_no),
             _ => case.reason.clone(),
         };
-        state.log(self.clock.now_ms(), case.status.code(), detail);
-        Self::put_state(w, app, &state)?;
+        state.log(self.device.clock.now_ms(), case.status.code(), detail);
+        super::device::Device::put_state(w, app, &state)?;
         let form = form_doc::read_form(w.doc(app)?.ok_or(EnterpriseError::NotFound(app))?);
-        index::put_summary(w, app, Some(&self.summary(app, &form, &state)))?;
+        index::put_summary(w, app, Some(&self.device.summary(app, &form, &state)))?;
         Ok(())
     }
 
     /// Issued licences held here: (licence no, signed file).
     pub fn licences(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(licences::all(&self.store.read()?)?)
+        Ok(licences::all(&self.device.store.read()?)?)
     }
 
     /// Sealed submissions waiting in the outbox, with what they need uploaded.
     pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
-        let t = self.store.read()?;
+        let t = self.device.store.read()?;
         let mut out = Vec::new();
         for q in seals::outbox(&t)? {
             let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
@@ -308,7 +325,7 @@ impl Enterprise {
     /// One chunk of a local blob, for upload.
     pub fn blob_chunk(&self, hash: &[u8; 32], offset: u64) -> Result<Vec<u8>> {
         let i = (offset / BLOB_CHUNK as u64) as u32;
-        Ok(blobs::chunk(&self.store.read()?, hash, i)?
+        Ok(blobs::chunk(&self.device.store.read()?, hash, i)?
             .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?)
     }
 
@@ -320,7 +337,7 @@ impl Enterprise {
         receipt: &[u8],
         authority_key: &[u8; 32],
     ) -> Result<Receipt> {
-        let trust = self.authority_trust(authority_key)?;
+        let trust = self.device.authority_trust(authority_key)?;
         let r =
             Receipt::verify_trusted(receipt, &trust).map_err(|e| EnterpriseError::BadInput {
                 field: "receipt".into(),
@@ -337,10 +354,10 @@ impl Enterprise {
                 message: "the receipt is for another submission".into(),
             });
         }
-        let mut w = self.store.write()?;
+        let mut w = self.device.store.write()?;
         seals::dequeue(&w, out.seq)?;
         seals::put_receipt(&w, r.seal_hash, receipt)?;
-        let mut state = Self::state(&w, out.doc)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
         if state.status == ApplicationStatus::Queued && state.revision == out.revision {
             state.status = ApplicationStatus::PendingInitial;
         }
@@ -352,16 +369,20 @@ impl Enterprise {
             })
             .unwrap_or_default();
         state.log(
-            self.clock.now_ms(),
+            self.device.clock.now_ms(),
             "received",
             format!(
                 "revision {} received by the issuing agency at {at}",
                 r.revision
             ),
         );
-        Self::put_state(&w, out.doc, &state)?;
+        super::device::Device::put_state(&w, out.doc, &state)?;
         let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
-        index::put_summary(&w, out.doc, Some(&self.summary(out.doc, &form, &state)))?;
+        index::put_summary(
+            &w,
+            out.doc,
+            Some(&self.device.summary(out.doc, &form, &state)),
+        )?;
         w.commit()?;
         Ok(r)
     }
@@ -369,21 +390,21 @@ impl Enterprise {
     /// The authority refused a submission for good: it leaves the outbox and the
     /// application is sealed-not-reported again, with the reason in its history.
     pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
-        let w = self.store.write()?;
+        let w = self.device.store.write()?;
         seals::dequeue(&w, out.seq)?;
-        let mut state = Self::state(&w, out.doc)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
         if state.status == ApplicationStatus::Queued {
             state.status = ApplicationStatus::Sealed;
         }
         state.log(
-            self.clock.now_ms(),
+            self.device.clock.now_ms(),
             "refused",
             format!(
                 "the issuing agency refused revision {}: {reason}",
                 out.revision
             ),
         );
-        Self::put_state(&w, out.doc, &state)?;
+        super::device::Device::put_state(&w, out.doc, &state)?;
         w.commit()?;
         Ok(())
     }
@@ -391,43 +412,32 @@ impl Enterprise {
     /// Heads of a document here.
     pub fn heads(&self, doc: DocId) -> Result<Option<Vec<[u8; 32]>>> {
         Ok(self
+            .device
             .store
             .with_doc(doc, |d| d.get_heads().into_iter().map(|h| h.0).collect())?)
     }
 
     /// The Automerge actor of this device.
     pub fn actor(&self) -> ActorId {
-        ActorId::from(&self.device_key.verifying_key().to_bytes()[..16])
+        ActorId::from(&self.device.key.verifying_key().to_bytes()[..16])
     }
 
     /// Whether a blob is stored here.
     pub fn has_blob(&self, hash: &[u8; 32]) -> Result<bool> {
-        Ok(blobs::info(&self.store.read()?, hash)?.is_some())
+        Ok(blobs::info(&self.device.store.read()?, hash)?.is_some())
     }
 }
 
-impl Enterprise {
+impl Replica {
     /// 发证机构联系方式 and 办事指南 as last synced from the authority (empty before).
     pub fn directory(&self) -> Result<exlic_client::directory::Directory> {
         Ok(self
+            .device
             .store
             .with_doc(crate::store::directory_doc::id(), |d| {
                 crate::store::directory_doc::read(d)
             })?
             .flatten()
             .unwrap_or_default())
-    }
-
-    /// What this node trusts of the authority: `root` (the key in its enrolment token)
-    /// and every key rollover record synced in the public document that follows from it.
-    pub fn authority_trust(&self, root: &[u8; 32]) -> Result<Trust> {
-        // Read from the last commit without the document cache, so it may be called while
-        // this thread holds a write batch.
-        let records = docs::load(&self.store.read()?, crate::store::directory_doc::id())?
-            .map(|d| crate::store::directory_doc::read_keys(&d))
-            .unwrap_or_default();
-        let mut trust = Trust::new(*root);
-        trust.follow(&records);
-        Ok(trust)
     }
 }

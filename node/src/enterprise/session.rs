@@ -15,12 +15,13 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use exlic_client::DocId;
-use exlic_client::protocol::{BLOB_CHUNK, ErrorCode, MAX_DOCS, Request, Response};
+use exlic_client::protocol::{ErrorCode, MAX_DOCS, Request, Response};
 
 use super::replica::Outgoing;
 use super::{Enterprise, EnterpriseError};
 use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
+use transfer::{Fetches, Uploads};
 
 /// Documents per page of the local change feed.
 pub const PAGE: usize = 1000;
@@ -71,58 +72,6 @@ pub struct Credentials {
     pub master_key: [u8; 32],
 }
 
-/// One blob going up: asks where to resume, then sends chunks.
-#[derive(Debug)]
-struct Upload {
-    hash: [u8; 32],
-    size: u64,
-    asked: bool,
-}
-
-impl Upload {
-    fn new(hash: [u8; 32], size: u64) -> Self {
-        Self {
-            hash,
-            size,
-            asked: false,
-        }
-    }
-
-    /// The next request, given the answer to the last one; `None` when uploaded.
-    fn step(
-        &mut self,
-        ent: &Enterprise,
-        answer: Option<Answer>,
-    ) -> Result<Option<Request>, SessionError> {
-        let offset = match answer {
-            None => {
-                return Ok(Some(Request::BlobStatus {
-                    sha256: self.hash,
-                    size: self.size,
-                }));
-            }
-            Some(Ok(Response::BlobHave { received })) => {
-                if std::mem::replace(&mut self.asked, true) {
-                    received
-                } else {
-                    received - received % BLOB_CHUNK as u64
-                }
-            }
-            Some(Ok(_)) => return Err(SessionError::Unexpected),
-            Some(Err((code, m))) => return Err(SessionError::Refused(code, m)),
-        };
-        if offset >= self.size {
-            return Ok(None);
-        }
-        Ok(Some(Request::BlobPut {
-            sha256: self.hash,
-            size: self.size,
-            offset,
-            bytes: ent.blob_chunk(&self.hash, offset)?,
-        }))
-    }
-}
-
 /// The document sync of a round (see the module docs).
 #[derive(Debug, Default)]
 struct DocSync {
@@ -136,16 +85,16 @@ struct DocSync {
     batches: VecDeque<Vec<(DocId, Vec<u8>)>>,
 }
 
-/// A submission being delivered: the attachments still to upload, the one going up.
-type Delivery = (Outgoing, VecDeque<([u8; 32], u64)>, Option<Upload>);
+/// A submission being delivered, after the attachments its seal covers.
+type Delivery = (Outgoing, Uploads);
 
 /// The phases of a round, each holding its own progress.
 #[derive(Debug)]
 enum Phase {
     Enrol,
-    UploadQueued(VecDeque<([u8; 32], u64)>, Option<Upload>),
+    UploadQueued(Uploads),
     Sync(DocSync),
-    Fetch(VecDeque<([u8; 32], u64)>, Option<([u8; 32], u64, u64)>),
+    Fetch(Fetches),
     Certificates(VecDeque<(u64, Vec<u8>)>, Option<u64>, bool),
     Deliver(VecDeque<Outgoing>, Option<Delivery>),
 }
@@ -188,7 +137,7 @@ impl Session {
 
     /// Starts a round.
     pub fn round(&mut self, ent: &Enterprise) -> Result<Step, SessionError> {
-        self.enrolled = ent.enrolled()?;
+        self.enrolled = ent.replica.enrolled()?;
         let phase = if self.enrolled {
             self.upload_queued(ent)?
         } else {
@@ -204,7 +153,10 @@ impl Session {
     }
 
     fn upload_queued(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        Ok(Phase::UploadQueued(ent.blobs_to_upload()?.into(), None))
+        Ok(Phase::UploadQueued(Uploads::new(
+            ent.blobs.to_upload()?,
+            true,
+        )))
     }
 
     /// Steps `phase` with `answer` until one of them has a request to send.
@@ -223,7 +175,7 @@ impl Session {
                 }
                 (None, Some(p)) => phase = p,
                 (_, None) => {
-                    ent.apply_pending_unlock(&self.creds.authority_key)?;
+                    ent.ekey.apply_pending_unlock(&self.creds.authority_key)?;
                     self.first_round = false;
                     self.rounds += 1;
                     return Ok(Step::RoundDone);
@@ -253,29 +205,17 @@ impl Session {
                     Ok((Some(r), Some(Phase::Enrol)))
                 }
                 Some(Ok(Response::Enrolled { .. })) => {
-                    ent.set_enrolled()?;
+                    ent.replica.set_enrolled()?;
                     self.enrolled = true;
                     Ok((None, Some(self.upload_queued(ent)?)))
                 }
                 Some(Ok(_)) => Err(SessionError::Unexpected),
                 Some(Err((c, m))) => Err(SessionError::Refused(c, m)),
             },
-            Phase::UploadQueued(mut queue, current) => {
-                let mut current = match current {
-                    Some(u) => Some(u),
-                    None => queue.front().map(|&(h, s)| Upload::new(h, s)),
-                };
-                let mut answer = answer;
-                while let Some(u) = current.as_mut() {
-                    if let Some(r) = u.step(ent, answer.take())? {
-                        return Ok((Some(r), Some(Phase::UploadQueued(queue, current))));
-                    }
-                    ent.blob_uploaded(&u.hash)?;
-                    queue.pop_front();
-                    current = queue.front().map(|&(h, s)| Upload::new(h, s));
-                }
-                Ok((None, Some(Phase::Sync(self.sync_page(ent)?))))
-            }
+            Phase::UploadQueued(mut uploads) => match uploads.step(ent, answer)? {
+                Some(r) => Ok((Some(r), Some(Phase::UploadQueued(uploads)))),
+                None => Ok((None, Some(Phase::Sync(self.sync_page(ent)?)))),
+            },
             Phase::Sync(mut s) => {
                 if let Some(a) = answer {
                     let Ok(Response::Sync {
@@ -289,7 +229,7 @@ impl Session {
                             Ok(_) => SessionError::Unexpected,
                         });
                     };
-                    let (follow, refused) = ent.sync_receive(&mut self.states, docs)?;
+                    let (follow, refused) = ent.replica.sync_receive(&mut self.states, docs)?;
                     for d in &refused {
                         tracing::warn!(doc = %d, "the authority does not accept this document");
                         s.next.remove(d);
@@ -312,57 +252,10 @@ impl Session {
                 };
                 Ok((Some(r), Some(Phase::Sync(s))))
             }
-            Phase::Fetch(mut queue, current) => {
-                let mut current = current;
-                let mut answer = answer;
-                loop {
-                    let (hash, size, offset) = match current.take() {
-                        Some(c) => c,
-                        None => {
-                            let Some((hash, size)) = queue.pop_front() else {
-                                return Ok((None, Some(self.certificates(ent)?)));
-                            };
-                            (hash, size, ent.blob_fetch_offset(&hash)?)
-                        }
-                    };
-                    let offset = match answer.take() {
-                        None => offset,
-                        Some(Ok(Response::BlobData {
-                            size: s,
-                            offset: o,
-                            bytes,
-                        })) if s == size && o == offset => {
-                            match ent.store_fetched_chunk(&hash, size, offset, &bytes) {
-                                Ok(next) => next,
-                                Err(err) => {
-                                    // Bytes that fail their hash, or a local failure: the
-                                    // store kept or discarded the staged part; a later round
-                                    // retries.
-                                    tracing::warn!(blob = %hex::encode(hash), %err, "attachment fetch stopped");
-                                    continue;
-                                }
-                            }
-                        }
-                        Some(Ok(Response::BlobData { size: s, .. })) => {
-                            tracing::warn!(blob = %hex::encode(hash), listed = size, held = s, "attachment size differs from its listing; not fetched");
-                            continue;
-                        }
-                        Some(Ok(_)) => return Err(SessionError::Unexpected),
-                        Some(Err((ErrorCode::NotFound, _))) => continue,
-                        Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
-                    };
-                    if offset < size {
-                        let r = Request::BlobGet {
-                            sha256: hash,
-                            offset,
-                        };
-                        return Ok((
-                            Some(r),
-                            Some(Phase::Fetch(queue, Some((hash, size, offset)))),
-                        ));
-                    }
-                }
-            }
+            Phase::Fetch(mut fetches) => match fetches.step(ent, answer)? {
+                Some(r) => Ok((Some(r), Some(Phase::Fetch(fetches)))),
+                None => Ok((None, Some(self.certificates(ent)?))),
+            },
             Phase::Certificates(mut rows, current, asked_mine) => {
                 let authority_key = self.creds.authority_key;
                 match (answer, current) {
@@ -376,7 +269,8 @@ impl Session {
                             Err((ErrorCode::BadCertRequest, m)) => Err(m),
                             Err((c, m)) => return Err(SessionError::Refused(c, m)),
                         };
-                        ent.finish_request(seq, outcome, &authority_key)?;
+                        ent.certificates
+                            .finish_request(seq, outcome, &authority_key)?;
                     }
                     (Some(a), None) if asked_mine => {
                         // 制作证书: install whatever the authority holds for this device.
@@ -384,9 +278,11 @@ impl Session {
                             Ok(Response::Certified {
                                 certificate,
                                 revocations,
-                            }) => {
-                                ent.install_certificate(&certificate, &revocations, &authority_key)?
-                            }
+                            }) => ent.certificates.install(
+                                &certificate,
+                                &revocations,
+                                &authority_key,
+                            )?,
                             Ok(_) => {}
                             Err((c, m)) => return Err(SessionError::Refused(c, m)),
                         }
@@ -408,41 +304,30 @@ impl Session {
                 let mut current = current;
                 let mut answer = answer;
                 loop {
-                    let Some((o, mut uploads, mut upload)) = current.take() else {
+                    let Some((o, mut uploads)) = current.take() else {
                         let Some(o) = queue.pop_front() else {
                             return Ok((None, None));
                         };
-                        let uploads = o.attachments.iter().copied().collect();
-                        current = Some((o, uploads, None));
+                        // Every attachment the seal covers goes up first.
+                        let uploads = Uploads::new(o.attachments.clone(), false);
+                        current = Some((o, uploads));
                         continue;
                     };
-                    // Every attachment the seal covers goes up first.
-                    if upload.is_none()
-                        && let Some(&(h, s)) = uploads.front()
-                    {
-                        upload = Some(Upload::new(h, s));
-                    }
-                    if let Some(u) = upload.as_mut() {
-                        if let Some(r) = u.step(ent, answer.take())? {
-                            return Ok((
-                                Some(r),
-                                Some(Phase::Deliver(queue, Some((o, uploads, upload)))),
-                            ));
+                    if !uploads.done() {
+                        if let Some(r) = uploads.step(ent, answer.take())? {
+                            return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
                         }
-                        uploads.pop_front();
-                        current = Some((o, uploads, None));
+                        current = Some((o, uploads));
                         continue;
                     }
                     match answer.take() {
                         None => {
                             let r = Request::Submit(o.envelope.clone());
-                            return Ok((
-                                Some(r),
-                                Some(Phase::Deliver(queue, Some((o, uploads, None)))),
-                            ));
+                            return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
                         }
                         Some(Ok(Response::Receipt(r))) => {
-                            ent.accept_receipt(&o, &r, &self.creds.authority_key)?;
+                            ent.replica
+                                .accept_receipt(&o, &r, &self.creds.authority_key)?;
                         }
                         Some(Ok(_)) => return Err(SessionError::Unexpected),
                         Some(Err((
@@ -450,7 +335,7 @@ impl Session {
                             msg,
                         ))) => {
                             tracing::warn!(?code, %msg, "submission refused");
-                            ent.reject_submission(&o, &msg)?;
+                            ent.replica.reject_submission(&o, &msg)?;
                         }
                         Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
                     }
@@ -462,8 +347,8 @@ impl Session {
     /// Starts a page of the local change feed: the documents changed since the authority's
     /// last acknowledgement, and a first window of messages.
     fn sync_page(&mut self, ent: &Enterprise) -> Result<DocSync, SessionError> {
-        let (acked, cursor) = ent.sync_progress()?;
-        let (head, changed) = ent.changed_docs(acked, PAGE)?;
+        let (acked, cursor) = ent.replica.sync_progress()?;
+        let (head, changed) = ent.replica.changed_docs(acked, PAGE)?;
         let full_page = changed.len() == PAGE;
         let page_end = if full_page {
             changed.last().map(|c| c.0).unwrap_or(acked)
@@ -494,7 +379,7 @@ impl Session {
         mut s: DocSync,
     ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
         let list: Vec<DocId> = s.active.iter().copied().collect();
-        let msgs = ent.sync_generate(&mut self.states, &list)?;
+        let msgs = ent.replica.sync_generate(&mut self.states, &list)?;
         if msgs.is_empty() && !s.first {
             return self.end_page(ent, s);
         }
@@ -522,16 +407,16 @@ impl Session {
         ent: &Enterprise,
         s: DocSync,
     ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
-        ent.set_sync_progress(s.page_end, s.cursor)?;
+        ent.replica.set_sync_progress(s.page_end, s.cursor)?;
         if s.full_page || s.more {
             return Ok((None, Some(Phase::Sync(self.sync_page(ent)?))));
         }
-        Ok((None, Some(Phase::Fetch(ent.blobs_wanted()?.into(), None))))
+        Ok((None, Some(Phase::Fetch(Fetches::new(ent.blobs.wanted()?)))))
     }
 
     /// Certificate work when due (see the module docs), else straight to delivery.
     fn certificates(&mut self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        let rows = ent.certificate_requests()?;
+        let rows = ent.certificates.requests()?;
         let waiting: VecDeque<(u64, Vec<u8>)> = rows
             .into_iter()
             .filter(|r| r.status == RequestStatus::Submitted)
@@ -539,7 +424,7 @@ impl Session {
             .collect();
         let due = self.first_round
             || !waiting.is_empty()
-            || ent.device_certificate()?.is_none()
+            || ent.certificates.device_certificate()?.is_none()
             || self.rounds % 30 == 29;
         if due {
             Ok(Phase::Certificates(waiting, None, false))
@@ -549,6 +434,8 @@ impl Session {
     }
 
     fn deliver(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        Ok(Phase::Deliver(ent.outgoing()?.into(), None))
+        Ok(Phase::Deliver(ent.replica.outgoing()?.into(), None))
     }
 }
+
+mod transfer;

@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use exlic_client::seal;
+use exlic_client::application::ApplicationForm;
+use exlic_client::query::ApplicationQuery;
+use exlic_client::seal::{self, SealPayload, canonical_content};
+use exlic_client::status::ApplicationStatus;
 
 use super::*;
 use crate::clock::ManualClock;
 use crate::domain::rules::tests_support::{USCC, seed_form};
-use crate::store::StoreOptions;
+use crate::store::{StoreOptions, docs, form_doc};
 
 /// 2024-12-11 10:00 China time.
 pub(crate) const SEED_DAY_MS: i64 = 1_733_882_400_000;
@@ -47,15 +50,19 @@ pub(crate) fn fx() -> Fx {
 #[test]
 fn create_save_seal_report() {
     let f = fx();
-    let v = f.ent.create(&ApplicationForm::default()).unwrap();
+    let v = f
+        .ent
+        .applications
+        .create(&ApplicationForm::default())
+        .unwrap();
     assert_eq!(v.status, ApplicationStatus::Draft);
     assert_eq!(v.application_date, "20241211");
-    let v = f.ent.save(v.id, &seed_form()).unwrap();
+    let v = f.ent.applications.save(v.id, &seed_form()).unwrap();
     assert_eq!(v.commodity_name.as_deref(), Some("柠檬酸"));
     assert_eq!(v.totals.total, "28750.00");
 
     // V22: no attachment yet.
-    match f.ent.seal(v.id) {
+    match f.ent.sealing.seal(v.id) {
         Err(EnterpriseError::Invalid(errs)) => {
             assert!(errs.iter().any(|e| e.rule == "V22"), "{errs:?}")
         }
@@ -63,25 +70,26 @@ fn create_save_seal_report() {
     }
     let a = f
         .ent
-        .add_attachment(v.id, "合同.pdf", "application/pdf", b"%PDF-1.4 contract")
+        .attachments
+        .add(v.id, "合同.pdf", "application/pdf", b"%PDF-1.4 contract")
         .unwrap();
-    let sealed = f.ent.seal(v.id).unwrap();
+    let sealed = f.ent.sealing.seal(v.id).unwrap();
     assert_eq!(sealed.application_no, "249999400000560600095");
     assert_eq!(sealed.revision, 1);
 
     // Frozen now.
     assert!(matches!(
-        f.ent.save(v.id, &seed_form()),
+        f.ent.applications.save(v.id, &seed_form()),
         Err(EnterpriseError::Refused(_))
     ));
     assert!(matches!(
-        f.ent.add_attachment(v.id, "x.txt", "", b"x"),
+        f.ent.attachments.add(v.id, "x.txt", "", b"x"),
         Err(EnterpriseError::Refused(_))
     ));
 
     // The seal verifies with the public key and the attachment alone.
-    let sub = f.ent.sealed_submission(v.id).unwrap();
-    let (_, bytes) = f.ent.attachment(v.id, &a.sha256).unwrap();
+    let sub = f.ent.sealing.sealed_submission(v.id).unwrap();
+    let (_, bytes) = f.ent.attachments.get(v.id, &a.sha256).unwrap();
     let payload = seal::verify(&sub, &f.ent.device_public_key(), |_| Some(bytes.clone())).unwrap();
     assert_eq!(payload.application_no, "249999400000560600095");
     assert_eq!(
@@ -89,25 +97,26 @@ fn create_save_seal_report() {
         seed_form()
     );
 
-    let v = f.ent.report(v.id).unwrap();
+    let v = f.ent.sealing.report(v.id).unwrap();
     assert_eq!(v.status, ApplicationStatus::Queued);
-    assert_eq!(f.ent.outbox().unwrap().len(), 1);
+    assert_eq!(f.ent.sealing.outbox().unwrap().len(), 1);
     assert!(matches!(
-        f.ent.report(v.id),
+        f.ent.sealing.report(v.id),
         Err(EnterpriseError::Refused(_))
     ));
-    assert!(f.ent.check_consistency().unwrap().is_empty());
+    assert!(f.ent.applications.check_consistency().unwrap().is_empty());
 }
 
 #[test]
 fn sealed_heads_reproduce_the_sealed_content() {
     let f = fx();
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     f.ent
-        .add_attachment(v.id, "a.txt", "text/plain", b"hello")
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"hello")
         .unwrap();
-    f.ent.seal(v.id).unwrap();
-    let sub = f.ent.sealed_submission(v.id).unwrap();
+    f.ent.sealing.seal(v.id).unwrap();
+    let sub = f.ent.sealing.sealed_submission(v.id).unwrap();
     let payload = SealPayload::decode(&sub.payload).unwrap();
     let heads: Vec<automerge::ChangeHash> = payload
         .heads
@@ -127,47 +136,58 @@ fn sealed_heads_reproduce_the_sealed_content() {
 fn numbers_run_out_with_a_clear_error() {
     let f = fx();
     for _ in 0..3 {
-        let v = f.ent.create(&seed_form()).unwrap();
+        let v = f.ent.applications.create(&seed_form()).unwrap();
         f.ent
-            .add_attachment(v.id, "a.txt", "text/plain", b"a")
+            .attachments
+            .add(v.id, "a.txt", "text/plain", b"a")
             .unwrap();
-        f.ent.seal(v.id).unwrap();
+        f.ent.sealing.seal(v.id).unwrap();
     }
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     f.ent
-        .add_attachment(v.id, "a.txt", "text/plain", b"a")
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"a")
         .unwrap();
-    let err = f.ent.seal(v.id).unwrap_err();
+    let err = f.ent.sealing.seal(v.id).unwrap_err();
     assert!(
         matches!(err, EnterpriseError::Numbers(NumberError::Exhausted)),
         "{err}"
     );
     // Nothing changed: still a draft.
-    assert_eq!(f.ent.get(v.id).unwrap().status, ApplicationStatus::Draft);
+    assert_eq!(
+        f.ent.applications.get(v.id).unwrap().status,
+        ApplicationStatus::Draft
+    );
 }
 
 #[test]
 fn everything_survives_reopening_the_file() {
     let f = fx();
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     f.ent
-        .add_attachment(v.id, "a.txt", "text/plain", b"abc")
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"abc")
         .unwrap();
-    f.ent.seal(v.id).unwrap();
-    let before = f.ent.get(v.id).unwrap();
+    f.ent.sealing.seal(v.id).unwrap();
+    let before = f.ent.applications.get(v.id).unwrap();
     let dir = f.dir;
     drop(f.ent);
     let ent = open(dir.path());
-    assert_eq!(ent.get(v.id).unwrap(), before);
-    assert!(ent.check_consistency().unwrap().is_empty());
+    assert_eq!(ent.applications.get(v.id).unwrap(), before);
+    assert!(ent.applications.check_consistency().unwrap().is_empty());
 }
 
 #[test]
 fn patch_edits_fields_and_names_bad_ones() {
     let f = fx();
-    let v = f.ent.create(&ApplicationForm::default()).unwrap();
     let v = f
         .ent
+        .applications
+        .create(&ApplicationForm::default())
+        .unwrap();
+    let v = f
+        .ent
+        .applications
         .patch(
             v.id,
             &serde_json::json!({"remarks": "说明", "contract": {"buyer_name": "X"}}),
@@ -177,33 +197,39 @@ fn patch_edits_fields_and_names_bad_ones() {
     assert_eq!(v.form.contract.buyer_name, "X");
     match f
         .ent
+        .applications
         .patch(v.id, &serde_json::json!({"goods": [{"quantity": 5}]}))
     {
         Err(EnterpriseError::BadInput { field, .. }) => assert_eq!(field, "goods[0].quantity"),
         other => panic!("{other:?}"),
     }
-    match f.ent.patch(v.id, &serde_json::json!({"colour": "red"})) {
+    match f
+        .ent
+        .applications
+        .patch(v.id, &serde_json::json!({"colour": "red"}))
+    {
         Err(EnterpriseError::BadInput { message, .. }) => {
             assert!(message.contains("colour"), "{message}")
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(f.ent.get(v.id).unwrap().form.remarks, "说明");
+    assert_eq!(f.ent.applications.get(v.id).unwrap().form.remarks, "说明");
 }
 
 #[test]
 fn queries_use_the_indexes() {
     let f = fx();
-    let a = f.ent.create(&seed_form()).unwrap();
+    let a = f.ent.applications.create(&seed_form()).unwrap();
     let mut other = seed_form();
     other.commodity_code = "2936270000".into();
     other.trade_mode = "processing_imported".into();
-    f.ent.create(&other).unwrap();
+    f.ent.applications.create(&other).unwrap();
     f.ent
-        .add_attachment(a.id, "a.txt", "text/plain", b"a")
+        .attachments
+        .add(a.id, "a.txt", "text/plain", b"a")
         .unwrap();
-    f.ent.seal(a.id).unwrap();
-    let q = |q: ApplicationQuery| f.ent.query(&q).unwrap().items.len();
+    f.ent.sealing.seal(a.id).unwrap();
+    let q = |q: ApplicationQuery| f.ent.applications.query(&q).unwrap().items.len();
     assert_eq!(q(ApplicationQuery::default()), 2);
     assert_eq!(
         q(ApplicationQuery {
@@ -278,6 +304,7 @@ fn queries_use_the_indexes() {
     );
     let page = f
         .ent
+        .applications
         .query(&ApplicationQuery {
             per_page: Some(1),
             ..Default::default()
@@ -286,6 +313,7 @@ fn queries_use_the_indexes() {
     assert!(page.has_more);
     let page2 = f
         .ent
+        .applications
         .query(&ApplicationQuery {
             per_page: Some(1),
             page: Some(2),
@@ -295,7 +323,7 @@ fn queries_use_the_indexes() {
     assert!(!page2.has_more);
     assert_ne!(page.items[0].id, page2.items[0].id);
     assert!(matches!(
-        f.ent.query(&ApplicationQuery { from: Some("2024-13-01".into()), ..Default::default() }),
+        f.ent.applications.query(&ApplicationQuery { from: Some("2024-13-01".into()), ..Default::default() }),
         Err(EnterpriseError::BadInput { field, .. }) if field == "from"
     ));
 }
@@ -303,25 +331,30 @@ fn queries_use_the_indexes() {
 #[test]
 fn delete_removes_from_lists_and_refuses_after_report() {
     let f = fx();
-    let v = f.ent.create(&seed_form()).unwrap();
-    f.ent.delete(v.id).unwrap();
-    assert!(matches!(f.ent.get(v.id), Err(EnterpriseError::NotFound(_))));
+    let v = f.ent.applications.create(&seed_form()).unwrap();
+    f.ent.applications.delete(v.id).unwrap();
+    assert!(matches!(
+        f.ent.applications.get(v.id),
+        Err(EnterpriseError::NotFound(_))
+    ));
     assert_eq!(
         f.ent
+            .applications
             .query(&ApplicationQuery::default())
             .unwrap()
             .items
             .len(),
         0
     );
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     f.ent
-        .add_attachment(v.id, "a.txt", "text/plain", b"a")
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"a")
         .unwrap();
-    f.ent.seal(v.id).unwrap();
-    f.ent.report(v.id).unwrap();
+    f.ent.sealing.seal(v.id).unwrap();
+    f.ent.sealing.report(v.id).unwrap();
     assert!(matches!(
-        f.ent.delete(v.id),
+        f.ent.applications.delete(v.id),
         Err(EnterpriseError::Refused(_))
     ));
 }
@@ -329,13 +362,14 @@ fn delete_removes_from_lists_and_refuses_after_report() {
 #[test]
 fn many_edits_are_compacted_without_changing_the_document() {
     let f = fx();
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     for i in 0..40 {
         f.ent
+            .applications
             .patch(v.id, &serde_json::json!({"remarks": format!("edit {i}")}))
             .unwrap();
     }
-    let before = f.ent.get(v.id).unwrap();
+    let before = f.ent.applications.get(v.id).unwrap();
     assert!(f.ent.store().compaction_backlog() >= 1);
     assert_eq!(f.ent.store().compact_pending().unwrap(), 1);
     assert_eq!(
@@ -345,18 +379,21 @@ fn many_edits_are_compacted_without_changing_the_document() {
     let dir = f.dir;
     drop(f.ent);
     let ent = open(dir.path());
-    assert_eq!(ent.get(v.id).unwrap(), before);
+    assert_eq!(ent.applications.get(v.id).unwrap(), before);
 }
 
 #[test]
 fn saving_an_unchanged_form_returns_and_leaves_the_store_usable() {
     let f = fx();
-    let v = f.ent.create(&seed_form()).unwrap();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
     // The same content again changes nothing; it must still answer (and not hold the
     // write or the document cache), and later edits must go through.
-    let again = f.ent.save(v.id, &seed_form()).unwrap();
+    let again = f.ent.applications.save(v.id, &seed_form()).unwrap();
     assert_eq!(again.heads, v.heads);
     let mut form = seed_form();
     form.remarks = "changed".into();
-    assert_eq!(f.ent.save(v.id, &form).unwrap().form.remarks, "changed");
+    assert_eq!(
+        f.ent.applications.save(v.id, &form).unwrap().form.remarks,
+        "changed"
+    );
 }

@@ -5,7 +5,7 @@
 
 use exlic_client::DocId;
 
-use super::{Enterprise, EnterpriseError, Result};
+use super::{EnterpriseError, Result};
 use crate::ekey;
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, meta_get, meta_put, meta_remove, unlock_doc};
@@ -24,11 +24,17 @@ pub struct EkeyState {
     pub unlock_requested: bool,
 }
 
-impl Enterprise {
+/// The e-key's state and its unlock by the issuing office.
+#[derive(Debug, Clone)]
+pub struct Ekey {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl Ekey {
     /// The e-key's wrong-PIN count, lock and unlock request.
-    pub fn ekey_state(&self) -> Result<EkeyState> {
-        let (failures, locked) = ekey::status(&self.store).map_err(ekey_err)?;
-        let requested = meta_get(&self.store.read()?, META_REQUEST)?.is_some();
+    pub fn state(&self) -> Result<EkeyState> {
+        let (failures, locked) = ekey::status(&self.device.store).map_err(ekey_err)?;
+        let requested = meta_get(&self.device.store.read()?, META_REQUEST)?.is_some();
         Ok(EkeyState {
             failures,
             locked,
@@ -38,21 +44,21 @@ impl Enterprise {
 
     /// Asks the issuing office to unlock the locked e-key (sent on the next sync).
     pub fn request_unlock(&self) -> Result<EkeyState> {
-        let (_, locked) = ekey::status(&self.store).map_err(ekey_err)?;
+        let (_, locked) = ekey::status(&self.device.store).map_err(ekey_err)?;
         if !locked {
             return Err(EnterpriseError::BadInput {
                 field: "ekey".into(),
                 message: "the e-key is not locked".into(),
             });
         }
-        let key = ekey::public_key(&self.store)
+        let key = ekey::public_key(&self.device.store)
             .map_err(ekey_err)?
             .ok_or_else(|| EnterpriseError::BadInput {
                 field: "ekey".into(),
                 message: "this node holds no e-key".into(),
             })?;
-        let now = self.clock.now_ms();
-        let mut w = self.store.write()?;
+        let now = self.device.clock.now_ms();
+        let mut w = self.device.store.write()?;
         let id = DocId(crate::random::bytes());
         let d = w.create_doc(id, kind::OTHER)?;
         unlock_doc::write_request(d, &key, now)
@@ -61,8 +67,8 @@ impl Enterprise {
         w.save_doc(id)?;
         meta_put(&w, META_REQUEST, &id.0)?;
         w.commit()?;
-        self.store.changed().notify_one();
-        self.ekey_state()
+        self.device.store.changed().notify_one();
+        self.state()
     }
 
     /// An unlock document from the office: kept until it is checked and applied.
@@ -77,12 +83,12 @@ impl Enterprise {
     /// Applies an unlock from the office if one arrived: only one signed by `authority_key`
     /// for this very e-key resets the counter.
     pub fn apply_pending_unlock(&self, authority_key: &[u8; 32]) -> Result<bool> {
-        let Some(object) = meta_get(&self.store.read()?, META_PENDING)? else {
+        let Some(object) = meta_get(&self.device.store.read()?, META_PENDING)? else {
             return Ok(false);
         };
-        let trust = self.authority_trust(authority_key)?;
-        let applied = ekey::apply_unlock(&self.store, &object, &trust).is_ok();
-        let w = self.store.write()?;
+        let trust = self.device.authority_trust(authority_key)?;
+        let applied = ekey::apply_unlock(&self.device.store, &object, &trust).is_ok();
+        let w = self.device.store.write()?;
         meta_remove(&w, META_PENDING)?;
         if applied {
             meta_remove(&w, META_REQUEST)?;

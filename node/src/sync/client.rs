@@ -290,7 +290,13 @@ pub async fn run(
     };
     let (tx, rx) = mpsc::channel(64);
     let (ctx, crx) = watch::channel(false);
-    let driver = tokio::spawn(drive(ent.device_seed(), peer, up.addrs.clone(), rx, ctx));
+    let driver = tokio::spawn(drive(
+        ent.replica.device_seed(),
+        peer,
+        up.addrs.clone(),
+        rx,
+        ctx,
+    ));
     let link = Link { tx, connected: crx };
     let mut backoff = Duration::from_millis(200);
     loop {

@@ -103,7 +103,7 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
             "bytes_waiting": st.bytes_waiting,
         }));
     }
-    if let Ok(Some((c, revoked))) = run(s, |e| e.device_certificate()).await {
+    if let Ok(Some((c, revoked))) = run(s, |e| e.certificates.device_certificate()).await {
         let v = apinode::certificate_view(c, revoked, s.enterprise.now_ms());
         p.banner = Some(json!({
             "mobile": v.mobile,
@@ -199,7 +199,7 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
         )
     };
     let qv = serde_json::to_value(&q).unwrap_or(Value::Null);
-    let result = run(&s, move |e| e.query(&q)).await;
+    let result = run(&s, move |e| e.applications.query(&q)).await;
     match result {
         Ok(pg) => p.render(
             "enterprise/applications.html",
@@ -338,7 +338,7 @@ async fn create(ctx: Ctx, body: Bytes) -> Response {
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
     };
     let f2 = form.clone();
-    match run(&s, move |e| e.create(&f2)).await {
+    match run(&s, move |e| e.applications.create(&f2)).await {
         Ok(v) => see_other(&format!("/applications/{}/edit?msg=flash.saved", v.id)),
         Err(f) => form_failure(&s, &p, None, &form, f),
     }
@@ -376,7 +376,7 @@ async fn edit(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.get(id)).await {
+    match run(&s, move |e| e.applications.get(id)).await {
         Ok(v) if v.frozen => see_other(&format!("/applications/{id}")),
         Ok(v) => render_form(&s, &p, StatusCode::OK, Some(&v), &v.form, &[]),
         Err(f) => failed(&p, f),
@@ -400,19 +400,19 @@ async fn save(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
         Err(m) => return p.error(StatusCode::BAD_REQUEST, m),
     };
     let f2 = form.clone();
-    let saved = match run(&s, move |e| e.save(id, &f2)).await {
+    let saved = match run(&s, move |e| e.applications.save(id, &f2)).await {
         Ok(v) => v,
         Err(f) => {
-            let current = run(&s, move |e| e.get(id)).await.ok();
+            let current = run(&s, move |e| e.applications.get(id)).await.ok();
             return form_failure(&s, &p, current.as_ref(), &form, f);
         }
     };
     if !seal {
         return see_other(&format!("/applications/{id}/edit?msg=flash.saved"));
     }
-    match run(&s, move |e| e.seal(id)).await {
+    match run(&s, move |e| e.sealing.seal(id)).await {
         Ok(r) => {
-            let v = match run(&s, move |e| e.get(id)).await {
+            let v = match run(&s, move |e| e.applications.get(id)).await {
                 Ok(v) => v,
                 Err(f) => return failed(&p, f),
             };
@@ -468,7 +468,7 @@ async fn view(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.get(id)).await {
+    match run(&s, move |e| e.applications.get(id)).await {
         Ok(v) => render_view(&s, &p, &v, None, Vec::new()),
         Err(f) => failed(&p, f),
     }
@@ -507,7 +507,7 @@ async fn upload(ctx: Ctx, Path(id): Path<String>, mut mp: Multipart) -> Response
                 format!("{name}: {} {limit} B", p.t("att.too_large")),
             );
         }
-        if let Err(f) = run(&s, move |e| e.add_attachment(id, &name, &media, &bytes)).await {
+        if let Err(f) = run(&s, move |e| e.attachments.add(id, &name, &media, &bytes)).await {
             return failed(&p, f);
         }
         added += 1;
@@ -523,7 +523,7 @@ async fn download(ctx: Ctx, Path((id, sha)): Path<(String, String)>) -> Response
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.attachment(id, &sha)).await {
+    match run(&s, move |e| e.attachments.get(id, &sha)).await {
         Ok((a, bytes)) => crate::api::v1::applications::attachment_response(&a.name, bytes),
         Err(f) => failed(&p, f),
     }
@@ -535,7 +535,7 @@ async fn remove_attachment(ctx: Ctx, Path((id, sha)): Path<(String, String)>) ->
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.remove_attachment(id, &sha)).await {
+    match run(&s, move |e| e.attachments.remove(id, &sha)).await {
         Ok(()) => see_other(&format!("/applications/{id}/edit?msg=flash.removed")),
         Err(f) => failed(&p, f),
     }
@@ -547,7 +547,7 @@ async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.report(id)).await {
+    match run(&s, move |e| e.sealing.report(id)).await {
         Ok(_) => see_other(&format!("/applications/{id}?msg=flash.reported")),
         Err(f) => failed(&p, f),
     }
@@ -559,7 +559,7 @@ async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.delete(id)).await {
+    match run(&s, move |e| e.applications.delete(id)).await {
         Ok(()) => see_other("/applications?msg=flash.deleted"),
         Err(f) => failed(&p, f),
     }
@@ -571,7 +571,7 @@ async fn seal_file(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    match run(&s, move |e| e.sealed_submission(id)).await {
+    match run(&s, move |e| e.sealing.sealed_submission(id)).await {
         Ok(sub) => {
             crate::api::v1::applications::attachment_response(&format!("{id}.seal"), sub.encode())
         }
@@ -591,7 +591,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Ok(a) => a,
         Err(f) => return failed(&p, f),
     };
-    let standings = match run(&s, |e| e.licence_standings()).await {
+    let standings = match run(&s, |e| e.licence_requests.standings()).await {
         Ok(m) => m,
         Err(f) => return failed(&p, f),
     };
@@ -619,7 +619,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
 }
 
 async fn licence_bytes(s: &AppState, no: String) -> Result<Option<Vec<u8>>, Failure> {
-    let all = run(s, |e| e.licences()).await?;
+    let all = run(s, |e| e.replica.licences()).await?;
     Ok(all.into_iter().find(|(n, _)| *n == no).map(|(_, f)| f))
 }
 
@@ -736,15 +736,15 @@ async fn certificate(ctx: Ctx) -> Response {
         Err(f) => return failed(&p, f),
     };
     let now = s.enterprise.now_ms();
-    let cert = run(&s, |e| e.device_certificate())
+    let cert = run(&s, |e| e.certificates.device_certificate())
         .await
         .ok()
         .flatten()
         .map(|(c, r)| apinode::certificate_view(c, r, now));
-    let rows = run(&s, |e| e.certificate_requests())
+    let rows = run(&s, |e| e.certificates.requests())
         .await
         .unwrap_or_default();
-    let ekey = run(&s, |e| e.ekey_state()).await.ok().map(|k| {
+    let ekey = run(&s, |e| e.ekey.state()).await.ok().map(|k| {
         json!({"locked": k.locked, "failures": k.failures, "unlock_requested": k.unlock_requested})
     });
     let installed = cert.is_some();
@@ -800,7 +800,7 @@ async fn cert_page(
         );
     }
     // The §6.1 profile shown for confirmation: the accepted version, else the proposal.
-    let view = run(s, |e| e.profile()).await.unwrap_or_default();
+    let view = run(s, |e| e.profile.get()).await.unwrap_or_default();
     let shown = view.accepted.or(view.proposed).map(|pr| {
         exlic_client::profile::FIELDS
             .iter()
@@ -857,7 +857,7 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
     }
     let pin = f.get("pin").cloned().unwrap_or_default();
     match run(&s, move |e| {
-        e.prepare_certificate_request(kind, &mobile, &old, &pin)
+        e.certificates.prepare_request(kind, &mobile, &old, &pin)
     })
     .await
     {
@@ -881,7 +881,11 @@ async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>
     let (s, p) = open(ctx).await;
     let kind = licence_request_kind(&q);
     let no = q.get("no").map(|n| n.trim().to_owned()).unwrap_or_default();
-    let (rows, held) = match run(&s, |e| Ok((e.licence_requests()?, e.licences()?))).await {
+    let (rows, held) = match run(&s, |e| {
+        Ok((e.licence_requests.list()?, e.replica.licences()?))
+    })
+    .await
+    {
         Ok(x) => x,
         Err(f) => return failed(&p, f),
     };
@@ -930,7 +934,7 @@ async fn licence_request_render(
         (None, error)
     } else {
         let n = licence_no.clone();
-        match run(s, move |e| e.prefill_licence_request(kind, &n)).await {
+        match run(s, move |e| e.licence_requests.prefill(kind, &n)).await {
             Ok(f) => (Some(filled_fields(&f)), None),
             Err(f) => (None, Some(f.parts().1.message.clone())),
         }
@@ -961,7 +965,7 @@ async fn licence_request_save(ctx: Ctx, body: Bytes) -> Response {
     let kind = licence_request_kind(&f);
     let no = f.get("licence_no").cloned().unwrap_or_default();
     let n = no.clone();
-    match run(&s, move |e| e.request_licence_change(kind, &n)).await {
+    match run(&s, move |e| e.licence_requests.request(kind, &n)).await {
         Ok(_) => see_other(&format!(
             "/licence-requests?kind={}&msg=flash.licence_request_saved",
             kind.code()
@@ -975,7 +979,7 @@ async fn licence_request_save(ctx: Ctx, body: Bytes) -> Response {
 
 async fn directory_page(ctx: Ctx, section: &str) -> Response {
     let (s, p) = open(ctx).await;
-    match run(&s, |e| e.directory()).await {
+    match run(&s, |e| e.replica.directory()).await {
         Ok(d) => p.render(
             "enterprise/directory.html",
             json!({"section": section, "dir": &d,
@@ -1001,7 +1005,7 @@ async fn guides(ctx: Ctx) -> Response {
 /// 提交: the confirmation "确定要提交申请吗？".
 async fn cert_submit_page(ctx: Ctx, Path(seq): Path<u64>) -> Response {
     let (s, p) = open(ctx).await;
-    let rows = run(&s, |e| e.certificate_requests())
+    let rows = run(&s, |e| e.certificates.requests())
         .await
         .unwrap_or_default();
     match rows.into_iter().find(|r| r.seq == seq).map(apinode::view) {
@@ -1016,7 +1020,7 @@ async fn cert_submit_page(ctx: Ctx, Path(seq): Path<u64>) -> Response {
 /// 确认提交: the request goes out on the next sync.
 async fn cert_submit(ctx: Ctx, Path(seq): Path<u64>) -> Response {
     let (s, p) = open(ctx).await;
-    match run(&s, move |e| e.submit_certificate_request(seq)).await {
+    match run(&s, move |e| e.certificates.submit_request(seq)).await {
         Ok(()) => see_other("/certificate?msg=flash.cert_submitted"),
         Err(f) => failed(&p, f),
     }
@@ -1061,7 +1065,7 @@ fn render_profile(
 /// 企业信息维护.
 async fn profile_page(ctx: Ctx) -> Response {
     let (s, p) = open(ctx).await;
-    let (view, info) = match run(&s, |e| Ok((e.profile()?, e.node_info()?))).await {
+    let (view, info) = match run(&s, |e| Ok((e.profile.get()?, e.node_info()?))).await {
         Ok(x) => x,
         Err(f) => return failed(&p, f),
     };
@@ -1100,10 +1104,10 @@ async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
         postcode: g("postcode"),
     };
     let pr2 = pr.clone();
-    match run(&s, move |e| e.propose_profile(&pr2)).await {
+    match run(&s, move |e| e.profile.propose(&pr2)).await {
         Ok(_) => see_other("/profile?msg=flash.profile_saved"),
         Err(fl) => {
-            let view = run(&s, |e| e.profile()).await.unwrap_or_default();
+            let view = run(&s, |e| e.profile.get()).await.unwrap_or_default();
             let (status, body) = fl.parts();
             let mut errors = body.errors.clone();
             if errors.is_empty() {
@@ -1125,7 +1129,7 @@ async fn profile_save(ctx: Ctx, body: Bytes) -> Response {
 /// 申请解锁: asks the issuing office to unlock the locked e-key.
 async fn unlock_request(ctx: Ctx) -> Response {
     let (s, p) = open(ctx).await;
-    match run(&s, |e| e.request_unlock()).await {
+    match run(&s, |e| e.ekey.request_unlock()).await {
         Ok(_) => see_other("/certificate?msg=flash.unlock_requested"),
         Err(f) => failed(&p, f),
     }

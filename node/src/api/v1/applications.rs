@@ -24,7 +24,7 @@ pub async fn create(
     State(s): State<AppState>,
     JsonBody(form): JsonBody<ApplicationForm>,
 ) -> Result<(StatusCode, Json<ApplicationView>), Failure> {
-    let v = run(&s, move |e| e.create(&form)).await?;
+    let v = run(&s, move |e| e.applications.create(&form)).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -35,7 +35,7 @@ pub async fn list(
     State(s): State<AppState>,
     QueryParams(q): QueryParams<ApplicationQuery>,
 ) -> Result<Json<Page<ApplicationSummary>>, Failure> {
-    run(&s, move |e| e.query(&q)).await.map(Json)
+    run(&s, move |e| e.applications.query(&q)).await.map(Json)
 }
 
 /// One application with totals, attachments and history.
@@ -45,7 +45,7 @@ pub async fn get_one(
     State(s): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<ApplicationView>, Failure> {
-    run(&s, move |e| e.get(id)).await.map(Json)
+    run(&s, move |e| e.applications.get(id)).await.map(Json)
 }
 
 /// 暂存: replaces the whole form.
@@ -56,7 +56,9 @@ pub async fn save(
     PathId(id): PathId,
     JsonBody(form): JsonBody<ApplicationForm>,
 ) -> Result<Json<ApplicationView>, Failure> {
-    run(&s, move |e| e.save(id, &form)).await.map(Json)
+    run(&s, move |e| e.applications.save(id, &form))
+        .await
+        .map(Json)
 }
 
 /// Edits some fields with a JSON merge patch over the form.
@@ -67,14 +69,16 @@ pub async fn patch(
     PathId(id): PathId,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<Json<ApplicationView>, Failure> {
-    run(&s, move |e| e.patch(id, &patch)).await.map(Json)
+    run(&s, move |e| e.applications.patch(id, &patch))
+        .await
+        .map(Json)
 }
 
 /// Deletes a draft.
 #[utoipa::path(delete, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn delete(State(s): State<AppState>, PathId(id): PathId) -> Result<StatusCode, Failure> {
-    run(&s, move |e| e.delete(id)).await?;
+    run(&s, move |e| e.applications.delete(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,7 +118,7 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let a = run(&s, move |e| e.add_attachment(id, &p.name, &media, &bytes)).await?;
+    let a = run(&s, move |e| e.attachments.add(id, &p.name, &media, &bytes)).await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -127,7 +131,7 @@ pub async fn download(
     PathId(id): PathId,
     Path((_, sha)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
-    let (a, bytes) = run(&s, move |e| e.attachment(id, &sha)).await?;
+    let (a, bytes) = run(&s, move |e| e.attachments.get(id, &sha)).await?;
     Ok(attachment_response(&a.name, bytes))
 }
 
@@ -176,7 +180,7 @@ pub async fn remove_attachment(
     PathId(id): PathId,
     Path((_, sha)): Path<(String, String)>,
 ) -> Result<StatusCode, Failure> {
-    run(&s, move |e| e.remove_attachment(id, &sha)).await?;
+    run(&s, move |e| e.attachments.remove(id, &sha)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,14 +191,14 @@ pub async fn seal(
     State(s): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<SealResult>, Failure> {
-    run(&s, move |e| e.seal(id)).await.map(Json)
+    run(&s, move |e| e.sealing.seal(id)).await.map(Json)
 }
 
 /// The latest sealed submission as a file (`FORMATS.md`, "sealed submission").
 #[utoipa::path(get, path = "/api/v1/applications/{id}/seal", tag = "applications", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 pub async fn seal_file(State(s): State<AppState>, PathId(id): PathId) -> Result<Response, Failure> {
-    let sub = run(&s, move |e| e.sealed_submission(id)).await?;
+    let sub = run(&s, move |e| e.sealing.sealed_submission(id)).await?;
     Ok(attachment_response(&format!("{id}.seal"), sub.encode()))
 }
 
@@ -205,5 +209,5 @@ pub async fn report(
     State(s): State<AppState>,
     PathId(id): PathId,
 ) -> Result<Json<ApplicationView>, Failure> {
-    run(&s, move |e| e.report(id)).await.map(Json)
+    run(&s, move |e| e.sealing.report(id)).await.map(Json)
 }

@@ -39,7 +39,7 @@ pub fn parse_kind(s: &str) -> Result<Kind, Failure> {
 #[utoipa::path(get, path = "/api/v1/licence-requests", tag = "licences",
     responses((status = 200, body = Vec<LicenceRequestView>)))]
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<LicenceRequestView>>, Failure> {
-    let rows = run(&s, |e| e.licence_requests()).await?;
+    let rows = run(&s, |e| e.licence_requests.list()).await?;
     Ok(Json(rows.into_iter().map(|(id, r)| view(id, r)).collect()))
 }
 
@@ -54,7 +54,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<LicenceRequestView>), Failure> {
     let kind = parse_kind(&input.kind)?;
     let (id, r) = run(&s, move |e| {
-        e.request_licence_change(kind, &input.licence_no)
+        e.licence_requests.request(kind, &input.licence_no)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(view(id, r))))
@@ -68,7 +68,7 @@ pub async fn status(
     Path(no): Path<String>,
 ) -> Result<Json<LicenceStatus>, Failure> {
     let n = no.clone();
-    let (_, standing) = run(&s, move |e| e.held_licence(&n)).await?;
+    let (_, standing) = run(&s, move |e| e.licence_requests.held_licence(&n)).await?;
     Ok(Json(LicenceStatus {
         licence_no: no,
         status: standing.code().into(),

@@ -43,7 +43,7 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
         .sync
         .as_ref()
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).clone());
-    let backlog = super::run(s, |e| e.backlog()).await?;
+    let backlog = super::run(s, |e| e.replica.backlog()).await?;
     Ok(SyncStatus {
         configured: state.is_some(),
         online: state.as_ref().is_some_and(|x| x.online),
@@ -62,7 +62,7 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
     responses((status = 200, body = CertificateView), (status = 404, body = ApiError)))]
 pub async fn certificate(State(s): State<AppState>) -> Result<Json<CertificateView>, Failure> {
     let now = s.enterprise.now_ms();
-    match super::run(&s, |e| e.device_certificate()).await? {
+    match super::run(&s, |e| e.certificates.device_certificate()).await? {
         None => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "no_certificate",
@@ -154,7 +154,7 @@ pub fn view(r: RequestRow) -> CertRequestView {
 pub async fn cert_requests(
     State(s): State<AppState>,
 ) -> Result<Json<Vec<CertRequestView>>, Failure> {
-    let rows = super::run(&s, |e| e.certificate_requests()).await?;
+    let rows = super::run(&s, |e| e.certificates.requests()).await?;
     Ok(Json(rows.into_iter().map(view).collect()))
 }
 
@@ -176,7 +176,8 @@ pub async fn cert_request(
         }
     };
     let row = super::run(&s, move |e| {
-        e.request_certificate(kind, &input.mobile, &input.old_mobile, &input.pin, device)
+        e.certificates
+            .request(kind, &input.mobile, &input.old_mobile, &input.pin, device)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(view(row))))
@@ -195,7 +196,7 @@ pub async fn licences(
 pub async fn licence_summaries(
     s: &AppState,
 ) -> Result<Vec<exlic_client::authority::LicenceSummary>, Failure> {
-    let all = super::run(s, |e| e.licences()).await?;
+    let all = super::run(s, |e| e.replica.licences()).await?;
     let mut out = Vec::new();
     for (no, file) in all {
         let Ok(p) = exlic_client::signed::peek(&file) else {
@@ -227,7 +228,7 @@ pub async fn licence_file(
     State(s): State<AppState>,
     axum::extract::Path(no): axum::extract::Path<String>,
 ) -> Result<axum::response::Response, Failure> {
-    let all = super::run(&s, |e| e.licences()).await?;
+    let all = super::run(&s, |e| e.replica.licences()).await?;
     match all.into_iter().find(|(n, _)| *n == no) {
         Some((_, f)) => Ok(super::applications::attachment_response(
             &format!("{no}.licence"),
@@ -248,7 +249,7 @@ pub async fn licence_file(
 pub async fn directory(
     State(s): State<AppState>,
 ) -> Result<Json<exlic_client::directory::Directory>, Failure> {
-    super::run(&s, |e| e.directory()).await.map(Json)
+    super::run(&s, |e| e.replica.directory()).await.map(Json)
 }
 
 /// 企业信息维护: the proposed and the accepted profile.
@@ -257,7 +258,7 @@ pub async fn directory(
 pub async fn profile(
     State(s): State<AppState>,
 ) -> Result<Json<exlic_client::profile::ProfileView>, Failure> {
-    super::run(&s, |e| e.profile()).await.map(Json)
+    super::run(&s, |e| e.profile.get()).await.map(Json)
 }
 
 /// Proposes the profile (every field validated; each error names its field).
@@ -267,7 +268,7 @@ pub async fn propose_profile(
     State(s): State<AppState>,
     JsonBody(p): JsonBody<exlic_client::profile::EnterpriseProfile>,
 ) -> Result<Json<exlic_client::profile::ProfileView>, Failure> {
-    super::run(&s, move |e| e.propose_profile(&p))
+    super::run(&s, move |e| e.profile.propose(&p))
         .await
         .map(Json)
 }
@@ -286,7 +287,7 @@ fn ekey_view(s: crate::enterprise::unlock::EkeyState) -> exlic_client::node::Eke
 pub async fn ekey(
     State(s): State<AppState>,
 ) -> Result<Json<exlic_client::node::EkeyView>, Failure> {
-    super::run(&s, |e| e.ekey_state())
+    super::run(&s, |e| e.ekey.state())
         .await
         .map(ekey_view)
         .map(Json)
@@ -298,7 +299,7 @@ pub async fn ekey(
 pub async fn request_unlock(
     State(s): State<AppState>,
 ) -> Result<Json<exlic_client::node::EkeyView>, Failure> {
-    super::run(&s, |e| e.request_unlock())
+    super::run(&s, |e| e.ekey.request_unlock())
         .await
         .map(ekey_view)
         .map(Json)
