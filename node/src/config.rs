@@ -174,7 +174,7 @@ impl Default for HttpSection {
 }
 
 /// `[limits]` (V24 and attachments). The defaults are this project's choice where
-/// domain.md says [unknown].
+/// domain.md says \[unknown\].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {

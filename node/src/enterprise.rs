@@ -307,7 +307,7 @@ pub mod applications;
 pub mod attachments;
 pub mod blob_relay;
 pub mod certs;
-mod device;
+pub mod device;
 pub mod licence_request;
 pub mod profile;
 pub mod replica;

@@ -1,6 +1,6 @@
 //! The one source of randomness: key seeds, secrets, document ids, Automerge actor ids and
 //! nonces, from the operating system. Tests may seed it per thread
-//! ([`seed_this_thread`]) so a simulated schedule replays exactly.
+//! (`seed_this_thread`, in tests) so a simulated schedule replays exactly.
 
 /// `N` random bytes from the operating system (or, in a test thread that seeded it, from
 /// that seed). A node cannot work without a random source, so its absence is a fatal error.

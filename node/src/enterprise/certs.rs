@@ -73,7 +73,7 @@ impl Certificates {
     }
 
     /// The manual's two steps: signs the request with the e-key (PIN) now and keeps it as
-    /// 请求待提交 until [`Enterprise::submit_certificate_request`] (提交/确认提交).
+    /// 请求待提交 until [`Certificates::submit_request`] (提交/确认提交).
     pub fn prepare_request(
         &self,
         kind: RequestKind,

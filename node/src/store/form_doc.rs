@@ -6,7 +6,7 @@
 //!   "attachments": [ { "sha256", "name", "size", "media_type" } ] }
 //! ```
 //!
-//! Writes go through [`reconcile`]: only values that differ become operations, so two
+//! Writes go through `reconcile`: only values that differ become operations, so two
 //! devices editing different fields merge cleanly and an unchanged save adds nothing.
 
 use automerge::transaction::Transactable;
