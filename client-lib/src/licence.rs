@@ -267,44 +267,9 @@ mod tests {
 
     fn sample(key: &SigningKey, at: i64) -> Licence {
         Licence {
-            licence_no: "26AA000001".into(),
-            application_id: DocId([1; 16]),
-            application_no: "269999400000560600000".into(),
-            exporter: [
-                "厦门示例化工进出口有限公司".into(),
-                "913502000728319549".into(),
-                "913502000728319549".into(),
-            ],
-            consignor: [
-                "厦门示例化工进出口有限公司".into(),
-                "913502000728319549".into(),
-                "913502000728319549".into(),
-            ],
-            expiry: "20261231".into(),
-            trade_mode: "general".into(),
-            contract_no: "XM-CA-0096".into(),
-            customs_district: "3700".into(),
-            country: "JPN".into(),
-            payment_mode: "lc".into(),
-            transport_mode: "sea".into(),
-            commodity: ["2918140000".into(), "柠檬酸".into()],
-            currency: "USD".into(),
-            lines: vec![LicenceLine {
-                spec: "BP2013".into(),
-                unit: "t".into(),
-                quantity: "23".into(),
-                unit_price: "1250".into(),
-                amount: "28750.00".into(),
-                amount_usd: "28750.00".into(),
-            }],
-            total: ["28750.00".into(), "28750.00".into()],
-            remarks: String::new(),
-            quota_year: 2026,
-            max_uses: 1,
-            agency: ["AA".into(), "商务部配额许可证事务局".into()],
-            issue_date: "20261127".into(),
             issued_at_ms: at,
             key_id: key_id(&key.verifying_key().to_bytes()),
+            ..crate::sample::licence()
         }
     }
 

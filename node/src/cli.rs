@@ -854,54 +854,27 @@ pub fn demo_config() -> Config {
 
 /// Fills a demo node with realistic applications in several states.
 pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
-    use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
+    use exlic_client::application::ApplicationForm;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let year = china_date(clock.now_ms()).year().to_string();
+    let year = china_date(clock.now_ms()).year();
     let ent = open_enterprise(data_dir, config, clock)?;
     let e = config
         .enterprise
         .as_ref()
         .context("not an enterprise node")?;
     let base = |code: &str, qty: &str, price: &str, country: &str, contract: &str, unit: &str| {
-        ApplicationForm {
-            exporter_name: e.name.clone(),
-            exporter_code: e.uscc.clone(),
-            exporter_uscc: e.uscc.clone(),
-            consignor_name: e.name.clone(),
-            consignor_code: e.uscc.clone(),
-            consignor_uscc: e.uscc.clone(),
-            trade_mode: "general".into(),
-            contract_no: contract.into(),
-            customs_district: "3700".into(),
-            country: country.into(),
-            payment_mode: "lc".into(),
-            transport_mode: "sea".into(),
-            commodity_code: code.into(),
-            currency: "USD".into(),
-            price_term: "FOB".into(),
-            goods: vec![GoodsLine {
-                spec: "无水柠檬酸 BP2013 30-100目 25kg/袋".into(),
-                unit: unit.into(),
-                quantity: qty.into(),
-                unit_price: price.into(),
-            }],
-            quota_year: year.clone(),
-            batch_mode: "single".into(),
-            remarks: String::new(),
-            additional_info: "纸塑复合袋包装，集装箱运输".into(),
-            contract: ContractTable {
-                contract_no: contract.into(),
-                signed_on: format!("{year}-11-02"),
-                signed_at: "厦门".into(),
-                buyer_name: "Osaka Food Ingredients Co., Ltd.".into(),
-                buyer_address: "1-2-3 Umeda, Kita-ku, Osaka".into(),
-                buyer_country: country.into(),
-                total_amount: "28750".into(),
-                currency: "USD".into(),
-                delivery_by: format!("{year}-12-28"),
-                notes: String::new(),
-            },
-        }
+        let mut form = exlic_client::sample::application(&e.name, &e.uscc, i32::from(year));
+        form.contract_no = contract.into();
+        form.contract.contract_no = contract.into();
+        form.country = country.into();
+        form.contract.buyer_country = country.into();
+        form.commodity_code = code.into();
+        form.goods[0].spec = "无水柠檬酸 BP2013 30-100目 25kg/袋".into();
+        form.goods[0].unit = unit.into();
+        form.goods[0].quantity = qty.into();
+        form.goods[0].unit_price = price.into();
+        form.additional_info = "纸塑复合袋包装，集装箱运输".into();
+        form
     };
     let contract_pdf = b"%PDF-1.4\n% demo export contract\n".to_vec();
     let approval = b"%PDF-1.4\n% demo export approval\n".to_vec();
@@ -941,7 +914,7 @@ pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     let mut partial = ApplicationForm {
         exporter_name: e.name.clone(),
         commodity_code: "2918140000".into(),
-        quota_year: year,
+        quota_year: year.to_string(),
         ..Default::default()
     };
     partial.remarks = "草稿：待补充合同信息".into();

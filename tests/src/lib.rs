@@ -10,15 +10,15 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use exlic_client::DocId;
-use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
+use exlic_client::application::{ApplicationForm, GoodsLine};
 use exlic_client::authority::DecisionInput;
 use exlic_client::client::Client;
 use exlic_client::status::ApplicationStatus;
 
 /// The demo enterprise's USCC (GB 32100 valid).
-pub const USCC: &str = "913502000728319549";
+pub const USCC: &str = exlic_client::sample::USCC;
 /// The demo enterprise's name.
-pub const NAME: &str = "厦门示例化工进出口有限公司";
+pub const NAME: &str = exlic_client::sample::NAME;
 
 /// Path of the `exlic` binary, built once per test process (same profile as the tests).
 pub fn exlic_bin() -> &'static Path {
@@ -225,54 +225,19 @@ pub fn this_year() -> String {
 
 /// A form with every field filled in with values that pass every rule this year.
 pub fn full_form() -> ApplicationForm {
-    let year = this_year();
-    ApplicationForm {
-        exporter_name: NAME.into(),
-        exporter_code: USCC.into(),
-        exporter_uscc: USCC.into(),
-        consignor_name: NAME.into(),
-        consignor_code: "3502960012345".into(),
-        consignor_uscc: USCC.into(),
-        trade_mode: "general".into(),
-        contract_no: "XM-CA-0096".into(),
-        customs_district: "3700".into(),
-        country: "JPN".into(),
-        payment_mode: "lc".into(),
-        transport_mode: "sea".into(),
-        commodity_code: "2918140000".into(),
-        currency: "USD".into(),
-        price_term: "FOB".into(),
-        goods: vec![
-            GoodsLine {
-                spec: "无水柠檬酸 BP2013 30-100目".into(),
-                unit: "t".into(),
-                quantity: "23".into(),
-                unit_price: "1250".into(),
-            },
-            GoodsLine {
-                spec: "一水柠檬酸 E330".into(),
-                unit: "t".into(),
-                quantity: "1.5".into(),
-                unit_price: "1180.25".into(),
-            },
-        ],
-        quota_year: year.clone(),
-        batch_mode: "single".into(),
-        remarks: "分两批装运".into(),
-        additional_info: "25kg 纸塑复合袋包装".into(),
-        contract: ContractTable {
-            contract_no: "XM-CA-0096".into(),
-            signed_on: format!("{year}-01-15"),
-            signed_at: "厦门".into(),
-            buyer_name: "Osaka Food Ingredients Co., Ltd.".into(),
-            buyer_address: "1-2-3 Umeda, Kita-ku, Osaka".into(),
-            buyer_country: "JPN".into(),
-            total_amount: "30520.38".into(),
-            currency: "USD".into(),
-            delivery_by: format!("{year}-12-28"),
-            notes: "信用证即期".into(),
-        },
-    }
+    let year: i32 = this_year().parse().expect("a year");
+    let mut form = exlic_client::sample::application(NAME, USCC, year);
+    form.consignor_code = "3502960012345".into();
+    form.goods.push(GoodsLine {
+        spec: "一水柠檬酸 E330".into(),
+        unit: "t".into(),
+        quantity: "1.5".into(),
+        unit_price: "1180.25".into(),
+    });
+    form.remarks = "分两批装运".into();
+    form.contract.total_amount = "30520.38".into();
+    form.contract.notes = "信用证即期".into();
+    form
 }
 
 /// Random bytes for attachments.

@@ -4,52 +4,15 @@
 use std::process::Command;
 
 use ed25519_dalek::SigningKey;
-use exlic_client::DocId;
 use exlic_client::certificate::{KeyRecord, key_id};
-use exlic_client::licence::{Licence, LicenceLine};
+use exlic_client::licence::Licence;
 use exlic_tests::exlic_bin;
 
 fn licence(key: &SigningKey, at: i64) -> Licence {
-    let s = |v: &str| v.to_string();
     Licence {
-        licence_no: s("26AA000001"),
-        application_id: DocId([1; 16]),
-        application_no: s("269999400000560600000"),
-        exporter: [
-            s("厦门示例化工进出口有限公司"),
-            s("913502000728319549"),
-            s("913502000728319549"),
-        ],
-        consignor: [
-            s("厦门示例化工进出口有限公司"),
-            s("913502000728319549"),
-            s("913502000728319549"),
-        ],
-        expiry: s("20261231"),
-        trade_mode: s("general"),
-        contract_no: s("XM-CA-0096"),
-        customs_district: s("3700"),
-        country: s("JPN"),
-        payment_mode: s("lc"),
-        transport_mode: s("sea"),
-        commodity: [s("2918140000"), s("柠檬酸")],
-        currency: s("USD"),
-        lines: vec![LicenceLine {
-            spec: s("BP2013"),
-            unit: s("t"),
-            quantity: s("23"),
-            unit_price: s("1250"),
-            amount: s("28750.00"),
-            amount_usd: s("28750.00"),
-        }],
-        total: [s("28750.00"), s("28750.00")],
-        remarks: String::new(),
-        quota_year: 2026,
-        max_uses: 1,
-        agency: [s("AA"), s("商务部配额许可证事务局")],
-        issue_date: s("20261127"),
         issued_at_ms: at,
         key_id: key_id(&key.verifying_key().to_bytes()),
+        ..exlic_client::sample::licence()
     }
 }
 

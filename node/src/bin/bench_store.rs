@@ -54,27 +54,14 @@ impl Rng {
 
 fn form(rng: &mut Rng, i: usize) -> ApplicationForm {
     let (code, unit) = CODES[rng.below(CODES.len() as u64) as usize];
-    let mut f = ApplicationForm {
-        exporter_name: "厦门示例化工进出口有限公司".into(),
-        exporter_code: USCC.into(),
-        exporter_uscc: USCC.into(),
-        consignor_name: "厦门示例化工进出口有限公司".into(),
-        consignor_code: USCC.into(),
-        consignor_uscc: USCC.into(),
-        trade_mode: MODES[rng.below(4) as usize].into(),
-        contract_no: format!("XM26-{i:08}"),
-        customs_district: if code == "8110101000" { "5200" } else { "3700" }.into(),
-        country: ["JPN", "KOR", "DEU", "USA", "VNM"][rng.below(5) as usize].into(),
-        payment_mode: "lc".into(),
-        transport_mode: "sea".into(),
-        commodity_code: code.into(),
-        currency: "USD".into(),
-        price_term: "FOB".into(),
-        quota_year: "2026".into(),
-        batch_mode: "single".into(),
-        additional_info: "纸塑复合袋包装，集装箱运输，分两批装运".into(),
-        ..Default::default()
-    };
+    let mut f = exlic_client::sample::application(exlic_client::sample::NAME, USCC, 2026);
+    f.trade_mode = MODES[rng.below(4) as usize].into();
+    f.contract_no = format!("XM26-{i:08}");
+    f.customs_district = if code == "8110101000" { "5200" } else { "3700" }.into();
+    f.country = ["JPN", "KOR", "DEU", "USA", "VNM"][rng.below(5) as usize].into();
+    f.commodity_code = code.into();
+    f.additional_info = "纸塑复合袋包装，集装箱运输，分两批装运".into();
+    f.goods.clear();
     for l in 0..1 + rng.below(3) {
         f.goods.push(exlic_client::application::GoodsLine {
             spec: format!("规格 {l} 等级 A 批次 {i}"),
@@ -83,18 +70,10 @@ fn form(rng: &mut Rng, i: usize) -> ApplicationForm {
             unit_price: format!("{}.{:02}", 100 + rng.below(5000), rng.below(100)),
         });
     }
-    f.contract = exlic_client::application::ContractTable {
-        contract_no: f.contract_no.clone(),
-        signed_on: "2026-01-15".into(),
-        signed_at: "厦门".into(),
-        buyer_name: format!("Buyer {i} Co., Ltd."),
-        buyer_address: "1-2-3 Umeda, Kita-ku, Osaka".into(),
-        buyer_country: f.country.clone(),
-        total_amount: "10000".into(),
-        currency: "USD".into(),
-        delivery_by: "2026-12-28".into(),
-        notes: String::new(),
-    };
+    f.contract.contract_no = f.contract_no.clone();
+    f.contract.buyer_name = format!("Buyer {i} Co., Ltd.");
+    f.contract.buyer_country = f.country.clone();
+    f.contract.total_amount = "10000".into();
     f
 }
 

@@ -186,38 +186,7 @@ mod tests {
     use super::*;
 
     fn licence() -> Licence {
-        let party = || {
-            [
-                "A".to_string(),
-                "123".to_string(),
-                "913502000728319549".to_string(),
-            ]
-        };
-        Licence {
-            licence_no: "26AA000001".into(),
-            application_id: exlic_client::DocId([1; 16]),
-            application_no: "268000000000000000000".into(),
-            exporter: party(),
-            consignor: party(),
-            expiry: "20261231".into(),
-            trade_mode: "general".into(),
-            contract_no: "C".into(),
-            customs_district: "3700".into(),
-            country: "JPN".into(),
-            payment_mode: "lc".into(),
-            transport_mode: "sea".into(),
-            commodity: ["2918140000".into(), "柠檬酸".into()],
-            currency: "USD".into(),
-            lines: Vec::new(),
-            total: ["1".into(), "1".into()],
-            remarks: String::new(),
-            quota_year: 2026,
-            max_uses: 1,
-            agency: ["AA".into(), "office".into()],
-            issue_date: "20261127".into(),
-            issued_at_ms: 0,
-            key_id: [0; 8],
-        }
+        exlic_client::sample::licence()
     }
 
     #[test]

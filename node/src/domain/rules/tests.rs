@@ -1,55 +1,17 @@
 //! One passing sample (the seed's values) and a failing case for every rule the
 //! enterprise side checks, each asserting its rule id.
 
-use exlic_client::application::{ApplicationForm, ContractTable, GoodsLine};
+use exlic_client::application::{ApplicationForm, GoodsLine};
 use exlic_client::error::Severity;
 use jiff::civil::date;
 
 use super::*;
 
-pub(crate) const USCC: &str = "913502000728319549";
+pub(crate) const USCC: &str = exlic_client::sample::USCC;
 
 /// The seed's sample: 柠檬酸 2918140000, 申请数量 23, applied for on 2024-12-11.
 pub(crate) fn seed_form() -> ApplicationForm {
-    ApplicationForm {
-        exporter_name: "厦门示例化工进出口有限公司".into(),
-        exporter_code: USCC.into(),
-        exporter_uscc: USCC.into(),
-        consignor_name: "厦门示例化工进出口有限公司".into(),
-        consignor_code: USCC.into(),
-        consignor_uscc: USCC.into(),
-        trade_mode: "general".into(),
-        contract_no: "XM2024CA0096".into(),
-        customs_district: "3700".into(),
-        country: "JPN".into(),
-        payment_mode: "lc".into(),
-        transport_mode: "sea".into(),
-        commodity_code: "2918140000".into(),
-        currency: "USD".into(),
-        price_term: "FOB".into(),
-        goods: vec![GoodsLine {
-            spec: "无水柠檬酸 BP2013 30-100目".into(),
-            unit: "t".into(),
-            quantity: "23".into(),
-            unit_price: "1250".into(),
-        }],
-        quota_year: "2024".into(),
-        batch_mode: "single".into(),
-        remarks: String::new(),
-        additional_info: "25kg 纸塑复合袋包装".into(),
-        contract: ContractTable {
-            contract_no: "XM2024CA0096".into(),
-            signed_on: "2024-12-02".into(),
-            signed_at: "厦门".into(),
-            buyer_name: "Osaka Food Ingredients Co., Ltd.".into(),
-            buyer_address: "1-2-3 Umeda, Kita-ku, Osaka".into(),
-            buyer_country: "JPN".into(),
-            total_amount: "28750".into(),
-            currency: "USD".into(),
-            delivery_by: "2025-02-28".into(),
-            notes: String::new(),
-        },
-    }
+    exlic_client::sample::application(exlic_client::sample::NAME, USCC, 2024)
 }
 
 struct Fixture {
