@@ -12,6 +12,7 @@ pub mod licence_request;
 pub mod lifecycle;
 pub mod numbering;
 pub mod reference;
+pub mod replication;
 pub mod review;
 pub mod rules;
 pub mod totals;

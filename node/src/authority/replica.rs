@@ -16,8 +16,10 @@ use super::office::Office;
 use super::profiles::Profiles;
 use super::unlocks::Unlocks;
 use super::{AuthorityError, Handled};
+use crate::domain::replication::{self, Access, DocFacts, Entry, ScanCap};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::{StoreError, Txn, cases, feed, kind};
+
 /// Documents, feeds and each peer's sync state.
 #[derive(Debug, Clone)]
 pub struct Replica {
@@ -101,21 +103,23 @@ impl Replica {
             let mut accepted = Vec::new();
             for (doc, msg) in decoded.by_ref().take(docsync::WINDOW) {
                 let writes = !msg.changes.is_empty();
-                match feed::owner(&w, doc)? {
-                    None => {
+                let owner = feed::owner(&w, doc)?;
+                // What freezes a document matters only to a message that changes it.
+                let facts = DocFacts {
+                    public: owner.as_deref() == Some(crate::store::directory_doc::PUBLIC),
+                    authority_written: writes && feed::is_authority_doc(&w, doc)?,
+                    submitted: writes && Self::locked(&w, doc)?,
+                    owner: owner.as_deref(),
+                };
+                match replication::access(e, facts, writes) {
+                    Access::Create => {
                         // A document this enterprise created: the replica starts empty and
                         // the sync protocol fills it.
                         w.create_doc(doc, kind::OTHER)?;
                         feed::set_owner(&w, doc, e)?;
                     }
-                    Some(o) if o == e || o == crate::store::directory_doc::PUBLIC => {
-                        if writes && (feed::is_authority_doc(&w, doc)? || Self::locked(&w, doc)?) {
-                            // A submitted application is frozen (THREATS T2): refuse changes.
-                            replies.push((doc, DocReply::NotFound));
-                            continue;
-                        }
-                    }
-                    Some(_) => {
+                    Access::Sync => {}
+                    Access::Refuse => {
                         replies.push((doc, DocReply::NotFound));
                         continue;
                     }
@@ -143,47 +147,37 @@ impl Replica {
                 replies.push((doc, reply));
             }
         }
-        // Documents of this enterprise changed since the caller's cursor.
-        let mut more = false;
-        let mut new_cursor = cursor;
+        // Documents of this enterprise changed since the caller's cursor, a page at a time.
         let peer = states.peer();
-        let mut truncated = false;
-        let mut others = 0;
-        let mut read = 0;
-        let changed = feed::after(&w, e, cursor, |entry| {
-            others += usize::from(entry.writer != peer);
-            read += 1;
-            truncated = others > MAX_DOCS || read > 8 * MAX_DOCS;
-            !truncated
-        })?;
-        let mut room = MAX_DOCS.saturating_sub(replies.len());
-        for entry in &changed {
-            let (seq, doc) = (&entry.seq, &entry.doc);
-            // The asker's own latest change: it already has it.
-            if entry.writer == peer || seen.contains(doc) {
-                new_cursor = *seq;
-                continue;
+        let mut cap = ScanCap::new(MAX_DOCS);
+        let entries: Vec<Entry> =
+            feed::after(&w, e, cursor, |entry| cap.go_on(entry.writer == peer))?
+                .into_iter()
+                .map(|f| Entry {
+                    seq: f.seq,
+                    doc: f.doc,
+                    by_asker: f.writer == peer,
+                })
+                .collect();
+        let room = MAX_DOCS.saturating_sub(replies.len());
+        let page = replication::page(
+            cursor,
+            &entries,
+            &seen,
+            room,
+            cap.reached,
+            feed::head(&w, e)?,
+        );
+        for doc in page.send {
+            if let Some(m) = states.generate(&mut w, doc)? {
+                replies.push((doc, DocReply::Message(m)));
             }
-            if room == 0 {
-                more = true;
-                break;
-            }
-            room -= 1;
-            new_cursor = *seq;
-            if let Some(m) = states.generate(&mut w, *doc)? {
-                replies.push((*doc, DocReply::Message(m)));
-            }
-        }
-        // Stopping early (no room, or the scan cap) means more remains past `new_cursor`.
-        more |= truncated;
-        if !more {
-            new_cursor = new_cursor.max(feed::head(&w, e)?);
         }
         w.commit()?;
         Ok(Handled::ok(Response::Sync {
-            cursor: new_cursor,
+            cursor: page.cursor,
             docs: replies,
-            more,
+            more: page.more,
         }))
     }
 

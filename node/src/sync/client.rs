@@ -54,16 +54,19 @@ pub struct SyncState {
 /// Shared view of the sync loop's state.
 pub type SyncStatus = Arc<Mutex<SyncState>>;
 
+/// Why a connected session ended: the link, or the session itself.
 #[derive(Debug, thiserror::Error)]
 enum LinkError {
+    /// No connection, or it dropped.
     #[error("offline: {0}")]
     Offline(String),
+    /// The authority answered a request with a refusal (handed to the session, which
+    /// decides whether it can go on).
     #[error("the authority refused: {0:?}: {1}")]
     Refused(ErrorCode, String),
-    #[error("unexpected answer")]
-    Unexpected,
-    #[error("{0}")]
-    Local(String),
+    /// The session stopped.
+    #[error(transparent)]
+    Session(#[from] SessionError),
 }
 
 enum Cmd {
@@ -212,10 +215,8 @@ async fn stepped(
     .await
     {
         Ok((s, Ok(step))) => Ok((s, step)),
-        Ok((_, Err(SessionError::Refused(c, m)))) => Err(LinkError::Refused(c, m)),
-        Ok((_, Err(SessionError::Unexpected))) => Err(LinkError::Unexpected),
-        Ok((_, Err(SessionError::Local(m)))) => Err(LinkError::Local(m)),
-        Err(e) => Err(LinkError::Local(e.to_string())),
+        Ok((_, Err(e))) => Err(e.into()),
+        Err(e) => Err(SessionError::Local(e.to_string()).into()),
     }
 }
 
@@ -318,8 +319,7 @@ pub async fn run(
                     s.last_error = Some(e.to_string());
                 }
                 tracing::info!(error = %e, retry_in_ms = backoff.as_millis() as u64, "sync interrupted");
-                let mut jitter = [0u8; 2];
-                let _ = getrandom::fill(&mut jitter);
+                let jitter = crate::random::bytes::<2>();
                 let wait = backoff
                     + Duration::from_millis(
                         u64::from(u16::from_le_bytes(jitter))

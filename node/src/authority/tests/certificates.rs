@@ -1,0 +1,170 @@
+//! Certificate policy at the office: a 手机号码变更 leaves one valid certificate and the
+//! old device's later seals are refused.
+
+use super::*;
+
+#[test]
+fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
+    let f = fx();
+    let a = &f.auth;
+    let (old_dev, new_dev) = (key(10), key(11));
+    let token = a.registry.invite(USCC_A, "企业", 100, 30).unwrap();
+    let inv = Invite::from_token(&token).unwrap();
+    let m = master(USCC_A).verifying_key().to_bytes();
+    a.handle(
+        old_dev.verifying_key().to_bytes(),
+        Request::Enrol {
+            secret: inv.secret,
+            master_key: m,
+        },
+    );
+    let token2 = Invite::from_token(&a.registry.invite(USCC_A, "企业", 100, 30).unwrap()).unwrap();
+    a.handle(
+        new_dev.verifying_key().to_bytes(),
+        Request::Enrol {
+            secret: token2.secret,
+            master_key: m,
+        },
+    );
+    let p_old = old_dev.verifying_key().to_bytes();
+    let p_new = new_dev.verifying_key().to_bytes();
+    let r = a
+        .handle(
+            p_old,
+            Request::Certify(cert_request(
+                RequestKind::New,
+                USCC_A,
+                &old_dev,
+                "13800000001",
+                "",
+                1,
+            )),
+        )
+        .response;
+    assert!(matches!(r, Response::Certified { .. }), "{r:?}");
+
+    // The old device seals an application (its clock says long ago) and it syncs.
+    let id = DocId([8; 16]);
+    let mut doc = app_doc("sealed on the old phone");
+    sync_doc(a, &old_dev, &mut doc, id);
+    let att = b"contract".to_vec();
+    upload(a, &old_dev, &att);
+    let late_seal = seal(&mut doc, id, USCC_A, &old_dev, &att);
+
+    // 手机号码变更 from the new device: old certificate revoked, new one issued, one step.
+    let r = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::NumberChange,
+                USCC_A,
+                &new_dev,
+                "13900000002",
+                "13800000001",
+                2,
+            )),
+        )
+        .response;
+    let Response::Certified {
+        certificate,
+        revocations,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    let mut trust = Trust::new(a.public_key());
+    let now = 1_767_000_000_000;
+    let c = trust.certificate(&certificate, now).unwrap();
+    assert_eq!((c.mobile.as_str(), c.device_key), ("13900000002", p_new));
+    let crl = trust.revocations(&revocations, now).unwrap();
+    assert_eq!(
+        crl.revoked.len(),
+        1,
+        "exactly the old certificate is revoked"
+    );
+    let active = {
+        let txn = a.store().read().unwrap();
+        crate::store::certs::all(&txn)
+            .unwrap()
+            .iter()
+            .filter(|c| c.revoked_ms.is_none())
+            .count()
+    };
+    assert_eq!(active, 1, "exactly one valid certificate");
+
+    // The old device's seal arriving afterwards is refused, whatever its clock said.
+    let r = a.handle(p_old, Request::Submit(late_seal)).response;
+    assert!(
+        matches!(&r, Response::Error { code: ErrorCode::BadSeal, message } if message.contains("revoked")),
+        "{r:?}"
+    );
+
+    // Replay, a wrong signer, a third-party enterprise and the cap of three are refused.
+    let again = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::NumberChange,
+                USCC_A,
+                &new_dev,
+                "13900000002",
+                "13800000001",
+                2,
+            )),
+        )
+        .response;
+    assert!(
+        refused(&again, ErrorCode::BadCertRequest),
+        "replay: {again:?}"
+    );
+    let by_b = CertRequest {
+        kind: RequestKind::New,
+        enterprise_uscc: USCC_A.into(),
+        device_key: [3; 32],
+        mobile: "13700000000".into(),
+        old_mobile: String::new(),
+        requested_at_ms: 0,
+        nonce: [9; 16],
+    }
+    .sign(&master(USCC_B));
+    assert!(
+        refused(
+            &a.handle(p_new, Request::Certify(by_b)).response,
+            ErrorCode::BadCertRequest
+        ),
+        "wrong e-key"
+    );
+    for (n, d) in [(20u8, key(20)), (21, key(21))] {
+        let r = a
+            .handle(
+                p_new,
+                Request::Certify(cert_request(
+                    RequestKind::DeviceChange,
+                    USCC_A,
+                    &d,
+                    "13700000000",
+                    "",
+                    n,
+                )),
+            )
+            .response;
+        assert!(matches!(r, Response::Certified { .. }), "{r:?}");
+    }
+    let fourth = a
+        .handle(
+            p_new,
+            Request::Certify(cert_request(
+                RequestKind::DeviceChange,
+                USCC_A,
+                &key(22),
+                "13700000000",
+                "",
+                23,
+            )),
+        )
+        .response;
+    assert!(
+        refused(&fourth, ErrorCode::BadCertRequest),
+        "a fourth certificate: {fourth:?}"
+    );
+}

@@ -1,0 +1,162 @@
+//! Numbers and uploads under load: concurrent issuances get distinct licence numbers that
+//! survive a restart; a large upload cut short resumes where it stopped.
+
+use super::*;
+
+#[test]
+fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() {
+    use crate::domain::review::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    // 2026-05-17
+    let open = |dir: &std::path::Path| Arc::new(authority_at(dir, 1_779_000_000_000, 1 << 20));
+    let a = open(dir.path());
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let att = b"contract".to_vec();
+    upload(&a, &dev, &att);
+    let mut ids = Vec::new();
+    for i in 0..101u8 {
+        let id = DocId([i; 16]);
+        let mut form = crate::domain::rules::tests_support::seed_form();
+        form.quota_year = "2026".into();
+        let mut d = AutoCommit::new();
+        form_doc::init(&mut d, 0, &form).unwrap();
+        d.commit();
+        sync_doc(&a, &dev, &mut d, id);
+        let env = seal(&mut d, id, USCC_A, &dev, &att);
+        assert!(matches!(
+            a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
+                .response,
+            Response::Receipt(_)
+        ));
+        a.review
+            .decide(id, Stage::Initial, true, "", "经办人")
+            .unwrap();
+        ids.push(id);
+    }
+    let last = ids.pop().unwrap();
+    let numbers: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let a = a.clone();
+                let id = *id;
+                s.spawn(move || {
+                    a.review
+                        .decide(id, Stage::Second, true, "", "处长")
+                        .unwrap()
+                        .1
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let distinct: std::collections::BTreeSet<&String> = numbers.iter().collect();
+    assert_eq!(distinct.len(), 100, "numbers repeat");
+    assert!(
+        numbers
+            .iter()
+            .all(|n| exlic_client::licence::valid_licence_no(n) && n.starts_with("26AA")),
+        "{numbers:?}"
+    );
+    assert_eq!(distinct.last().unwrap().as_str(), "26AA000100");
+    drop(a);
+    let a = open(dir.path());
+    let (_, no) = a
+        .review
+        .decide(last, Stage::Second, true, "", "处长")
+        .unwrap();
+    assert_eq!(
+        no.as_deref(),
+        Some("26AA000101"),
+        "numbering continues after a restart"
+    );
+}
+
+#[test]
+fn a_20_mib_upload_cut_at_90_percent_resumes_at_90_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = authority_at(dir.path(), 1_767_000_000_000, 20 << 20);
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let p = dev.verifying_key().to_bytes();
+    let blob: Vec<u8> = (0..20u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let h = sha256(&blob);
+    let size = blob.len() as u64;
+    let chunk = exlic_client::protocol::BLOB_CHUNK;
+    let chunks = blob.len() / chunk;
+    let cut = chunks * 9 / 10;
+    for i in 0..cut {
+        let r = a
+            .handle(
+                p,
+                Request::BlobPut {
+                    sha256: h,
+                    size,
+                    offset: (i * chunk) as u64,
+                    bytes: blob[i * chunk..(i + 1) * chunk].to_vec(),
+                },
+            )
+            .response;
+        assert_eq!(
+            r,
+            Response::BlobHave {
+                received: ((i + 1) * chunk) as u64
+            }
+        );
+    }
+    // The link drops; a new session asks where to resume.
+    a.replica.disconnected(&p);
+    let r = a
+        .handle(p, Request::BlobStatus { sha256: h, size })
+        .response;
+    assert_eq!(
+        r,
+        Response::BlobHave {
+            received: (cut * chunk) as u64
+        },
+        "resumes at 90 %"
+    );
+    for i in cut..chunks {
+        a.handle(
+            p,
+            Request::BlobPut {
+                sha256: h,
+                size,
+                offset: (i * chunk) as u64,
+                bytes: blob[i * chunk..(i + 1) * chunk].to_vec(),
+            },
+        );
+    }
+    assert_eq!(
+        a.handle(p, Request::BlobStatus { sha256: h, size })
+            .response,
+        Response::BlobHave { received: size }
+    );
+    let r = a
+        .handle(
+            p,
+            Request::BlobGet {
+                sha256: h,
+                offset: (cut * chunk) as u64,
+            },
+        )
+        .response;
+    assert!(
+        matches!(r, Response::BlobData { ref bytes, .. } if bytes[..] == blob[cut * chunk..(cut + 1) * chunk])
+    );
+    // An oversized declaration is refused before any byte is stored.
+    let r = a
+        .handle(
+            p,
+            Request::BlobStatus {
+                sha256: [1; 32],
+                size: (20 << 20) + 1,
+            },
+        )
+        .response;
+    assert!(refused(&r, ErrorCode::BadRequest));
+}
