@@ -153,6 +153,22 @@ pub struct ApplicationView {
     pub heads: Vec<String>,
     /// What happened to it, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// The issuing office's refusal of the latest revision at receipt, if it refused it:
+    /// the application is editable again and each finding belongs beside its field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_at_receipt: Option<ReceiptRefusal>,
+}
+
+/// The office's signed refusal of one sealed revision, as the node shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptRefusal {
+    /// The revision refused.
+    pub revision: u32,
+    /// The office's clock when it checked, Unix milliseconds.
+    pub refused_at_ms: i64,
+    /// Every rule that failed at the office, field by field.
+    pub findings: Vec<crate::error::FieldError>,
 }
 
 /// One event in an application's history.

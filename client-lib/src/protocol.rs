@@ -158,6 +158,9 @@ pub enum Response {
     },
     /// A signed receipt ([`crate::receipt`]).
     Receipt(Vec<u8>),
+    /// A signed refusal at receipt ([`crate::refusal`]): the office's own checks of the
+    /// sealed form failed; final for that revision.
+    Refused(Vec<u8>),
     /// Bytes of a blob the authority holds, from the start.
     BlobHave {
         /// Contiguous bytes received.
@@ -208,6 +211,7 @@ const R_BLOB_DATA: u8 = 5;
 const R_ERROR: u8 = 6;
 const R_CERTIFIED: u8 = 7;
 const R_REVOCATIONS: u8 = 8;
+const R_REFUSED: u8 = 9;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -353,6 +357,9 @@ impl Response {
             Self::Receipt(b) => {
                 w.u8(R_RECEIPT).bytes(b);
             }
+            Self::Refused(b) => {
+                w.u8(R_REFUSED).bytes(b);
+            }
             Self::BlobHave { received } => {
                 w.u8(R_BLOB_HAVE).u64(*received);
             }
@@ -410,6 +417,7 @@ impl Response {
                 Self::Sync { cursor, docs, more }
             }
             R_RECEIPT => Self::Receipt(r.bytes("receipt", 64 * 1024)?.to_vec()),
+            R_REFUSED => Self::Refused(r.bytes("refusal", 512 * 1024)?.to_vec()),
             R_BLOB_HAVE => Self::BlobHave {
                 received: r.u64("received")?,
             },
@@ -503,6 +511,7 @@ mod tests {
                 ],
             },
             Response::Receipt(vec![9; 100]),
+            Response::Refused(vec![8; 100]),
             Response::BlobHave { received: 5 },
             Response::BlobData {
                 size: 9,

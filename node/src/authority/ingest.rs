@@ -6,13 +6,17 @@
 
 use std::sync::Arc;
 
+use exlic_client::application::ApplicationForm;
+use exlic_client::error::{FieldError, Severity};
 use exlic_client::protocol::{ErrorCode, Response};
 use exlic_client::receipt::Receipt;
+use exlic_client::refusal::Refusal;
 use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content};
 use exlic_client::status::ApplicationStatus;
 
 use super::office::Office;
 use super::{AuthorityError, Handled, case_docs};
+use crate::domain::rules;
 use crate::store::cases::{self, CaseRow};
 use crate::store::group::GroupCommit;
 use crate::store::{StoreError, WriteBatch, audit, blobs, certs, feed, form_doc, seals};
@@ -96,8 +100,26 @@ impl Ingest {
         let replica = crate::store::docs::load(&txn, doc)?;
         let new_case = cases::get(&txn, doc)?.is_none();
         drop(txn);
-        if let Err((code, reason)) = Self::check_sealed_content(replica, &payload, &sub) {
-            return Ok(Handled::refuse(code, reason));
+        let form = match Self::check_sealed_content(replica, &payload, &sub) {
+            Ok(form) => form,
+            Err((code, reason)) => return Ok(Handled::refuse(code, reason)),
+        };
+        // The office decides: every rule it can check, on its own reference data and
+        // clock. A failure is final for this revision and answered with a signed refusal.
+        let findings = self.office_findings(e, &form, payload.attachments.len(), now);
+        if findings.iter().any(|f| f.severity == Severity::Error) {
+            tracing::info!(enterprise = e, application = %payload.application_no, revision = payload.revision, findings = findings.len(), "submission refused at receipt");
+            let refusal = Refusal {
+                seal_hash,
+                application_id: doc,
+                application_no: payload.application_no.clone(),
+                revision: payload.revision,
+                enterprise_uscc: e.into(),
+                refused_at_ms: now,
+                findings,
+                authority_key: key.verifying_key().to_bytes(),
+            };
+            return Ok(Handled::ok(Response::Refused(refusal.sign(&key))));
         }
         let case = Self::received_case(&payload);
         // A first submission's case document is new: build it here, in parallel.
@@ -263,7 +285,7 @@ impl Ingest {
         replica: Option<automerge::AutoCommit>,
         p: &SealPayload,
         sub: &SealedSubmission,
-    ) -> Result<(), (ErrorCode, String)> {
+    ) -> Result<ApplicationForm, (ErrorCode, String)> {
         let heads: Vec<automerge::ChangeHash> =
             p.heads.iter().map(|h| automerge::ChangeHash(*h)).collect();
         let not_yet = |m: &str| (ErrorCode::Unavailable, m.to_owned());
@@ -288,7 +310,32 @@ impl Ingest {
                 "the synced document at the sealed heads differs from the sealed content".into(),
             ));
         }
-        Ok(())
+        Ok(form)
+    }
+
+    /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
+    /// data, its clock, its agency, the enterprise the seal speaks for.
+    pub(super) fn office_findings(
+        &self,
+        enterprise: &str,
+        form: &ApplicationForm,
+        attachment_count: usize,
+        now_ms: i64,
+    ) -> Vec<FieldError> {
+        let office = &self.office;
+        rules::check_at_office(
+            form,
+            &rules::Context {
+                reference: &office.reference,
+                today: crate::clock::china_date(now_ms),
+                enterprise_uscc: enterprise,
+                agency_code: &office.info.agency_code,
+                limits: &rules::TextLimits::default(),
+                uscc_allow_list: &[],
+                attachment_count,
+                has_device_key: true,
+            },
+        )
     }
 
     /// Submissions accepted.

@@ -31,14 +31,24 @@ struct Fx {
 
 /// An authority over the store in `dir` (created or reopened) at clock `now_ms`.
 fn authority_at(dir: &std::path::Path, now_ms: i64, attachment_max_bytes: u64) -> Authority {
+    office_at(dir, "AA", now_ms, attachment_max_bytes)
+}
+
+/// The same for the office with agency code `agency`.
+fn office_at(
+    dir: &std::path::Path,
+    agency: &str,
+    now_ms: i64,
+    attachment_max_bytes: u64,
+) -> Authority {
     let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
-    initialise(&store, "AA", &ManualClock::at(now_ms)).unwrap();
+    initialise(&store, agency, &ManualClock::at(now_ms)).unwrap();
     Authority::new(
         store,
         Arc::new(ManualClock::at(now_ms)),
         AuthorityInfo {
             name: "test".into(),
-            agency_code: "AA".into(),
+            agency_code: agency.into(),
             addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
             attachment_max_bytes,
         },
@@ -161,13 +171,23 @@ fn sync_doc(a: &Authority, peer: &SigningKey, doc: &mut AutoCommit, id: DocId) -
     replies
 }
 
-fn app_doc(remarks: &str) -> AutoCommit {
-    let mut d = AutoCommit::new();
-    let form = ApplicationForm {
+/// The sample application of `uscc` for the fixture clock's year (2025), as a document.
+fn app_doc(uscc: &str, remarks: &str) -> AutoCommit {
+    form_doc_of(&ApplicationForm {
         remarks: remarks.into(),
-        ..Default::default()
-    };
-    form_doc::init(&mut d, 0, &form).unwrap();
+        ..sample_form(uscc)
+    })
+}
+
+/// The sample application of `uscc` for the fixture clock's year (2025).
+fn sample_form(uscc: &str) -> ApplicationForm {
+    exlic_client::sample::application(exlic_client::sample::NAME, uscc, 2025)
+}
+
+/// `form` as an application document.
+fn form_doc_of(form: &ApplicationForm) -> AutoCommit {
+    let mut d = AutoCommit::new();
+    form_doc::init(&mut d, 0, form).unwrap();
     d.commit();
     d
 }
@@ -214,3 +234,4 @@ fn refused(r: &Response, code: ErrorCode) -> bool {
 mod certificates;
 mod isolation;
 mod issuance;
+mod office_rules;

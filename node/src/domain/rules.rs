@@ -226,6 +226,19 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
     r.0
 }
 
+/// The issuing office's check of a sealed form at receipt: every rule of [`check_seal`]
+/// but the device-side one (whether the sealing device holds a key; the office checks the
+/// seal and its certificate itself), evaluated on the office's reference data and clock.
+pub fn check_at_office(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> {
+    check_seal(
+        form,
+        &Context {
+            has_device_key: true,
+            ..*ctx
+        },
+    )
+}
+
 /// Every rule of 保存并盖章 that the enterprise side can check. Errors block sealing;
 /// warnings are returned beside them.
 pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> {

@@ -16,7 +16,7 @@ use crate::domain::rules::{self};
 use crate::domain::totals;
 use crate::store::app_state::AppState;
 use crate::store::kind;
-use crate::store::{WriteBatch, docs, form_doc, index};
+use crate::store::{WriteBatch, docs, form_doc, index, seals};
 
 /// The applications: 新增, 暂存, edits, deletion, the list and 查询.
 #[derive(Debug, Clone)]
@@ -55,7 +55,23 @@ impl Applications {
 
     /// The application as the node shows it.
     pub fn get(&self, id: DocId) -> Result<ApplicationView> {
-        let state = Device::state(&self.device.store.read()?, id)?;
+        let (state, refusal) = {
+            let txn = self.device.store.read()?;
+            (Device::state(&txn, id)?, seals::refusal(&txn, id)?)
+        };
+        // Shown while the refused revision is the latest: the next seal supersedes it.
+        let refused_at_receipt = refusal
+            .and_then(|b| {
+                exlic_client::signed::peek(&b)
+                    .ok()
+                    .and_then(|p| exlic_client::refusal::Refusal::decode(p).ok())
+            })
+            .filter(|r| r.revision == state.revision)
+            .map(|r| exlic_client::application::ReceiptRefusal {
+                revision: r.revision,
+                refused_at_ms: r.refused_at_ms,
+                findings: r.findings,
+            });
         let (form, attachments, deleted, heads) = self
             .device
             .store
@@ -90,6 +106,7 @@ impl Applications {
             licence_no: state.licence_no.clone(),
             heads,
             history: state.history,
+            refused_at_receipt,
         })
     }
 

@@ -4,8 +4,10 @@
 
 use automerge::ActorId;
 use exlic_client::DocId;
+use exlic_client::error::Severity;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::receipt::Receipt;
+use exlic_client::refusal::Refusal;
 use exlic_client::seal::SealPayload;
 use exlic_client::status::ApplicationStatus;
 
@@ -390,7 +392,7 @@ impl Replica {
     /// The authority refused a submission for good: it leaves the outbox and the
     /// application is sealed-not-reported again, with the reason in its history.
     pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
-        let w = self.device.store.write()?;
+        let mut w = self.device.store.write()?;
         seals::dequeue(&w, out.seq)?;
         let mut state = super::device::Device::state(&w, out.doc)?;
         if state.status == ApplicationStatus::Queued {
@@ -404,8 +406,69 @@ impl Replica {
                 out.revision
             ),
         );
-        super::device::Device::put_state(&w, out.doc, &state)?;
+        self.put_state_and_row(&mut w, out.doc, &state)?;
         w.commit()?;
+        Ok(())
+    }
+
+    /// The office refused a submission at receipt with its signed findings (its own
+    /// checks of the sealed form failed): the submission leaves the outbox and the
+    /// application is a draft again, editable, its next seal a new revision under the same
+    /// 申请表号; the findings are kept to show beside their fields.
+    pub fn refused_at_receipt(
+        &self,
+        out: &Outgoing,
+        signed: &[u8],
+        authority_root: &[u8; 32],
+    ) -> Result<Refusal> {
+        let trust = self.device.authority_trust(authority_root)?;
+        let bad = |message: String| EnterpriseError::BadInput {
+            field: "refusal".into(),
+            message,
+        };
+        let r = Refusal::verify_trusted(signed, &trust).map_err(|e| bad(e.to_string()))?;
+        if r.application_id != out.doc || r.revision != out.revision {
+            return Err(bad("the refusal names another submission".into()));
+        }
+        let mut w = self.device.store.write()?;
+        seals::dequeue(&w, out.seq)?;
+        seals::put_refusal(&w, out.doc, signed)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
+        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
+            state.status = ApplicationStatus::Draft;
+        }
+        let mut rules: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.rule.as_str())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        state.log(
+            self.device.clock.now_ms(),
+            "refused",
+            format!(
+                "the issuing agency refused revision {} at receipt: {}",
+                out.revision,
+                rules.join(", ")
+            ),
+        );
+        self.put_state_and_row(&mut w, out.doc, &state)?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    /// Writes an application's state and its list row.
+    fn put_state_and_row(
+        &self,
+        w: &mut WriteBatch<'_>,
+        doc: DocId,
+        state: &AppState,
+    ) -> Result<()> {
+        super::device::Device::put_state(w, doc, state)?;
+        let form = form_doc::read_form(w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?);
+        index::put_summary(w, doc, Some(&self.device.summary(doc, &form, state)))?;
         Ok(())
     }
 

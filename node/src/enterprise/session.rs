@@ -325,6 +325,14 @@ impl Session {
                             let r = Request::Submit(o.envelope.clone());
                             return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
                         }
+                        Some(Ok(Response::Refused(r))) => {
+                            let refusal = ent.replica.refused_at_receipt(
+                                &o,
+                                &r,
+                                &self.creds.authority_key,
+                            )?;
+                            tracing::warn!(application = %refusal.application_no, revision = refusal.revision, findings = refusal.findings.len(), "submission refused at receipt");
+                        }
                         Some(Ok(Response::Receipt(r))) => {
                             ent.replica
                                 .accept_receipt(&o, &r, &self.creds.authority_key)?;

@@ -397,3 +397,90 @@ fn saving_an_unchanged_form_returns_and_leaves_the_store_usable() {
         "changed"
     );
 }
+
+#[test]
+fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
+    use exlic_client::error::FieldError;
+    use exlic_client::refusal::Refusal;
+
+    let f = fx();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
+    f.ent
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    let sealed = f.ent.sealing.seal(v.id).unwrap();
+    f.ent.sealing.report(v.id).unwrap();
+    let out = f.ent.replica.outgoing().unwrap().remove(0);
+    let office = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let refusal = |revision| Refusal {
+        seal_hash: [0; 32],
+        application_id: v.id,
+        application_no: sealed.application_no.clone(),
+        revision,
+        enterprise_uscc: USCC.into(),
+        refused_at_ms: SEED_DAY_MS,
+        findings: vec![FieldError {
+            field: "customs_district".into(),
+            rule: "V07".into(),
+            message: "not a designated port".into(),
+            severity: Severity::Error,
+        }],
+        authority_key: office.verifying_key().to_bytes(),
+    };
+    let root = office.verifying_key().to_bytes();
+
+    // Not the office's key, or another revision: refused, nothing changes.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
+    assert!(
+        f.ent
+            .replica
+            .refused_at_receipt(&out, &refusal(1).sign(&stranger), &root)
+            .is_err()
+    );
+    assert!(
+        f.ent
+            .replica
+            .refused_at_receipt(&out, &refusal(2).sign(&office), &root)
+            .is_err()
+    );
+    assert_eq!(
+        f.ent.applications.get(v.id).unwrap().status,
+        ApplicationStatus::Queued
+    );
+
+    f.ent
+        .replica
+        .refused_at_receipt(&out, &refusal(1).sign(&office), &root)
+        .unwrap();
+    let view = f.ent.applications.get(v.id).unwrap();
+    assert_eq!(view.status, ApplicationStatus::Draft);
+    assert!(!view.frozen);
+    let shown = view.refused_at_receipt.expect("the findings are shown");
+    assert_eq!(
+        (shown.revision, shown.findings[0].rule.as_str()),
+        (1, "V07")
+    );
+    assert!(f.ent.sealing.outbox().unwrap().is_empty());
+    assert!(f.ent.applications.check_consistency().unwrap().is_empty());
+
+    // Corrected and sealed again: a new revision under the same 申请表号, and the
+    // refusal of the earlier revision is no longer shown.
+    f.ent
+        .applications
+        .patch(v.id, &serde_json::json!({"remarks": "corrected"}))
+        .unwrap();
+    let again = f.ent.sealing.seal(v.id).unwrap();
+    assert_eq!(
+        (again.revision, again.application_no),
+        (2, sealed.application_no)
+    );
+    assert!(
+        f.ent
+            .applications
+            .get(v.id)
+            .unwrap()
+            .refused_at_receipt
+            .is_none()
+    );
+}

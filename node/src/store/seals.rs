@@ -1,10 +1,11 @@
 //! Sealed submissions by application and revision, the receipts that answered them, and
-//! (enterprise) the outbox of sealed submissions waiting to be delivered.
+//! (enterprise) the outbox of sealed submissions waiting to be delivered and the office's
+//! refusals at receipt.
 
 use exlic_client::DocId;
 use redb::ReadableTable;
 
-use super::tables::{OUTBOX, RECEIPTS, SEALS, Txn};
+use super::tables::{OUTBOX, RECEIPTS, REFUSALS, SEALS, Txn};
 use super::{StoreError, WriteBatch};
 
 /// The sealed submission envelope of `app` at `revision`.
@@ -53,6 +54,17 @@ pub fn put_receipt(
     receipt: &[u8],
 ) -> Result<(), StoreError> {
     w.txn().open_table(RECEIPTS)?.insert(seal_hash, receipt)?;
+    Ok(())
+}
+
+/// The office's latest signed refusal at receipt of `app` (as verified when stored).
+pub fn refusal(txn: &impl Txn, app: DocId) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(txn.table(REFUSALS)?.get(app.0)?.map(|v| v.value().to_vec()))
+}
+
+/// Stores the office's signed refusal at receipt of `app`, replacing an earlier one.
+pub fn put_refusal(w: &WriteBatch<'_>, app: DocId, refusal: &[u8]) -> Result<(), StoreError> {
+    w.txn().open_table(REFUSALS)?.insert(app.0, refusal)?;
     Ok(())
 }
 

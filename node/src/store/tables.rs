@@ -48,6 +48,8 @@ pub const OUTBOX: TableDefinition<u64, (Id, u32)> = TableDefinition::new("outbox
 pub const SYNC_STATE: TableDefinition<([u8; 32], Id), &[u8]> = TableDefinition::new("sync_state");
 /// seal hash → signed receipt (both roles).
 pub const RECEIPTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("receipts");
+/// Enterprise: the office's latest signed refusal at receipt, per application.
+pub const REFUSALS: TableDefinition<Id, &[u8]> = TableDefinition::new("refusals");
 
 /// Authority: device key → the enterprise (USCC) it speaks for.
 pub const DEVICES: TableDefinition<[u8; 32], &str> = TableDefinition::new("devices");
@@ -159,6 +161,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(OUTBOX)?;
     txn.open_table(SYNC_STATE)?;
     txn.open_table(RECEIPTS)?;
+    txn.open_table(REFUSALS)?;
     txn.open_table(DEVICES)?;
     txn.open_table(ENTERPRISES)?;
     txn.open_table(INVITES)?;

@@ -292,6 +292,12 @@ fn render_form(
     form: &ApplicationForm,
     errors: &[FieldError],
 ) -> Response {
+    // Until the form is saved or sealed again, the office's refusal at receipt is what
+    // needs fixing, field by field.
+    let refused = app
+        .and_then(|a| a.refused_at_receipt.as_ref())
+        .filter(|_| errors.is_empty());
+    let errors = refused.map(|r| r.findings.as_slice()).unwrap_or(errors);
     let (by_field, errs, warns) = error_values(p, errors);
     let amounts = app
         .map(|a| a.totals.line_amounts.clone())
@@ -308,6 +314,7 @@ fn render_form(
             "totals": app.map(|a| json!(a.totals)).unwrap_or(json!({})),
             "options": forms::options(s.enterprise.reference().data()),
             "errors": by_field, "error_list": errs, "warning_list": warns,
+            "office_refused": refused.map(|r| r.revision),
             "limit_mib": s.enterprise.settings().attachment_max_bytes >> 20,
         }),
     )
@@ -445,7 +452,12 @@ fn render_view(
                 .map(|h| h.detail.clone())
         })
         .flatten();
-    let _ = s;
+    // The office's refusal at receipt of the latest revision, each finding linking to its
+    // field on the edit page.
+    let refusal = v.refused_at_receipt.as_ref().map(|r| {
+        let (_, errs, _) = error_values(p, &r.findings);
+        json!({"revision": r.revision, "at": when(r.refused_at_ms), "list": errs})
+    });
     p.render(
         "enterprise/application.html",
         json!({
@@ -457,6 +469,7 @@ fn render_view(
             "sealed_no": sealed_no,
             "warning_list": warnings,
             "return_reason": return_reason,
+            "refusal": refusal,
             "limit_mib": s.enterprise.settings().attachment_max_bytes >> 20,
         }),
     )

@@ -45,7 +45,7 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
 
     // The old device seals an application (its clock says long ago) and it syncs.
     let id = DocId([8; 16]);
-    let mut doc = app_doc("sealed on the old phone");
+    let mut doc = app_doc(USCC_A, "sealed on the old phone");
     sync_doc(a, &old_dev, &mut doc, id);
     let att = b"contract".to_vec();
     upload(a, &old_dev, &att);

@@ -15,7 +15,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
 
     // A syncs a document, uploads an attachment and submits a sealed application.
     let id = DocId([7; 16]);
-    let mut doc_a = app_doc("A's secret remarks");
+    let mut doc_a = app_doc(USCC_A, "A's secret remarks");
     let replies = sync_doc(a, &dev_a, &mut doc_a, id);
     assert!(
         !replies.iter().any(|r| matches!(r, DocReply::NotFound)),
@@ -273,7 +273,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
     let p = dev.verifying_key().to_bytes();
     let docs_before = a.replica.doc_count().unwrap();
     let good = {
-        let mut d = app_doc("x");
+        let mut d = app_doc(USCC_A, "x");
         let mut st = sync::State::new();
         d.sync().generate_sync_message(&mut st).unwrap().encode()
     };
