@@ -145,7 +145,8 @@ impl Review {
                 key_id: key_id(&key.verifying_key().to_bytes()),
             },
             &self.office.reference,
-        );
+        )
+        .map_err(|e| AuthorityError::wrong_state(e.field, e.reason))?;
         let file = licence.sign(key);
         licences::put(w, &licence_no, &file)?;
         Ok((licence_no, file))

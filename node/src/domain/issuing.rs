@@ -93,19 +93,60 @@ pub struct Issuance<'a> {
     pub key_id: [u8; 8],
 }
 
-/// The licence for a sealed `form`: the form's boxes, the office's totals from
-/// `reference`, and the note that a next-year licence starts on 1 January.
-pub fn build_licence(form: &ApplicationForm, i: Issuance<'_>, reference: &Reference) -> Licence {
-    let t = totals::compute(form, reference);
+/// Why the office cannot build a licence from a sealed form with its own data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct NotIssuable {
+    /// The form field the missing data hangs on.
+    pub field: &'static str,
+    /// What is missing.
+    pub reason: String,
+}
+
+/// The licence for a sealed `form`, built only from office data where the office decides:
+/// 商品名称 from the office's catalogue for the quota year, the amounts and the USD total
+/// from the office's rates; the form's other boxes as sealed, and the note that a
+/// next-year licence starts on 1 January. Anything missing refuses the issuance with the
+/// reason — never a blank box.
+pub fn build_licence(
+    form: &ApplicationForm,
+    i: Issuance<'_>,
+    reference: &Reference,
+) -> Result<Licence, NotIssuable> {
+    let missing = |field, reason: String| NotIssuable { field, reason };
     let name = reference
         .commodity(i.quota_year, &form.commodity_code)
         .map(|c| c.name.clone())
-        .unwrap_or_default();
+        .ok_or_else(|| {
+            missing(
+                "commodity_code",
+                format!(
+                    "{} is not in this office's {} 出口许可证管理货物目录",
+                    form.commodity_code, i.quota_year
+                ),
+            )
+        })?;
+    if reference.usd_rate(&form.currency).is_none() {
+        return Err(missing(
+            "currency",
+            format!("this office has no USD rate for {:?}", form.currency),
+        ));
+    }
+    let t = totals::compute(form, reference);
+    if form.goods.is_empty()
+        || t.total_usd.is_empty()
+        || t.line_amounts_usd.iter().any(String::is_empty)
+    {
+        return Err(missing(
+            "goods",
+            "the amounts cannot be computed from the goods rows".into(),
+        ));
+    }
     let mut remarks = form.remarks.clone();
     if i32::from(i.quota_year) > i32::from(i.issue_date.year()) && !remarks.contains("1月1日") {
         remarks.push_str(&format!(" 本证自{}年1月1日起有效", i.quota_year));
     }
-    Licence {
+    Ok(Licence {
         licence_no: i.licence_no,
         application_id: i.application_id,
         application_no: i.application_no.into(),
@@ -149,7 +190,7 @@ pub fn build_licence(form: &ApplicationForm, i: Issuance<'_>, reference: &Refere
         issue_date: i.issue_date.strftime("%Y%m%d").to_string(),
         issued_at_ms: i.issued_at_ms,
         key_id: i.key_id,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -195,5 +236,56 @@ mod tests {
         assert!(expiry(date(2026, 5, 1), 2025, 6).is_err());
         assert_eq!(max_uses("multi"), 12);
         assert_eq!(max_uses("single"), 1);
+    }
+
+    fn issuance() -> Issuance<'static> {
+        Issuance {
+            licence_no: "26AA000001".into(),
+            application_id: DocId([1; 16]),
+            application_no: "269999400000560600000",
+            quota_year: 2026,
+            expiry: date(2026, 12, 31),
+            issue_date: date(2026, 11, 27),
+            issued_at_ms: 0,
+            agency: ["AA".into(), "商务部配额许可证事务局".into()],
+            key_id: [0; 8],
+        }
+    }
+
+    #[test]
+    fn the_licence_is_built_from_office_data_or_refused_with_the_reason() {
+        let reference = Reference::embedded();
+        let form = exlic_client::sample::application(
+            exlic_client::sample::NAME,
+            exlic_client::sample::USCC,
+            2026,
+        );
+        let l = build_licence(&form, issuance(), &reference).unwrap();
+        assert_eq!(l.commodity[1], "柠檬酸", "the name is the office's");
+        assert_eq!(l.total, ["28750.00".to_string(), "28750.00".to_string()]);
+
+        let mut outside = form.clone();
+        outside.commodity_code = "2918140099".into();
+        let e = build_licence(&outside, issuance(), &reference).unwrap_err();
+        assert_eq!(e.field, "commodity_code");
+        assert!(e.reason.contains("2918140099"), "{e}");
+
+        let mut no_rate = form.clone();
+        no_rate.currency = "XXX".into();
+        assert_eq!(
+            build_licence(&no_rate, issuance(), &reference)
+                .unwrap_err()
+                .field,
+            "currency"
+        );
+
+        let mut no_goods = form;
+        no_goods.goods.clear();
+        assert_eq!(
+            build_licence(&no_goods, issuance(), &reference)
+                .unwrap_err()
+                .field,
+            "goods"
+        );
     }
 }
