@@ -25,9 +25,11 @@ use exlic_client::application::ApplicationForm;
 use exlic_client::cert_request::{CertRequest, RequestKind};
 use exlic_client::invite::Invite;
 use exlic_client::protocol::{DocReply, Request, Response};
-use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content, sha256};
+use exlic_client::seal::{
+    AttachmentDigest, SealPayload, SealedSubmission, canonical_content, sha256,
+};
 use exlic_node::authority::{self, Authority, AuthorityInfo};
-use exlic_node::clock::SystemClock;
+use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::store::{Store, StoreOptions, form_doc};
 
 fn arg(name: &str, default: usize) -> usize {
@@ -91,9 +93,11 @@ fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
 
     let id = DocId(sha256(u.as_bytes())[..16].try_into().expect("16 bytes"));
     let mut doc = AutoCommit::new();
+    // The sample application (it passes the office's own checks at receipt).
+    let year = exlic_node::clock::china_date(SystemClock.now_ms()).year();
     let form = ApplicationForm {
         remarks: format!("enterprise {n}"),
-        ..Default::default()
+        ..exlic_client::sample::application(exlic_client::sample::NAME, &u, year.into())
     };
     form_doc::init(&mut doc, 0, &form).expect("form");
     doc.commit();
@@ -120,6 +124,22 @@ fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
             }
         }
     }
+    // The contract scan every sealed application carries (V22), uploaded in setup.
+    let contract = format!("%PDF-1.4 contract of enterprise {n}").into_bytes();
+    let r = a.handle(
+        peer,
+        Request::BlobPut {
+            sha256: sha256(&contract),
+            size: contract.len() as u64,
+            offset: 0,
+            bytes: contract.clone(),
+        },
+    );
+    assert!(
+        matches!(r.response, Response::BlobHave { .. }),
+        "upload: {:?}",
+        r.response
+    );
     let content = canonical_content(&form_doc::read_form(&doc));
     let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
     heads.sort();
@@ -130,7 +150,10 @@ fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
         revision: 1,
         heads,
         content_sha256: sha256(&content),
-        attachments: Vec::new(),
+        attachments: vec![AttachmentDigest {
+            sha256: sha256(&contract),
+            size: contract.len() as u64,
+        }],
         device_key: peer,
         sealed_at_ms: 0,
     };
