@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use exlic_client::protocol::{ErrorCode, Request, Response};
 
 use crate::clock::Clock;
+use crate::domain::reference::Reference;
 use crate::store::{Store, StoreError, meta_get, meta_put, registry as registry_rows};
 
 const META_AUTHORITY_KEY: &str = "authority_key";
@@ -202,14 +203,25 @@ impl Handled {
 }
 
 impl Authority {
-    /// Opens the role over an initialised store.
+    /// Opens the role over an initialised store, with the built-in reference data.
     pub fn new(
         store: Arc<Store>,
         clock: Arc<dyn Clock>,
         info: AuthorityInfo,
     ) -> Result<Self, AuthorityError> {
+        Self::with_reference(store, clock, info, Reference::embedded_shared())
+    }
+
+    /// Opens the role with the office's own reference data (`[reference] dir`): what it
+    /// re-checks sealed forms against and builds licences from.
+    pub fn with_reference(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        info: AuthorityInfo,
+        reference: Arc<Reference>,
+    ) -> Result<Self, AuthorityError> {
         let addrs = Arc::new(Mutex::new(info.addrs.clone()));
-        let office = Arc::new(office::Office::open(store, clock, info)?);
+        let office = Arc::new(office::Office::open(store, clock, info, reference)?);
         let certificates = certificates::Certificates {
             office: office.clone(),
         };

@@ -479,7 +479,7 @@ fn open_authority(
 ) -> anyhow::Result<Authority> {
     let store = Arc::new(open_store(data_dir, config)?);
     let a = config.authority.as_ref().expect("validated");
-    Ok(Authority::new(
+    Ok(Authority::with_reference(
         store,
         Arc::new(SystemClock),
         AuthorityInfo {
@@ -488,6 +488,7 @@ fn open_authority(
             addrs,
             attachment_max_bytes: config.limits.attachment_max_mb << 20,
         },
+        Arc::new(config.reference()?),
     )?)
 }
 

@@ -2,7 +2,8 @@
 //! commodity the office's catalogue does not seals and reports an application for it; the
 //! office re-checks the sealed form on its own data, refuses it at receipt with a signed
 //! refusal naming V11, and the enterprise shows the finding and lets the clerk correct
-//! the application and report it again as the next revision under the same 申请表号.
+//! the application and report it again as the next revision under the same 申请表号. An
+//! office given the same catalogue in its `[reference] dir` receives it.
 
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
@@ -103,5 +104,26 @@ fn a_form_the_office_refuses_at_receipt_comes_back_editable_with_the_rule_named(
                 .refused_at_receipt
                 .is_none()
         );
+    });
+
+    // The office honours its own `[reference] dir`: given the same catalogue, it
+    // receives the commodity it refused before.
+    auth.stop();
+    edit_config(
+        &adir,
+        "[reference]\n",
+        &format!("[reference]\ndir = {:?}\n", refdir.display().to_string()),
+    );
+    let _auth = Node::start(&adir);
+    runtime().block_on(async {
+        let mut form = full_form();
+        form.commodity_code = "2918140099".into();
+        let v = c.create_application(&form).await.unwrap();
+        c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
+            .await
+            .unwrap();
+        c.seal(v.id).await.unwrap();
+        c.report(v.id).await.unwrap();
+        status_becomes(&c, v.id, ApplicationStatus::PendingInitial).await;
     });
 }

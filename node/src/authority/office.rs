@@ -32,6 +32,7 @@ impl Office {
         store: Arc<Store>,
         clock: Arc<dyn Clock>,
         info: AuthorityInfo,
+        reference: Arc<Reference>,
     ) -> Result<Self, AuthorityError> {
         let identity = SigningKey::from_bytes(&key_seed(&store)?);
         let (key, records) = {
@@ -57,7 +58,7 @@ impl Office {
             info,
             identity,
             signing: RwLock::new((key, trust)),
-            reference: Reference::embedded_shared(),
+            reference,
         })
     }
 
