@@ -498,6 +498,11 @@ impl Client {
         Self::json(self.req(Method::POST, &format!("/applications/{id}/report"))).await
     }
 
+    /// 退回暂存: a sealed application that has not been reported goes back to draft.
+    pub async fn unseal(&self, id: DocId) -> Result<ApplicationView, ClientError> {
+        Self::json(self.req(Method::POST, &format!("/applications/{id}/unseal"))).await
+    }
+
     /// The latest sealed submission, for offline verification.
     pub async fn sealed_submission(&self, id: DocId) -> Result<SealedSubmission, ClientError> {
         let resp = Self::check(

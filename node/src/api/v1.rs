@@ -58,6 +58,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
             post(applications::seal).get(applications::seal_file),
         )
         .route("/applications/{id}/report", post(applications::report))
+        .route("/applications/{id}/unseal", post(applications::unseal))
 }
 
 /// Runs an enterprise action on the blocking pool.

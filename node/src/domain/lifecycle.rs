@@ -11,6 +11,9 @@ pub enum Action {
     Seal,
     /// 上报.
     Report,
+    /// Take a sealed application that has not been reported back to 暂存 to correct it
+    /// (its next seal is a new revision under the same 申请表号).
+    Unseal,
     /// Delete the draft.
     Delete,
 }
@@ -45,6 +48,11 @@ pub fn check(status: ApplicationStatus, action: Action) -> Result<(), Refused> {
             "reporting",
             matches!(status, S::Sealed),
             "only a sealed application that has not been reported can be reported",
+        ),
+        Action::Unseal => (
+            "taking back to draft",
+            matches!(status, S::Sealed),
+            "only a sealed application that has not been reported can go back to draft",
         ),
         Action::Delete => (
             "deleting",
@@ -86,6 +94,9 @@ mod tests {
         assert!(!allowed(S::Draft, Action::Report));
         assert!(!allowed(S::Queued, Action::Report));
         assert!(allowed(S::Sealed, Action::Delete));
+        assert!(allowed(S::Sealed, Action::Unseal));
+        assert!(!allowed(S::Queued, Action::Unseal));
+        assert!(!allowed(S::Draft, Action::Unseal));
         assert!(!allowed(S::PendingInitial, Action::Delete));
         let msg = check(S::Sealed, Action::Edit).unwrap_err().to_string();
         assert!(msg.contains("待上报"), "{msg}");

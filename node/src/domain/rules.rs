@@ -107,11 +107,48 @@ fn len(s: &str) -> usize {
     s.chars().count()
 }
 
+/// A character that must never reach a signed licence: a control character (line breaks
+/// only in the two multi-line boxes), a bidirectional override or isolate, which can make
+/// text read differently from what is signed (U+202E), or a zero-width character.
+fn invisible(c: char, multi_line: bool) -> bool {
+    (c.is_control() && !(multi_line && matches!(c, '\n' | '\r' | '\t')))
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' // zero-width space, joiners, direction marks
+            | '\u{202A}'..='\u{202E}' // embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // isolates
+            | '\u{FEFF}' // zero-width no-break space
+            | '\u{061C}' // Arabic letter mark
+        )
+}
+
+/// V24 (text): every text field is free of invisible and control characters, each
+/// offending field named with the first such character.
+fn invisible_characters(form: &ApplicationForm, r: &mut Report) {
+    for (field, value) in crate::domain::field_paths::flatten(form) {
+        let multi_line = matches!(
+            field.as_str(),
+            "remarks" | "additional_info" | "contract.notes"
+        );
+        if let Some(c) = value.chars().find(|&c| invisible(c, multi_line)) {
+            r.err(
+                field,
+                "V24",
+                format!(
+                    "contains an invisible or control character (U+{:04X}); type the text again without it",
+                    u32::from(c)
+                ),
+            );
+        }
+    }
+}
+
 /// The checks a draft (暂存) must pass: nothing that is merely incomplete is refused, only
 /// what can never be right — unknown codes, malformed numbers, over-long text.
 pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> {
     let mut r = Report::default();
     lengths(form, ctx, &mut r);
+    invisible_characters(form, &mut r);
     let refd = ctx.reference;
     let code_checks: [(&str, &str, &str, bool); 6] = [
         (

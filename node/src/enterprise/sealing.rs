@@ -148,6 +148,27 @@ impl Sealing {
         self.applications.get(id)
     }
 
+    /// 退回暂存: takes a sealed application that has not been reported back to draft to
+    /// correct it; its seals stay on record and its next seal is the next revision under
+    /// the same 申请表号.
+    pub fn unseal(&self, id: DocId) -> Result<ApplicationView> {
+        let (mut w, mut state) = self.applications.begin_edit(id, Action::Unseal)?;
+        let form = form_doc::read_form(w.doc(id)?.ok_or(EnterpriseError::NotFound(id))?);
+        state.status = ApplicationStatus::Draft;
+        state.log(
+            self.device.clock.now_ms(),
+            "unsealed",
+            format!(
+                "revision {} taken back to draft before 上报",
+                state.revision
+            ),
+        );
+        Device::put_state(&w, id, &state)?;
+        index::put_summary(&w, id, Some(&self.device.summary(id, &form, &state)))?;
+        w.commit()?;
+        self.applications.get(id)
+    }
+
     /// The latest sealed submission of an application.
     pub fn sealed_submission(&self, id: DocId) -> Result<SealedSubmission> {
         let txn = self.device.store.read()?;

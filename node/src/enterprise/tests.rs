@@ -484,3 +484,45 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
             .is_none()
     );
 }
+
+#[test]
+fn a_sealed_application_goes_back_to_draft_before_it_is_reported() {
+    let f = fx();
+    let v = f.ent.applications.create(&seed_form()).unwrap();
+    f.ent
+        .attachments
+        .add(v.id, "a.txt", "text/plain", b"hello")
+        .unwrap();
+    let first = f.ent.sealing.seal(v.id).unwrap();
+    let back = f.ent.sealing.unseal(v.id).unwrap();
+    assert_eq!(
+        (back.status, back.frozen),
+        (ApplicationStatus::Draft, false)
+    );
+    assert!(f.ent.sealing.outbox().unwrap().is_empty());
+    f.ent
+        .applications
+        .patch(
+            v.id,
+            &serde_json::json!({"remarks": "corrected before 上报"}),
+        )
+        .unwrap();
+    let second = f.ent.sealing.seal(v.id).unwrap();
+    assert_eq!(
+        (second.revision, second.application_no),
+        (2, first.application_no)
+    );
+    assert!(f.ent.applications.check_consistency().unwrap().is_empty());
+    // Once reported it is the office's: no going back.
+    f.ent.sealing.report(v.id).unwrap();
+    assert!(matches!(
+        f.ent.sealing.unseal(v.id),
+        Err(EnterpriseError::Refused(_))
+    ));
+    // A draft has nothing to take back.
+    let d = f.ent.applications.create(&seed_form()).unwrap();
+    assert!(matches!(
+        f.ent.sealing.unseal(d.id),
+        Err(EnterpriseError::Refused(_))
+    ));
+}

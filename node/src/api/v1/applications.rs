@@ -202,6 +202,16 @@ pub async fn seal_file(State(s): State<AppState>, PathId(id): PathId) -> Result<
     Ok(attachment_response(&format!("{id}.seal"), sub.encode()))
 }
 
+/// 退回暂存: takes a sealed application that has not been reported back to draft.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/unseal", tag = "applications", params(("id" = String, Path)),
+    responses((status = 200, body = ApplicationView), (status = 409, body = ApiError)))]
+pub async fn unseal(
+    State(s): State<AppState>,
+    PathId(id): PathId,
+) -> Result<Json<ApplicationView>, Failure> {
+    run(&s, move |e| e.sealing.unseal(id)).await.map(Json)
+}
+
 /// 上报: queues the sealed application for delivery to the issuing agency.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/report", tag = "applications", params(("id" = String, Path)),
     responses((status = 200, body = ApplicationView), (status = 409, body = ApiError)))]

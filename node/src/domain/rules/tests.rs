@@ -361,3 +361,34 @@ fn drafts_refuse_only_what_can_never_be_right() {
         ]
     );
 }
+
+#[test]
+fn invisible_and_control_characters_are_refused_in_every_text_field() {
+    fails(|f| f.exporter_name.push('\0'), "exporter_name", "V24");
+    fails(
+        |f| f.goods[0].spec = "柠檬酸\u{202E}fdp.exe".into(),
+        "goods[0].spec",
+        "V24",
+    );
+    fails(
+        |f| f.contract.buyer_name.insert(3, '\u{200B}'),
+        "contract.buyer_name",
+        "V24",
+    );
+    fails(|f| f.contract_no.push('\u{2067}'), "contract_no", "V24");
+    fails(|f| f.remarks = "a\u{7}b".into(), "remarks", "V24");
+    fails(|f| f.exporter_name.push('\n'), "exporter_name", "V24");
+    // Line breaks are text in the multi-line boxes, and a draft is refused the same way.
+    let fx = Fixture::new();
+    let mut form = seed_form();
+    form.remarks = "分两批装运\n第一批 12 吨".into();
+    assert_eq!(check_seal(&form, &fx.ctx()), vec![]);
+    form.additional_info.push('\u{FEFF}');
+    let draft = check_draft(&form, &fx.ctx());
+    assert_eq!(draft.len(), 1, "{draft:?}");
+    assert_eq!(
+        (draft[0].field.as_str(), draft[0].rule.as_str()),
+        ("additional_info", "V24")
+    );
+    assert!(draft[0].message.contains("U+FEFF"), "{}", draft[0].message);
+}
