@@ -145,9 +145,11 @@ pub fn check(
     open_request: bool,
     today: &str,
 ) -> Result<(), String> {
-    if l.exporter[2] != enterprise_uscc && l.consignor[2] != enterprise_uscc {
+    // The licence is its 出口商's: a consignor named on it holds nothing to delete or
+    // write off (and its request would reach the exporter's case).
+    if l.exporter[2] != enterprise_uscc {
         return Err(format!(
-            "licence_no: 许可证 {} does not belong to this enterprise",
+            "licence_no: 许可证 {} does not belong to this enterprise (only its 出口商 may ask)",
             l.licence_no
         ));
     }
@@ -219,5 +221,18 @@ mod tests {
         );
         assert!(e.unwrap_err().contains("already deleted"));
         assert_eq!(fill(&l).exporter_uscc, own);
+    }
+
+    #[test]
+    fn only_the_exporter_holds_the_licence_not_the_consignor() {
+        let consignor = "91350100M000100Y43";
+        let mut l = licence();
+        l.consignor[2] = consignor.into();
+        for kind in [Kind::Delete, Kind::WriteOff] {
+            let e = check(kind, &l, consignor, Standing::Valid, false, "20261127");
+            assert!(e.unwrap_err().contains("only its 出口商"));
+        }
+        let own = l.exporter[2].clone();
+        assert!(check(Kind::Delete, &l, &own, Standing::Valid, false, "20261127").is_ok());
     }
 }
