@@ -109,6 +109,7 @@ fn a_profile_change_is_proposed_accepted_and_synced() {
         // A change waits for acceptance again, with the accepted version kept.
         let moved = EnterpriseProfile {
             mobile: "13900139000".into(),
+            enterprise_name: RENAMED.into(),
             ..profile()
         };
         let v = c.propose_profile(&moved).await.unwrap();
@@ -124,5 +125,33 @@ fn a_profile_change_is_proposed_accepted_and_synced() {
             })
         })
         .await;
+
+        // Accepted, the new 企业名称 is the office's registry name and what a new
+        // application on the enterprise is pre-filled with.
+        admin.accept_profile(USCC).await.unwrap();
+        let row = admin
+            .profiles()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.uscc == USCC)
+            .unwrap();
+        assert_eq!(row.name, RENAMED);
+        let http = exlic_client::client::http_client(b"").unwrap();
+        wait_for(60, "the new name in a new application", || async {
+            let page = http
+                .get(format!("{}/applications/new", ent.url))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            page.contains(RENAMED).then_some(())
+        })
+        .await;
     });
 }
+
+/// The name the enterprise changes to.
+const RENAMED: &str = "厦门示例化工进出口股份有限公司";

@@ -132,6 +132,8 @@ impl Profiles {
         d.commit();
         w.save_doc(id)?;
         feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
+        // The office's registry follows the accepted 企业名称.
+        registry::rename_enterprise(&w, uscc, &p.enterprise_name)?;
         audit::append(
             &w,
             now,

@@ -96,6 +96,17 @@ pub fn add_enterprise(
     Ok(())
 }
 
+/// Records the name of the enrolled enterprise `uscc` (an accepted 企业信息维护 change);
+/// false if it is not enrolled.
+pub fn rename_enterprise(w: &WriteBatch<'_>, uscc: &str, name: &str) -> Result<bool, StoreError> {
+    let mut t = w.txn().open_table(ENTERPRISES)?;
+    let Some(master_key) = t.get(uscc)?.map(|v| v.value().1) else {
+        return Ok(false);
+    };
+    t.insert(uscc, (name, master_key))?;
+    Ok(true)
+}
+
 /// The enterprise (USCC) device `device` speaks for.
 pub fn enterprise_of(txn: &impl Txn, device: &[u8; 32]) -> Result<Option<String>, StoreError> {
     Ok(txn

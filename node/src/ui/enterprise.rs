@@ -324,12 +324,20 @@ fn render_form(
 async fn new_form(ctx: Ctx) -> Response {
     let (s, p) = open(ctx).await;
     let info = run(&s, |e| e.node_info()).await.ok();
+    // The name the issuing office accepted last (企业信息维护), else the enrolled one.
+    let accepted = run(&s, |e| e.profile.get())
+        .await
+        .ok()
+        .and_then(|p| p.accepted)
+        .map(|p| p.enterprise_name)
+        .filter(|n| !n.trim().is_empty());
     let mut form = ApplicationForm::default();
     if let Some(i) = info {
         // The enterprise's own name and code, as the platform pre-fills them.
-        form.exporter_name = i.enterprise_name.clone();
+        let name = accepted.unwrap_or(i.enterprise_name);
+        form.exporter_name = name.clone();
         form.exporter_uscc = i.enterprise_uscc.clone();
-        form.consignor_name = i.enterprise_name;
+        form.consignor_name = name;
         form.consignor_uscc = i.enterprise_uscc;
     }
     render_form(&s, &p, StatusCode::OK, None, &form, &[])
