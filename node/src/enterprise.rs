@@ -2,7 +2,8 @@
 //! module sharing the [`device::Device`] context: [`applications`] (新增, 暂存, edits, the
 //! list and 查询), [`attachments`], [`sealing`] (保存并盖章, 上报), [`certs`] (手机证书授权),
 //! [`licence_request`]s (删证/核销), [`profile`] (企业信息维护), the e-key's [`unlock`], the
-//! attachment [`blob_relay`] and the [`replica`] (its side of sync); the [`session`] drives
+//! attachment [`blob_relay`], the [`replica`] (its side of sync) and the [`delivery`] of
+//! sealed submissions and the office's answers; the [`session`] drives
 //! sync as a sans-IO state machine.
 //!
 //! Every action is one redb transaction, acknowledged only after it commits: a part reads
@@ -26,6 +27,7 @@ use applications::Applications;
 use attachments::Attachments;
 use blob_relay::BlobRelay;
 use certs::Certificates;
+use delivery::Delivery;
 use device::Device;
 use licence_request::LicenceRequests;
 use profile::Profile;
@@ -171,6 +173,8 @@ pub struct Enterprise {
     pub blobs: BlobRelay,
     /// The enterprise side of sync as store operations.
     pub replica: Replica,
+    /// Sealed submissions in the outbox and the office's answers.
+    pub delivery: Delivery,
 }
 
 impl Enterprise {
@@ -205,6 +209,7 @@ impl Enterprise {
         let profile = Profile { device: d() };
         let ekey = Ekey { device: d() };
         let blobs = BlobRelay { device: d() };
+        let delivery = Delivery { device: d() };
         Ok(Self {
             attachments: Attachments {
                 device: d(),
@@ -221,6 +226,7 @@ impl Enterprise {
                 profile: profile.clone(),
                 ekey: ekey.clone(),
                 blobs: blobs.clone(),
+                delivery: delivery.clone(),
             },
             applications,
             certificates,
@@ -228,6 +234,7 @@ impl Enterprise {
             profile,
             ekey,
             blobs,
+            delivery,
             device,
         })
     }
@@ -307,6 +314,7 @@ pub mod applications;
 pub mod attachments;
 pub mod blob_relay;
 pub mod certs;
+pub mod delivery;
 pub mod device;
 pub mod licence_request;
 pub mod profile;

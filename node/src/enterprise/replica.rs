@@ -1,14 +1,11 @@
 //! The enterprise side of sync, as store operations: which documents changed since the
-//! authority last acknowledged, Automerge messages out and in, the attachments and sealed
-//! submissions still to deliver, and receipts coming back.
+//! authority last acknowledged, Automerge messages out and in, the attachments still to
+//! upload, and what the authority's documents say (cases, licences, decisions). Sealed
+//! submissions and the office's answers to them are [`super::delivery`]'s.
 
 use automerge::ActorId;
 use exlic_client::DocId;
-use exlic_client::error::Severity;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
-use exlic_client::receipt::Receipt;
-use exlic_client::refusal::Refusal;
-use exlic_client::seal::SealPayload;
 use exlic_client::status::ApplicationStatus;
 
 use super::{EnterpriseError, Result};
@@ -17,7 +14,7 @@ use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::app_state::{self, AppState};
 use crate::store::kind;
 use crate::store::{
-    StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put, seals,
+    StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put,
 };
 use exlic_client::inflate::Budget;
 
@@ -42,21 +39,6 @@ pub struct Backlog {
     pub bytes_waiting: u64,
 }
 
-/// An outbox entry ready to send.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    /// Outbox position.
-    pub seq: u64,
-    /// The application.
-    pub doc: DocId,
-    /// The revision.
-    pub revision: u32,
-    /// The sealed submission envelope.
-    pub envelope: Vec<u8>,
-    /// The attachments the seal covers: (hash, size).
-    pub attachments: Vec<([u8; 32], u64)>,
-}
-
 /// The enterprise side of sync, as store operations.
 #[derive(Debug, Clone)]
 pub struct Replica {
@@ -65,6 +47,7 @@ pub struct Replica {
     pub(super) profile: super::profile::Profile,
     pub(super) ekey: super::unlock::Ekey,
     pub(super) blobs: super::blob_relay::BlobRelay,
+    pub(super) delivery: super::delivery::Delivery,
 }
 
 impl Replica {
@@ -120,7 +103,7 @@ impl Replica {
             ..Default::default()
         };
         let mut counted = std::collections::HashSet::new();
-        for o in self.outgoing()? {
+        for o in self.delivery.outgoing()? {
             b.submissions_waiting += 1;
             b.bytes_waiting += o.envelope.len() as u64;
             for (hash, size) in &o.attachments {
@@ -299,177 +282,11 @@ impl Replica {
         Ok(licences::all(&self.device.store.read()?)?)
     }
 
-    /// Sealed submissions waiting in the outbox, with what they need uploaded.
-    pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
-        let t = self.device.store.read()?;
-        let mut out = Vec::new();
-        for q in seals::outbox(&t)? {
-            let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
-            let sub = exlic_client::seal::SealedSubmission::decode(&env)
-                .map_err(|_| StoreError::Record("seal"))?;
-            let payload =
-                SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
-            out.push(Outgoing {
-                seq: q.seq,
-                doc: q.app,
-                revision: q.revision,
-                envelope: env,
-                attachments: payload
-                    .attachments
-                    .iter()
-                    .map(|a| (a.sha256, a.size))
-                    .collect(),
-            });
-        }
-        Ok(out)
-    }
-
     /// One chunk of a local blob, for upload.
     pub fn blob_chunk(&self, hash: &[u8; 32], offset: u64) -> Result<Vec<u8>> {
         let i = (offset / BLOB_CHUNK as u64) as u32;
         Ok(blobs::chunk(&self.device.store.read()?, hash, i)?
             .ok_or_else(|| StoreError::BlobCorrupt(hex::encode(hash)))?)
-    }
-
-    /// Stores the authority's receipt: the submission leaves the outbox and the
-    /// application becomes 待初审, in one transaction.
-    pub fn accept_receipt(
-        &self,
-        out: &Outgoing,
-        receipt: &[u8],
-        authority_key: &[u8; 32],
-    ) -> Result<Receipt> {
-        let trust = self.device.authority_trust(authority_key)?;
-        let r =
-            Receipt::verify_trusted(receipt, &trust).map_err(|e| EnterpriseError::BadInput {
-                field: "receipt".into(),
-                message: e.to_string(),
-            })?;
-        let sub = exlic_client::seal::SealedSubmission::decode(&out.envelope)
-            .map_err(|_| StoreError::Record("seal"))?;
-        if r.seal_hash != sub.seal_hash()
-            || r.application_id != out.doc
-            || r.revision != out.revision
-        {
-            return Err(EnterpriseError::BadInput {
-                field: "receipt".into(),
-                message: "the receipt is for another submission".into(),
-            });
-        }
-        let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        seals::put_receipt(&w, r.seal_hash, receipt)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
-        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
-            state.status = ApplicationStatus::PendingInitial;
-        }
-        let at = jiff::Timestamp::from_millisecond(r.received_at_ms)
-            .map(|t| {
-                t.to_zoned(crate::clock::china())
-                    .strftime("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        state.log(
-            self.device.clock.now_ms(),
-            "received",
-            format!(
-                "revision {} received by the issuing agency at {at}",
-                r.revision
-            ),
-        );
-        super::device::Device::put_state(&w, out.doc, &state)?;
-        let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
-        index::put_summary(
-            &w,
-            out.doc,
-            Some(&self.device.summary(out.doc, &form, &state)),
-        )?;
-        w.commit()?;
-        Ok(r)
-    }
-
-    /// The authority refused a submission for good: it leaves the outbox and the
-    /// application is sealed-not-reported again, with the reason in its history.
-    pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
-        let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
-        if state.status == ApplicationStatus::Queued {
-            state.status = ApplicationStatus::Sealed;
-        }
-        state.log(
-            self.device.clock.now_ms(),
-            "refused",
-            format!(
-                "the issuing agency refused revision {}: {reason}",
-                out.revision
-            ),
-        );
-        self.put_state_and_row(&mut w, out.doc, &state)?;
-        w.commit()?;
-        Ok(())
-    }
-
-    /// The office refused a submission at receipt with its signed findings (its own
-    /// checks of the sealed form failed): the submission leaves the outbox and the
-    /// application is a draft again, editable, its next seal a new revision under the same
-    /// 申请表号; the findings are kept to show beside their fields.
-    pub fn refused_at_receipt(
-        &self,
-        out: &Outgoing,
-        signed: &[u8],
-        authority_root: &[u8; 32],
-    ) -> Result<Refusal> {
-        let trust = self.device.authority_trust(authority_root)?;
-        let bad = |message: String| EnterpriseError::BadInput {
-            field: "refusal".into(),
-            message,
-        };
-        let r = Refusal::verify_trusted(signed, &trust).map_err(|e| bad(e.to_string()))?;
-        if r.application_id != out.doc || r.revision != out.revision {
-            return Err(bad("the refusal names another submission".into()));
-        }
-        let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        seals::put_refusal(&w, out.doc, signed)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
-        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
-            state.status = ApplicationStatus::Draft;
-        }
-        let mut rules: Vec<&str> = r
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.rule.as_str())
-            .collect();
-        rules.sort_unstable();
-        rules.dedup();
-        state.log(
-            self.device.clock.now_ms(),
-            "refused",
-            format!(
-                "the issuing agency refused revision {} at receipt: {}",
-                out.revision,
-                rules.join(", ")
-            ),
-        );
-        self.put_state_and_row(&mut w, out.doc, &state)?;
-        w.commit()?;
-        Ok(r)
-    }
-
-    /// Writes an application's state and its list row.
-    fn put_state_and_row(
-        &self,
-        w: &mut WriteBatch<'_>,
-        doc: DocId,
-        state: &AppState,
-    ) -> Result<()> {
-        super::device::Device::put_state(w, doc, state)?;
-        let form = form_doc::read_form(w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?);
-        index::put_summary(w, doc, Some(&self.device.summary(doc, &form, state)))?;
-        Ok(())
     }
 
     /// Heads of a document here.

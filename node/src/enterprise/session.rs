@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, VecDeque};
 use exlic_client::DocId;
 use exlic_client::protocol::{ErrorCode, MAX_DOCS, Request, Response};
 
-use super::replica::Outgoing;
+use super::delivery::Outgoing;
 use super::{Enterprise, EnterpriseError};
 use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
@@ -326,7 +326,7 @@ impl Session {
                             return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
                         }
                         Some(Ok(Response::Refused(r))) => {
-                            let refusal = ent.replica.refused_at_receipt(
+                            let refusal = ent.delivery.refused_at_receipt(
                                 &o,
                                 &r,
                                 &self.creds.authority_key,
@@ -334,7 +334,7 @@ impl Session {
                             tracing::warn!(application = %refusal.application_no, revision = refusal.revision, findings = refusal.findings.len(), "submission refused at receipt");
                         }
                         Some(Ok(Response::Receipt(r))) => {
-                            ent.replica
+                            ent.delivery
                                 .accept_receipt(&o, &r, &self.creds.authority_key)?;
                         }
                         Some(Ok(_)) => return Err(SessionError::Unexpected),
@@ -343,7 +343,7 @@ impl Session {
                             msg,
                         ))) => {
                             tracing::warn!(?code, %msg, "submission refused");
-                            ent.replica.reject_submission(&o, &msg)?;
+                            ent.delivery.reject_submission(&o, &msg)?;
                         }
                         Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
                     }
@@ -442,7 +442,7 @@ impl Session {
     }
 
     fn deliver(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        Ok(Phase::Deliver(ent.replica.outgoing()?.into(), None))
+        Ok(Phase::Deliver(ent.delivery.outgoing()?.into(), None))
     }
 }
 

@@ -411,7 +411,7 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
         .unwrap();
     let sealed = f.ent.sealing.seal(v.id).unwrap();
     f.ent.sealing.report(v.id).unwrap();
-    let out = f.ent.replica.outgoing().unwrap().remove(0);
+    let out = f.ent.delivery.outgoing().unwrap().remove(0);
     let office = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let refusal = |revision| Refusal {
         seal_hash: [0; 32],
@@ -434,13 +434,13 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]);
     assert!(
         f.ent
-            .replica
+            .delivery
             .refused_at_receipt(&out, &refusal(1).sign(&stranger), &root)
             .is_err()
     );
     assert!(
         f.ent
-            .replica
+            .delivery
             .refused_at_receipt(&out, &refusal(2).sign(&office), &root)
             .is_err()
     );
@@ -450,7 +450,7 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
     );
 
     f.ent
-        .replica
+        .delivery
         .refused_at_receipt(&out, &refusal(1).sign(&office), &root)
         .unwrap();
     let view = f.ent.applications.get(v.id).unwrap();

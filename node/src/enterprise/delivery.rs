@@ -1,0 +1,204 @@
+//! Sealed submissions on their way to the issuing office and what it answers: the outbox
+//! with what each seal covers, a signed receipt (the application is 待初审), a refusal
+//! for good, or a signed refusal at receipt naming the rules the sealed form failed (the
+//! application is 暂存 again).
+
+use exlic_client::DocId;
+use exlic_client::error::Severity;
+use exlic_client::receipt::Receipt;
+use exlic_client::refusal::Refusal;
+use exlic_client::seal::SealPayload;
+use exlic_client::status::ApplicationStatus;
+
+use super::{EnterpriseError, Result};
+use crate::store::app_state::AppState;
+use crate::store::{StoreError, WriteBatch, form_doc, index, seals};
+
+/// An outbox entry ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Outbox position.
+    pub seq: u64,
+    /// The application.
+    pub doc: DocId,
+    /// The revision.
+    pub revision: u32,
+    /// The sealed submission envelope.
+    pub envelope: Vec<u8>,
+    /// The attachments the seal covers: (hash, size).
+    pub attachments: Vec<([u8; 32], u64)>,
+}
+
+/// The outbox and the office's answers.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub(super) device: std::sync::Arc<super::device::Device>,
+}
+
+impl Delivery {
+    /// Sealed submissions waiting in the outbox, with what they need uploaded.
+    pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
+        let t = self.device.store.read()?;
+        let mut out = Vec::new();
+        for q in seals::outbox(&t)? {
+            let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
+            let sub = exlic_client::seal::SealedSubmission::decode(&env)
+                .map_err(|_| StoreError::Record("seal"))?;
+            let payload =
+                SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
+            out.push(Outgoing {
+                seq: q.seq,
+                doc: q.app,
+                revision: q.revision,
+                envelope: env,
+                attachments: payload
+                    .attachments
+                    .iter()
+                    .map(|a| (a.sha256, a.size))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores the authority's receipt: the submission leaves the outbox and the
+    /// application becomes 待初审, in one transaction.
+    pub fn accept_receipt(
+        &self,
+        out: &Outgoing,
+        receipt: &[u8],
+        authority_key: &[u8; 32],
+    ) -> Result<Receipt> {
+        let trust = self.device.authority_trust(authority_key)?;
+        let r =
+            Receipt::verify_trusted(receipt, &trust).map_err(|e| EnterpriseError::BadInput {
+                field: "receipt".into(),
+                message: e.to_string(),
+            })?;
+        let sub = exlic_client::seal::SealedSubmission::decode(&out.envelope)
+            .map_err(|_| StoreError::Record("seal"))?;
+        if r.seal_hash != sub.seal_hash()
+            || r.application_id != out.doc
+            || r.revision != out.revision
+        {
+            return Err(EnterpriseError::BadInput {
+                field: "receipt".into(),
+                message: "the receipt is for another submission".into(),
+            });
+        }
+        let mut w = self.device.store.write()?;
+        seals::dequeue(&w, out.seq)?;
+        seals::put_receipt(&w, r.seal_hash, receipt)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
+        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
+            state.status = ApplicationStatus::PendingInitial;
+        }
+        let at = jiff::Timestamp::from_millisecond(r.received_at_ms)
+            .map(|t| {
+                t.to_zoned(crate::clock::china())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        state.log(
+            self.device.clock.now_ms(),
+            "received",
+            format!(
+                "revision {} received by the issuing agency at {at}",
+                r.revision
+            ),
+        );
+        super::device::Device::put_state(&w, out.doc, &state)?;
+        let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
+        index::put_summary(
+            &w,
+            out.doc,
+            Some(&self.device.summary(out.doc, &form, &state)),
+        )?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    /// The authority refused a submission for good: it leaves the outbox and the
+    /// application is sealed-not-reported again, with the reason in its history.
+    pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
+        let mut w = self.device.store.write()?;
+        seals::dequeue(&w, out.seq)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
+        if state.status == ApplicationStatus::Queued {
+            state.status = ApplicationStatus::Sealed;
+        }
+        state.log(
+            self.device.clock.now_ms(),
+            "refused",
+            format!(
+                "the issuing agency refused revision {}: {reason}",
+                out.revision
+            ),
+        );
+        self.put_state_and_row(&mut w, out.doc, &state)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// The office refused a submission at receipt with its signed findings (its own
+    /// checks of the sealed form failed): the submission leaves the outbox and the
+    /// application is a draft again, editable, its next seal a new revision under the same
+    /// 申请表号; the findings are kept to show beside their fields.
+    pub fn refused_at_receipt(
+        &self,
+        out: &Outgoing,
+        signed: &[u8],
+        authority_root: &[u8; 32],
+    ) -> Result<Refusal> {
+        let trust = self.device.authority_trust(authority_root)?;
+        let bad = |message: String| EnterpriseError::BadInput {
+            field: "refusal".into(),
+            message,
+        };
+        let r = Refusal::verify_trusted(signed, &trust).map_err(|e| bad(e.to_string()))?;
+        if r.application_id != out.doc || r.revision != out.revision {
+            return Err(bad("the refusal names another submission".into()));
+        }
+        let mut w = self.device.store.write()?;
+        seals::dequeue(&w, out.seq)?;
+        seals::put_refusal(&w, out.doc, signed)?;
+        let mut state = super::device::Device::state(&w, out.doc)?;
+        if state.status == ApplicationStatus::Queued && state.revision == out.revision {
+            state.status = ApplicationStatus::Draft;
+        }
+        let mut rules: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.rule.as_str())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        state.log(
+            self.device.clock.now_ms(),
+            "refused",
+            format!(
+                "the issuing agency refused revision {} at receipt: {}",
+                out.revision,
+                rules.join(", ")
+            ),
+        );
+        self.put_state_and_row(&mut w, out.doc, &state)?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    /// Writes an application's state and its list row.
+    fn put_state_and_row(
+        &self,
+        w: &mut WriteBatch<'_>,
+        doc: DocId,
+        state: &AppState,
+    ) -> Result<()> {
+        super::device::Device::put_state(w, doc, state)?;
+        let form = form_doc::read_form(w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?);
+        index::put_summary(w, doc, Some(&self.device.summary(doc, &form, state)))?;
+        Ok(())
+    }
+}
