@@ -47,8 +47,7 @@ impl Applications {
             history: Vec::new(),
         };
         state.log(now, "created", "");
-        Device::put_state(&w, id, &state)?;
-        index::put_summary(&w, id, Some(&self.device.summary(id, form, &state)))?;
+        self.device.put_state_and_row(&w, id, form, &state)?;
         w.commit()?;
         self.get(id)
     }
@@ -140,8 +139,7 @@ impl Applications {
         let form = form_doc::read_form(doc);
         if w.save_doc(id)? {
             state.log(self.device.clock.now_ms(), event, "");
-            Device::put_state(&w, id, &state)?;
-            index::put_summary(&w, id, Some(&self.device.summary(id, &form, &state)))?;
+            self.device.put_state_and_row(&w, id, &form, &state)?;
             w.commit()?;
         } else {
             // Nothing changed: release the write (and the cache it holds) before reading.

@@ -12,7 +12,7 @@ use exlic_client::status::ApplicationStatus;
 
 use super::{EnterpriseError, Result};
 use crate::store::app_state::AppState;
-use crate::store::{StoreError, WriteBatch, form_doc, index, seals};
+use crate::store::{StoreError, WriteBatch, form_doc, seals};
 
 /// An outbox entry ready to send.
 #[derive(Debug, Clone)]
@@ -108,13 +108,7 @@ impl Delivery {
                 r.revision
             ),
         );
-        super::device::Device::put_state(&w, out.doc, &state)?;
-        let form = form_doc::read_form(w.doc(out.doc)?.ok_or(EnterpriseError::NotFound(out.doc))?);
-        index::put_summary(
-            &w,
-            out.doc,
-            Some(&self.device.summary(out.doc, &form, &state)),
-        )?;
+        self.put_state_and_row(&mut w, out.doc, &state)?;
         w.commit()?;
         Ok(r)
     }
@@ -196,9 +190,7 @@ impl Delivery {
         doc: DocId,
         state: &AppState,
     ) -> Result<()> {
-        super::device::Device::put_state(w, doc, state)?;
         let form = form_doc::read_form(w.doc(doc)?.ok_or(EnterpriseError::NotFound(doc))?);
-        index::put_summary(w, doc, Some(&self.device.summary(doc, &form, state)))?;
-        Ok(())
+        self.device.put_state_and_row(w, doc, &form, state)
     }
 }

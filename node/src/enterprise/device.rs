@@ -14,7 +14,7 @@ use crate::domain::reference::Reference;
 use crate::domain::rules::{self, Context};
 use crate::domain::totals;
 use crate::store::app_state::{self, AppState};
-use crate::store::{Store, WriteBatch, docs};
+use crate::store::{Store, WriteBatch, docs, index};
 use exlic_client::certificate::Trust;
 
 use super::{EnterpriseError, Identity, Result, Settings};
@@ -101,6 +101,19 @@ impl Device {
     /// Writes an application's state.
     pub(super) fn put_state(w: &WriteBatch<'_>, id: DocId, s: &AppState) -> Result<()> {
         Ok(app_state::put(w, id, s)?)
+    }
+
+    /// Writes an application's state and its list row (from `form`), together.
+    pub(super) fn put_state_and_row(
+        &self,
+        w: &WriteBatch<'_>,
+        id: DocId,
+        form: &ApplicationForm,
+        state: &AppState,
+    ) -> Result<()> {
+        Self::put_state(w, id, state)?;
+        index::put_summary(w, id, Some(&self.summary(id, form, state)))?;
+        Ok(())
     }
 
     /// Automerge commit options stamped with this node's clock.

@@ -271,10 +271,8 @@ impl Replica {
             _ => case.reason.clone(),
         };
         state.log(self.device.clock.now_ms(), case.status.code(), detail);
-        super::device::Device::put_state(w, app, &state)?;
         let form = form_doc::read_form(w.doc(app)?.ok_or(EnterpriseError::NotFound(app))?);
-        index::put_summary(w, app, Some(&self.device.summary(app, &form, &state)))?;
-        Ok(())
+        self.device.put_state_and_row(w, app, &form, &state)
     }
 
     /// Issued licences held here: (licence no, signed file).

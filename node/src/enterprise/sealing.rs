@@ -16,7 +16,7 @@ use super::{EnterpriseError, Result};
 use crate::domain::lifecycle::{Action, Refused};
 use crate::domain::numbering::NumberBlock;
 use crate::domain::rules;
-use crate::store::{StoreError, blobs, form_doc, index, meta_get, meta_put, seals};
+use crate::store::{StoreError, blobs, form_doc, meta_get, meta_put, seals};
 
 /// 保存并盖章 and 上报.
 #[derive(Debug, Clone)]
@@ -89,8 +89,7 @@ impl Sealing {
         state.revision = revision;
         state.application_no = Some(application_no.clone());
         state.log(now, "sealed", format!("revision {revision}"));
-        Device::put_state(&w, id, &state)?;
-        index::put_summary(&w, id, Some(&self.device.summary(id, &form, &state)))?;
+        self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;
         Ok(SealResult {
             application_no,
@@ -142,8 +141,7 @@ impl Sealing {
             "reported",
             format!("revision {} queued for delivery", state.revision),
         );
-        Device::put_state(&w, id, &state)?;
-        index::put_summary(&w, id, Some(&self.device.summary(id, &form, &state)))?;
+        self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;
         self.applications.get(id)
     }
@@ -163,8 +161,7 @@ impl Sealing {
                 state.revision
             ),
         );
-        Device::put_state(&w, id, &state)?;
-        index::put_summary(&w, id, Some(&self.device.summary(id, &form, &state)))?;
+        self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;
         self.applications.get(id)
     }
