@@ -42,6 +42,7 @@ pub mod protocol;
 pub mod query;
 pub mod receipt;
 pub mod reference;
+pub mod reference_release;
 pub mod refusal;
 pub mod sample;
 pub mod seal;

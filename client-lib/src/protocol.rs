@@ -7,7 +7,8 @@
 //!   authority's change-feed cursor the enterprise has reached;
 //! * [`Request::Submit`] — a sealed submission (上报), answered with a signed receipt;
 //! * [`Request::BlobStatus`], [`Request::BlobPut`], [`Request::BlobGet`] — attachments,
-//!   chunked and resumable.
+//!   chunked and resumable;
+//! * [`Request::MoreNumbers`] — a new 申请表号 block before the device's runs out.
 //!
 //! Frames are `u32` big-endian length + [`crate::encoding`] body. Every length is checked
 //! against the limits below before anything is allocated.
@@ -81,6 +82,14 @@ pub enum Request {
     Revocations,
     /// 制作证书: the newest certificate issued for the asking device, with the list.
     MyCertificate,
+    /// A new block of 申请表号 to follow the block this device is using. Asking again for
+    /// the same `current` gets the same block, so a lost answer wastes nothing.
+    MoreNumbers {
+        /// The first number of the block the device is using (21 digits as a number).
+        current: u128,
+        /// How many numbers it asks for (the office may grant fewer).
+        want: u64,
+    },
 }
 
 /// What happened to one document of a sync request.
@@ -184,6 +193,13 @@ pub enum Response {
     },
     /// The current signed revocation list.
     Revocations(Vec<u8>),
+    /// A block of 申请表号 granted to the asking device.
+    Numbers {
+        /// Its first number.
+        first: u128,
+        /// How many.
+        len: u64,
+    },
     /// The request was refused.
     Error {
         /// Why, for programs.
@@ -202,6 +218,7 @@ const T_BLOB_GET: u8 = 6;
 const T_CERTIFY: u8 = 7;
 const T_REVOCATIONS: u8 = 8;
 const T_MY_CERTIFICATE: u8 = 9;
+const T_MORE_NUMBERS: u8 = 10;
 
 const R_ENROLLED: u8 = 1;
 const R_SYNC: u8 = 2;
@@ -212,6 +229,7 @@ const R_ERROR: u8 = 6;
 const R_CERTIFIED: u8 = 7;
 const R_REVOCATIONS: u8 = 8;
 const R_REFUSED: u8 = 9;
+const R_NUMBERS: u8 = 10;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -264,6 +282,11 @@ impl Request {
             }
             Self::MyCertificate => {
                 w.u8(T_MY_CERTIFICATE);
+            }
+            Self::MoreNumbers { current, want } => {
+                w.u8(T_MORE_NUMBERS)
+                    .fixed(&current.to_be_bytes())
+                    .u64(*want);
             }
         }
         w.finish()
@@ -319,6 +342,10 @@ impl Request {
             T_CERTIFY => Self::Certify(r.bytes("request", 4096)?.to_vec()),
             T_REVOCATIONS => Self::Revocations,
             T_MY_CERTIFICATE => Self::MyCertificate,
+            T_MORE_NUMBERS => Self::MoreNumbers {
+                current: u128::from_be_bytes(r.fixed("current")?),
+                want: r.u64("want")?,
+            },
             _ => return Err(invalid("type", "unknown request type")),
         };
         r.end()?;
@@ -382,6 +409,9 @@ impl Response {
             Self::Revocations(b) => {
                 w.u8(R_REVOCATIONS).bytes(b);
             }
+            Self::Numbers { first, len } => {
+                w.u8(R_NUMBERS).fixed(&first.to_be_bytes()).u64(*len);
+            }
         }
         w.finish()
     }
@@ -441,6 +471,10 @@ impl Response {
                 revocations: r.bytes("revocations", 8 << 20)?.to_vec(),
             },
             R_REVOCATIONS => Self::Revocations(r.bytes("revocations", 8 << 20)?.to_vec()),
+            R_NUMBERS => Self::Numbers {
+                first: u128::from_be_bytes(r.fixed("first")?),
+                len: r.u64("len")?,
+            },
             _ => return Err(invalid("type", "unknown response type")),
         };
         r.end()?;
@@ -486,6 +520,10 @@ mod tests {
                 sha256: [4; 32],
                 offset: BLOB_CHUNK as u64,
             },
+            Request::MoreNumbers {
+                current: 269_000_000_000_000_000_000,
+                want: 1000,
+            },
         ];
         for q in reqs {
             let b = q.encode();
@@ -524,6 +562,10 @@ mod tests {
                 revocations: vec![2, 3],
             },
             Response::Revocations(vec![4]),
+            Response::Numbers {
+                first: 269_000_000_000_000_001_000,
+                len: 1000,
+            },
         ];
         for r in resps {
             let b = r.encode();

@@ -76,6 +76,10 @@ pub struct CatalogueEntry {
     /// Agency codes allowed to issue it (分级发证目录); empty means any (V20).
     #[serde(default)]
     pub agencies: Vec<String>,
+    /// Months of validity of its licences (domain §3.2); absent means 6. Never past
+    /// 31 December of the quota year either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity_months: Option<u8>,
 }
 
 /// The catalogue of one quota year.
@@ -102,6 +106,9 @@ pub struct Agency {
     pub name: String,
     /// English name.
     pub name_en: String,
+    /// Its two digits in every 申请表号 block it hands out (positions 3–4), unique among
+    /// all agencies, so no two offices ever give out the same number.
+    pub block: u8,
 }
 
 /// All reference data a node loaded.

@@ -87,20 +87,11 @@ crate::store::errors_via_store!(
     redb::CommitError
 );
 
-/// Creates the authority key and the first number block position (kept if present).
-pub fn initialise(
-    store: &Store,
-    agency_code: &str,
-    clock: &dyn Clock,
-) -> Result<(), AuthorityError> {
+/// Creates the authority key (kept if present).
+pub fn initialise(store: &Store) -> Result<(), AuthorityError> {
     let w = store.write()?;
     if meta_get(&w, META_AUTHORITY_KEY)?.is_none() {
         meta_put(&w, META_AUTHORITY_KEY, &crate::random::bytes::<32>())?;
-    }
-    if meta_get(&w, META_NEXT_BLOCK)?.is_none() {
-        let today = crate::clock::china_date(clock.now_ms());
-        let first = crate::domain::numbering::office_block_start(today, agency_code);
-        meta_put(&w, META_NEXT_BLOCK, &first.to_be_bytes())?;
     }
     w.commit()?;
     Ok(())
@@ -136,6 +127,8 @@ pub struct Authority {
     pub profiles: profiles::Profiles,
     /// E-key unlocks.
     pub unlocks: unlocks::Unlocks,
+    /// The reference data in force and its published releases.
+    pub reference: reference::ReferencePublisher,
     /// Signing-key rollover.
     pub keys: keys::Keys,
     /// Staff accounts, sign-in, the audit trail.
@@ -221,7 +214,11 @@ impl Authority {
         reference: Arc<Reference>,
     ) -> Result<Self, AuthorityError> {
         let addrs = Arc::new(Mutex::new(info.addrs.clone()));
-        let office = Arc::new(office::Office::open(store, clock, info, reference)?);
+        let office = Arc::new(office::Office::open(store, clock, info, reference.clone())?);
+        let publisher = reference::ReferencePublisher {
+            office: office.clone(),
+        };
+        publisher.start(reference)?;
         let certificates = certificates::Certificates {
             office: office.clone(),
         };
@@ -273,6 +270,7 @@ impl Authority {
             licence_requests,
             profiles,
             unlocks,
+            reference: publisher,
             office,
         })
     }
@@ -346,6 +344,9 @@ impl Authority {
                         .revocations()
                         .map(|c| Handled::ok(Response::Revocations(c))),
                     Request::MyCertificate => self.certificates.my_certificate(peer),
+                    Request::MoreNumbers { current, want } => {
+                        self.registry.more_numbers(peer, current, want)
+                    }
                     Request::Enrol { .. } => unreachable!(),
                 }
             }
@@ -364,6 +365,7 @@ pub mod keys;
 pub mod licence_request;
 pub mod office;
 pub mod profiles;
+pub mod reference;
 pub mod registry;
 pub mod replica;
 pub mod review;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::api::{self, AppState};
 use crate::authority::{self, Authority, AuthorityInfo};
-use crate::clock::{Clock, SystemClock, china_date};
+use crate::clock::{Clock, china_date};
 use crate::config::UpstreamSection;
 use crate::config::{Config, STORE_FILE};
 use crate::domain::numbering::NumberBlock;
@@ -226,7 +226,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                         &agency,
                     );
                     config.http.listen = listen;
-                    let block = number_block.unwrap_or_else(standalone_block);
+                    let block = match number_block {
+                        Some(b) => b,
+                        None => standalone_block()?,
+                    };
                     init_enterprise(&data_dir, &config, &block)?;
                 }
             }
@@ -336,9 +339,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn standalone_block() -> String {
-    let yy = china_date(SystemClock.now_ms()).year() % 100;
-    format!("{yy:02}9999400000560600000:100000")
+/// The clock every node of this process runs on ([`crate::clock::process_clock`]).
+fn clock() -> anyhow::Result<Arc<dyn Clock>> {
+    crate::clock::process_clock().map_err(anyhow::Error::msg)
+}
+
+fn standalone_block() -> anyhow::Result<String> {
+    let yy = china_date(clock()?.now_ms()).year() % 100;
+    Ok(format!("{yy:02}9999400000560600000:100000"))
 }
 
 /// Validates the config and creates a fresh data directory with its store (refusing one
@@ -406,7 +414,7 @@ pub fn init_enrolled(
     // 新授权: the e-key authorises this device; the request goes out on first contact.
     let master = crate::ekey::unlock(&store, pin)?;
     drop(store);
-    let ent = open_enterprise(data_dir, &config, Arc::new(SystemClock))?;
+    let ent = open_enterprise(data_dir, &config, clock()?)?;
     ent.certificates.queue_request(
         exlic_client::cert_request::RequestKind::New,
         mobile,
@@ -421,7 +429,7 @@ pub fn init_enrolled(
 pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     let store = create_data_dir(data_dir, config)?;
     let a = config.authority.as_ref().expect("validated");
-    authority::initialise(&store, &a.agency_code, &SystemClock)?;
+    authority::initialise(&store)?;
     ensure_tls(data_dir, a)?;
     config.save(data_dir)?;
     Ok(())
@@ -481,7 +489,7 @@ fn open_authority(
     let a = config.authority.as_ref().expect("validated");
     Ok(Authority::with_reference(
         store,
-        Arc::new(SystemClock),
+        clock()?,
         AuthorityInfo {
             name: a.name.clone(),
             agency_code: a.agency_code.clone(),
@@ -524,7 +532,7 @@ pub async fn serve_enterprise(
     shutdown: tokio::sync::watch::Receiver<bool>,
     announce: impl FnOnce(String),
 ) -> anyhow::Result<()> {
-    let enterprise = Arc::new(open_enterprise(&data_dir, &config, Arc::new(SystemClock))?);
+    let enterprise = Arc::new(open_enterprise(&data_dir, &config, clock()?)?);
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -538,6 +546,8 @@ pub async fn serve_enterprise(
     if let Some(u) = &config.upstream {
         let mut key = [0u8; 32];
         hex::decode_to_slice(&u.authority_key, &mut key).context("upstream.authority_key")?;
+        // The office's release synced before the last shutdown is in force from the start.
+        enterprise.reference.adopt_published(&key)?;
         let (secret, master) = enterprise.enrolment_keys()?;
         let up = Upstream {
             authority_key: key,
@@ -779,7 +789,7 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
         println!("ok: store intact");
         return Ok(());
     }
-    let ent = open_enterprise(data_dir, &config, Arc::new(SystemClock))?;
+    let ent = open_enterprise(data_dir, &config, clock()?)?;
     let problems = ent.applications.check_consistency()?;
     if problems.is_empty() {
         println!("ok: store intact, indexes consistent");
@@ -856,7 +866,7 @@ pub fn demo_config() -> Config {
 /// Fills a demo node with realistic applications in several states.
 pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
     use exlic_client::application::ApplicationForm;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = clock()?;
     let year = china_date(clock.now_ms()).year();
     let ent = open_enterprise(data_dir, config, clock)?;
     let e = config

@@ -22,6 +22,51 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by a fixed offset: it shows `start` when the process begins and
+/// runs at the real rate from there.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    offset_ms: i64,
+}
+
+impl ShiftedClock {
+    /// A clock that shows `start_ms` now.
+    pub fn starting_at(start_ms: i64) -> Self {
+        Self {
+            offset_ms: start_ms - SystemClock.now_ms(),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset_ms
+    }
+}
+
+/// The variable that sets where a node's clock starts (an RFC 3339 time such as
+/// `2027-12-15T10:00:00+08:00`), for rehearsing a date on a test machine; unset, the
+/// node runs on the system clock.
+pub const START_VAR: &str = "EXLIC_CLOCK_START";
+
+/// The clock a node process runs on: the system clock, or a [`ShiftedClock`] when
+/// [`START_VAR`] is set. The offset is fixed at the first call.
+pub fn process_clock() -> Result<Arc<dyn Clock>, String> {
+    static START: std::sync::OnceLock<Result<Option<ShiftedClock>, String>> =
+        std::sync::OnceLock::new();
+    let shifted = START.get_or_init(|| match std::env::var(START_VAR) {
+        Err(_) => Ok(None),
+        Ok(v) => v
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(ShiftedClock::starting_at(t.as_millisecond())))
+            .map_err(|e| format!("{START_VAR}={v}: not an RFC 3339 time: {e}")),
+    });
+    Ok(match shifted.clone()? {
+        Some(c) => Arc::new(c),
+        None => Arc::new(SystemClock),
+    })
+}
+
 /// A clock tests set by hand.
 #[derive(Debug, Default, Clone)]
 pub struct ManualClock(Arc<AtomicI64>);
@@ -31,12 +76,12 @@ impl ManualClock {
     pub fn at(ms: i64) -> Self {
         Self(Arc::new(AtomicI64::new(ms)))
     }
-    /// Sets the time.
     /// Moves the time on by `ms`.
     pub fn advance(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
+    /// Sets the time.
     pub fn set(&self, ms: i64) {
         self.0.store(ms, Ordering::SeqCst);
     }

@@ -30,9 +30,11 @@ use certs::Certificates;
 use delivery::Delivery;
 use device::Device;
 use licence_request::LicenceRequests;
+use numbers::Numbers;
 use profile::Profile;
+use reference::ReferenceUpdates;
 use replica::Replica;
-use sealing::{META_NUMBER_BLOCK, Sealing, decode_block, encode_block};
+use sealing::Sealing;
 use unlock::Ekey;
 
 /// Who this node belongs to.
@@ -132,9 +134,7 @@ pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
     if meta_get(&w, META_DEVICE_KEY)?.is_none() {
         meta_put(&w, META_DEVICE_KEY, &crate::random::bytes::<32>())?;
     }
-    if meta_get(&w, META_NUMBER_BLOCK)?.is_none() {
-        meta_put(&w, META_NUMBER_BLOCK, &encode_block(&block))?;
-    }
+    numbers::initialise(&w, &block)?;
     w.commit()?;
     Ok(())
 }
@@ -175,6 +175,10 @@ pub struct Enterprise {
     pub replica: Replica,
     /// Sealed submissions in the outbox and the office's answers.
     pub delivery: Delivery,
+    /// The office's reference releases.
+    pub reference: ReferenceUpdates,
+    /// This device's 申请表号 blocks.
+    pub numbers: Numbers,
 }
 
 impl Enterprise {
@@ -196,7 +200,7 @@ impl Enterprise {
         ));
         let device = Arc::new(Device {
             store,
-            reference,
+            reference: crate::domain::reference::Current::new(reference),
             clock,
             identity,
             settings,
@@ -211,6 +215,8 @@ impl Enterprise {
         let blobs = BlobRelay { device: d() };
         let delivery = Delivery { device: d() };
         Ok(Self {
+            reference: ReferenceUpdates { device: d() },
+            numbers: Numbers { device: d() },
             attachments: Attachments {
                 device: d(),
                 applications: applications.clone(),
@@ -244,9 +250,9 @@ impl Enterprise {
         &self.device.store
     }
 
-    /// The loaded reference data.
-    pub fn reference(&self) -> &Reference {
-        &self.device.reference
+    /// The reference data in force now.
+    pub fn reference(&self) -> Arc<Reference> {
+        self.device.reference()
     }
 
     /// This device's public seal key.
@@ -291,11 +297,7 @@ impl Enterprise {
 
     /// What the node says about itself.
     pub fn node_info(&self) -> Result<NodeInfo> {
-        let txn = self.device.store.read()?;
-        let left = meta_get(&txn, META_NUMBER_BLOCK)?
-            .and_then(|v| decode_block(&v))
-            .map(|b| b.remaining())
-            .unwrap_or(0);
+        let left = self.numbers.left()?;
         let device = &self.device;
         Ok(NodeInfo {
             role: "enterprise".into(),
@@ -305,7 +307,7 @@ impl Enterprise {
             device_public_key: hex::encode(device.public_key()),
             numbers_left: left,
             version: env!("CARGO_PKG_VERSION").into(),
-            reference_version: device.reference.version().into(),
+            reference_version: device.reference().label(),
         })
     }
 }
@@ -317,7 +319,9 @@ pub mod certs;
 pub mod delivery;
 pub mod device;
 pub mod licence_request;
+pub mod numbers;
 pub mod profile;
+pub mod reference;
 pub mod replica;
 pub mod sealing;
 pub mod session;

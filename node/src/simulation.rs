@@ -37,7 +37,7 @@ const START_MS: i64 = 1_733_882_400_000;
 const STEPS: usize = 24;
 /// The field each device edits on shared drafts (one per device, so every acknowledged
 /// value has exactly one writer and must survive).
-const FIELDS: [&str; 3] = ["remarks", "contract_no", "consignor_name"];
+const FIELDS: [&str; 3] = ["remarks", "additional_info", "consignor_name"];
 
 /// A store in memory that outlives the database over it, so a node can be restarted from
 /// exactly what it had committed.
@@ -133,7 +133,7 @@ struct World {
 
 fn open_authority(mem: &Memory, clock: &Arc<ManualClock>) -> Authority {
     let store = Arc::new(Store::open_backend(mem.clone(), options()).expect("authority store"));
-    authority::initialise(&store, "AA", clock.as_ref()).expect("initialise");
+    authority::initialise(&store).expect("initialise");
     Authority::new(
         store,
         clock.clone(),
@@ -178,6 +178,11 @@ fn blank_enterprise(clock: &Arc<ManualClock>) -> Arc<Enterprise> {
 
 impl World {
     fn new(seed: u64, devices: usize) -> Self {
+        Self::with_blocks(seed, devices, 1000)
+    }
+
+    /// A world whose devices are enrolled with blocks of `numbers` 申请表号.
+    fn with_blocks(seed: u64, devices: usize, numbers: u64) -> Self {
         crate::random::seed_this_thread(Some(seed));
         let clock = Arc::new(ManualClock::at(START_MS));
         let auth_mem = Memory(Arc::new(InMemoryBackend::new()));
@@ -187,7 +192,7 @@ impl World {
         for i in 0..devices {
             let token = auth
                 .registry
-                .invite(USCC, "厦门示例化工进出口有限公司", 1000, 30)
+                .invite(USCC, "厦门示例化工进出口有限公司", numbers, 30)
                 .expect("invite");
             let inv = Invite::from_token(&token).expect("token");
             let mem = Memory(Arc::new(InMemoryBackend::new()));
@@ -345,6 +350,7 @@ impl World {
                 let shared = self.rng.chance(50);
                 let mut form = seed_form();
                 form.contract_no = self.next_value(d);
+                form.contract.contract_no = form.contract_no.clone();
                 if let Ok(v) = ent.applications.create(&form) {
                     self.model.apps.insert(v.id, (d, shared, false));
                     self.log(format!("d{d}: created {} shared={shared}", v.id));
@@ -631,6 +637,41 @@ fn simulation_of_lossy_partitioned_restarting_networks_keeps_every_invariant() {
             .collect()
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_device_seals_three_times_its_block_across_syncs_without_a_pause() {
+    let mut w = World::with_blocks(1, 1, 4);
+    w.quiesce().unwrap();
+    let ent = w.devices[0].ent.clone();
+    let mut numbers = BTreeSet::new();
+    for i in 0..12 {
+        let mut form = seed_form();
+        form.contract_no = format!("HT{i}");
+        form.contract.contract_no = form.contract_no.clone();
+        let v = ent.applications.create(&form).unwrap();
+        ent.attachments
+            .add(
+                v.id,
+                "合同.pdf",
+                "application/pdf",
+                format!("{i}").as_bytes(),
+            )
+            .unwrap();
+        let sealed = ent
+            .sealing
+            .seal(v.id)
+            .unwrap_or_else(|e| panic!("seal {i}: {e:?}"));
+        numbers.insert(sealed.application_no);
+        ent.sealing.report(v.id).unwrap();
+        w.quiesce().unwrap();
+    }
+    assert_eq!(numbers.len(), 12, "{numbers:?}");
+    // Every number is this office's (AA: registry digits 90) for the year of the clock.
+    assert!(numbers.iter().all(|n| n.starts_with("2490")), "{numbers:?}");
+    assert!(ent.numbers.left().unwrap() >= 2);
+    let received = w.auth.ingest.submission_count().unwrap();
+    assert_eq!(received, 12);
 }
 
 #[test]

@@ -323,10 +323,11 @@ impl Ingest {
         now_ms: i64,
     ) -> Vec<FieldError> {
         let office = &self.office;
+        let reference = office.reference();
         rules::check_at_office(
             form,
             &rules::Context {
-                reference: &office.reference,
+                reference: &reference,
                 today: crate::clock::china_date(now_ms),
                 enterprise_uscc: enterprise,
                 agency_code: &office.info.agency_code,

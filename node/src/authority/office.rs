@@ -9,7 +9,7 @@ use exlic_client::certificate::Trust;
 
 use super::{AuthorityError, AuthorityInfo, META_SIGNING_KEY, key_seed};
 use crate::clock::Clock;
-use crate::domain::reference::Reference;
+use crate::domain::reference::{Current, Reference};
 use crate::store::{Store, StoreError, key_records, meta_get};
 
 /// The authority's shared context.
@@ -22,8 +22,9 @@ pub struct Office {
     pub(super) identity: SigningKey,
     /// The current signing key and the chain of keys from the identity key to it.
     pub(super) signing: RwLock<(SigningKey, Trust)>,
-    /// The reference data licences are built from, parsed once.
-    pub(super) reference: Arc<Reference>,
+    /// The reference data in force: what sealed forms are re-checked against and licences
+    /// are built from (its newest release, see `authority::reference`).
+    pub(super) reference: Current,
 }
 
 impl Office {
@@ -58,8 +59,13 @@ impl Office {
             info,
             identity,
             signing: RwLock::new((key, trust)),
-            reference,
+            reference: Current::new(reference),
         })
+    }
+
+    /// The reference data in force now.
+    pub fn reference(&self) -> Arc<Reference> {
+        self.reference.get()
     }
 
     /// What this authority's own verifications trust: its keys, from the identity key

@@ -1,5 +1,7 @@
 //! The enterprise registry: enrolment invites (each a token carrying a number block and
-//! the authority's addresses) and enrolment of a device on first contact.
+//! the authority's addresses), enrolment of a device on first contact, and the 申请表号
+//! blocks the office hands out (unique nationally: year, the agency's registry digits, a
+//! serial), at enrolment and as top-ups over sync.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,8 +11,12 @@ use exlic_client::seal::sha256;
 
 use super::office::Office;
 use super::{AuthorityError, Handled, META_NEXT_BLOCK};
+use crate::domain::numbering::{office_block_start, office_next_block};
 use crate::store::registry::{self, EnterpriseRow, InviteRow};
-use crate::store::{feed, meta_get, meta_put};
+use crate::store::{WriteBatch, feed, meta_get, meta_put};
+/// Most numbers one top-up grants.
+pub const MAX_TOP_UP: u64 = 10_000;
+
 /// Invites and enrolment.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -53,15 +59,7 @@ impl Registry {
         }
         let secret: [u8; 32] = crate::random::bytes();
         let w = self.office.store.write()?;
-        let first = meta_get(&w, META_NEXT_BLOCK)?
-            .and_then(|v| v.try_into().ok())
-            .map(u128::from_be_bytes)
-            .ok_or(AuthorityError::NotInitialised)?;
-        meta_put(
-            &w,
-            META_NEXT_BLOCK,
-            &(first + u128::from(numbers)).to_be_bytes(),
-        )?;
+        let first = self.allocate_block(&w, numbers)?;
         let expires = self.office.clock.now_ms() + valid_days * 86_400_000;
         registry::put_invite(
             &w,
@@ -86,6 +84,71 @@ impl Registry {
             expires_at_ms: expires,
         };
         Ok(invite.to_token(&self.office.identity))
+    }
+
+    /// Grants an enrolled device the block to follow its block starting at `current`:
+    /// the same block for the same `current` (a retry after a lost answer), at most
+    /// [`MAX_TOP_UP`] numbers.
+    pub(super) fn more_numbers(
+        &self,
+        peer: [u8; 32],
+        current: u128,
+        want: u64,
+    ) -> Result<Handled, AuthorityError> {
+        if want == 0 {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                "want: ask for at least one number",
+            ));
+        }
+        let key = format!("number_grant.{}.{current:021}", hex::encode(peer));
+        let w = self.office.store.write()?;
+        if let Some(v) = meta_get(&w, &key)?
+            && let Ok(b) = <[u8; 24]>::try_from(v.as_slice())
+        {
+            let first = u128::from_be_bytes(b[..16].try_into().expect("16 bytes"));
+            let len = u64::from_be_bytes(b[16..].try_into().expect("8 bytes"));
+            return Ok(Handled::ok(Response::Numbers { first, len }));
+        }
+        let len = want.min(MAX_TOP_UP);
+        let first = self.allocate_block(&w, len)?;
+        let mut v = first.to_be_bytes().to_vec();
+        v.extend_from_slice(&len.to_be_bytes());
+        meta_put(&w, &key, &v)?;
+        w.commit()?;
+        tracing::info!(device = %hex::encode(&peer[..8]), first = %format!("{first:021}"), len, "number block granted");
+        Ok(Handled::ok(Response::Numbers { first, len }))
+    }
+
+    /// Takes the next `numbers` 申请表号 of this office and year, in `w`.
+    pub(super) fn allocate_block(
+        &self,
+        w: &WriteBatch<'_>,
+        numbers: u64,
+    ) -> Result<u128, AuthorityError> {
+        let agency = &self.office.info.agency_code;
+        let block = self.office.reference().agency_block(agency).ok_or_else(|| {
+            AuthorityError::wrong_state(
+                "agency_code",
+                format!(
+                    "agency {agency} is not in the agency registry (codes.json agencies), so its 申请表号 could collide with another office's; publish reference data that lists it"
+                ),
+            )
+        })?;
+        let today = crate::clock::china_date(self.office.clock.now_ms());
+        let stopped = meta_get(w, META_NEXT_BLOCK)?
+            .and_then(|v| v.try_into().ok())
+            .map(u128::from_be_bytes);
+        let first = office_next_block(stopped, today, block);
+        let end = first + u128::from(numbers);
+        if end > office_block_start(today, block) + 10u128.pow(17) {
+            return Err(AuthorityError::wrong_state(
+                "numbers",
+                "this office's 申请表号 for the year are used up",
+            ));
+        }
+        meta_put(w, META_NEXT_BLOCK, &end.to_be_bytes())?;
+        Ok(first)
     }
 
     pub(super) fn enrol(

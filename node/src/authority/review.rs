@@ -113,20 +113,36 @@ impl Review {
         let form: ApplicationForm = serde_json::from_slice(&sub.content)
             .map_err(|_| StoreError::Record("sealed content"))?;
         let today = china_date(now);
+        let reference = self.office.reference();
         let quota_year = rules::parse_year(&form.quota_year)
             .ok_or_else(|| AuthorityError::bad_input("quota_year", "not a year"))?;
-        let expiry = issuing::expiry(today, quota_year as i16, 6)
-            .map_err(|e| AuthorityError::bad_input("expiry", e.to_string()))?;
-        // Serial per office and year, in the same transaction: unique under concurrency
-        // (redb serialises writers) and across restarts.
-        let serial_key = format!("licence_serial.{}", today.year());
+        let months = reference
+            .commodity(quota_year, &form.commodity_code)
+            .and_then(|e| e.validity_months)
+            .unwrap_or(6);
+        let expiry = issuing::expiry(today, quota_year as i16, months as i8).map_err(|e| {
+            if i32::from(quota_year) < i32::from(today.year()) {
+                AuthorityError::wrong_state(
+                    "quota_year",
+                    format!(
+                        "配额年度 {quota_year} has ended; no {quota_year} licence can be issued on {today}. Refuse the application: the enterprise can copy it into a new application for {}.",
+                        today.year()
+                    ),
+                )
+            } else {
+                AuthorityError::wrong_state("quota_year", e.to_string())
+            }
+        })?;
+        // Serial per office and quota year, in the same transaction: unique under
+        // concurrency (redb serialises writers) and across restarts.
+        let serial_key = format!("licence_serial.{quota_year}");
         let serial = meta_get(w, &serial_key)?
             .and_then(|v| v.try_into().ok())
             .map(u32::from_be_bytes)
             .unwrap_or(0)
             + 1;
         meta_put(w, &serial_key, &serial.to_be_bytes())?;
-        let licence_no = issuing::licence_no(today, &self.office.info.agency_code, serial)
+        let licence_no = issuing::licence_no(quota_year, &self.office.info.agency_code, serial)
             .map_err(|e| AuthorityError::wrong_state("licence_no", e.to_string()))?;
         let licence = issuing::build_licence(
             &form,
@@ -144,7 +160,7 @@ impl Review {
                 ],
                 key_id: key_id(&key.verifying_key().to_bytes()),
             },
-            &self.office.reference,
+            &reference,
         )
         .map_err(|e| AuthorityError::wrong_state(e.field, e.reason))?;
         let file = licence.sign(key);

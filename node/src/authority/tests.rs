@@ -41,11 +41,21 @@ fn office_at(
     now_ms: i64,
     attachment_max_bytes: u64,
 ) -> Authority {
+    office_on(dir, agency, &ManualClock::at(now_ms), attachment_max_bytes)
+}
+
+/// The same on `clock`, which the test may move.
+fn office_on(
+    dir: &std::path::Path,
+    agency: &str,
+    clock: &ManualClock,
+    attachment_max_bytes: u64,
+) -> Authority {
     let store = Arc::new(Store::open(&dir.join("a.redb"), StoreOptions::default()).unwrap());
-    initialise(&store, agency, &ManualClock::at(now_ms)).unwrap();
+    initialise(&store).unwrap();
     Authority::new(
         store,
-        Arc::new(ManualClock::at(now_ms)),
+        Arc::new(clock.clone()),
         AuthorityInfo {
             name: "test".into(),
             agency_code: agency.into(),
@@ -182,6 +192,11 @@ fn app_doc(uscc: &str, remarks: &str) -> AutoCommit {
 /// The sample application of `uscc` for the fixture clock's year (2025).
 fn sample_form(uscc: &str) -> ApplicationForm {
     exlic_client::sample::application(exlic_client::sample::NAME, uscc, 2025)
+}
+
+/// Unix ms of an RFC 3339 time.
+fn ms(t: &str) -> i64 {
+    t.parse::<jiff::Timestamp>().unwrap().as_millisecond()
 }
 
 /// `form` as an application document.

@@ -214,7 +214,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store =
         Arc::new(Store::open(&dir.join("authority.redb"), StoreOptions::default()).expect("store"));
-    authority::initialise(&store, "AA", &exlic_node::clock::SystemClock).expect("initialise");
+    authority::initialise(&store).expect("initialise");
     let a = Arc::new(
         Authority::new(
             store,

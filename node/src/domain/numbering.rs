@@ -70,14 +70,24 @@ impl NumberBlock {
     }
 }
 
-/// Where an office starts handing out 申请表号 blocks: the two-digit year of `today`, two
-/// digits derived from the agency code, then 17 digits of serial space.
-pub fn office_block_start(today: jiff::civil::Date, agency_code: &str) -> u128 {
+/// Where an office's 申请表号 blocks start in the year of `today`: the year's two digits,
+/// the office's two digits from the agency registry (`agency_block`, unique among
+/// agencies), then 17 digits of serial space. No two offices, and no two years, share a
+/// number.
+pub fn office_block_start(today: jiff::civil::Date, agency_block: u8) -> u128 {
     let yy = (today.year() % 100) as u128;
-    let agency = agency_code
-        .bytes()
-        .fold(0u128, |a, b| (a * 31 + u128::from(b)) % 100);
-    yy * 10u128.pow(19) + agency * 10u128.pow(17)
+    yy * 10u128.pow(19) + u128::from(agency_block % 100) * 10u128.pow(17)
+}
+
+/// The first number of the next block an office hands out: where it stopped, or the start
+/// of this year's space if it stopped in an earlier year's (or has not begun).
+pub fn office_next_block(
+    stopped_at: Option<u128>,
+    today: jiff::civil::Date,
+    agency_block: u8,
+) -> u128 {
+    let start = office_block_start(today, agency_block);
+    stopped_at.filter(|n| *n >= start).unwrap_or(start)
 }
 
 #[cfg(test)]
@@ -119,9 +129,30 @@ mod tests {
 
     #[test]
     fn an_office_block_starts_at_its_year_and_agency() {
-        let start = office_block_start(jiff::civil::date(2026, 5, 1), "AA");
-        assert_eq!(start / 10u128.pow(19), 26);
-        assert_eq!(start % 10u128.pow(17), 0);
-        assert_eq!(format!("{start:021}").len(), 21);
+        let start = office_block_start(jiff::civil::date(2026, 5, 1), 90);
+        assert_eq!(format!("{start:021}"), "269000000000000000000");
+        assert_eq!(
+            format!(
+                "{:021}",
+                office_block_start(jiff::civil::date(2027, 1, 1), 50)
+            ),
+            "275000000000000000000"
+        );
+    }
+
+    #[test]
+    fn the_next_block_moves_to_the_new_years_space() {
+        let d26 = jiff::civil::date(2026, 12, 31);
+        let d27 = jiff::civil::date(2027, 1, 1);
+        assert_eq!(
+            office_next_block(None, d26, 90),
+            269_000_000_000_000_000_000
+        );
+        let stopped = 269_000_000_000_000_001_000;
+        assert_eq!(office_next_block(Some(stopped), d26, 90), stopped);
+        assert_eq!(
+            office_next_block(Some(stopped), d27, 90),
+            279_000_000_000_000_000_000
+        );
     }
 }

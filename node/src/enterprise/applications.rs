@@ -96,7 +96,7 @@ impl Applications {
             revision: state.revision,
             frozen: lifecycle::is_frozen(state.status),
             commodity_name: self.device.commodity_name(&form),
-            totals: totals::compute(&form, &self.device.reference),
+            totals: totals::compute(&form, &self.device.reference()),
             form,
             attachments,
             application_date: state.application_date.to_string(),
@@ -174,7 +174,7 @@ impl Applications {
                 field: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        let errs = rules::check_draft(&form, &self.device.ctx(0));
+        let errs = rules::check_draft(&form, &self.device.ctx(&self.device.reference(), 0));
         if !errs.is_empty() {
             return Err(EnterpriseError::Invalid(errs));
         }
@@ -259,7 +259,7 @@ impl Applications {
         let application_no = digits("application_no", &q.application_no, 21)?;
         let trade_mode = match q.trade_mode.as_deref() {
             None | Some("") => None,
-            Some(t) if self.device.reference.is_trade_mode(t) => Some(t.to_owned()),
+            Some(t) if self.device.reference().is_trade_mode(t) => Some(t.to_owned()),
             Some(_) => return Err(bad("trade_mode", "unknown trade mode")),
         };
         let filter = index::Filter {

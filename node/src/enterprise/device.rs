@@ -10,7 +10,7 @@ use exlic_client::DocId;
 use exlic_client::application::{ApplicationForm, ApplicationSummary};
 
 use crate::clock::{Clock, china_date};
-use crate::domain::reference::Reference;
+use crate::domain::reference::{Current, Reference};
 use crate::domain::rules::{self, Context};
 use crate::domain::totals;
 use crate::store::app_state::{self, AppState};
@@ -23,7 +23,9 @@ use super::{EnterpriseError, Identity, Result, Settings};
 #[derive(Debug)]
 pub struct Device {
     pub(super) store: Arc<Store>,
-    pub(super) reference: Arc<Reference>,
+    /// The reference data in force: the office's newest release once one has synced,
+    /// else this node's own (`[reference] dir` or the built-in data).
+    pub(super) reference: Current,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) identity: Identity,
     pub(super) settings: Settings,
@@ -37,10 +39,19 @@ impl Device {
         self.key.verifying_key().to_bytes()
     }
 
-    /// What the rules need to know about this node and today.
-    pub(super) fn ctx(&self, attachment_count: usize) -> Context<'_> {
+    /// The reference data in force now.
+    pub(super) fn reference(&self) -> Arc<Reference> {
+        self.reference.get()
+    }
+
+    /// What the rules need to know about this node and today, over `reference`.
+    pub(super) fn ctx<'a>(
+        &'a self,
+        reference: &'a Reference,
+        attachment_count: usize,
+    ) -> Context<'a> {
         Context {
-            reference: &self.reference,
+            reference,
             today: china_date(self.clock.now_ms()),
             enterprise_uscc: &self.identity.enterprise_uscc,
             agency_code: &self.identity.agency_code,
@@ -53,7 +64,7 @@ impl Device {
 
     /// The 暂存 rules over a form.
     pub(super) fn check_draft(&self, form: &ApplicationForm) -> Result<()> {
-        let errs = rules::check_draft(form, &self.ctx(0));
+        let errs = rules::check_draft(form, &self.ctx(&self.reference(), 0));
         if errs.is_empty() {
             Ok(())
         } else {
@@ -68,7 +79,7 @@ impl Device {
         form: &ApplicationForm,
         state: &AppState,
     ) -> ApplicationSummary {
-        let t = totals::compute(form, &self.reference);
+        let t = totals::compute(form, &self.reference());
         ApplicationSummary {
             id,
             status: state.status,
@@ -87,9 +98,10 @@ impl Device {
 
     /// 商品名称 from the reference data (the quota year's catalogue, else any year's).
     pub(super) fn commodity_name(&self, form: &ApplicationForm) -> Option<String> {
+        let r = self.reference();
         let entry = rules::parse_year(&form.quota_year)
-            .and_then(|y| self.reference.commodity(y, &form.commodity_code))
-            .or_else(|| self.reference.commodity_any_year(&form.commodity_code))?;
+            .and_then(|y| r.commodity(y, &form.commodity_code))
+            .or_else(|| r.commodity_any_year(&form.commodity_code))?;
         Some(entry.name.clone())
     }
 

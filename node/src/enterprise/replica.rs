@@ -217,8 +217,9 @@ impl Replica {
         if docs::kind(w, doc)? != Some(kind::APPLICATION) {
             docs::set_kind(w, doc, kind::APPLICATION)?;
         }
-        let state = app_state::get(w, doc)?;
-        let mut state = state.unwrap_or_else(|| AppState {
+        let known = app_state::get(w, doc)?;
+        let first_sight = known.is_none();
+        let mut state = known.unwrap_or_else(|| AppState {
             status: ApplicationStatus::Draft,
             revision: 0,
             application_no: None,
@@ -246,6 +247,15 @@ impl Replica {
             &attachments,
             self.device.settings.attachment_max_bytes,
         )?;
+        // The office's case may have arrived before the application (sealed and reported
+        // on another device): it was set aside then and applies now.
+        if first_sight
+            && let Some(case) = w
+                .doc(crate::store::case_doc::case_id(doc))?
+                .and_then(|d| crate::store::case_doc::read(d))
+        {
+            self.apply_case(w, case)?;
+        }
         Ok(())
     }
 

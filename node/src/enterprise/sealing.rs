@@ -14,7 +14,6 @@ use super::certs::Certificates;
 use super::device::Device;
 use super::{EnterpriseError, Result};
 use crate::domain::lifecycle::{Action, Refused};
-use crate::domain::numbering::NumberBlock;
 use crate::domain::rules;
 use crate::store::{StoreError, blobs, form_doc, meta_get, meta_put, seals};
 
@@ -38,7 +37,8 @@ impl Sealing {
         let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
         // Persist any pending change first so the sealed heads are on disk.
         w.save_doc(id)?;
-        let mut all = rules::check_seal(&form, &self.device.ctx(atts.len()));
+        let reference = self.device.reference();
+        let mut all = rules::check_seal(&form, &self.device.ctx(&reference, atts.len()));
         all.extend(self.certificate_findings()?);
         if all.iter().any(|e| e.severity == Severity::Error) {
             return Err(EnterpriseError::Invalid(all));
@@ -60,14 +60,7 @@ impl Sealing {
         heads.sort();
         let application_no = match &state.application_no {
             Some(n) => n.clone(),
-            None => {
-                let raw = meta_get(&w, META_NUMBER_BLOCK)?
-                    .ok_or(EnterpriseError::NotInitialised("no number block"))?;
-                let mut block = decode_block(&raw).ok_or(StoreError::Record("number_block"))?;
-                let n = block.allocate()?;
-                meta_put(&w, META_NUMBER_BLOCK, &encode_block(&block))?;
-                n
-            }
+            None => super::numbers::Numbers::take(&w)?,
         };
         let now = self.device.clock.now_ms();
         let revision = state.revision + 1;
@@ -190,23 +183,4 @@ impl Sealing {
     }
 }
 
-pub(super) const META_NUMBER_BLOCK: &str = "number_block";
 const META_NEXT_OUTBOX: &str = "next_outbox";
-
-pub(super) fn encode_block(b: &NumberBlock) -> Vec<u8> {
-    let mut v = b.first.to_be_bytes().to_vec();
-    v.extend_from_slice(&b.len.to_be_bytes());
-    v.extend_from_slice(&b.used.to_be_bytes());
-    v
-}
-
-pub(super) fn decode_block(v: &[u8]) -> Option<NumberBlock> {
-    if v.len() != 32 {
-        return None;
-    }
-    Some(NumberBlock {
-        first: u128::from_be_bytes(v[..16].try_into().ok()?),
-        len: u64::from_be_bytes(v[16..24].try_into().ok()?),
-        used: u64::from_be_bytes(v[24..].try_into().ok()?),
-    })
-}

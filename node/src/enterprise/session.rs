@@ -7,10 +7,11 @@
 //!
 //! A round is, in order: enrol (first contact only), upload the attachments attached here,
 //! sync every changed document until both sides are quiet (the change feeds of both sides,
-//! a page at a time), fetch the attachments synced documents list, certificate work (the
+//! a page at a time), fetch the attachments synced documents list, ask for the next
+//! 申请表号 block once half the current one is used, certificate work (the
 //! first round of a session, while a request waits or this device has no certificate, and
-//! every 30th round), deliver the outbox (uploading what each seal covers first), and apply
-//! an e-key unlock from the office.
+//! every 30th round), deliver the outbox (uploading what each seal covers first), apply
+//! an e-key unlock from the office and put its newest reference release in force.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -95,6 +96,7 @@ enum Phase {
     UploadQueued(Uploads),
     Sync(DocSync),
     Fetch(Fetches),
+    Numbers,
     Certificates(VecDeque<(u64, Vec<u8>)>, Option<u64>, bool),
     Deliver(VecDeque<Outgoing>, Option<Delivery>),
 }
@@ -176,6 +178,7 @@ impl Session {
                 (None, Some(p)) => phase = p,
                 (_, None) => {
                     ent.ekey.apply_pending_unlock(&self.creds.authority_key)?;
+                    ent.reference.adopt_published(&self.creds.authority_key)?;
                     self.first_round = false;
                     self.rounds += 1;
                     return Ok(Step::RoundDone);
@@ -254,8 +257,24 @@ impl Session {
             }
             Phase::Fetch(mut fetches) => match fetches.step(ent, answer)? {
                 Some(r) => Ok((Some(r), Some(Phase::Fetch(fetches)))),
-                None => Ok((None, Some(self.certificates(ent)?))),
+                None => match ent.numbers.top_up_request()? {
+                    Some(r) => Ok((Some(r), Some(Phase::Numbers))),
+                    None => Ok((None, Some(self.certificates(ent)?))),
+                },
             },
+            Phase::Numbers => {
+                match answer {
+                    Some(Ok(Response::Numbers { first, len })) => {
+                        ent.numbers.granted(first, len)?;
+                    }
+                    Some(Ok(_)) | None => return Err(SessionError::Unexpected),
+                    // Not fatal: the current block still has numbers; ask next round.
+                    Some(Err((code, msg))) => {
+                        tracing::warn!(?code, %msg, "the office did not grant a number block");
+                    }
+                }
+                Ok((None, Some(self.certificates(ent)?)))
+            }
             Phase::Certificates(mut rows, current, asked_mine) => {
                 let authority_key = self.creds.authority_key;
                 match (answer, current) {

@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! { "type": "directory", "json": the `exlic_client::directory::Directory` as JSON,
-//!   "keys": [ signed `KeyRecord`, oldest first ] }
+//!   "keys": [ signed `KeyRecord`, oldest first ],
+//!   "reference": the newest signed `ReferenceRelease` (bytes) }
 //! ```
 //! The authority is the only writer, so each part is one value; a later edit replaces it.
-//! The key records need no trust in the carrier: each must be signed by the key before it.
+//! The key records need no trust in the carrier: each must be signed by the key before it;
+//! nor does the reference release, which must be signed by a key of that chain.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
@@ -81,4 +83,25 @@ pub fn read_keys(doc: &AutoCommit) -> Vec<Vec<u8>> {
             _ => None,
         })
         .collect()
+}
+
+/// Writes the newest signed reference release.
+pub fn write_reference(
+    doc: &mut AutoCommit,
+    signed: &[u8],
+) -> Result<(), automerge::AutomergeError> {
+    doc.put(ROOT, "type", TYPE)?;
+    doc.put(ROOT, "reference", ScalarValue::Bytes(signed.to_vec()))?;
+    Ok(())
+}
+
+/// The newest signed reference release, if one was published.
+pub fn read_reference(doc: &AutoCommit) -> Option<Vec<u8>> {
+    match doc.get(ROOT, "reference").ok()?? {
+        (Value::Scalar(v), _) => match v.as_ref() {
+            ScalarValue::Bytes(b) => Some(b.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }

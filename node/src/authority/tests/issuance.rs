@@ -1,5 +1,6 @@
 //! Numbers and uploads under load: concurrent issuances get distinct licence numbers that
-//! survive a restart; a large upload cut short resumes where it stopped.
+//! survive a restart; licences are numbered by quota year across the year end; a large
+//! upload cut short resumes where it stopped.
 
 use super::*;
 
@@ -159,4 +160,53 @@ fn a_20_mib_upload_cut_at_90_percent_resumes_at_90_percent() {
         )
         .response;
     assert!(refused(&r, ErrorCode::BadRequest));
+}
+
+#[test]
+fn licences_are_numbered_by_quota_year_and_a_past_years_case_is_refused_with_a_reason() {
+    use crate::domain::review::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(ms("2026-12-15T10:00:00+08:00"));
+    let a = office_on(dir.path(), "AA", &clock, 1 << 20);
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let att = b"contract".to_vec();
+    upload(&a, &dev, &att);
+    let submit = |n: u8, year: i32| {
+        let id = DocId([n; 16]);
+        let mut form = exlic_client::sample::application(exlic_client::sample::NAME, USCC_A, year);
+        form.remarks = "有效期自1月1日起".into();
+        let mut d = form_doc_of(&form);
+        sync_doc(&a, &dev, &mut d, id);
+        let env = seal(&mut d, id, USCC_A, &dev, &att);
+        let r = a.handle(dev.verifying_key().to_bytes(), Request::Submit(env));
+        assert!(
+            matches!(r.response, Response::Receipt(_)),
+            "{:?}",
+            r.response
+        );
+        a.review
+            .decide(id, Stage::Initial, true, "", "经办人")
+            .unwrap();
+        id
+    };
+    let next_year = submit(1, 2027);
+    let this_year = submit(2, 2026);
+    let left_over = submit(3, 2026);
+    let issue = |id| a.review.decide(id, Stage::Second, true, "", "处长");
+    assert_eq!(issue(next_year).unwrap().1.as_deref(), Some("27AA000001"));
+    assert_eq!(issue(this_year).unwrap().1.as_deref(), Some("26AA000001"));
+
+    // 2 January: the 2026 case still at 待复审 cannot be issued, and says why.
+    clock.set(ms("2027-01-02T09:00:00+08:00"));
+    match issue(left_over) {
+        Err(AuthorityError::WrongState { field, message }) => {
+            assert_eq!(field, "quota_year");
+            assert!(message.contains("配额年度 2026 has ended"), "{message}");
+            assert!(message.contains("new application for 2027"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let next = submit(4, 2027);
+    assert_eq!(issue(next).unwrap().1.as_deref(), Some("27AA000002"));
 }
