@@ -184,6 +184,20 @@ pub enum AuthorityCommand {
         #[arg(long, default_value_t = 30)]
         days: i64,
     },
+    /// Publish reference data to every enrolled enterprise as the office's next signed
+    /// release: each file (`codes.json` or `catalogue-YYYY.json`) replaces or adds the
+    /// file of that name. Run with the node stopped, or use the 参考数据 staff screen.
+    PublishReference {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// What changed and where it comes from (e.g. the announcement).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The files to publish.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs a parsed command.
@@ -289,6 +303,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
             println!("{}", a.registry.invite(&uscc, &name, numbers, days)?);
+            Ok(())
+        }
+        Command::Authority {
+            command:
+                AuthorityCommand::PublishReference {
+                    data_dir,
+                    note,
+                    files,
+                },
+        } => {
+            let config = Config::load(&data_dir)?;
+            if !config.is_authority() {
+                bail!("{} is not an authority node", data_dir.display());
+            }
+            let mut named = Vec::new();
+            for f in &files {
+                let name = f
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .with_context(|| format!("{}: no file name", f.display()))?
+                    .to_owned();
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("{}: cannot read as UTF-8 text", f.display()))?;
+                named.push((name, text));
+            }
+            let a = open_authority(&data_dir, &config, Vec::new())?;
+            let n = a.reference.publish(named, &note, "cli")?;
+            println!(
+                "published reference release R{n}: {}",
+                a.reference.current().label()
+            );
             Ok(())
         }
         Command::Authority {
@@ -427,8 +472,14 @@ pub fn init_enrolled(
 
 /// Creates an authority node's data directory.
 pub fn init_authority(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
-    let store = create_data_dir(data_dir, config)?;
     let a = config.authority.as_ref().expect("validated");
+    if config.reference()?.agency_block(&a.agency_code).is_none() {
+        bail!(
+            "--agency {}: not in the agency registry (codes.json agencies), so this office's 申请表号 could collide with another's; add it to the reference data given in [reference] dir",
+            a.agency_code
+        );
+    }
+    let store = create_data_dir(data_dir, config)?;
     authority::initialise(&store)?;
     ensure_tls(data_dir, a)?;
     config.save(data_dir)?;

@@ -26,6 +26,24 @@ pub fn exlic_bin() -> &'static Path {
     BIN.get_or_init(|| node_binary("exlic"))
 }
 
+/// The time the nodes this process starts take as "now" (`EXLIC_CLOCK_START`), if set.
+static NODE_CLOCK: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Runs every node and command started from now on with its clock starting at `start`
+/// (RFC 3339), or on the system clock for `None`; [`this_year`] follows.
+pub fn set_node_clock(start: Option<&str>) {
+    *NODE_CLOCK.lock().unwrap() = start.map(str::to_owned);
+}
+
+/// An `exlic` command on the nodes' clock.
+pub fn exlic() -> Command {
+    let mut c = Command::new(exlic_bin());
+    if let Some(t) = NODE_CLOCK.lock().unwrap().as_deref() {
+        c.env("EXLIC_CLOCK_START", t);
+    }
+    c
+}
+
 /// Builds one binary of `exlic-node` (a no-op when `scripts/test` already built it) and
 /// returns its path.
 ///
@@ -69,7 +87,7 @@ pub fn node_binary(bin: &str) -> PathBuf {
 
 /// Initialises an enterprise node in `dir` with the demo identity.
 pub fn init_enterprise(dir: &Path) {
-    let out = Command::new(exlic_bin())
+    let out = exlic()
         .args(["init", "enterprise", "--data-dir"])
         .arg(dir)
         .args(["--name", NAME, "--uscc", USCC, "--agency", "AA"])
@@ -103,7 +121,7 @@ pub struct Node {
 impl Node {
     /// Starts `exlic serve` on `dir` and waits for its URL.
     pub fn start(dir: &Path) -> Node {
-        let mut child = Command::new(exlic_bin())
+        let mut child = exlic()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env("EXLIC_LOG", "warn")
@@ -201,7 +219,7 @@ impl Drop for Node {
 
 /// Runs `exlic check` on a stopped node; returns its output, panicking on failure.
 pub fn check_store(dir: &Path) -> String {
-    let out = Command::new(exlic_bin())
+    let out = exlic()
         .args(["check", "--data-dir"])
         .arg(dir)
         .output()
@@ -217,15 +235,23 @@ pub fn check_store(dir: &Path) -> String {
 
 /// This year in China, as the node's rules see it.
 pub fn this_year() -> String {
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+    let now = match NODE_CLOCK.lock().unwrap().as_deref() {
+        Some(t) => t.parse().expect("an RFC 3339 time"),
+        None => jiff::Timestamp::now(),
+    };
+    now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .year()
         .to_string()
 }
 
 /// A form with every field filled in with values that pass every rule this year.
 pub fn full_form() -> ApplicationForm {
-    let year: i32 = this_year().parse().expect("a year");
+    full_form_for(this_year().parse().expect("a year"))
+}
+
+/// The same for quota year `year` (a next-year form notes in 备注 that validity starts
+/// 1月1日, as V18 asks).
+pub fn full_form_for(year: i32) -> ApplicationForm {
     let mut form = exlic_client::sample::application(NAME, USCC, year);
     form.consignor_code = "3502960012345".into();
     form.goods.push(GoodsLine {
@@ -291,7 +317,7 @@ pub const STAFF_PASSWORD: &str = "fixture-password-1357";
 pub const STAFF: [(&str, &str); 3] = [("wang", "officer"), ("li", "chief"), ("admin", "admin")];
 
 pub fn init_authority(dir: &Path, p2p_port: u16) {
-    let out = Command::new(exlic_bin())
+    let out = exlic()
         .args(["init", "authority", "--data-dir"])
         .arg(dir)
         .args([
@@ -310,7 +336,7 @@ pub fn init_authority(dir: &Path, p2p_port: u16) {
         String::from_utf8_lossy(&out.stderr)
     );
     for (login, role) in STAFF {
-        let out = Command::new(exlic_bin())
+        let out = exlic()
             .args(["authority", "staff", "--data-dir"])
             .arg(dir)
             .args(["--login", login, "--role", role])
@@ -327,7 +353,7 @@ pub fn init_authority(dir: &Path, p2p_port: u16) {
 
 /// Issues an enrolment token from a stopped authority node.
 pub fn invite(authority_dir: &Path, uscc: &str, name: &str) -> String {
-    let out = Command::new(exlic_bin())
+    let out = exlic()
         .args(["authority", "invite", "--data-dir"])
         .arg(authority_dir)
         .args(["--uscc", uscc, "--name", name])
@@ -343,7 +369,7 @@ pub fn invite(authority_dir: &Path, uscc: &str, name: &str) -> String {
 
 /// Initialises an enterprise node from an enrolment token.
 pub fn init_enrolled(dir: &Path, token: &str) {
-    let out = Command::new(exlic_bin())
+    let out = exlic()
         .args(["init", "enterprise", "--data-dir"])
         .arg(dir)
         .args([
@@ -415,7 +441,12 @@ pub fn decision(stage: &str, approve: bool, reason: &str) -> DecisionInput {
 
 /// Creates a full application with an attachment, seals and reports it.
 pub async fn submit(c: &Client) -> DocId {
-    let v = c.create_application(&full_form()).await.unwrap();
+    submit_form(c, &full_form()).await
+}
+
+/// Creates `form` with an attachment, seals and reports it.
+pub async fn submit_form(c: &Client, form: &ApplicationForm) -> DocId {
+    let v = c.create_application(form).await.unwrap();
     c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
         .await
         .unwrap();
@@ -437,7 +468,17 @@ pub async fn status_becomes(c: &Client, id: DocId, want: ApplicationStatus) {
 /// Seals, reports and has both reviews pass; returns the licence number once the
 /// enterprise holds the licence.
 pub async fn issue(c: &Client, officer: &Client, chief: &Client) -> String {
-    let id = submit(c).await;
+    issue_form(c, officer, chief, &full_form()).await
+}
+
+/// The same for `form`.
+pub async fn issue_form(
+    c: &Client,
+    officer: &Client,
+    chief: &Client,
+    form: &ApplicationForm,
+) -> String {
+    let id = submit_form(c, form).await;
     status_becomes(c, id, ApplicationStatus::PendingInitial).await;
     officer
         .decide(id, &decision("initial", true, ""))

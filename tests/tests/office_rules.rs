@@ -1,58 +1,88 @@
-//! The office decides, across real nodes: an enterprise whose own reference data lists a
-//! commodity the office's catalogue does not seals and reports an application for it; the
-//! office re-checks the sealed form on its own data, refuses it at receipt with a signed
-//! refusal naming V11, and the enterprise shows the finding and lets the clerk correct
-//! the application and report it again as the next revision under the same 申请表号. An
-//! office given the same catalogue in its `[reference] dir` receives it.
+//! The office decides, across real nodes. The enterprise validates against the office's
+//! published reference release (R1 from the office's own data at its first start). While
+//! the enterprise is offline with a report in its outbox, the office publishes a new
+//! catalogue (R2) that no longer lists the commodity; on reconnecting, the office re-checks
+//! the sealed form on R2, refuses it at receipt with a signed refusal naming V11, the
+//! enterprise adopts R2, shows the finding, refuses to seal the old code itself, and the
+//! clerk corrects the application and reports it again as the next revision under the
+//! same 申请表号. An office whose `[reference] dir` changes publishes it as the next
+//! release, which the enterprise validates against in turn.
 
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
 
-#[test]
-fn a_form_the_office_refuses_at_receipt_comes_back_editable_with_the_rule_named() {
-    let root = tempfile::tempdir().unwrap();
-    let (adir, edir) = enrolled_pair(root.path());
-    // The enterprise validates against a copy of the reference data that lists one more
-    // commodity this year than the office's.
-    let refdir = edir.join("reference");
-    std::fs::create_dir_all(&refdir).unwrap();
+/// Copies the built-in reference data to `dir`, with this year's catalogue edited by `edit`.
+fn reference_dir(dir: &std::path::Path, edit: impl FnOnce(&mut Vec<serde_json::Value>)) {
+    std::fs::create_dir_all(dir).unwrap();
     let builtin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../node/reference");
     for f in std::fs::read_dir(&builtin).unwrap() {
         let f = f.unwrap().path();
-        std::fs::copy(&f, refdir.join(f.file_name().unwrap())).unwrap();
+        std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
     }
-    let catalogue = refdir.join(format!("catalogue-{}.json", this_year()));
+    let catalogue = dir.join(format!("catalogue-{}.json", this_year()));
     let mut cat: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&catalogue).unwrap()).unwrap();
-    let entries = cat["entries"].as_array_mut().unwrap();
-    let mut extra = entries
-        .iter()
-        .find(|e| e["code"] == "2918140000")
-        .unwrap()
-        .clone();
-    extra["code"] = "2918140099".into();
-    entries.push(extra);
+    edit(cat["entries"].as_array_mut().unwrap());
     std::fs::write(&catalogue, cat.to_string()).unwrap();
-    edit_config(
-        &edir,
-        "[reference]\n",
-        &format!("[reference]\ndir = {:?}\n", refdir.display().to_string()),
-    );
+}
 
+/// Renames 柠檬酸's code from `from` to `to` in a catalogue's entries.
+fn recode(from: &'static str, to: &'static str) -> impl FnOnce(&mut Vec<serde_json::Value>) {
+    move |entries| {
+        let e = entries.iter_mut().find(|e| e["code"] == from).unwrap();
+        e["code"] = to.into();
+    }
+}
+
+async fn release_in_force(c: &exlic_client::client::Client, want: &str) {
+    wait_for(60, &format!("release {want} on the enterprise"), || async {
+        c.node_info()
+            .await
+            .ok()
+            .filter(|i| i.reference_version.starts_with(want))
+    })
+    .await;
+}
+
+#[test]
+fn a_catalogue_published_while_the_enterprise_was_offline_decides_its_report() {
+    let root = tempfile::tempdir().unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
     let c = ent.client();
     let http = exlic_client::client::http_client(b"").unwrap();
-    runtime().block_on(async {
-        let mut form = full_form();
-        form.commodity_code = "2918140099".into();
-        let v = c.create_application(&form).await.unwrap();
+    let v = runtime().block_on(async {
+        release_in_force(&c, "R1").await;
+        let v = c.create_application(&full_form()).await.unwrap();
         c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
             .await
             .unwrap();
-        let sealed = c.seal(v.id).await.unwrap();
-        c.report(v.id).await.unwrap();
+        c.seal(v.id).await.unwrap();
+        v
+    });
 
+    // Offline: the report waits in the outbox while the office publishes R2.
+    auth.stop();
+    runtime().block_on(async { c.report(v.id).await.unwrap() });
+    let r2 = root.path().join("r2");
+    reference_dir(&r2, recode("2918140000", "2918140099"));
+    let out = exlic()
+        .args(["authority", "publish-reference", "--data-dir"])
+        .arg(&adir)
+        .args(["--note", "柠檬酸改列新编码"])
+        .arg(r2.join(format!("catalogue-{}.json", this_year())))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("R2"));
+    let auth = Node::start(&adir);
+
+    runtime().block_on(async {
         let refused = wait_for(60, "the office's refusal on the enterprise", || async {
             c.application(v.id).await.ok()?.refused_at_receipt
         })
@@ -73,6 +103,7 @@ fn a_form_the_office_refuses_at_receipt_comes_back_editable_with_the_rule_named(
             auth.client().case(v.id).await.is_err(),
             "no case at the office"
         );
+        release_in_force(&c, "R2").await;
 
         // The clerk sees it on the application page, in Chinese, the rule named.
         let page = http
@@ -86,15 +117,16 @@ fn a_form_the_office_refuses_at_receipt_comes_back_editable_with_the_rule_named(
         assert!(page.contains("发证机构收件时退回"), "{page}");
         assert!(page.contains("V11"), "{page}");
 
+        // The enterprise now validates against R2 itself.
+        let err = c.seal(v.id).await.unwrap_err().to_string();
+        assert!(err.contains("V11"), "{err}");
+
         // Corrected, sealed again (revision 2, same 申请表号) and received.
-        c.patch_application(v.id, &serde_json::json!({"commodity_code": "2918140000"}))
+        c.patch_application(v.id, &serde_json::json!({"commodity_code": "2918140099"}))
             .await
             .unwrap();
         let again = c.seal(v.id).await.unwrap();
-        assert_eq!(
-            (again.revision, &again.application_no),
-            (2, &sealed.application_no)
-        );
+        assert_eq!(again.revision, 2);
         c.report(v.id).await.unwrap();
         status_becomes(&c, v.id, ApplicationStatus::PendingInitial).await;
         assert!(
@@ -106,24 +138,22 @@ fn a_form_the_office_refuses_at_receipt_comes_back_editable_with_the_rule_named(
         );
     });
 
-    // The office honours its own `[reference] dir`: given the same catalogue, it
-    // receives the commodity it refused before.
+    // The office honours its own `[reference] dir`: when its files change, they become
+    // the next release (R3), which lists 柠檬酸 under a third code.
     auth.stop();
+    let r3 = root.path().join("r3");
+    reference_dir(&r3, recode("2918140000", "2918140098"));
     edit_config(
         &adir,
         "[reference]\n",
-        &format!("[reference]\ndir = {:?}\n", refdir.display().to_string()),
+        &format!("[reference]\ndir = {:?}\n", r3.display().to_string()),
     );
     let _auth = Node::start(&adir);
     runtime().block_on(async {
+        release_in_force(&c, "R3").await;
         let mut form = full_form();
-        form.commodity_code = "2918140099".into();
-        let v = c.create_application(&form).await.unwrap();
-        c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
-            .await
-            .unwrap();
-        c.seal(v.id).await.unwrap();
-        c.report(v.id).await.unwrap();
-        status_becomes(&c, v.id, ApplicationStatus::PendingInitial).await;
+        form.commodity_code = "2918140098".into();
+        let id = submit_form(&c, &form).await;
+        status_becomes(&c, id, ApplicationStatus::PendingInitial).await;
     });
 }

@@ -158,6 +158,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licences/{no}/status", get(licence_status))
         .route("/api/v1/licence-requests", get(licence_requests))
         .route("/api/v1/directory", get(directory).put(put_directory))
+        .route("/api/v1/reference", get(reference).post(publish_reference))
         .route("/api/v1/keys", get(keys))
         .route("/api/v1/keys/rollover", post(roll_key))
         .route("/api/v1/profiles", get(profiles))
@@ -483,6 +484,58 @@ async fn put_directory(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The reference release in force (any signed-in staff member).
+async fn reference(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<Option<crate::authority::reference::ReleaseInfo>>, Failure> {
+    require(&s, &headers)?;
+    run(&s, |a| a.reference.release()).await.map(Json)
+}
+
+/// A file of reference data to publish.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishFile {
+    /// `codes.json` or `catalogue-YYYY.json`.
+    pub name: String,
+    /// Its JSON text.
+    pub text: String,
+}
+
+/// Reference data to publish.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishInput {
+    /// What changed and where it comes from.
+    #[serde(default)]
+    pub note: String,
+    /// The files replacing or adding those of the same name.
+    pub files: Vec<PublishFile>,
+}
+
+/// Publishes the next reference release (administrator); answers its number.
+async fn publish_reference(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PublishInput>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Failure> {
+    let n = as_admin(
+        &s,
+        &headers,
+        "publishing reference data",
+        move |a, actor| {
+            let files = input.files.into_iter().map(|f| (f.name, f.text)).collect();
+            a.reference.publish(files, &input.note, actor)
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "number": n })),
+    ))
 }
 
 /// A profile state as the API shows it.

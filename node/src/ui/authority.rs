@@ -26,6 +26,8 @@ use crate::api::authority::{AuthorityState, SESSION_COOKIE, run, session_of, sta
 use crate::authority::staff::{LoginError, Role, Staff};
 use crate::domain::review::Stage;
 
+mod reference;
+
 /// The staff UI's routes.
 pub fn router(state: AuthorityState) -> Router {
     Router::new()
@@ -50,6 +52,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/unlocks", get(unlocks_page))
         .route("/unlocks/{uscc}/approve", post(unlock_approve))
         .route("/profiles/{uscc}/accept", post(profile_accept))
+        .route("/reference", get(reference::page).post(reference::publish))
         .route("/keys", get(keys_page))
         .route("/keys/rollover", post(keys_rollover))
         .route("/keys/records/{n}", get(key_record))
@@ -59,7 +62,7 @@ pub fn router(state: AuthorityState) -> Router {
         .with_state(state)
 }
 
-const NAV: [(&str, &str); 12] = [
+const NAV: [(&str, &str); 13] = [
     ("/cases", "nav.inbox"),
     ("/licence-requests", "nav.licence_requests"),
     ("/licences", "nav.issued"),
@@ -68,6 +71,7 @@ const NAV: [(&str, &str); 12] = [
     ("/directory", "nav.directory"),
     ("/profiles", "nav.profiles"),
     ("/unlocks", "nav.unlocks"),
+    ("/reference", "nav.reference"),
     ("/keys", "nav.keys"),
     ("/audit", "nav.audit"),
     ("/verify", "nav.verify"),

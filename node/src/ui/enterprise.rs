@@ -145,6 +145,13 @@ async fn home((State(s), Extension(lang), Extension(csrf), uri): Ctx) -> Respons
         Ok(i) => i,
         Err(f) => return failed(&p, f),
     };
+    let r = s.enterprise.reference();
+    let years: Vec<String> = r
+        .data()
+        .catalogues
+        .iter()
+        .map(|c| c.year.to_string())
+        .collect();
     p.render(
         "enterprise/home.html",
         json!({"node": {
@@ -152,6 +159,10 @@ async fn home((State(s), Extension(lang), Extension(csrf), uri): Ctx) -> Respons
             "enterprise_uscc": info.enterprise_uscc,
             "device_key": info.device_public_key,
             "numbers_left": info.numbers_left,
+        }, "reference": {
+            "release": r.release().map(|(n, at)| json!({"number": n, "published": when(at)})),
+            "codes": r.version(),
+            "years": years.join(", "),
         }}),
     )
 }
