@@ -444,8 +444,8 @@ mod tests;
 
 #[cfg(test)]
 mod vectors {
-    //! Committed test vectors for certificates, revocation lists, key records, receipts and
-    //! licences (`vectors/signed-objects-v1.json`); they must stay byte-identical.
+    //! Committed test vectors for certificates, revocation lists, key records, receipts,
+    //! refusals and reference releases (`vectors/signed-objects-v1.json`); they must stay byte-identical.
     use ed25519_dalek::SigningKey;
 
     use super::*;
@@ -491,6 +491,36 @@ mod vectors {
             authority_key: authority.verifying_key().to_bytes(),
         }
         .sign(&authority);
+        let refusal = crate::refusal::Refusal {
+            seal_hash: [9; 32],
+            application_id: DocId([4; 16]),
+            application_no: "269999400000560600000".into(),
+            revision: 1,
+            enterprise_uscc: "913502000728319549".into(),
+            refused_at_ms: 1_764_000_000_000,
+            findings: vec![crate::error::FieldError {
+                field: "commodity_code".into(),
+                rule: "V11".into(),
+                message: "2918140099 is not in the 2026 出口许可证管理货物目录".into(),
+                severity: crate::error::Severity::Error,
+            }],
+            authority_key: authority.verifying_key().to_bytes(),
+        }
+        .sign(&authority);
+        let reference = crate::reference_release::ReferenceRelease {
+            number: 2,
+            published_at_ms: 1_764_000_000_000,
+            note: "2027 目录".into(),
+            files: vec![
+                (
+                    "catalogue-2027.json".into(),
+                    r#"{"year":2027,"source":"公告","entries":[]}"#.into(),
+                ),
+                ("codes.json".into(), "{}".into()),
+            ],
+            authority_key: authority.verifying_key().to_bytes(),
+        }
+        .sign(&authority);
         let json = serde_json::json!({
             "description": "ed25519 seeds: authority 0x01*32, next authority 0x02*32, device 0x03*32; carried form = u32 len || payload || 64-byte signature over TAG || 0x00 || payload",
             "authority_public_key": hex::encode(authority.verifying_key().to_bytes()),
@@ -499,6 +529,8 @@ mod vectors {
             "revocation_list": hex::encode(&crl),
             "key_rollover": hex::encode(&rollover),
             "receipt": hex::encode(&receipt),
+            "refusal": hex::encode(&refusal),
+            "reference_release": hex::encode(&reference),
         });
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -520,5 +552,10 @@ mod vectors {
         assert_eq!(t.revocations(&crl, 1_764_000_000_001).unwrap().version, 2);
         t.roll_over(&rollover).unwrap();
         crate::receipt::Receipt::verify(&receipt, &authority.verifying_key().to_bytes()).unwrap();
+        let root = Trust::new(authority.verifying_key().to_bytes());
+        crate::refusal::Refusal::verify_trusted(&refusal, &root).unwrap();
+        let r =
+            crate::reference_release::ReferenceRelease::verify_trusted(&reference, &root).unwrap();
+        assert_eq!(r.number, 2);
     }
 }

@@ -498,6 +498,11 @@ impl Client {
         Self::json(self.req(Method::POST, &format!("/applications/{id}/report"))).await
     }
 
+    /// 复制为新申请: a new draft with the form and attachments of `id`.
+    pub async fn copy_application(&self, id: DocId) -> Result<ApplicationView, ClientError> {
+        Self::json(self.req(Method::POST, &format!("/applications/{id}/copy"))).await
+    }
+
     /// 退回暂存: a sealed application that has not been reported goes back to draft.
     pub async fn unseal(&self, id: DocId) -> Result<ApplicationView, ClientError> {
         Self::json(self.req(Method::POST, &format!("/applications/{id}/unseal"))).await

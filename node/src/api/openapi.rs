@@ -13,7 +13,7 @@ use super::v1::{applications, licence_request, node};
         node::info, node::reference, node::sync, node::certificate, node::cert_requests, node::cert_request, node::licences, node::licence_file, node::directory, node::profile, node::propose_profile, node::ekey, node::request_unlock,
         applications::create, applications::list, applications::get_one, applications::save,
         applications::patch, applications::delete, applications::upload, applications::download,
-        applications::remove_attachment, applications::seal, applications::seal_file, applications::report, applications::unseal,
+        applications::remove_attachment, applications::seal, applications::seal_file, applications::report, applications::unseal, applications::copy,
         licence_request::list, licence_request::create, licence_request::status,
     ),
     tags((name = "node"), (name = "applications"), (name = "licences"))

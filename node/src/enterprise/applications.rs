@@ -27,6 +27,58 @@ pub struct Applications {
 impl Applications {
     /// 新增: creates an application holding `form` (a draft; only 暂存 checks apply).
     pub fn create(&self, form: &ApplicationForm) -> Result<ApplicationView> {
+        self.create_with(form, &[], "")
+    }
+
+    /// 复制为新申请: a new draft with the form of `id` and the attachments this node holds,
+    /// for this year when `id`'s quota year has passed (a case of last year still at 待复审
+    /// on 1 January cannot be issued).
+    pub fn copy(&self, id: DocId) -> Result<ApplicationView> {
+        let (mut form, attachments, deleted) = self
+            .device
+            .store
+            .with_doc(id, |d| {
+                (
+                    form_doc::read_form(d),
+                    form_doc::attachments(d),
+                    form_doc::is_deleted(d),
+                )
+            })?
+            .ok_or(EnterpriseError::NotFound(id))?;
+        if deleted {
+            return Err(EnterpriseError::NotFound(id));
+        }
+        let this_year = china_date(self.device.clock.now_ms()).year();
+        if rules::parse_year(&form.quota_year).is_some_and(|y| i32::from(y) < i32::from(this_year))
+        {
+            form.quota_year = this_year.to_string();
+        }
+        let held: Vec<_> = {
+            let txn = self.device.store.read()?;
+            let mut held = Vec::new();
+            for a in attachments {
+                let mut h = [0u8; 32];
+                if hex::decode_to_slice(&a.sha256, &mut h).is_ok()
+                    && crate::store::blobs::info(&txn, &h)?.is_some()
+                {
+                    held.push(a);
+                }
+            }
+            held
+        };
+        let from = self
+            .get(id)?
+            .application_no
+            .unwrap_or_else(|| id.to_string());
+        self.create_with(&form, &held, &format!("复制自 {from}"))
+    }
+
+    fn create_with(
+        &self,
+        form: &ApplicationForm,
+        attachments: &[exlic_client::attachment::AttachmentRef],
+        note: &str,
+    ) -> Result<ApplicationView> {
         self.device.check_draft(form)?;
         let now = self.device.clock.now_ms();
         let id = DocId(crate::random::bytes());
@@ -34,6 +86,9 @@ impl Applications {
         let opts = self.device.commit_opts();
         let doc = w.create_doc(id, kind::APPLICATION)?;
         form_doc::init(doc, now, form)?;
+        for a in attachments {
+            form_doc::add_attachment(doc, a)?;
+        }
         doc.commit_with(opts);
         w.save_doc(id)?;
         let mut state = AppState {
@@ -46,7 +101,7 @@ impl Applications {
             updated_at_ms: now,
             history: Vec::new(),
         };
-        state.log(now, "created", "");
+        state.log(now, "created", note);
         self.device.put_state_and_row(&w, id, form, &state)?;
         w.commit()?;
         self.get(id)

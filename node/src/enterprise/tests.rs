@@ -526,3 +526,36 @@ fn a_sealed_application_goes_back_to_draft_before_it_is_reported() {
         Err(EnterpriseError::Refused(_))
     ));
 }
+
+#[test]
+fn a_copy_is_a_new_draft_for_this_year_with_the_attachments() {
+    let f = fx();
+    let mut last_year = seed_form();
+    last_year.quota_year = "2023".into();
+    let v = f.ent.applications.create(&last_year).unwrap();
+    f.ent
+        .attachments
+        .add(v.id, "合同.pdf", "application/pdf", b"%PDF-1.4 contract")
+        .unwrap();
+    let copy = f.ent.applications.copy(v.id).unwrap();
+    assert_ne!(copy.id, v.id);
+    assert_eq!(copy.status, ApplicationStatus::Draft);
+    assert_eq!(copy.form.quota_year, "2024", "moved to the clock's year");
+    assert_eq!(copy.form.contract_no, last_year.contract_no);
+    assert_eq!(copy.attachments.len(), 1);
+    assert!(copy.history.iter().any(|h| h.detail.contains("复制自")));
+    // The copy seals (its attachment is here) and takes the next number; the original is
+    // untouched.
+    assert_eq!(
+        f.ent.sealing.seal(copy.id).unwrap().application_no,
+        "249999400000560600095"
+    );
+    assert_eq!(
+        f.ent.applications.get(v.id).unwrap().form.quota_year,
+        "2023"
+    );
+    assert!(matches!(
+        f.ent.applications.copy(DocId([9; 16])),
+        Err(EnterpriseError::NotFound(_))
+    ));
+}

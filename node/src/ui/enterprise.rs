@@ -45,6 +45,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         )
         .route("/applications/{id}/report", post(report))
         .route("/applications/{id}/unseal", post(unseal))
+        .route("/applications/{id}/copy", post(copy))
         .route("/applications/{id}/delete", post(delete))
         .route("/applications/{id}/seal-file", get(seal_file))
         .route("/query", get(query))
@@ -594,6 +595,18 @@ async fn unseal(ctx: Ctx, Path(id): Path<String>) -> Response {
     };
     match run(&s, move |e| e.sealing.unseal(id)).await {
         Ok(_) => see_other(&format!("/applications/{id}/edit")),
+        Err(f) => failed(&p, f),
+    }
+}
+
+async fn copy(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let (s, p) = open(ctx).await;
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match run(&s, move |e| e.applications.copy(id)).await {
+        Ok(v) => see_other(&format!("/applications/{}/edit?msg=flash.copied", v.id)),
         Err(f) => failed(&p, f),
     }
 }

@@ -212,6 +212,18 @@ pub async fn unseal(
     run(&s, move |e| e.sealing.unseal(id)).await.map(Json)
 }
 
+/// 复制为新申请: a new draft with this application's form and attachments (this year's
+/// quota year when its own has passed).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/copy", tag = "applications", params(("id" = String, Path)),
+    responses((status = 201, body = ApplicationView), (status = 404, body = ApiError)))]
+pub async fn copy(
+    State(s): State<AppState>,
+    PathId(id): PathId,
+) -> Result<(StatusCode, Json<ApplicationView>), Failure> {
+    let v = run(&s, move |e| e.applications.copy(id)).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
 /// 上报: queues the sealed application for delivery to the issuing agency.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/report", tag = "applications", params(("id" = String, Path)),
     responses((status = 200, body = ApplicationView), (status = 409, body = ApiError)))]
