@@ -51,6 +51,10 @@ pub struct CaseFile {
     pub attachments: Vec<AttachmentRef>,
     /// 许可证号, once issued.
     pub licence_no: Option<String>,
+    /// The office's rules over the revision under review, on the reference data in force
+    /// and the date of receipt: the warnings for the 经办人 (and any error, should the
+    /// data have changed since receipt).
+    pub findings: Vec<exlic_client::error::FieldError>,
 }
 
 impl CaseFile {
@@ -127,6 +131,20 @@ impl CaseFiles {
         let attachments = docs::load(&txn, id)?
             .map(|d| form_doc::attachments(&d))
             .unwrap_or_default();
+        // The attachments the seal covers, as at receipt.
+        let sealed_attachments = current
+            .as_ref()
+            .and_then(|sub| SealPayload::decode(&sub.payload).ok())
+            .map(|p| p.attachments.len())
+            .unwrap_or_default();
+        let findings = revisions
+            .iter()
+            .find(|(r, _)| *r == revision)
+            .map(|(_, form)| {
+                self.office
+                    .findings(&owner, form, sealed_attachments, received)
+            })
+            .unwrap_or_default();
         let licence_no = docs::load(&txn, crate::store::case_doc::case_id(id))?
             .and_then(|d| crate::store::case_doc::read(&d))
             .map(|c| c.licence_no)
@@ -142,6 +160,7 @@ impl CaseFiles {
             seal,
             attachments,
             licence_no,
+            findings,
         }))
     }
 

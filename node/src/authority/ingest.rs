@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use exlic_client::application::ApplicationForm;
-use exlic_client::error::{FieldError, Severity};
+use exlic_client::error::Severity;
 use exlic_client::protocol::{ErrorCode, Response};
 use exlic_client::receipt::Receipt;
 use exlic_client::refusal::Refusal;
@@ -16,7 +16,6 @@ use exlic_client::status::ApplicationStatus;
 
 use super::office::Office;
 use super::{AuthorityError, Handled, case_docs};
-use crate::domain::rules;
 use crate::store::cases::{self, CaseRow};
 use crate::store::group::GroupCommit;
 use crate::store::{StoreError, WriteBatch, audit, blobs, certs, feed, form_doc, seals};
@@ -106,7 +105,9 @@ impl Ingest {
         };
         // The office decides: every rule it can check, on its own reference data and
         // clock. A failure is final for this revision and answered with a signed refusal.
-        let findings = self.office_findings(e, &form, payload.attachments.len(), now);
+        let findings = self
+            .office
+            .findings(e, &form, payload.attachments.len(), now);
         if findings.iter().any(|f| f.severity == Severity::Error) {
             tracing::info!(enterprise = e, application = %payload.application_no, revision = payload.revision, findings = findings.len(), "submission refused at receipt");
             let refusal = Refusal {
@@ -311,32 +312,6 @@ impl Ingest {
             ));
         }
         Ok(form)
-    }
-
-    /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
-    /// data, its clock, its agency, the enterprise the seal speaks for.
-    pub(super) fn office_findings(
-        &self,
-        enterprise: &str,
-        form: &ApplicationForm,
-        attachment_count: usize,
-        now_ms: i64,
-    ) -> Vec<FieldError> {
-        let office = &self.office;
-        let reference = office.reference();
-        rules::check_at_office(
-            form,
-            &rules::Context {
-                reference: &reference,
-                today: crate::clock::china_date(now_ms),
-                enterprise_uscc: enterprise,
-                agency_code: &office.info.agency_code,
-                limits: &rules::TextLimits::default(),
-                uscc_allow_list: &[],
-                attachment_count,
-                has_device_key: true,
-            },
-        )
     }
 
     /// Submissions accepted.

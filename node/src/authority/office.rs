@@ -10,6 +10,7 @@ use exlic_client::certificate::Trust;
 use super::{AuthorityError, AuthorityInfo, META_SIGNING_KEY, key_seed};
 use crate::clock::Clock;
 use crate::domain::reference::{Current, Reference};
+use crate::domain::rules;
 use crate::store::{Store, StoreError, key_records, meta_get};
 
 /// The authority's shared context.
@@ -61,6 +62,31 @@ impl Office {
             signing: RwLock::new((key, trust)),
             reference: Current::new(reference),
         })
+    }
+
+    /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
+    /// data in force, its clock at `at_ms`, its agency, the enterprise the seal speaks for.
+    pub fn findings(
+        &self,
+        enterprise: &str,
+        form: &exlic_client::application::ApplicationForm,
+        attachment_count: usize,
+        at_ms: i64,
+    ) -> Vec<exlic_client::error::FieldError> {
+        let reference = self.reference();
+        rules::check_at_office(
+            form,
+            &rules::Context {
+                reference: &reference,
+                today: crate::clock::china_date(at_ms),
+                enterprise_uscc: enterprise,
+                agency_code: &self.info.agency_code,
+                limits: &rules::TextLimits::default(),
+                uscc_allow_list: &[],
+                attachment_count,
+                has_device_key: true,
+            },
+        )
     }
 
     /// The reference data in force now.

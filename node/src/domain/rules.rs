@@ -76,6 +76,26 @@ pub struct Context<'a> {
 struct Report(Vec<FieldError>);
 
 impl Report {
+    /// The findings with one per field, rule and severity: where the 暂存 rules and the
+    /// 保存并盖章 rules both report, the later (more specific) one stays.
+    fn one_per_rule(self) -> Vec<FieldError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out: Vec<FieldError> = self
+            .0
+            .into_iter()
+            .rev()
+            .filter(|f| {
+                seen.insert((
+                    f.field.clone(),
+                    f.rule.clone(),
+                    f.severity == Severity::Error,
+                ))
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
     fn err(&mut self, field: impl Into<String>, rule: &str, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.into(),
@@ -597,7 +617,7 @@ pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> 
             "upload at least one attachment (the contract and the export approval document)",
         );
     }
-    r.0
+    r.one_per_rule()
 }
 
 fn lengths(form: &ApplicationForm, ctx: &Context<'_>, r: &mut Report) {

@@ -315,15 +315,20 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<DocId>() else {
         return p.error(StatusCode::NOT_FOUND, "no such case");
     };
-    let (file, history) = match run(s, move |a| {
-        Ok((a.cases.case_file(id)?, a.staff.audit_trail(Some(id), 500)?))
+    let (file, history, reference) = match run(s, move |a| {
+        Ok((
+            a.cases.case_file(id)?,
+            a.staff.audit_trail(Some(id), 500)?,
+            a.reference.current(),
+        ))
     })
     .await
     {
-        Ok((Some(f), h)) => (f, h),
-        Ok((None, _)) => return p.error(StatusCode::NOT_FOUND, format!("no case for {id}")),
+        Ok((Some(f), h, r)) => (f, h, r),
+        Ok((None, _, _)) => return p.error(StatusCode::NOT_FOUND, format!("no case for {id}")),
         Err(f) => return failed(&p, f),
     };
+    let (_, finding_errors, finding_warnings) = super::enterprise::error_values(&p, &file.findings);
     let stage = match file.status {
         ApplicationStatus::PendingInitial => Some(Stage::Initial),
         ApplicationStatus::PendingSecond => Some(Stage::Second),
@@ -363,11 +368,9 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
             "diff_from": diff.as_ref().map(|d| d.0),
             "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({"field": f, "before": b, "after": a})).collect::<Vec<_>>()),
             "groups": forms::groups(),
-            "values": forms::display(
-                &form,
-                super::forms::EMBEDDED.data(),
-                p.language() == Lang::En,
-            ),
+            "values": forms::display(&form, reference.data(), p.language() == Lang::En),
+            "finding_errors": finding_errors,
+            "finding_warnings": finding_warnings,
             "goods": goods,
             "attachments": file.attachments,
             "history": history.iter().rev().map(|h| json!({"at": when(h.at_ms), "actor": h.actor,

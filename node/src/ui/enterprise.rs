@@ -270,7 +270,7 @@ fn label_of(p: &Page, field: &str) -> String {
     }
 }
 
-fn error_values(p: &Page, errors: &[FieldError]) -> (Value, Vec<Value>, Vec<Value>) {
+pub(super) fn error_values(p: &Page, errors: &[FieldError]) -> (Value, Vec<Value>, Vec<Value>) {
     let mut by_field: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let (mut errs, mut warns) = (Vec::new(), Vec::new());
     for e in errors {

@@ -87,3 +87,40 @@ fn every_broken_rule_is_refused_at_receipt_by_rule_and_field_and_nothing_is_stor
         .response;
     assert!(matches!(r, Response::Receipt(_)), "{r:?}");
 }
+
+#[test]
+fn a_warning_does_not_block_receipt_and_is_shown_on_the_case() {
+    let f = fx();
+    let a = &f.auth;
+    let dev = key(10);
+    enrol(a, USCC_A, &dev);
+    let att = b"contract".to_vec();
+    upload(a, &dev, &att);
+    // Frozen beef to Japan by rail: V10 warns.
+    let mut form = sample_form(USCC_A);
+    form.commodity_code = "0202300090".into();
+    form.transport_mode = "rail".into();
+    let id = DocId([7; 16]);
+    let mut doc = form_doc_of(&form);
+    sync_doc(a, &dev, &mut doc, id);
+    let r = a
+        .handle(
+            dev.verifying_key().to_bytes(),
+            Request::Submit(seal(&mut doc, id, USCC_A, &dev, &att)),
+        )
+        .response;
+    assert!(matches!(r, Response::Receipt(_)), "{r:?}");
+    let file = a.cases.case_file(id).unwrap().unwrap();
+    assert!(
+        file.findings.iter().any(|x| x.rule == "V10"
+            && x.field == "transport_mode"
+            && x.severity == Severity::Warning),
+        "{:?}",
+        file.findings
+    );
+    assert!(
+        file.findings
+            .iter()
+            .all(|x| x.severity == Severity::Warning)
+    );
+}

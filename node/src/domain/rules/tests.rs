@@ -392,3 +392,16 @@ fn invisible_and_control_characters_are_refused_in_every_text_field() {
     );
     assert!(draft[0].message.contains("U+FEFF"), "{}", draft[0].message);
 }
+
+#[test]
+fn a_commodity_outside_every_catalogue_is_reported_once() {
+    let fx = Fixture::new();
+    let mut form = seed_form();
+    form.commodity_code = "2918140099".into();
+    let v11: Vec<_> = check_seal(&form, &fx.ctx())
+        .into_iter()
+        .filter(|e| e.field == "commodity_code" && e.rule == "V11")
+        .collect();
+    assert_eq!(v11.len(), 1, "{v11:?}");
+    assert!(v11[0].message.contains("出口许可证管理货物目录"), "{v11:?}");
+}
