@@ -95,8 +95,15 @@ impl Certificates {
                 mobile: c.mobile.clone(),
             })
             .collect();
+        // The device's newest certificate, expired but never revoked: 续签 renews it.
+        let lapsed = all
+            .iter()
+            .filter(|c| c.uscc == e && c.device_key == req.device_key)
+            .max_by_key(|c| c.serial)
+            .is_some_and(|c| c.revoked_ms.is_none() && c.not_after_ms <= now);
         let outcome =
-            match certificates::decide(req.kind, &req.device_key, &req.old_mobile, &active) {
+            match certificates::decide(req.kind, &req.device_key, &req.old_mobile, &active, lapsed)
+            {
                 Ok(o) => o,
                 Err(reason) => return bad(&reason),
             };

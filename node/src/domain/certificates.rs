@@ -28,13 +28,15 @@ pub struct Outcome {
 }
 
 /// Decides a request of `kind` for `device_key` (and, for 手机号码变更, the `old_mobile`
-/// whose certificate it replaces) against the enterprise's `active` certificates. The
-/// refusal is a sentence for the enterprise.
+/// whose certificate it replaces) against the enterprise's `active` certificates;
+/// `lapsed` says the device's newest certificate expired without being revoked (续签 is
+/// for those too, as the manual says). The refusal is a sentence for the enterprise.
 pub fn decide(
     kind: RequestKind,
     device_key: &[u8; 32],
     old_mobile: &str,
     active: &[Active],
+    lapsed: bool,
 ) -> Result<Outcome, String> {
     let device_active: Vec<u64> = active
         .iter()
@@ -83,7 +85,15 @@ pub fn decide(
         }
         RequestKind::Renew => {
             if device_active.is_empty() {
-                return Err("this device holds no valid certificate to renew".into());
+                if !lapsed {
+                    return Err(
+                        "this device holds no certificate to renew (valid or expired); use 新授权"
+                            .into(),
+                    );
+                }
+                if active.len() >= MAX_ACTIVE {
+                    return Err(too_many());
+                }
             }
             Ok(Outcome {
                 revoke: device_active,
@@ -106,6 +116,26 @@ pub fn decide(
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_expired_certificate_is_renewed_but_a_device_that_never_had_one_is_not() {
+        let others = [cert(1, 1, "13800000001")];
+        let out = decide(RequestKind::Renew, &[2; 32], "", &others, true).unwrap();
+        assert_eq!(
+            out,
+            Outcome {
+                revoke: vec![],
+                issue: true
+            }
+        );
+        assert!(decide(RequestKind::Renew, &[2; 32], "", &others, false).is_err());
+        let full = [
+            cert(1, 1, "13800000001"),
+            cert(3, 3, "13800000003"),
+            cert(4, 4, "13800000004"),
+        ];
+        assert!(decide(RequestKind::Renew, &[2; 32], "", &full, true).is_err());
+    }
+
     fn cert(serial: u64, device: u8, mobile: &str) -> Active {
         Active {
             serial,
@@ -117,7 +147,7 @@ mod tests {
     #[test]
     fn a_new_device_is_certified_while_fewer_than_three_are_active() {
         let two = [cert(1, 1, "13800000001"), cert(2, 2, "13800000002")];
-        let ok = decide(RequestKind::New, &[3; 32], "", &two).unwrap();
+        let ok = decide(RequestKind::New, &[3; 32], "", &two, false).unwrap();
         assert_eq!(
             ok,
             Outcome {
@@ -126,9 +156,9 @@ mod tests {
             }
         );
         let three = [two[0].clone(), two[1].clone(), cert(3, 3, "13800000003")];
-        assert!(decide(RequestKind::DeviceChange, &[4; 32], "", &three).is_err());
+        assert!(decide(RequestKind::DeviceChange, &[4; 32], "", &three, false).is_err());
         assert!(
-            decide(RequestKind::New, &[1; 32], "", &two).is_err(),
+            decide(RequestKind::New, &[1; 32], "", &two, false).is_err(),
             "already certified"
         );
     }
@@ -136,20 +166,36 @@ mod tests {
     #[test]
     fn a_number_change_replaces_the_old_numbers_certificates() {
         let active = [cert(1, 1, "13800000001"), cert(2, 2, "13800000002")];
-        let out = decide(RequestKind::NumberChange, &[2; 32], "13800000001", &active).unwrap();
+        let out = decide(
+            RequestKind::NumberChange,
+            &[2; 32],
+            "13800000001",
+            &active,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             out.revoke,
             vec![1, 2],
             "the old number's and the device's own"
         );
         assert!(out.issue);
-        assert!(decide(RequestKind::NumberChange, &[2; 32], "13900000000", &active).is_err());
+        assert!(
+            decide(
+                RequestKind::NumberChange,
+                &[2; 32],
+                "13900000000",
+                &active,
+                false
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn renew_and_revoke_need_the_devices_own_certificate() {
         let active = [cert(7, 1, "13800000001")];
-        let renew = decide(RequestKind::Renew, &[1; 32], "", &active).unwrap();
+        let renew = decide(RequestKind::Renew, &[1; 32], "", &active, false).unwrap();
         assert_eq!(
             renew,
             Outcome {
@@ -157,7 +203,7 @@ mod tests {
                 issue: true
             }
         );
-        let revoke = decide(RequestKind::Revoke, &[1; 32], "", &active).unwrap();
+        let revoke = decide(RequestKind::Revoke, &[1; 32], "", &active, false).unwrap();
         assert_eq!(
             revoke,
             Outcome {
@@ -165,7 +211,7 @@ mod tests {
                 issue: false
             }
         );
-        assert!(decide(RequestKind::Renew, &[2; 32], "", &active).is_err());
-        assert!(decide(RequestKind::Revoke, &[2; 32], "", &active).is_err());
+        assert!(decide(RequestKind::Renew, &[2; 32], "", &active, false).is_err());
+        assert!(decide(RequestKind::Revoke, &[2; 32], "", &active, false).is_err());
     }
 }

@@ -168,3 +168,54 @@ fn number_change_leaves_one_valid_certificate_and_the_old_device_is_refused() {
         "a fourth certificate: {fourth:?}"
     );
 }
+
+#[test]
+fn an_expired_certificate_is_renewed_and_注销_retires_one_without_a_mobile_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_767_000_000_000);
+    let a = office_on(dir.path(), "AA", &clock, 1 << 20);
+    let dev = key(10);
+    enrol(&a, USCC_A, &dev);
+    let p = dev.verifying_key().to_bytes();
+    let certify = |kind, mobile: &str, nonce| {
+        a.handle(
+            p,
+            Request::Certify(cert_request(kind, USCC_A, &dev, mobile, "", nonce)),
+        )
+        .response
+    };
+    // The certificate lapses; 续签 is for exactly that.
+    clock.advance(crate::authority::CERT_VALIDITY_MS + 86_400_000);
+    let r = certify(RequestKind::Renew, "13800138000", 200);
+    let Response::Certified { certificate, .. } = r else {
+        panic!("续签 of an expired certificate refused: {r:?}")
+    };
+    let renewed = a
+        .trust()
+        .certificate(&certificate, clock.now_ms())
+        .expect("a valid certificate");
+    assert_eq!(renewed.device_key, p);
+
+    // 注销 asks for no mobile number, and leaves nothing to renew.
+    let Response::Certified { certificate, .. } = certify(RequestKind::Revoke, "", 201) else {
+        panic!("注销 refused")
+    };
+    assert!(certificate.is_empty());
+    assert!(matches!(
+        certify(RequestKind::Revoke, "", 202),
+        Response::Error {
+            code: ErrorCode::BadCertRequest,
+            ..
+        }
+    ));
+    assert!(
+        matches!(
+            certify(RequestKind::Renew, "13800138000", 203),
+            Response::Error {
+                code: ErrorCode::BadCertRequest,
+                ..
+            }
+        ),
+        "a retired certificate is not renewed"
+    );
+}
