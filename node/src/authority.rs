@@ -258,6 +258,7 @@ impl Authority {
             },
             staff: staff::StaffAccounts {
                 office: office.clone(),
+                throttle: Arc::default(),
             },
             cases: casefile::CaseFiles {
                 office: office.clone(),

@@ -57,12 +57,14 @@ async fn strict<S: Send + Sync, T: DeserializeOwned>(
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(|v| {
+                v.starts_with("application/json") || v.starts_with("application/merge-patch+json")
+            });
         if !is_json {
             return Err(Failure::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the body as application/json",
+                "send the body as application/json (or application/merge-patch+json)",
                 Some("content-type"),
             ));
         }

@@ -14,6 +14,9 @@ use super::{AuthorityError, Handled, META_NEXT_BLOCK};
 use crate::domain::numbering::{office_block_start, office_next_block};
 use crate::store::registry::{self, EnterpriseRow, InviteRow};
 use crate::store::{WriteBatch, feed, meta_get, meta_put};
+/// Longest an invite stays valid, days.
+pub const MAX_INVITE_DAYS: i64 = 365;
+
 /// Most numbers one top-up grants.
 pub const MAX_TOP_UP: u64 = 10_000;
 
@@ -56,6 +59,12 @@ impl Registry {
         }
         if numbers == 0 || numbers > 10_000_000 {
             return Err(AuthorityError::bad_input("numbers", "must be 1–10,000,000"));
+        }
+        if !(1..=MAX_INVITE_DAYS).contains(&valid_days) {
+            return Err(AuthorityError::bad_input(
+                "valid_days",
+                format!("must be 1–{MAX_INVITE_DAYS}"),
+            ));
         }
         let secret: [u8; 32] = crate::random::bytes();
         let w = self.office.store.write()?;

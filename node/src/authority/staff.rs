@@ -1,5 +1,12 @@
 //! Staff of the issuing office: accounts with roles (经办人, 处长, administrator),
-//! Argon2id password hashes, lockout after repeated failures, and login sessions.
+//! Argon2id password hashes, throttling of wrong passwords, and login sessions.
+//!
+//! Wrong passwords are throttled per login name *and* source address: after
+//! [`MAX_FAILURES`] from one address that address waits before it may try that name again
+//! (doubling from [`FIRST_WAIT_MS`] up to [`LOCK_MS`]), while the officer signs in from
+//! anywhere else; an address that fails [`SOURCE_FAILURES`] times over any names waits
+//! too. Unknown names go through exactly the same steps, so no answer tells whether a
+//! name exists.
 //!
 //! Passwords exist in clear only in the request that carries them; they are never
 //! stored or logged. Sessions are random 256-bit tokens held in memory by their SHA-256
@@ -14,10 +21,16 @@ use super::AuthorityError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self as accounts, AccountRow};
 
-/// Failed logins in a row that lock an account.
+/// Wrong passwords in a row, for one name from one address, before that address waits.
 pub const MAX_FAILURES: u32 = 5;
-/// How long a locked account stays locked.
+/// The first wait; each further failure doubles it.
+pub const FIRST_WAIT_MS: i64 = 60 * 1000;
+/// The longest wait.
 pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// Wrong passwords from one address, over any names, before the address waits.
+pub const SOURCE_FAILURES: u32 = 50;
+/// Entries the throttle keeps before it forgets the oldest finished waits.
+const THROTTLE_ENTRIES: usize = 100_000;
 /// How long a session lasts without a new login.
 pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
 /// Shortest password accepted.
@@ -107,6 +120,65 @@ fn hasher() -> Argon2<'static> {
 #[derive(Debug, Clone)]
 pub struct StaffAccounts {
     pub(super) office: std::sync::Arc<super::office::Office>,
+    pub(super) throttle: std::sync::Arc<Mutex<Throttle>>,
+}
+
+/// Wrong-password counts and waits, per (name, address) and per address. Kept in memory:
+/// a restart forgets them, which only ever lets a real user in sooner.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    pairs: HashMap<(String, String), (u32, i64)>,
+    sources: HashMap<String, (u32, i64)>,
+}
+
+impl Throttle {
+    /// Until when `from` must wait before trying `login` again (0: it need not).
+    fn wait_until(&self, login: &str, from: &str) -> i64 {
+        let pair = self
+            .pairs
+            .get(&(login.to_owned(), from.to_owned()))
+            .map(|x| x.1)
+            .unwrap_or(0);
+        let source = self.sources.get(from).map(|x| x.1).unwrap_or(0);
+        pair.max(source)
+    }
+
+    /// Counts a wrong password; returns until when `from` must now wait (0: not yet).
+    fn failed(&mut self, login: &str, from: &str, now: i64) -> i64 {
+        if self.pairs.len() + self.sources.len() > THROTTLE_ENTRIES {
+            self.pairs.retain(|_, (_, until)| *until > now);
+            self.sources.retain(|_, (_, until)| *until > now);
+        }
+        let wait = |n: u32, over: u32, first: i64| {
+            if n < over {
+                0
+            } else {
+                let doublings = (n - over).min(16);
+                (first << doublings).min(LOCK_MS)
+            }
+        };
+        let p = self
+            .pairs
+            .entry((login.to_owned(), from.to_owned()))
+            .or_insert((0, 0));
+        p.0 += 1;
+        let pair_wait = wait(p.0, MAX_FAILURES, FIRST_WAIT_MS);
+        if pair_wait > 0 {
+            p.1 = now + pair_wait;
+        }
+        let until_pair = p.1;
+        let s = self.sources.entry(from.to_owned()).or_insert((0, 0));
+        s.0 += 1;
+        if s.0 >= SOURCE_FAILURES {
+            s.1 = now + LOCK_MS;
+        }
+        until_pair.max(s.1).max(0)
+    }
+
+    /// A right password from `from` clears its count for `login`.
+    fn succeeded(&mut self, login: &str, from: &str) {
+        self.pairs.remove(&(login.to_owned(), from.to_owned()));
+    }
 }
 
 impl StaffAccounts {
@@ -166,8 +238,8 @@ impl StaffAccounts {
         Ok(())
     }
 
-    /// Checks a password; counts failures and locks after [`MAX_FAILURES`]. Every attempt
-    /// goes to the audit trail with the client address.
+    /// Checks a password from address `from`; throttles wrong ones (see the module docs).
+    /// Every attempt goes to the audit trail with the address.
     pub fn login(
         &self,
         login: &str,
@@ -175,57 +247,40 @@ impl StaffAccounts {
         from: &str,
     ) -> Result<Result<Staff, LoginError>, AuthorityError> {
         let now = self.office.clock.now_ms();
-        let acct = accounts::get(&self.office.store.read()?, login)?;
-        let Some((mut acct, role)) =
-            acct.and_then(|a| Some((Role::parse(&a.role)?, a)).map(|(r, a)| (a, r)))
-        else {
-            // Spend the same time as a real check, so timing does not reveal the name.
-            let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1TEUmDhYW5sP0r2OtN3oC4wdgxvhKBUGKe7P3SqHiRY";
-            let _ = hasher().verify_password(password.as_bytes(), dummy);
-            self.audit_login(now, login, from, "failed: unknown login")?;
-            return Ok(Err(LoginError::Wrong));
-        };
-        if acct.locked_until_ms > now {
-            self.audit_login(now, login, from, "refused: locked")?;
-            return Ok(Err(LoginError::Locked(acct.locked_until_ms)));
+        let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        let waiting = throttle().wait_until(login, from);
+        if waiting > now {
+            self.audit_login(now, login, from, "refused: waiting after wrong passwords")?;
+            return Ok(Err(LoginError::Locked(waiting)));
         }
-        let ok = hasher()
-            .verify_password(password.as_bytes(), acct.hash.as_str())
-            .is_ok();
-        let outcome = if ok {
-            acct.failures = 0;
-            acct.locked_until_ms = 0;
-            "signed in"
-        } else {
-            acct.failures += 1;
-            if acct.failures >= MAX_FAILURES {
-                acct.failures = 0;
-                acct.locked_until_ms = now + LOCK_MS;
-                "failed: wrong password; locked"
-            } else {
-                "failed: wrong password"
+        let acct = accounts::get(&self.office.store.read()?, login)?
+            .and_then(|a| Some((Role::parse(&a.role)?, a)));
+        let ok = match &acct {
+            Some((_, a)) => hasher()
+                .verify_password(password.as_bytes(), a.hash.as_str())
+                .is_ok(),
+            None => {
+                // Spend the same time as a real check, so timing does not reveal the name.
+                let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1TEUmDhYW5sP0r2OtN3oC4wdgxvhKBUGKe7P3SqHiRY";
+                let _ = hasher().verify_password(password.as_bytes(), dummy);
+                false
             }
         };
-        let w = self.office.store.write()?;
-        accounts::put(&w, login, &acct)?;
-        audit::append(
-            &w,
-            now,
-            login,
-            exlic_client::DocId([0; 16]),
-            "login",
-            &format!("{outcome} from {from}"),
-        )?;
-        w.commit()?;
-        if ok {
-            Ok(Ok(Staff {
+        if let (true, Some((role, a))) = (ok, acct) {
+            throttle().succeeded(login, from);
+            self.audit_login(now, login, from, "signed in")?;
+            return Ok(Ok(Staff {
                 login: login.to_owned(),
-                name: acct.name,
+                name: a.name,
                 role,
-            }))
-        } else if acct.locked_until_ms > now {
-            Ok(Err(LoginError::Locked(acct.locked_until_ms)))
+            }));
+        }
+        let until = throttle().failed(login, from, now);
+        if until > now {
+            self.audit_login(now, login, from, "failed: wrong password; waiting")?;
+            Ok(Err(LoginError::Locked(until)))
         } else {
+            self.audit_login(now, login, from, "failed: wrong password")?;
             Ok(Err(LoginError::Wrong))
         }
     }
@@ -364,18 +419,36 @@ mod tests {
             a.staff.login("wang", "wrong", "10.0.0.9").unwrap(),
             Err(LoginError::Locked(_))
         ));
-        // Locked: even the right password is refused.
+        // That address waits, even with the right password...
         assert!(matches!(
             a.staff
                 .login("wang", "correct horse battery", "10.0.0.9")
                 .unwrap(),
             Err(LoginError::Locked(_))
         ));
+        // ...while the officer signs in from their own desk.
+        assert!(
+            a.staff
+                .login("wang", "correct horse battery", "10.0.0.20")
+                .unwrap()
+                .is_ok()
+        );
+        // An unknown name gets exactly the answers a known one does.
+        for _ in 0..MAX_FAILURES - 1 {
+            assert_eq!(
+                a.staff.login("nobody", "wrong", "10.0.0.9").unwrap(),
+                Err(LoginError::Wrong)
+            );
+        }
+        assert!(matches!(
+            a.staff.login("nobody", "wrong", "10.0.0.9").unwrap(),
+            Err(LoginError::Locked(_))
+        ));
         let trail = a.staff.audit_trail(None, 100).unwrap();
         assert!(
             trail
                 .iter()
-                .any(|e| e.detail.contains("locked from 10.0.0.9"))
+                .any(|e| e.detail.contains("waiting from 10.0.0.9"))
         );
         assert!(trail.iter().all(|e| !e.detail.contains("correct horse")));
 

@@ -100,7 +100,12 @@ pub fn set_cookie(name: &str, value: &str, max_age_s: Option<i64>, secure: bool)
     HeaderValue::from_str(&c).expect("cookie values are ASCII tokens")
 }
 
-fn refuse(why: &str) -> Response {
+/// A 403: the API's JSON error body under `/api/`, plain text for a browser's page.
+fn refuse(api: bool, why: &str) -> Response {
+    if api {
+        return crate::api::error::Failure::new(StatusCode::FORBIDDEN, "forbidden", why, None)
+            .into_response();
+    }
     let mut r = (StatusCode::FORBIDDEN, format!("403 Forbidden: {why}\n")).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -132,6 +137,8 @@ fn tokens_match(a: &str, b: &str) -> bool {
 
 /// The middleware: refuse foreign hosts and origins and forged forms; set the headers.
 pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let refuse = |why: &str| refuse(api, why);
     let host = req
         .headers()
         .get(header::HOST)
@@ -158,11 +165,14 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
         _ => Lang::Zh,
     };
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let api = req.uri().path().starts_with("/api/");
+    // A request that signs in by the staff session cookie is a browser's, whatever it
+    // says about its origin; API clients send a bearer token instead.
+    let by_cookie = cookie(req.headers(), crate::api::authority::SESSION_COOKIE).is_some()
+        && !req.headers().contains_key(header::AUTHORIZATION);
     let mut req = req;
     // A browser form (or a browser fetch to the API) must prove it came from our page.
-    if writes && (!api || origin.is_some()) {
-        if origin.is_none() {
+    if writes && (!api || origin.is_some() || by_cookie) {
+        if origin.is_none() && !(api && by_cookie) {
             return refuse("a state-changing request from a browser must carry Origin");
         }
         let Some(expected) = cookie_token.as_deref() else {
@@ -207,6 +217,12 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    if g.secure() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

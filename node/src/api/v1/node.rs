@@ -43,11 +43,13 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
         .sync
         .as_ref()
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).clone());
-    let backlog = super::run(s, |e| e.replica.backlog()).await?;
+    // Enrolment is recorded in the store: an enrolled node says so while offline too.
+    let (backlog, enrolled) =
+        super::run(s, |e| Ok((e.replica.backlog()?, e.replica.enrolled()?))).await?;
     Ok(SyncStatus {
         configured: state.is_some(),
         online: state.as_ref().is_some_and(|x| x.online),
-        enrolled: state.as_ref().is_some_and(|x| x.enrolled),
+        enrolled: enrolled || state.as_ref().is_some_and(|x| x.enrolled),
         last_sync_ms: state.as_ref().and_then(|x| x.last_sync_ms),
         last_error: state.as_ref().and_then(|x| x.last_error.clone()),
         docs_waiting: backlog.docs_waiting,
