@@ -705,7 +705,7 @@ pub async fn serve_authority(
     let state = crate::api::authority::AuthorityState {
         authority,
         p2p_addrs: addrs.clone(),
-        sessions: Arc::default(),
+        sessions: Arc::new(crate::authority::staff::Sessions::new(store.clone())),
     };
     let app =
         crate::api::authority::router(state.clone()).merge(crate::ui::authority::router(state));

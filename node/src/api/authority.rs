@@ -47,6 +47,31 @@ pub fn session_of(s: &AuthorityState, headers: &HeaderMap) -> Option<Staff> {
     s.sessions.get(token.trim(), s.authority.now_ms())
 }
 
+/// Starts a session for `staff` (a durable write, off the async threads); its token.
+pub async fn start_session(s: &AuthorityState, staff: Staff) -> Result<String, Failure> {
+    let (sessions, now) = (s.sessions.clone(), s.authority.now_ms());
+    tokio::task::spawn_blocking(move || sessions.start(&staff, now))
+        .await
+        .map_err(|e| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                e.to_string(),
+                None,
+            )
+        })?
+        .map_err(Failure::from)
+}
+
+/// Ends the session of `token` (a missing one is already ended).
+pub async fn end_session(s: &AuthorityState, token: String) {
+    let sessions = s.sessions.clone();
+    let ended = tokio::task::spawn_blocking(move || sessions.end(token.trim())).await;
+    if !matches!(ended, Ok(Ok(()))) {
+        tracing::warn!("a session could not be ended");
+    }
+}
+
 /// The signed-in staff member, or 401.
 pub fn require(s: &AuthorityState, headers: &HeaderMap) -> Result<Staff, Failure> {
     session_of(s, headers).ok_or_else(|| {
@@ -212,7 +237,7 @@ async fn login(
     match r {
         Ok(staff) => {
             let role = staff.role.code();
-            let token = s.sessions.start(staff, s.authority.now_ms());
+            let token = start_session(&s, staff).await?;
             Ok(Json(
                 serde_json::json!({"token": token, "role": role, "login": who}),
             ))
@@ -238,7 +263,7 @@ async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        s.sessions.end(t.trim());
+        end_session(&s, t.to_owned()).await;
     }
     StatusCode::NO_CONTENT
 }

@@ -9,8 +9,8 @@
 //! name exists.
 //!
 //! Passwords exist in clear only in the request that carries them; they are never
-//! stored or logged. Sessions are random 256-bit tokens held in memory by their SHA-256
-//! (a restart signs everyone out), expiring after [`SESSION_TTL_MS`].
+//! stored or logged. Sessions are random 256-bit tokens stored by their SHA-256 (a
+//! restart keeps them), expiring after [`SESSION_TTL_MS`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -344,39 +344,64 @@ impl StaffAccounts {
     }
 }
 
-/// Login sessions, by the SHA-256 of their token.
-#[derive(Debug, Default)]
+/// Login sessions, by the SHA-256 of their token, kept in the store so a restart of the
+/// office signs no one out. A session names the login; the account's role and name are
+/// read at each use, so a changed or removed account takes effect at once.
+#[derive(Debug)]
 pub struct Sessions {
-    live: Mutex<HashMap<[u8; 32], (Staff, i64)>>,
+    store: std::sync::Arc<crate::store::Store>,
 }
 
+/// META key prefix of a session row.
+const SESSION_PREFIX: &str = "staff_session.";
+
 impl Sessions {
+    /// Sessions over the office's store.
+    pub fn new(store: std::sync::Arc<crate::store::Store>) -> Self {
+        Self { store }
+    }
+
+    fn key(token: &str) -> String {
+        format!(
+            "{SESSION_PREFIX}{}",
+            hex::encode(exlic_client::seal::sha256(token.as_bytes()))
+        )
+    }
+
     /// Starts a session; returns its token (64 hex characters).
-    pub fn start(&self, staff: Staff, now_ms: i64) -> String {
+    pub fn start(&self, staff: &Staff, now_ms: i64) -> Result<String, AuthorityError> {
         let token = hex::encode(crate::random::bytes::<32>());
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        live.retain(|_, (_, exp)| *exp > now_ms);
-        live.insert(
-            exlic_client::seal::sha256(token.as_bytes()),
-            (staff, now_ms + SESSION_TTL_MS),
-        );
-        token
+        let mut v = (now_ms + SESSION_TTL_MS).to_be_bytes().to_vec();
+        v.extend_from_slice(staff.login.as_bytes());
+        let w = self.store.write()?;
+        crate::store::meta_put(&w, &Self::key(&token), &v)?;
+        w.commit()?;
+        Ok(token)
     }
 
     /// The staff member of a live session.
     pub fn get(&self, token: &str, now_ms: i64) -> Option<Staff> {
-        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        live.get(&exlic_client::seal::sha256(token.as_bytes()))
-            .filter(|(_, exp)| *exp > now_ms)
-            .map(|(s, _)| s.clone())
+        let txn = self.store.read().ok()?;
+        let v = crate::store::meta_get(&txn, &Self::key(token)).ok()??;
+        let expires = i64::from_be_bytes(v.get(..8)?.try_into().ok()?);
+        if expires <= now_ms {
+            return None;
+        }
+        let login = std::str::from_utf8(&v[8..]).ok()?;
+        let a = accounts::get(&txn, login).ok()??;
+        Some(Staff {
+            login: login.to_owned(),
+            name: a.name,
+            role: Role::parse(&a.role)?,
+        })
     }
 
     /// Ends a session.
-    pub fn end(&self, token: &str) {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&exlic_client::seal::sha256(token.as_bytes()));
+    pub fn end(&self, token: &str) -> Result<(), AuthorityError> {
+        let w = self.store.write()?;
+        crate::store::meta_remove(&w, &Self::key(token))?;
+        w.commit()?;
+        Ok(())
     }
 }
 
@@ -452,12 +477,14 @@ mod tests {
         );
         assert!(trail.iter().all(|e| !e.detail.contains("correct horse")));
 
-        let s = Sessions::default();
-        let t = s.start(ok.clone(), 1_000);
-        assert_eq!(s.get(&t, 2_000), Some(ok));
+        let s = Sessions::new(a.store().clone());
+        let t = s.start(&ok, 1_000).unwrap();
+        assert_eq!(s.get(&t, 2_000), Some(ok.clone()));
         assert_eq!(s.get(&t, 1_000 + SESSION_TTL_MS), None, "expired");
         assert_eq!(s.get("forged", 2_000), None);
-        s.end(&t);
+        // The store holds it: a new `Sessions` (a restart) still knows it.
+        assert_eq!(Sessions::new(a.store().clone()).get(&t, 2_000), Some(ok));
+        s.end(&t).unwrap();
         assert_eq!(s.get(&t, 2_000), None);
     }
 }

@@ -157,7 +157,10 @@ async fn login_post(
     let r = run(s, move |a| a.staff.login(&l2, &password, &from)).await;
     let error = match r {
         Ok(Ok(staff)) => {
-            let token = s.sessions.start(staff, s.authority.now_ms());
+            let token = match crate::api::authority::start_session(s, staff).await {
+                Ok(t) => t,
+                Err(f) => return failed(&p, f),
+            };
             let mut resp = see_other("/");
             resp.headers_mut().append(
                 header::SET_COOKIE,
@@ -179,7 +182,7 @@ async fn login_post(
 async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
     let (State(s), _, _, headers, _) = &ctx;
     if let Some(t) = crate::api::extract::cookie(headers, SESSION_COOKIE) {
-        s.sessions.end(t);
+        crate::api::authority::end_session(s, t.to_owned()).await;
     }
     let mut r = see_other("/login");
     r.headers_mut().append(
