@@ -4,7 +4,7 @@
 //! staff stay signed in across an office restart; a stranger's wrong passwords from one
 //! address neither lock out an officer signing in from another nor tell which names exist;
 //! an enrolled enterprise node says it is enrolled while offline after a restart; PATCH
-//! takes `application/merge-patch+json`.
+//! takes `application/merge-patch+json`; a body over the limit gets a 413 over TLS.
 
 use exlic_tests::*;
 use reqwest::StatusCode;
@@ -110,6 +110,18 @@ async fn the_office_closes_the_holes_found_by_probing() {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(signin("li", STAFF_PASSWORD).await.status(), StatusCode::OK);
+
+    // A body over the limit gets a 413 with the JSON error, not a dropped connection.
+    let r = http
+        .post(format!("{url}/api/v1/invites"))
+        .bearer_auth(&token)
+        .header(CONTENT_TYPE, "application/json")
+        .body(vec![b' '; 40 << 20])
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "too_large");
 
     // Staff stay signed in across a restart of the office.
     node.stop();

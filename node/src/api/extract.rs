@@ -69,9 +69,14 @@ async fn strict<S: Send + Sync, T: DeserializeOwned>(
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_body"
+            };
             Failure::new(
                 e.status(),
-                "bad_body",
+                code,
                 format!("cannot read the body: {e}"),
                 Some("body"),
             )

@@ -210,3 +210,26 @@ fn licences_are_numbered_by_quota_year_and_a_past_years_case_is_refused_with_a_r
     let next = submit(4, 2027);
     assert_eq!(issue(next).unwrap().1.as_deref(), Some("27AA000002"));
 }
+
+#[test]
+fn offices_whose_codes_once_collided_hand_out_disjoint_application_numbers() {
+    // `GZ` and `50` both hashed to 91 before the agency registry gave each office its
+    // own digits.
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let now = ms("2026-06-01T10:00:00+08:00");
+    let gz = office_at(d1.path(), "GZ", now, 1 << 20);
+    let cq = office_at(d2.path(), "50", now, 1 << 20);
+    let block = |a: &Authority| {
+        let inv =
+            Invite::from_token(&a.registry.invite(USCC_A, "企业", 1000, 30).unwrap()).unwrap();
+        (inv.block_first, inv.block_first + u128::from(inv.block_len))
+    };
+    let (g, c) = (block(&gz), block(&cq));
+    assert!(g.1 <= c.0 || c.1 <= g.0, "{g:?} overlaps {c:?}");
+    assert_eq!(format!("{:021}", g.0)[..4], *"2693");
+    assert_eq!(format!("{:021}", c.0)[..4], *"2650");
+    // The next year's blocks start in the next year's space.
+    drop(gz);
+    let next = office_at(d1.path(), "GZ", ms("2027-01-05T10:00:00+08:00"), 1 << 20);
+    assert_eq!(format!("{:021}", block(&next).0)[..4], *"2793");
+}
