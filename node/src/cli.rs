@@ -126,6 +126,11 @@ pub enum InitRole {
         /// The mobile number to authorise this device for (新授权); required with --token.
         #[arg(long)]
         mobile: Option<String>,
+        /// Another device of an enterprise whose e-key is on its first device: enrol with
+        /// the token, create no e-key, and wait to be authorised from the first device
+        /// (手机证书授权 → 授权其他设备, with this device's key).
+        #[arg(long, requires = "token", conflicts_with_all = ["pin", "mobile"])]
+        join: bool,
     },
     /// An authority (发证机构) node.
     Authority {
@@ -215,9 +220,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     listen,
                     pin,
                     mobile,
+                    join,
                 },
         } => {
             match token {
+                Some(t) if join => {
+                    let key = init_joined(&data_dir, &t, &listen)?;
+                    println!("this device's key: {key}");
+                    println!(
+                        "authorise it on the device that holds the e-key: 手机证书授权 → 授权其他设备, or\n  POST /api/v1/certificate/requests {{\"kind\":\"new\",\"mobile\":…,\"pin\":…,\"device_key\":\"{key}\"}}"
+                    );
+                }
                 Some(t) => {
                     let pin =
                         pin.context("--pin (or EXLIC_PIN) is required to create the e-key")?;
@@ -426,6 +439,31 @@ pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> 
 }
 
 /// Creates an enterprise node from an enrolment token, with its master e-key under `pin`.
+/// Creates another device of an enrolled enterprise from its token: no e-key (that stays
+/// on the enterprise's first device, which authorises this one); returns its key in hex.
+pub fn init_joined(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<String> {
+    let invite = Invite::from_token(token)?;
+    let mut config = Config::enterprise(
+        &invite.enterprise_name,
+        &invite.enterprise_uscc,
+        &invite.agency_code,
+    );
+    config.http.listen = listen.into();
+    config.upstream = Some(UpstreamSection {
+        authority_key: hex::encode(invite.authority_key),
+        addrs: invite.addrs.clone(),
+        poll_seconds: 5,
+        max_backoff_seconds: 30,
+    });
+    let block = format!("{:021}:{}", invite.block_first, invite.block_len);
+    init_enterprise(data_dir, &config, &block)?;
+    let store = open_store(data_dir, &config)?;
+    enterprise::initialise_enrolment(&store, invite.secret)?;
+    drop(store);
+    let ent = open_enterprise(data_dir, &config, clock()?)?;
+    Ok(hex::encode(ent.device_public_key()))
+}
+
 pub fn init_enrolled(
     data_dir: &Path,
     token: &str,

@@ -3,7 +3,8 @@
 // the real nodes between phases:
 //   node e2e.mjs enterprise-draft   (authority down: new → 暂存 → fill → attach → seal error
 //                                    → fix → 保存并盖章 → 上报; XSS payloads shown as text)
-//   node e2e.mjs authority-review   (staff sign in; 初审 by 经办人, 复审 by 处长)
+//   node e2e.mjs authority-review   (staff sign in; 初审 by 经办人, 复审 by 处长; the
+//                                    directory published; 参考数据 shown, a bad file refused)
 //   node e2e.mjs enterprise-licence (licence listed, verified, downloaded; a 删证申请;
 //                                    certificate 续签 from request to 已完成)
 //   node e2e.mjs authority-deletion (the 删证申请 approved in the staff UI)
@@ -260,6 +261,19 @@ async function authorityReview() {
   await shot(page, "auth-13-directory");
   await page.getByRole("button", { name: "保存并发布" }).click();
   await page.waitForURL(/msg=flash.published/);
+  // 参考数据: the release in force; a bad catalogue file is refused by name and rule, and
+  // nothing is published.
+  await page.goto(AUTH + "/reference");
+  check((await page.locator("main").innerText()).includes("R1"), "the release in force is shown");
+  await shot(page, "auth-17-reference");
+  await page.setInputFiles('input[name="file"]', { name: "catalogue-2031.json", mimeType: "application/json",
+    buffer: Buffer.from('{"year":2031,"source":"公告","entries":[{"code":"123","name":"x","name_en":"x","unit":"kg"}]}') });
+  await page.getByRole("button", { name: "发布新版本" }).click();
+  await page.waitForLoadState();
+  const refused = await page.locator('[role="alert"]').innerText();
+  check(refused.includes("未发布") && refused.includes("catalogue-2031.json") && refused.includes("10 digits"), `a bad file is refused: ${refused}`);
+  check(!(await page.locator("main").innerText()).includes("R2"), "nothing was published");
+  await shot(page, "auth-18-reference-refused");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { licence_no: licenceNo };

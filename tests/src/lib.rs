@@ -392,6 +392,30 @@ pub fn init_enrolled(dir: &Path, token: &str) {
     edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
 }
 
+/// Initialises another device of an enrolled enterprise from its token (`--join`: no
+/// e-key); returns the device key it prints.
+pub fn init_joined(dir: &Path, token: &str) -> String {
+    let out = exlic()
+        .args(["init", "enterprise", "--data-dir"])
+        .arg(dir)
+        .args(["--token", token, "--join"])
+        .output()
+        .expect("running exlic init enterprise --join");
+    assert!(
+        out.status.success(),
+        "init --join failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    edit_config(dir, "poll_seconds = 5", "poll_seconds = 1");
+    edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("this device's key: "))
+        .expect("the device key is printed")
+        .trim()
+        .to_owned()
+}
+
 /// Polls `check` every 100 ms until it returns `Some`, or panics with `what` after `secs`.
 pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
 where

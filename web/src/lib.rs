@@ -35,6 +35,7 @@ templates![
     "authority/profiles.html",
     "authority/unlocks.html",
     "authority/keys.html",
+    "authority/reference.html",
     "enterprise/profile.html",
     "enterprise/directory.html",
     "authority/login.html",

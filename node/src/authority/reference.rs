@@ -98,9 +98,9 @@ impl ReferencePublisher {
             }
         }
         let note = if stored.is_none() {
-            "the office's reference data"
+            "本机构参考数据（首次发布）"
         } else {
-            "the office's reference files changed"
+            "本机构参考数据文件已更新"
         };
         self.publish_data(own, note, "system")?;
         Ok(())

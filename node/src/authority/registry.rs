@@ -196,6 +196,14 @@ impl Registry {
                 "this device is enrolled for another enterprise",
             ));
         }
+        if master_key == crate::enterprise::NO_EKEY
+            && registry::enterprise(&w, &invite.uscc)?.is_none()
+        {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "the first device of an enterprise holds its e-key: initialise it with --pin, not --join",
+            ));
+        }
         invite.used_by = Some(peer);
         registry::put_invite(&w, h, &invite)?;
         let uscc = invite.uscc;

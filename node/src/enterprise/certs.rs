@@ -80,6 +80,7 @@ impl Certificates {
         mobile: &str,
         old_mobile: &str,
         pin: &str,
+        device: Option<[u8; 32]>,
     ) -> Result<RequestRow> {
         let master = self.unlock_for_request(mobile, old_mobile, kind, pin)?;
         self.queue_request_as(
@@ -87,7 +88,7 @@ impl Certificates {
             mobile,
             old_mobile,
             &master,
-            None,
+            device,
             RequestStatus::PendingSubmit,
         )
     }

@@ -874,6 +874,8 @@ async fn cert_page(
             "kind": kind, "step": step, "error": error,
             "mobile": fields.get("mobile").cloned().unwrap_or_default(),
             "old_mobile": fields.get("old_mobile").cloned().unwrap_or_default(),
+            "device_key": fields.get("device_key").map(|k| k.trim().to_owned()).unwrap_or_default(),
+            "own_key": info.device_public_key,
         }),
     )
 }
@@ -901,7 +903,17 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
         |m: &str| m.len() == 11 && m.starts_with('1') && m.bytes().all(|b| b.is_ascii_digit());
     let bad = |field: &str, message: String| Some(json!({"field": field, "message": message}));
     // 注销 retires this device's certificate: it authorises no number.
-    let err = if kind != exlic_client::cert_request::RequestKind::Revoke && !mobile_ok(&mobile) {
+    // 授权/注销其他设备: the other device's key (empty: this device).
+    let device_hex = f
+        .get("device_key")
+        .map(|k| k.trim().to_owned())
+        .unwrap_or_default();
+    let mut device_key = [0u8; 32];
+    let device = (!device_hex.is_empty())
+        .then(|| hex::decode_to_slice(&device_hex, &mut device_key).map(|()| device_key));
+    let err = if matches!(device, Some(Err(_))) {
+        bad("device_key", p.t("cert.bad_device_key"))
+    } else if kind != exlic_client::cert_request::RequestKind::Revoke && !mobile_ok(&mobile) {
         bad("mobile", p.t("cert.bad_mobile"))
     } else if f.get("kind").map(String::as_str) == Some("number_change") && !mobile_ok(&old) {
         bad("old_mobile", p.t("cert.bad_mobile"))
@@ -916,7 +928,8 @@ async fn cert_post(ctx: Ctx, body: Bytes) -> Response {
     }
     let pin = f.get("pin").cloned().unwrap_or_default();
     match run(&s, move |e| {
-        e.certificates.prepare_request(kind, &mobile, &old, &pin)
+        e.certificates
+            .prepare_request(kind, &mobile, &old, &pin, device.and_then(Result::ok))
     })
     .await
     {
