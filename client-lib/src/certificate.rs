@@ -125,6 +125,14 @@ pub enum TrustError {
     /// The certificate was revoked at or before the receipt time.
     #[error("certificate {0} was revoked")]
     Revoked(u64),
+    /// The seal names another certificate than the one it is checked under.
+    #[error("the seal was made under certificate {sealed}, not {given}")]
+    OtherCertificate {
+        /// The serial the seal names.
+        sealed: u64,
+        /// The serial it was checked under.
+        given: u64,
+    },
     /// A key record does not verify against the chain.
     #[error("authority key record does not verify")]
     KeyRecord,
@@ -431,6 +439,14 @@ impl Trust {
             })?;
         if payload.enterprise_uscc != cert.enterprise_uscc {
             return Err(TrustError::CertWrongEnterprise);
+        }
+        if let Some(sealed) = payload.certificate_serial
+            && sealed != cert.serial
+        {
+            return Err(TrustError::OtherCertificate {
+                sealed,
+                given: cert.serial,
+            });
         }
         if revoked_at(cert.serial).is_some_and(|at| at <= receipt_ms) {
             return Err(TrustError::Revoked(cert.serial));

@@ -18,8 +18,10 @@ use crate::ids::DocId;
 
 /// Domain-separation tag of seal signatures.
 pub const SEAL_TAG: &[u8] = b"exlic/seal/v1";
-/// Version byte of the payload encoding.
+/// Version byte of the payload encoding without a certificate serial.
 pub const PAYLOAD_VERSION: u8 = 1;
+/// Version byte of the payload encoding that names the certificate in force at sealing.
+pub const PAYLOAD_VERSION_CERT: u8 = 2;
 /// Version byte of the submission envelope.
 pub const ENVELOPE_VERSION: u8 = 1;
 /// Most attachments one seal may cover.
@@ -59,6 +61,9 @@ pub struct SealPayload {
     pub device_key: [u8; 32],
     /// The device's clock at sealing, Unix ms. Informational only: never trusted.
     pub sealed_at_ms: i64,
+    /// The serial of the device certificate in force when it sealed (version 2); `None`
+    /// encodes version 1, which names no certificate.
+    pub certificate_serial: Option<u64>,
 }
 
 /// A seal with everything needed to check it.
@@ -116,7 +121,12 @@ impl SealPayload {
     /// The canonical encoding (see `FORMATS.md`).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(PAYLOAD_VERSION)
+        let version = if self.certificate_serial.is_some() {
+            PAYLOAD_VERSION_CERT
+        } else {
+            PAYLOAD_VERSION
+        };
+        w.u8(version)
             .str(&self.enterprise_uscc)
             .fixed(self.application_id.as_bytes())
             .str(&self.application_no)
@@ -130,6 +140,9 @@ impl SealPayload {
             w.fixed(&a.sha256).u64(a.size);
         }
         w.fixed(&self.device_key).i64(self.sealed_at_ms);
+        if let Some(serial) = self.certificate_serial {
+            w.u64(serial);
+        }
         w.finish()
     }
 
@@ -137,7 +150,7 @@ impl SealPayload {
     pub fn decode(bytes: &[u8]) -> Result<Self, SealError> {
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
-        if version != PAYLOAD_VERSION {
+        if version != PAYLOAD_VERSION && version != PAYLOAD_VERSION_CERT {
             return Err(SealError::Version(version));
         }
         let enterprise_uscc = r.str("enterprise_uscc", 64)?.to_owned();
@@ -174,6 +187,11 @@ impl SealPayload {
         }
         let device_key = r.fixed("device_key")?;
         let sealed_at_ms = r.i64("sealed_at_ms")?;
+        let certificate_serial = if version == PAYLOAD_VERSION_CERT {
+            Some(r.u64("certificate_serial")?)
+        } else {
+            None
+        };
         r.end()?;
         Ok(Self {
             enterprise_uscc,
@@ -185,6 +203,7 @@ impl SealPayload {
             attachments,
             device_key,
             sealed_at_ms,
+            certificate_serial,
         })
     }
 
@@ -309,6 +328,7 @@ mod tests {
             }],
             device_key: key().verifying_key().to_bytes(),
             sealed_at_ms: 1_700_000_000_000,
+            certificate_serial: None,
         };
         (SealedSubmission::seal(&payload, content, &key()), att)
     }
@@ -389,8 +409,45 @@ mod vectors {
             }],
             device_key: key.verifying_key().to_bytes(),
             sealed_at_ms: 1_764_000_000_000,
+            certificate_serial: None,
         };
         (SealedSubmission::seal(&payload, content, &key), key)
+    }
+
+    /// The same seal in version 2, naming certificate serial 7.
+    fn vector_v2() -> SealedSubmission {
+        let (v1, key) = vector();
+        let mut payload = SealPayload::decode(&v1.payload).unwrap();
+        payload.certificate_serial = Some(7);
+        SealedSubmission::seal(&payload, v1.content, &key)
+    }
+
+    #[test]
+    fn seal_v2_vector_is_stable_and_names_its_certificate() {
+        let sub = vector_v2();
+        let json = serde_json::json!({
+            "description": "exlic/seal/v1 payload version 2 (names the certificate in force at sealing, serial 7): otherwise as seal-v1.json",
+            "payload_hex": hex::encode(&sub.payload),
+            "signature_hex": hex::encode(sub.signature),
+            "envelope_hex": hex::encode(sub.encode()),
+        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/seal-v2.json");
+        let text = serde_json::to_string_pretty(&json).unwrap() + "\n";
+        if std::env::var_os("EXLIC_WRITE_VECTORS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(path)
+            .expect("vectors/seal-v2.json (EXLIC_WRITE_VECTORS=1 writes it)");
+        assert_eq!(committed, text, "the seal encoding changed");
+        let payload = SealPayload::decode(&sub.payload).unwrap();
+        assert_eq!(payload.certificate_serial, Some(7));
+        assert_eq!(sub.payload[0], PAYLOAD_VERSION_CERT);
+        // Version 1 still decodes, naming no certificate.
+        let (v1, _) = vector();
+        assert_eq!(
+            SealPayload::decode(&v1.payload).unwrap().certificate_serial,
+            None
+        );
     }
 
     #[test]

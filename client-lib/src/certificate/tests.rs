@@ -86,6 +86,7 @@ fn seal(device: &SigningKey, uscc: &str) -> SealedSubmission {
             attachments: vec![],
             device_key: device.verifying_key().to_bytes(),
             sealed_at_ms: 0,
+            certificate_serial: None,
         },
         content,
         device,

@@ -172,7 +172,11 @@ impl CaseFiles {
     ) -> Result<SealCheck, AuthorityError> {
         let payload = SealPayload::decode(&sub.payload).ok();
         let device = payload.as_ref().map(|p| p.device_key).unwrap_or_default();
-        let serial = certs::newest_for(txn, &device)?;
+        // The certificate the seal names (version 2), else the device's newest.
+        let serial = match payload.as_ref().and_then(|p| p.certificate_serial) {
+            Some(s) => Some(s),
+            None => certs::newest_for(txn, &device)?,
+        };
         let cert = match serial {
             Some(s) => certs::signed(txn, s)?,
             None => None,

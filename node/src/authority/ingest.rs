@@ -55,8 +55,13 @@ impl Ingest {
             Err(err) => return Ok(Handled::violation(format!("seal payload: {err}"))),
         };
         let txn = self.office.store.read()?;
-        // The sealing device's certificate, valid and unrevoked at *our* receipt time.
-        let Some(serial) = certs::newest_for(&txn, &claimed.device_key)? else {
+        // The certificate the seal names (else the sealing device's newest), valid and
+        // unrevoked at *our* receipt time.
+        let named = match claimed.certificate_serial {
+            Some(s) => Some(s),
+            None => certs::newest_for(&txn, &claimed.device_key)?,
+        };
+        let Some(serial) = named.filter(|s| certs::get(&txn, *s).ok().flatten().is_some()) else {
             return Ok(Handled::refuse(
                 ErrorCode::BadSeal,
                 "the sealing device has no certificate",

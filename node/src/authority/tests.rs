@@ -221,6 +221,18 @@ fn upload(a: &Authority, peer: &SigningKey, bytes: &[u8]) -> Response {
 }
 
 fn seal(doc: &mut AutoCommit, id: DocId, uscc: &str, device: &SigningKey, att: &[u8]) -> Vec<u8> {
+    seal_under(doc, id, uscc, device, att, None)
+}
+
+/// A seal that names certificate `serial` (payload version 2), or none (version 1).
+fn seal_under(
+    doc: &mut AutoCommit,
+    id: DocId,
+    uscc: &str,
+    device: &SigningKey,
+    att: &[u8],
+    serial: Option<u64>,
+) -> Vec<u8> {
     let form = form_doc::read_form(doc);
     let content = canonical_content(&form);
     let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
@@ -238,6 +250,7 @@ fn seal(doc: &mut AutoCommit, id: DocId, uscc: &str, device: &SigningKey, att: &
         }],
         device_key: device.verifying_key().to_bytes(),
         sealed_at_ms: 0,
+        certificate_serial: serial,
     };
     SealedSubmission::seal(&p, content, device).encode()
 }

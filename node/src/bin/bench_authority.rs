@@ -156,6 +156,7 @@ fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
         }],
         device_key: peer,
         sealed_at_ms: 0,
+        certificate_serial: None,
     };
     (peer, SealedSubmission::seal(&p, content, &device).encode())
 }

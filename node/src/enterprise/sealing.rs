@@ -75,6 +75,12 @@ impl Sealing {
             attachments: digests,
             device_key: self.device.public_key(),
             sealed_at_ms: now,
+            // The certificate in force now, named in the seal (payload version 2), so the
+            // office checks it and shows it, whatever this device holds later.
+            certificate_serial: self
+                .certificates
+                .device_certificate()?
+                .map(|(c, _)| c.serial),
         };
         let sealed = SealedSubmission::seal(&payload, content, &self.device.key);
         seals::put(&w, id, revision, &sealed.encode())?;

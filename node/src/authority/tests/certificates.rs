@@ -219,3 +219,86 @@ fn an_expired_certificate_is_renewed_and_注销_retires_one_without_a_mobile_num
         "a retired certificate is not renewed"
     );
 }
+
+#[test]
+fn a_seal_names_its_certificate_and_one_revoked_before_receipt_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_767_000_000_000);
+    let auth = office_on(dir.path(), "AA", &clock, 1 << 20);
+    let a = &auth;
+    let dev = key(10);
+    enrol(a, USCC_A, &dev);
+    let p = dev.verifying_key().to_bytes();
+    let att = b"contract".to_vec();
+    upload(a, &dev, &att);
+    let serial_of = |a: &Authority| {
+        let Response::Certified { certificate, .. } = a.handle(p, Request::MyCertificate).response
+        else {
+            panic!("no certificate")
+        };
+        a.trust()
+            .certificate(&certificate, a.now_ms())
+            .unwrap()
+            .serial
+    };
+    let first = serial_of(a);
+
+    // Sealed under the first certificate and received; then 手机号码变更 on this device.
+    let received = DocId([21; 16]);
+    let mut doc = app_doc(USCC_A, "received before the change");
+    sync_doc(a, &dev, &mut doc, received);
+    let r = a
+        .handle(
+            p,
+            Request::Submit(seal_under(
+                &mut doc,
+                received,
+                USCC_A,
+                &dev,
+                &att,
+                Some(first),
+            )),
+        )
+        .response;
+    assert!(matches!(r, Response::Receipt(_)), "{r:?}");
+    let late = DocId([22; 16]);
+    let mut late_doc = app_doc(USCC_A, "sealed before the change, reported after");
+    sync_doc(a, &dev, &mut late_doc, late);
+    let late_seal = seal_under(&mut late_doc, late, USCC_A, &dev, &att, Some(first));
+    clock.advance(60_000);
+    let r = a
+        .handle(
+            p,
+            Request::Certify(cert_request(
+                RequestKind::NumberChange,
+                USCC_A,
+                &dev,
+                "13900000009",
+                "13800138000",
+                77,
+            )),
+        )
+        .response;
+    assert!(matches!(r, Response::Certified { .. }), "{r:?}");
+    let second = serial_of(a);
+    assert_ne!(first, second);
+    clock.advance(60_000);
+
+    // The case page names the certificate in force at sealing, valid at receipt.
+    let file = a.cases.case_file(received).unwrap().unwrap();
+    assert!(file.seal.ok, "{}", file.seal.detail);
+    assert!(
+        file.seal.certificate.starts_with(&format!("#{first} ")),
+        "{}",
+        file.seal.certificate
+    );
+    assert!(file.seal.certificate.contains("13800138000"));
+
+    // A seal whose certificate was revoked before receipt is refused: the enterprise seals
+    // it again under its current certificate.
+    let r = a.handle(p, Request::Submit(late_seal)).response;
+    assert!(refused(&r, ErrorCode::BadSeal), "{r:?}");
+    let again = seal_under(&mut late_doc, late, USCC_A, &dev, &att, Some(second));
+    let r = a.handle(p, Request::Submit(again)).response;
+    assert!(matches!(r, Response::Receipt(_)), "{r:?}");
+}
