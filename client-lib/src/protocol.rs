@@ -32,6 +32,11 @@ pub const MAX_INFLATED: usize = 64 << 20;
 /// Attachment bytes per `BlobPut` / `BlobData`.
 pub const BLOB_CHUNK: usize = 256 * 1024;
 
+/// The master key an enterprise device without the e-key presents in [`Request::Enrol`]
+/// (another device of an enrolled enterprise): the office refuses it for an enterprise's
+/// first device and ignores it otherwise.
+pub const NO_EKEY: [u8; 32] = [0; 32];
+
 /// A request from an enterprise node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {

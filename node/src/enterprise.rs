@@ -139,10 +139,6 @@ pub fn initialise(store: &Store, block: NumberBlock) -> Result<()> {
     Ok(())
 }
 
-/// The master key a device without the e-key presents at enrolment: the office refuses
-/// it for an enterprise's first device and ignores it otherwise.
-pub const NO_EKEY: [u8; 32] = [0; 32];
-
 const META_DEVICE_KEY: &str = "device_key";
 const META_INVITE_SECRET: &str = "invite_secret";
 
@@ -282,7 +278,8 @@ impl Enterprise {
 
     /// The invite secret (until enrolled) and the master public key.
     /// The invite secret (until enrolled) and the enterprise's master public key; a device
-    /// that joined without the e-key (`--join`) presents [`NO_EKEY`].
+    /// that joined without the e-key (`--join`) presents
+    /// [`exlic_client::protocol::NO_EKEY`].
     pub fn enrolment_keys(&self) -> Result<(Option<[u8; 32]>, [u8; 32])> {
         let t = self.device.store.read()?;
         let secret = meta_get(&t, META_INVITE_SECRET)?.and_then(|v| v.try_into().ok());
@@ -295,7 +292,7 @@ impl Enterprise {
                     "e-key"
                 })
             })?
-            .unwrap_or(NO_EKEY);
+            .unwrap_or(exlic_client::protocol::NO_EKEY);
         Ok((secret, master))
     }
 

@@ -196,7 +196,7 @@ impl Registry {
                 "this device is enrolled for another enterprise",
             ));
         }
-        if master_key == crate::enterprise::NO_EKEY
+        if master_key == exlic_client::protocol::NO_EKEY
             && registry::enterprise(&w, &invite.uscc)?.is_none()
         {
             return Ok(Handled::refuse(
