@@ -46,6 +46,51 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Largest body of any request to the office (axum's default limit, made explicit).
+pub const AUTHORITY_BODY_LIMIT: usize = 2 << 20;
+/// How much of an over-limit body is read and discarded before the 413 is sent.
+const DRAIN_LIMIT: u64 = 64 << 20;
+
+/// Answers a request whose declared length is over [`AUTHORITY_BODY_LIMIT`] with the
+/// JSON `413 too_large` after reading and discarding its body (up to [`DRAIN_LIMIT`], for
+/// at most 10 s): answering while the client still sends makes the server close the
+/// connection under it, and the client sees a broken pipe instead of the 413.
+pub async fn refuse_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures::StreamExt;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(len) = declared.filter(|l| *l > AUTHORITY_BODY_LIMIT as u64) else {
+        return next.run(req).await;
+    };
+    if len <= DRAIN_LIMIT {
+        let mut body = req.into_body().into_data_stream();
+        let drain = async {
+            let mut read = 0u64;
+            while let Some(Ok(chunk)) = body.next().await {
+                read += chunk.len() as u64;
+                if read >= DRAIN_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+    }
+    error::Failure::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the body is {len} bytes; at most {AUTHORITY_BODY_LIMIT} are accepted"),
+        Some("body"),
+    )
+    .into_response()
+}
+
 /// Serves `router` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,

@@ -750,7 +750,8 @@ pub async fn serve_authority(
     let router = crate::ui::shell(
         app,
         crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
-    );
+    )
+    .layer(axum::middleware::from_fn(crate::api::refuse_oversized));
     let (cert, key) = ensure_tls(&data_dir, &a)?;
     let tls = crate::tls::TlsListener::new(listener, crate::tls::server_config(&cert, &key)?)?;
     announce(format!("https://{local}"));
