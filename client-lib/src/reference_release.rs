@@ -90,16 +90,9 @@ impl ReferenceRelease {
     /// Checks a signed release against a chain of office keys: it must be signed by the key
     /// it names, and that key must have been the office's key when it was published.
     pub fn verify_trusted(carried: &[u8], trust: &Trust) -> Result<Self, SignedError> {
-        let claimed = Self::decode(signed::peek(carried)?)?;
-        if !trust.valid_at(&claimed.authority_key, claimed.published_at_ms) {
-            return Err(SignedError::BadSignature);
-        }
-        let payload = signed::open(TAG, carried, &claimed.authority_key)?;
-        let r = Self::decode(payload)?;
-        if r != claimed {
-            return Err(SignedError::BadSignature);
-        }
-        Ok(r)
+        signed::open_dated(TAG, carried, trust, Self::decode, |r| {
+            (r.authority_key, r.published_at_ms)
+        })
     }
 }
 

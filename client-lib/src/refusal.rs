@@ -111,16 +111,9 @@ impl Refusal {
     /// Checks a signed refusal against a chain of authority keys: it must be signed by the
     /// key it names, and that key must have been the authority's key when it refused.
     pub fn verify_trusted(carried: &[u8], trust: &Trust) -> Result<Self, SignedError> {
-        let claimed = Self::decode(signed::peek(carried)?)?;
-        if !trust.valid_at(&claimed.authority_key, claimed.refused_at_ms) {
-            return Err(SignedError::BadSignature);
-        }
-        let payload = signed::open(TAG, carried, &claimed.authority_key)?;
-        let r = Self::decode(payload)?;
-        if r != claimed {
-            return Err(SignedError::BadSignature);
-        }
-        Ok(r)
+        signed::open_dated(TAG, carried, trust, Self::decode, |r| {
+            (r.authority_key, r.refused_at_ms)
+        })
     }
 }
 

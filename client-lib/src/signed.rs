@@ -49,6 +49,28 @@ pub fn open<'a>(tag: &[u8], carried: &'a [u8], key: &[u8; 32]) -> Result<&'a [u8
     Ok(payload)
 }
 
+/// Opens an object that names the key that signed it and when (a refusal, a reference
+/// release): that key must have been in `trust`'s chain at that time, the signature under
+/// `tag` must verify with it, and the signed payload must be the one read before checking.
+pub fn open_dated<T: PartialEq>(
+    tag: &[u8],
+    carried: &[u8],
+    trust: &crate::certificate::Trust,
+    decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
+    signer: impl Fn(&T) -> ([u8; 32], i64),
+) -> Result<T, SignedError> {
+    let claimed = decode(peek(carried)?)?;
+    let (key, at_ms) = signer(&claimed);
+    if !trust.valid_at(&key, at_ms) {
+        return Err(SignedError::BadSignature);
+    }
+    let opened = decode(open(tag, carried, &key)?)?;
+    if opened != claimed {
+        return Err(SignedError::BadSignature);
+    }
+    Ok(opened)
+}
+
 /// The payload without checking the signature (to read who claims to have signed).
 pub fn peek(carried: &[u8]) -> Result<&[u8], SignedError> {
     let mut r = Reader::new(carried);

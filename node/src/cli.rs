@@ -438,10 +438,10 @@ pub fn init_enterprise(data_dir: &Path, config: &Config, number_block: &str) -> 
     Ok(())
 }
 
-/// Creates an enterprise node from an enrolment token, with its master e-key under `pin`.
-/// Creates another device of an enrolled enterprise from its token: no e-key (that stays
-/// on the enterprise's first device, which authorises this one); returns its key in hex.
-pub fn init_joined(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<String> {
+/// Creates an enterprise device's data directory from an enrolment token: the config
+/// (identity, the authority's key and addresses), the store with the device key, the
+/// number block and the invite secret. Returns them for the caller to finish.
+fn init_from_token(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<(Config, Store)> {
     let invite = Invite::from_token(token)?;
     let mut config = Config::enterprise(
         &invite.enterprise_name,
@@ -459,11 +459,19 @@ pub fn init_joined(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result
     init_enterprise(data_dir, &config, &block)?;
     let store = open_store(data_dir, &config)?;
     enterprise::initialise_enrolment(&store, invite.secret)?;
+    Ok((config, store))
+}
+
+/// Creates another device of an enrolled enterprise from its token: no e-key (that stays
+/// on the enterprise's first device, which authorises this one); returns its key in hex.
+pub fn init_joined(data_dir: &Path, token: &str, listen: &str) -> anyhow::Result<String> {
+    let (config, store) = init_from_token(data_dir, token, listen)?;
     drop(store);
     let ent = open_enterprise(data_dir, &config, clock()?)?;
     Ok(hex::encode(ent.device_public_key()))
 }
 
+/// Creates an enterprise node from an enrolment token, with its master e-key under `pin`.
 pub fn init_enrolled(
     data_dir: &Path,
     token: &str,
@@ -476,23 +484,7 @@ pub fn init_enrolled(
     if !exlic_client::cert_request::valid_mobile(mobile) {
         bail!("--mobile must be 11 digits starting with 1");
     }
-    let invite = Invite::from_token(token)?;
-    let mut config = Config::enterprise(
-        &invite.enterprise_name,
-        &invite.enterprise_uscc,
-        &invite.agency_code,
-    );
-    config.http.listen = listen.into();
-    config.upstream = Some(UpstreamSection {
-        authority_key: hex::encode(invite.authority_key),
-        addrs: invite.addrs.clone(),
-        poll_seconds: 5,
-        max_backoff_seconds: 30,
-    });
-    let block = format!("{:021}:{}", invite.block_first, invite.block_len);
-    init_enterprise(data_dir, &config, &block)?;
-    let store = open_store(data_dir, &config)?;
-    enterprise::initialise_enrolment(&store, invite.secret)?;
+    let (config, store) = init_from_token(data_dir, token, listen)?;
     crate::ekey::create(&store, pin, kdf)?;
     // 新授权: the e-key authorises this device; the request goes out on first contact.
     let master = crate::ekey::unlock(&store, pin)?;

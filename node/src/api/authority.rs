@@ -52,14 +52,7 @@ pub async fn start_session(s: &AuthorityState, staff: Staff) -> Result<String, F
     let (sessions, now) = (s.sessions.clone(), s.authority.now_ms());
     tokio::task::spawn_blocking(move || sessions.start(&staff, now))
         .await
-        .map_err(|e| {
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                None,
-            )
-        })?
+        .map_err(Failure::internal)?
         .map_err(Failure::from)
 }
 
@@ -158,14 +151,7 @@ pub async fn run<T: Send + 'static>(
     let a = s.authority.clone();
     tokio::task::spawn_blocking(move || f(&a))
         .await
-        .map_err(|e| {
-            Failure::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-                None,
-            )
-        })?
+        .map_err(Failure::internal)?
         .map_err(Failure::from)
 }
 

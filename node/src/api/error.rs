@@ -16,6 +16,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A 500 for work that did not finish (a panicked or cancelled blocking task).
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the action failed unexpectedly: {e}"),
+            None,
+        )
+    }
+
     /// A failure with a status, code, message and optional field.
     pub fn new(
         status: StatusCode,

@@ -70,11 +70,6 @@ pub async fn run<T: Send + 'static>(
     let ent = state.enterprise.clone();
     match tokio::task::spawn_blocking(move || f(&ent)).await {
         Ok(r) => r.map_err(Failure::from),
-        Err(e) => Err(Failure::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the action failed unexpectedly: {e}"),
-            None,
-        )),
+        Err(e) => Err(Failure::internal(e)),
     }
 }
