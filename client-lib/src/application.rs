@@ -213,6 +213,16 @@ pub struct ApplicationSummary {
     pub licence_no: Option<String>,
 }
 
+/// What 保存并盖章 asks for, as the e-key does: its PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SealConfirmation {
+    /// The e-key's PIN where the node holds the e-key (a wrong one counts toward its
+    /// lockout); on a device without the e-key, the sealing operator's own password.
+    pub pin: String,
+}
+
 /// The answer to 保存并盖章.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -4,7 +4,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::application::{ApplicationForm, ApplicationSummary, ApplicationView, SealResult};
+use crate::application::{
+    ApplicationForm, ApplicationSummary, ApplicationView, SealConfirmation, SealResult,
+};
 use crate::attachment::AttachmentRef;
 use crate::authority::{
     AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxRow, InviteRequest,
@@ -89,9 +91,12 @@ fn tls_config(roots: &[u8]) -> Result<rustls::ClientConfig, ClientError> {
 /// A bare `reqwest` client set up as [`Client`]'s (the `ring` TLS provider, trusting only
 /// `roots`), for callers that craft their own requests.
 pub fn http_client(roots: &[u8]) -> Result<reqwest::Client, ClientError> {
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config(roots)?)
-        .build()?)
+    Ok(http_builder(roots)?.build()?)
+}
+
+/// The builder of [`http_client`], for callers that add to it (default headers, …).
+pub fn http_builder(roots: &[u8]) -> Result<reqwest::ClientBuilder, ClientError> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls_config(roots)?))
 }
 
 impl Client {
@@ -489,8 +494,16 @@ impl Client {
     }
 
     /// 保存并盖章: `POST /applications/{id}/seal`.
-    pub async fn seal(&self, id: DocId) -> Result<SealResult, ClientError> {
-        Self::json(self.req(Method::POST, &format!("/applications/{id}/seal"))).await
+    ///
+    /// `pin` confirms the seal: the e-key's PIN, or on a device without the e-key the
+    /// operator's password (see [`SealConfirmation`]).
+    pub async fn seal(&self, id: DocId, pin: &str) -> Result<SealResult, ClientError> {
+        self.send_json(
+            Method::POST,
+            &format!("/applications/{id}/seal"),
+            &SealConfirmation { pin: pin.into() },
+        )
+        .await
     }
 
     /// 上报: `POST /applications/{id}/report`.

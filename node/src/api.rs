@@ -9,6 +9,7 @@ pub mod authority;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod operators;
 pub mod v1;
 
 use std::future::Future;
@@ -29,6 +30,25 @@ pub struct AppState {
     pub sync: Option<crate::sync::client::SyncStatus>,
     /// The authority's public key, when enrolled: licences are verified against it.
     pub authority_key: Option<[u8; 32]>,
+    /// Operator sessions.
+    pub sessions: Arc<crate::accounts::Sessions>,
+}
+
+impl AppState {
+    /// The state of an enterprise node's UI and API.
+    pub fn new(
+        enterprise: Arc<Enterprise>,
+        sync: Option<crate::sync::client::SyncStatus>,
+        authority_key: Option<[u8; 32]>,
+    ) -> Self {
+        let sessions = Arc::new(crate::accounts::Sessions::new(enterprise.store().clone()));
+        Self {
+            enterprise,
+            sync,
+            authority_key,
+            sessions,
+        }
+    }
 }
 
 /// Most bytes of a JSON request body.
@@ -91,13 +111,17 @@ pub async fn refuse_oversized(
     .into_response()
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` until `shutdown` completes; handlers may read the
+/// peer's address (`ConnectInfo<SocketAddr>`: sign-in throttling is per address).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -257,8 +257,10 @@ impl Authority {
                 office: office.clone(),
             },
             staff: staff::StaffAccounts {
-                office: office.clone(),
-                throttle: Arc::default(),
+                accounts: crate::accounts::Accounts::new(
+                    office.store.clone(),
+                    office.clock.clone(),
+                ),
             },
             cases: casefile::CaseFiles {
                 office: office.clone(),

@@ -13,6 +13,7 @@ use crate::clock::{Clock, china_date};
 use crate::config::UpstreamSection;
 use crate::config::{Config, STORE_FILE};
 use crate::domain::numbering::NumberBlock;
+use crate::enterprise::operators::OperatorRole;
 use crate::enterprise::{self, Enterprise};
 use crate::store::Store;
 use crate::sync::{self, client::SyncStatus, client::Upstream};
@@ -61,6 +62,23 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: AuthorityCommand,
+    },
+    /// Create or reset an operator account on a stopped enterprise node (the password
+    /// comes from EXLIC_OPERATOR_PASSWORD or the first line of standard input; it is never
+    /// taken from the command line).
+    Operator {
+        /// The enterprise node's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// `drafter` (制单员: drafts) or `sealer` (盖章员: also seals and reports).
+        #[arg(long)]
+        role: String,
     },
     /// Check a stopped node's store: redb integrity and index consistency.
     Check {
@@ -131,6 +149,10 @@ pub enum InitRole {
         /// (手机证书授权 → 授权其他设备, with this device's key).
         #[arg(long, requires = "token", conflicts_with_all = ["pin", "mobile"])]
         join: bool,
+        /// Login of the node's first operator, a 盖章员 (sealer). Its password comes from
+        /// EXLIC_OPERATOR_PASSWORD; without it one is generated and printed once.
+        #[arg(long, default_value = "operator")]
+        operator: String,
     },
     /// An authority (发证机构) node.
     Authority {
@@ -221,6 +243,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     pin,
                     mobile,
                     join,
+                    operator,
                 },
         } => {
             match token {
@@ -260,6 +283,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     init_enterprise(&data_dir, &config, &block)?;
                 }
             }
+            let config = Config::load(&data_dir)?;
+            let ent = open_enterprise(&data_dir, &config, clock()?)?;
+            let password = match std::env::var("EXLIC_OPERATOR_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let p = hex::encode(crate::random::bytes::<8>());
+                    println!("operator {operator}'s password (shown once): {p}");
+                    p
+                }
+            };
+            ent.operators
+                .put(&operator, "", OperatorRole::Sealer, &password)?;
+            println!("operator {operator} (盖章员) can sign in to the node's UI and API");
             println!("initialised enterprise node in {}", data_dir.display());
             Ok(())
         }
@@ -375,6 +411,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let a = open_authority(&data_dir, &config, Vec::new())?;
             a.staff.put(&login, &name, role, &password)?;
             println!("staff account {login} ({}) saved", role.zh());
+            Ok(())
+        }
+        Command::Operator {
+            data_dir,
+            login,
+            name,
+            role,
+        } => {
+            let role = OperatorRole::parse(&role)
+                .context("--role must be drafter (制单员) or sealer (盖章员)")?;
+            let password = match std::env::var("EXLIC_OPERATOR_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let config = Config::load(&data_dir)?;
+            if config.is_authority() {
+                bail!(
+                    "{} is an authority node: use `exlic authority staff`",
+                    data_dir.display()
+                );
+            }
+            let ent = open_enterprise(&data_dir, &config, clock()?)?;
+            ent.operators.put(&login, &name, role, &password)?;
+            println!("operator {login} ({}) saved", role.zh());
             Ok(())
         }
         Command::Check { data_dir } => check(&data_dir),
@@ -661,16 +725,9 @@ pub async fn serve_enterprise(
         }
         None => None,
     };
-    let state = AppState {
-        enterprise,
-        sync: sync_status,
-        authority_key,
-    };
-    let limit = state.enterprise.settings().attachment_max_bytes;
-    let app = crate::api::router(state.clone())
-        .merge(crate::ui::enterprise::router(limit).with_state(state));
-    let router = crate::ui::shell(
-        app,
+    let state = AppState::new(enterprise, sync_status, authority_key);
+    let router = crate::ui::enterprise_app(
+        state,
         crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, false),
     );
     announce(format!("http://{local}"));
@@ -800,7 +857,12 @@ const DEMO_STAFF: &[(&str, &str, authority::staff::Role)] = &[
     ("li", "李处长", authority::staff::Role::Chief),
     ("admin", "管理员", authority::staff::Role::Admin),
 ];
-/// The demo staff password (a demo on one machine only).
+/// The demo enterprise's operators, all with [`DEMO_PASSWORD`].
+const DEMO_OPERATORS: &[(&str, &str, OperatorRole)] = &[
+    ("zhang", "张盖章", OperatorRole::Sealer),
+    ("zhao", "赵制单", OperatorRole::Drafter),
+];
+/// The demo password of staff and operators (a demo on one machine only).
 const DEMO_PASSWORD: &str = "demo-password-2468";
 
 fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
@@ -831,15 +893,22 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
             "13800138000",
             crate::ekey::KdfParams::default(),
         )?;
-        eprintln!("demo e-key passphrase: demo-passphrase-2468");
         seed_demo(&edir, &Config::load(&edir)?)
             .context("filling the demo node with sample applications")?;
+        let ent = open_enterprise(&edir, &Config::load(&edir)?, clock()?)?;
+        for (login, name, role) in DEMO_OPERATORS {
+            ent.operators.put(login, name, *role, DEMO_PASSWORD)?;
+        }
     }
     let mut ec = Config::load(&edir)?;
     ec.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
     ec.validate()?;
     let ac = Config::load(&adir)?;
     eprintln!("demo data directory: {}", root.display());
+    eprintln!(
+        "demo operators (enterprise): zhang = 盖章员, zhao = 制单员; password {DEMO_PASSWORD}"
+    );
+    eprintln!("demo e-key PIN (asked at 保存并盖章): demo-passphrase-2468");
     eprintln!("demo staff (authority): wang = 经办人, li = 处长, admin; password {DEMO_PASSWORD}");
     eprintln!("the authority uses a self-signed certificate: accept it in the browser");
     runtime()?.block_on(async move {

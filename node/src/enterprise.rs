@@ -179,6 +179,8 @@ pub struct Enterprise {
     pub reference: ReferenceUpdates,
     /// This device's 申请表号 blocks.
     pub numbers: Numbers,
+    /// Who may act here, the seal confirmation and the audit trail.
+    pub operators: operators::Operators,
 }
 
 impl Enterprise {
@@ -217,6 +219,13 @@ impl Enterprise {
         Ok(Self {
             reference: ReferenceUpdates { device: d() },
             numbers: Numbers { device: d() },
+            operators: operators::Operators {
+                accounts: crate::accounts::Accounts::new(
+                    device.store.clone(),
+                    device.clock.clone(),
+                ),
+                device: d(),
+            },
             attachments: Attachments {
                 device: d(),
                 applications: applications.clone(),
@@ -321,11 +330,12 @@ pub mod delivery;
 pub mod device;
 pub mod licence_request;
 pub mod numbers;
+pub mod operators;
 pub mod profile;
 pub mod reference;
 pub mod replica;
 pub mod sealing;
 pub mod session;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod unlock;

@@ -8,6 +8,7 @@
 //! * [`authority`] — the authority role: registry, invites, replicas, submissions;
 //! * [`replica`] — Automerge's per-document sync step, below the roles that use it;
 //! * [`sync`] — libp2p transport and the drivers that run the roles' sync over it;
+//! * [`accounts`] — who signs in to a node: passwords, throttle, sessions, audit;
 //! * [`ekey`] — the PIN-protected enterprise master key (e-key) and its lockout;
 //! * [`api`] — the axum router for `/api/v1/` and its OpenAPI document;
 //! * [`config`], [`clock`], [`cli`] — the shell around them.
@@ -19,6 +20,7 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+pub mod accounts;
 pub mod api;
 pub mod authority;
 pub mod cli;
@@ -47,7 +49,7 @@ mod tests {
         &["clock", "random", "tls"],
         &["domain"],
         &["store"],
-        &["replica", "ekey"],
+        &["replica", "ekey", "accounts"],
         &["authority", "enterprise"],
         &["sync", "simulation"],
         &["api"],

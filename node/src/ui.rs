@@ -9,6 +9,7 @@
 pub mod authority;
 pub mod enterprise;
 pub mod forms;
+pub mod gate;
 pub mod guard;
 pub mod licence_view;
 
@@ -185,6 +186,16 @@ pub fn shell(app: axum::Router, guard: Guard) -> axum::Router {
             guard::check,
         ))
         .layer(axum::Extension(std::sync::Arc::new(guard)))
+}
+
+/// The enterprise node's whole HTTP surface: the JSON API and the screens behind the
+/// operators' [`gate`], inside the [`shell`].
+pub fn enterprise_app(state: crate::api::AppState, guard: Guard) -> axum::Router {
+    let limit = state.enterprise.settings().attachment_max_bytes;
+    let app = crate::api::router(state.clone())
+        .merge(enterprise::router(limit).with_state(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state, gate::gate));
+    shell(app, guard)
 }
 
 /// The language switch: remembers the choice in a cookie and returns to the page.

@@ -9,7 +9,8 @@
 //                                    certificate 续签 from request to 已完成)
 //   node e2e.mjs authority-deletion (the 删证申请 approved in the staff UI)
 //   node e2e.mjs enterprise-deleted (审核通过 and the licence deleted, on the enterprise)
-// Inputs come from the environment (ENT_URL, AUTH_URL, SHOTS, STAFF_PASSWORD, PIN, STATE);
+// Inputs come from the environment (ENT_URL, AUTH_URL, SHOTS, STAFF_PASSWORD, OPERATOR,
+// OPERATOR_PASSWORD, PIN, STATE);
 // each phase prints one JSON line of results. Screenshots of every screen at 375 and
 // 1280 px go to $SHOTS.
 import { chromium } from "playwright-core";
@@ -61,10 +62,28 @@ async function shot(page, name) {
   }
 }
 
+// Signs in to the enterprise node: every page but the sign-in page needs a session, and
+// the page asked for comes back after signing in.
+async function entSignIn(page, ENT, path = "/") {
+  await page.goto(ENT + path);
+  check(await page.getByRole("heading", { name: "登录" }).isVisible(), "the enterprise node asks who is there");
+  await page.getByLabel("用户名").fill(env("OPERATOR"));
+  await page.getByLabel("密码").fill(env("OPERATOR_PASSWORD"));
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(ENT + path);
+}
+
 async function enterpriseDraft() {
   const ENT = env("ENT_URL");
   const { ctx, page, alerts } = await open();
   await page.goto(ENT + "/");
+  await shot(page, "ent-00-sign-in");
+  // A wrong password is refused, in Chinese, and names nothing.
+  await page.getByLabel("用户名").fill(env("OPERATOR"));
+  await page.getByLabel("密码").fill("not-the-password");
+  await page.getByRole("button", { name: "登录" }).click();
+  check(await page.getByText("用户名或密码错误").isVisible(), "a wrong password is refused");
+  await entSignIn(page, ENT);
   check(await page.locator("#sync-status").innerText().then((t) => t.includes("离线")), "the status bar says offline");
   await shot(page, "ent-01-home");
   await page.getByRole("link", { name: "许可证申请" }).first().click();
@@ -139,6 +158,15 @@ async function enterpriseDraft() {
   await shot(page, "ent-05-seal-error");
   await page.locator('[name="payment_mode"]').selectOption("lc");
   await page.getByRole("button", { name: "保存并盖章" }).click();
+  // The e-key asks for its PIN; a wrong one is refused and counted.
+  await page.waitForURL(/\/seal$/);
+  await shot(page, "ent-05b-seal-confirm");
+  await page.getByLabel("电子钥匙 PIN").fill("wrong-pin-000");
+  await page.getByRole("button", { name: "确认盖章" }).click();
+  check(await page.getByText("PIN 错误").isVisible(), "a wrong PIN is refused");
+  check(await page.getByText("已连续输错次数： 1").isVisible(), "and counted");
+  await page.getByLabel("电子钥匙 PIN").fill(env("PIN"));
+  await page.getByRole("button", { name: "确认盖章" }).click();
   await page.locator("#sealed-no").waitFor();
   const appNo = (await page.locator("#sealed-no").innerText()).trim();
   check(/^\d{21}$/.test(appNo), `a 21-digit 申请表号: ${appNo}`);
@@ -283,6 +311,7 @@ async function enterpriseLicence() {
   const ENT = env("ENT_URL");
   const state = JSON.parse(env("STATE"));
   const { ctx, page, alerts } = await open();
+  await entSignIn(page, ENT);
   await page.goto(ENT + "/licences");
   await shot(page, "ent-13-licences");
   await page.getByRole("link", { name: state.licence_no }).click();
@@ -404,6 +433,7 @@ async function enterpriseDeleted() {
   const ENT = env("ENT_URL");
   const state = JSON.parse(env("STATE"));
   const { ctx, page, alerts } = await open();
+  await entSignIn(page, ENT);
   await page.goto(ENT + "/licence-requests?kind=delete");
   check((await page.locator("#licence-requests").innerText()).includes("审核通过"), "审核通过 shows on the enterprise");
   await shot(page, "ent-23-deletion-approved");

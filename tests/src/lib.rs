@@ -35,9 +35,21 @@ pub fn set_node_clock(start: Option<&str>) {
     *NODE_CLOCK.lock().unwrap() = start.map(str::to_owned);
 }
 
-/// An `exlic` command on the nodes' clock.
+/// The password of every fixture operator, and the fixture e-key's PIN: a seal is
+/// confirmed with the PIN where the node holds the e-key and with the operator's password
+/// where it does not, so one secret confirms seals on every fixture node. Tests of the
+/// difference set their own.
+pub const OPERATOR_PASSWORD: &str = "fixture-password-1357";
+/// The fixture e-key's PIN (a passphrase), the same as [`OPERATOR_PASSWORD`].
+pub const EKEY_PIN: &str = OPERATOR_PASSWORD;
+/// The first operator `exlic init enterprise` creates (a 盖章员, sealer).
+pub const OPERATOR: &str = "operator";
+
+/// An `exlic` command on the nodes' clock, creating operators with
+/// [`OPERATOR_PASSWORD`].
 pub fn exlic() -> Command {
     let mut c = Command::new(exlic_bin());
+    c.env("EXLIC_OPERATOR_PASSWORD", OPERATOR_PASSWORD);
     if let Some(t) = NODE_CLOCK.lock().unwrap().as_deref() {
         c.env("EXLIC_CLOCK_START", t);
     }
@@ -146,15 +158,32 @@ impl Node {
         }
     }
 
-    /// A client for it.
-    /// A client: plain for an enterprise node; for an authority node, over TLS trusting
-    /// its self-signed certificate and signed in as the administrator.
+    /// A signed-in client: for an enterprise node as its first operator (a sealer); for
+    /// an authority node over TLS trusting its self-signed certificate, as the
+    /// administrator.
     pub fn client(&self) -> Client {
         if self.url.starts_with("https://") {
             self.client_as("admin")
         } else {
-            Client::new(self.url.clone())
+            self.client_as(OPERATOR)
         }
+    }
+
+    /// A bare HTTP client of an enterprise node that presents its first operator's
+    /// session (`Authorization: Bearer`) on every request, for tests that craft their own
+    /// requests.
+    pub fn http(&self) -> reqwest::Client {
+        let token = self.client().session().expect("signed in").to_owned();
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("a header value"),
+        );
+        exlic_client::client::http_builder(b"")
+            .expect("an HTTP client")
+            .default_headers(h)
+            .build()
+            .expect("an HTTP client")
     }
 
     /// The authority's self-signed certificate (PEM).
@@ -162,12 +191,20 @@ impl Node {
         std::fs::read(self.dir.join("tls/cert.pem")).expect("the authority's tls/cert.pem")
     }
 
-    /// A client of an authority node signed in as staff member `login` (see
-    /// [`init_authority`]: `wang` 经办人, `li` 处长, `admin`).
+    /// A client signed in as `login`: at an authority node a staff member (see
+    /// [`init_authority`]: `wang` 经办人, `li` 处长, `admin`), at an enterprise node an
+    /// operator (with [`OPERATOR_PASSWORD`]).
     pub fn client_as(&self, login: &str) -> Client {
-        let mut c = Client::with_roots(self.url.clone(), &self.tls_cert()).expect("TLS roots");
+        let tls = self.url.starts_with("https://");
+        let roots = if tls { self.tls_cert() } else { Vec::new() };
+        let mut c = Client::with_roots(self.url.clone(), &roots).expect("TLS roots");
         // Sign in on a thread of its own: callers may be inside a runtime or not.
-        let (url, roots, login) = (self.url.clone(), self.tls_cert(), login.to_owned());
+        let password = if tls {
+            STAFF_PASSWORD
+        } else {
+            OPERATOR_PASSWORD
+        };
+        let (url, login) = (self.url.clone(), login.to_owned());
         let token = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -175,7 +212,7 @@ impl Node {
                 .expect("runtime");
             rt.block_on(async {
                 let mut c = Client::with_roots(url, &roots).expect("TLS roots");
-                c.login(&login, STAFF_PASSWORD).await.expect("staff login");
+                c.login(&login, password).await.expect("sign-in");
                 c.session().expect("signed in").to_owned()
             })
         })
@@ -376,7 +413,7 @@ pub fn init_enrolled(dir: &Path, token: &str) {
             "--token",
             token,
             "--pin",
-            "246810",
+            EKEY_PIN,
             "--mobile",
             "13800138000",
         ])
@@ -474,9 +511,25 @@ pub async fn submit_form(c: &Client, form: &ApplicationForm) -> DocId {
     c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
         .await
         .unwrap();
-    c.seal(v.id).await.unwrap();
+    c.seal(v.id, EKEY_PIN).await.unwrap();
     c.report(v.id).await.unwrap();
     v.id
+}
+
+/// Adds operator `login` with `role` (`drafter` or `sealer`) to a stopped enterprise
+/// node, with [`OPERATOR_PASSWORD`].
+pub fn add_operator(dir: &Path, login: &str, role: &str) {
+    let out = exlic()
+        .args(["operator", "--data-dir"])
+        .arg(dir)
+        .args(["--login", login, "--role", role])
+        .output()
+        .expect("running exlic operator");
+    assert!(
+        out.status.success(),
+        "exlic operator failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Waits until the enterprise shows `want` for application `id`.

@@ -52,7 +52,7 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         "attachment_max_mb = 1",
     );
     let node = Node::start(dir.path());
-    let http = exlic_client::client::http_client(b"").unwrap();
+    let http = node.http();
     rt().block_on(async {
         let c = node.client();
         let draft = c
@@ -230,7 +230,7 @@ fn a_seal_verifies_offline_and_any_change_breaks_it() {
         c.upload_attachment(v.id, "批文.pdf", "application/pdf", approval.clone())
             .await
             .unwrap();
-        let r = c.seal(v.id).await.unwrap();
+        let r = c.seal(v.id, EKEY_PIN).await.unwrap();
         assert_eq!(r.application_no.len(), 21);
         assert_eq!(r.revision, 1);
         let view = c.application(v.id).await.unwrap();
@@ -369,7 +369,7 @@ fn list_search_and_query_filters() {
             c.upload_attachment(*id, "a.pdf", "application/pdf", random_bytes(10))
                 .await
                 .unwrap();
-            c.seal(*id).await.unwrap();
+            c.seal(*id, EKEY_PIN).await.unwrap();
         }
         c.report(ids[0]).await.unwrap();
         let q = |q: ApplicationQuery| {
@@ -448,5 +448,117 @@ fn list_search_and_query_filters() {
         })
         .await;
         assert_eq!((page.items.len(), page.has_more), (1, false));
+    });
+}
+
+/// Issue 14: who may act. Without a session nothing answers but sign-in; a 制单员
+/// (drafter) drafts but may not seal or report; 保存并盖章 asks for the e-key's PIN (not
+/// the operator's password), a wrong one is refused, changes nothing and counts toward
+/// the e-key's lockout; the audit trail names who did what; signing out ends the session.
+#[test]
+fn operators_sign_in_and_the_e_key_pin_confirms_every_seal() {
+    const PIN: &str = "739164";
+    let root = tempfile::tempdir().unwrap();
+    let adir = root.path().join("authority");
+    init_authority(&adir, free_port());
+    let edir = root.path().join("enterprise");
+    let out = exlic()
+        .args(["init", "enterprise", "--data-dir"])
+        .arg(&edir)
+        .args(["--token", &invite(&adir, USCC, NAME), "--pin", PIN])
+        .args(["--mobile", "13800138000", "--operator", "zhang"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    add_operator(&edir, "zhao", "drafter");
+    let node = Node::start(&edir);
+    rt().block_on(async {
+        // No session: the API answers 401 with the JSON error, naming how to sign in.
+        let anonymous = exlic_client::client::Client::new(node.url.clone());
+        let e = anonymous.node_info().await.unwrap_err();
+        let body = e.api().expect("a JSON error body");
+        assert_eq!(body.code, "unauthenticated", "{e}");
+        let mut wrong = exlic_client::client::Client::new(node.url.clone());
+        let e = wrong.login("zhang", "not-the-password").await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "wrong_credentials");
+
+        // The drafter drafts, and may not seal or report.
+        let drafter = node.client_as("zhao");
+        let v = drafter.create_application(&full_form()).await.unwrap();
+        drafter
+            .upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
+            .await
+            .unwrap();
+        let e = drafter.seal(v.id, PIN).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "forbidden", "{e}");
+        let e = drafter.report(v.id).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "forbidden", "{e}");
+        assert_eq!(drafter.application(v.id).await.unwrap().revision, 0);
+
+        // The sealer: the password is not the PIN; a wrong PIN is counted and seals nothing.
+        let sealer = node.client_as("zhang");
+        for (attempt, wrong) in [OPERATOR_PASSWORD, "000000"].into_iter().enumerate() {
+            let e = sealer.seal(v.id, wrong).await.unwrap_err();
+            let body = e.api().unwrap();
+            assert_eq!(body.field.as_deref(), Some("pin"), "{e}");
+            assert_eq!(sealer.ekey().await.unwrap().failures, attempt as u32 + 1);
+        }
+        assert_eq!(sealer.application(v.id).await.unwrap().revision, 0);
+        let sealed = sealer.seal(v.id, PIN).await.unwrap();
+        assert_eq!(sealed.revision, 1);
+        assert_eq!(
+            sealer.ekey().await.unwrap().failures,
+            0,
+            "a right PIN resets the count"
+        );
+        sealer.report(v.id).await.unwrap();
+
+        // The audit trail says who did what.
+        let http = exlic_client::client::http_client(b"").unwrap();
+        let token = sealer.session().unwrap().to_owned();
+        let trail: serde_json::Value = http
+            .get(format!("{}/api/v1/audit", node.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let lines: Vec<String> = trail
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| format!("{} | {} | {}", l["actor"], l["action"], l["detail"]))
+            .collect();
+        let has = |actor: &str, action: &str, detail: &str| {
+            lines
+                .iter()
+                .any(|l| l.contains(actor) && l.contains(action) && l.contains(detail))
+        };
+        assert!(has("制单员", "新增申请", "done"), "{lines:#?}");
+        assert!(has("制单员", "refused", "保存并盖章"), "{lines:#?}");
+        assert!(has("盖章员", "保存并盖章", "refused (400)"), "{lines:#?}");
+        assert!(has("盖章员", "保存并盖章", "done"), "{lines:#?}");
+        assert!(has("盖章员", "上报", "done"), "{lines:#?}");
+        assert!(
+            has("zhang", "sign-in", "failed: wrong password"),
+            "{lines:#?}"
+        );
+
+        // Signing out ends the session.
+        let r = http
+            .delete(format!("{}/api/v1/session", node.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204);
+        let e = sealer.node_info().await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "unauthenticated");
     });
 }

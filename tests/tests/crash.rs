@@ -107,7 +107,7 @@ async fn writer(c: Client, ledger: Ledger, seed: u64) {
                 }
             } else {
                 ledger.lock().unwrap().get_mut(&id).unwrap().seal_in_flight = true;
-                match c.seal(id).await {
+                match c.seal(id, EKEY_PIN).await {
                     Ok(r) => {
                         let mut l = ledger.lock().unwrap();
                         let x = l.get_mut(&id).unwrap();

@@ -55,7 +55,7 @@ fn only_the_office_unlocks_a_locked_ekey() {
     let (admin, officer) = (auth.client(), auth.client_as("wang"));
     rt.block_on(async {
         assert!(c.ekey().await.unwrap().locked);
-        let e = c.request_certificate(&renew("246810")).await.unwrap_err();
+        let e = c.request_certificate(&renew(EKEY_PIN)).await.unwrap_err();
         assert!(e.to_string().contains("lock"), "{e}");
 
         assert!(c.request_unlock().await.unwrap().unlock_requested);
@@ -76,6 +76,6 @@ fn only_the_office_unlocks_a_locked_ekey() {
         })
         .await;
         assert_eq!(c.ekey().await.unwrap().failures, 0);
-        c.request_certificate(&renew("246810")).await.unwrap();
+        c.request_certificate(&renew(EKEY_PIN)).await.unwrap();
     });
 }

@@ -95,8 +95,7 @@ fn a_rollover_keeps_earlier_licences_valid_and_reaches_the_enterprise() {
 
     // The enterprise node's own licence view verifies the new licence through the chain.
     let page = rt.block_on(async {
-        exlic_client::client::http_client(b"")
-            .unwrap()
+        ent.http()
             .get(format!("{}/licences/{after}", ent.url))
             .send()
             .await

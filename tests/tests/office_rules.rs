@@ -51,14 +51,14 @@ fn a_catalogue_published_while_the_enterprise_was_offline_decides_its_report() {
     let auth = Node::start(&adir);
     let ent = Node::start(&edir);
     let c = ent.client();
-    let http = exlic_client::client::http_client(b"").unwrap();
+    let http = ent.http();
     let v = runtime().block_on(async {
         release_in_force(&c, "R1").await;
         let v = c.create_application(&full_form()).await.unwrap();
         c.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
             .await
             .unwrap();
-        c.seal(v.id).await.unwrap();
+        c.seal(v.id, EKEY_PIN).await.unwrap();
         v
     });
 
@@ -118,14 +118,14 @@ fn a_catalogue_published_while_the_enterprise_was_offline_decides_its_report() {
         assert!(page.contains("V11"), "{page}");
 
         // The enterprise now validates against R2 itself.
-        let err = c.seal(v.id).await.unwrap_err().to_string();
+        let err = c.seal(v.id, EKEY_PIN).await.unwrap_err().to_string();
         assert!(err.contains("V11"), "{err}");
 
         // Corrected, sealed again (revision 2, same 申请表号) and received.
         c.patch_application(v.id, &serde_json::json!({"commodity_code": "2918140099"}))
             .await
             .unwrap();
-        let again = c.seal(v.id).await.unwrap();
+        let again = c.seal(v.id, EKEY_PIN).await.unwrap();
         assert_eq!(again.revision, 2);
         c.report(v.id).await.unwrap();
         status_becomes(&c, v.id, ApplicationStatus::PendingInitial).await;

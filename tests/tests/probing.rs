@@ -155,7 +155,7 @@ fn an_enrolled_node_says_so_offline_and_patch_takes_merge_patch() {
     ent.stop();
     let ent = Node::start(&edir);
     let c = ent.client();
-    let http = exlic_client::client::http_client(b"").unwrap();
+    let http = ent.http();
     runtime().block_on(async {
         let s = c.sync_status().await.unwrap();
         assert!(s.enrolled && !s.online, "{s:?}");

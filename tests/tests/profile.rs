@@ -137,7 +137,7 @@ fn a_profile_change_is_proposed_accepted_and_synced() {
             .find(|r| r.uscc == USCC)
             .unwrap();
         assert_eq!(row.name, RENAMED);
-        let http = exlic_client::client::http_client(b"").unwrap();
+        let http = ent.http();
         wait_for(60, "the new name in a new application", || async {
             let page = http
                 .get(format!("{}/applications/new", ent.url))

@@ -67,7 +67,7 @@ fn review_issue_return_and_reject_across_real_nodes() {
         assert!(!v.frozen, "a returned application is editable");
         assert!(v.history.iter().any(|h| h.detail.contains("合同号与合同不符")), "{:?}", v.history);
         c.patch_application(id2, &serde_json::json!({"contract_no": "XM-CA-0097", "contract": {"contract_no": "XM-CA-0097"}})).await.unwrap();
-        let sealed = c.seal(id2).await.unwrap();
+        let sealed = c.seal(id2, EKEY_PIN).await.unwrap();
         assert_eq!(sealed.revision, 2);
         c.report(id2).await.unwrap();
         status_becomes(&c, id2, ApplicationStatus::PendingInitial).await;

@@ -14,7 +14,7 @@ fn ask(kind: &str, mobile: &str, device_key: &str) -> CertRequestInput {
         kind: kind.into(),
         mobile: mobile.into(),
         old_mobile: String::new(),
-        pin: "246810".into(),
+        pin: EKEY_PIN.into(),
         device_key: Some(device_key.into()),
     }
 }
@@ -88,7 +88,7 @@ fn a_second_device_joins_seals_and_once_retired_cannot_report() {
         c2.upload_attachment(v.id, "合同.pdf", "application/pdf", random_bytes(500))
             .await
             .unwrap();
-        match c2.seal(v.id).await {
+        match c2.seal(v.id, EKEY_PIN).await {
             // It knows it was retired: it refuses to seal itself.
             Err(e) => assert!(e.to_string().contains("V04"), "{e}"),
             // It does not know yet: the office refuses the report.

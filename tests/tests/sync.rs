@@ -72,7 +72,7 @@ fn offline_work_arrives_when_the_authority_comes_up() {
             c.upload_attachment(v.id, "批文.pdf", "application/pdf", random_bytes(500))
                 .await
                 .unwrap();
-            c.seal(v.id).await.unwrap();
+            c.seal(v.id, EKEY_PIN).await.unwrap();
             let v = c.report(v.id).await.unwrap();
             assert_eq!(v.status, ApplicationStatus::Queued);
             ids.push(v.id);
@@ -244,7 +244,7 @@ fn kill_mid_sync(kill_authority: bool) {
             )
             .await
             .unwrap();
-            c.seal(v.id).await.unwrap();
+            c.seal(v.id, EKEY_PIN).await.unwrap();
             c.report(v.id).await.unwrap();
             ids.push(v.id);
         }
@@ -342,7 +342,7 @@ fn number_change_revokes_the_old_device_and_its_later_seal_is_refused() {
         let e = c0.request_certificate(&req).await.unwrap_err();
         assert_eq!(e.api().unwrap().field.as_deref(), Some("pin"), "{e}");
         assert!(e.api().unwrap().message.contains("5 attempt"), "{e}");
-        req.pin = "246810".into();
+        req.pin = EKEY_PIN.into();
         assert_eq!(
             c0.request_certificate(&req).await.unwrap().kind_zh,
             "手机变更"
@@ -363,7 +363,7 @@ fn number_change_revokes_the_old_device_and_its_later_seal_is_refused() {
             kind: "number_change".into(),
             mobile: "13700000000".into(),
             old_mobile: "13900000000".into(),
-            pin: "246810".into(),
+            pin: EKEY_PIN.into(),
             device_key: None,
         };
         let row = c0.request_certificate(&change).await.unwrap();
@@ -384,7 +384,7 @@ fn number_change_revokes_the_old_device_and_its_later_seal_is_refused() {
         c1.upload_attachment(v.id, "a.pdf", "application/pdf", random_bytes(100))
             .await
             .unwrap();
-        c1.seal(v.id).await.unwrap();
+        c1.seal(v.id, EKEY_PIN).await.unwrap();
         c1.report(v.id).await.unwrap();
         let h = wait_for(30, "the authority to refuse the phone's seal", || async {
             c1.application(v.id)

@@ -12,7 +12,7 @@ async fn foreign_origins_hosts_and_forged_forms_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     init_enterprise(dir.path());
     let node = Node::start(dir.path());
-    let http = exlic_client::client::http_client(b"").unwrap();
+    let http = node.http();
     let url = node.url.clone();
     let own_origin = url.clone();
 

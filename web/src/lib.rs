@@ -30,6 +30,7 @@ templates![
     "enterprise/cert_submit.html",
     "enterprise/licence_requests.html",
     "enterprise/licence_request_form.html",
+    "enterprise/seal_confirm.html",
     "authority/licence_requests.html",
     "authority/directory.html",
     "authority/profiles.html",
@@ -38,13 +39,13 @@ templates![
     "authority/reference.html",
     "enterprise/profile.html",
     "enterprise/directory.html",
-    "authority/login.html",
+    "login.html",
     "authority/dashboard.html",
     "authority/inbox.html",
     "authority/case.html",
     "authority/licences.html",
     "authority/invite.html",
-    "authority/audit.html",
+    "audit.html",
     "authority/cert_requests.html",
 ];
 

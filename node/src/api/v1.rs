@@ -10,12 +10,20 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::error::Failure;
+use super::operators;
 use crate::enterprise::{Enterprise, EnterpriseError};
 
 /// Routes under `/api/v1`.
 pub fn router(attachment_limit: u64) -> Router<AppState> {
     Router::new()
         .route("/node", get(node::info))
+        .route(
+            "/session",
+            post(operators::login)
+                .get(operators::current)
+                .delete(operators::logout),
+        )
+        .route("/audit", get(operators::audit))
         .route("/reference", get(node::reference))
         .route("/sync", get(node::sync))
         .route("/certificate", get(node::certificate))

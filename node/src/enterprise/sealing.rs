@@ -26,6 +26,19 @@ pub struct Sealing {
 }
 
 impl Sealing {
+    /// The rules 保存并盖章 checks, without sealing (the UI asks for the PIN only for a
+    /// form that can be sealed); [`Sealing::seal`] checks them again.
+    pub fn check(&self, id: DocId) -> Result<()> {
+        let v = self.applications.get(id)?;
+        let reference = self.device.reference();
+        let mut all = rules::check_seal(&v.form, &self.device.ctx(&reference, v.attachments.len()));
+        all.extend(self.certificate_findings()?);
+        if all.iter().any(|e| e.severity == Severity::Error) {
+            return Err(EnterpriseError::Invalid(all));
+        }
+        Ok(())
+    }
+
     /// 保存并盖章: validates every rule, then seals and assigns the 申请表号.
     pub fn seal(&self, id: DocId) -> Result<SealResult> {
         let (mut w, mut state) = self.applications.begin_edit(id, Action::Seal)?;

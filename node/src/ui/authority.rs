@@ -138,7 +138,7 @@ fn failed(p: &Page, f: crate::api::error::Failure) -> Response {
 
 async fn login_page(ctx: Ctx) -> Response {
     let (_, Extension(lang), Extension(csrf), _, uri) = &ctx;
-    frame(*lang, csrf, uri, None).render("authority/login.html", json!({}))
+    frame(*lang, csrf, uri, None).render("login.html", json!({}))
 }
 
 async fn login_post(
@@ -174,7 +174,7 @@ async fn login_post(
     };
     p.render_status(
         StatusCode::UNAUTHORIZED,
-        "authority/login.html",
+        "login.html",
         json!({"error": error, "login": login}),
     )
 }
@@ -570,11 +570,12 @@ async fn audit(ctx: Ctx) -> Response {
     };
     match run(&ctx.0.0, |a| a.staff.audit_trail(None, 1000)).await {
         Ok(entries) => p.render(
-            "authority/audit.html",
+            "audit.html",
             json!({"entries": entries.iter().map(|e| json!({
                 "seq": e.seq, "at": when(e.at_ms), "actor": e.actor, "action": e.action,
                 "detail": e.detail,
-                "case": (e.subject.0 != [0; 16]).then(|| e.subject.to_string()),
+                "subject": (e.subject.0 != [0; 16]).then(|| e.subject.to_string()),
+                "href": (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
             })).collect::<Vec<_>>()}),
         ),
         Err(f) => failed(&p, f),

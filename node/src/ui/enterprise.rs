@@ -23,11 +23,24 @@ use crate::api::AppState;
 use crate::api::error::Failure;
 use crate::api::v1::{node as apinode, run};
 use crate::domain::field_paths;
+use crate::enterprise::operators::Operator;
 
-/// The enterprise UI's routes.
+mod session;
+
+pub use session::{refused_page, sign_in_page};
+
+/// The enterprise UI's routes. Every one but `/login` needs a session: the
+/// [gate](super::gate) in front of them refuses the rest.
 pub fn router(attachment_limit: u64) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
+        .route("/login", get(session::login_page).post(session::login_post))
+        .route("/logout", post(session::logout))
+        .route("/audit", get(session::audit))
+        .route(
+            "/applications/{id}/seal",
+            get(session::seal_confirm).post(session::seal_post),
+        )
         .route("/applications", get(list).post(create))
         .route("/applications/new", get(new_form))
         .route("/applications/{id}", get(view).post(save))
@@ -84,10 +97,11 @@ const NAV: [(&str, &str); 6] = [
     ("/verify", "nav.verify"),
 ];
 
-/// Builds the page frame: navigation, status bar, certificate banner.
-async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
+/// Builds the page frame: navigation, the operator, status bar, certificate banner.
+async fn page(s: &AppState, lang: Lang, csrf: &Csrf, op: &Operator, uri: &Uri) -> Page {
     let path = uri.path();
     let mut p = Page::new(lang, csrf, path, "brand.enterprise");
+    p.staff = Some(json!({"login": op.login, "name": op.name, "role": op.role.code()}));
     p.nav = NAV
         .iter()
         .map(|(href, label)| NavItem {
@@ -123,25 +137,37 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, uri: &Uri) -> Page {
 
 /// The state and the page frame of a request.
 async fn open(ctx: Ctx) -> (AppState, Page) {
-    let (State(s), Extension(lang), Extension(csrf), uri) = ctx;
-    let p = page(&s, lang, &csrf, &uri).await;
+    let (State(s), Extension(lang), Extension(csrf), Extension(op), uri) = ctx;
+    let p = page(&s, lang, &csrf, &op, &uri).await;
     (s, p)
+}
+
+/// A failure's message as a page shows it.
+fn failure_text(_p: &Page, body: &exlic_client::error::ApiError) -> String {
+    match &body.field {
+        Some(field) => format!("{field}: {}", body.message),
+        None => body.message.clone(),
+    }
 }
 
 /// Shows a failure as a page with its status.
 fn failed(p: &Page, f: Failure) -> Response {
     let (status, body) = f.parts();
-    let msg = match &body.field {
-        Some(field) => format!("{field}: {}", body.message),
-        None => body.message.clone(),
-    };
+    let msg = failure_text(p, body);
     p.error(status, msg)
 }
 
-type Ctx = (State<AppState>, Extension<Lang>, Extension<Csrf>, Uri);
+/// What every signed-in screen gets: state, language, CSRF token, operator, URI.
+type Ctx = (
+    State<AppState>,
+    Extension<Lang>,
+    Extension<Csrf>,
+    Extension<Operator>,
+    Uri,
+);
 
-async fn home((State(s), Extension(lang), Extension(csrf), uri): Ctx) -> Response {
-    let p = page(&s, lang, &csrf, &uri).await;
+async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): Ctx) -> Response {
+    let p = page(&s, lang, &csrf, &op, &uri).await;
     let info = match run(&s, |e| e.node_info()).await {
         Ok(i) => i,
         Err(f) => return failed(&p, f),
@@ -232,13 +258,13 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
 }
 
 async fn list(ctx: Ctx) -> Response {
-    let uri = ctx.3.clone();
+    let uri = ctx.4.clone();
     let (s, p) = open(ctx).await;
     listing(s, p, &uri, false).await
 }
 
 async fn query(ctx: Ctx) -> Response {
-    let uri = ctx.3.clone();
+    let uri = ctx.4.clone();
     let (s, p) = open(ctx).await;
     listing(s, p, &uri, true).await
 }
@@ -438,15 +464,10 @@ async fn save(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
     if !seal {
         return see_other(&format!("/applications/{id}/edit?msg=flash.saved"));
     }
-    match run(&s, move |e| e.sealing.seal(id)).await {
-        Ok(r) => {
-            let v = match run(&s, move |e| e.applications.get(id)).await {
-                Ok(v) => v,
-                Err(f) => return failed(&p, f),
-            };
-            let (_, _, warns) = error_values(&p, &r.warnings);
-            render_view(&s, &p, &v, Some(&r.application_no), warns)
-        }
+    // The rules first, so a form that cannot be sealed is corrected before the PIN is
+    // asked for; then the confirmation page asks for it.
+    match run(&s, move |e| e.sealing.check(id)).await {
+        Ok(()) => see_other(&format!("/applications/{id}/seal")),
         Err(f) => form_failure(&s, &p, Some(&saved), &form, f),
     }
 }

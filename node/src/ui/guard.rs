@@ -165,9 +165,10 @@ pub async fn check(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
         _ => Lang::Zh,
     };
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    // A request that signs in by the staff session cookie is a browser's, whatever it
+    // A request that signs in by a session cookie (staff or operator) is a browser's, whatever it
     // says about its origin; API clients send a bearer token instead.
-    let by_cookie = cookie(req.headers(), crate::api::authority::SESSION_COOKIE).is_some()
+    let by_cookie = (cookie(req.headers(), crate::api::authority::SESSION_COOKIE).is_some()
+        || cookie(req.headers(), crate::api::operators::OPERATOR_COOKIE).is_some())
         && !req.headers().contains_key(header::AUTHORIZATION);
     let mut req = req;
     // A browser form (or a browser fetch to the API) must prove it came from our page.

@@ -1,11 +1,15 @@
 //! Applications: 新增, 暂存, edit, delete, 上传附件, 保存并盖章, 上报, list and 查询.
 
+use crate::enterprise::operators::Operator;
 use axum::Json;
 use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Extension};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use exlic_client::application::{ApplicationForm, ApplicationSummary, ApplicationView, SealResult};
+use exlic_client::application::{
+    ApplicationForm, ApplicationSummary, ApplicationView, SealConfirmation, SealResult,
+};
 use exlic_client::attachment::AttachmentRef;
 use exlic_client::error::ApiError;
 use exlic_client::query::{ApplicationQuery, Page};
@@ -186,12 +190,22 @@ pub async fn remove_attachment(
 
 /// 保存并盖章: validates every rule; on success seals and returns the 申请表号.
 #[utoipa::path(post, path = "/api/v1/applications/{id}/seal", tag = "applications", params(("id" = String, Path)),
-    responses((status = 200, body = SealResult), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+    request_body = SealConfirmation,
+    responses((status = 200, body = SealResult), (status = 400, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn seal(
     State(s): State<AppState>,
+    Extension(op): Extension<Operator>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     PathId(id): PathId,
+    JsonBody(c): JsonBody<SealConfirmation>,
 ) -> Result<Json<SealResult>, Failure> {
-    run(&s, move |e| e.sealing.seal(id)).await.map(Json)
+    let from = peer.ip().to_string();
+    run(&s, move |e| {
+        e.operators.confirm_seal(&op, &c.pin, &from)?;
+        e.sealing.seal(id)
+    })
+    .await
+    .map(Json)
 }
 
 /// The latest sealed submission as a file (`FORMATS.md`, "sealed submission").
