@@ -461,7 +461,7 @@ mod tests;
 #[cfg(test)]
 mod vectors {
     //! Committed test vectors for certificates, revocation lists, key records, receipts,
-    //! refusals and reference releases (`vectors/signed-objects-v1.json`); they must stay byte-identical.
+    //! refusals, reference releases and standing statements (`vectors/signed-objects-v1.json`); they must stay byte-identical.
     use ed25519_dalek::SigningKey;
 
     use super::*;
@@ -537,6 +537,14 @@ mod vectors {
             authority_key: authority.verifying_key().to_bytes(),
         }
         .sign(&authority);
+        let standing = crate::standing::Standing {
+            licence_no: "26AA000001".into(),
+            state: crate::standing::State::Deleted,
+            since_ms: 1_764_000_000_000,
+            as_of_ms: 1_764_000_000_000,
+            authority_key: authority.verifying_key().to_bytes(),
+        }
+        .sign(&authority);
         let json = serde_json::json!({
             "description": "ed25519 seeds: authority 0x01*32, next authority 0x02*32, device 0x03*32; carried form = u32 len || payload || 64-byte signature over TAG || 0x00 || payload",
             "authority_public_key": hex::encode(authority.verifying_key().to_bytes()),
@@ -547,6 +555,7 @@ mod vectors {
             "receipt": hex::encode(&receipt),
             "refusal": hex::encode(&refusal),
             "reference_release": hex::encode(&reference),
+            "standing": hex::encode(&standing),
         });
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -573,5 +582,7 @@ mod vectors {
         let r =
             crate::reference_release::ReferenceRelease::verify_trusted(&reference, &root).unwrap();
         assert_eq!(r.number, 2);
+        let st = crate::standing::Standing::verify_trusted(&standing, &root).unwrap();
+        assert_eq!(st.state, crate::standing::State::Deleted);
     }
 }

@@ -47,6 +47,7 @@ pub mod refusal;
 pub mod sample;
 pub mod seal;
 pub mod signed;
+pub mod standing;
 pub mod status;
 pub mod uscc;
 

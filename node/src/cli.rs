@@ -96,6 +96,10 @@ pub enum Command {
         /// Key rollover records, oldest first (each signed by the key before it).
         #[arg(long = "rollover")]
         rollovers: Vec<PathBuf>,
+        /// The office's signed standing statement of the licence (`.standing`, from the
+        /// enterprise node's licence page or `/api/v1/licences/{no}/standing`).
+        #[arg(long)]
+        standing: Option<PathBuf>,
     },
     /// Verify a sealed submission file offline (exit code 0 only when valid).
     VerifySeal {
@@ -446,7 +450,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             authority_key,
             rollovers,
-        } => verify_licence(&file, &authority_key, &rollovers),
+            standing,
+        } => verify_licence(&file, &authority_key, &rollovers, standing.as_deref()),
         Command::VerifySeal {
             file,
             key,
@@ -953,7 +958,15 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-fn verify_licence(file: &Path, key: &str, rollovers: &[PathBuf]) -> anyhow::Result<()> {
+/// `exlic verify`: the signature and key chain, then the standing on this machine's date
+/// (China): the statement's when given, else expiry alone. Exit 0 only for a valid licence.
+fn verify_licence(
+    file: &Path,
+    key: &str,
+    rollovers: &[PathBuf],
+    standing: Option<&Path>,
+) -> anyhow::Result<()> {
+    use exlic_client::standing::{Standing, State, judge};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let mut pk = [0u8; 32];
     hex::decode_to_slice(key, &mut pk).context("--authority-key must be 64 hex characters")?;
@@ -965,8 +978,29 @@ fn verify_licence(file: &Path, key: &str, rollovers: &[PathBuf]) -> anyhow::Resu
             .with_context(|| format!("{}", r.display()))?;
     }
     let l = exlic_client::licence::Licence::verify(&bytes, &trust)?;
-    println!(
-        "valid: 出口许可证 {} for {} ({}), {} {}, expires {}, issued {} by {}",
+    let statement = match standing {
+        Some(p) => {
+            let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(
+                Standing::verify_trusted(&b, &trust)
+                    .with_context(|| format!("{}: the standing statement", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let now = clock()?.now_ms();
+    let today = china_date(now).strftime("%Y%m%d").to_string();
+    let state = judge(&l, statement.as_ref(), &today)?;
+    let as_of = match &statement {
+        Some(s) => format!(
+            "standing as of {} ({} minutes old)",
+            crate::ui::when(s.as_of_ms),
+            (now - s.as_of_ms).max(0) / 60_000
+        ),
+        None => "no standing statement given: judged by its expiry only".to_owned(),
+    };
+    let what = format!(
+        "出口许可证 {} for {} ({}), {} {}, expires {}, issued {} by {}",
         l.licence_no,
         l.exporter[0],
         l.exporter[2],
@@ -976,6 +1010,19 @@ fn verify_licence(file: &Path, key: &str, rollovers: &[PathBuf]) -> anyhow::Resu
         l.issue_date,
         l.agency[1]
     );
+    if state != State::Valid {
+        let since = statement
+            .as_ref()
+            .filter(|s| s.state == state)
+            .map(|s| format!(" since {}", crate::ui::when(s.since_ms)))
+            .unwrap_or_else(|| format!(" (expiry {}, today {today})", l.expiry));
+        bail!(
+            "not valid: {} ({}){since}; {as_of}; the signature is good: {what}",
+            state.code(),
+            state.zh()
+        );
+    }
+    println!("valid: {what}; {as_of}");
     Ok(())
 }
 

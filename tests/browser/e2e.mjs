@@ -440,6 +440,13 @@ async function enterpriseDeleted() {
   await page.goto(ENT + "/licences");
   check((await page.locator("main").innerText()).includes("已删证"), "the licence shows as deleted");
   await shot(page, "ent-24-licence-deleted");
+  // Its own page says so too: the signature is good, the licence may not be used, and
+  // how old the office's word on it is.
+  await page.goto(`${ENT}/licences/${state.licence_no}`);
+  const verdict = await page.locator("#licence-check").innerText();
+  check(verdict.includes("已删证") && !verdict.includes("验证通过"), `the licence page says deleted: ${verdict}`);
+  check((await page.locator("#licence-standing").innerText()).includes("状态截至"), "the standing's age is shown");
+  await shot(page, "ent-24b-licence-page-deleted");
   await page.goto(ENT + "/directory");
   check((await page.locator("#contacts").innerText()).includes("010-65197414"), "the directory arrived");
   await shot(page, "ent-25-directory");

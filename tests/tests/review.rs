@@ -123,6 +123,21 @@ async fn pending_at_office(a: &Client, id: DocId, what: &str) -> LicenceRequestV
     .await
 }
 
+/// A staff page of the office, signed in as 经办人 `wang`.
+async fn officer_page(auth: &Node, path: &str) -> String {
+    let token = auth.client_as("wang").session().unwrap().to_owned();
+    exlic_client::client::http_client(&auth.tls_cert())
+        .unwrap()
+        .get(format!("{}{path}", auth.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn request_settles(c: &Client, id: DocId, want: &str) -> LicenceRequestView {
     wait_for(
         60,
@@ -207,6 +222,63 @@ fn deletion_and_write_off_change_the_licence_on_both_sides() {
         assert_eq!(a.licence_status(&deleted).await.unwrap().status, "deleted");
         request_settles(&c, d.id, "approved").await;
         assert_eq!(c.licence_status(&deleted).await.unwrap().status, "deleted");
+
+        // The office's signed standing reached the enterprise: it verifies under the
+        // office's key, says deleted, and everything that shows the licence says so too.
+        let root = a.authority_info().await.unwrap().root_key;
+        let mut rk = [0u8; 32];
+        hex::decode_to_slice(&root, &mut rk).unwrap();
+        let http = ent.http();
+        let get = |path: String| {
+            let http = http.clone();
+            async move { http.get(path).send().await.unwrap() }
+        };
+        let r = get(format!("{}/api/v1/licences/{deleted}/standing", ent.url)).await;
+        assert_eq!(r.status().as_u16(), 200);
+        let statement = r.bytes().await.unwrap().to_vec();
+        let st =
+            exlic_client::standing::Standing::verify_trusted(&statement, &Trust::new(rk)).unwrap();
+        assert_eq!(st.state, exlic_client::standing::State::Deleted);
+        assert_eq!(st.licence_no, deleted);
+        let page = get(format!("{}/licences/{deleted}", ent.url))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("已删证") && !page.contains("验证通过"),
+            "{page}"
+        );
+        assert!(
+            page.contains("状态截至"),
+            "the standing's age is shown: {page}"
+        );
+        let written_page = get(format!("{}/licences/{written}", ent.url))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(written_page.contains("验证通过"), "{written_page}");
+        // `exlic verify` with the statement: not valid, with the reason, non-zero.
+        let dir = tempfile::tempdir().unwrap();
+        let (lf, sf) = (dir.path().join("l.bin"), dir.path().join("l.standing"));
+        std::fs::write(&lf, c.licence_file(&deleted).await.unwrap()).unwrap();
+        std::fs::write(&sf, &statement).unwrap();
+        let out = exlic()
+            .arg("verify")
+            .arg(&lf)
+            .args(["--authority-key", &root, "--standing"])
+            .arg(&sf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && text.contains("deleted") && text.contains("standing as of"),
+            "{text}"
+        );
+        // The office's own list says it too.
+        let list = officer_page(&auth, "/licences").await;
+        assert!(list.contains("已删证"), "{list}");
         let e = c
             .request_licence_change(&req("write_off", &deleted))
             .await

@@ -19,6 +19,7 @@ templates![
     "error.html",
     "licence.html",
     "verify.html",
+    "standing.html",
     "enterprise/home.html",
     "enterprise/applications.html",
     "enterprise/form.html",

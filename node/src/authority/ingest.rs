@@ -220,6 +220,7 @@ impl Ingest {
             licence_no: String::new(),
             licence: Vec::new(),
             licence_state: String::new(),
+            standing: Vec::new(),
             requests: Vec::new(),
         }
     }

@@ -88,17 +88,18 @@ impl LicenceRequests {
         l: &Licence,
         request: DocId,
         rec: &Record,
-        standing: Option<Standing>,
+        standing: Option<(Standing, Vec<u8>)>,
     ) -> Result<(), StoreError> {
         let cid = case_doc::case_id(l.application_id);
         let Some(mut case) = w.doc(cid)?.and_then(|d| case_doc::read(d)) else {
             return Ok(());
         };
         case.licence = Vec::new(); // unchanged; `write` skips it when empty
-        if let Some(s) = standing
-            && s != Standing::Valid
-        {
-            case.licence_state = s.code().to_owned();
+        if let Some((s, statement)) = standing {
+            case.standing = statement;
+            if s != Standing::Valid {
+                case.licence_state = s.code().to_owned();
+            }
         }
         case.requests = vec![(
             request.to_string(),
@@ -120,6 +121,26 @@ impl LicenceRequests {
         out.retain(|(_, r)| status.is_none_or(|s| r.status == s));
         out.sort_by_key(|(_, r)| r.created_ms);
         Ok(out)
+    }
+
+    /// What the office holds of licence `no`'s standing: its newest signed statement and
+    /// the recorded standing.
+    pub fn standing_evidence(
+        &self,
+        no: &str,
+    ) -> Result<(Option<Vec<u8>>, exlic_client::standing::State), AuthorityError> {
+        let txn = self.office.store.read()?;
+        Ok((
+            licences::statement(&txn, no)?,
+            licences::standing(&txn, no)?.state(),
+        ))
+    }
+
+    /// Every recorded standing other than valid, by 许可证号.
+    pub fn standings(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, Standing>, AuthorityError> {
+        Ok(licences::standings(&self.office.store.read()?)?)
     }
 
     /// A licence's standing here.
@@ -163,9 +184,13 @@ impl LicenceRequests {
         rec.reason = reason.to_owned();
         rec.decided_ms = now;
         stored::put(&w, id, &rec)?;
-        let standing = approve.then(|| Standing::after(rec.kind));
-        if let Some(s) = standing {
+        let mut standing = None;
+        if approve {
+            let s = Standing::after(rec.kind);
             licences::set_standing(&w, &rec.licence_no, s)?;
+            let (at, key) = self.office.signer();
+            let statement = put_statement(&w, &rec.licence_no, s.state(), now.min(at), at, &key)?;
+            standing = Some((s, statement));
         }
         let owner = rec.owner.clone();
         self.put_request_decision(&mut w, &owner, &l, id, &rec, standing)?;
@@ -188,4 +213,26 @@ impl LicenceRequests {
         w.commit()?;
         Ok(rec)
     }
+}
+
+/// Signs the office's standing statement of licence `no` with `key` at `as_of_ms` and keeps
+/// it as the newest; returns the signed statement (it rides to the enterprise in the case).
+pub(super) fn put_statement(
+    w: &WriteBatch<'_>,
+    no: &str,
+    state: exlic_client::standing::State,
+    since_ms: i64,
+    as_of_ms: i64,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<Vec<u8>, StoreError> {
+    let signed = exlic_client::standing::Standing {
+        licence_no: no.to_owned(),
+        state,
+        since_ms,
+        as_of_ms,
+        authority_key: key.verifying_key().to_bytes(),
+    }
+    .sign(key);
+    licences::put_statement(w, no, &signed)?;
+    Ok(signed)
 }

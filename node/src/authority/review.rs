@@ -15,6 +15,7 @@ use crate::domain::{issuing, rules};
 use crate::store::case_doc::Case;
 use crate::store::cases::{self, CaseRow};
 use crate::store::{StoreError, WriteBatch, audit, licences, meta_get, meta_put, seals};
+use exlic_client::standing::State;
 
 /// 初审, 复审 and issuance.
 #[derive(Debug, Clone)]
@@ -54,6 +55,11 @@ impl Review {
         } else {
             (String::new(), Vec::new())
         };
+        let standing = if licence_no.is_empty() {
+            Vec::new()
+        } else {
+            super::licence_request::put_statement(&w, &licence_no, State::Valid, now, now, &key)?
+        };
         let (owner, app_no, revision) =
             (row.owner.clone(), row.application_no.clone(), row.revision);
         cases::put(
@@ -72,6 +78,7 @@ impl Review {
             licence_no: licence_no.clone(),
             licence,
             licence_state: String::new(),
+            standing,
             requests: Vec::new(),
         };
         super::case_docs::put(

@@ -77,6 +77,15 @@ impl Standing {
         }
     }
 
+    /// As the office's signed standing statement names it.
+    pub fn state(self) -> exlic_client::standing::State {
+        match self {
+            Standing::Valid => exlic_client::standing::State::Valid,
+            Standing::Deleted => exlic_client::standing::State::Deleted,
+            Standing::WrittenOff => exlic_client::standing::State::WrittenOff,
+        }
+    }
+
     /// From a record tag (unknown tags read as valid).
     pub fn from_tag(t: u8) -> Self {
         match t {

@@ -51,6 +51,19 @@ impl LicenceRequests {
             .collect())
     }
 
+    /// What this node holds of licence `no`'s standing: the office's newest signed
+    /// statement and the standing recorded from its case.
+    pub fn standing_evidence(
+        &self,
+        no: &str,
+    ) -> Result<(Option<Vec<u8>>, exlic_client::standing::State)> {
+        let txn = self.device.store.read()?;
+        Ok((
+            licences::statement(&txn, no)?,
+            licences::standing(&txn, no)?.state(),
+        ))
+    }
+
     /// The form's read-only fields for `licence_no`, or why a request cannot be made.
     pub fn prefill(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
         let (l, standing) = self.held_licence(licence_no)?;

@@ -263,6 +263,11 @@ impl Replica {
     /// reason, and the issued licence.
     fn apply_case(&self, w: &mut WriteBatch<'_>, case: crate::store::case_doc::Case) -> Result<()> {
         self.licence_requests.apply_licence_decisions(w, &case)?;
+        // The office's newest standing statement of the licence (checked where it is
+        // shown and served, against the key chain of that moment).
+        if !case.standing.is_empty() && !case.licence_no.is_empty() {
+            licences::put_statement(w, &case.licence_no, &case.standing)?;
+        }
         let app = case.application;
         let Some(mut state) = app_state::get(w, app)? else {
             return Ok(()); // not an application of this node (yet)

@@ -5,6 +5,7 @@
 //! { "type": "case", "application": hex id, "status": code, "revision": int,
 //!   "reason": str, "licence_no": str, "licence": bytes, "events": [ "ms|what|detail" ],
 //!   "licence_state": "" | "deleted" | "written_off",
+//!   "standing": bytes (the office's signed statement, `exlic/standing/v1`),
 //!   "requests": { request doc id hex: "approved|reason" | "rejected|reason" } }
 //! ```
 
@@ -42,6 +43,8 @@ pub struct Case {
     pub licence: Vec<u8>,
     /// The licence's standing after 删证/核销 (`deleted`, `written_off`; empty: valid).
     pub licence_state: String,
+    /// The office's newest signed standing statement of the licence (empty: unchanged).
+    pub standing: Vec<u8>,
     /// Decisions on 删证/核销 requests about this licence: (request id, `approved` or
     /// `rejected`, reason).
     pub requests: Vec<(String, String, String)>,
@@ -54,6 +57,16 @@ fn str_of(doc: &AutoCommit, key: &str) -> Option<String> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+fn bytes_of(doc: &AutoCommit, key: &str) -> Vec<u8> {
+    match doc.get(ROOT, key).ok().flatten() {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Bytes(b) => b.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 
@@ -81,6 +94,9 @@ pub fn write(doc: &mut AutoCommit, c: &Case, event: &str) -> Result<(), automerg
     }
     if !c.licence_state.is_empty() {
         set(doc, "licence_state", &c.licence_state)?;
+    }
+    if !c.standing.is_empty() && bytes_of(doc, "standing") != c.standing {
+        doc.put(ROOT, "standing", ScalarValue::Bytes(c.standing.clone()))?;
     }
     if !c.requests.is_empty() {
         let map = match doc.get(ROOT, "requests")? {
@@ -118,13 +134,7 @@ pub fn read(doc: &AutoCommit) -> Option<Case> {
         },
         _ => return None,
     };
-    let licence = match doc.get(ROOT, "licence").ok().flatten() {
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Bytes(b) => b.clone(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
+    let licence = bytes_of(doc, "licence");
     Some(Case {
         application: str_of(doc, "application")?.parse().ok()?,
         status: ApplicationStatus::from_code(&str_of(doc, "status")?)?,
@@ -133,6 +143,7 @@ pub fn read(doc: &AutoCommit) -> Option<Case> {
         licence_no: str_of(doc, "licence_no").unwrap_or_default(),
         licence,
         licence_state: str_of(doc, "licence_state").unwrap_or_default(),
+        standing: bytes_of(doc, "standing"),
         requests: read_requests(doc),
     })
 }
@@ -171,6 +182,7 @@ mod tests {
             licence_no: String::new(),
             licence: vec![],
             licence_state: "deleted".into(),
+            standing: vec![1, 2, 3],
             requests: vec![("ab".into(), "approved".into(), "ok".into())],
         };
         write(&mut d, &c, "1|returned|x").unwrap();

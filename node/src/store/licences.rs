@@ -1,12 +1,12 @@
-//! Signed e-licences by 许可证号 (both roles) and each licence's standing (valid, deleted,
-//! written off) as this node knows it.
+//! Signed e-licences by 许可证号 (both roles), each licence's standing (valid, deleted,
+//! written off) as this node knows it, and the office's signed statement of it.
 
 use std::collections::BTreeMap;
 
 use exlic_client::licence::Licence;
 use redb::ReadableTable;
 
-use super::tables::{LICENCE_STATE, LICENCES, Txn};
+use super::tables::{LICENCE_STATE, LICENCES, STANDINGS, Txn};
 use super::{StoreError, WriteBatch};
 use crate::domain::licence_request::Standing;
 
@@ -65,5 +65,16 @@ pub fn set_standing(w: &WriteBatch<'_>, no: &str, standing: Standing) -> Result<
     w.txn()
         .open_table(LICENCE_STATE)?
         .insert(no, standing.tag())?;
+    Ok(())
+}
+
+/// The office's signed standing statement of licence `no`, if this node holds one.
+pub fn statement(txn: &impl Txn, no: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(txn.table(STANDINGS)?.get(no)?.map(|v| v.value().to_vec()))
+}
+
+/// Stores the signed standing statement of licence `no` (replacing an older one).
+pub fn put_statement(w: &WriteBatch<'_>, no: &str, signed: &[u8]) -> Result<(), StoreError> {
+    w.txn().open_table(STANDINGS)?.insert(no, signed)?;
     Ok(())
 }

@@ -115,6 +115,9 @@ pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefini
 pub const LICENCE_REQUESTS: TableDefinition<Id, &[u8]> = TableDefinition::new("licence_requests");
 /// Both roles: 许可证号 → its standing (`domain::licence_request::Standing` tag).
 pub const LICENCE_STATE: TableDefinition<&str, u8> = TableDefinition::new("licence_state");
+/// Both roles: the office's signed standing statement of each licence (`exlic/standing/v1`),
+/// the newest this node holds, by 许可证号.
+pub const STANDINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("standings");
 /// Authority: USCC → the enterprise's latest profile proposal document.
 pub const PROFILE_PROPOSALS: TableDefinition<&str, Id> = TableDefinition::new("profile_proposals");
 /// Authority: USCC → the acceptance document it writes for that enterprise.
@@ -138,6 +141,7 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(KEY_RECORDS)?;
     txn.open_table(LICENCE_REQUESTS)?;
     txn.open_table(LICENCE_STATE)?;
+    txn.open_table(STANDINGS)?;
     txn.open_table(STAFF)?;
     txn.open_table(PROFILE_PROPOSALS)?;
     txn.open_table(PROFILE_ACK)?;

@@ -20,7 +20,8 @@ use exlic_client::certificate::Trust;
 use exlic_client::status::ApplicationStatus;
 use serde_json::{Value, json};
 
-use super::enterprise::{one_file, render_licence, verify_render};
+use super::enterprise::{claimed_no, one_file, render_licence, verify_render};
+use super::licence_view;
 use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, forms, see_other, when};
 use crate::api::authority::{AuthorityState, SESSION_COOKIE, run, session_of, stage_role};
 use crate::authority::staff::{LoginError, Role, Staff};
@@ -41,6 +42,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licences", get(licences))
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
+        .route("/licences/{no}/standing", get(licence_standing))
         .route("/invites", get(invites).post(invite_post))
         .route("/licence-requests", get(licence_request_list))
         .route(
@@ -448,13 +450,26 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Ok(f) => f,
         Err(f) => return failed(&p, f),
     };
+    let standings = match run(&ctx.0.0, |a| a.licence_requests.standings()).await {
+        Ok(m) => m,
+        Err(f) => return failed(&p, f),
+    };
+    let today = crate::clock::china_date(ctx.0.0.authority.now_ms())
+        .strftime("%Y%m%d")
+        .to_string();
     let rows: Vec<Value> = files
         .iter()
         .filter(|(n, _)| no.is_empty() || n.contains(&no))
         .filter_map(|(n, f)| {
             let l = exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
+            use exlic_client::standing::{State, judge};
+            let status = match standings.get(n).map(|s| s.state()) {
+                Some(r) if r != State::Valid => r,
+                _ => judge(&l, None, &today).unwrap_or(State::Valid),
+            };
             Some(json!({"licence_no": n, "commodity": format!("{} {}", l.commodity[0], l.commodity[1]),
-                        "exporter": l.exporter[0], "issue_date": l.issue_date, "expiry": l.expiry}))
+                        "exporter": l.exporter[0], "issue_date": l.issue_date, "expiry": l.expiry,
+                        "status": status.code()}))
         })
         .collect();
     p.render(
@@ -467,6 +482,20 @@ fn own_trust(s: &AuthorityState) -> Trust {
     s.authority.trust()
 }
 
+/// What the office holds of licence `no`'s standing: it is the source, so as of now.
+async fn office_evidence(s: &AuthorityState, no: String) -> licence_view::Evidence {
+    let (statement, recorded) = run(s, move |a| a.licence_requests.standing_evidence(&no))
+        .await
+        .unwrap_or((None, exlic_client::standing::State::Valid));
+    let now = s.authority.now_ms();
+    licence_view::Evidence {
+        statement,
+        recorded: Some(recorded),
+        heard_ms: Some(now),
+        now_ms: now,
+    }
+}
+
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
@@ -475,7 +504,17 @@ async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
     let s = &ctx.0.0;
     let n = no.clone();
     match run(s, move |a| a.review.licence(&n)).await {
-        Ok(Some(f)) => render_licence(&p, &f, Some(&own_trust(s)), &format!("/licences/{no}/file")),
+        Ok(Some(f)) => {
+            let ev = office_evidence(s, no.clone()).await;
+            render_licence(
+                &p,
+                &f,
+                Some(&own_trust(s)),
+                &format!("/licences/{no}/file"),
+                &ev,
+                &format!("/licences/{no}/standing"),
+            )
+        }
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
         Err(f) => failed(&p, f),
     }
@@ -492,6 +531,22 @@ async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
             crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
         }
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// The office's newest signed standing statement of a licence, as a file.
+async fn licence_standing(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let n = no.clone();
+    match run(&ctx.0.0, move |a| a.licence_requests.standing_evidence(&n)).await {
+        Ok((Some(f), _)) => {
+            crate::api::v1::applications::attachment_response(&format!("{no}.standing"), f)
+        }
+        Ok((None, _)) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
         Err(f) => failed(&p, f),
     }
 }
@@ -606,7 +661,7 @@ async fn verify_page(ctx: Ctx) -> Response {
     let (State(s), Extension(lang), Extension(csrf), headers, uri) = &ctx;
     let staff = session_of(s, headers);
     let p = frame(*lang, csrf, uri, staff.as_ref());
-    verify_render(&p, Some(&own_trust(s)), None).await
+    verify_render(&p, Some(&own_trust(s)), None, None).await
 }
 
 async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
@@ -614,7 +669,13 @@ async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
     let staff = session_of(s, headers);
     let p = frame(*lang, csrf, uri, staff.as_ref());
     match one_file(&mut mp).await {
-        Ok(bytes) => verify_render(&p, Some(&own_trust(s)), Some(&bytes)).await,
+        Ok(bytes) => {
+            let ev = match claimed_no(&bytes) {
+                Some(no) => Some(office_evidence(s, no).await),
+                None => None,
+            };
+            verify_render(&p, Some(&own_trust(s)), Some(&bytes), ev.as_ref()).await
+        }
         Err(m) => p.error(StatusCode::BAD_REQUEST, m),
     }
 }

@@ -708,6 +708,8 @@ pub fn render_licence(
     file: &[u8],
     trust: Option<&exlic_client::certificate::Trust>,
     file_href: &str,
+    evidence: &licence_view::Evidence,
+    standing_href: &str,
 ) -> Response {
     let (check, lic) = match trust {
         Some(t) => licence_view::check(file, t),
@@ -726,6 +728,8 @@ pub fn render_licence(
         json!({
             "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l)},
             "check": check,
+            "standing": licence_view::standing(p, &l, evidence, trust),
+            "standing_href": standing_href,
             "boxes": licence_view::boxes(&l, p.language() == Lang::En),
             "qr_svg": licence_view::qr_svg(&l, file),
             "key_id": hex::encode(l.key_id),
@@ -734,10 +738,45 @@ pub fn render_licence(
     )
 }
 
+/// What this node knows of licence `no`'s standing.
+async fn evidence(s: &AppState, no: String) -> licence_view::Evidence {
+    let (statement, recorded) = run(s, move |e| e.licence_requests.standing_evidence(&no))
+        .await
+        .unwrap_or((None, exlic_client::standing::State::Valid));
+    let heard_ms = apinode::sync_status(s)
+        .await
+        .ok()
+        .and_then(|st| st.last_sync_ms);
+    licence_view::Evidence {
+        statement,
+        recorded: Some(recorded),
+        heard_ms,
+        now_ms: s.enterprise.now_ms(),
+    }
+}
+
+/// The licence number a file claims, unchecked (to look up what the node knows of it).
+pub fn claimed_no(file: &[u8]) -> Option<String> {
+    exlic_client::signed::peek(file)
+        .ok()
+        .and_then(|b| exlic_client::licence::Licence::decode(b).ok())
+        .map(|l| l.licence_no)
+}
+
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
     let (s, p) = open(ctx).await;
     match licence_bytes(&s, no.clone()).await {
-        Ok(Some(f)) => render_licence(&p, &f, trust(&s).as_ref(), &format!("/licences/{no}/file")),
+        Ok(Some(f)) => {
+            let ev = evidence(&s, no.clone()).await;
+            render_licence(
+                &p,
+                &f,
+                trust(&s).as_ref(),
+                &format!("/licences/{no}/file"),
+                &ev,
+                &format!("/api/v1/licences/{no}/standing"),
+            )
+        }
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
         Err(f) => failed(&p, f),
     }
@@ -759,11 +798,15 @@ pub async fn verify_render(
     p: &Page,
     trust: Option<&exlic_client::certificate::Trust>,
     file: Option<&[u8]>,
+    evidence: Option<&licence_view::Evidence>,
 ) -> Response {
     let result = file.map(|f| match trust {
         Some(t) => {
             let (check, lic) = licence_view::check(f, t);
             let mut v = check;
+            if let (Some(l), Some(ev)) = (&lic, evidence) {
+                v["standing"] = licence_view::standing(p, l, ev, Some(t));
+            }
             v["boxes"] = json!(
                 lic.map(|l| licence_view::boxes(&l, p.language() == Lang::En))
                     .unwrap_or_default()
@@ -783,7 +826,7 @@ pub async fn verify_render(
 
 async fn verify_page(ctx: Ctx) -> Response {
     let (s, p) = open(ctx).await;
-    verify_render(&p, trust(&s).as_ref(), None).await
+    verify_render(&p, trust(&s).as_ref(), None, None).await
 }
 
 /// Reads the one `file` field of a multipart post.
@@ -803,7 +846,13 @@ pub async fn one_file(mp: &mut Multipart) -> Result<Vec<u8>, String> {
 async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
     let (s, p) = open(ctx).await;
     match one_file(&mut mp).await {
-        Ok(bytes) => verify_render(&p, trust(&s).as_ref(), Some(&bytes)).await,
+        Ok(bytes) => {
+            let ev = match claimed_no(&bytes) {
+                Some(no) => Some(evidence(&s, no).await),
+                None => None,
+            };
+            verify_render(&p, trust(&s).as_ref(), Some(&bytes), ev.as_ref()).await
+        }
         Err(m) => p.error(StatusCode::BAD_REQUEST, m),
     }
 }

@@ -126,3 +126,71 @@ pub fn qr_svg(l: &Licence, file: &[u8]) -> String {
         Err(_) => String::new(),
     }
 }
+
+/// What a node knows of a licence's standing besides the licence itself.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// The office's newest signed standing statement this node holds.
+    pub statement: Option<Vec<u8>>,
+    /// The standing this node recorded from the office's case (when no statement says).
+    pub recorded: Option<exlic_client::standing::State>,
+    /// Until when this node has heard everything the office said: its last sync (the
+    /// office itself: now).
+    pub heard_ms: Option<i64>,
+    /// The node's clock.
+    pub now_ms: i64,
+}
+
+/// "12 minutes" in the page's language.
+fn age(p: &super::Page, ms: i64) -> String {
+    let m = (ms / 60_000).max(0);
+    let (n, unit) = if m < 60 {
+        (m, "age.minutes")
+    } else if m < 48 * 60 {
+        (m / 60, "age.hours")
+    } else {
+        (m / 1440, "age.days")
+    };
+    format!("{n} {}", p.t(unit))
+}
+
+/// The standing a licence page shows: the verdict (`standing::judge` over the office's
+/// statement, the recorded standing and the node's date), since when, and as of when with
+/// its age. A statement that does not verify under `trust` counts as none, and says so.
+pub fn standing(p: &super::Page, l: &Licence, ev: &Evidence, trust: Option<&Trust>) -> Value {
+    use exlic_client::standing::{self, Standing, State};
+    let (stmt, unverified) = match (&ev.statement, trust) {
+        (Some(b), Some(t)) => match Standing::verify_trusted(b, t) {
+            Ok(s) if s.licence_no == l.licence_no => (Some(s), false),
+            _ => (None, true),
+        },
+        (Some(_), None) => (None, true),
+        (None, _) => (None, false),
+    };
+    let today = crate::clock::china_date(ev.now_ms)
+        .strftime("%Y%m%d")
+        .to_string();
+    let mut state = standing::judge(l, stmt.as_ref(), &today).unwrap_or(State::Valid);
+    if state == State::Valid
+        && let Some(r) = ev.recorded.filter(|r| *r != State::Valid)
+    {
+        state = r;
+    }
+    let as_of = match (stmt.as_ref().map(|s| s.as_of_ms), ev.heard_ms) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let since = stmt
+        .as_ref()
+        .filter(|s| s.state == state && state != State::Valid)
+        .map(|s| super::when(s.since_ms));
+    json!({
+        "ok": state == State::Valid,
+        "code": state.code(),
+        "since": since,
+        "as_of": as_of.map(super::when),
+        "age": as_of.map(|a| age(p, ev.now_ms - a)),
+        "signed": stmt.is_some(),
+        "unverified": unverified,
+    })
+}

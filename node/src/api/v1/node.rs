@@ -245,6 +245,30 @@ pub async fn licence_file(
     }
 }
 
+/// The office's newest signed standing statement of a licence (`exlic/standing/v1`, see
+/// FORMATS.md), for `exlic verify --standing` or any verifier.
+#[utoipa::path(get, path = "/api/v1/licences/{no}/standing", tag = "node", params(("no" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError)))]
+pub async fn licence_standing(
+    State(s): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<axum::response::Response, Failure> {
+    let n = no.clone();
+    let (statement, _) = super::run(&s, move |e| e.licence_requests.standing_evidence(&n)).await?;
+    match statement {
+        Some(f) => Ok(super::applications::attachment_response(
+            &format!("{no}.standing"),
+            f,
+        )),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("this node holds no standing statement of licence {no}"),
+            Some("no"),
+        )),
+    }
+}
+
 /// 发证机构联系方式 and 办事指南, as last synced (readable offline).
 #[utoipa::path(get, path = "/api/v1/directory", tag = "node",
     responses((status = 200, body = exlic_client::directory::Directory)))]
