@@ -29,6 +29,44 @@ static CATALOGUE: LazyLock<HashMap<String, [String; 2]>> = LazyLock::new(|| {
     serde_json::from_str(exlic_web::MESSAGES).expect("web/i18n/messages.json is valid")
 });
 
+/// `key` in `lang`, if the catalogue has it.
+pub fn lookup(lang: Lang, key: &str) -> Option<String> {
+    CATALOGUE.get(key).map(|pair| pair[lang as usize].clone())
+}
+
+/// A history entry in the page's language: the event by its catalogue name (`event.…`,
+/// else the status of that code), and a structured detail (`@key=value;…`, see
+/// `store::app_state::AppState::log`) through the event's template `event.….detail`; free
+/// text stays as written.
+pub fn history_line(lang: Lang, event: &str, detail: &str) -> (String, String) {
+    let name = lookup(lang, &format!("event.{event}"))
+        .or_else(|| lookup(lang, &format!("status.{event}")))
+        .unwrap_or_else(|| event.to_owned());
+    let Some(args) = detail.strip_prefix('@') else {
+        return (name, detail.to_owned());
+    };
+    let mut text = lookup(lang, &format!("event.{event}.detail")).unwrap_or_default();
+    let mut rest = args;
+    while let Some((k, after)) = rest.split_once('=') {
+        let (v, next) = if k == "reason" || k == "rules" {
+            (after, "")
+        } else {
+            after.split_once(';').unwrap_or((after, ""))
+        };
+        match k {
+            // A person's words follow the template; rule ids stay off the page (the
+            // refusal's findings are shown by field, in words, where it is shown).
+            "reason" if !v.is_empty() => {
+                text.push_str(if lang == Lang::Zh { "：" } else { ": " });
+                text.push_str(v);
+            }
+            _ => text = text.replace(&format!("{{{k}}}"), v),
+        }
+        rest = next;
+    }
+    (name, text)
+}
+
 /// Looks up `key` in `lang`; a missing key shows itself, so it is seen and fixed.
 pub fn text(lang: Lang, key: &str) -> String {
     match CATALOGUE.get(key) {
@@ -326,6 +364,56 @@ mod tests {
             )
             .unwrap();
         assert_eq!(html, r#"<input value=""><input value="">"#);
+    }
+
+    #[test]
+    fn history_reads_in_the_page_language() {
+        //! Regression: the history read created/saved/sealed and "revision 1" in Chinese.
+        assert_eq!(
+            history_line(Lang::Zh, "sealed", "@revision=2"),
+            ("保存并盖章".into(), "第 2 版".into())
+        );
+        assert_eq!(
+            history_line(Lang::En, "sealed", "@revision=2"),
+            ("Sealed".into(), "revision 2".into())
+        );
+        assert_eq!(
+            history_line(Lang::Zh, "refused", "@revision=1;reason=单价; 数量=有误"),
+            ("发证机构拒收".into(), "第 1 版：单价; 数量=有误".into())
+        );
+        assert_eq!(
+            history_line(Lang::Zh, "issued", "@licence_no=26AA000001").1,
+            "许可证号 26AA000001"
+        );
+        assert_eq!(
+            history_line(Lang::Zh, "refused", "@revision=3;rules=V11, V23"),
+            ("发证机构拒收".into(), "第 3 版".into()),
+            "no rule id on the page"
+        );
+        assert_eq!(
+            history_line(Lang::Zh, "returned", "请补充合同"),
+            (
+                lookup(Lang::Zh, "status.returned").unwrap(),
+                "请补充合同".into()
+            )
+        );
+        for e in [
+            "created",
+            "saved",
+            "attachment added",
+            "attachment removed",
+            "sealed",
+            "reported",
+            "unsealed",
+            "synced",
+            "received",
+            "refused",
+            "deleted",
+        ] {
+            for lang in [Lang::Zh, Lang::En] {
+                assert!(lookup(lang, &format!("event.{e}")).is_some(), "event.{e}");
+            }
+        }
     }
 
     #[test]

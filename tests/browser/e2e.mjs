@@ -152,7 +152,8 @@ async function enterpriseDraft() {
   await page.getByRole("button", { name: "保存并盖章" }).click();
   await page.locator("#error-summary").waitFor();
   const summary = await page.locator("#error-summary").innerText();
-  check(summary.includes("(1)") && summary.includes("V23"), `one error, V23: ${summary}`);
+  check(summary.includes("(1)") && summary.includes("付款方式"), `one error, 付款方式: ${summary}`);
+  check(!/V\d\d/.test(summary) && !summary.includes("payment_mode") && summary.includes("必填"), `Chinese, no rule id or field key on the page: ${summary}`);
   check((await page.locator('[name="payment_mode"]').getAttribute("aria-invalid")) === "true", "the field is marked invalid");
   check(await page.locator("#e-payment_mode").isVisible(), "the error sits beside its field");
   await shot(page, "ent-05-seal-error");

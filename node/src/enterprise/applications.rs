@@ -70,7 +70,7 @@ impl Applications {
             .get(id)?
             .application_no
             .unwrap_or_else(|| id.to_string());
-        self.create_with(&form, &held, &format!("复制自 {from}"))
+        self.create_with(&form, &held, &format!("@from={from}"))
     }
 
     fn create_with(

@@ -103,10 +103,7 @@ impl Delivery {
         state.log(
             self.device.clock.now_ms(),
             "received",
-            format!(
-                "revision {} received by the issuing agency at {at}",
-                r.revision
-            ),
+            format!("@revision={};at={at}", r.revision),
         );
         self.put_state_and_row(&mut w, out.doc, &state)?;
         w.commit()?;
@@ -125,10 +122,7 @@ impl Delivery {
         state.log(
             self.device.clock.now_ms(),
             "refused",
-            format!(
-                "the issuing agency refused revision {}: {reason}",
-                out.revision
-            ),
+            format!("@revision={};reason={reason}", out.revision),
         );
         self.put_state_and_row(&mut w, out.doc, &state)?;
         w.commit()?;
@@ -172,11 +166,7 @@ impl Delivery {
         state.log(
             self.device.clock.now_ms(),
             "refused",
-            format!(
-                "the issuing agency refused revision {} at receipt: {}",
-                out.revision,
-                rules.join(", ")
-            ),
+            format!("@revision={};rules={}", out.revision, rules.join(", ")),
         );
         self.put_state_and_row(&mut w, out.doc, &state)?;
         w.commit()?;

@@ -229,11 +229,7 @@ impl Replica {
             updated_at_ms: created,
             history: Vec::new(),
         });
-        state.log(
-            self.device.clock.now_ms(),
-            "synced",
-            "changes from another device",
-        );
+        state.log(self.device.clock.now_ms(), "synced", "@");
         super::device::Device::put_state(w, doc, &state)?;
         let row = if deleted {
             None
@@ -282,7 +278,7 @@ impl Replica {
         }
         state.status = case.status;
         let detail = match case.status {
-            ApplicationStatus::Issued => format!("许可证号 {}", case.licence_no),
+            ApplicationStatus::Issued => format!("@licence_no={}", case.licence_no),
             _ => case.reason.clone(),
         };
         state.log(self.device.clock.now_ms(), case.status.code(), detail);

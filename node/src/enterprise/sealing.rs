@@ -100,7 +100,7 @@ impl Sealing {
         state.status = ApplicationStatus::Sealed;
         state.revision = revision;
         state.application_no = Some(application_no.clone());
-        state.log(now, "sealed", format!("revision {revision}"));
+        state.log(now, "sealed", format!("@revision={revision}"));
         self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;
         Ok(SealResult {
@@ -151,7 +151,7 @@ impl Sealing {
         state.log(
             self.device.clock.now_ms(),
             "reported",
-            format!("revision {} queued for delivery", state.revision),
+            format!("@revision={}", state.revision),
         );
         self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;
@@ -168,10 +168,7 @@ impl Sealing {
         state.log(
             self.device.clock.now_ms(),
             "unsealed",
-            format!(
-                "revision {} taken back to draft before 上报",
-                state.revision
-            ),
+            format!("@revision={}", state.revision),
         );
         self.device.put_state_and_row(&w, id, &form, &state)?;
         w.commit()?;

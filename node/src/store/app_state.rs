@@ -54,7 +54,10 @@ fn read_opt(r: &mut Reader<'_>, field: &'static str) -> Result<Option<String>, D
 }
 
 impl AppState {
-    /// Appends a history entry (keeping at most [`MAX_HISTORY`]).
+    /// Appends a history entry (keeping at most [`MAX_HISTORY`]). `event` is a code;
+    /// `detail` is either free text (an officer's reason, as written) or, starting with
+    /// `@`, language-neutral values `key=value;…` (`reason=` and `rules=` run to the end)
+    /// that the UI renders in the reader's language.
     pub fn log(&mut self, at_ms: i64, event: &str, detail: impl Into<String>) {
         self.history.push(HistoryEntry {
             at_ms,

@@ -288,24 +288,39 @@ fn label_of(p: &Page, field: &str) -> String {
     } else {
         format!("field.{}", field.replace("contract.", "contract_"))
     };
+    // The label alone: field keys stay in `href="#f-…"` and the JSON API.
     let l = p.t(&key);
-    if l == key {
-        field.to_owned()
-    } else {
-        format!("{l} ({field})")
+    if l == key { field.to_owned() } else { l }
+}
+
+/// A rule's finding as the page says it: in Chinese, the rule's own wording from the
+/// catalogue (`rule.V23`, or `rule.V04.W` for its warning); in English, the finding's
+/// message with its specifics. Rule ids stay in `title` attributes.
+fn rule_text(p: &Page, e: &FieldError) -> String {
+    if p.language() == Lang::En {
+        return e.message.clone();
     }
+    let sev = if e.severity == Severity::Error {
+        "E"
+    } else {
+        "W"
+    };
+    super::lookup(Lang::Zh, &format!("rule.{}.{sev}", e.rule))
+        .or_else(|| super::lookup(Lang::Zh, &format!("rule.{}", e.rule)))
+        .unwrap_or_else(|| e.message.clone())
 }
 
 pub(super) fn error_values(p: &Page, errors: &[FieldError]) -> (Value, Vec<Value>, Vec<Value>) {
     let mut by_field: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let (mut errs, mut warns) = (Vec::new(), Vec::new());
     for e in errors {
-        let v = json!({"field": e.field, "label": label_of(p, &e.field), "rule": e.rule, "message": e.message});
+        let message = rule_text(p, e);
+        let v = json!({"field": e.field, "label": label_of(p, &e.field), "rule": e.rule, "message": message});
         if e.severity == Severity::Error {
             by_field
                 .entry(e.field.clone())
                 .or_default()
-                .push(json!({"rule": e.rule, "message": e.message}));
+                .push(json!({"rule": e.rule, "message": message}));
             errs.push(v);
         } else {
             warns.push(v);
@@ -318,6 +333,7 @@ fn app_json(v: &ApplicationView) -> Value {
     json!({
         "id": v.id.to_string(), "status": v.status.code(), "application_no": v.application_no,
         "revision": v.revision, "frozen": v.frozen, "attachments": v.attachments,
+        "currency": v.form.currency,
         "commodity_name": v.commodity_name, "totals": v.totals, "licence_no": v.licence_no,
         "heads": v.heads,
     })
@@ -482,7 +498,10 @@ fn render_view(
     let history: Vec<Value> = v
         .history
         .iter()
-        .map(|h| json!({"at": when(h.at_ms), "event": h.event, "detail": h.detail}))
+        .map(|h| {
+            let (event, detail) = super::history_line(p.language(), &h.event, &h.detail);
+            json!({"at": when(h.at_ms), "event": event, "detail": detail})
+        })
         .collect();
     let return_reason = (v.status == ApplicationStatus::Returned
         || v.status == ApplicationStatus::Rejected)
@@ -500,13 +519,24 @@ fn render_view(
         let (_, errs, _) = error_values(p, &r.findings);
         json!({"revision": r.revision, "at": when(r.refused_at_ms), "list": errs})
     });
+    let opts = forms::options(s.enterprise.reference().data());
+    let mut goods_shown = goods_rows(&v.form, &v.totals.line_amounts);
+    for r in &mut goods_shown {
+        let unit = r["unit"].as_str().unwrap_or_default().to_owned();
+        r["unit"] = json!(forms::name_of(
+            &opts,
+            "units",
+            &unit,
+            p.language() == Lang::En
+        ));
+    }
     p.render(
         "enterprise/application.html",
         json!({
             "app": app_json(v),
             "groups": forms::groups(),
             "values": forms::display(&v.form, s.enterprise.reference().data(), p.language() == Lang::En),
-            "goods": goods_rows(&v.form, &v.totals.line_amounts),
+            "goods": goods_shown,
             "history": history,
             "sealed_no": sealed_no,
             "warning_list": warnings,
@@ -726,7 +756,7 @@ pub fn render_licence(
     p.render(
         "licence.html",
         json!({
-            "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l)},
+            "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l, p.language() == Lang::En)},
             "check": check,
             "standing": licence_view::standing(p, &l, evidence, trust),
             "standing_href": standing_href,

@@ -168,23 +168,18 @@ pub fn options(r: &ReferenceData) -> Value {
 pub static EMBEDDED: std::sync::LazyLock<crate::domain::reference::Reference> =
     std::sync::LazyLock::new(crate::domain::reference::Reference::embedded);
 
-/// A code as people read it: `一般贸易 (general)`; unknown codes stay as they are.
+/// A code as people read it, by its name in the page's language (`一般贸易`, `General
+/// trade`): codes never reach the page; unknown codes stay as they are.
 pub fn name_of(options: &Value, list: &str, code: &str, en: bool) -> String {
     options[list]
         .as_array()
         .and_then(|l| l.iter().find(|o| o["code"] == code))
-        .map(|o| {
+        .and_then(|o| {
             let name = if en { &o["name_en"] } else { &o["name"] };
-            let name = name
-                .as_str()
+            name.as_str()
                 .filter(|n| !n.is_empty())
                 .or(o["name"].as_str())
-                .unwrap_or(code);
-            if name == code {
-                code.to_owned()
-            } else {
-                format!("{name} ({code})")
-            }
+                .map(str::to_owned)
         })
         .unwrap_or_else(|| code.to_owned())
 }
@@ -206,6 +201,21 @@ pub fn display(form: &ApplicationForm, r: &ReferenceData, en: bool) -> BTreeMap<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_shown_by_name_only() {
+        //! Regression: `一般贸易 (general)`, `信用证 (lc)` and `t` reached the page.
+        let opts = options(EMBEDDED.data());
+        assert_eq!(name_of(&opts, "trade_modes", "general", false), "一般贸易");
+        assert_eq!(name_of(&opts, "payment_modes", "lc", false), "信用证");
+        assert_eq!(name_of(&opts, "units", "t", false), "吨");
+        assert_eq!(name_of(&opts, "currencies", "USD", false), "美元");
+        assert_eq!(name_of(&opts, "currencies", "USD", true), "USD");
+        assert_eq!(
+            name_of(&opts, "trade_modes", "no-such-code", false),
+            "no-such-code"
+        );
+    }
 
     #[test]
     fn every_field_of_the_form_is_on_screen() {

@@ -50,11 +50,16 @@ pub fn boxes(l: &Licence, en: bool) -> Vec<Value> {
             "field.commodity",
             format!("{} {}", l.commodity[0], l.commodity[1]),
         ),
-        b(
-            "18",
-            "form.total",
-            format!("{} {} (USD {})", l.total[0], l.currency, l.total[1]),
-        ),
+        b("18", "form.total", {
+            let cur = n("currencies", &l.currency);
+            if l.currency == "USD" {
+                format!("{} {cur}", l.total[0])
+            } else if en {
+                format!("{} {cur} (USD {})", l.total[0], l.total[1])
+            } else {
+                format!("{} {cur}（折美元 {}）", l.total[0], l.total[1])
+            }
+        }),
         b("19", "field.remarks", l.remarks.clone()),
         b(
             "20",
@@ -68,14 +73,15 @@ pub fn boxes(l: &Licence, en: bool) -> Vec<Value> {
     ]
 }
 
-/// The goods rows as table cells.
-pub fn goods(l: &Licence) -> Vec<Vec<String>> {
+/// The goods rows as table cells (units by name).
+pub fn goods(l: &Licence, en: bool) -> Vec<Vec<String>> {
+    let opts = super::forms::options(super::forms::EMBEDDED.data());
     l.lines
         .iter()
         .map(|g| {
             vec![
                 g.spec.clone(),
-                g.unit.clone(),
+                super::forms::name_of(&opts, "units", &g.unit, en),
                 g.quantity.clone(),
                 g.unit_price.clone(),
                 g.amount.clone(),
@@ -90,7 +96,7 @@ pub fn goods(l: &Licence) -> Vec<Vec<String>> {
 pub fn check(file: &[u8], trust: &Trust) -> (Value, Option<Licence>) {
     match Licence::verify(file, trust) {
         Ok(l) => (
-            json!({"ok": true, "detail": format!("{} · key {}", l.agency[1], hex::encode(l.key_id))}),
+            json!({"ok": true, "detail": format!("{} · {}", l.agency[1], hex::encode(l.key_id))}),
             Some(l),
         ),
         Err(e) => {
