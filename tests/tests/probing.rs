@@ -26,6 +26,29 @@ async fn the_office_closes_the_holes_found_by_probing() {
         "max-age=31536000"
     );
 
+    // The office describes its API, generated from the handlers, like the enterprise.
+    let doc: Value = http
+        .get(format!("{url}/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/session",
+        "/api/v1/cases",
+        "/api/v1/cases/{id}/decisions",
+        "/api/v1/invites",
+        "/api/v1/licence-requests/{id}/decision",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} in {doc}");
+    }
+    assert!(
+        doc["components"]["schemas"].get("DecisionInput").is_some(),
+        "the request shapes are described"
+    );
+
     // The guard's refusal of an API call is the API's JSON error body.
     let r = http
         .get(format!("{url}/api/v1/node"))

@@ -22,6 +22,7 @@ use crate::domain::review::Stage;
 use super::error::Failure;
 use super::extract::{JsonBody, PathId};
 use crate::authority::{Authority, AuthorityError};
+use exlic_client::error::ApiError;
 
 /// What authority handlers get.
 #[derive(Debug, Clone)]
@@ -159,6 +160,7 @@ pub async fn run<T: Send + 'static>(
 pub fn router(state: AuthorityState) -> Router {
     Router::new()
         .route("/api/v1/node", get(info))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/invites", post(invite))
         .route("/api/v1/docs/{id}/heads", get(heads))
@@ -186,6 +188,7 @@ pub fn router(state: AuthorityState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/api/v1/node", tag = "office", responses((status = 200, body = AuthorityInfo)))]
 async fn info(State(s): State<AuthorityState>) -> Result<Json<AuthorityInfo>, Failure> {
     let addrs = s.p2p_addrs.clone();
     run(&s, move |a| {
@@ -212,6 +215,7 @@ struct LoginInput {
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = Object, responses((status = 200, description = "`{token, role, login}`: send `Authorization: Bearer <token>`", body = Object), (status = 401, body = ApiError), (status = 429, body = ApiError)))]
 async fn login(
     State(s): State<AuthorityState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -243,6 +247,7 @@ async fn login(
     }
 }
 
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204)))]
 async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCode {
     if let Some(t) = headers
         .get(header::AUTHORIZATION)
@@ -254,6 +259,7 @@ async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCo
     StatusCode::NO_CONTENT
 }
 
+#[utoipa::path(post, path = "/api/v1/invites", tag = "enrolment", request_body = InviteRequest, responses((status = 201, body = InviteResponse), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn invite(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -277,6 +283,7 @@ async fn invite(
     Ok((StatusCode::CREATED, Json(InviteResponse { token })))
 }
 
+#[utoipa::path(get, path = "/api/v1/docs/{id}/heads", tag = "office", params(("id" = String, Path)), responses((status = 200, body = DocHeads), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn heads(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -297,6 +304,7 @@ async fn heads(
     Ok(Json(DocHeads { id, heads }))
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "review", params(("id" = String, Path)), responses((status = 200, body = CaseView), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn case(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -318,6 +326,7 @@ async fn case(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{id}/decisions", tag = "review", params(("id" = String, Path)), request_body = DecisionInput, responses((status = 200, body = DecisionResult), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn decide(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -350,6 +359,7 @@ struct InboxQuery {
     status: String,
 }
 
+#[utoipa::path(get, path = "/api/v1/cases", tag = "review", params(("status" = Option<String>, Query, description = "pending_initial, pending_second, …")), responses((status = 200, body = [InboxRow]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn inbox(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -371,6 +381,7 @@ async fn inbox(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/licences/{no}/file", tag = "licences", params(("no" = String, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn licence_file(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -400,6 +411,7 @@ struct RequestsQuery {
 }
 
 /// 删证/核销 requests by status (`pending` is the 待审核 inbox), oldest first.
+#[utoipa::path(get, path = "/api/v1/licence-requests", tag = "licences", params(("status" = Option<String>, Query)), responses((status = 200, body = [exlic_client::licence_request::LicenceRequestView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn licence_requests(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -431,6 +443,7 @@ pub fn may_decide_licence_requests(staff: &Staff) -> Result<(), Failure> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/licence-requests/{id}/decision", tag = "licences", params(("id" = String, Path)), request_body = exlic_client::licence_request::LicenceDecisionInput, responses((status = 200, body = exlic_client::licence_request::LicenceRequestView), (status = 400, body = ApiError), (status = 409, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn decide_licence_request(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -448,6 +461,7 @@ async fn decide_licence_request(
     Ok(Json(super::v1::licence_request::view(id, r)))
 }
 
+#[utoipa::path(get, path = "/api/v1/licences/{no}/status", tag = "licences", params(("no" = String, Path)), responses((status = 200, body = exlic_client::licence_request::LicenceStatus), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn licence_status(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -473,6 +487,7 @@ async fn licence_status(
 }
 
 /// 发证机构联系方式 and 办事指南 (any signed-in staff member).
+#[utoipa::path(get, path = "/api/v1/directory", tag = "office", responses((status = 200, body = exlic_client::directory::Directory), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn directory(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -482,6 +497,7 @@ async fn directory(
 }
 
 /// Replaces them (administrator); every enterprise receives them on its next sync.
+#[utoipa::path(put, path = "/api/v1/directory", tag = "office", request_body = exlic_client::directory::Directory, responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn put_directory(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -498,6 +514,7 @@ async fn put_directory(
 }
 
 /// The reference release in force (any signed-in staff member).
+#[utoipa::path(get, path = "/api/v1/reference", tag = "office", responses((status = 200, description = "the release in force", body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn reference(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -528,6 +545,7 @@ pub struct PublishInput {
 }
 
 /// Publishes the next reference release (administrator); answers its number.
+#[utoipa::path(post, path = "/api/v1/reference", tag = "office", request_body = Object, responses((status = 201, body = Object), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn publish_reference(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -574,6 +592,7 @@ pub fn profile_row(
 }
 
 /// 企业信息维护: every enterprise's proposed and accepted profile.
+#[utoipa::path(get, path = "/api/v1/profiles", tag = "enrolment", responses((status = 200, body = [exlic_client::profile::ProfileRow]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn profiles(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -584,6 +603,7 @@ async fn profiles(
 }
 
 /// Accepts an enterprise's proposal (administrator).
+#[utoipa::path(post, path = "/api/v1/profiles/{uscc}/accept", tag = "enrolment", params(("uscc" = String, Path)), responses((status = 204), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn accept_profile(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -600,6 +620,7 @@ async fn accept_profile(
 }
 
 /// Enterprises waiting for an e-key unlock (USCCs).
+#[utoipa::path(get, path = "/api/v1/unlock-requests", tag = "enrolment", responses((status = 200, body = [String]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn unlock_requests(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -610,6 +631,7 @@ async fn unlock_requests(
 }
 
 /// The signing-key chain, oldest first, and the rollover records (hex) that link it.
+#[utoipa::path(get, path = "/api/v1/keys", tag = "office", responses((status = 200, body = exlic_client::authority::KeyChain), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn keys(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -627,6 +649,7 @@ async fn keys(
 }
 
 /// Rolls the signing key over (administrator); returns the new public key.
+#[utoipa::path(post, path = "/api/v1/keys/rollover", tag = "office", responses((status = 200, body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn roll_key(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -639,6 +662,7 @@ async fn roll_key(
 }
 
 /// Approves an e-key unlock (administrator).
+#[utoipa::path(post, path = "/api/v1/unlock-requests/{uscc}/approve", tag = "enrolment", params(("uscc" = String, Path)), responses((status = 204), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn approve_unlock(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -649,4 +673,22 @@ async fn approve_unlock(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The office API's description, generated from the handlers' annotations.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(title = "exlic office API", description = "The issuing office's API, over TLS. Every path but GET /api/v1/node and POST /api/v1/session needs `Authorization: Bearer <token>` from that sign-in; each action needs its role (经办人 初审, 处长 复审, administrator enrolment)."),
+    paths(
+        info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
+        decide_licence_request, licence_status, directory, put_directory, reference,
+        publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, approve_unlock,
+    ),
+    tags((name = "session"), (name = "review"), (name = "licences"), (name = "enrolment"), (name = "office"))
+)]
+pub struct OfficeApiDoc;
+
+/// `GET /api/openapi.json` at the office.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<OfficeApiDoc as utoipa::OpenApi>::openapi())
 }

@@ -26,6 +26,8 @@ pub struct SealCheck {
     pub device: String,
     /// The device certificate's serial and holder mobile.
     pub certificate: String,
+    /// What verified: the sealed revision and how many attachments were hashed.
+    pub verified: Option<(u32, usize)>,
 }
 
 /// Everything a reviewer sees of one case.
@@ -126,6 +128,7 @@ impl CaseFiles {
                 detail: "no sealed submission stored for this revision".into(),
                 device: String::new(),
                 certificate: String::new(),
+                verified: None,
             },
         };
         let attachments = docs::load(&txn, id)?
@@ -187,6 +190,7 @@ impl CaseFiles {
                 detail: "the sealing device has no certificate".into(),
                 device: hex::encode(device),
                 certificate: String::new(),
+                verified: None,
             });
         };
         let crl = self.certificates.revocations()?;
@@ -206,12 +210,14 @@ impl CaseFiles {
                 ),
                 device: hex::encode(device),
                 certificate: holder,
+                verified: Some((p.revision, p.attachments.len())),
             },
             Err(e) => SealCheck {
                 ok: false,
                 detail: e.to_string(),
                 device: hex::encode(device),
                 certificate: holder,
+                verified: None,
             },
         })
     }

@@ -366,7 +366,13 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
                 "status": file.status.code(), "owner": file.owner, "revision": file.revision,
                 "received": when(file.received_ms), "licence_no": file.licence_no,
             },
-            "seal": {"ok": file.seal.ok, "detail": file.seal.detail, "device": file.seal.device,
+            "seal": {"ok": file.seal.ok, "detail": match file.seal.verified {
+                Some((rev, n)) => p
+                    .t("case.seal.verified")
+                    .replace("{revision}", &rev.to_string())
+                    .replace("{n}", &n.to_string()),
+                None => file.seal.detail,
+            }, "device": file.seal.device,
                      "certificate": file.seal.certificate},
             "decide": decide,
             "pending": stage.is_some(),
