@@ -448,6 +448,10 @@ async function enterpriseDeleted() {
   check(verdict.includes("已删证") && !verdict.includes("验证通过"), `the licence page says deleted: ${verdict}`);
   check((await page.locator("#licence-standing").innerText()).includes("状态截至"), "the standing's age is shown");
   await shot(page, "ent-24b-licence-page-deleted");
+  // And the application's row in 许可证申请 says so beside 已发证, with codes by name.
+  await page.goto(ENT + "/applications");
+  const list = await page.locator("main").innerText();
+  check(list.includes("已删证") && list.includes("一般贸易") && !list.includes("general"), `the application list: ${list}`);
   await page.goto(ENT + "/directory");
   check((await page.locator("#contacts").innerText()).includes("010-65197414"), "the directory arrived");
   await shot(page, "ent-25-directory");

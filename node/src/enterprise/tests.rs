@@ -543,7 +543,11 @@ fn a_copy_is_a_new_draft_for_this_year_with_the_attachments() {
     assert_eq!(copy.form.quota_year, "2024", "moved to the clock's year");
     assert_eq!(copy.form.contract_no, last_year.contract_no);
     assert_eq!(copy.attachments.len(), 1);
-    assert!(copy.history.iter().any(|h| h.detail.contains("复制自")));
+    assert!(
+        copy.history
+            .iter()
+            .any(|h| h.event == "created" && h.detail.starts_with("@from="))
+    );
     // The copy seals (its attachment is here) and takes the next number; the original is
     // untouched.
     assert_eq!(

@@ -194,15 +194,32 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
     )
 }
 
-fn summaries(items: Vec<exlic_client::application::ApplicationSummary>) -> Vec<Value> {
+/// List rows: codes by name, and the licence's standing beside an issued application's
+/// status once it is no longer valid (已删证, 已核销).
+fn summaries(
+    p: &Page,
+    options: &Value,
+    standings: &HashMap<String, crate::domain::licence_request::Standing>,
+    items: Vec<exlic_client::application::ApplicationSummary>,
+) -> Vec<Value> {
+    let en = p.language() == Lang::En;
     items
         .into_iter()
         .map(|a| {
+            let standing = a
+                .licence_no
+                .as_ref()
+                .and_then(|n| standings.get(n))
+                .filter(|s| **s != crate::domain::licence_request::Standing::Valid)
+                .map(|s| s.code());
             json!({
                 "id": a.id.to_string(), "status": a.status.code(), "application_no": a.application_no,
                 "commodity_code": a.commodity_code, "commodity_name": a.commodity_name,
-                "quantity": a.quantity, "trade_mode": a.trade_mode, "quota_year": a.quota_year,
+                "quantity": a.quantity,
+                "trade_mode": forms::name_of(options, "trade_modes", &a.trade_mode, en),
+                "quota_year": a.quota_year,
                 "created": when(a.created_at_ms), "licence_no": a.licence_no,
+                "standing": standing,
             })
         })
         .collect()
@@ -239,6 +256,10 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
     };
     let qv = serde_json::to_value(&q).unwrap_or(Value::Null);
     let result = run(&s, move |e| e.applications.query(&q)).await;
+    let standings = run(&s, |e| e.licence_requests.standings())
+        .await
+        .unwrap_or_default();
+    let options = forms::options(s.enterprise.reference().data());
     match result {
         Ok(pg) => p.render(
             "enterprise/applications.html",
@@ -247,8 +268,8 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
                 "full_query": full,
                 "q": qv,
                 "statuses": ApplicationStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
-                "options": forms::options(s.enterprise.reference().data()),
-                "page": {"items": summaries(pg.items), "page": pg.page, "has_more": pg.has_more},
+                "page": {"items": summaries(&p, &options, &standings, pg.items), "page": pg.page, "has_more": pg.has_more},
+                "options": options,
                 "prev_href": href(page_no.saturating_sub(1).max(1)),
                 "next_href": href(page_no + 1),
             }),
