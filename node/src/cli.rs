@@ -400,14 +400,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let role = authority::staff::Role::parse(&role)
                 .context("--role must be officer (经办人), chief (处长) or admin")?;
-            let password = match std::env::var("EXLIC_STAFF_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let password = password_from("EXLIC_STAFF_PASSWORD")?;
             let config = Config::load(&data_dir)?;
             if !config.is_authority() {
                 bail!("{} is not an authority node", data_dir.display());
@@ -425,14 +418,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let role = OperatorRole::parse(&role)
                 .context("--role must be drafter (制单员) or sealer (盖章员)")?;
-            let password = match std::env::var("EXLIC_OPERATOR_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
-            };
+            let password = password_from("EXLIC_OPERATOR_PASSWORD")?;
             let config = Config::load(&data_dir)?;
             if config.is_authority() {
                 bail!(
@@ -489,6 +475,17 @@ fn create_data_dir(data_dir: &Path, config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     open_store(data_dir, config)
+}
+
+/// A password from the environment variable `var`, else the first line of standard
+/// input (never from the command line).
+fn password_from(var: &str) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Opens a node's store.

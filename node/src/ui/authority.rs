@@ -468,14 +468,10 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         .filter(|(n, _)| no.is_empty() || n.contains(&no))
         .filter_map(|(n, f)| {
             let l = exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
-            use exlic_client::standing::{State, judge};
-            let status = match standings.get(n).map(|s| s.state()) {
-                Some(r) if r != State::Valid => r,
-                _ => judge(&l, None, &today).unwrap_or(State::Valid),
-            };
+            let status = licence_view::listed_standing(standings.get(n).copied(), &l.expiry, &today);
             Some(json!({"licence_no": n, "commodity": format!("{} {}", l.commodity[0], l.commodity[1]),
                         "exporter": l.exporter[0], "issue_date": l.issue_date, "expiry": l.expiry,
-                        "status": status.code()}))
+                        "status": status}))
         })
         .collect();
     p.render(

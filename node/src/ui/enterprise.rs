@@ -732,11 +732,11 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         .into_iter()
         .filter(|l| no.is_empty() || l.licence_no.contains(&no))
         .map(|l| {
-            let status = match standings.get(&l.licence_no) {
-                Some(st) => st.code(),
-                None if l.expiry.replace('-', "") < today => "expired",
-                None => "valid",
-            };
+            let status = licence_view::listed_standing(
+                standings.get(&l.licence_no).copied(),
+                &l.expiry,
+                &today,
+            );
             json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
                    "commodity_name": l.commodity_name, "issue_date": l.issue_date,
                    "expiry": l.expiry, "status": status})

@@ -200,3 +200,18 @@ pub fn standing(p: &super::Page, l: &Licence, ev: &Evidence, trust: Option<&Trus
         "unverified": unverified,
     })
 }
+
+/// A licence's standing in a list: the recorded standing when it is not valid, else
+/// expired past `expiry` (`YYYYMMDD` or `YYYY-MM-DD`) on `today` (`YYYYMMDD`), else valid.
+pub fn listed_standing(
+    recorded: Option<crate::domain::licence_request::Standing>,
+    expiry: &str,
+    today: &str,
+) -> &'static str {
+    use crate::domain::licence_request::Standing;
+    match recorded {
+        Some(s) if s != Standing::Valid => s.code(),
+        _ if expiry.replace('-', "").as_str() < today => "expired",
+        _ => "valid",
+    }
+}

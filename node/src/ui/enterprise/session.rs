@@ -27,15 +27,21 @@ fn sign_in_frame(lang: Lang, csrf: &Csrf) -> Page {
     Page::new(lang, csrf, "/login", "brand.enterprise")
 }
 
-/// The sign-in page with `status`; after signing in the browser returns to the page it
-/// asked for (a GET) or to the home page.
-pub fn sign_in_page(req: &Request, status: StatusCode, error: Option<String>) -> Response {
+/// The frame of a page answered by the gate, before any handler: the language and CSRF
+/// token the guard put on the request.
+fn frame_of(req: &Request) -> Page {
     let lang = req.extensions().get::<Lang>().copied().unwrap_or(Lang::Zh);
     let csrf = req
         .extensions()
         .get::<Csrf>()
         .cloned()
         .unwrap_or(Csrf(String::new()));
+    sign_in_frame(lang, &csrf)
+}
+
+/// The sign-in page with `status`; after signing in the browser returns to the page it
+/// asked for (a GET) or to the home page.
+pub fn sign_in_page(req: &Request, status: StatusCode, error: Option<String>) -> Response {
     let next = if req.method() == axum::http::Method::GET {
         req.uri()
             .path_and_query()
@@ -44,7 +50,7 @@ pub fn sign_in_page(req: &Request, status: StatusCode, error: Option<String>) ->
     } else {
         String::new()
     };
-    sign_in_frame(lang, &csrf).render_status(
+    frame_of(req).render_status(
         status,
         "login.html",
         json!({"error": error, "next": local_path(Some(&next))}),
@@ -53,13 +59,7 @@ pub fn sign_in_page(req: &Request, status: StatusCode, error: Option<String>) ->
 
 /// The 403 page of an action the operator's role may not take.
 pub fn refused_page(req: &Request, why: &str) -> Response {
-    let lang = req.extensions().get::<Lang>().copied().unwrap_or(Lang::Zh);
-    let csrf = req
-        .extensions()
-        .get::<Csrf>()
-        .cloned()
-        .unwrap_or(Csrf(String::new()));
-    let p = sign_in_frame(lang, &csrf);
+    let p = frame_of(req);
     p.error(
         StatusCode::FORBIDDEN,
         format!("{}: {why}", p.t("auth.forbidden")),
