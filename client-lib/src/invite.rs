@@ -1,7 +1,8 @@
-//! The enrolment token (`exlic/invite/v1`): everything an enterprise node needs to find,
-//! trust and enrol with its authority, in one string the authority hands out.
+//! The enrolment tokens: everything an enterprise node (`exlic/invite/v1`) or a customs
+//! node (`exlic/customs-invite/v1`) needs to find, trust and enrol with its office, in one
+//! string the office hands out.
 //!
-//! Text form: `EXLIC1-` followed by lowercase hex of the signed object. The secret inside
+//! Text form: `EXLIC1-` (customs: `EXLICC1-`) followed by lowercase hex of the signed object. The secret inside
 //! is a one-time bearer credential: the authority stores only its hash.
 
 use crate::encoding::{DecodeError, Reader, Writer};
@@ -109,6 +110,85 @@ impl Invite {
     }
 }
 
+/// Signature tag of customs invites.
+pub const CUSTOMS_TAG: &[u8] = b"exlic/customs-invite/v1";
+/// Prefix of a customs invite's text form.
+pub const CUSTOMS_PREFIX: &str = "EXLICC1-";
+
+/// An invitation to enrol a customs node (海关) of one customs district with an office,
+/// whose licences it will check (`exlic/customs-invite/v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomsInvite {
+    /// The office's identity key (its libp2p identity, the customs node's trust root).
+    pub authority_key: [u8; 32],
+    /// Multiaddresses the office listens on.
+    pub addrs: Vec<String>,
+    /// The customs district (关区) code, 4 digits.
+    pub district: String,
+    /// The district's name.
+    pub district_name: String,
+    /// One-time secret.
+    pub secret: [u8; 32],
+    /// The invite is refused after this time (office clock, Unix ms).
+    pub expires_at_ms: i64,
+}
+
+impl CustomsInvite {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1).fixed(&self.authority_key).count(self.addrs.len());
+        for a in &self.addrs {
+            w.str(a);
+        }
+        w.str(&self.district)
+            .str(&self.district_name)
+            .fixed(&self.secret)
+            .i64(self.expires_at_ms);
+        w.finish()
+    }
+
+    fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        r.version(1)?;
+        let authority_key = r.fixed("authority_key")?;
+        let n = r.count("addrs", 16, 4)?;
+        let mut addrs = Vec::with_capacity(n);
+        for _ in 0..n {
+            addrs.push(r.str("addrs", 256)?.to_owned());
+        }
+        let out = Self {
+            authority_key,
+            addrs,
+            district: r.str("district", 8)?.to_owned(),
+            district_name: r.str("district_name", 200)?.to_owned(),
+            secret: r.fixed("secret")?,
+            expires_at_ms: r.i64("expires_at_ms")?,
+        };
+        r.end()?;
+        Ok(out)
+    }
+
+    /// Signs and renders the token text.
+    pub fn to_token(&self, key: &ed25519_dalek::SigningKey) -> String {
+        format!(
+            "{CUSTOMS_PREFIX}{}",
+            hex::encode(signed::sign(CUSTOMS_TAG, &self.encode(), key))
+        )
+    }
+
+    /// Parses a token and checks it is signed by the key it names.
+    pub fn from_token(token: &str) -> Result<Self, InviteError> {
+        let hexpart = token
+            .trim()
+            .strip_prefix(CUSTOMS_PREFIX)
+            .ok_or(InviteError::Syntax)?;
+        let bytes = hex::decode(hexpart).map_err(|_| InviteError::Syntax)?;
+        let claimed = Self::decode(signed::peek(&bytes)?).map_err(SignedError::from)?;
+        let payload = signed::open(CUSTOMS_TAG, &bytes, &claimed.authority_key)?;
+        Ok(Self::decode(payload).map_err(SignedError::from)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +214,23 @@ mod tests {
         bad[n] = if bad[n] == b'0' { b'1' } else { b'0' };
         assert!(Invite::from_token(std::str::from_utf8(&bad).unwrap()).is_err());
         assert_eq!(Invite::from_token("hello"), Err(InviteError::Syntax));
+    }
+
+    #[test]
+    fn customs_tokens_round_trip_and_are_not_enterprise_tokens() {
+        let k = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let i = CustomsInvite {
+            authority_key: k.verifying_key().to_bytes(),
+            addrs: vec!["/ip4/127.0.0.1/tcp/7300".into()],
+            district: "2200".into(),
+            district_name: "上海关区".into(),
+            secret: [9; 32],
+            expires_at_ms: 10,
+        };
+        let t = i.to_token(&k);
+        assert_eq!(CustomsInvite::from_token(&t).unwrap(), i);
+        assert_eq!(Invite::from_token(&t), Err(InviteError::Syntax));
+        let as_enterprise = format!("{PREFIX}{}", t.strip_prefix(CUSTOMS_PREFIX).unwrap());
+        assert!(Invite::from_token(&as_enterprise).is_err());
     }
 }

@@ -49,6 +49,7 @@ pub mod seal;
 pub mod signed;
 pub mod standing;
 pub mod status;
+pub mod usage;
 pub mod uscc;
 
 pub use ids::DocId;

@@ -10,6 +10,9 @@
 //!   chunked and resumable;
 //! * [`Request::MoreNumbers`] — a new 申请表号 block before the device's runs out.
 //!
+//! A customs node asks too: [`Request::EnrolCustoms`] once, then [`Request::Standing`] (the
+//! office's standing feed and key chain) and [`Request::Usage`] (its signed usage entries).
+//!
 //! Frames are `u32` big-endian length + [`crate::encoding`] body. Every length is checked
 //! against the limits below before anything is allocated.
 
@@ -95,6 +98,19 @@ pub enum Request {
         /// How many numbers it asks for (the office may grant fewer).
         want: u64,
     },
+    /// A customs node spends its invite and registers its key for its district.
+    EnrolCustoms {
+        /// The invite's secret.
+        secret: [u8; 32],
+    },
+    /// The office's standing feed from `cursor` (a customs node).
+    Standing {
+        /// Where the last page this node applied ended (0 at first).
+        cursor: u64,
+    },
+    /// Signed usage entries ([`crate::usage`]), in `seq` order, from the first the office
+    /// has not acknowledged.
+    Usage(Vec<Vec<u8>>),
 }
 
 /// What happened to one document of a sync request.
@@ -198,6 +214,21 @@ pub enum Response {
     },
     /// The current signed revocation list.
     Revocations(Vec<u8>),
+    /// A page of the standing feed ([`crate::standing::FeedPage`], signed) and the office's
+    /// key records from its identity key on ([`crate::certificate`]).
+    Standing {
+        /// The signed page.
+        page: Vec<u8>,
+        /// Every key record, oldest first.
+        keys: Vec<Vec<u8>>,
+        /// More of the feed remains beyond this page.
+        more: bool,
+    },
+    /// Usage entries stored through `seq` (the node's whole ledger up to there).
+    UsageStored {
+        /// The highest entry number the office holds.
+        seq: u64,
+    },
     /// A block of 申请表号 granted to the asking device.
     Numbers {
         /// Its first number.
@@ -224,6 +255,9 @@ const T_CERTIFY: u8 = 7;
 const T_REVOCATIONS: u8 = 8;
 const T_MY_CERTIFICATE: u8 = 9;
 const T_MORE_NUMBERS: u8 = 10;
+const T_ENROL_CUSTOMS: u8 = 11;
+const T_STANDING: u8 = 12;
+const T_USAGE: u8 = 13;
 
 const R_ENROLLED: u8 = 1;
 const R_SYNC: u8 = 2;
@@ -235,6 +269,8 @@ const R_CERTIFIED: u8 = 7;
 const R_REVOCATIONS: u8 = 8;
 const R_REFUSED: u8 = 9;
 const R_NUMBERS: u8 = 10;
+const R_STANDING: u8 = 11;
+const R_USAGE_STORED: u8 = 12;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -292,6 +328,18 @@ impl Request {
                 w.u8(T_MORE_NUMBERS)
                     .fixed(&current.to_be_bytes())
                     .u64(*want);
+            }
+            Self::EnrolCustoms { secret } => {
+                w.u8(T_ENROL_CUSTOMS).fixed(secret);
+            }
+            Self::Standing { cursor } => {
+                w.u8(T_STANDING).u64(*cursor);
+            }
+            Self::Usage(entries) => {
+                w.u8(T_USAGE).count(entries.len());
+                for e in entries {
+                    w.bytes(e);
+                }
             }
         }
         w.finish()
@@ -351,6 +399,20 @@ impl Request {
                 current: u128::from_be_bytes(r.fixed("current")?),
                 want: r.u64("want")?,
             },
+            T_ENROL_CUSTOMS => Self::EnrolCustoms {
+                secret: r.fixed("secret")?,
+            },
+            T_STANDING => Self::Standing {
+                cursor: r.u64("cursor")?,
+            },
+            T_USAGE => {
+                let n = r.count("entries", crate::usage::MAX_ENTRIES, 4)?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    entries.push(r.bytes("entries", 1024)?.to_vec());
+                }
+                Self::Usage(entries)
+            }
             _ => return Err(invalid("type", "unknown request type")),
         };
         r.end()?;
@@ -417,6 +479,16 @@ impl Response {
             Self::Numbers { first, len } => {
                 w.u8(R_NUMBERS).fixed(&first.to_be_bytes()).u64(*len);
             }
+            Self::Standing { page, keys, more } => {
+                w.u8(R_STANDING).bytes(page).count(keys.len());
+                for k in keys {
+                    w.bytes(k);
+                }
+                w.u8(u8::from(*more));
+            }
+            Self::UsageStored { seq } => {
+                w.u8(R_USAGE_STORED).u64(*seq);
+            }
         }
         w.finish()
     }
@@ -480,6 +552,21 @@ impl Response {
                 first: u128::from_be_bytes(r.fixed("first")?),
                 len: r.u64("len")?,
             },
+            R_STANDING => {
+                let page = r.bytes("page", 1 << 20)?.to_vec();
+                let n = r.count("keys", 1024, 4)?;
+                let mut keys = Vec::with_capacity(n);
+                for _ in 0..n {
+                    keys.push(r.bytes("keys", 4096)?.to_vec());
+                }
+                let more = match r.u8("more")? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(invalid("more", "not a boolean")),
+                };
+                Self::Standing { page, keys, more }
+            }
+            R_USAGE_STORED => Self::UsageStored { seq: r.u64("seq")? },
             _ => return Err(invalid("type", "unknown response type")),
         };
         r.end()?;
@@ -529,6 +616,9 @@ mod tests {
                 current: 269_000_000_000_000_000_000,
                 want: 1000,
             },
+            Request::EnrolCustoms { secret: [6; 32] },
+            Request::Standing { cursor: 77 },
+            Request::Usage(vec![vec![1, 2], vec![3]]),
         ];
         for q in reqs {
             let b = q.encode();
@@ -571,6 +661,12 @@ mod tests {
                 first: 269_000_000_000_000_001_000,
                 len: 1000,
             },
+            Response::Standing {
+                page: vec![7; 40],
+                keys: vec![vec![1; 10], vec![2; 12]],
+                more: true,
+            },
+            Response::UsageStored { seq: 12 },
         ];
         for r in resps {
             let b = r.encode();

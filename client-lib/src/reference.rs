@@ -80,6 +80,18 @@ pub struct CatalogueEntry {
     /// 31 December of the quota year either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity_months: Option<u8>,
+    /// Overfill customs allow on its licences' quantity, in percent (domain §3.3); absent
+    /// means 5 for bulk goods (those that may be 非一批一证) and 0 for the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overfill_percent: Option<u8>,
+}
+
+impl CatalogueEntry {
+    /// The overfill tolerance customs allow, in percent.
+    pub fn overfill(&self) -> u8 {
+        self.overfill_percent
+            .unwrap_or(if self.multi_batch { 5 } else { 0 })
+    }
 }
 
 /// The catalogue of one quota year.

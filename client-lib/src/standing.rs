@@ -174,6 +174,113 @@ impl Standing {
     }
 }
 
+/// Signature tag of standing feed pages.
+pub const FEED_TAG: &[u8] = b"exlic/standing-feed/v1";
+/// Most entries on one feed page.
+pub const FEED_MAX_ENTRIES: usize = 4096;
+
+/// One licence's standing on a feed page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    /// 许可证号.
+    pub licence_no: String,
+    /// Its standing.
+    pub state: State,
+    /// Since when, Unix ms.
+    pub since_ms: i64,
+}
+
+/// A page of the office's standing feed (`exlic/standing-feed/v1`): the standing of every
+/// licence whose standing changed at feed positions `from..to`, as of `as_of_ms`. A node
+/// that is not a licence's holder (customs) follows the feed from its last `to`, so a
+/// round carries only what changed; one signature covers the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPage {
+    /// The office key that signs.
+    pub authority_key: [u8; 32],
+    /// The first feed position covered.
+    pub from: u64,
+    /// One past the last feed position covered: where the next page starts.
+    pub to: u64,
+    /// When the office signed the page, Unix ms.
+    pub as_of_ms: i64,
+    /// The licences whose standing changed in `from..to`, each once, with its standing now.
+    pub entries: Vec<FeedEntry>,
+}
+
+impl FeedPage {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(1)
+            .fixed(&self.authority_key)
+            .u64(self.from)
+            .u64(self.to)
+            .i64(self.as_of_ms)
+            .count(self.entries.len());
+        for e in &self.entries {
+            w.str(&e.licence_no).u8(e.state.tag()).i64(e.since_ms);
+        }
+        w.finish()
+    }
+
+    /// Decodes, refusing anything malformed.
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(b);
+        r.version(1)?;
+        let authority_key = r.fixed("authority_key")?;
+        let from = r.u64("from")?;
+        let to = r.u64("to")?;
+        let as_of_ms = r.i64("as_of_ms")?;
+        if to < from {
+            return Err(DecodeError::Invalid {
+                field: "to",
+                reason: "before from",
+            });
+        }
+        let n = r.count("entries", FEED_MAX_ENTRIES, 23)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let licence_no = r.str("entries.licence_no", 16)?.to_owned();
+            if !valid_licence_no(&licence_no) {
+                return Err(DecodeError::Invalid {
+                    field: "entries.licence_no",
+                    reason: "not a licence number",
+                });
+            }
+            let state = State::from_tag(r.u8("entries.state")?).ok_or(DecodeError::Invalid {
+                field: "entries.state",
+                reason: "unknown",
+            })?;
+            entries.push(FeedEntry {
+                licence_no,
+                state,
+                since_ms: r.i64("entries.since_ms")?,
+            });
+        }
+        r.end()?;
+        Ok(Self {
+            authority_key,
+            from,
+            to,
+            as_of_ms,
+            entries,
+        })
+    }
+
+    /// Signs with the office key.
+    pub fn sign(&self, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
+        signed::sign(FEED_TAG, &self.encode(), key)
+    }
+
+    /// Checks a signed page against a chain of office keys, like [`Standing::verify_trusted`].
+    pub fn verify_trusted(carried: &[u8], trust: &Trust) -> Result<Self, SignedError> {
+        signed::open_dated(FEED_TAG, carried, trust, Self::decode, |p| {
+            (p.authority_key, p.as_of_ms)
+        })
+    }
+}
+
 /// A licence's standing as a verifier concludes it on `today` (`YYYYMMDD`, China):
 /// the statement's, when it says anything but valid; else expired past the licence's
 /// expiry; else valid. A statement about another licence is an error.
@@ -267,5 +374,32 @@ mod tests {
         let mut b = statement(State::Valid, &office).encode();
         b[1 + 4 + 10] = 9; // unknown state
         assert!(Standing::decode(&b).is_err());
+    }
+
+    #[test]
+    fn a_feed_page_round_trips_verifies_and_stays_small() {
+        let office = SigningKey::from_bytes(&[1; 32]);
+        let trust = Trust::new(office.verifying_key().to_bytes());
+        let page = FeedPage {
+            authority_key: office.verifying_key().to_bytes(),
+            from: 7,
+            to: 1007,
+            as_of_ms: 1_764_000_100_000,
+            entries: (0..1000)
+                .map(|i| FeedEntry {
+                    licence_no: format!("26AA{i:06}"),
+                    state: State::ALL[i % 5],
+                    since_ms: 1_764_000_000_000 + i as i64,
+                })
+                .collect(),
+        };
+        let signed = page.sign(&office);
+        assert!(signed.len() < 64 * 1024, "{} bytes", signed.len());
+        assert_eq!(FeedPage::verify_trusted(&signed, &trust).unwrap(), page);
+        let other = SigningKey::from_bytes(&[5; 32]);
+        assert!(FeedPage::verify_trusted(&page.sign(&other), &trust).is_err());
+        let mut altered = signed;
+        altered[4 + 1 + 32 + 8 + 8 + 8 + 4 + 4 + 10] ^= 1; // the first entry's state
+        assert!(FeedPage::verify_trusted(&altered, &trust).is_err());
     }
 }

@@ -135,6 +135,8 @@ pub struct Authority {
     pub staff: staff::StaffAccounts,
     /// Case files and dashboard figures.
     pub cases: casefile::CaseFiles,
+    /// Customs nodes: invites, the standing feed, usage.
+    pub customs: customs::CustomsLinks,
     /// 联系方式 and 办事指南.
     pub directory: directory::Directory,
 }
@@ -234,6 +236,10 @@ impl Authority {
         Ok(Self {
             registry: registry::Registry {
                 office: office.clone(),
+                addrs: addrs.clone(),
+            },
+            customs: customs::CustomsLinks {
+                office: office.clone(),
                 addrs,
             },
             replica: replica::Replica {
@@ -313,6 +319,13 @@ impl Authority {
     pub fn handle(&self, peer: [u8; 32], request: Request) -> Handled {
         let result = match request {
             Request::Enrol { secret, master_key } => self.registry.enrol(peer, secret, master_key),
+            Request::EnrolCustoms { secret } => self.customs.enrol(peer, secret),
+            Request::Standing { cursor } => {
+                self.for_customs(peer, |_| self.customs.standing(cursor))
+            }
+            Request::Usage(entries) => self.for_customs(peer, |district| {
+                self.customs.usage(peer, district, &entries)
+            }),
             other => {
                 let e = match self
                     .office
@@ -350,11 +363,30 @@ impl Authority {
                     Request::MoreNumbers { current, want } => {
                         self.registry.more_numbers(peer, current, want)
                     }
-                    Request::Enrol { .. } => unreachable!(),
+                    Request::Enrol { .. }
+                    | Request::EnrolCustoms { .. }
+                    | Request::Standing { .. }
+                    | Request::Usage(_) => unreachable!(),
                 }
             }
         };
         result.unwrap_or_else(|e| Handled::refuse(ErrorCode::Unavailable, e.to_string()))
+    }
+
+    /// Runs `f` with the district of customs node `peer`; refuses any other peer.
+    fn for_customs(
+        &self,
+        peer: [u8; 32],
+        f: impl FnOnce(&str) -> Result<Handled, AuthorityError>,
+    ) -> Result<Handled, AuthorityError> {
+        let district = crate::store::usage::customs_district(&self.office.store.read()?, &peer)?;
+        match district {
+            Some(d) => f(&d),
+            None => Ok(Handled::refuse(
+                ErrorCode::NotEnrolled,
+                "this node is not an enrolled customs node",
+            )),
+        }
     }
 }
 
@@ -362,6 +394,7 @@ pub mod blobs;
 mod case_docs;
 pub mod casefile;
 pub mod certificates;
+pub mod customs;
 pub mod directory;
 pub mod ingest;
 pub mod keys;

@@ -6,6 +6,7 @@
 //! argument. The `domain_does_no_io` test below enforces the imports.
 
 pub mod certificates;
+pub mod customs;
 pub mod field_paths;
 pub mod issuing;
 pub mod licence_request;

@@ -26,6 +26,7 @@ pub mod authority;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod customs;
 pub mod domain;
 pub mod ekey;
 pub mod enterprise;
@@ -37,6 +38,7 @@ pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod ui;
+pub mod upstream;
 
 #[cfg(test)]
 mod tests {
@@ -49,8 +51,8 @@ mod tests {
         &["clock", "random", "tls"],
         &["domain"],
         &["store"],
-        &["replica", "ekey", "accounts"],
-        &["authority", "enterprise"],
+        &["replica", "ekey", "accounts", "upstream"],
+        &["authority", "enterprise", "customs"],
         &["sync", "simulation"],
         &["api"],
         &["ui"],

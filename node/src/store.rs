@@ -33,6 +33,7 @@ pub mod staff;
 pub mod sync_state;
 mod tables;
 pub mod unlock_doc;
+pub mod usage;
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;

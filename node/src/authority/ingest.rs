@@ -222,6 +222,7 @@ impl Ingest {
             licence_state: String::new(),
             standing: Vec::new(),
             requests: Vec::new(),
+            usage: String::new(),
         }
     }
 

@@ -40,7 +40,9 @@ impl LicenceRequests {
             None => Err(format!("no licence {} was issued here", r.licence_no)),
             Some(l) => {
                 let standing = licences::standing(w, &r.licence_no)?;
+                let uses = crate::store::usage::counted(w, &r.licence_no)?.uses;
                 policy::check(r.kind, &l, owner, standing, open, &today)
+                    .and_then(|()| policy::check_usage(r.kind, &l, uses))
                     .map_err(|m| m.trim_start_matches("licence_no: ").to_owned())
                     .map(|()| l)
             }
@@ -175,6 +177,15 @@ impl LicenceRequests {
         let l = licences::get(&w, &rec.licence_no)?.ok_or_else(|| {
             AuthorityError::not_found("licence_no", format!("no licence {}", rec.licence_no))
         })?;
+        if approve {
+            let uses = crate::store::usage::counted(&w, &rec.licence_no)?.uses;
+            policy::check_usage(rec.kind, &l, uses).map_err(|m| {
+                AuthorityError::wrong_state(
+                    "licence_no",
+                    m.trim_start_matches("licence_no: ").to_owned(),
+                )
+            })?;
+        }
         let now = self.office.clock.now_ms();
         rec.status = if approve {
             Status::Approved
@@ -216,7 +227,8 @@ impl LicenceRequests {
 }
 
 /// Signs the office's standing statement of licence `no` with `key` at `as_of_ms` and keeps
-/// it as the newest; returns the signed statement (it rides to the enterprise in the case).
+/// it as the newest, and puts the licence on the standing feed (what customs nodes follow);
+/// returns the signed statement (it rides to the enterprise in the case).
 pub(super) fn put_statement(
     w: &WriteBatch<'_>,
     no: &str,
@@ -234,5 +246,6 @@ pub(super) fn put_statement(
     }
     .sign(key);
     licences::put_statement(w, no, &signed)?;
+    crate::store::usage::feed_append(w, no)?;
     Ok(signed)
 }

@@ -80,6 +80,7 @@ impl Review {
             licence_state: String::new(),
             standing,
             requests: Vec::new(),
+            usage: String::new(),
         };
         super::case_docs::put(
             &self.office,

@@ -260,6 +260,7 @@ fn refused(r: &Response, code: ErrorCode) -> bool {
 }
 
 mod certificates;
+mod customs;
 mod isolation;
 mod issuance;
 mod office_rules;

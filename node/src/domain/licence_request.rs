@@ -192,6 +192,18 @@ pub fn check(
     Ok(())
 }
 
+/// 删证 returns an unused licence: once customs has counted a use of it (`uses`), only
+/// 核销 settles it.
+pub fn check_usage(kind: Kind, l: &Licence, uses: u32) -> Result<(), String> {
+    if kind == Kind::Delete && uses > 0 {
+        return Err(format!(
+            "licence_no: 许可证 {} has been used at customs ({uses} declaration(s)): 删证 is refused, apply for 核销",
+            l.licence_no
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +242,13 @@ mod tests {
         );
         assert!(e.unwrap_err().contains("already deleted"));
         assert_eq!(fill(&l).exporter_uscc, own);
+        assert!(check_usage(Kind::Delete, &l, 0).is_ok());
+        assert!(
+            check_usage(Kind::Delete, &l, 1)
+                .unwrap_err()
+                .contains("used at customs")
+        );
+        assert!(check_usage(Kind::WriteOff, &l, 3).is_ok());
     }
 
     #[test]

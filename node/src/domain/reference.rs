@@ -358,6 +358,12 @@ impl Reference {
     pub fn has_catalogue(&self, year: u16) -> bool {
         self.catalogue_year(year).is_some()
     }
+    /// The overfill tolerance customs allow on licences of `code` for quota year `year`,
+    /// percent (0 for a commodity the catalogue does not list).
+    pub fn overfill(&self, year: u16, code: &str) -> u8 {
+        self.commodity(year, code)
+            .map_or(0, CatalogueEntry::overfill)
+    }
     /// The entry for `code` in the newest catalogue that has it (for drafts without a year).
     pub fn commodity_any_year(&self, code: &str) -> Option<&CatalogueEntry> {
         self.catalogues.values().rev().find_map(|c| c.get(code))

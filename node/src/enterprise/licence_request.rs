@@ -76,8 +76,20 @@ impl LicenceRequests {
             open,
             &self.today_key(),
         )
+        .and_then(|()| policy::check_usage(kind, &l, self.uses_of(&l.licence_no)))
         .map_err(|m| bad(m.trim_start_matches("licence_no: ").to_owned()))?;
         Ok(policy::fill(&l))
+    }
+
+    /// Uses of licence `no` at customs, as the office last told this node.
+    fn uses_of(&self, no: &str) -> u32 {
+        self.device
+            .store
+            .read()
+            .ok()
+            .and_then(|t| crate::store::usage::view(&t, no).ok().flatten())
+            .and_then(|j| serde_json::from_slice::<exlic_client::usage::UsageView>(&j).ok())
+            .map_or(0, |v| v.uses)
     }
 
     fn today_key(&self) -> String {

@@ -264,6 +264,10 @@ impl Replica {
         if !case.standing.is_empty() && !case.licence_no.is_empty() {
             licences::put_statement(w, &case.licence_no, &case.standing)?;
         }
+        // Its usage at customs, as the office folded it.
+        if !case.usage.is_empty() && !case.licence_no.is_empty() {
+            crate::store::usage::put_view(w, &case.licence_no, case.usage.as_bytes())?;
+        }
         let app = case.application;
         let Some(mut state) = app_state::get(w, app)? else {
             return Ok(()); // not an application of this node (yet)

@@ -29,48 +29,12 @@ pub const PAGE: usize = 1000;
 /// The byte budget of one sync request.
 pub const REQUEST_BUDGET: usize = 6 << 20;
 
-/// The authority's answer to a request: a response, or its refusal.
-pub type Answer = Result<Response, (ErrorCode, String)>;
-
-/// What to do next.
-#[derive(Debug)]
-pub enum Step {
-    /// Send this request and hand its answer to [`Session::answer`].
-    Send(Request),
-    /// The round is complete; start the next with [`Session::round`] after a local change
-    /// or the poll interval.
-    RoundDone,
-}
-
-/// Why a session ended.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The authority refused a request the session cannot go on without.
-    #[error("the authority refused: {0:?}: {1}")]
-    Refused(ErrorCode, String),
-    /// An answer that does not fit the request.
-    #[error("unexpected answer")]
-    Unexpected,
-    /// This node could not do its part.
-    #[error("{0}")]
-    Local(String),
-}
+pub use crate::upstream::{Answer, Credentials, SessionError, Step};
 
 impl From<EnterpriseError> for SessionError {
     fn from(e: EnterpriseError) -> Self {
         SessionError::Local(e.to_string())
     }
-}
-
-/// Where the session's keys come from.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    /// The authority's root key (its identity; the root of this node's trust).
-    pub authority_key: [u8; 32],
-    /// The invite secret, until enrolled.
-    pub invite_secret: Option<[u8; 32]>,
-    /// The enterprise's master public key, registered at enrolment.
-    pub master_key: [u8; 32],
 }
 
 /// The document sync of a round (see the module docs).
@@ -466,3 +430,32 @@ impl Session {
 }
 
 mod transfer;
+
+/// The enterprise is a client of its office: the network driver runs its [`Session`].
+impl crate::upstream::ClientRole for Enterprise {
+    type Session = Session;
+    fn device_seed(&self) -> [u8; 32] {
+        self.replica.device_seed()
+    }
+    fn store(&self) -> &std::sync::Arc<crate::store::Store> {
+        Enterprise::store(self)
+    }
+    fn now_ms(&self) -> i64 {
+        Enterprise::now_ms(self)
+    }
+    fn open(&self, creds: Credentials, rounds: u64) -> Session {
+        Session::new(creds, rounds)
+    }
+    fn round(&self, s: &mut Session) -> Result<Step, SessionError> {
+        s.round(self)
+    }
+    fn answer(&self, s: &mut Session, answer: Answer) -> Result<Step, SessionError> {
+        s.answer(self, answer)
+    }
+    fn enrolled(s: &Session) -> bool {
+        s.enrolled()
+    }
+    fn rounds(s: &Session) -> u64 {
+        s.rounds()
+    }
+}

@@ -6,6 +6,7 @@
 //!   "reason": str, "licence_no": str, "licence": bytes, "events": [ "ms|what|detail" ],
 //!   "licence_state": "" | "deleted" | "written_off",
 //!   "standing": bytes (the office's signed statement, `exlic/standing/v1`),
+//!   "usage": str (the licence's usage at customs, JSON `exlic_client::usage::UsageView`),
 //!   "requests": { request doc id hex: "approved|reason" | "rejected|reason" } }
 //! ```
 
@@ -48,6 +49,8 @@ pub struct Case {
     /// Decisions on 删证/核销 requests about this licence: (request id, `approved` or
     /// `rejected`, reason).
     pub requests: Vec<(String, String, String)>,
+    /// The licence's usage at customs (JSON `UsageView`; empty: unchanged or none).
+    pub usage: String,
 }
 
 fn str_of(doc: &AutoCommit, key: &str) -> Option<String> {
@@ -98,6 +101,9 @@ pub fn write(doc: &mut AutoCommit, c: &Case, event: &str) -> Result<(), automerg
     if !c.standing.is_empty() && bytes_of(doc, "standing") != c.standing {
         doc.put(ROOT, "standing", ScalarValue::Bytes(c.standing.clone()))?;
     }
+    if !c.usage.is_empty() {
+        set(doc, "usage", &c.usage)?;
+    }
     if !c.requests.is_empty() {
         let map = match doc.get(ROOT, "requests")? {
             Some((Value::Object(ObjType::Map), id)) => id,
@@ -145,6 +151,7 @@ pub fn read(doc: &AutoCommit) -> Option<Case> {
         licence_state: str_of(doc, "licence_state").unwrap_or_default(),
         standing: bytes_of(doc, "standing"),
         requests: read_requests(doc),
+        usage: str_of(doc, "usage").unwrap_or_default(),
     })
 }
 
@@ -184,6 +191,7 @@ mod tests {
             licence_state: "deleted".into(),
             standing: vec![1, 2, 3],
             requests: vec![("ab".into(), "approved".into(), "ok".into())],
+            usage: r#"{"uses":1}"#.into(),
         };
         write(&mut d, &c, "1|returned|x").unwrap();
         assert_eq!(read(&d), Some(c));

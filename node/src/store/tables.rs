@@ -126,6 +126,33 @@ pub const PROFILE_ACK: TableDefinition<&str, Id> = TableDefinition::new("profile
 pub const UNLOCK_REQS: TableDefinition<&str, (Id, [u8; 32])> = TableDefinition::new("unlock_reqs");
 /// Authority: staff login → account record (role, name, Argon2id PHC hash, failures, lock).
 pub const STAFF: TableDefinition<&str, &[u8]> = TableDefinition::new("staff");
+/// Customs and authority: (许可证号, 报关单号, 项号) → the item's usage row
+/// (`usage::ItemRow`): customs' own items, and at the office every item its customs nodes
+/// reported.
+pub const USAGE_ITEMS: TableDefinition<(&str, &str, u32), &[u8]> =
+    TableDefinition::new("usage_items");
+/// Customs: (报关单号, 项号) → 许可证号.
+pub const DECL_ITEMS: TableDefinition<(&str, u32), &str> = TableDefinition::new("decl_items");
+/// Customs: its usage ledger, seq → the signed entry (`exlic/usage/v1`).
+pub const USAGE_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("usage_log");
+/// Authority: (customs node key, seq) → the signed entry it reported.
+pub const USAGE_IN: TableDefinition<([u8; 32], u64), &[u8]> = TableDefinition::new("usage_in");
+/// Authority: (许可证号, 报关单号, 项号) → why the office flags that usage.
+pub const USAGE_FLAGS: TableDefinition<(&str, &str, u32), &str> =
+    TableDefinition::new("usage_flags");
+/// Enterprise: 许可证号 → its usage at customs as the office last told it (JSON `UsageView`).
+pub const USAGE_VIEWS: TableDefinition<&str, &[u8]> = TableDefinition::new("usage_views");
+/// Authority: the standing feed, position → 许可证号 whose standing changed there.
+pub const STANDING_LOG: TableDefinition<u64, &str> = TableDefinition::new("standing_log");
+/// Customs: 许可证号 → (state tag, since ms, as-of ms) from the office's standing feed.
+pub const FEED_STANDING: TableDefinition<&str, (u8, i64, i64)> =
+    TableDefinition::new("feed_standing");
+/// Authority: customs node key → its district code.
+pub const CUSTOMS_NODES: TableDefinition<[u8; 32], &str> = TableDefinition::new("customs_nodes");
+/// Authority: customs invite secret hash → (district, district name, expires ms, node key
+/// once spent).
+pub const CUSTOMS_INVITES: TableDefinition<[u8; 32], (&str, &str, i64, [u8; 32])> =
+    TableDefinition::new("customs_invites");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
@@ -143,6 +170,16 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STANDINGS)?;
     txn.open_table(STAFF)?;
+    txn.open_table(USAGE_ITEMS)?;
+    txn.open_table(DECL_ITEMS)?;
+    txn.open_table(USAGE_LOG)?;
+    txn.open_table(USAGE_IN)?;
+    txn.open_table(USAGE_FLAGS)?;
+    txn.open_table(USAGE_VIEWS)?;
+    txn.open_table(STANDING_LOG)?;
+    txn.open_table(FEED_STANDING)?;
+    txn.open_table(CUSTOMS_NODES)?;
+    txn.open_table(CUSTOMS_INVITES)?;
     txn.open_table(PROFILE_PROPOSALS)?;
     txn.open_table(PROFILE_ACK)?;
     txn.open_table(UNLOCK_REQS)?;

@@ -1,8 +1,9 @@
-//! The enterprise's network side: keeps a link to its authority (dial, exponential
-//! backoff with jitter, automatic reconnect) and, while connected, moves the requests of
-//! the sans-IO [`Session`] (which decides every round: enrolment, document sync,
-//! attachments, certificates, the outbox) and waits between rounds for a local change or
-//! the poll interval.
+//! The network side of a node that syncs with its office as a client (the enterprise,
+//! customs): keeps a link to the office (dial, exponential backoff with jitter, automatic
+//! reconnect) and, while connected, moves the requests of the role's sans-IO session
+//! ([`ClientRole`]: the enterprise's decides enrolment, document sync, attachments,
+//! certificates and the outbox; customs' the standing feed and its usage ledger) and
+//! waits between rounds for a local change or the poll interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,7 @@ use libp2p::{Multiaddr, PeerId, request_response};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::net::{self, BehaviourEvent, NetLimits};
-use crate::enterprise::Enterprise;
-use crate::enterprise::session::{Credentials, Session, SessionError, Step};
+use crate::upstream::{ClientRole, Credentials, SessionError, Step};
 
 /// Where the authority is and how to enrol with it.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct Upstream {
     pub addrs: Vec<Multiaddr>,
     /// The invite secret, until enrolled.
     pub invite_secret: Option<[u8; 32]>,
-    /// The enterprise master public key to register.
+    /// The enterprise master public key to register (customs: unused).
     pub master_key: [u8; 32],
     /// How often to ask for the authority's changes when nothing happens locally.
     pub poll: Duration,
@@ -193,7 +193,7 @@ async fn drive(
                     message: request_response::Message::Request { channel, .. },
                     ..
                 })) => {
-                    let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::BadRequest, "an enterprise node serves no requests"));
+                    let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::BadRequest, "a client node serves no requests"));
                 }
                 _ => {}
             }
@@ -202,11 +202,11 @@ async fn drive(
 }
 
 /// Runs one step of `session` on the blocking pool (it reads and writes the store).
-async fn stepped(
-    ent: &Arc<Enterprise>,
-    mut session: Session,
-    f: impl FnOnce(&mut Session, &Enterprise) -> Result<Step, SessionError> + Send + 'static,
-) -> Result<(Session, Step), LinkError> {
+async fn stepped<R: ClientRole>(
+    ent: &Arc<R>,
+    mut session: R::Session,
+    f: impl FnOnce(&mut R::Session, &R) -> Result<Step, SessionError> + Send + 'static,
+) -> Result<(R::Session, Step), LinkError> {
     let e = ent.clone();
     match tokio::task::spawn_blocking(move || {
         let r = f(&mut session, &e);
@@ -222,9 +222,9 @@ async fn stepped(
 
 /// One connected session: the [`Session`] state machine decides every request; this
 /// moves them over the link and waits between rounds for a local change or the poll.
-async fn session(
+async fn session<R: ClientRole>(
     link: &Link,
-    ent: &Arc<Enterprise>,
+    ent: &Arc<R>,
     up: &Upstream,
     status: &SyncStatus,
     shutdown: &mut watch::Receiver<bool>,
@@ -235,7 +235,7 @@ async fn session(
         master_key: up.master_key,
     };
     let rounds = status.lock().unwrap_or_else(|p| p.into_inner()).rounds;
-    let mut s = Session::new(creds, rounds);
+    let mut s = ent.open(creds, rounds);
     let mut connected = link.connected.clone();
     loop {
         // Arm the change notification before the round, so a change during the round
@@ -243,7 +243,7 @@ async fn session(
         let notified = ent.store().changed().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let (next, mut step) = stepped(ent, s, |s, e| s.round(e)).await?;
+        let (next, mut step) = stepped(ent, s, |s, e| e.round(s)).await?;
         s = next;
         while let Step::Send(request) = step {
             let answer = match link.request(request).await {
@@ -251,10 +251,10 @@ async fn session(
                 Err(LinkError::Refused(c, m)) => Err((c, m)),
                 Err(e) => return Err(e),
             };
-            if s.enrolled() {
+            if R::enrolled(&s) {
                 status.lock().unwrap_or_else(|p| p.into_inner()).enrolled = true;
             }
-            let (next, st) = stepped(ent, s, move |s, e| s.answer(e, answer)).await?;
+            let (next, st) = stepped(ent, s, move |s, e| e.answer(s, answer)).await?;
             s = next;
             step = st;
         }
@@ -264,7 +264,7 @@ async fn session(
             st.online = true;
             st.last_sync_ms = Some(ent.now_ms());
             st.last_error = None;
-            st.rounds = s.rounds();
+            st.rounds = R::rounds(&s);
         }
         tokio::select! {
             _ = &mut notified => {}
@@ -278,9 +278,9 @@ async fn session(
     }
 }
 
-/// Runs the enterprise's sync loop until `shutdown` turns true.
-pub async fn run(
-    ent: Arc<Enterprise>,
+/// Runs a client role's sync loop until `shutdown` turns true.
+pub async fn run<R: ClientRole>(
+    ent: Arc<R>,
     up: Upstream,
     status: SyncStatus,
     mut shutdown: watch::Receiver<bool>,
@@ -291,13 +291,7 @@ pub async fn run(
     };
     let (tx, rx) = mpsc::channel(64);
     let (ctx, crx) = watch::channel(false);
-    let driver = tokio::spawn(drive(
-        ent.replica.device_seed(),
-        peer,
-        up.addrs.clone(),
-        rx,
-        ctx,
-    ));
+    let driver = tokio::spawn(drive(ent.device_seed(), peer, up.addrs.clone(), rx, ctx));
     let link = Link { tx, connected: crx };
     let mut backoff = Duration::from_millis(200);
     loop {

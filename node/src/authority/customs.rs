@@ -1,0 +1,343 @@
+//! The office's side of its customs nodes (海关): customs invites and enrolment, the
+//! standing feed they follow, and the usage they report — folded into each licence's
+//! usage, its standing (used up) and its case, and flagged when a licence was used after
+//! the office deleted or wrote it off.
+
+use std::sync::Arc;
+
+use exlic_client::invite::CustomsInvite;
+use exlic_client::protocol::{ErrorCode, Response};
+use exlic_client::seal::sha256;
+use exlic_client::standing::{FeedEntry, FeedPage, Standing as Statement, State};
+use exlic_client::usage::{Step, UsageEntry, UsageView};
+use rust_decimal::Decimal;
+
+use super::office::Office;
+use super::{AuthorityError, Handled};
+use crate::domain::customs::{self as policy, Item, ItemState};
+use crate::domain::licence_request::Standing;
+use crate::store::{StoreError, WriteBatch, case_doc, key_records, licences, usage};
+
+/// Most licences on one standing feed page.
+pub const FEED_PAGE: usize = 4096;
+/// Longest a customs invite may stay open, days.
+const MAX_INVITE_DAYS: i64 = 90;
+
+/// Customs invites, enrolment, the standing feed and usage.
+#[derive(Debug, Clone)]
+pub struct CustomsLinks {
+    pub(super) office: Arc<Office>,
+    pub(super) addrs: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl CustomsLinks {
+    /// Issues an enrolment token for a customs node of `district`.
+    pub fn invite(&self, district: &str, valid_days: i64) -> Result<String, AuthorityError> {
+        let reference = self.office.reference();
+        if !reference.is_district(district) {
+            return Err(AuthorityError::bad_input(
+                "district",
+                format!("{district:?} is not a customs district code"),
+            ));
+        }
+        if !(1..=MAX_INVITE_DAYS).contains(&valid_days) {
+            return Err(AuthorityError::bad_input(
+                "valid_days",
+                format!("must be 1–{MAX_INVITE_DAYS}"),
+            ));
+        }
+        let addrs = self.addrs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if addrs.is_empty() {
+            return Err(AuthorityError::wrong_state(
+                "addrs",
+                "the authority has no address to put in the token",
+            ));
+        }
+        let name = reference
+            .data()
+            .customs_districts
+            .iter()
+            .find(|d| d.code == district)
+            .map(|d| d.name.clone())
+            .unwrap_or_default();
+        let secret: [u8; 32] = crate::random::bytes();
+        let expires = self.office.clock.now_ms() + valid_days * 86_400_000;
+        let w = self.office.store.write()?;
+        usage::put_customs_invite(
+            &w,
+            &sha256(&secret),
+            &(district.to_owned(), name.clone(), expires, [0; 32]),
+        )?;
+        w.commit()?;
+        Ok(CustomsInvite {
+            authority_key: self.office.root_key(),
+            addrs,
+            district: district.to_owned(),
+            district_name: name,
+            secret,
+            expires_at_ms: expires,
+        }
+        .to_token(&self.office.identity))
+    }
+
+    /// Spends a customs invite for node `peer`.
+    pub(super) fn enrol(
+        &self,
+        peer: [u8; 32],
+        secret: [u8; 32],
+    ) -> Result<Handled, AuthorityError> {
+        let w = self.office.store.write()?;
+        let h = sha256(&secret);
+        let Some(mut row) = usage::customs_invite(&w, &h)? else {
+            return Ok(Handled::refuse(ErrorCode::BadInvite, "unknown invite"));
+        };
+        if row.3 == peer {
+            return Ok(Handled::ok(Response::Enrolled {
+                enterprise_uscc: row.0,
+            }));
+        }
+        if row.3 != [0; 32] {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this invite was used by another node",
+            ));
+        }
+        if self.office.clock.now_ms() > row.2 {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this invite has expired",
+            ));
+        }
+        if crate::store::registry::enterprise_of(&w, &peer)?.is_some() {
+            return Ok(Handled::refuse(
+                ErrorCode::BadInvite,
+                "this key is enrolled as an enterprise device",
+            ));
+        }
+        row.3 = peer;
+        usage::put_customs_invite(&w, &h, &row)?;
+        usage::put_customs(&w, &peer, &row.0)?;
+        w.commit()?;
+        tracing::info!(district = %row.0, "customs node enrolled");
+        Ok(Handled::ok(Response::Enrolled {
+            enterprise_uscc: row.0,
+        }))
+    }
+
+    /// Every enrolled customs node: (key, district).
+    pub fn nodes(&self) -> Result<Vec<([u8; 32], String)>, AuthorityError> {
+        Ok(usage::customs_nodes(&self.office.store.read()?)?)
+    }
+
+    /// One page of the standing feed from `cursor`, signed now, with the key chain.
+    pub(super) fn standing(&self, cursor: u64) -> Result<Handled, AuthorityError> {
+        let r = self.office.store.read()?;
+        let (nos, to, more) = usage::feed_from(&r, cursor, FEED_PAGE)?;
+        let mut entries = Vec::with_capacity(nos.len());
+        for no in nos {
+            let Some(signed) = licences::statement(&r, &no)? else {
+                continue;
+            };
+            let s = exlic_client::signed::peek(&signed)
+                .ok()
+                .and_then(|p| Statement::decode(p).ok());
+            if let Some(s) = s {
+                entries.push(FeedEntry {
+                    licence_no: no,
+                    state: s.state,
+                    since_ms: s.since_ms,
+                });
+            }
+        }
+        let keys = key_records::all(&r)?;
+        drop(r);
+        let (at, key) = self.office.signer();
+        let page = FeedPage {
+            authority_key: key.verifying_key().to_bytes(),
+            from: cursor,
+            to,
+            as_of_ms: at,
+            entries,
+        }
+        .sign(&key);
+        Ok(Handled::ok(Response::Standing { page, keys, more }))
+    }
+
+    /// Takes usage entries from customs node `peer` of `district`: each must verify under
+    /// its key and follow the last one held; folds them into the licences they use.
+    pub(super) fn usage(
+        &self,
+        peer: [u8; 32],
+        district: &str,
+        entries: &[Vec<u8>],
+    ) -> Result<Handled, AuthorityError> {
+        let mut w = self.office.store.write()?;
+        let mut last = usage::received_last(&w, &peer)?;
+        let mut touched = std::collections::BTreeSet::new();
+        for signed in entries {
+            let e = match UsageEntry::verify(signed, &peer) {
+                Ok(e) => e,
+                Err(err) => return Ok(Handled::violation(format!("usage entry: {err}"))),
+            };
+            if e.seq <= last {
+                continue; // held already: a retry
+            }
+            if e.seq != last + 1 {
+                return Ok(Handled::refuse(
+                    ErrorCode::BadRequest,
+                    format!("usage entry {} does not follow {last}", e.seq),
+                ));
+            }
+            if e.district != district {
+                return Ok(Handled::violation(format!(
+                    "usage entry {}: district {} is not this node's {district}",
+                    e.seq, e.district
+                )));
+            }
+            usage::put_received(&w, &peer, e.seq, signed)?;
+            last = e.seq;
+            if licences::get(&w, &e.licence_no)?.is_none() {
+                continue; // another office's licence: kept, nothing to fold
+            }
+            self.fold(&w, &e)?;
+            touched.insert(e.licence_no.clone());
+        }
+        for no in touched {
+            self.settle(&mut w, &no)?;
+        }
+        w.commit()?;
+        Ok(Handled::ok(Response::UsageStored { seq: last }))
+    }
+
+    /// Applies one entry to its item, flagging a use the office did not expect.
+    fn fold(&self, w: &WriteBatch<'_>, e: &UsageEntry) -> Result<(), StoreError> {
+        let quantity = e.quantity.parse::<Decimal>().unwrap_or_default();
+        let prev = usage::item(w, &e.licence_no, &e.declaration_no, e.item)?;
+        let (state, quantity) = match e.step {
+            Step::Reserve => (ItemState::Reserved, quantity),
+            Step::Confirm | Step::Adjust => (ItemState::Confirmed, quantity),
+            Step::Cancel => (
+                ItemState::Cancelled,
+                prev.as_ref().map_or(quantity, |(_, it)| it.quantity),
+            ),
+        };
+        usage::put_item(
+            w,
+            &e.declaration_no,
+            e.item,
+            &e.district,
+            &Item {
+                licence_no: e.licence_no.clone(),
+                state,
+                quantity,
+                at_ms: e.at_ms,
+            },
+        )?;
+        if matches!(e.step, Step::Reserve | Step::Confirm) {
+            let standing = licences::standing(w, &e.licence_no)?;
+            let since = licences::statement(w, &e.licence_no)?
+                .and_then(|s| {
+                    exlic_client::signed::peek(&s)
+                        .ok()
+                        .and_then(|p| Statement::decode(p).ok())
+                })
+                .map_or(0, |s| s.since_ms);
+            let why = match standing {
+                Standing::Deleted => Some("deleted"),
+                Standing::WrittenOff if e.at_ms > since => Some("written_off"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                usage::put_flag(
+                    w,
+                    &e.licence_no,
+                    &e.declaration_no,
+                    e.item,
+                    &format!("{why}|{since}|{}|{}", e.district, e.at_ms),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After new usage of licence `no`: its standing (used up, or valid again after an
+    /// amendment) and its case, which carries the usage to the enterprise.
+    fn settle(&self, w: &mut WriteBatch<'_>, no: &str) -> Result<(), StoreError> {
+        let Some(l) = licences::get(w, no)? else {
+            return Ok(());
+        };
+        let items = usage::items_of(w, no)?;
+        let view = self.view_of(&l, &items);
+        let mut statement = Vec::new();
+        if licences::standing(w, no)? == Standing::Valid {
+            let now_state = licences::statement(w, no)?
+                .and_then(|s| {
+                    exlic_client::signed::peek(&s)
+                        .ok()
+                        .and_then(|p| Statement::decode(p).ok())
+                })
+                .map(|s| s.state);
+            let want = if policy::used_up(&l, &items) {
+                State::UsedUp
+            } else {
+                State::Valid
+            };
+            if now_state != Some(want) {
+                let (at, key) = self.office.signer();
+                let since = if want == State::UsedUp {
+                    at
+                } else {
+                    l.issued_at_ms.min(at)
+                };
+                statement = super::licence_request::put_statement(w, no, want, since, at, &key)?;
+            }
+        }
+        let json = serde_json::to_vec(&view).unwrap_or_default();
+        usage::put_view(w, no, &json)?;
+        let cid = case_doc::case_id(l.application_id);
+        let Some(mut case) = w.doc(cid)?.and_then(|d| case_doc::read(d)) else {
+            return Ok(());
+        };
+        let Some(owner) = crate::store::feed::owner(w, l.application_id)? else {
+            return Ok(());
+        };
+        case.licence = Vec::new();
+        case.requests = Vec::new();
+        case.standing = statement;
+        case.usage = String::from_utf8(json).unwrap_or_default();
+        super::case_docs::put(
+            &self.office,
+            w,
+            &owner,
+            &case,
+            &format!("usage||uses={};used={}", view.uses, view.used_quantity),
+        )
+    }
+
+    fn view_of(&self, l: &exlic_client::licence::Licence, items: &[usage::ItemRow]) -> UsageView {
+        let overfill = self
+            .office
+            .reference()
+            .overfill(l.quota_year, &l.commodity[0]);
+        policy::view(l, items, overfill)
+    }
+
+    /// Licence `no`'s usage as the office knows it, with its flags (报关单号, 项号, why).
+    #[allow(clippy::type_complexity)]
+    pub fn usage_of(
+        &self,
+        no: &str,
+    ) -> Result<Option<(UsageView, Vec<(String, u32, String)>)>, AuthorityError> {
+        let r = self.office.store.read()?;
+        let Some(l) = licences::get(&r, no)? else {
+            return Ok(None);
+        };
+        let items = usage::items_of(&r, no)?;
+        Ok(Some((self.view_of(&l, &items), usage::flags_of(&r, no)?)))
+    }
+
+    /// Every flagged usage: (许可证号, 报关单号, 项号, why).
+    pub fn flags(&self) -> Result<Vec<(String, String, u32, String)>, AuthorityError> {
+        Ok(usage::flags(&self.office.store.read()?)?)
+    }
+}

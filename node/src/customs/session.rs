@@ -1,0 +1,138 @@
+//! A customs node's session with its office, with no I/O of its own (the network driver
+//! is `sync::client`): enrol once with the invite, then each round follow the standing
+//! feed page by page from where the last page ended, and report the usage ledger from the
+//! first entry the office has not acknowledged.
+
+use exlic_client::protocol::{Request, Response};
+
+use super::Customs;
+use crate::upstream::{Answer, ClientRole, Credentials, SessionError, Step};
+
+/// Ledger entries per upload.
+pub const USAGE_BATCH: usize = 500;
+
+impl From<super::CustomsError> for SessionError {
+    fn from(e: super::CustomsError) -> Self {
+        SessionError::Local(e.to_string())
+    }
+}
+
+/// Where a round is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Enrol,
+    Standing,
+    Usage,
+}
+
+/// One connection's session.
+#[derive(Debug)]
+pub struct Session {
+    creds: Credentials,
+    phase: Phase,
+    rounds: u64,
+    enrolled: bool,
+}
+
+impl Session {
+    fn usage_or_done(&mut self, c: &Customs) -> Result<Step, SessionError> {
+        let entries = c.unreported(USAGE_BATCH)?;
+        if entries.is_empty() {
+            self.rounds += 1;
+            return Ok(Step::RoundDone);
+        }
+        self.phase = Phase::Usage;
+        Ok(Step::Send(Request::Usage(entries)))
+    }
+}
+
+impl ClientRole for Customs {
+    type Session = Session;
+
+    fn device_seed(&self) -> [u8; 32] {
+        self.seed()
+    }
+
+    fn store(&self) -> &std::sync::Arc<crate::store::Store> {
+        Customs::store(self)
+    }
+
+    fn now_ms(&self) -> i64 {
+        Customs::now_ms(self)
+    }
+
+    fn open(&self, creds: Credentials, rounds: u64) -> Session {
+        Session {
+            creds,
+            phase: Phase::Enrol,
+            rounds,
+            enrolled: false,
+        }
+    }
+
+    fn round(&self, s: &mut Session) -> Result<Step, SessionError> {
+        if !s.enrolled
+            && let Some(secret) = s
+                .creds
+                .invite_secret
+                .filter(|_| self.invite_secret().ok().flatten().is_some())
+        {
+            s.phase = Phase::Enrol;
+            return Ok(Step::Send(Request::EnrolCustoms { secret }));
+        }
+        s.enrolled = true;
+        s.phase = Phase::Standing;
+        Ok(Step::Send(Request::Standing {
+            cursor: self.feed_cursor()?,
+        }))
+    }
+
+    fn answer(&self, s: &mut Session, answer: Answer) -> Result<Step, SessionError> {
+        let r = answer.map_err(|(c, m)| SessionError::Refused(c, m))?;
+        match (s.phase, r) {
+            (Phase::Enrol, Response::Enrolled { enterprise_uscc }) => {
+                if enterprise_uscc != self.district() {
+                    return Err(SessionError::Local(format!(
+                        "the office enrolled this node for district {enterprise_uscc}, not {}",
+                        self.district()
+                    )));
+                }
+                self.set_enrolled()?;
+                s.enrolled = true;
+                s.phase = Phase::Standing;
+                Ok(Step::Send(Request::Standing {
+                    cursor: self.feed_cursor()?,
+                }))
+            }
+            (Phase::Standing, Response::Standing { page, keys, more }) => {
+                let next = self.apply_standing(&page, &keys)?;
+                if more {
+                    return Ok(Step::Send(Request::Standing { cursor: next }));
+                }
+                s.usage_or_done(self)
+            }
+            (Phase::Usage, Response::UsageStored { seq }) => {
+                let (last, acked) = self.ledger_position()?;
+                if seq > last || seq < acked {
+                    return Err(SessionError::Unexpected);
+                }
+                if seq == acked {
+                    // Nothing new was taken: stop for this round rather than resend.
+                    s.rounds += 1;
+                    return Ok(Step::RoundDone);
+                }
+                self.set_reported(seq)?;
+                s.usage_or_done(self)
+            }
+            _ => Err(SessionError::Unexpected),
+        }
+    }
+
+    fn enrolled(s: &Session) -> bool {
+        s.enrolled
+    }
+
+    fn rounds(s: &Session) -> u64 {
+        s.rounds
+    }
+}

@@ -1,0 +1,297 @@
+//! The customs role over a real redb file with real signatures: licences and feed pages
+//! signed by a test office key, declarations through the group commit.
+
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use exlic_client::certificate::key_id;
+use exlic_client::invite::CustomsInvite;
+use exlic_client::licence::Licence;
+use exlic_client::standing::{FeedEntry, FeedPage, State};
+use exlic_client::usage::{DeclarationInput, Step, UsageEntry};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::store::StoreOptions;
+
+/// 2026-12-01 12:00 China time.
+const NOW: i64 = 1_796_097_600_000;
+
+fn office() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+fn open(dir: &std::path::Path) -> Customs {
+    let store = Arc::new(Store::open(&dir.join("c.redb"), StoreOptions::default()).unwrap());
+    let token = CustomsInvite {
+        authority_key: office().verifying_key().to_bytes(),
+        addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        district: "3700".into(),
+        district_name: "厦门关区".into(),
+        secret: [3; 32],
+        expires_at_ms: NOW + 86_400_000,
+    }
+    .to_token(&office());
+    initialise(&store, &token).unwrap();
+    Customs::open(
+        store,
+        Arc::new(ManualClock::at(NOW)),
+        Reference::embedded_shared(),
+    )
+    .unwrap()
+}
+
+/// A licence signed by the office: the sample (citric acid, 23 t, 一批一证) or, with
+/// `uses` > 1, wheat under 非一批一证 (100 t, 5% overfill).
+fn licence(no: &str, uses: u8) -> (Licence, String) {
+    let mut l = exlic_client::sample::licence();
+    l.licence_no = no.into();
+    l.key_id = key_id(&office().verifying_key().to_bytes());
+    l.issued_at_ms = NOW - 86_400_000;
+    if uses > 1 {
+        l.max_uses = uses;
+        l.commodity = ["1001990000".into(), "其他小麦及混合麦".into()];
+        l.lines[0].quantity = "100".into();
+    }
+    let file = hex::encode(l.sign(&office()));
+    (l, file)
+}
+
+fn declaration(l: &Licence, file: &str, no: u32, quantity: &str) -> DeclarationInput {
+    DeclarationInput {
+        declaration_no: format!("3700202610{no:08}"),
+        item: 1,
+        licence: file.into(),
+        licence_no: String::new(),
+        exporter: l.exporter[2].clone(),
+        commodity_code: l.commodity[0].clone(),
+        quantity: quantity.into(),
+        check_only: false,
+    }
+}
+
+fn codes(o: &CheckOutcome) -> Vec<&str> {
+    o.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+#[test]
+fn a_single_batch_licence_is_used_once_and_a_retry_deducts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let (l, file) = licence("26AA000001", 1);
+    let first = declaration(&l, &file, 1, "23");
+    let o = c.declare(&first).unwrap();
+    assert!(o.passed, "{o:?}");
+    assert_eq!((o.state.as_str(), o.uses, o.max_uses), ("reserved", 1, 1));
+    // The same item again: the same answer, nothing counted twice.
+    let again = c.declare(&first).unwrap();
+    assert_eq!(again, o);
+    assert_eq!(c.ledger_position().unwrap(), (1, 0));
+    // A second declaration: refused, uses exhausted (and no quantity either).
+    let second = c.declare(&declaration(&l, "", 2, "1")).unwrap_err();
+    assert!(matches!(second, CustomsError::BadInput { ref field, .. } if field == "licence"));
+    let second = c
+        .declare(&DeclarationInput {
+            licence_no: l.licence_no.clone(),
+            ..declaration(&l, "", 2, "1")
+        })
+        .unwrap();
+    assert!(!second.passed);
+    assert_eq!(codes(&second), ["uses", "quantity"]);
+    // Cancel restores it; confirm of a cancelled item is refused.
+    let decl = &first.declaration_no;
+    let cancelled = c.step(decl, 1, Step::Cancel, "").unwrap();
+    assert_eq!((cancelled.state.as_str(), cancelled.uses), ("cancelled", 0));
+    assert!(matches!(
+        c.step(decl, 1, Step::Confirm, ""),
+        Err(CustomsError::WrongState { .. })
+    ));
+    let third = c.declare(&declaration(&l, &file, 3, "23")).unwrap();
+    assert!(third.passed, "{third:?}");
+    let confirmed = c.step(&third_no(3), 1, Step::Confirm, "22.5").unwrap();
+    assert_eq!(
+        (confirmed.state.as_str(), confirmed.used_quantity.as_str()),
+        ("confirmed", "22.5")
+    );
+    // Every step is one signed, numbered ledger entry under this node's key.
+    let entries = c.unreported(100).unwrap();
+    let steps: Vec<(u64, Step)> = entries
+        .iter()
+        .map(|e| {
+            let e = UsageEntry::verify(e, &c.public_key()).unwrap();
+            (e.seq, e.step)
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (1, Step::Reserve),
+            (2, Step::Cancel),
+            (3, Step::Reserve),
+            (4, Step::Confirm)
+        ]
+    );
+}
+
+fn third_no(n: u32) -> String {
+    format!("3700202610{n:08}")
+}
+
+#[test]
+fn a_multi_batch_licence_takes_twelve_declarations_and_the_overfill_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let (l, file) = licence("26AA000002", 12);
+    for n in 1..=12 {
+        let o = c.declare(&declaration(&l, &file, n, "5")).unwrap();
+        assert!(o.passed, "declaration {n}: {o:?}");
+    }
+    let thirteenth = c.declare(&declaration(&l, &file, 13, "5")).unwrap();
+    assert_eq!(codes(&thirteenth), ["uses"], "quantity is left: 40 of 105");
+    assert_eq!(thirteenth.remaining_quantity, "45");
+    // Quantity: 60 reserved; 45 more fits the 5% overfill, 45.001 does not.
+    let dir2 = tempfile::tempdir().unwrap();
+    let c2 = open(dir2.path());
+    assert!(c2.declare(&declaration(&l, &file, 1, "60")).unwrap().passed);
+    let over = c2.declare(&declaration(&l, &file, 2, "45.001")).unwrap();
+    assert_eq!(codes(&over), ["quantity"]);
+    assert!(c2.declare(&declaration(&l, &file, 2, "45")).unwrap().passed);
+    // An amendment may not push past the ceiling either.
+    c2.step(&third_no(1), 1, Step::Confirm, "").unwrap();
+    assert!(matches!(
+        c2.step(&third_no(1), 1, Step::Adjust, "61"),
+        Err(CustomsError::BadInput { ref field, .. }) if field == "quantity"
+    ));
+    let adjusted = c2.step(&third_no(1), 1, Step::Adjust, "59").unwrap();
+    assert_eq!(adjusted.used_quantity, "104");
+}
+
+#[test]
+fn every_mismatch_is_refused_with_its_reason_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let (l, file) = licence("26AA000003", 1);
+    // Another district's licence (一证一关), another exporter and commodity.
+    let mut other = l.clone();
+    other.customs_district = "2200".into();
+    let other_file = hex::encode(other.sign(&office()));
+    let o = c
+        .declare(&DeclarationInput {
+            exporter: "91110000600037341L".into(),
+            commodity_code: "1001990000".into(),
+            ..declaration(&other, &other_file, 1, "1")
+        })
+        .unwrap();
+    assert_eq!(codes(&o), ["district", "exporter", "commodity"]);
+    // A forged licence: the signature.
+    let stranger = SigningKey::from_bytes(&[8; 32]);
+    let mut claimed = l.clone();
+    claimed.key_id = key_id(&stranger.verifying_key().to_bytes());
+    let forged = hex::encode(claimed.sign(&stranger));
+    assert_eq!(
+        codes(&c.declare(&declaration(&l, &forged, 2, "1")).unwrap()),
+        ["signature"]
+    );
+    // Bad input names its field.
+    for (field, input) in [
+        (
+            "declaration_no",
+            DeclarationInput {
+                declaration_no: "12".into(),
+                ..declaration(&l, &file, 3, "1")
+            },
+        ),
+        ("quantity", declaration(&l, &file, 3, "1,5")),
+        (
+            "commodity_code",
+            DeclarationInput {
+                commodity_code: "2918".into(),
+                ..declaration(&l, &file, 3, "1")
+            },
+        ),
+        (
+            "licence",
+            DeclarationInput {
+                licence: "zz".into(),
+                ..declaration(&l, &file, 3, "1")
+            },
+        ),
+    ] {
+        match c.declare(&input) {
+            Err(CustomsError::BadInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(c.ledger_position().unwrap(), (0, 0), "nothing was recorded");
+    assert!(c.licences().unwrap().is_empty());
+}
+
+#[test]
+fn the_standing_feed_refuses_a_deleted_licence_and_a_forged_page_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let (l, file) = licence("26AA000004", 1);
+    let page = |from: u64, to: u64, state: State, key: &SigningKey| {
+        FeedPage {
+            authority_key: key.verifying_key().to_bytes(),
+            from,
+            to,
+            as_of_ms: NOW - 60_000,
+            entries: vec![FeedEntry {
+                licence_no: l.licence_no.clone(),
+                state,
+                since_ms: NOW - 120_000,
+            }],
+        }
+        .sign(key)
+    };
+    let forged = page(0, 1, State::Valid, &SigningKey::from_bytes(&[8; 32]));
+    assert!(c.apply_standing(&forged, &[]).is_err());
+    assert_eq!(c.feed_cursor().unwrap(), 0);
+    assert_eq!(
+        c.apply_standing(&page(0, 1, State::Deleted, &office()), &[])
+            .unwrap(),
+        1
+    );
+    // A page that does not start where the last ended is refused.
+    assert!(
+        c.apply_standing(&page(5, 6, State::Valid, &office()), &[])
+            .is_err()
+    );
+    let o = c.declare(&declaration(&l, &file, 1, "1")).unwrap();
+    assert_eq!(codes(&o), ["standing"]);
+    assert_eq!(
+        (o.standing.as_str(), o.standing_as_of_ms),
+        ("deleted", NOW - 60_000)
+    );
+    assert_eq!(c.standing_as_of().unwrap(), Some(NOW - 60_000));
+}
+
+#[test]
+fn reservations_survive_a_restart_and_concurrent_declarations_share_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, file) = licence("26AA000005", 12);
+    {
+        let c = Arc::new(open(dir.path()));
+        std::thread::scope(|s| {
+            for n in 1..=12u32 {
+                let (c, l, file) = (c.clone(), &l, &file);
+                s.spawn(move || {
+                    let o = c.declare(&declaration(l, file, n, "8")).unwrap();
+                    assert!(o.passed, "{o:?}");
+                });
+            }
+        });
+        assert_eq!(c.ledger_position().unwrap(), (12, 0));
+    }
+    let c = open(dir.path());
+    let (_, view) = c.usage_of("26AA000005").unwrap().unwrap();
+    assert_eq!((view.uses, view.used_quantity.as_str()), (12, "96"));
+    let seqs: Vec<u64> = c
+        .unreported(100)
+        .unwrap()
+        .iter()
+        .map(|e| UsageEntry::verify(e, &c.public_key()).unwrap().seq)
+        .collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "numbered without gaps");
+}
