@@ -294,6 +294,53 @@ impl Client {
         .await
     }
 
+    /// A customs node's invite (authority administrator): `POST /customs-invites`; the
+    /// token.
+    pub async fn invite_customs(&self, district: &str) -> Result<String, ClientError> {
+        let r: InviteResponse = self
+            .send_json(
+                Method::POST,
+                "/customs-invites",
+                &serde_json::json!({ "district": district }),
+            )
+            .await?;
+        Ok(r.token)
+    }
+
+    /// A licence's usage at customs: `GET /licences/{no}/usage` (customs and enterprise
+    /// nodes: the usage itself; the office adds its flags around it).
+    pub async fn licence_usage(&self, no: &str) -> Result<crate::usage::UsageView, ClientError> {
+        Self::json(self.req(Method::GET, &format!("/licences/{no}/usage"))).await
+    }
+
+    /// Checks a declaration item and reserves it unless `check_only` (customs):
+    /// `POST /declarations`.
+    pub async fn declare(
+        &self,
+        input: &crate::usage::DeclarationInput,
+    ) -> Result<crate::usage::CheckOutcome, ClientError> {
+        self.send_json(Method::POST, "/declarations", input).await
+    }
+
+    /// A later step of a reserved item (customs): `confirm`, `cancel` or `adjust`,
+    /// `POST /declarations/{no}/{item}/{step}`.
+    pub async fn declaration_step(
+        &self,
+        declaration_no: &str,
+        item: u32,
+        step: &str,
+        quantity: &str,
+    ) -> Result<crate::usage::CheckOutcome, ClientError> {
+        self.send_json(
+            Method::POST,
+            &format!("/declarations/{declaration_no}/{item}/{step}"),
+            &crate::usage::StepInput {
+                quantity: quantity.into(),
+            },
+        )
+        .await
+    }
+
     /// A licence's standing: `GET /licences/{no}/status`.
     pub async fn licence_status(
         &self,

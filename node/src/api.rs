@@ -6,6 +6,7 @@
 //! `127.0.0.1:0` and the CLI binds the configured address.
 
 pub mod authority;
+pub mod customs;
 pub mod error;
 pub mod extract;
 pub mod openapi;

@@ -1,4 +1,5 @@
-//! The `exlic` command line: `init`, `serve`, `demo`, `check`, `verify-seal`.
+//! The `exlic` command line: `init`, `serve`, `demo`, `authority`, `operator`, `customs`,
+//! `check`, `verify`, `verify-seal`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +81,19 @@ pub enum Command {
         #[arg(long)]
         role: String,
     },
+    /// Create or reset a customs officer account on a stopped customs node (the password
+    /// comes from EXLIC_OFFICER_PASSWORD or the first line of standard input).
+    Officer {
+        /// The customs node's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
     /// Check a stopped node's store: redb integrity and index consistency.
     Check {
         /// The node's data directory.
@@ -158,6 +172,23 @@ pub enum InitRole {
         #[arg(long, default_value = "operator")]
         operator: String,
     },
+    /// A customs (海关) node of one customs district, enrolled with an office by its customs
+    /// invite (`EXLICC1-…`, from `exlic authority invite-customs`).
+    Customs {
+        /// The data directory to create.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The customs invite.
+        #[arg(long)]
+        token: String,
+        /// HTTPS listen address of the officer UI and API.
+        #[arg(long, default_value = "127.0.0.1:8660")]
+        listen: String,
+        /// Login of the first officer. Its password comes from EXLIC_OFFICER_PASSWORD;
+        /// without it one is generated and printed once.
+        #[arg(long, default_value = "officer")]
+        officer: String,
+    },
     /// An authority (发证机构) node.
     Authority {
         /// The data directory to create.
@@ -211,6 +242,18 @@ pub enum AuthorityCommand {
         /// 申请表号 to grant.
         #[arg(long, default_value_t = 100_000)]
         numbers: u64,
+        /// Days the token stays valid.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// Issue an enrolment token for a customs node of one customs district (prints it).
+    InviteCustoms {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The customs district (关区) code, 4 digits.
+        #[arg(long)]
+        district: String,
         /// Days the token stays valid.
         #[arg(long, default_value_t = 30)]
         days: i64,
@@ -305,6 +348,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Init {
             role:
+                InitRole::Customs {
+                    data_dir,
+                    token,
+                    listen,
+                    officer,
+                },
+        } => {
+            let c = init_customs(&data_dir, &token, &listen)?;
+            let password = match std::env::var("EXLIC_OFFICER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let p = hex::encode(crate::random::bytes::<8>());
+                    println!("officer {officer}'s password (shown once): {p}");
+                    p
+                }
+            };
+            c.staff
+                .put(&officer, "", crate::api::customs::OFFICER, &password)?;
+            println!(
+                "initialised customs node for {} ({}) in {}",
+                c.district_name(),
+                c.district(),
+                data_dir.display()
+            );
+            Ok(())
+        }
+        Command::Init {
+            role:
                 InitRole::Authority {
                     data_dir,
                     name,
@@ -334,6 +405,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 });
                 if config.is_authority() {
                     serve_authority(data_dir, config, rx, |url| println!("{url}")).await
+                } else if config.is_customs() {
+                    serve_customs(data_dir, config, rx, |url| println!("{url}")).await
                 } else {
                     serve_enterprise(data_dir, config, rx, |url| println!("{url}")).await
                 }
@@ -356,6 +429,39 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
             println!("{}", a.registry.invite(&uscc, &name, numbers, days)?);
+            Ok(())
+        }
+        Command::Authority {
+            command:
+                AuthorityCommand::InviteCustoms {
+                    data_dir,
+                    district,
+                    days,
+                },
+        } => {
+            let config = Config::load(&data_dir)?;
+            if !config.is_authority() {
+                bail!("{} is not an authority node", data_dir.display());
+            }
+            let a = open_authority(&data_dir, &config, advertised(&config)?)?;
+            a.customs.set_addrs(advertised(&config)?);
+            println!("{}", a.customs.invite(&district, days)?);
+            Ok(())
+        }
+        Command::Officer {
+            data_dir,
+            login,
+            name,
+        } => {
+            let password = password_from("EXLIC_OFFICER_PASSWORD")?;
+            let config = Config::load(&data_dir)?;
+            if !config.is_customs() {
+                bail!("{} is not a customs node", data_dir.display());
+            }
+            let c = open_customs(&data_dir, &config)?;
+            c.staff
+                .put(&login, &name, crate::api::customs::OFFICER, &password)?;
+            println!("officer account {login} saved");
             Ok(())
         }
         Command::Authority {
@@ -587,10 +693,21 @@ fn ensure_tls(
     data_dir: &Path,
     a: &crate::config::AuthoritySection,
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let cert = data_dir.join(&a.tls_cert);
-    let key = data_dir.join(&a.tls_key);
+    ensure_tls_for(data_dir, &a.tls_cert, &a.tls_key, &a.tls_names)
+}
+
+/// A UI's certificate and key paths under `data_dir`; makes a self-signed pair for
+/// `names` when neither exists.
+fn ensure_tls_for(
+    data_dir: &Path,
+    cert: &str,
+    key: &str,
+    names: &[String],
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let cert = data_dir.join(cert);
+    let key = data_dir.join(key);
     if !cert.exists() && !key.exists() {
-        crate::tls::write_self_signed(&cert, &key, &a.tls_names)?;
+        crate::tls::write_self_signed(&cert, &key, names)?;
         tracing::info!(cert = %cert.display(), "made a self-signed TLS certificate");
     }
     Ok((cert, key))
@@ -624,6 +741,33 @@ fn open_enterprise(
         clock,
         config.identity(),
         config.settings(),
+    )?)
+}
+
+/// Creates a customs node's data directory from its invite.
+pub fn init_customs(
+    data_dir: &Path,
+    token: &str,
+    listen: &str,
+) -> anyhow::Result<crate::customs::Customs> {
+    exlic_client::invite::CustomsInvite::from_token(token).context("--token")?;
+    let config = Config::customs(listen);
+    config.validate()?;
+    let store = create_data_dir(data_dir, &config)?;
+    crate::customs::initialise(&store, token)?;
+    drop(store);
+    let c = config.customs.as_ref().expect("customs config");
+    ensure_tls_for(data_dir, &c.tls_cert, &c.tls_key, &c.tls_names)?;
+    config.save(data_dir)?;
+    open_customs(data_dir, &config)
+}
+
+fn open_customs(data_dir: &Path, config: &Config) -> anyhow::Result<crate::customs::Customs> {
+    let store = Arc::new(open_store(data_dir, config)?);
+    Ok(crate::customs::Customs::open(
+        store,
+        clock()?,
+        Arc::new(config.reference()?),
     )?)
 }
 
@@ -827,6 +971,75 @@ pub async fn serve_authority(
     Ok(())
 }
 
+/// Runs a customs node until `shutdown` turns true: its sync with the office, and the
+/// officer UI and JSON API over HTTPS; `announce` gets its URL.
+pub async fn serve_customs(
+    data_dir: PathBuf,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
+) -> anyhow::Result<()> {
+    let section = config.customs.clone().context("[customs] section")?;
+    let customs = Arc::new(open_customs(&data_dir, &config)?);
+    let up = Upstream {
+        authority_key: customs.authority_key(),
+        addrs: customs
+            .authority_addrs()
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .context("the invite's office addresses")?,
+        invite_secret: customs.invite_secret()?,
+        master_key: [0; 32],
+        poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
+        max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
+    };
+    let status: SyncStatus = Arc::default();
+    let sync_task = tokio::spawn(sync::client::run(
+        customs.clone(),
+        up,
+        status.clone(),
+        shutdown.clone(),
+    ));
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let state = crate::api::customs::CustomsState {
+        sessions: Arc::new(crate::accounts::Sessions::new(customs.store().clone())),
+        customs,
+        sync: Some(status),
+    };
+    let app = crate::api::customs::router(state.clone()).merge(crate::ui::customs::router(state));
+    let router = crate::ui::shell(
+        app,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
+    )
+    .layer(axum::middleware::from_fn(crate::api::refuse_oversized));
+    let (cert, key) = ensure_tls_for(
+        &data_dir,
+        &section.tls_cert,
+        &section.tls_key,
+        &section.tls_names,
+    )?;
+    let tls = crate::tls::TlsListener::new(listener, crate::tls::server_config(&cert, &key)?)?;
+    announce(format!("https://{local}"));
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(%local, "customs node serving");
+    use axum::serve::ListenerExt as _;
+    axum::serve(
+        tls.tap_io(|_| {}),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_true(shutdown))
+    .await?;
+    let _ = sync_task.await;
+    tracing::info!("customs node stopped cleanly");
+    Ok(())
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -942,10 +1155,15 @@ fn check(data_dir: &Path) -> anyhow::Result<()> {
         println!("ok: store intact");
         return Ok(());
     }
-    let ent = open_enterprise(data_dir, &config, clock()?)?;
-    let problems = ent.applications.check_consistency()?;
+    let problems = if config.is_customs() {
+        open_customs(data_dir, &config)?.check_consistency()?
+    } else {
+        open_enterprise(data_dir, &config, clock()?)?
+            .applications
+            .check_consistency()?
+    };
     if problems.is_empty() {
-        println!("ok: store intact, indexes consistent");
+        println!("ok: store intact, indexes and ledger consistent");
         Ok(())
     } else {
         for p in &problems {

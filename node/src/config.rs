@@ -54,7 +54,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `enterprise` or `authority`.
+    /// `enterprise`, `authority` or `customs`.
     pub role: String,
     /// Who an enterprise node belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +65,9 @@ pub struct Config {
     /// An authority node's identity and listen addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<AuthoritySection>,
+    /// A customs node's UI and sync (its district and office come from its invite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customs: Option<CustomsSection>,
     /// The local web UI and API.
     #[serde(default)]
     pub http: HttpSection,
@@ -138,6 +141,28 @@ pub struct AuthoritySection {
     /// Names the self-signed certificate is made for.
     #[serde(default = "default_tls_names")]
     pub tls_names: Vec<String>,
+}
+
+/// `[customs]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomsSection {
+    /// The officer UI's TLS certificate (PEM), relative to the data directory; a
+    /// self-signed one is made at init when it does not exist.
+    #[serde(default = "default_tls_cert")]
+    pub tls_cert: String,
+    /// Its private key (PEM).
+    #[serde(default = "default_tls_key")]
+    pub tls_key: String,
+    /// Names the self-signed certificate is made for.
+    #[serde(default = "default_tls_names")]
+    pub tls_names: Vec<String>,
+    /// Seconds between rounds with the office when nothing happens locally.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// Longest wait between reconnection attempts, seconds.
+    #[serde(default = "default_backoff")]
+    pub max_backoff_seconds: u64,
 }
 
 fn default_tls_cert() -> String {
@@ -252,6 +277,7 @@ impl Config {
             role: "authority".into(),
             enterprise: None,
             upstream: None,
+            customs: None,
             authority: Some(AuthoritySection {
                 name: name.into(),
                 agency_code: agency_code.into(),
@@ -276,6 +302,35 @@ impl Config {
         self.role == "authority"
     }
 
+    /// Whether this is a customs node.
+    pub fn is_customs(&self) -> bool {
+        self.role == "customs"
+    }
+
+    /// A new customs config.
+    pub fn customs(listen: &str) -> Self {
+        Self {
+            role: "customs".into(),
+            enterprise: None,
+            upstream: None,
+            authority: None,
+            customs: Some(CustomsSection {
+                tls_cert: default_tls_cert(),
+                tls_key: default_tls_key(),
+                tls_names: default_tls_names(),
+                poll_seconds: default_poll(),
+                max_backoff_seconds: default_backoff(),
+            }),
+            http: HttpSection {
+                listen: listen.into(),
+                ..HttpSection::default()
+            },
+            limits: LimitsSection::default(),
+            store: StoreSection::default(),
+            reference: ReferenceSection::default(),
+        }
+    }
+
     /// A new enterprise config.
     pub fn enterprise(name: &str, uscc: &str, agency_code: &str) -> Self {
         Self {
@@ -287,6 +342,7 @@ impl Config {
             }),
             upstream: None,
             authority: None,
+            customs: None,
             http: HttpSection::default(),
             limits: LimitsSection::default(),
             store: StoreSection::default(),
@@ -410,10 +466,20 @@ impl Config {
                     })?;
                 }
             }
+            "customs" => {
+                if self.customs.is_none() {
+                    return Err(invalid(
+                        "customs",
+                        "a customs node needs a [customs] section",
+                    ));
+                }
+            }
             other => {
                 return Err(invalid(
                     "role",
-                    &format!("unknown role {other:?} (expected \"enterprise\" or \"authority\")"),
+                    &format!(
+                        "unknown role {other:?} (expected \"enterprise\", \"authority\" or \"customs\")"
+                    ),
                 ));
             }
         }
@@ -439,7 +505,7 @@ impl Config {
             })?;
         // The enterprise UI has no login: it is for this machine only. The authority's
         // staff UI has TLS and sign-in and may listen on the office network.
-        if !addr.ip().is_loopback() && !self.is_authority() {
+        if !addr.ip().is_loopback() && !self.is_authority() && !self.is_customs() {
             return Err(ConfigError::Invalid {
                 key: "http.listen",
                 message: "an enterprise node serves its UI and API on a loopback address only"

@@ -185,6 +185,11 @@ impl Customs {
         &self.store
     }
 
+    /// The reference data it decides with (the overfill tolerance per commodity).
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
     /// Now, by this node's clock, Unix ms.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
@@ -707,6 +712,72 @@ impl Customs {
         let items = usage::items_of(&r, no)?;
         let view = policy::view(&l, &items, self.overfill(&l));
         Ok(Some((l, view)))
+    }
+
+    /// What `exlic check` finds wrong: the ledger must be numbered 1, 2, … without gaps,
+    /// every entry must verify under this node's key, and replaying it must give exactly
+    /// the items stored (so no step was counted twice or lost).
+    pub fn check_consistency(&self) -> Result<Vec<String>, CustomsError> {
+        let r = self.store.read()?;
+        let mut problems = Vec::new();
+        let mut replayed: std::collections::BTreeMap<(String, String, u32), (ItemState, Decimal)> =
+            std::collections::BTreeMap::new();
+        let last = usage::ledger_last(&r)?;
+        let entries = usage::ledger_from(&r, 1, usize::MAX)?;
+        if entries.len() as u64 != last {
+            problems.push(format!(
+                "the usage ledger has {} entries but ends at {last}",
+                entries.len()
+            ));
+        }
+        for (i, signed) in entries.iter().enumerate() {
+            let e = match UsageEntry::verify(signed, &self.public_key()) {
+                Ok(e) => e,
+                Err(err) => {
+                    problems.push(format!("ledger entry {}: {err}", i + 1));
+                    continue;
+                }
+            };
+            if e.seq != i as u64 + 1 {
+                problems.push(format!("ledger entry {} is numbered {}", i + 1, e.seq));
+            }
+            let q = Decimal::from_str(&e.quantity).unwrap_or_default();
+            let key = (e.licence_no, e.declaration_no, e.item);
+            let prev = replayed.get(&key).map(|p| p.1);
+            let next = match e.step {
+                Step::Reserve => (ItemState::Reserved, q),
+                Step::Confirm | Step::Adjust => (ItemState::Confirmed, q),
+                Step::Cancel => (ItemState::Cancelled, prev.unwrap_or(q)),
+            };
+            replayed.insert(key, next);
+        }
+        let mut stored = std::collections::BTreeMap::new();
+        for l in licences::all(&r)? {
+            for (d, i, _, it) in usage::items_of(&r, &l.0)? {
+                stored.insert((l.0.clone(), d, i), (it.state, it.quantity));
+            }
+        }
+        for (k, v) in &replayed {
+            if stored.get(k) != Some(v) {
+                problems.push(format!(
+                    "item {}/{} of licence {}: the ledger says {:?}, the store {:?}",
+                    k.1,
+                    k.2,
+                    k.0,
+                    v,
+                    stored.get(k)
+                ));
+            }
+        }
+        for k in stored.keys() {
+            if !replayed.contains_key(k) {
+                problems.push(format!(
+                    "item {}/{} of licence {} is stored but not in the ledger",
+                    k.1, k.2, k.0
+                ));
+            }
+        }
+        Ok(problems)
     }
 
     /// The licences this node holds, in number order.

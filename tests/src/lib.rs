@@ -429,6 +429,40 @@ pub fn init_enrolled(dir: &Path, token: &str) {
     edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
 }
 
+/// The fixture customs officer's login (password [`STAFF_PASSWORD`]).
+pub const OFFICER: &str = "officer";
+
+/// Initialises a customs node of `district` under `dir` from an invite of the stopped
+/// authority at `authority_dir`, with the officer [`OFFICER`].
+pub fn init_customs(dir: &Path, authority_dir: &Path, district: &str) {
+    let out = exlic()
+        .args(["authority", "invite-customs", "--data-dir"])
+        .arg(authority_dir)
+        .args(["--district", district])
+        .output()
+        .expect("running exlic authority invite-customs");
+    assert!(
+        out.status.success(),
+        "invite-customs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = exlic()
+        .args(["init", "customs", "--data-dir"])
+        .arg(dir)
+        .args(["--token", &token, "--officer", OFFICER])
+        .env("EXLIC_OFFICER_PASSWORD", STAFF_PASSWORD)
+        .output()
+        .expect("running exlic init customs");
+    assert!(
+        out.status.success(),
+        "init customs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    edit_config(dir, "poll_seconds = 5", "poll_seconds = 1");
+    edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
+}
+
 /// Initialises another device of an enrolled enterprise from its token (`--join`: no
 /// e-key); returns the device key it prints.
 pub fn init_joined(dir: &Path, token: &str) -> String {

@@ -48,6 +48,9 @@ templates![
     "authority/invite.html",
     "audit.html",
     "authority/cert_requests.html",
+    "customs/status.html",
+    "customs/check.html",
+    "customs/licences.html",
 ];
 
 /// The message catalogue: `{"key": ["中文", "English"], …}`.

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -163,6 +163,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/session", post(login).delete(logout))
         .route("/api/v1/invites", post(invite))
+        .route("/api/v1/customs-invites", post(invite_customs))
+        .route("/api/v1/licences/{no}/usage", get(licence_usage))
         .route("/api/v1/docs/{id}/heads", get(heads))
         .route("/api/v1/cases/{id}", get(case))
         .route("/api/v1/cases/{id}/decisions", post(decide))
@@ -281,6 +283,61 @@ async fn invite(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(InviteResponse { token })))
+}
+
+/// A customs node's invite request.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CustomsInviteRequest {
+    /// The customs district (关区) code, 4 digits.
+    district: String,
+    /// Days the token stays valid (default 30).
+    #[serde(default)]
+    valid_days: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/customs-invites", tag = "enrolment", request_body = CustomsInviteRequest, responses((status = 201, body = InviteResponse), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+async fn invite_customs(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(r): JsonBody<CustomsInviteRequest>,
+) -> Result<(StatusCode, Json<InviteResponse>), Failure> {
+    let token = as_admin(&s, &headers, "enrolling a customs node", move |a, actor| {
+        let t = a.customs.invite(&r.district, r.valid_days.unwrap_or(30))?;
+        a.staff.record(
+            actor,
+            exlic_client::DocId([0; 16]),
+            "invite.customs",
+            &r.district,
+        )?;
+        Ok(t)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(InviteResponse { token })))
+}
+
+#[utoipa::path(get, path = "/api/v1/licences/{no}/usage", tag = "licences", params(("no" = String, Path)), responses((status = 200, body = exlic_client::usage::UsageView), (status = 404, body = ApiError)))]
+async fn licence_usage(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    require(&s, &headers)?;
+    let n = no.clone();
+    match run(&s, move |a| a.customs.usage_of(&n)).await? {
+        Some((view, flags)) => Ok(Json(serde_json::json!({
+            "usage": view,
+            "flags": flags.iter().map(|(d, i, why)| serde_json::json!({
+                "declaration_no": d, "item": i, "why": why,
+            })).collect::<Vec<_>>(),
+        }))),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no licence {no}"),
+            Some("licence_no"),
+        )),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/docs/{id}/heads", tag = "office", params(("id" = String, Path)), responses((status = 200, body = DocHeads), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
@@ -683,6 +740,7 @@ async fn approve_unlock(
         info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
         decide_licence_request, licence_status, directory, put_directory, reference,
         publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, approve_unlock,
+        invite_customs, licence_usage,
     ),
     tags((name = "session"), (name = "review"), (name = "licences"), (name = "enrolment"), (name = "office"))
 )]

@@ -31,6 +31,11 @@ pub struct CustomsLinks {
 }
 
 impl CustomsLinks {
+    /// Sets the addresses written into customs invites (the same as enterprise invites').
+    pub fn set_addrs(&self, addrs: Vec<String>) {
+        *self.addrs.lock().unwrap_or_else(|p| p.into_inner()) = addrs;
+    }
+
     /// Issues an enrolment token for a customs node of `district`.
     pub fn invite(&self, district: &str, valid_days: i64) -> Result<String, AuthorityError> {
         let reference = self.office.reference();

@@ -64,6 +64,13 @@ impl LicenceRequests {
         ))
     }
 
+    /// Licence `no`'s usage at customs as the office last told this node (none before
+    /// any use was reported).
+    pub fn usage(&self, no: &str) -> Result<Option<exlic_client::usage::UsageView>> {
+        let txn = self.device.store.read()?;
+        Ok(crate::store::usage::view(&txn, no)?.and_then(|j| serde_json::from_slice(&j).ok()))
+    }
+
     /// The form's read-only fields for `licence_no`, or why a request cannot be made.
     pub fn prefill(&self, kind: Kind, licence_no: &str) -> Result<Filled> {
         let (l, standing) = self.held_licence(licence_no)?;
@@ -83,13 +90,7 @@ impl LicenceRequests {
 
     /// Uses of licence `no` at customs, as the office last told this node.
     fn uses_of(&self, no: &str) -> u32 {
-        self.device
-            .store
-            .read()
-            .ok()
-            .and_then(|t| crate::store::usage::view(&t, no).ok().flatten())
-            .and_then(|j| serde_json::from_slice::<exlic_client::usage::UsageView>(&j).ok())
-            .map_or(0, |v| v.uses)
+        self.usage(no).ok().flatten().map_or(0, |v| v.uses)
     }
 
     fn today_key(&self) -> String {

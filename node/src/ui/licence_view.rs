@@ -148,7 +148,7 @@ pub struct Evidence {
 }
 
 /// "12 minutes" in the page's language.
-fn age(p: &super::Page, ms: i64) -> String {
+pub fn age(p: &super::Page, ms: i64) -> String {
     let m = (ms / 60_000).max(0);
     let (n, unit) = if m < 60 {
         (m, "age.minutes")

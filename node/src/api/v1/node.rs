@@ -269,6 +269,26 @@ pub async fn licence_standing(
     }
 }
 
+/// A licence's usage at customs (declarations, quantities, what is left), as the office
+/// last told this node.
+#[utoipa::path(get, path = "/api/v1/licences/{no}/usage", tag = "node", params(("no" = String, Path)),
+    responses((status = 200, body = exlic_client::usage::UsageView), (status = 404, body = ApiError)))]
+pub async fn licence_usage(
+    State(s): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<Json<exlic_client::usage::UsageView>, Failure> {
+    let n = no.clone();
+    match super::run(&s, move |e| e.licence_requests.usage(&n)).await? {
+        Some(v) => Ok(Json(v)),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no usage of licence {no} has been reported"),
+            Some("no"),
+        )),
+    }
+}
+
 /// 发证机构联系方式 and 办事指南, as last synced (readable offline).
 #[utoipa::path(get, path = "/api/v1/directory", tag = "node",
     responses((status = 200, body = exlic_client::directory::Directory)))]

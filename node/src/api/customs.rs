@@ -1,0 +1,319 @@
+//! The customs node's JSON API, for customs systems and the officer UI: node info
+//! (public), an officer session (`POST /api/v1/session`), and — signed in — declarations
+//! (check and 预核扣, then 实核注, cancel or amendment) and licences' usage.
+//!
+//! A session is presented as `Authorization: Bearer <token>` or the UI's session cookie.
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use exlic_client::usage::{CheckOutcome, DeclarationInput, Step, StepInput, UsageView};
+
+use super::error::Failure;
+use super::extract::JsonInput;
+use crate::accounts::{LoginError, Sessions};
+use crate::customs::{Customs, CustomsError};
+use crate::sync::client::SyncStatus;
+
+/// What customs handlers get.
+#[derive(Debug, Clone)]
+pub struct CustomsState {
+    /// The role.
+    pub customs: Arc<Customs>,
+    /// Officer sessions.
+    pub sessions: Arc<Sessions>,
+    /// The sync loop's state, when the node syncs.
+    pub sync: Option<SyncStatus>,
+}
+
+/// The session cookie of the officer UI.
+pub const SESSION_COOKIE: &str = "exlic_customs";
+/// The one officer role (关员).
+pub const OFFICER: &str = "officer";
+
+/// The officer whose session the request carries: (login, name).
+pub fn session_of(s: &CustomsState, headers: &HeaderMap) -> Option<(String, String)> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = bearer.or_else(|| super::extract::cookie(headers, SESSION_COOKIE))?;
+    s.sessions
+        .get(token.trim(), s.customs.now_ms())
+        .map(|(login, a)| (login, a.name))
+}
+
+/// The signed-in officer's login, or 401.
+pub fn require(s: &CustomsState, headers: &HeaderMap) -> Result<String, Failure> {
+    session_of(s, headers).map(|(l, _)| l).ok_or_else(|| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first: POST /api/v1/session",
+            None,
+        )
+    })
+}
+
+impl From<CustomsError> for Failure {
+    fn from(e: CustomsError) -> Self {
+        let msg = e.to_string();
+        match e {
+            CustomsError::BadInput { field, .. } => Failure::bad_input(&field, msg),
+            CustomsError::NotFound { field, .. } => {
+                Failure::new(StatusCode::NOT_FOUND, "not_found", msg, Some(&field))
+            }
+            CustomsError::WrongState { field, .. } => Failure::new(
+                StatusCode::CONFLICT,
+                "not_allowed_in_this_state",
+                msg,
+                Some(&field),
+            ),
+            CustomsError::Store(s) => Failure::from(s),
+            other => Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage_error",
+                other.to_string(),
+                None,
+            ),
+        }
+    }
+}
+
+/// Runs a customs action on the blocking pool.
+pub async fn run<T: Send + 'static>(
+    s: &CustomsState,
+    f: impl FnOnce(&Customs) -> Result<T, CustomsError> + Send + 'static,
+) -> Result<T, Failure> {
+    let c = s.customs.clone();
+    tokio::task::spawn_blocking(move || f(&c))
+        .await
+        .map_err(Failure::internal)?
+        .map_err(Failure::from)
+}
+
+/// Signs an officer in from address `from`; the session token.
+pub async fn sign_in(
+    s: &CustomsState,
+    login: String,
+    password: String,
+    from: String,
+) -> Result<Result<String, LoginError>, Failure> {
+    let (c, sessions) = (s.customs.clone(), s.sessions.clone());
+    tokio::task::spawn_blocking(
+        move || -> Result<Result<String, LoginError>, CustomsError> {
+            match c.staff.check(&login, &password, &from, "login")? {
+                Ok(_) => Ok(Ok(sessions.start(&login, c.now_ms())?)),
+                Err(e) => Ok(Err(e)),
+            }
+        },
+    )
+    .await
+    .map_err(Failure::internal)?
+    .map_err(Failure::from)
+}
+
+/// Ends the session of `token`.
+pub async fn end_session(s: &CustomsState, token: String) {
+    let sessions = s.sessions.clone();
+    let ended = tokio::task::spawn_blocking(move || sessions.end(token.trim())).await;
+    if !matches!(ended, Ok(Ok(()))) {
+        tracing::warn!("a session could not be ended");
+    }
+}
+
+/// Records an officer's action in the audit trail.
+pub async fn audit(s: &CustomsState, login: String, action: &'static str, detail: String) {
+    let c = s.customs.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        c.staff
+            .record(&login, exlic_client::DocId([0; 16]), action, &detail)
+    })
+    .await;
+    if !matches!(r, Ok(Ok(()))) {
+        tracing::warn!("an audit line could not be written");
+    }
+}
+
+/// The customs node's routes.
+pub fn router(state: CustomsState) -> Router {
+    Router::new()
+        .route("/api/v1/node", get(info))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/declarations", post(declare))
+        .route("/api/v1/declarations/{no}/{item}/{step}", post(step))
+        .route("/api/v1/licences/{no}/usage", get(usage))
+        .with_state(state)
+}
+
+/// What the node says about itself.
+#[derive(Debug, serde::Serialize)]
+struct NodeInfo {
+    role: &'static str,
+    district: String,
+    district_name: String,
+    public_key: String,
+    authority_key: String,
+    /// When the office last told this node the standing of its licences, Unix ms (0: never).
+    standing_as_of_ms: i64,
+    /// Licences whose standing the node holds.
+    standings: u64,
+    /// Entries of the usage ledger, and how many the office holds.
+    ledger: u64,
+    reported: u64,
+    online: bool,
+}
+
+async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, Failure> {
+    let online = s
+        .sync
+        .as_ref()
+        .is_some_and(|st| st.lock().unwrap_or_else(|p| p.into_inner()).online);
+    let v = run(&s, move |c| {
+        let (ledger, reported) = c.ledger_position()?;
+        Ok(NodeInfo {
+            role: "customs",
+            district: c.district().to_owned(),
+            district_name: c.district_name().to_owned(),
+            public_key: hex::encode(c.public_key()),
+            authority_key: hex::encode(c.authority_key()),
+            standing_as_of_ms: c.standing_as_of()?.unwrap_or(0),
+            standings: c.standing_count()?,
+            ledger,
+            reported,
+            online,
+        })
+    })
+    .await?;
+    Ok(Json(serde_json::to_value(v).map_err(Failure::internal)?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginInput {
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<CustomsState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    JsonInput(l): JsonInput<LoginInput>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let who = l.login.clone();
+    match sign_in(&s, l.login, l.password, peer.ip().to_string()).await? {
+        Ok(token) => Ok(Json(
+            serde_json::json!({"token": token, "role": OFFICER, "login": who}),
+        )),
+        Err(e @ LoginError::Wrong) => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            e.to_string(),
+            None,
+        )),
+        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            e.to_string(),
+            None,
+        )),
+    }
+}
+
+async fn logout(State(s): State<CustomsState>, headers: HeaderMap) -> StatusCode {
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        end_session(&s, t.to_owned()).await;
+    }
+    StatusCode::NO_CONTENT
+}
+
+/// Checks a declaration item and, unless `check_only`, reserves it (预核扣). A refused
+/// check is `200` with `passed: false` and every reason.
+async fn declare(
+    State(s): State<CustomsState>,
+    headers: HeaderMap,
+    JsonInput(d): JsonInput<DeclarationInput>,
+) -> Result<Json<CheckOutcome>, Failure> {
+    let who = require(&s, &headers)?;
+    let detail = format!("{}/{} {}", d.declaration_no, d.item, d.quantity);
+    let o = run(&s, move |c| c.declare(&d)).await?;
+    if o.passed && !o.state.is_empty() {
+        audit(
+            &s,
+            who,
+            "declaration.reserve",
+            format!("{detail} {}", o.licence_no),
+        )
+        .await;
+    }
+    Ok(Json(o))
+}
+
+/// A later step: `confirm` (实核注), `cancel` or `adjust`.
+async fn step(
+    State(s): State<CustomsState>,
+    headers: HeaderMap,
+    Path((no, item, step)): Path<(String, u32, String)>,
+    JsonInput(b): JsonInput<StepInput>,
+) -> Result<Json<CheckOutcome>, Failure> {
+    let who = require(&s, &headers)?;
+    let st = parse_step(&step)?;
+    let detail = format!("{no}/{item} {}", b.quantity);
+    let o = run(&s, move |c| c.step(&no, item, st, &b.quantity)).await?;
+    audit(
+        &s,
+        who,
+        step_action(st),
+        format!("{detail} {}", o.licence_no),
+    )
+    .await;
+    Ok(Json(o))
+}
+
+/// A later step's name in the URL.
+pub fn parse_step(step: &str) -> Result<Step, Failure> {
+    match step {
+        "confirm" => Ok(Step::Confirm),
+        "cancel" => Ok(Step::Cancel),
+        "adjust" => Ok(Step::Adjust),
+        other => Err(Failure::bad_input(
+            "step",
+            format!("{other:?}: expected confirm, cancel or adjust"),
+        )),
+    }
+}
+
+/// The audit action of a step.
+pub fn step_action(step: Step) -> &'static str {
+    match step {
+        Step::Reserve => "declaration.reserve",
+        Step::Confirm => "declaration.confirm",
+        Step::Cancel => "declaration.cancel",
+        Step::Adjust => "declaration.adjust",
+    }
+}
+
+async fn usage(
+    State(s): State<CustomsState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+) -> Result<Json<UsageView>, Failure> {
+    require(&s, &headers)?;
+    let n = no.clone();
+    match run(&s, move |c| c.usage_of(&n)).await? {
+        Some((_, v)) => Ok(Json(v)),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("this node holds no licence {no}"),
+            Some("licence_no"),
+        )),
+    }
+}

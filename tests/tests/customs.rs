@@ -1,0 +1,302 @@
+//! Customs across real nodes (office, enterprise, customs): a licence checked, reserved and
+//! released at customs, its usage reaching the office (used up) and the enterprise (which
+//! may then no longer ask for 删证); a deleted licence refused once the standing has
+//! synced; a customs node offline during a deletion accepting the licence, showing how old
+//! its standing is, and the office flagging the use when it arrives; reservations that
+//! survive SIGKILL without a double deduction.
+
+use exlic_client::client::Client;
+use exlic_client::licence_request::{LicenceDecisionInput, LicenceRequestInput};
+use exlic_client::usage::{CheckOutcome, DeclarationInput};
+use exlic_tests::*;
+
+fn declaration(file: &[u8], n: u32, quantity: &str) -> DeclarationInput {
+    DeclarationInput {
+        declaration_no: format!("3700202610{n:08}"),
+        item: 1,
+        licence: hex::encode(file),
+        licence_no: String::new(),
+        exporter: USCC.into(),
+        commodity_code: "2918140000".into(),
+        quantity: quantity.into(),
+        check_only: false,
+    }
+}
+
+fn codes(o: &CheckOutcome) -> Vec<&str> {
+    o.reasons.iter().map(|r| r.code.as_str()).collect()
+}
+
+/// Asks for 删证 of `no` at the enterprise and has the office approve it.
+async fn delete(c: &Client, officer: &Client, no: &str) {
+    c.request_licence_change(&LicenceRequestInput {
+        kind: "delete".into(),
+        licence_no: no.into(),
+    })
+    .await
+    .unwrap();
+    let pending = wait_for(30, "the 删证 request at the office", || async {
+        let p = officer.licence_requests(Some("pending")).await.ok()?;
+        p.into_iter().find(|r| r.licence_no == no)
+    })
+    .await;
+    officer
+        .decide_licence_request(
+            pending.id,
+            &LicenceDecisionInput {
+                approve: true,
+                reason: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Waits until customs has heard the office's standing of `no` as `state`.
+async fn customs_hears(k: &Client, file: &[u8], n: u32, state: &str) {
+    wait_for(30, &format!("customs to hear {state}"), || async {
+        let o = k
+            .declare(&DeclarationInput {
+                check_only: true,
+                ..declaration(file, n, "1")
+            })
+            .await
+            .ok()?;
+        (o.standing == state && o.standing_as_of_ms > 0).then_some(())
+    })
+    .await;
+}
+
+#[test]
+fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
+    let root = tempfile::tempdir().unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
+    let cdir = root.path().join("customs");
+    init_customs(&cdir, &adir, "3700");
+    let auth = Node::start(&adir);
+    let ent = Node::start(&edir);
+    let mut customs = Node::start(&cdir);
+    let rt = runtime();
+    let (c, officer, chief) = (ent.client(), auth.client_as("wang"), auth.client_as("li"));
+    let mut k = customs.client_as(OFFICER);
+    let (used, deleted, offline) = rt.block_on(async {
+        let used = issue(&c, &officer, &chief).await;
+        let file = c.licence_file(&used).await.unwrap();
+        customs_hears(&k, &file, 1, "valid").await;
+
+        // 一批一证: one declaration; a retry deducts nothing; the second is refused.
+        let first = declaration(&file, 1, "24.5");
+        let o = k.declare(&first).await.unwrap();
+        assert!(o.passed, "{o:?}");
+        assert_eq!((o.state.as_str(), o.uses, o.max_uses), ("reserved", 1, 1));
+        assert_eq!(
+            k.declare(&first).await.unwrap(),
+            o,
+            "a retry is answered the same"
+        );
+        let second = k.declare(&declaration(&file, 2, "1")).await.unwrap();
+        assert_eq!(codes(&second), ["uses", "quantity"]);
+        // Without a session: refused.
+        let anonymous = Client::with_roots(customs.url.clone(), &customs.tls_cert()).unwrap();
+        let e = anonymous.declare(&first).await.unwrap_err();
+        assert_eq!(e.api().unwrap().code, "unauthenticated", "{e}");
+        // Bad input names its field.
+        let e = k
+            .declare(&DeclarationInput {
+                quantity: "lots".into(),
+                ..declaration(&file, 3, "1")
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("quantity"), "{e}");
+        // 实核注.
+        let released = k
+            .declaration_step(&first.declaration_no, 1, "confirm", "24.5")
+            .await
+            .unwrap();
+        assert_eq!(released.state, "confirmed");
+
+        // The usage reaches the office (used up) and the enterprise, where 删证 is now
+        // refused.
+        let seen = wait_for(30, "the usage at the enterprise", || async {
+            c.licence_usage(&used)
+                .await
+                .ok()
+                .filter(|u| u.lines.first().is_some_and(|l| l.state == "confirmed"))
+        })
+        .await;
+        assert_eq!((seen.uses, seen.used_quantity.as_str()), (1, "24.5"));
+        assert_eq!(seen.lines[0].declaration_no, first.declaration_no);
+        let e = c
+            .request_licence_change(&LicenceRequestInput {
+                kind: "delete".into(),
+                licence_no: used.clone(),
+            })
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("used at customs"), "{e}");
+        customs_hears(&k, &file, 4, "used_up").await;
+
+        // A deleted licence is refused at customs once the standing has synced.
+        let deleted = issue(&c, &officer, &chief).await;
+        let dfile = c.licence_file(&deleted).await.unwrap();
+        customs_hears(&k, &dfile, 10, "valid").await;
+        delete(&c, &officer, &deleted).await;
+        customs_hears(&k, &dfile, 11, "deleted").await;
+        let refused = k.declare(&declaration(&dfile, 12, "1")).await.unwrap();
+        assert_eq!(codes(&refused), ["standing"]);
+
+        // A licence customs knows valid, deleted while customs is cut off.
+        let offline = issue(&c, &officer, &chief).await;
+        let ofile = c.licence_file(&offline).await.unwrap();
+        customs_hears(&k, &ofile, 20, "valid").await;
+        (used, deleted, (offline, ofile))
+    });
+    // Customs stops; the office deletes; the office stops; customs starts alone.
+    customs.stop();
+    let (offline, ofile) = offline;
+    rt.block_on(delete(&c, &officer, &offline));
+    rt.block_on(async {
+        wait_for(30, "the deletion at the enterprise", || async {
+            let s = c.licence_status(&offline).await.ok()?;
+            (s.status == "deleted").then_some(())
+        })
+        .await;
+    });
+    auth.stop();
+    customs = Node::start(&cdir);
+    k = customs.client_as(OFFICER);
+    let (kept_seq, declared) = rt.block_on(async {
+        let o = k.declare(&declaration(&ofile, 21, "3")).await.unwrap();
+        assert!(
+            o.passed,
+            "offline, customs still holds the licence valid: {o:?}"
+        );
+        assert_eq!(o.standing, "valid");
+        assert!(
+            o.standing_as_of_ms > 0,
+            "the outcome says how old the standing is"
+        );
+        // The officer's screen says so too.
+        let page = k_page(&customs, "/").await;
+        assert!(page.contains("状态截至") && page.contains("距今"), "{page}");
+        (o.uses, declaration(&ofile, 21, "3"))
+    });
+    assert_eq!(kept_seq, 1);
+    // The office comes back: the usage arrives and is flagged.
+    let auth = Node::start(&adir);
+    let a = auth.client();
+    rt.block_on(async {
+        let http = auth_http(&auth, &a);
+        let flagged: serde_json::Value = wait_for(60, "the flag at the office", || async {
+            let v: serde_json::Value = http
+                .get(format!("{}/api/v1/licences/{offline}/usage", auth.url))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (!v["flags"].as_array()?.is_empty()).then_some(v)
+        })
+        .await;
+        assert!(
+            flagged["flags"][0]["why"]
+                .as_str()
+                .unwrap()
+                .starts_with("deleted|"),
+            "{flagged}"
+        );
+        assert_eq!(
+            flagged["flags"][0]["declaration_no"],
+            declared.declaration_no
+        );
+        let _ = (&used, &deleted);
+    });
+
+    // SIGKILL in the middle of a burst of reservations: after a restart every retry is
+    // answered with the first answer, nothing is counted twice, and the store checks clean.
+    let burst = rt.block_on(async {
+        let fresh = issue(&c, &auth.client_as("wang"), &auth.client_as("li")).await;
+        c.licence_file(&fresh).await.unwrap()
+    });
+    let k2 = k;
+    let burst2 = burst.clone();
+    let flood = std::thread::spawn(move || {
+        let rt = runtime();
+        rt.block_on(async {
+            for n in 100..140 {
+                let _ = k2.declare(&declaration(&burst2, n, "0.5")).await;
+            }
+        })
+    });
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    customs.kill();
+    let _ = flood.join();
+    let customs = Node::start(&cdir);
+    let k = customs.client_as(OFFICER);
+    rt.block_on(async {
+        let mut reserved = 0;
+        for n in 100..140 {
+            let o = k.declare(&declaration(&burst, n, "0.5")).await.unwrap();
+            if o.passed && o.state == "reserved" {
+                reserved += 1;
+            } else {
+                assert_eq!(codes(&o), ["uses"], "{o:?}");
+            }
+        }
+        assert_eq!(
+            reserved, 1,
+            "一批一证: exactly one declaration holds the licence"
+        );
+        let no = {
+            let l = exlic_client::signed::peek(&burst).unwrap();
+            exlic_client::licence::Licence::decode(l)
+                .unwrap()
+                .licence_no
+        };
+        let u = k.licence_usage(&no).await.unwrap();
+        assert_eq!((u.uses, u.used_quantity.as_str()), (1, "0.5"));
+        // Cancel restores the quantity and the use.
+        let held = u.lines.iter().find(|l| l.state == "reserved").unwrap();
+        let back = k
+            .declaration_step(&held.declaration_no, 1, "cancel", "")
+            .await
+            .unwrap();
+        assert_eq!((back.uses, back.used_quantity.as_str()), (0, "0"));
+    });
+    customs.stop();
+    let out = check_store(&cdir);
+    assert!(out.contains("ledger consistent"), "{out}");
+}
+
+/// The officer UI page at `path`, signed in.
+async fn k_page(customs: &Node, path: &str) -> String {
+    let http = exlic_client::client::http_builder(&customs.tls_cert())
+        .unwrap()
+        .build()
+        .unwrap();
+    let token = customs.client_as(OFFICER).session().unwrap().to_owned();
+    http.get(format!("{}{path}", customs.url))
+        .header("Cookie", format!("exlic_customs={token}"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn auth_http(auth: &Node, a: &Client) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", a.session().unwrap()).parse().unwrap(),
+    );
+    exlic_client::client::http_builder(&auth.tls_cert())
+        .unwrap()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
