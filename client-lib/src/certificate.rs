@@ -461,7 +461,9 @@ mod tests;
 #[cfg(test)]
 mod vectors {
     //! Committed test vectors for certificates, revocation lists, key records, receipts,
-    //! refusals, reference releases and standing statements (`vectors/signed-objects-v1.json`); they must stay byte-identical.
+    //! refusals, reference releases, standing statements, e-licences, standing feed pages,
+    //! usage entries and customs invites (`vectors/signed-objects-v1.json`); they must stay
+    //! byte-identical.
     use ed25519_dalek::SigningKey;
 
     use super::*;
@@ -545,6 +547,52 @@ mod vectors {
             authority_key: authority.verifying_key().to_bytes(),
         }
         .sign(&authority);
+        let licence = {
+            let mut l = crate::sample::licence(); // issued 2026-11-27
+            l.issued_at_ms = 1_795_760_000_000;
+            l.key_id = kid;
+            l.sign(&authority)
+        };
+        let standing_feed = crate::standing::FeedPage {
+            authority_key: authority.verifying_key().to_bytes(),
+            from: 0,
+            to: 2,
+            as_of_ms: 1_764_000_000_000,
+            entries: vec![
+                crate::standing::FeedEntry {
+                    licence_no: "26AA000001".into(),
+                    state: crate::standing::State::UsedUp,
+                    since_ms: 1_763_999_000_000,
+                },
+                crate::standing::FeedEntry {
+                    licence_no: "26AA000002".into(),
+                    state: crate::standing::State::Valid,
+                    since_ms: 1_763_000_000_000,
+                },
+            ],
+        }
+        .sign(&authority);
+        let usage_entry = crate::usage::UsageEntry {
+            customs_key: device.verifying_key().to_bytes(),
+            district: "3700".into(),
+            seq: 1,
+            licence_no: "26AA000001".into(),
+            declaration_no: "370020261000000001".into(),
+            item: 1,
+            step: crate::usage::Step::Reserve,
+            quantity: "24.5".into(),
+            at_ms: 1_764_000_000_000,
+        }
+        .sign(&device);
+        let customs_invite = crate::invite::CustomsInvite {
+            authority_key: authority.verifying_key().to_bytes(),
+            addrs: vec!["/ip4/127.0.0.1/tcp/7300".into()],
+            district: "3700".into(),
+            district_name: "厦门关区".into(),
+            secret: [5; 32],
+            expires_at_ms: 1_765_000_000_000,
+        }
+        .to_token(&authority);
         let json = serde_json::json!({
             "description": "ed25519 seeds: authority 0x01*32, next authority 0x02*32, device 0x03*32; carried form = u32 len || payload || 64-byte signature over TAG || 0x00 || payload",
             "authority_public_key": hex::encode(authority.verifying_key().to_bytes()),
@@ -556,6 +604,10 @@ mod vectors {
             "refusal": hex::encode(&refusal),
             "reference_release": hex::encode(&reference),
             "standing": hex::encode(&standing),
+            "licence": hex::encode(&licence),
+            "standing_feed": hex::encode(&standing_feed),
+            "usage_entry (signed by the device seed 0x03*32 as a customs node)": hex::encode(&usage_entry),
+            "customs_invite": customs_invite,
         });
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -584,5 +636,14 @@ mod vectors {
         assert_eq!(r.number, 2);
         let st = crate::standing::Standing::verify_trusted(&standing, &root).unwrap();
         assert_eq!(st.state, crate::standing::State::Deleted);
+        let l = crate::licence::Licence::verify(&licence, &root).unwrap();
+        assert_eq!(l.licence_no, "26AA000001");
+        let p = crate::standing::FeedPage::verify_trusted(&standing_feed, &root).unwrap();
+        assert_eq!(p.entries.len(), 2);
+        let u = crate::usage::UsageEntry::verify(&usage_entry, &device.verifying_key().to_bytes())
+            .unwrap();
+        assert_eq!(u.step, crate::usage::Step::Reserve);
+        let i = crate::invite::CustomsInvite::from_token(&customs_invite).unwrap();
+        assert_eq!(i.district, "3700");
     }
 }

@@ -1066,6 +1066,9 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// The customs district of the demo's customs node: the sample applications' 报关口岸.
+const DEMO_DISTRICT: &str = "3700";
+
 /// The demo's staff accounts, all with [`DEMO_PASSWORD`].
 const DEMO_STAFF: &[(&str, &str, authority::staff::Role)] = &[
     ("wang", "王经办", authority::staff::Role::Officer),
@@ -1087,6 +1090,7 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
     };
     let adir = root.join("authority");
     let edir = root.join("enterprise");
+    let cdir = root.join("customs");
     if !adir.join(crate::config::FILE).exists() {
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
         let mut ac = Config::authority("商务部配额许可证事务局", "AA", &p2p);
@@ -1099,7 +1103,17 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
             a.staff.put(login, name, *role, DEMO_PASSWORD)?;
         }
         let token = a.registry.invite(&en.uscc, &en.name, 100_000, 365)?;
+        // The customs district the sample applications name as 报关口岸.
+        let customs_token = a.customs.invite(DEMO_DISTRICT, 90)?;
         drop(a);
+        let c = init_customs(&cdir, &customs_token, "127.0.0.1:0")?;
+        c.staff.put(
+            "zhou",
+            "周关员",
+            crate::api::customs::OFFICER,
+            DEMO_PASSWORD,
+        )?;
+        drop(c);
         init_enrolled(
             &edir,
             &token,
@@ -1119,13 +1133,15 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
     ec.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
     ec.validate()?;
     let ac = Config::load(&adir)?;
+    let cc = Config::load(&cdir)?;
     eprintln!("demo data directory: {}", root.display());
     eprintln!(
         "demo operators (enterprise): zhang = 盖章员, zhao = 制单员; password {DEMO_PASSWORD}"
     );
     eprintln!("demo e-key PIN (asked at 保存并盖章): demo-passphrase-2468");
     eprintln!("demo staff (authority): wang = 经办人, li = 处长, admin; password {DEMO_PASSWORD}");
-    eprintln!("the authority uses a self-signed certificate: accept it in the browser");
+    eprintln!("demo customs officer ({DEMO_DISTRICT}): zhou; password {DEMO_PASSWORD}");
+    eprintln!("the authority and customs use self-signed certificates: accept them in the browser");
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -1135,12 +1151,14 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
         let auth = tokio::spawn(serve_authority(adir, ac, rx.clone(), |u| {
             println!("authority: {u}")
         }));
-        let ent = tokio::spawn(serve_enterprise(edir, ec, rx, |u| {
+        let ent = tokio::spawn(serve_enterprise(edir, ec, rx.clone(), |u| {
             println!("enterprise: {u}")
         }));
-        let (a, e) = tokio::join!(auth, ent);
+        let customs = tokio::spawn(serve_customs(cdir, cc, rx, |u| println!("customs: {u}")));
+        let (a, e, c) = tokio::join!(auth, ent, customs);
         a??;
         e??;
+        c??;
         Ok(())
     })
 }

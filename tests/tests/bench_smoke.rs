@@ -48,3 +48,26 @@ fn bench_authority_smoke_30_peers() {
     assert!(v["redb_durable_commit_per_s"].as_f64().unwrap() > 0.0);
     assert!(out.status.success());
 }
+
+#[test]
+fn bench_customs_smoke_2000_licences_100_declarations() {
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-customs"))
+        .args([
+            "--licences",
+            "2000",
+            "--declarations",
+            "100",
+            "--threads",
+            "8",
+        ])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["declarations"], 100, "{v}");
+    assert_eq!(v["standing_changes"], 1000, "{v}");
+    assert!(v["declarations_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["standing_sync_bytes"].as_u64().unwrap() > 0);
+    assert!(out.status.success());
+}
