@@ -7,9 +7,13 @@
 //                                    directory published; 参考数据 shown, a bad file refused)
 //   node e2e.mjs enterprise-licence (licence listed, verified, downloaded; a 删证申请;
 //                                    certificate 续签 from request to 已完成)
+//   node e2e.mjs customs-check      (an officer signs in at customs; an untouched form is
+//                                    held by the browser; a wrong commodity refused with
+//                                    its reason in Chinese; the licence file uploaded,
+//                                    checked and reserved, then cancelled; the ledger)
 //   node e2e.mjs authority-deletion (the 删证申请 approved in the staff UI)
 //   node e2e.mjs enterprise-deleted (审核通过 and the licence deleted, on the enterprise)
-// Inputs come from the environment (ENT_URL, AUTH_URL, SHOTS, STAFF_PASSWORD, OPERATOR,
+// Inputs come from the environment (ENT_URL, AUTH_URL, CUSTOMS_URL, SHOTS, STAFF_PASSWORD, OPERATOR,
 // OPERATOR_PASSWORD, PIN, STATE);
 // each phase prints one JSON line of results. Screenshots of every screen at 375 and
 // 1280 px go to $SHOTS.
@@ -333,8 +337,9 @@ async function enterpriseLicence() {
   // A tampered copy is refused.
   const bytes = readFileSync(file);
   bytes[bytes.length - 5] ^= 1;
-  writeFileSync(file, bytes);
-  await page.locator("#v-file").setInputFiles(file);
+  const tampered = file + ".tampered";
+  writeFileSync(tampered, bytes);
+  await page.locator("#v-file").setInputFiles(tampered);
   await page.getByRole("button", { name: "验证" }).click();
   check((await page.locator("#verify-result").innerText()).includes("验证失败"), "a tampered file is refused");
 
@@ -401,7 +406,7 @@ async function enterpriseLicence() {
   await shot(page, "ent-22-cert-done");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
-  return { licence_no: state.licence_no };
+  return { licence_no: state.licence_no, licence_file: file };
 }
 
 async function authorityDeletion() {
@@ -470,10 +475,71 @@ async function enterpriseDeleted() {
   return state;
 }
 
+async function customsCheck() {
+  const CUSTOMS = env("CUSTOMS_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await page.goto(CUSTOMS + "/");
+  check(await page.getByRole("heading", { name: "登录" }).isVisible(), "customs asks who is there");
+  await shot(page, "customs-01-login");
+  await page.getByLabel("用户名").fill("officer");
+  await page.getByLabel("密码").fill(env("STAFF_PASSWORD"));
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(CUSTOMS + "/");
+  const status = await page.locator("#customs-status").innerText();
+  check(status.includes("3700") && status.includes("状态截至"), `the status line names the district and the standing's age: ${status}`);
+  await shot(page, "customs-02-check");
+  // Untouched: the browser holds the form (every declaration field is required).
+  await page.getByRole("button", { name: "仅核验" }).click();
+  check((await page.locator("#outcome").count()) === 0, "an empty declaration is not sent");
+  const fill = async (code) => {
+    await page.getByLabel("报关单号").fill("370020261000000001");
+    await page.getByLabel("项号").fill("1");
+    await page.getByLabel("出口商代码").fill("913502000728319549");
+    await page.getByLabel("商品编码").fill(code);
+    await page.getByLabel("数量", { exact: true }).fill("10");
+    await page.getByLabel("上传电子许可证文件").setInputFiles(state.licence_file);
+  };
+  // A wrong commodity: refused, in Chinese, nothing reserved.
+  await fill("1001990000");
+  await page.getByRole("button", { name: "核验并预核扣" }).click();
+  const refused = await page.locator("#outcome").innerText();
+  const details = await page.locator("#outcome li").evaluateAll((ls) => ls.map((l) => l.title).join("; "));
+  check(refused.includes("核验不通过") && refused.includes("商品编码与许可证不符"), `refused with its reason: ${refused} (${details})`);
+  check(!/V\d\d|commodity|does not/.test(refused), `no rule ids or English in the Chinese reasons: ${refused}`);
+  check(await page.getByLabel("报关单号").inputValue() === "370020261000000001", "the form keeps what was typed");
+  await shot(page, "customs-03-refused");
+  // Right: checked and reserved (预核扣).
+  await fill("2918140000");
+  await page.getByRole("button", { name: "核验并预核扣" }).click();
+  const passed = await page.locator("#outcome").innerText();
+  check(passed.includes("核验通过，已预核扣") && passed.includes(state.licence_no) && passed.includes("1 / 1"), `passed and reserved: ${passed}`);
+  await shot(page, "customs-04-reserved");
+  // Cancelled: the ledger shows it, and the use is given back.
+  await page.getByRole("button", { name: "撤销预核扣" }).click();
+  await page.waitForURL(/\/licences\?no=/);
+  const ledger = await page.locator("#ledger").innerText();
+  check(ledger.includes("已撤销") && ledger.includes("0 / 1"), `the ledger: ${ledger}`);
+  await shot(page, "customs-05-ledger");
+  // The same screens in English.
+  await page.getByRole("button", { name: "English" }).click();
+  await page.goto(CUSTOMS + "/licences?no=" + state.licence_no);
+  const en = await page.locator("main").innerText();
+  check(en.includes("Usage ledger") && en.includes("Cancelled"), `the ledger in English: ${en}`);
+  check(!/[\u4e00-\u9fff]/.test(en.replace(/柠檬酸|厦门[^\n]*|上海[^\n]*/g, "")), `no untranslated Chinese label: ${en}`);
+  await shot(page, "customs-06-ledger-en");
+  await page.goto(CUSTOMS + "/");
+  await shot(page, "customs-07-check-en");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return state;
+}
+
 const phases = {
   "enterprise-draft": enterpriseDraft,
   "authority-review": authorityReview,
   "enterprise-licence": enterpriseLicence,
+  "customs-check": customsCheck,
   "authority-deletion": authorityDeletion,
   "enterprise-deleted": enterpriseDeleted,
 };

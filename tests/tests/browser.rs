@@ -3,7 +3,8 @@
 //! two attachments → 保存并盖章 with one error, fixed → 上报 while the authority is down →
 //! the authority starts → 初审 and 复审 in the staff UI → the licence shows on the
 //! enterprise node and verifies; a deletion request (删证申请) filled from the held licence,
-//! approved by the office, shown on both sides; a certificate renewal to 已完成.
+//! approved by the office, shown on both sides; a certificate renewal to 已完成; at customs,
+//! the licence checked, reserved and cancelled.
 //! Screenshots of every screen at 375 and 1280 px land in `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,11 @@ fn browser_dir() -> PathBuf {
 
 /// Runs one phase of the walk; returns its JSON result line.
 fn phase(name: &str, ent: &str, auth: &str, state: &str) -> String {
+    phase_with(name, ent, auth, "", state)
+}
+
+/// [`phase`] with the customs node's URL too.
+fn phase_with(name: &str, ent: &str, auth: &str, customs: &str, state: &str) -> String {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -27,6 +33,7 @@ fn phase(name: &str, ent: &str, auth: &str, state: &str) -> String {
         .arg(name)
         .env("ENT_URL", ent)
         .env("AUTH_URL", auth)
+        .env("CUSTOMS_URL", customs)
         .env("SHOTS", &shots)
         .env("STAFF_PASSWORD", STAFF_PASSWORD)
         .env("PIN", EKEY_PIN)
@@ -57,6 +64,8 @@ fn a_user_walks_the_whole_path_in_chromium() {
     );
     let root = tempfile::tempdir().unwrap();
     let (adir, edir) = enrolled_pair(root.path());
+    let cdir = root.path().join("customs");
+    init_customs(&cdir, &adir, "3700");
     let rt = runtime();
 
     // The authority is down: the enterprise works offline.
@@ -81,6 +90,14 @@ fn a_user_walks_the_whole_path_in_chromium() {
         (c.application(id).await.ok()?.status == ApplicationStatus::Issued).then_some(())
     }));
     let requested = phase("enterprise-licence", &ent.url, &auth.url, &reviewed);
+    let customs = Node::start(&cdir);
+    phase_with(
+        "customs-check",
+        &ent.url,
+        &auth.url,
+        &customs.url,
+        &requested,
+    );
     let a = auth.client();
     rt.block_on(wait_for(
         60,

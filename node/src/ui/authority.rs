@@ -486,15 +486,24 @@ fn own_trust(s: &AuthorityState) -> Trust {
 
 /// What the office holds of licence `no`'s standing: it is the source, so as of now.
 async fn office_evidence(s: &AuthorityState, no: String) -> licence_view::Evidence {
-    let (statement, recorded) = run(s, move |a| a.licence_requests.standing_evidence(&no))
+    let n = no.clone();
+    let (statement, recorded) = run(s, move |a| a.licence_requests.standing_evidence(&n))
         .await
         .unwrap_or((None, exlic_client::standing::State::Valid));
+    let (usage, flags) = run(s, move |a| a.customs.usage_of(&no))
+        .await
+        .ok()
+        .flatten()
+        .map(|(u, f)| (Some(u).filter(|u| !u.lines.is_empty()), f))
+        .unwrap_or_default();
     let now = s.authority.now_ms();
     licence_view::Evidence {
         statement,
         recorded: Some(recorded),
         heard_ms: Some(now),
         now_ms: now,
+        usage,
+        flags,
     }
 }
 

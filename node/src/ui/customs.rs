@@ -190,6 +190,7 @@ fn outcome_view(p: &Page, o: &CheckOutcome, declaration_no: &str, item: u32) -> 
             json!({
                 "code": r.code,
                 "text": if zh { p.t(&format!("customs.reason.{}", r.code)) } else { r.message.clone() },
+                "detail": r.message,
             })
         })
         .collect();

@@ -781,6 +781,7 @@ pub fn render_licence(
             "check": check,
             "standing": licence_view::standing(p, &l, evidence, trust),
             "standing_href": standing_href,
+            "usage": licence_view::usage(p, evidence),
             "boxes": licence_view::boxes(&l, p.language() == Lang::En),
             "qr_svg": licence_view::qr_svg(&l, file),
             "key_id": hex::encode(l.key_id),
@@ -791,9 +792,14 @@ pub fn render_licence(
 
 /// What this node knows of licence `no`'s standing.
 async fn evidence(s: &AppState, no: String) -> licence_view::Evidence {
-    let (statement, recorded) = run(s, move |e| e.licence_requests.standing_evidence(&no))
+    let n = no.clone();
+    let (statement, recorded) = run(s, move |e| e.licence_requests.standing_evidence(&n))
         .await
         .unwrap_or((None, exlic_client::standing::State::Valid));
+    let usage = run(s, move |e| e.licence_requests.usage(&no))
+        .await
+        .ok()
+        .flatten();
     let heard_ms = apinode::sync_status(s)
         .await
         .ok()
@@ -803,6 +809,8 @@ async fn evidence(s: &AppState, no: String) -> licence_view::Evidence {
         recorded: Some(recorded),
         heard_ms,
         now_ms: s.enterprise.now_ms(),
+        usage,
+        flags: Vec::new(),
     }
 }
 

@@ -145,6 +145,41 @@ pub struct Evidence {
     pub heard_ms: Option<i64>,
     /// The node's clock.
     pub now_ms: i64,
+    /// The licence's usage at customs, as this node knows it.
+    pub usage: Option<exlic_client::usage::UsageView>,
+    /// Uses the office flagged (报关单号, 项号, why: `deleted|since|district|at` or
+    /// `written_off|…`); the office's own pages only.
+    pub flags: Vec<(String, u32, String)>,
+}
+
+/// A licence's usage for its page: each declaration item with its state and date, what
+/// is left, and the office's flags in words.
+pub fn usage(p: &super::Page, ev: &Evidence) -> Option<Value> {
+    let u = ev.usage.as_ref()?;
+    let flags: Vec<Value> = ev
+        .flags
+        .iter()
+        .map(|(d, i, why)| {
+            let mut parts = why.split('|');
+            let kind = parts.next().unwrap_or_default();
+            let since = parts.next().and_then(|v| v.parse().ok()).map(super::when);
+            let district = parts.next().unwrap_or_default();
+            let at = parts.next().and_then(|v| v.parse().ok()).map(super::when);
+            json!({
+                "declaration_no": d, "item": i, "kind": p.t(&format!("usage.flag.{kind}")),
+                "since": since, "district": district, "at": at,
+            })
+        })
+        .collect();
+    Some(json!({
+        "uses": u.uses, "max_uses": u.max_uses, "quantity": u.quantity,
+        "used_quantity": u.used_quantity, "remaining_quantity": u.remaining_quantity,
+        "lines": u.lines.iter().map(|x| json!({
+            "declaration_no": x.declaration_no, "item": x.item, "district": x.district,
+            "state": x.state, "quantity": x.quantity, "at": super::when(x.at_ms),
+        })).collect::<Vec<_>>(),
+        "flags": flags,
+    }))
 }
 
 /// "12 minutes" in the page's language.
