@@ -285,6 +285,12 @@ impl Enterprise {
         self.device.authority_trust(root)
     }
 
+    /// The office's key rollover records as this node holds them, oldest first (each
+    /// signed by the key before; the first by the root in the enrolment token).
+    pub fn key_records(&self) -> Result<Vec<Vec<u8>>> {
+        self.device.key_records()
+    }
+
     /// The invite secret (until enrolled) and the master public key.
     /// The invite secret (until enrolled) and the enterprise's master public key; a device
     /// that joined without the e-key (`--join`) presents

@@ -3,7 +3,8 @@
 //! may then no longer ask for 删证); a deleted licence refused once the standing has
 //! synced; a customs node offline during a deletion accepting the licence, showing how old
 //! its standing is, and the office flagging the use when it arrives; reservations that
-//! survive SIGKILL without a double deduction.
+//! survive SIGKILL without a double deduction; a seal checked by a third party to the
+//! office key with the key chain, certificate and revocations the enterprise serves.
 
 use exlic_client::client::Client;
 use exlic_client::licence_request::{LicenceDecisionInput, LicenceRequestInput};
@@ -80,6 +81,37 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
     let (c, officer, chief) = (ent.client(), auth.client_as("wang"), auth.client_as("li"));
     let mut k = customs.client_as(OFFICER);
     let (used, deleted, offline) = rt.block_on(async {
+        // A third party checks a seal all the way to the office key with what the
+        // enterprise node serves: the key chain, the device certificate, the revocations.
+        let sealed = submit(&c).await;
+        let sub = c.sealed_submission(sealed).await.unwrap();
+        let http = ent.http();
+        let get = |path: &str| http.get(format!("{}/api/v1/{path}", ent.url)).send();
+        let keys: serde_json::Value = get("keys").await.unwrap().json().await.unwrap();
+        let cert = get("certificate/file")
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let crl = get("revocations").await.unwrap().bytes().await.unwrap();
+        let mut root = [0u8; 32];
+        hex::decode_to_slice(keys["root_key"].as_str().unwrap(), &mut root).unwrap();
+        let records: Vec<Vec<u8>> = keys["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| hex::decode(r.as_str().unwrap()).unwrap())
+            .collect();
+        let mut trust = exlic_client::certificate::Trust::new(root);
+        trust.follow(&records);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let payload = trust.verify_seal(&sub, &cert, &crl, now).unwrap();
+        assert_eq!(payload.application_id, sealed);
+
         let used = issue(&c, &officer, &chief).await;
         let file = c.licence_file(&used).await.unwrap();
         customs_hears(&k, &file, 1, "valid").await;

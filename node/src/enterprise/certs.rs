@@ -251,6 +251,14 @@ impl Certificates {
     }
 
     /// This device's certificate (查看本机证书) and whether it is revoked per the newest list.
+    /// This device's signed certificate and the newest signed revocation list it holds, as
+    /// the office issued them (for a third party checking a seal to the office key).
+    #[allow(clippy::type_complexity)] // two optional files, named in the doc line
+    pub fn signed_files(&self) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        let t = self.device.store.read()?;
+        Ok((meta_get(&t, META_CERT)?, meta_get(&t, META_CRL)?))
+    }
+
     pub fn device_certificate(&self) -> Result<Option<(DeviceCertificate, bool)>> {
         let t = self.device.store.read()?;
         let Some(bytes) = meta_get(&t, META_CERT)? else {

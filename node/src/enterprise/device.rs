@@ -136,13 +136,19 @@ impl Device {
     /// What this node trusts of the authority: `root` (the key in its enrolment token)
     /// and every key rollover record synced in the public document that follows from it.
     pub(super) fn authority_trust(&self, root: &[u8; 32]) -> Result<Trust> {
+        let mut trust = Trust::new(*root);
+        trust.follow(&self.key_records()?);
+        Ok(trust)
+    }
+
+    /// The office's key rollover records as synced in its public document, oldest first.
+    pub(super) fn key_records(&self) -> Result<Vec<Vec<u8>>> {
         // Read from the last commit without the document cache, so it may be called while
         // this thread holds a write batch.
-        let records = docs::load(&self.store.read()?, crate::store::directory_doc::id())?
-            .map(|d| crate::store::directory_doc::read_keys(&d))
-            .unwrap_or_default();
-        let mut trust = Trust::new(*root);
-        trust.follow(&records);
-        Ok(trust)
+        Ok(
+            docs::load(&self.store.read()?, crate::store::directory_doc::id())?
+                .map(|d| crate::store::directory_doc::read_keys(&d))
+                .unwrap_or_default(),
+        )
     }
 }

@@ -269,6 +269,54 @@ pub async fn licence_standing(
     }
 }
 
+/// The office's key chain as this node trusts it: the root key from the enrolment token
+/// and every rollover record, oldest first (hex of each signed record, FORMATS.md).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "node",
+    responses((status = 200, description = "`{root_key, records: [hex]}`", body = Object)))]
+pub async fn keys(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Failure> {
+    let root = s.authority_key.map(hex::encode).unwrap_or_default();
+    let records = super::run(&s, |e| e.key_records()).await?;
+    Ok(Json(serde_json::json!({
+        "root_key": root,
+        "records": records.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
+/// This device's signed certificate (`exlic/device-cert/v1`), as issued by the office.
+#[utoipa::path(get, path = "/api/v1/certificate/file", tag = "node",
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError)))]
+pub async fn certificate_file(
+    State(s): State<AppState>,
+) -> Result<axum::response::Response, Failure> {
+    match super::run(&s, |e| e.certificates.signed_files()).await?.0 {
+        Some(f) => Ok(super::applications::attachment_response("device.cert", f)),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_certificate",
+            "this device has no certificate yet",
+            None,
+        )),
+    }
+}
+
+/// The newest signed revocation list (`exlic/revocations/v1`) this node holds.
+#[utoipa::path(get, path = "/api/v1/revocations", tag = "node",
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError)))]
+pub async fn revocations(State(s): State<AppState>) -> Result<axum::response::Response, Failure> {
+    match super::run(&s, |e| e.certificates.signed_files()).await?.1 {
+        Some(f) => Ok(super::applications::attachment_response(
+            "revocations.crl",
+            f,
+        )),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this node holds no revocation list yet",
+            None,
+        )),
+    }
+}
+
 /// A licence's usage at customs (declarations, quantities, what is left), as the office
 /// last told this node.
 #[utoipa::path(get, path = "/api/v1/licences/{no}/usage", tag = "node", params(("no" = String, Path)),
