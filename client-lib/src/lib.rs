@@ -35,6 +35,7 @@ pub mod ids;
 pub mod inflate;
 pub mod invite;
 pub mod licence;
+pub mod licence_qr;
 pub mod licence_request;
 pub mod node;
 pub mod profile;

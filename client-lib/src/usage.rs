@@ -192,8 +192,9 @@ pub struct DeclarationInput {
     pub declaration_no: String,
     /// 项号 of the goods item, 1–999.
     pub item: u32,
-    /// The e-licence file as lowercase hex, or empty when the node already holds the
-    /// licence named by `licence_no`.
+    /// The e-licence file as lowercase hex, or the text of its QR code (`EXLIC-LIC1:…`,
+    /// or `EXLIC-LICREF1:…` naming one the node holds: see [`crate::licence_qr`]); or
+    /// empty when the node already holds the licence named by `licence_no`.
     #[serde(default)]
     pub licence: String,
     /// 许可证号 (needed when `licence` is empty; must match it otherwise).
@@ -258,6 +259,9 @@ pub struct CheckOutcome {
     pub used_quantity: String,
     /// Quantity left within the licence's quantity and overfill tolerance.
     pub remaining_quantity: String,
+    /// Unit of the quantities: the licence's, a code of the units list (`t`, `kg`, …).
+    #[serde(default)]
+    pub unit: String,
 }
 
 /// One declaration item in a licence's usage.

@@ -12,12 +12,14 @@
 //! made and counts nothing twice.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::SigningKey;
 use exlic_client::certificate::Trust;
 use exlic_client::invite::CustomsInvite;
 use exlic_client::licence::{Licence, LicenceError};
+use exlic_client::licence_qr::QrPayload;
 use exlic_client::standing::{FeedPage, State};
 use exlic_client::usage::{
     CheckOutcome, DeclarationInput, Reason, Step, UsageEntry, UsageView, valid_declaration_no,
@@ -134,6 +136,10 @@ type JobResult = Result<CheckOutcome, CustomsError>;
 pub struct Customs {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
+    /// The latest time this node trusts it has seen (Unix ms): the office's signed as-of
+    /// time on the standing feed, and this node's own ledger entries. A clock set back
+    /// below it is not believed, so an expired licence cannot be made valid again.
+    floor_ms: AtomicI64,
     key: SigningKey,
     invite: CustomsInvite,
     trust: RwLock<Trust>,
@@ -167,11 +173,19 @@ impl Customs {
             .map_err(|_| CustomsError::NotInitialised("invite"))?;
         let mut trust = Trust::new(invite.authority_key);
         trust.follow(&key_records::all(&r)?);
+        let fed_as_of = meta_get(&r, META_FEED_AS_OF)?
+            .and_then(|v| v.try_into().ok())
+            .map_or(0, i64::from_be_bytes);
+        let last_entry = usage::ledger_from(&r, usage::ledger_last(&r)?, 1)?
+            .first()
+            .and_then(|e| UsageEntry::decode(exlic_client::signed::peek(e).ok()?).ok())
+            .map_or(0, |e| e.at_ms);
         drop(r);
         Ok(Self {
             staff: Accounts::new(store.clone(), clock.clone()),
             store,
             clock,
+            floor_ms: AtomicI64::new(fed_as_of.max(last_entry)),
             key: SigningKey::from_bytes(&seed),
             invite,
             trust: RwLock::new(trust),
@@ -190,9 +204,19 @@ impl Customs {
         &self.reference
     }
 
-    /// Now, by this node's clock, Unix ms.
+    /// Now, Unix ms: this node's clock, or the latest time it trusts having seen when the
+    /// clock is behind that.
     pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.clock
+            .now_ms()
+            .max(self.floor_ms.load(Ordering::Relaxed))
+    }
+
+    /// How far this node's clock is behind the latest time it trusts (Unix ms), when by
+    /// more than a minute: the checks then go by that time, and the officer is told.
+    pub fn clock_behind_ms(&self) -> Option<i64> {
+        let behind = self.floor_ms.load(Ordering::Relaxed) - self.clock.now_ms();
+        (behind > 60_000).then_some(behind)
     }
 
     /// The district (关区) code.
@@ -301,6 +325,7 @@ impl Customs {
         meta_put(&w, META_FEED_CURSOR, &p.to.to_be_bytes())?;
         meta_put(&w, META_FEED_AS_OF, &p.as_of_ms.to_be_bytes())?;
         w.commit()?;
+        self.floor_ms.fetch_max(p.as_of_ms, Ordering::Relaxed);
         *self.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
         Ok(p.to)
     }
@@ -334,9 +359,7 @@ impl Customs {
     }
 
     fn today(&self) -> String {
-        china_date(self.clock.now_ms())
-            .strftime("%Y%m%d")
-            .to_string()
+        china_date(self.now_ms()).strftime("%Y%m%d").to_string()
     }
 
     /// The standing of `l` as this node judges it: the office's last word (from the feed),
@@ -348,12 +371,17 @@ impl Customs {
             Some((_, _, as_of)) => as_of,
             None => self.standing_as_of()?.unwrap_or(0),
         };
-        let state = match fed {
-            Some((s, _, _)) if s != State::Valid => s,
+        Ok((self.judge(l, fed.map(|f| f.0)), as_of))
+    }
+
+    /// The office's word on `l` unless it is valid, else expired by this node's date, else
+    /// valid.
+    fn judge(&self, l: &Licence, fed: Option<State>) -> State {
+        match fed {
+            Some(s) if s != State::Valid => s,
             _ if l.expiry.replace('-', "") < self.today() => State::Expired,
             _ => State::Valid,
-        };
-        Ok((state, as_of))
+        }
     }
 
     /// Checks a declaration item and, when it passes and `check_only` is not set,
@@ -404,22 +432,49 @@ impl Customs {
         self.group.run(job, |jobs| self.apply(jobs))?
     }
 
-    /// The licence a declaration presents: the file (verified under the key chain), or
-    /// the one this node already holds under its number.
+    /// The licence a declaration presents: the file (as hexadecimal, or the text of its QR
+    /// code), verified under the key chain; or the one this node already holds under its
+    /// number or under the reference a QR code gives.
     #[allow(clippy::type_complexity)]
     fn presented(
         &self,
         input: &DeclarationInput,
     ) -> Result<(Result<Licence, Reason>, Vec<u8>), CustomsError> {
-        let no = input.licence_no.trim();
-        if input.licence.trim().is_empty() {
+        let text = input.licence.trim();
+        let mut no = input.licence_no.trim().to_owned();
+        let qr = if text.starts_with("EXLIC-") {
+            Some(QrPayload::parse(text).map_err(|e| bad("licence", e.to_string()))?)
+        } else {
+            None
+        };
+        let file = match &qr {
+            Some(QrPayload::Full(f)) => Some(f.clone()),
+            Some(QrPayload::Ref { licence_no, .. }) => {
+                if no.is_empty() {
+                    no.clone_from(licence_no);
+                } else if no != *licence_no {
+                    return Err(bad(
+                        "licence_no",
+                        format!("the QR code names licence {licence_no}, not {no}"),
+                    ));
+                }
+                None
+            }
+            None if text.is_empty() => None,
+            None => Some(
+                hex::decode(text)
+                    .map_err(|_| bad("licence", "must be the e-licence file as hexadecimal"))?,
+            ),
+        };
+        let Some(file) = file else {
             if no.is_empty() {
                 return Err(bad(
                     "licence",
                     "give the e-licence file, or the 许可证号 of one this node holds",
                 ));
             }
-            let held = licences::file(&self.store.read()?, no)?;
+            let held = licences::file(&self.store.read()?, &no)?
+                .filter(|f| qr.as_ref().is_none_or(|r| r.matches(f)));
             return Ok(match held {
                 Some(f) => (
                     Licence::verify(&f, &self.trust()).map_err(signature_reason),
@@ -430,15 +485,14 @@ impl Customs {
                         code: "unknown_licence".into(),
                         field: "licence_no".into(),
                         message: format!(
-                            "this node holds no licence {no}: present the e-licence file"
+                            "this node holds no licence {no} (or not the copy the QR code \
+                             names): present the e-licence file"
                         ),
                     }),
                     Vec::new(),
                 ),
             });
-        }
-        let file = hex::decode(input.licence.trim())
-            .map_err(|_| bad("licence", "must be the e-licence file as hexadecimal"))?;
+        };
         let verified = Licence::verify(&file, &self.trust()).map_err(signature_reason);
         if let Ok(l) = &verified
             && !no.is_empty()
@@ -558,7 +612,7 @@ impl Customs {
                     licence_no: l.licence_no.clone(),
                     state: ItemState::Reserved,
                     quantity: declared.quantity,
-                    at_ms: self.clock.now_ms(),
+                    at_ms: self.now_ms(),
                 };
                 usage::put_licence_of(w, &declaration_no, item, &l.licence_no)?;
                 self.record(w, &declaration_no, item, Step::Reserve, &it, next)?;
@@ -614,7 +668,7 @@ impl Customs {
                     if step != Step::Cancel {
                         it.quantity = q;
                     }
-                    it.at_ms = self.clock.now_ms();
+                    it.at_ms = self.now_ms();
                     self.record(w, &declaration_no, item, step, &it, next)?;
                 }
                 let standing = self.standing_in(w, &l)?;
@@ -625,12 +679,7 @@ impl Customs {
 
     fn standing_in(&self, w: &WriteBatch<'_>, l: &Licence) -> Result<(State, i64), CustomsError> {
         let fed = usage::fed(w, &l.licence_no)?;
-        let state = match fed {
-            Some((s, _, _)) if s != State::Valid => s,
-            _ if l.expiry.replace('-', "") < self.today() => State::Expired,
-            _ => State::Valid,
-        };
-        Ok((state, fed.map_or(0, |f| f.2)))
+        Ok((self.judge(l, fed.map(|f| f.0)), fed.map_or(0, |f| f.2)))
     }
 
     /// Stores the item and appends its signed ledger entry.
@@ -660,6 +709,7 @@ impl Customs {
             at_ms: it.at_ms,
         };
         usage::ledger_put(w, *next, &entry.sign(&self.key))?;
+        self.floor_ms.fetch_max(it.at_ms, Ordering::Relaxed);
         *next += 1;
         Ok(())
     }
@@ -700,6 +750,7 @@ impl Customs {
                 .max(Decimal::ZERO)
                 .normalize()
                 .to_string(),
+            unit: l.lines.first().map(|x| x.unit.clone()).unwrap_or_default(),
         })
     }
 
@@ -814,6 +865,7 @@ fn refused(licence_no: &str, reasons: Vec<Reason>) -> CheckOutcome {
         max_uses: 0,
         used_quantity: String::new(),
         remaining_quantity: String::new(),
+        unit: String::new(),
     }
 }
 

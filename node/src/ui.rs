@@ -13,6 +13,7 @@ pub mod forms;
 pub mod gate;
 pub mod guard;
 pub mod licence_view;
+pub mod qr_scan;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -36,7 +36,7 @@ function check(cond, what) {
 
 let lastPage = null;
 
-async function open() {
+async function open(extra = {}) {
   const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "exlic-chromium-")), {
     executablePath: "/usr/bin/chromium",
     headless: true,
@@ -45,6 +45,7 @@ async function open() {
     ignoreHTTPSErrors: true, // the authority's self-signed certificate
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
+    ...extra,
   });
   const page = ctx.pages()[0] || (await ctx.newPage());
   lastPage = page;
@@ -406,7 +407,14 @@ async function enterpriseLicence() {
   await shot(page, "ent-22-cert-done");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
-  return { licence_no: state.licence_no, licence_file: file };
+  // The QR code as the exporter's phone (3 device pixels a CSS pixel) shows it to customs.
+  const phone = await open({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 3 });
+  await entSignIn(phone.page, ENT, "/licences");
+  await phone.page.getByRole("link", { name: state.licence_no }).click();
+  const qr = join(mkdtempSync(join(tmpdir(), "exlic-qr-")), "qr.png");
+  await phone.page.locator(".qr svg").screenshot({ path: qr });
+  await phone.ctx.close();
+  return { licence_no: state.licence_no, licence_file: file, qr_png: qr };
 }
 
 async function authorityDeletion() {
@@ -492,14 +500,15 @@ async function customsCheck() {
   // Untouched: the browser holds the form (every declaration field is required).
   await page.getByRole("button", { name: "仅核验" }).click();
   check((await page.locator("#outcome").count()) === 0, "an empty declaration is not sent");
-  const fill = async (code) => {
+  const fill = async (code, upload = "上传电子许可证文件", file = state.licence_file) => {
     await page.getByLabel("报关单号").fill("370020261000000001");
     await page.getByLabel("项号").fill("1");
     await page.getByLabel("出口商代码").fill("913502000728319549");
     await page.getByLabel("商品编码").fill(code);
     await page.getByLabel("数量", { exact: true }).fill("10");
-    await page.getByLabel("上传电子许可证文件").setInputFiles(state.licence_file);
+    await page.getByLabel(upload).setInputFiles(file);
   };
+  const photo = "或拍摄/上传许可证二维码图片";
   // A wrong commodity: refused, in Chinese, nothing reserved.
   await fill("1001990000");
   await page.getByRole("button", { name: "核验并预核扣" }).click();
@@ -509,11 +518,16 @@ async function customsCheck() {
   check(!/V\d\d|commodity|does not/.test(refused), `no rule ids or English in the Chinese reasons: ${refused}`);
   check(await page.getByLabel("报关单号").inputValue() === "370020261000000001", "the form keeps what was typed");
   await shot(page, "customs-03-refused");
-  // Right: checked and reserved (预核扣).
-  await fill("2918140000");
+  // A photo with no QR code in it: named, in Chinese, the form kept.
+  await fill("2918140000", photo, { name: "blank.png", mimeType: "image/png", buffer: readFileSync(state.qr_png).subarray(0, 40) });
+  await page.getByRole("button", { name: "核验并预核扣" }).click();
+  const unreadable = await page.locator('[role="alert"]').innerText();
+  check(unreadable.includes("二维码") && unreadable.includes("PNG"), `an unreadable photo is named: ${unreadable}`);
+  // Right, from a screenshot of the e-licence page's QR code: checked and reserved (预核扣).
+  await fill("2918140000", photo, state.qr_png);
   await page.getByRole("button", { name: "核验并预核扣" }).click();
   const passed = await page.locator("#outcome").innerText();
-  check(passed.includes("核验通过，已预核扣") && passed.includes(state.licence_no) && passed.includes("1 / 1"), `passed and reserved: ${passed}`);
+  check(passed.includes("核验通过，已预核扣") && passed.includes(state.licence_no) && passed.includes("1 / 1") && passed.includes("14.5 吨"), `passed and reserved: ${passed}`);
   await shot(page, "customs-04-reserved");
   // Cancelled: the ledger shows it, and the use is given back.
   await page.getByRole("button", { name: "撤销预核扣" }).click();

@@ -1,11 +1,12 @@
 //! Customs across real nodes (office, enterprise, customs): a licence checked, reserved and
 //! released at customs, its usage reaching the office (used up) and the enterprise (which
-//! may then no longer ask for 删证); a deleted licence refused once the standing has
-//! synced; a customs node offline during a deletion accepting the licence, showing how old
+//! may then no longer ask for 删证); 非一批一证 to twelve uses and the overfill; 一证一关;
+//! expiry by customs' clock; a deleted licence refused once the standing has synced; a customs node offline during a deletion accepting the licence, showing how old
 //! its standing is, and the office flagging the use when it arrives; reservations that
 //! survive SIGKILL without a double deduction; a seal checked by a third party to the
 //! office key with the key chain, certificate and revocations the enterprise serves.
 
+use exlic_client::application::{ApplicationForm, GoodsLine};
 use exlic_client::client::Client;
 use exlic_client::licence_request::{LicenceDecisionInput, LicenceRequestInput};
 use exlic_client::usage::{CheckOutcome, DeclarationInput};
@@ -178,6 +179,44 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
         let refused = k.declare(&declaration(&dfile, 12, "1")).await.unwrap();
         assert_eq!(codes(&refused), ["standing"]);
 
+        // 非一批一证 (尿素, bulk goods, 5% overfill): twelve declarations, the overfill
+        // accepted and no more; the thirteenth refused with quantity left.
+        let multi = issue_form(&c, &officer, &chief, &multi_batch_form()).await;
+        let mfile = c.licence_file(&multi).await.unwrap();
+        customs_hears(&k, &mfile, 30, "valid").await;
+        let urea = |n: u32, q: &str| DeclarationInput {
+            commodity_code: "3102100010".into(),
+            ..declaration(&mfile, n, q)
+        };
+        for n in 31..41 {
+            let o = k.declare(&urea(n, "5")).await.unwrap();
+            assert!(o.passed, "{o:?}");
+        }
+        let o = k.declare(&urea(41, "52")).await.unwrap();
+        assert!(o.passed, "102 of 100 t is inside the overfill: {o:?}");
+        let over = k.declare(&urea(42, "4")).await.unwrap();
+        assert_eq!(codes(&over), ["quantity"], "106 of 100 t is beyond it");
+        let o = k.declare(&urea(43, "2")).await.unwrap();
+        assert_eq!((o.passed, o.uses, o.max_uses), (true, 12, 12), "{o:?}");
+        let thirteenth = k.declare(&urea(44, "0.5")).await.unwrap();
+        assert_eq!(codes(&thirteenth), ["uses"], "{thirteenth:?}");
+        assert_eq!(thirteenth.remaining_quantity, "1", "quantity is left");
+        // 一证一关: a licence for another district's port is refused here.
+        let elsewhere = issue_form(
+            &c,
+            &officer,
+            &chief,
+            &ApplicationForm {
+                customs_district: "5300".into(),
+                ..full_form()
+            },
+        )
+        .await;
+        let efile = c.licence_file(&elsewhere).await.unwrap();
+        customs_hears(&k, &efile, 45, "valid").await;
+        let there = k.declare(&declaration(&efile, 46, "1")).await.unwrap();
+        assert_eq!(codes(&there), ["district"], "{there:?}");
+
         // A licence customs knows valid, deleted while customs is cut off.
         let offline = issue(&c, &officer, &chief).await;
         let ofile = c.licence_file(&offline).await.unwrap();
@@ -300,6 +339,39 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
     customs.stop();
     let out = check_store(&cdir);
     assert!(out.contains("ledger consistent"), "{out}");
+
+    // By customs' own clock, past the licence's validity: expired, whatever the standing
+    // it last heard says.
+    set_node_clock(Some("2099-06-01T09:00:00+08:00"));
+    let customs = Node::start(&cdir);
+    set_node_clock(None);
+    let k = customs.client_as(OFFICER);
+    rt.block_on(async {
+        let late = k
+            .declare(&DeclarationInput {
+                check_only: true,
+                ..declaration(&burst, 200, "0.5")
+            })
+            .await
+            .unwrap();
+        assert!(codes(&late).contains(&"expired"), "{late:?}");
+    });
+}
+
+/// A 非一批一证 application for 100 t of urea (3102100010), a bulk good.
+fn multi_batch_form() -> ApplicationForm {
+    let mut form = full_form();
+    form.commodity_code = "3102100010".into();
+    form.batch_mode = "multi".into();
+    form.remarks = "非一批一证".into();
+    form.goods = vec![GoodsLine {
+        spec: "农用尿素 N46%".into(),
+        unit: "t".into(),
+        quantity: "100".into(),
+        unit_price: "300".into(),
+    }];
+    form.contract.total_amount = "30000".into();
+    form
 }
 
 /// The officer UI page at `path`, signed in.

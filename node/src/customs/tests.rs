@@ -22,6 +22,10 @@ fn office() -> SigningKey {
 }
 
 fn open(dir: &std::path::Path) -> Customs {
+    open_at(dir, Arc::new(ManualClock::at(NOW)))
+}
+
+fn open_at(dir: &std::path::Path, clock: Arc<ManualClock>) -> Customs {
     let store = Arc::new(Store::open(&dir.join("c.redb"), StoreOptions::default()).unwrap());
     let token = CustomsInvite {
         authority_key: office().verifying_key().to_bytes(),
@@ -33,12 +37,7 @@ fn open(dir: &std::path::Path) -> Customs {
     }
     .to_token(&office());
     initialise(&store, &token).unwrap();
-    Customs::open(
-        store,
-        Arc::new(ManualClock::at(NOW)),
-        Reference::embedded_shared(),
-    )
-    .unwrap()
+    Customs::open(store, clock, Reference::embedded_shared()).unwrap()
 }
 
 /// A licence signed by the office: the sample (citric acid, 23 t, 一批一证) or, with
@@ -265,6 +264,82 @@ fn the_standing_feed_refuses_a_deleted_licence_and_a_forged_page_changes_nothing
         ("deleted", NOW - 60_000)
     );
     assert_eq!(c.standing_as_of().unwrap(), Some(NOW - 60_000));
+}
+
+#[test]
+fn a_licence_is_presented_by_the_text_of_its_qr_code() {
+    use exlic_client::licence_qr::{full_text, ref_text};
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let (l, file) = licence("26AA000007", 12);
+    let bytes = hex::decode(&file).unwrap();
+    // A reference to a licence this node does not hold yet asks for the file.
+    let by_ref = |n| DeclarationInput {
+        licence: ref_text(&l, &bytes),
+        ..declaration(&l, &file, n, "1")
+    };
+    assert_eq!(codes(&c.declare(&by_ref(1)).unwrap()), ["unknown_licence"]);
+    // The whole licence in the code, with the newline a scanner types.
+    let full = DeclarationInput {
+        licence: format!("{}\n", full_text(&bytes)),
+        ..declaration(&l, &file, 2, "1")
+    };
+    assert!(c.declare(&full).unwrap().passed);
+    // Now held: the reference finds it, unless its digest names another copy.
+    assert!(c.declare(&by_ref(3)).unwrap().passed);
+    let other = DeclarationInput {
+        licence: ref_text(&l, b"another file"),
+        ..declaration(&l, &file, 4, "1")
+    };
+    assert_eq!(codes(&c.declare(&other).unwrap()), ["unknown_licence"]);
+    let damaged = DeclarationInput {
+        licence: "EXLIC-LIC1:***".into(),
+        ..declaration(&l, &file, 5, "1")
+    };
+    assert!(matches!(
+        c.declare(&damaged),
+        Err(CustomsError::BadInput { field, .. }) if field == "licence"
+    ));
+}
+
+#[test]
+fn a_clock_set_back_does_not_make_an_expired_licence_valid_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOW));
+    let (l, file) = licence("26AA000006", 12);
+    {
+        let c = open_at(dir.path(), clock.clone());
+        // A use recorded on 2026-12-30; then the clock is set back a month.
+        clock.set(NOW + 29 * 86_400_000);
+        assert!(c.declare(&declaration(&l, &file, 1, "1")).unwrap().passed);
+        clock.set(NOW);
+        assert!(c.clock_behind_ms().is_some_and(|b| b >= 29 * 86_400_000));
+        assert_eq!(c.now_ms(), NOW + 29 * 86_400_000, "the latest time seen");
+        assert!(c.declare(&declaration(&l, &file, 2, "1")).unwrap().passed);
+        let (_, view) = c.usage_of(&l.licence_no).unwrap().unwrap();
+        assert!(
+            view.lines.iter().all(|x| x.at_ms >= NOW + 29 * 86_400_000),
+            "the ledger's times never go back: {view:?}"
+        );
+    }
+    // The office's signed as-of time is trusted as well, and kept across a restart.
+    let c = open_at(dir.path(), clock.clone());
+    let page = FeedPage {
+        authority_key: office().verifying_key().to_bytes(),
+        from: 0,
+        to: 1,
+        as_of_ms: NOW + 40 * 86_400_000,
+        entries: Vec::new(),
+    }
+    .sign(&office());
+    c.apply_standing(&page, &[]).unwrap();
+    assert!(c.clock_behind_ms().is_some_and(|b| b > 39 * 86_400_000));
+    let o = c.declare(&declaration(&l, &file, 4, "1")).unwrap();
+    assert_eq!(codes(&o), ["expired"]);
+    drop(c);
+    let c = open_at(dir.path(), clock);
+    let o = c.declare(&declaration(&l, &file, 5, "1")).unwrap();
+    assert_eq!(codes(&o), ["expired"], "after a restart too");
 }
 
 #[test]

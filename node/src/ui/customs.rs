@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use exlic_client::usage::{CheckOutcome, DeclarationInput, UsageView};
 use serde_json::{Value, json};
 
-use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, licence_view, see_other, when};
+use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, licence_view, qr_scan, see_other, when};
 use crate::accounts::LoginError;
 use crate::api::customs::{
     CustomsState, SESSION_COOKIE, audit, parse_step, run, session_of, step_action,
@@ -107,18 +107,26 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
             c.standing_count().ok()?,
             c.ledger_position().ok()?,
             c.now_ms(),
-            c.district().to_owned(),
-            c.district_name().to_owned(),
         ))
     })
     .await
     .ok()
     .flatten();
+    let c = &s.customs;
+    let en = p.language() == Lang::En;
+    let district = c.district();
+    let name = match super::forms::code_name(&c.reference().data().customs_districts, district, en)
+    {
+        n if n == district => c.district_name().to_owned(),
+        n => n,
+    };
+    let behind = c.clock_behind_ms().map(|b| licence_view::age(p, b));
     match facts {
-        Some((as_of, count, (ledger, reported), now, district, name)) => json!({
+        Some((as_of, count, (ledger, reported), now)) => json!({
             "online": online,
             "district": district,
             "district_name": name,
+            "clock_behind": behind,
             "as_of": as_of.map(when),
             "age": as_of.map(|a| licence_view::age(p, now - a)),
             "stale": as_of.is_none_or(|a| now - a > 3_600_000),
@@ -181,8 +189,15 @@ async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Res
 
 /// An outcome for the page: reasons in the page's language (the catalogue's words by
 /// code; the specifics in English), states and standing by name.
-fn outcome_view(p: &Page, o: &CheckOutcome, declaration_no: &str, item: u32) -> Value {
+fn outcome_view(
+    p: &Page,
+    s: &CustomsState,
+    o: &CheckOutcome,
+    declaration_no: &str,
+    item: u32,
+) -> Value {
     let zh = p.language() == Lang::Zh;
+    let unit = super::forms::code_name(&s.customs.reference().data().units, &o.unit, !zh);
     let reasons: Vec<Value> = o
         .reasons
         .iter()
@@ -205,6 +220,7 @@ fn outcome_view(p: &Page, o: &CheckOutcome, declaration_no: &str, item: u32) -> 
         "max_uses": o.max_uses,
         "used_quantity": o.used_quantity,
         "remaining_quantity": o.remaining_quantity,
+        "unit": unit,
         "declaration_no": declaration_no,
         "item": item,
     })
@@ -222,19 +238,22 @@ async fn check_page(ctx: Ctx) -> Response {
     )
 }
 
-/// The declaration form: text fields, and the licence as an uploaded file or pasted hex.
-async fn read_form(mut mp: Multipart) -> Result<(HashMap<String, String>, Vec<u8>), String> {
+/// The declaration form: text fields, and the uploads (`file`, the e-licence; `qr`, a photo
+/// or screenshot of its QR code).
+type Uploads = HashMap<String, Vec<u8>>;
+
+async fn read_form(mut mp: Multipart) -> Result<(HashMap<String, String>, Uploads), String> {
     let mut fields = HashMap::new();
-    let mut file = Vec::new();
+    let mut files = HashMap::new();
     while let Some(f) = mp.next_field().await.map_err(|e| e.to_string())? {
         let name = f.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            file = f.bytes().await.map_err(|e| e.to_string())?.to_vec();
+        if name == "file" || name == "qr" {
+            files.insert(name, f.bytes().await.map_err(|e| e.to_string())?.to_vec());
         } else {
             fields.insert(name, f.text().await.map_err(|e| e.to_string())?);
         }
     }
-    Ok((fields, file))
+    Ok((fields, files))
 }
 
 async fn check_post(ctx: Ctx, mp: Multipart) -> Response {
@@ -243,16 +262,38 @@ async fn check_post(ctx: Ctx, mp: Multipart) -> Response {
         Err(r) => return r,
     };
     let s = &ctx.0.0;
-    let (f, file) = match read_form(mp).await {
+    let (f, files) = match read_form(mp).await {
         Ok(v) => v,
         Err(e) => return p.error(StatusCode::BAD_REQUEST, e),
     };
     let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let pasted = get("licence");
-    let licence = if !file.is_empty() {
-        hex::encode(&file)
-    } else {
-        pasted.clone()
+    let form = json!({
+        "declaration_no": get("declaration_no"), "item": get("item"), "licence": pasted,
+        "licence_no": get("licence_no"), "exporter": get("exporter"),
+        "commodity_code": get("commodity_code"), "quantity": get("quantity"),
+    });
+    let upload = |k: &str| files.get(k).filter(|b| !b.is_empty()).cloned();
+    let scanned = match upload("qr") {
+        Some(img) => match tokio::task::spawn_blocking(move || qr_scan::read(&img)).await {
+            Ok(Ok(text)) => Some(text),
+            Ok(Err(e)) => {
+                let st = status(&p, s).await;
+                let error = json!({"field": "qr", "message": p.t(e.message_key())});
+                return p.render_status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "customs/check.html",
+                    json!({"status": st, "form": form, "error": error}),
+                );
+            }
+            Err(e) => return p.error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        },
+        None => None,
+    };
+    let licence = match (upload("file"), scanned) {
+        (Some(file), _) => hex::encode(file),
+        (None, Some(text)) => text,
+        (None, None) => pasted,
     };
     let item: u32 = get("item").parse().unwrap_or(0);
     let input = DeclarationInput {
@@ -265,11 +306,6 @@ async fn check_post(ctx: Ctx, mp: Multipart) -> Response {
         quantity: get("quantity"),
         check_only: get("action") == "check",
     };
-    let form = json!({
-        "declaration_no": input.declaration_no, "item": get("item"), "licence": pasted,
-        "licence_no": input.licence_no, "exporter": input.exporter,
-        "commodity_code": input.commodity_code, "quantity": input.quantity,
-    });
     let decl = input.declaration_no.clone();
     let detail = format!("{}/{} {}", input.declaration_no, item, input.quantity);
     let r = run(s, move |c| c.declare(&input)).await;
@@ -293,7 +329,7 @@ async fn check_post(ctx: Ctx, mp: Multipart) -> Response {
             p.render_status(
                 code,
                 "customs/check.html",
-                json!({"status": st, "form": form, "outcome": outcome_view(&p, &o, &decl, item)}),
+                json!({"status": st, "form": form, "outcome": outcome_view(&p, s, &o, &decl, item)}),
             )
         }
         Err(f) => {
@@ -374,14 +410,13 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
             })
         })
         .collect();
-    let options = super::forms::options(s.customs.reference().data());
     let en = p.language() == Lang::En;
     let ledger = usage.map(|(l, v): (exlic_client::licence::Licence, UsageView)| {
         let unit = l.lines.first().map(|x| x.unit.clone()).unwrap_or_default();
         json!({
             "licence_no": v.licence_no,
             "commodity": l.commodity[1],
-            "unit": super::forms::name_of(&options, "units", &unit, en),
+            "unit": super::forms::code_name(&s.customs.reference().data().units, &unit, en),
             "uses": v.uses, "max_uses": v.max_uses, "quantity": v.quantity,
             "used_quantity": v.used_quantity, "remaining_quantity": v.remaining_quantity,
             "lines": v.lines.iter().map(|x| json!({

@@ -184,6 +184,18 @@ pub fn name_of(options: &Value, list: &str, code: &str, en: bool) -> String {
         .unwrap_or_else(|| code.to_owned())
 }
 
+/// The name of `code` in a reference list, in the page's language (the code itself when
+/// the list does not have it).
+pub fn code_name(list: &[exlic_client::reference::CodeName], code: &str, en: bool) -> String {
+    list.iter()
+        .find(|c| c.code == code)
+        .map(|c| match en && !c.name_en.is_empty() {
+            true => c.name_en.clone(),
+            false => c.name.clone(),
+        })
+        .unwrap_or_else(|| code.to_owned())
+}
+
 /// The flat values for reading (not editing): select codes shown with their names.
 pub fn display(form: &ApplicationForm, r: &ReferenceData, en: bool) -> BTreeMap<String, String> {
     let opts = options(r);

@@ -111,17 +111,8 @@ pub fn check(file: &[u8], trust: &Trust) -> (Value, Option<Licence>) {
 /// The QR code: the whole signed licence when it fits (then a phone verifies it with the
 /// authority's public key alone), else its number and SHA-256 to check a copy against.
 pub fn qr_svg(l: &Licence, file: &[u8]) -> String {
-    use base64::Engine as _;
-    let full = format!(
-        "EXLIC-LIC1:{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(file)
-    );
-    let short = format!(
-        "EXLIC-LICREF1:{}:{}:{}",
-        l.licence_no,
-        hex::encode(exlic_client::seal::sha256(file)),
-        hex::encode(l.key_id)
-    );
+    use exlic_client::licence_qr::{full_text, ref_text};
+    let (full, short) = (full_text(file), ref_text(l, file));
     let code = qrcode::QrCode::with_error_correction_level(full.as_bytes(), qrcode::EcLevel::L)
         .or_else(|_| qrcode::QrCode::new(short.as_bytes()));
     match code {
