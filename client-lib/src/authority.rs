@@ -138,6 +138,41 @@ pub struct InboxRow {
     pub revision: u32,
     /// Received at (authority clock), Unix ms.
     pub received_ms: i64,
+    /// The enterprise (USCC).
+    #[serde(default)]
+    pub owner: String,
+    /// 出口商 name (empty for cases received before inbox summaries were kept).
+    #[serde(default)]
+    pub exporter: String,
+    /// 商品编码.
+    #[serde(default)]
+    pub commodity_code: String,
+    /// Total quantity of the goods rows, and their unit code.
+    #[serde(default)]
+    pub quantity: String,
+    /// Unit code of the quantity.
+    #[serde(default)]
+    pub unit: String,
+    /// Total amount of the contract, and its currency.
+    #[serde(default)]
+    pub amount: String,
+    /// Currency code of the amount.
+    #[serde(default)]
+    pub currency: String,
+}
+
+/// One page of an inbox: `GET /cases?status=…&page=…&per_page=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxPage {
+    /// Cases in this status in all.
+    pub total: u64,
+    /// This page, from 1.
+    pub page: u32,
+    /// Rows a page.
+    pub per_page: u32,
+    /// The rows, oldest received first.
+    pub rows: Vec<InboxRow>,
 }
 
 /// A licence in a list (查看电子许可证).

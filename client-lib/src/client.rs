@@ -9,7 +9,7 @@ use crate::application::{
 };
 use crate::attachment::AttachmentRef;
 use crate::authority::{
-    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxRow, InviteRequest,
+    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxPage, InviteRequest,
     InviteResponse, LicenceSummary,
 };
 use crate::error::ApiError;
@@ -247,9 +247,13 @@ impl Client {
             .await
     }
 
-    /// An inbox on an authority node: `GET /cases?status=…`.
-    pub async fn inbox(&self, status: &str) -> Result<Vec<InboxRow>, ClientError> {
-        Self::json(self.req(Method::GET, "/cases").query(&[("status", status)])).await
+    /// Page `page` (from 1) of an inbox on an authority node: `GET /cases?status=…&page=…`.
+    pub async fn inbox(&self, status: &str, page: u32) -> Result<InboxPage, ClientError> {
+        Self::json(
+            self.req(Method::GET, "/cases")
+                .query(&[("status", status), ("page", &page.to_string())]),
+        )
+        .await
     }
 
     /// 查看电子许可证: `GET /licences`.

@@ -111,6 +111,23 @@ pub fn date_key(d: Date) -> u32 {
     (d.year() as u32) * 10_000 + (d.month() as u32) * 100 + d.day() as u32
 }
 
+/// Whole working days (Monday to Friday, China time) from `from_ms` to `to_ms`.
+pub fn working_days(from_ms: i64, to_ms: i64) -> u32 {
+    let (a, b) = (china_date(from_ms), china_date(to_ms));
+    let mut d = a;
+    let mut n = 0;
+    while d < b && n < 10_000 {
+        d = d.tomorrow().unwrap_or(b);
+        if !matches!(
+            d.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
+            n += 1;
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +139,16 @@ mod tests {
             .unwrap()
             .as_millisecond();
         assert_eq!(date_key(china_date(ms)), 20241211);
+    }
+
+    #[test]
+    fn working_days_skip_the_weekend() {
+        let day = 86_400_000;
+        // Friday 2026-11-27 10:00 China time.
+        let fri = 1_795_744_800_000;
+        assert_eq!(working_days(fri, fri + 3_600_000), 0, "the same day");
+        assert_eq!(working_days(fri, fri + 3 * day), 1, "to Monday");
+        assert_eq!(working_days(fri, fri + 7 * day), 5, "a week");
+        assert_eq!(working_days(fri + day, fri), 0, "never negative");
     }
 }

@@ -254,6 +254,13 @@ async function authorityReview() {
   await shot(page, "auth-02-dashboard");
   check((await page.locator(".chart svg").count()) === 1, "the chart is drawn server-side");
   await page.goto(AUTH + "/cases?status=pending_initial");
+  const row = await page.locator("#inbox tbody tr").first().innerText();
+  check(row.includes("厦门") && row.includes("柠檬酸") && row.includes("吨") && row.includes("工作日"),
+    `an inbox row names the company, the goods, the quantity and the wait: ${row}`);
+  check((await page.locator("#pager").innerText()).includes("第 1 / 1 页"), "the inbox is paged");
+  await page.goto(AUTH + "/cases?status=pending_initial&page=x");
+  check((await page.locator("main").innerText()).includes("页码"), "a bad page number is named in Chinese");
+  await page.goto(AUTH + "/cases?status=pending_initial");
   await shot(page, "auth-03-inbox");
   await page.getByRole("link", { name: state.app_no }).click();
   check(await page.getByText("印章有效").isVisible(), "the seal verifies");
@@ -535,6 +542,12 @@ async function customsCheck() {
   const ledger = await page.locator("#ledger").innerText();
   check(ledger.includes("已撤销") && ledger.includes("0 / 1"), `the ledger: ${ledger}`);
   await shot(page, "customs-05-ledger");
+  // On a phone the ledger and the list of held licences are cards, never cut off.
+  await page.setViewportSize({ width: 375, height: 900 });
+  const cut = await page.locator("#ledger table, #held").evaluateAll((ts) =>
+    ts.filter((t) => t.scrollWidth > t.parentElement.clientWidth + 1).map((t) => t.id || "ledger"));
+  check(cut.length === 0 && (await page.locator("#held").count()) === 1, `tables fit a phone: ${cut}`);
+  await page.setViewportSize({ width: 1280, height: 900 });
   // The same screens in English.
   await page.getByRole("button", { name: "English" }).click();
   await page.goto(CUSTOMS + "/licences?no=" + state.licence_no);

@@ -26,13 +26,21 @@ fn review_issue_return_and_reject_across_real_nodes() {
         // Issued.
         let id = submit(&c).await;
         status_becomes(&c, id, ApplicationStatus::PendingInitial).await;
-        let inbox = a.inbox("pending_initial").await.unwrap();
-        assert!(inbox.iter().any(|r| r.id == id));
+        let inbox = a.inbox("pending_initial", 1).await.unwrap();
+        let row = inbox.rows.iter().find(|r| r.id == id).expect("the case in the inbox");
+        assert_eq!((inbox.total, inbox.page), (1, 1));
+        assert_eq!(
+            (row.exporter.as_str(), row.commodity_code.as_str(), row.unit.as_str()),
+            (NAME, "2918140000", "t"),
+            "the row says who asks for what: {row:?}"
+        );
+        let e = a.inbox("pending_initial", 0).await.unwrap_err();
+        assert_eq!(e.api().unwrap().field.as_deref(), Some("page"), "{e}");
         // Without a session, with a forged one, or with the wrong role: refused.
         let anonymous = Client::with_roots(auth.url.clone(), &auth.tls_cert()).unwrap();
         let e = anonymous.decide(id, &decision("initial", true, "")).await.unwrap_err();
         assert_eq!(e.api().unwrap().code, "unauthenticated", "{e}");
-        assert!(anonymous.inbox("pending_initial").await.is_err());
+        assert!(anonymous.inbox("pending_initial", 1).await.is_err());
         let mut forged = Client::with_roots(auth.url.clone(), &auth.tls_cert()).unwrap();
         forged.set_session("00".repeat(32));
         assert_eq!(forged.decide(id, &decision("initial", true, "")).await.unwrap_err().api().unwrap().code, "unauthenticated");

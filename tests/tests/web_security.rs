@@ -200,5 +200,12 @@ async fn staff_screens_need_a_session_over_tls() {
         .unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     let signed = node.client_as("wang");
-    assert!(signed.inbox("pending_initial").await.unwrap().is_empty());
+    assert!(
+        signed
+            .inbox("pending_initial", 1)
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
 }

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use exlic_client::authority::{
-    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxRow, InviteRequest,
-    InviteResponse,
+    AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxPage, InboxRow,
+    InviteRequest, InviteResponse,
 };
 use exlic_client::status::ApplicationStatus;
 
@@ -414,28 +414,72 @@ async fn decide(
 #[derive(Debug, serde::Deserialize)]
 struct InboxQuery {
     status: String,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    per_page: Option<u32>,
 }
 
-#[utoipa::path(get, path = "/api/v1/cases", tag = "review", params(("status" = Option<String>, Query, description = "pending_initial, pending_second, …")), responses((status = 200, body = [InboxRow]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+/// Rows an inbox page holds unless asked otherwise, and at most.
+pub const INBOX_PER_PAGE: u32 = 50;
+const INBOX_MAX_PER_PAGE: u32 = 500;
+
+#[utoipa::path(get, path = "/api/v1/cases", tag = "review", params(("status" = String, Query, description = "pending_initial, pending_second, …"), ("page" = Option<u32>, Query, description = "from 1 (default 1)"), ("per_page" = Option<u32>, Query, description = "1–500 (default 50)")), responses((status = 200, body = InboxPage), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn inbox(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
     super::extract::QueryParams(q): super::extract::QueryParams<InboxQuery>,
-) -> Result<Json<Vec<InboxRow>>, Failure> {
+) -> Result<Json<InboxPage>, Failure> {
     require(&s, &headers)?;
     let status = ApplicationStatus::from_code(&q.status)
         .ok_or_else(|| Failure::bad_input("status", "an application status code"))?;
-    let rows = run(&s, move |a| a.review.inbox(status)).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, application_no, revision, received_ms)| InboxRow {
-                id,
-                application_no,
-                revision,
-                received_ms,
-            })
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(Failure::bad_input("page", "pages count from 1"));
+    }
+    let per_page = q.per_page.unwrap_or(INBOX_PER_PAGE);
+    if !(1..=INBOX_MAX_PER_PAGE).contains(&per_page) {
+        return Err(Failure::bad_input(
+            "per_page",
+            format!("from 1 to {INBOX_MAX_PER_PAGE}"),
+        ));
+    }
+    let offset = (page as usize - 1) * per_page as usize;
+    let (total, rows) = run(&s, move |a| {
+        a.review.inbox(status, offset, per_page as usize)
+    })
+    .await?;
+    Ok(Json(InboxPage {
+        total,
+        page,
+        per_page,
+        rows: rows
+            .into_iter()
+            .map(|(id, c, sum)| inbox_row(id, c, sum))
             .collect(),
-    ))
+    }))
+}
+
+/// An inbox row from a case and its summary.
+pub fn inbox_row(
+    id: exlic_client::DocId,
+    c: crate::store::cases::CaseRow,
+    sum: Option<crate::store::cases::CaseSummary>,
+) -> InboxRow {
+    let sum = sum.unwrap_or_default();
+    InboxRow {
+        id,
+        application_no: c.application_no,
+        revision: c.revision,
+        received_ms: c.received_ms,
+        owner: c.owner,
+        exporter: sum.exporter,
+        commodity_code: sum.commodity_code,
+        quantity: sum.quantity,
+        unit: sum.unit,
+        amount: sum.amount,
+        currency: sum.currency,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/licences/{no}/file", tag = "licences", params(("no" = String, Path)), responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]

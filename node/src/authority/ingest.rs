@@ -29,6 +29,7 @@ pub(super) struct IngestJob {
     enterprise: String,
     envelope: Vec<u8>,
     payload: SealPayload,
+    summary: cases::CaseSummary,
     seal_hash: [u8; 32],
     received_at_ms: i64,
 }
@@ -156,6 +157,7 @@ impl Ingest {
             enterprise: e.to_owned(),
             envelope: env.to_vec(),
             payload,
+            summary: summary_of(&form),
             seal_hash,
             received_at_ms: now,
         };
@@ -266,6 +268,7 @@ impl Ingest {
                 received_ms: job.received_at_ms,
             },
         )?;
+        cases::put_summary(w, doc, &job.summary)?;
         case_docs::put_with(
             &self.office,
             w,
@@ -324,5 +327,27 @@ impl Ingest {
     /// Submissions accepted.
     pub fn submission_count(&self) -> Result<u64, AuthorityError> {
         Ok(cases::submission_count(&self.office.store.read()?)?)
+    }
+}
+
+/// What the inbox shows of a sealed form: exporter, commodity, total quantity and amount.
+fn summary_of(form: &exlic_client::application::ApplicationForm) -> cases::CaseSummary {
+    use std::str::FromStr as _;
+    let quantity: rust_decimal::Decimal = form
+        .goods
+        .iter()
+        .filter_map(|g| rust_decimal::Decimal::from_str(g.quantity.trim()).ok())
+        .sum();
+    cases::CaseSummary {
+        exporter: form.exporter_name.clone(),
+        commodity_code: form.commodity_code.clone(),
+        quantity: quantity.normalize().to_string(),
+        unit: form
+            .goods
+            .first()
+            .map(|g| g.unit.clone())
+            .unwrap_or_default(),
+        amount: form.contract.total_amount.clone(),
+        currency: form.currency.clone(),
     }
 }

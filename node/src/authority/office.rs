@@ -48,6 +48,11 @@ impl Office {
             };
             (key, key_records::all(&txn)?)
         };
+        {
+            let w = store.write()?;
+            crate::store::cases::ensure_status_index(&w)?;
+            w.commit()?;
+        }
         let mut trust = Trust::new(identity.verifying_key().to_bytes());
         if trust.follow(&records) != records.len()
             || trust.current() != key.verifying_key().to_bytes()

@@ -181,18 +181,23 @@ impl Review {
         Ok(licences::file(&self.office.store.read()?, no)?)
     }
 
-    /// Cases by status (an inbox), oldest received first.
+    /// One page of the cases in `status`, oldest received first (`limit` from `offset`),
+    /// each with its inbox summary, and how many there are in all.
+    #[allow(clippy::type_complexity)]
     pub fn inbox(
         &self,
         status: ApplicationStatus,
-    ) -> Result<Vec<(DocId, String, u32, i64)>, AuthorityError> {
-        let mut out: Vec<(DocId, String, u32, i64)> = cases::all(&self.office.store.read()?)?
-            .into_iter()
-            .filter(|(_, c)| c.status == status)
-            .map(|(id, c)| (id, c.application_no, c.revision, c.received_ms))
-            .collect();
-        out.sort_by_key(|c| c.3);
-        Ok(out)
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<(DocId, CaseRow, Option<cases::CaseSummary>)>), AuthorityError> {
+        let txn = self.office.store.read()?;
+        let (total, rows) = cases::page(&txn, status, offset, limit)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, row) in rows {
+            let summary = cases::summary(&txn, id)?;
+            out.push((id, row, summary));
+        }
+        Ok((total, out))
     }
 }
 

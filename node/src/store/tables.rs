@@ -82,6 +82,15 @@ pub const SUBMISSIONS: TableDefinition<[u8; 32], (Id, u32)> = TableDefinition::n
 pub type CaseRow<'a> = (&'a str, &'a str, u32, u8, [u8; 32], i64);
 /// Authority: application id → its case row.
 pub const CASES: TableDefinition<Id, CaseRow<'static>> = TableDefinition::new("cases");
+/// Authority: (status tag, received ms, application id) → (): each status's cases in order
+/// of receipt, so an inbox is read a page at a time. Derived from [`CASES`].
+pub const CASES_BY_STATUS: TableDefinition<(u8, i64, Id), ()> =
+    TableDefinition::new("cases_by_status");
+/// A case summary: (exporter name, 商品编码, total quantity, unit, total amount, currency).
+pub type CaseSummaryRow<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
+/// Authority: application id → what an inbox row shows of its latest revision.
+pub const CASE_SUMMARY: TableDefinition<Id, CaseSummaryRow<'static>> =
+    TableDefinition::new("case_summary");
 
 /// A certificate row: (USCC, device key, mobile, not before, not after, revoked at or
 /// `i64::MAX`).
@@ -215,6 +224,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(BLOB_OWNER)?;
     txn.open_table(SUBMISSIONS)?;
     txn.open_table(CASES)?;
+    txn.open_table(CASES_BY_STATUS)?;
+    txn.open_table(CASE_SUMMARY)?;
     txn.open_table(CERTS)?;
     txn.open_table(CERT_BYTES)?;
     txn.open_table(DEVICE_CERT)?;

@@ -288,26 +288,59 @@ async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
             "status: an application status code",
         );
     };
-    let rows = match run(s, move |a| {
-        let rows = a.review.inbox(status)?;
-        let mut out = Vec::new();
-        for (id, no, rev, at) in rows {
-            let owner = a.cases.case_file(id)?.map(|c| c.owner).unwrap_or_default();
-            out.push(
-                json!({"id": id.to_string(), "application_no": no, "revision": rev,
-                            "received": when(at), "owner": owner}),
-            );
-        }
-        Ok(out)
+    let page: u32 = match q.get("page").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => 1,
+        Some(v) => match v.parse() {
+            Ok(n) if n >= 1 => n,
+            _ => return p.error(StatusCode::BAD_REQUEST, p.t("list.bad_page")),
+        },
+    };
+    let per = crate::api::authority::INBOX_PER_PAGE as usize;
+    let offset = (page as usize - 1) * per;
+    let en = p.language() == Lang::En;
+    let now = s.authority.now_ms();
+    let found = run(s, move |a| {
+        let (total, rows) = a.review.inbox(status, offset, per)?;
+        let r = a.reference.current();
+        let units = &r.data().units;
+        let rows: Vec<Value> = rows
+            .into_iter()
+            .map(|(id, c, sum)| {
+                let sum = sum.unwrap_or_default();
+                let commodity = r
+                    .commodity_any_year(&sum.commodity_code)
+                    .map(|e| {
+                        if en {
+                            e.name_en.clone()
+                        } else {
+                            e.name.clone()
+                        }
+                    })
+                    .unwrap_or_default();
+                json!({
+                    "id": id.to_string(), "application_no": c.application_no,
+                    "revision": c.revision, "received": when(c.received_ms),
+                    "age": crate::clock::working_days(c.received_ms, now),
+                    "owner": c.owner, "exporter": sum.exporter,
+                    "commodity_code": sum.commodity_code, "commodity": commodity,
+                    "quantity": sum.quantity,
+                    "unit": super::forms::code_name(units, &sum.unit, en),
+                    "amount": sum.amount, "currency": sum.currency,
+                })
+            })
+            .collect();
+        Ok((total, rows))
     })
-    .await
-    {
+    .await;
+    let (total, rows) = match found {
         Ok(r) => r,
         Err(f) => return failed(&p, f),
     };
+    let pages = total.div_ceil(per as u64).max(1);
     p.render(
         "authority/inbox.html",
-        json!({"status": code, "counts": counts(s).await, "rows": rows}),
+        json!({"status": code, "counts": counts(s).await, "rows": rows,
+               "page": page, "pages": pages, "total": total}),
     )
 }
 
