@@ -371,17 +371,7 @@ impl Customs {
             Some((_, _, as_of)) => as_of,
             None => self.standing_as_of()?.unwrap_or(0),
         };
-        Ok((self.judge(l, fed.map(|f| f.0)), as_of))
-    }
-
-    /// The office's word on `l` unless it is valid, else expired by this node's date, else
-    /// valid.
-    fn judge(&self, l: &Licence, fed: Option<State>) -> State {
-        match fed {
-            Some(s) if s != State::Valid => s,
-            _ if l.expiry.replace('-', "") < self.today() => State::Expired,
-            _ => State::Valid,
-        }
+        Ok((judge(l, fed.map(|f| f.0), &self.today()), as_of))
     }
 
     /// Checks a declaration item and, when it passes and `check_only` is not set,
@@ -549,8 +539,9 @@ impl Customs {
             let w = self.store.write()?;
             let mut next = usage::ledger_last(&w)? + 1;
             let mut out = Vec::with_capacity(n);
+            let today = self.today();
             for job in jobs {
-                match self.apply_one(&w, job, &mut next) {
+                match self.apply_one(&w, job, &mut next, &today) {
                     // A storage failure fails the batch: nothing of it is committed.
                     Err(CustomsError::Store(e)) => return Err(e),
                     r => out.push(r),
@@ -567,7 +558,7 @@ impl Customs {
         }
     }
 
-    fn apply_one(&self, w: &WriteBatch<'_>, job: Job, next: &mut u64) -> JobResult {
+    fn apply_one(&self, w: &WriteBatch<'_>, job: Job, next: &mut u64, today: &str) -> JobResult {
         match job {
             Job::Reserve {
                 declaration_no,
@@ -596,14 +587,14 @@ impl Customs {
                         licence: l,
                         standing: standing.0,
                         district: &self.invite.district,
-                        today: &self.today(),
+                        today,
                         counted,
                         overfill_percent: self.overfill(l),
                     },
                     &declared,
                 );
                 if !reasons.is_empty() || check_only {
-                    return self.outcome(w, l, standing, reasons, "", 0);
+                    return Ok(self.outcome_with(l, standing, reasons, counted, ""));
                 }
                 if !file.is_empty() && licences::file(w, &l.licence_no)?.is_none() {
                     licences::put(w, &l.licence_no, &file)?;
@@ -616,7 +607,11 @@ impl Customs {
                 };
                 usage::put_licence_of(w, &declaration_no, item, &l.licence_no)?;
                 self.record(w, &declaration_no, item, Step::Reserve, &it, next)?;
-                self.outcome(w, l, standing, Vec::new(), &declaration_no, item)
+                let after = Counted {
+                    uses: counted.uses + 1,
+                    quantity: counted.quantity + it.quantity,
+                };
+                Ok(self.outcome_with(l, standing, Vec::new(), after, "reserved"))
             }
             Job::Later {
                 declaration_no,
@@ -671,15 +666,20 @@ impl Customs {
                     it.at_ms = self.now_ms();
                     self.record(w, &declaration_no, item, step, &it, next)?;
                 }
-                let standing = self.standing_in(w, &l)?;
+                let standing = self.standing_in(w, &l, today)?;
                 self.outcome(w, &l, standing, Vec::new(), &declaration_no, item)
             }
         }
     }
 
-    fn standing_in(&self, w: &WriteBatch<'_>, l: &Licence) -> Result<(State, i64), CustomsError> {
+    fn standing_in(
+        &self,
+        w: &WriteBatch<'_>,
+        l: &Licence,
+        today: &str,
+    ) -> Result<(State, i64), CustomsError> {
         let fed = usage::fed(w, &l.licence_no)?;
-        Ok((self.judge(l, fed.map(|f| f.0)), fed.map_or(0, |f| f.2)))
+        Ok((judge(l, fed.map(|f| f.0), today), fed.map_or(0, |f| f.2)))
     }
 
     /// Stores the item and appends its signed ledger entry.
@@ -728,21 +728,30 @@ impl Customs {
         item: u32,
     ) -> JobResult {
         let counted: Counted = usage::counted(w, &l.licence_no)?;
-        let state = if declaration_no.is_empty() {
-            String::new()
-        } else {
-            usage::item(w, &l.licence_no, declaration_no, item)?
-                .map(|(_, it)| it.state.code().to_owned())
-                .unwrap_or_default()
-        };
+        let state = usage::item(w, &l.licence_no, declaration_no, item)?
+            .map(|(_, it)| it.state.code())
+            .unwrap_or_default();
+        Ok(self.outcome_with(l, standing, reasons, counted, state))
+    }
+
+    /// The answer to a step, from what the step knows: the licence's counted usage after
+    /// it and the item's state (empty: nothing reserved).
+    fn outcome_with(
+        &self,
+        l: &Licence,
+        standing: (State, i64),
+        reasons: Vec<Reason>,
+        counted: Counted,
+        state: &str,
+    ) -> CheckOutcome {
         let ceiling = policy::ceiling(l, self.overfill(l));
-        Ok(CheckOutcome {
+        CheckOutcome {
             passed: reasons.is_empty(),
             reasons,
             licence_no: l.licence_no.clone(),
             standing: standing.0.code().into(),
             standing_as_of_ms: standing.1,
-            state,
+            state: state.to_owned(),
             uses: counted.uses,
             max_uses: policy::max_uses(l),
             used_quantity: counted.quantity.normalize().to_string(),
@@ -751,7 +760,7 @@ impl Customs {
                 .normalize()
                 .to_string(),
             unit: l.lines.first().map(|x| x.unit.clone()).unwrap_or_default(),
-        })
+        }
     }
 
     /// Licence `no`'s usage at this district, if this node holds the licence.
@@ -850,6 +859,16 @@ fn signature_reason(e: LicenceError) -> Reason {
         code: "signature".into(),
         field: "licence".into(),
         message: format!("the e-licence does not verify under the office's keys: {e}"),
+    }
+}
+
+/// The office's word on `l` unless it is valid, else expired by `today` (`YYYYMMDD`, this
+/// node's China date), else valid.
+fn judge(l: &Licence, fed: Option<State>, today: &str) -> State {
+    match fed {
+        Some(s) if s != State::Valid => s,
+        _ if l.expiry.replace('-', "").as_str() < today => State::Expired,
+        _ => State::Valid,
     }
 }
 

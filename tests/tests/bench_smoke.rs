@@ -71,3 +71,18 @@ fn bench_customs_smoke_2000_licences_100_declarations() {
     assert!(v["standing_sync_bytes"].as_u64().unwrap() > 0);
     assert!(out.status.success());
 }
+
+#[test]
+fn bench_inbox_smoke_500_cases() {
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-inbox"))
+        .args(["--cases", "500", "--requests", "10"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["cases"], 500, "{v}");
+    assert!(v["page_p99_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["json_bytes_max"].as_u64().unwrap() > 0);
+    assert!(out.status.success());
+}
