@@ -462,7 +462,8 @@ mod tests;
 mod vectors {
     //! Committed test vectors for certificates, revocation lists, key records, receipts,
     //! refusals, reference releases, standing statements, e-licences, standing feed pages,
-    //! usage entries and customs invites (`vectors/signed-objects-v1.json`); they must stay
+    //! usage entries, customs invites and the licence's QR texts
+    //! (`vectors/signed-objects-v1.json`); they must stay
     //! byte-identical.
     use ed25519_dalek::SigningKey;
 
@@ -593,6 +594,14 @@ mod vectors {
             expires_at_ms: 1_765_000_000_000,
         }
         .to_token(&authority);
+        let qr = {
+            let root = Trust::new(authority.verifying_key().to_bytes());
+            let l = crate::licence::Licence::verify(&licence, &root).unwrap();
+            (
+                crate::licence_qr::full_text(&licence),
+                crate::licence_qr::ref_text(&l, &licence),
+            )
+        };
         let json = serde_json::json!({
             "description": "ed25519 seeds: authority 0x01*32, next authority 0x02*32, device 0x03*32; carried form = u32 len || payload || 64-byte signature over TAG || 0x00 || payload",
             "authority_public_key": hex::encode(authority.verifying_key().to_bytes()),
@@ -608,6 +617,8 @@ mod vectors {
             "standing_feed": hex::encode(&standing_feed),
             "usage_entry (signed by the device seed 0x03*32 as a customs node)": hex::encode(&usage_entry),
             "customs_invite": customs_invite,
+            "licence_qr_full (the QR text of `licence`, whole)": qr.0,
+            "licence_qr_ref (the QR text of `licence`, by reference)": qr.1,
         });
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -638,6 +649,12 @@ mod vectors {
         assert_eq!(st.state, crate::standing::State::Deleted);
         let l = crate::licence::Licence::verify(&licence, &root).unwrap();
         assert_eq!(l.licence_no, "26AA000001");
+        use crate::licence_qr::QrPayload;
+        assert_eq!(
+            QrPayload::parse(&qr.0),
+            Ok(QrPayload::Full(licence.clone()))
+        );
+        assert!(QrPayload::parse(&qr.1).unwrap().matches(&licence));
         let p = crate::standing::FeedPage::verify_trusted(&standing_feed, &root).unwrap();
         assert_eq!(p.entries.len(), 2);
         let u = crate::usage::UsageEntry::verify(&usage_entry, &device.verifying_key().to_bytes())
