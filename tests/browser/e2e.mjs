@@ -265,6 +265,11 @@ async function authorityReview() {
   await page.getByRole("link", { name: state.app_no }).click();
   check(await page.getByText("印章有效").isVisible(), "the seal verifies");
   await shot(page, "auth-04-case");
+  // A refusal without a reason: the error at the form, in Chinese, the case still there.
+  await page.getByRole("button", { name: "初审不予通过" }).click();
+  const why = await page.locator("#decision-error").innerText();
+  check(why.includes("理由") && !/reason|field/i.test(why), `a refusal without a reason is named in place: ${why}`);
+  check(await page.getByText("印章有效").isVisible(), "the case is still on the page");
   await page.getByRole("button", { name: "初审通过" }).click();
   await page.waitForURL(/msg=flash.decided/);
   check((await page.locator("#case-status").innerText()).includes("待复审"), "初审通过 → 待复审");

@@ -345,6 +345,12 @@ async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
 }
 
 async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
+    case_view(ctx, id, None).await
+}
+
+/// The case page; `decision_error` is why a decision just made was refused, shown at the
+/// decision form with the case still there.
+async fn case_view(ctx: Ctx, id: String, decision_error: Option<String>) -> Response {
     let (p, staff) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
@@ -408,6 +414,7 @@ async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
             }, "device": file.seal.device,
                      "certificate": file.seal.certificate},
             "decide": decide,
+            "decision_error": decision_error,
             "pending": stage.is_some(),
             "diff_from": diff.as_ref().map(|d| d.0),
             "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({"field": f, "before": b, "after": a})).collect::<Vec<_>>()),
@@ -460,7 +467,18 @@ async fn decide(
     .await
     {
         Ok(_) => see_other(&format!("/cases/{id}?msg=flash.decided")),
-        Err(f) => failed(&p, f),
+        Err(f) => {
+            let (code, body) = f.parts();
+            let message = match body.field.as_deref() {
+                Some("reason") => p.t("case.reason_required"),
+                _ => body.message.clone(),
+            };
+            let mut page = case_view(ctx, id.to_string(), Some(message)).await;
+            if page.status() == StatusCode::OK {
+                *page.status_mut() = code;
+            }
+            page
+        }
     }
 }
 
