@@ -12,6 +12,8 @@ pub mod enterprise;
 pub mod forms;
 pub mod gate;
 pub mod guard;
+pub mod licence_form;
+pub mod licence_pdf;
 pub mod licence_view;
 pub mod qr_scan;
 

@@ -335,12 +335,32 @@ async function enterpriseLicence() {
   await page.getByRole("link", { name: state.licence_no }).click();
   check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies on the enterprise node");
   check((await page.locator(".qr svg").count()) === 1, "a QR code");
+  // The paper form: its bilingual title and boxes 1–21 in the form's order, names not codes.
+  const form = await page.locator("#licence-form").innerText();
+  check(form.includes("中华人民共和国出口许可证") && form.includes("EXPORT LICENCE OF THE PEOPLE'S REPUBLIC OF CHINA"), "the form's title in both languages");
+  const boxes = [...form.matchAll(/(?:^|\n|\s)(\d{1,2})\. /g)].map((m) => Number(m[1]));
+  check(JSON.stringify(boxes) === JSON.stringify([1, 3, 2, 4, 5, 8, 6, 9, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]), `boxes 1–21 in the form's order: ${boxes}`);
+  check(form.includes("一般贸易") && form.includes("吨") && form.includes("美元") && !/\b(general|lc|USD)\b/.test(form.replace(/Amount in USD/g, "")), `names, not codes, on the form: ${form}`);
   await shot(page, "ent-14-licence");
+  const dir = mkdtempSync(join(tmpdir(), "exlic-dl-"));
+  // Printed from the browser: one A4 page.
+  await page.emulateMedia({ media: "print" });
+  const printed = join(dir, "printed.pdf");
+  await page.pdf({ path: printed, format: "A4" });
+  await page.emulateMedia({ media: "screen" });
+  // The node's own PDF.
+  const [pdfDownload] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "下载电子许可证（PDF）" }).click(),
+  ]);
+  const pdf = join(dir, "licence.pdf");
+  await pdfDownload.saveAs(pdf);
+  check(pdfDownload.suggestedFilename() === `${state.licence_no}.pdf`, `the PDF is named by the licence: ${pdfDownload.suggestedFilename()}`);
   const [download] = await Promise.all([
     page.waitForEvent("download"),
-    page.getByRole("link", { name: "下载签名文件" }).click(),
+    page.getByRole("link", { name: /下载签名文件/ }).click(),
   ]);
-  const file = join(mkdtempSync(join(tmpdir(), "exlic-dl-")), "licence.licence");
+  const file = join(dir, "licence.licence");
   await download.saveAs(file);
   await page.goto(ENT + "/verify");
   await page.locator("#v-file").setInputFiles(file);
@@ -426,7 +446,7 @@ async function enterpriseLicence() {
   const qr = join(mkdtempSync(join(tmpdir(), "exlic-qr-")), "qr.png");
   await phone.page.locator(".qr svg").screenshot({ path: qr });
   await phone.ctx.close();
-  return { licence_no: state.licence_no, licence_file: file, qr_png: qr };
+  return { licence_no: state.licence_no, licence_file: file, qr_png: qr, licence_pdf: pdf, printed_pdf: printed };
 }
 
 async function authorityDeletion() {
@@ -472,7 +492,14 @@ async function enterpriseDeleted() {
   const verdict = await page.locator("#licence-check").innerText();
   check(verdict.includes("已删证") && !verdict.includes("验证通过"), `the licence page says deleted: ${verdict}`);
   check((await page.locator("#licence-standing").innerText()).includes("状态截至"), "the standing's age is shown");
+  check((await page.locator("#licence-form .lf-stamp").innerText()).includes("已删证"), "the form is stamped deleted");
   await shot(page, "ent-24b-licence-page-deleted");
+  const [pdfDownload] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "下载电子许可证（PDF）" }).click(),
+  ]);
+  const deletedPdf = join(mkdtempSync(join(tmpdir(), "exlic-dl-")), "deleted.pdf");
+  await pdfDownload.saveAs(deletedPdf);
   // And the application's row in 许可证申请 says so beside 已发证, with codes by name.
   await page.goto(ENT + "/applications");
   const list = await page.locator("main").innerText();
@@ -492,7 +519,7 @@ async function enterpriseDeleted() {
   await shot(page, "ent-27-profile-accepted");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
-  return state;
+  return { ...state, deleted_pdf: deletedPdf };
 }
 
 async function customsCheck() {

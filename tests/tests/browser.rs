@@ -90,6 +90,14 @@ fn a_user_walks_the_whole_path_in_chromium() {
         (c.application(id).await.ok()?.status == ApplicationStatus::Issued).then_some(())
     }));
     let requested = phase("enterprise-licence", &ent.url, &auth.url, &reviewed);
+    let r: serde_json::Value = serde_json::from_str(&requested).unwrap();
+    let no = r["licence_no"].as_str().unwrap();
+    node_pdf_holds_the_licence(r["licence_pdf"].as_str().unwrap(), no, "有效");
+    assert_eq!(
+        pdf_info(r["printed_pdf"].as_str().unwrap())["Pages"],
+        "1",
+        "the licence page prints on one A4 page"
+    );
     let customs = Node::start(&cdir);
     phase_with(
         "customs-check",
@@ -109,5 +117,65 @@ fn a_user_walks_the_whole_path_in_chromium() {
         let r = c.licence_requests(None).await.ok()?;
         r.iter().any(|r| r.status == "approved").then_some(())
     }));
-    phase("enterprise-deleted", &ent.url, &auth.url, &requested);
+    let deleted = phase("enterprise-deleted", &ent.url, &auth.url, &requested);
+    let d: serde_json::Value = serde_json::from_str(&deleted).unwrap();
+    node_pdf_holds_the_licence(d["deleted_pdf"].as_str().unwrap(), no, "已删证");
+}
+
+/// `pdfinfo`'s fields of a PDF (poppler-utils; .ci/run installs it).
+fn pdf_info(path: &str) -> std::collections::HashMap<String, String> {
+    let out = Command::new("pdfinfo")
+        .arg(path)
+        .output()
+        .expect("pdfinfo (poppler-utils) is required: apt-get install -y poppler-utils");
+    assert!(out.status.success(), "{path} does not open: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// The node's PDF of licence `no` opens as one A4 page made by the node, its text holds
+/// the number, the commodity in Chinese and the `standing`, and its QR code, read back from
+/// the page rendered by poppler, is this licence.
+fn node_pdf_holds_the_licence(path: &str, no: &str, standing: &str) {
+    let info = pdf_info(path);
+    assert_eq!(info["Pages"], "1", "{info:?}");
+    assert_eq!(
+        info["Producer"], "exlic",
+        "made by the node, not a browser: {info:?}"
+    );
+    assert!(info["Page size"].contains("(A4)"), "{info:?}");
+    let text = Command::new("pdftotext")
+        .args([path, "-"])
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for want in [no, "柠檬酸", "中华人民共和国出口许可证", standing] {
+        assert!(text.contains(want), "{want} in the PDF's text:\n{text}");
+    }
+    let png = format!("{path}.png");
+    let out = Command::new("pdftoppm")
+        .args([
+            "-r",
+            "200",
+            "-png",
+            "-singlefile",
+            path,
+            png.trim_end_matches(".png"),
+        ])
+        .output()
+        .expect("pdftoppm");
+    assert!(out.status.success(), "{out:?}");
+    let qr = exlic_node::ui::qr_scan::read(&std::fs::read(&png).unwrap())
+        .expect("the QR code on the PDF reads back");
+    let payload = exlic_client::licence_qr::QrPayload::parse(&qr).expect("an e-licence QR text");
+    let named = match payload {
+        exlic_client::licence_qr::QrPayload::Full(file) => {
+            exlic_node::ui::enterprise::claimed_no(&file).unwrap_or_default()
+        }
+        exlic_client::licence_qr::QrPayload::Ref { licence_no, .. } => licence_no,
+    };
+    assert_eq!(named, no, "the QR code is this licence's");
 }

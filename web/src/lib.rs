@@ -18,6 +18,7 @@ templates![
     "field.html",
     "error.html",
     "licence.html",
+    "licence_form.html",
     "verify.html",
     "standing.html",
     "enterprise/home.html",

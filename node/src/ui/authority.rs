@@ -42,6 +42,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/licences", get(licences))
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
+        .route("/licences/{no}/pdf", get(licence_pdf))
         .route("/licences/{no}/standing", get(licence_standing))
         .route("/invites", get(invites).post(invite_post))
         .route("/licence-requests", get(licence_request_list))
@@ -591,6 +592,28 @@ async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
     match run(&ctx.0.0, move |a| a.review.licence(&n)).await {
         Ok(Some(f)) => {
             crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
+        }
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
+/// The licence as the office's PDF of the paper form, with its standing now.
+async fn licence_pdf(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (p, _) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let s = &ctx.0.0;
+    let n = no.clone();
+    match run(s, move |a| a.review.licence(&n)).await {
+        Ok(Some(f)) => {
+            let ev = office_evidence(s, no).await;
+            let trust = own_trust(s);
+            let standing = super::enterprise::claimed_licence(&f)
+                .map(|l| licence_view::standing(&p, &l, &ev, Some(&trust)))
+                .unwrap_or_default();
+            licence_view::pdf_response(p, f, standing).await
         }
         Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
         Err(f) => failed(&p, f),

@@ -65,6 +65,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences", get(licences))
         .route("/licences/{no}", get(licence))
         .route("/licences/{no}/file", get(licence_file))
+        .route("/licences/{no}/pdf", get(licence_pdf))
         .route(
             "/licence-requests",
             get(licence_request_list).post(licence_request_save),
@@ -777,15 +778,15 @@ pub fn render_licence(
     p.render(
         "licence.html",
         json!({
-            "lic": {"licence_no": l.licence_no, "goods": licence_view::goods(&l, p.language() == Lang::En)},
+            "lic": {"licence_no": l.licence_no},
+            "form": licence_view::form(p, &l),
             "check": check,
             "standing": licence_view::standing(p, &l, evidence, trust),
             "standing_href": standing_href,
             "usage": licence_view::usage(p, evidence),
-            "boxes": licence_view::boxes(&l, p.language() == Lang::En),
             "qr_svg": licence_view::qr_svg(&l, file),
-            "key_id": hex::encode(l.key_id),
             "file_href": file_href,
+            "pdf_href": format!("{}/pdf", file_href.trim_end_matches("/file")),
         }),
     )
 }
@@ -814,12 +815,16 @@ async fn evidence(s: &AppState, no: String) -> licence_view::Evidence {
     }
 }
 
-/// The licence number a file claims, unchecked (to look up what the node knows of it).
-pub fn claimed_no(file: &[u8]) -> Option<String> {
+/// The licence a file claims to be, unchecked (to look up what the node knows of it).
+pub fn claimed_licence(file: &[u8]) -> Option<exlic_client::licence::Licence> {
     exlic_client::signed::peek(file)
         .ok()
         .and_then(|b| exlic_client::licence::Licence::decode(b).ok())
-        .map(|l| l.licence_no)
+}
+
+/// The licence number a file claims, unchecked.
+pub fn claimed_no(file: &[u8]) -> Option<String> {
+    claimed_licence(file).map(|l| l.licence_no)
 }
 
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
@@ -852,6 +857,23 @@ async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
     }
 }
 
+/// The licence as the node's PDF of the paper form, with its standing as this node knows it.
+async fn licence_pdf(ctx: Ctx, Path(no): Path<String>) -> Response {
+    let (s, p) = open(ctx).await;
+    match licence_bytes(&s, no.clone()).await {
+        Ok(Some(f)) => {
+            let ev = evidence(&s, no).await;
+            let trust = trust(&s);
+            let l = claimed_licence(&f);
+            let standing = l.map(|l| licence_view::standing(&p, &l, &ev, trust.as_ref()));
+            let standing = standing.unwrap_or_default();
+            licence_view::pdf_response(p, f, standing).await
+        }
+        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
+        Err(f) => failed(&p, f),
+    }
+}
+
 /// The verification page (every node): upload a licence file, see the offline result.
 pub async fn verify_render(
     p: &Page,
@@ -866,10 +888,10 @@ pub async fn verify_render(
             if let (Some(l), Some(ev)) = (&lic, evidence) {
                 v["standing"] = licence_view::standing(p, l, ev, Some(t));
             }
-            v["boxes"] = json!(
-                lic.map(|l| licence_view::boxes(&l, p.language() == Lang::En))
-                    .unwrap_or_default()
-            );
+            if let Some(l) = &lic {
+                v["form"] = json!(licence_view::form(p, l));
+                v["qr_svg"] = json!(licence_view::qr_svg(l, f));
+            }
             v
         }
         None => json!({"ok": false, "detail": p.t("verify.no_trust")}),

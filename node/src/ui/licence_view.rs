@@ -1,95 +1,12 @@
-//! An e-licence on screen, on both nodes: its numbered boxes (§2.1), the offline
-//! verification result and the QR code that carries what a verifier needs.
+//! An e-licence for its reader, on both nodes: the paper form on the page and as a PDF,
+//! the offline verification result, its standing and usage, and the QR code that carries
+//! what a verifier needs.
 
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use exlic_client::certificate::Trust;
 use exlic_client::licence::Licence;
 use serde_json::{Value, json};
-
-/// Boxes 1–21 of the printed licence (the goods rows 12–17 are a table of their own).
-pub fn boxes(l: &Licence, en: bool) -> Vec<Value> {
-    let opts = super::forms::options(super::forms::EMBEDDED.data());
-    let n = |list: &str, code: &str| super::forms::name_of(&opts, list, code, en);
-    let b =
-        |no: &str, label: &str, value: String| json!({"no": no, "label": label, "value": value});
-    vec![
-        b(
-            "1",
-            "lic.box.exporter",
-            format!("{} · {} · {}", l.exporter[0], l.exporter[1], l.exporter[2]),
-        ),
-        b(
-            "2",
-            "lic.box.consignor",
-            format!(
-                "{} · {} · {}",
-                l.consignor[0], l.consignor[1], l.consignor[2]
-            ),
-        ),
-        b("3", "field.licence_no", l.licence_no.clone()),
-        b("4", "lic.expiry", l.expiry.clone()),
-        b("5", "field.trade_mode", n("trade_modes", &l.trade_mode)),
-        b("6", "field.contract_no", l.contract_no.clone()),
-        b(
-            "7",
-            "field.customs_district",
-            n("customs_districts", &l.customs_district),
-        ),
-        b("8", "field.country", n("countries", &l.country)),
-        b(
-            "9",
-            "field.payment_mode",
-            n("payment_modes", &l.payment_mode),
-        ),
-        b(
-            "10",
-            "field.transport_mode",
-            n("transport_modes", &l.transport_mode),
-        ),
-        b(
-            "11",
-            "field.commodity",
-            format!("{} {}", l.commodity[0], l.commodity[1]),
-        ),
-        b("18", "form.total", {
-            let cur = n("currencies", &l.currency);
-            if l.currency == "USD" {
-                format!("{} {cur}", l.total[0])
-            } else if en {
-                format!("{} {cur} (USD {})", l.total[0], l.total[1])
-            } else {
-                format!("{} {cur}（折美元 {}）", l.total[0], l.total[1])
-            }
-        }),
-        b("19", "field.remarks", l.remarks.clone()),
-        b(
-            "20",
-            "lic.box.agency",
-            format!("{} ({})", l.agency[1], l.agency[0]),
-        ),
-        b("21", "lic.issue_date", l.issue_date.clone()),
-        b("", "field.application_no", l.application_no.clone()),
-        b("", "field.quota_year", l.quota_year.to_string()),
-        b("", "lic.max_uses", l.max_uses.to_string()),
-    ]
-}
-
-/// The goods rows as table cells (units by name).
-pub fn goods(l: &Licence, en: bool) -> Vec<Vec<String>> {
-    let opts = super::forms::options(super::forms::EMBEDDED.data());
-    l.lines
-        .iter()
-        .map(|g| {
-            vec![
-                g.spec.clone(),
-                super::forms::name_of(&opts, "units", &g.unit, en),
-                g.quantity.clone(),
-                g.unit_price.clone(),
-                g.amount.clone(),
-                g.amount_usd.clone(),
-            ]
-        })
-        .collect()
-}
 
 /// Verifies `file` offline against `trust`: the result for display and the licence, if
 /// it could be read at all.
@@ -110,17 +27,85 @@ pub fn check(file: &[u8], trust: &Trust) -> (Value, Option<Licence>) {
 
 /// The QR code: the whole signed licence when it fits (then a phone verifies it with the
 /// authority's public key alone), else its number and SHA-256 to check a copy against.
-pub fn qr_svg(l: &Licence, file: &[u8]) -> String {
+pub fn qr_code(l: &Licence, file: &[u8]) -> Option<qrcode::QrCode> {
     use exlic_client::licence_qr::{full_text, ref_text};
     let (full, short) = (full_text(file), ref_text(l, file));
-    let code = qrcode::QrCode::with_error_correction_level(full.as_bytes(), qrcode::EcLevel::L)
-        .or_else(|_| qrcode::QrCode::new(short.as_bytes()));
-    match code {
-        Ok(c) => c
-            .render::<qrcode::render::svg::Color<'_>>()
+    qrcode::QrCode::with_error_correction_level(full.as_bytes(), qrcode::EcLevel::L)
+        .or_else(|_| qrcode::QrCode::new(short.as_bytes()))
+        .ok()
+}
+
+/// [`qr_code`] as SVG for the page.
+pub fn qr_svg(l: &Licence, file: &[u8]) -> String {
+    qr_code(l, file).map_or_else(String::new, |c| {
+        c.render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(160, 160)
-            .build(),
-        Err(_) => String::new(),
+            .build()
+    })
+}
+
+/// The paper form of `l` for a page in `p`'s language.
+pub fn form(p: &super::Page, l: &Licence) -> super::licence_form::Form {
+    super::licence_form::form(l, p.language() == super::Lang::En, &|k| p.t(k))
+}
+
+/// [`pdf`] off the async threads (the first one reads the font).
+pub async fn pdf_response(p: super::Page, file: Vec<u8>, standing: Value) -> Response {
+    tokio::task::spawn_blocking(move || pdf(&p, &file, &standing))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "licence PDF task");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })
+}
+
+/// The licence `file` as a one-page A4 PDF drawn by this node: the paper form, its
+/// standing as this node knows it (`standing`, from [`standing`]) and the QR code.
+pub fn pdf(p: &super::Page, file: &[u8], standing: &Value) -> Response {
+    let Some(l) = exlic_client::signed::peek(file)
+        .ok()
+        .and_then(|b| Licence::decode(b).ok())
+    else {
+        return p.error(StatusCode::UNPROCESSABLE_ENTITY, p.t("verify.unreadable"));
+    };
+    let code = standing["code"].as_str().unwrap_or("valid");
+    let key = format!("lic.standing.{code}");
+    let detail = match standing["as_of"].as_str() {
+        Some(a) => format!("{} {a}", p.t("standing.as_of")),
+        None => p.t("standing.unknown"),
+    };
+    let qr = qr_code(&l, file).map(|c| super::licence_pdf::QrModules::from(&c));
+    let extras = super::licence_pdf::Extras {
+        qr: qr.as_ref(),
+        standing: super::licence_pdf::StandingLine {
+            ok: standing["ok"].as_bool().unwrap_or(false),
+            words: (
+                super::text(super::Lang::Zh, &key),
+                super::text(super::Lang::En, &key),
+            ),
+            detail,
+        },
+        footer: p.t("lic.qr_hint"),
+    };
+    match super::licence_pdf::render(&form(p, &l), &extras, &l.licence_no) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.pdf\"", l.licence_no),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "licence PDF");
+            p.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{}: {e}", p.t("lic.pdf_unavailable")),
+            )
+        }
     }
 }
 
