@@ -94,6 +94,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
     }
     env.add_function("t", t);
+    env.add_filter("filesize", size_text);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     // An absent value prints as nothing: MiniJinja's default spells it `None`, which then
     // sat in every empty search box.
@@ -218,9 +219,14 @@ impl Page {
     }
 }
 
-/// Wraps a role's routes with what every UI has: `/static/…`, the language switch and the
-/// security [`guard`] (which also covers the JSON API merged into `app`).
+/// Wraps a role's routes with what every UI has: `/static/…`, the language switch, the
+/// security [`guard`] (which also covers the JSON API merged into `app`) and gzip for
+/// pages, CSS, JS and JSON (not for files already compressed: PDFs, signed files, images).
 pub fn shell(app: axum::Router, guard: Guard) -> axum::Router {
+    use tower_http::compression::predicate::{NotForContentType, Predicate};
+    let compressible = tower_http::compression::DefaultPredicate::new()
+        .and(NotForContentType::new("application/pdf"))
+        .and(NotForContentType::new("application/octet-stream"));
     app.route("/static/{name}", axum::routing::get(asset))
         .route("/lang", axum::routing::post(switch_lang))
         .layer(axum::middleware::from_fn_with_state(
@@ -228,6 +234,7 @@ pub fn shell(app: axum::Router, guard: Guard) -> axum::Router {
             guard::check,
         ))
         .layer(axum::Extension(std::sync::Arc::new(guard)))
+        .layer(tower_http::compression::CompressionLayer::new().compress_when(compressible))
 }
 
 /// The enterprise node's whole HTTP surface: the JSON API and the screens behind the
@@ -283,6 +290,21 @@ pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
+/// A file size as people read it: `3.0 KB`, `1.2 MB` (bytes below 1,000).
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// Milliseconds since the epoch as China time `YYYY-MM-DD HH:MM`.
 pub fn when(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
@@ -315,6 +337,14 @@ mod tests {
     use super::*;
 
     /// Every `t("…")` key used in a template exists in both languages.
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(size_text(0), "0 B");
+        assert_eq!(size_text(999), "999 B");
+        assert_eq!(size_text(3018), "3.0 KB");
+        assert_eq!(size_text(20 * 1024 * 1024), "21.0 MB");
+    }
+
     #[test]
     fn every_template_key_is_in_the_catalogue() {
         let mut missing = Vec::new();

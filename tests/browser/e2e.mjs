@@ -280,7 +280,17 @@ async function authorityReview() {
   await page.goto(AUTH + "/cases?status=pending_second");
   await page.getByRole("link", { name: state.app_no }).click();
   await shot(page, "auth-05-second-review");
+  // The decision comes after the case's content; issuing asks for confirmation first.
+  const order = await page.evaluate(() => {
+    const at = (sel) => document.querySelector(sel)?.getBoundingClientRect().top ?? -1;
+    return { decide: at("#decide-h"), goods: at("main table"), seal: at("#seal-h") };
+  });
+  check(order.decide > order.seal && order.decide > order.goods, `the decision form is below the content: ${JSON.stringify(order)}`);
   await page.getByRole("button", { name: "复审通过并发证" }).click();
+  check(await page.locator("#confirm-issue").isVisible(), "issuing asks for confirmation");
+  check((await page.locator("#case-status").innerText()).includes("待复审"), "nothing is issued before confirming");
+  await shot(page, "auth-05b-confirm-issue");
+  await page.getByRole("button", { name: "确认发证" }).click();
   await page.waitForURL(/msg=flash.decided/);
   check((await page.locator("#case-status").innerText()).includes("已发证"), "复审通过 → 已发证");
   const licenceNo = (await page.locator('a[href^="/licences/"]').first().innerText()).trim();
@@ -340,7 +350,9 @@ async function enterpriseLicence() {
   check(form.includes("中华人民共和国出口许可证") && form.includes("EXPORT LICENCE OF THE PEOPLE'S REPUBLIC OF CHINA"), "the form's title in both languages");
   const boxes = [...form.matchAll(/(?:^|\n|\s)(\d{1,2})\. /g)].map((m) => Number(m[1]));
   check(JSON.stringify(boxes) === JSON.stringify([1, 3, 2, 4, 5, 8, 6, 9, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]), `boxes 1–21 in the form's order: ${boxes}`);
-  check(form.includes("一般贸易") && form.includes("吨") && form.includes("美元") && !/\b(general|lc|USD)\b/.test(form.replace(/Amount in USD/g, "")), `names, not codes, on the form: ${form}`);
+  const values = (await page.locator("#licence-form .lf-value, #licence-form tr.lf-goods td").allInnerTexts()).join(" | ");
+  check(values.includes("一般贸易") && values.includes("吨") && values.includes("信用证") && !/\b(general|lc|sea|t|USD)\b/.test(values), `names, not codes, in the form's values: ${values}`);
+  check(form.includes("单价（美元）"), "the currency by name in the Chinese label");
   await shot(page, "ent-14-licence");
   const dir = mkdtempSync(join(tmpdir(), "exlic-dl-"));
   // Printed from the browser: one A4 page.

@@ -157,14 +157,12 @@ fn node_pdf_holds_the_licence(path: &str, no: &str, standing: &str) {
     }
     let png = format!("{path}.png");
     let out = Command::new("pdftoppm")
+        // The right half of the page's lower part, where box 20 holds the code, at 300 dpi
+        // (a whole page at that resolution would be scaled down before decoding).
         .args([
-            "-r",
-            "200",
-            "-png",
-            "-singlefile",
-            path,
-            png.trim_end_matches(".png"),
+            "-r", "300", "-x", "1240", "-y", "1000", "-W", "1240", "-H", "2000",
         ])
+        .args(["-png", "-singlefile", path, png.trim_end_matches(".png")])
         .output()
         .expect("pdftoppm");
     assert!(out.status.success(), "{out:?}");

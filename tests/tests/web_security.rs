@@ -209,3 +209,57 @@ async fn staff_screens_need_a_session_over_tls() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_css_and_js_travel_gzipped_over_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    init_authority(dir.path(), free_port());
+    let node = Node::start(dir.path());
+    let http = exlic_client::client::http_client(&node.tls_cert()).unwrap();
+    for path in ["/login", "/static/app.css", "/static/app.js"] {
+        let plain = http
+            .get(format!("{}{path}", node.url))
+            .send()
+            .await
+            .unwrap();
+        let h = plain.headers().clone();
+        assert!(
+            h["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .contains("max-age="),
+            "{path}: HSTS"
+        );
+        assert!(
+            h.get("content-encoding").is_none(),
+            "{path}: asked for none"
+        );
+        let body = plain.bytes().await.unwrap();
+        let zipped = http
+            .get(format!("{}{path}", node.url))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        let packed = zipped.bytes().await.unwrap();
+        // A small page halves less; the stylesheet and script more than halve.
+        let factor = if path == "/login" { 1 } else { 2 };
+        assert!(
+            packed.len() * factor < body.len(),
+            "{path}: {} → {} bytes",
+            body.len(),
+            packed.len()
+        );
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&packed[..]),
+            &mut unpacked,
+        )
+        .unwrap();
+        if path != "/login" {
+            // The sign-in page carries a fresh CSRF token each time; the assets are fixed.
+            assert_eq!(unpacked, body, "{path}");
+        }
+    }
+}

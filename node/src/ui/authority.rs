@@ -346,12 +346,19 @@ async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
 }
 
 async fn case(ctx: Ctx, Path(id): Path<String>) -> Response {
-    case_view(ctx, id, None).await
+    case_view(ctx, id, None, None).await
 }
 
 /// The case page; `decision_error` is why a decision just made was refused, shown at the
 /// decision form with the case still there.
-async fn case_view(ctx: Ctx, id: String, decision_error: Option<String>) -> Response {
+/// The case page; `decision_error` names what was wrong with a decision just posted, and
+/// `confirm` (the reason typed) asks the 处长 to confirm issuing before the licence is signed.
+async fn case_view(
+    ctx: Ctx,
+    id: String,
+    decision_error: Option<String>,
+    confirm: Option<String>,
+) -> Response {
     let (p, staff) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
@@ -393,10 +400,15 @@ async fn case_view(ctx: Ctx, id: String, decision_error: Option<String>) -> Resp
     } else {
         None
     };
+    let en = p.language() == Lang::En;
+    let units = &reference.data().units;
     let goods: Vec<Value> = form
         .goods
         .iter()
-        .map(|g| json!({"spec": g.spec, "unit": g.unit, "quantity": g.quantity, "unit_price": g.unit_price}))
+        .map(|g| {
+            json!({"spec": g.spec, "unit": forms::code_name(units, &g.unit, en),
+                        "quantity": g.quantity, "unit_price": g.unit_price})
+        })
         .collect();
     p.render(
         "authority/case.html",
@@ -416,9 +428,12 @@ async fn case_view(ctx: Ctx, id: String, decision_error: Option<String>) -> Resp
                      "certificate": file.seal.certificate},
             "decide": decide,
             "decision_error": decision_error,
+            "confirm": confirm.map(|reason| json!({"reason": reason})),
             "pending": stage.is_some(),
             "diff_from": diff.as_ref().map(|d| d.0),
-            "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({"field": f, "before": b, "after": a})).collect::<Vec<_>>()),
+            "diff": diff.map(|d| d.1.into_iter().map(|(f, b, a)| json!({
+                "field": f, "label": super::enterprise::label_of(&p, &f), "before": b, "after": a,
+            })).collect::<Vec<_>>()),
             "groups": forms::groups(),
             "values": forms::display(&form, reference.data(), p.language() == Lang::En),
             "finding_errors": finding_errors,
@@ -461,6 +476,11 @@ async fn decide(
     }
     let approve = f.get("approve").map(String::as_str) == Some("true");
     let reason = f.get("reason").cloned().unwrap_or_default();
+    // Issuing signs a licence that cannot be taken back (only deleted): the 处长 confirms
+    // it on a second step, which works without JavaScript.
+    if stage == Stage::Second && approve && f.get("confirm").map(String::as_str) != Some("yes") {
+        return case_view(ctx, id.to_string(), None, Some(reason)).await;
+    }
     let actor = format!("{} @{}", staff.actor(), peer.ip());
     match run(s, move |a| {
         a.review.decide(id, stage, approve, &reason, &actor)
@@ -474,7 +494,7 @@ async fn decide(
                 Some("reason") => p.t("case.reason_required"),
                 _ => body.message.clone(),
             };
-            let mut page = case_view(ctx, id.to_string(), Some(message)).await;
+            let mut page = case_view(ctx, id.to_string(), Some(message), None).await;
             if page.status() == StatusCode::OK {
                 *page.status_mut() = code;
             }

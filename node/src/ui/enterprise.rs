@@ -303,7 +303,8 @@ fn goods_rows(form: &ApplicationForm, amounts: &[String]) -> Vec<Value> {
         .collect()
 }
 
-fn label_of(p: &Page, field: &str) -> String {
+/// A field path's label in the page's language (`goods[1].quantity` → 数量 (2)).
+pub(super) fn label_of(p: &Page, field: &str) -> String {
     let key = if let Some(rest) = field.strip_prefix("goods[") {
         let col = rest.split_once("].").map(|(_, c)| c).unwrap_or("goods");
         format!("field.{col}")

@@ -94,7 +94,9 @@ pub fn form(l: &Licence, en: bool, t: &dyn Fn(&str) -> String) -> Form {
             format!("{} {}", t("lic.uscc"), p[2]),
         ]
     };
-    let cur = super::forms::name_of(&opts, "currencies", &l.currency, en);
+    // The Chinese label names the currency in Chinese, the English one by its code.
+    let cur = super::forms::name_of(&opts, "currencies", &l.currency, false);
+    let cur_en = super::forms::name_of(&opts, "currencies", &l.currency, true);
     let one = |v: &str| vec![v.to_owned()];
     Form {
         title: TITLE,
@@ -171,13 +173,13 @@ pub fn form(l: &Licence, en: bool, t: &dyn Fn(&str) -> String) -> Form {
             cell(
                 "15",
                 &format!("单价（{cur}）"),
-                &format!("Unit price ({cur})"),
+                &format!("Unit price ({cur_en})"),
                 Vec::new(),
             ),
             cell(
                 "16",
                 &format!("总值（{cur}）"),
-                &format!("Amount ({cur})"),
+                &format!("Amount ({cur_en})"),
                 Vec::new(),
             ),
             cell("17", "总值折美元", "Amount in USD", Vec::new()),

@@ -513,7 +513,7 @@ fn draw(pen: &mut Pen<'_>, form: &Form, ex: &Extras<'_>) {
     top -= h;
 
     // 19 (备注) beside 20 (the seal with the QR code), 21 under 20.
-    let qr_side = 170.0;
+    let qr_side = 190.0;
     let seal_h = 44.0 + qr_side;
     boxed(pen, LEFT, top, half, seal_h, &form.remarks);
     boxed(pen, LEFT + half, top, half, seal_h, &form.seal);
@@ -562,17 +562,17 @@ fn draw_qr(pen: &mut Pen<'_>, x: f32, y: f32, side: f32) {
     pen.c.restore_state();
 }
 
-/// The QR code as a 1-bit grey image, a module a pixel with a quiet zone of two: a
+/// The QR code as a 1-bit grey image, a module a pixel with the quiet zone of four: a
 /// viewer scales it without seams between modules. Returns the side in pixels and the rows.
 fn qr_image(qr: &QrModules) -> (i32, Vec<u8>) {
     let n = qr.width;
-    let side = n + 4;
+    let side = n + 8;
     let row_bytes = side.div_ceil(8);
     let mut data = vec![0xFF; row_bytes * side];
     for row in 0..n {
         for col in 0..n {
             if qr.dark[row * n + col] {
-                let (r, c) = (row + 2, col + 2);
+                let (r, c) = (row + 4, col + 4);
                 data[r * row_bytes + c / 8] &= !(0x80 >> (c % 8));
             }
         }
