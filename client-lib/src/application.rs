@@ -157,6 +157,43 @@ pub struct ApplicationView {
     /// the application is editable again and each finding belongs beside its field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_at_receipt: Option<ReceiptRefusal>,
+    /// Fields two devices of this enterprise set to different values while apart. The
+    /// document keeps every value until someone picks one (`POST …/resolve`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<FieldConflict>,
+}
+
+/// One field set on two devices while apart, with each value and who wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldConflict {
+    /// The field's path in the form (`contract_no`, `goods[0].quantity`, `contract.buyer_name`).
+    pub field: String,
+    /// Every value the document holds for it; the first is the one shown until resolved.
+    pub values: Vec<ConflictValue>,
+}
+
+/// One value of a [`FieldConflict`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConflictValue {
+    /// The value.
+    pub value: String,
+    /// The device that wrote it: the first 16 bytes of its public key, hex.
+    pub device: String,
+    /// Whether this device wrote it.
+    pub mine: bool,
+}
+
+/// Picks one value of a field in conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResolveInput {
+    /// The field's path, as in [`FieldConflict::field`].
+    pub field: String,
+    /// The value to keep: one of the conflict's values.
+    pub value: String,
 }
 
 /// The office's signed refusal of one sealed revision, as the node shows it.

@@ -484,6 +484,22 @@ impl Client {
             .await
     }
 
+    /// Keeps `value` of a field two devices set while apart:
+    /// `POST /applications/{id}/resolve`.
+    pub async fn resolve_conflict(
+        &self,
+        id: DocId,
+        field: &str,
+        value: &str,
+    ) -> Result<ApplicationView, ClientError> {
+        let input = crate::application::ResolveInput {
+            field: field.into(),
+            value: value.into(),
+        };
+        self.send_json(Method::POST, &format!("/applications/{id}/resolve"), &input)
+            .await
+    }
+
     /// Deletes a draft: `DELETE /applications/{id}`.
     pub async fn delete_application(&self, id: DocId) -> Result<(), ClientError> {
         Self::check(

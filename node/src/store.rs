@@ -240,6 +240,11 @@ impl Store {
         })
     }
 
+    /// The Automerge actor this node writes as.
+    pub fn actor(&self) -> ActorId {
+        self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Sets the Automerge actor this node writes as (its device identity).
     pub fn set_actor(&self, actor: ActorId) {
         *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.clone();

@@ -52,7 +52,7 @@ pub fn history_line(lang: Lang, event: &str, detail: &str) -> (String, String) {
     let mut text = lookup(lang, &format!("event.{event}.detail")).unwrap_or_default();
     let mut rest = args;
     while let Some((k, after)) = rest.split_once('=') {
-        let (v, next) = if k == "reason" || k == "rules" {
+        let (v, next) = if matches!(k, "reason" | "rules" | "values" | "value") {
             (after, "")
         } else {
             after.split_once(';').unwrap_or((after, ""))
@@ -64,11 +64,26 @@ pub fn history_line(lang: Lang, event: &str, detail: &str) -> (String, String) {
                 text.push_str(if lang == Lang::Zh { "：" } else { ": " });
                 text.push_str(v);
             }
+            // A field by its label: field keys stay off the page.
+            "field" => text = text.replace("{field}", &field_label(lang, v)),
             _ => text = text.replace(&format!("{{{k}}}"), v),
         }
         rest = next;
     }
     (name, text)
+}
+
+/// A form field's label by its path (`goods[1].quantity` → 数量, `contract.buyer_name` →
+/// its label); the path itself when the catalogue has no label.
+pub fn field_label(lang: Lang, path: &str) -> String {
+    let key = match path.strip_prefix("goods[") {
+        Some(rest) => format!(
+            "field.{}",
+            rest.split_once("].").map_or("goods", |(_, c)| c)
+        ),
+        None => format!("field.{}", path.replace("contract.", "contract_")),
+    };
+    lookup(lang, &key).unwrap_or_else(|| path.to_owned())
 }
 
 /// Looks up `key` in `lang`; a missing key shows itself, so it is seen and fixed.

@@ -493,9 +493,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let start = std::time::Instant::now();
+    let deadline = start + Duration::from_secs(secs);
     loop {
         if let Some(v) = check().await {
+            if start.elapsed() > Duration::from_secs(10) {
+                eprintln!("waited {:.1} s for {what}", start.elapsed().as_secs_f64());
+            }
             return v;
         }
         assert!(

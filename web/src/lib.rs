@@ -19,6 +19,7 @@ templates![
     "error.html",
     "licence.html",
     "licence_form.html",
+    "enterprise/conflicts.html",
     "verify.html",
     "standing.html",
     "enterprise/home.html",

@@ -14,7 +14,7 @@ use super::v1::{applications, licence_request, node};
         node::info, node::reference, node::sync, node::certificate, node::cert_requests, node::cert_request, node::licences, node::licence_file, node::licence_standing, node::licence_usage, node::keys, node::certificate_file, node::revocations, node::directory, node::profile, node::propose_profile, node::ekey, node::request_unlock,
         applications::create, applications::list, applications::get_one, applications::save,
         applications::patch, applications::delete, applications::upload, applications::download,
-        applications::remove_attachment, applications::seal, applications::seal_file, applications::report, applications::unseal, applications::copy,
+        applications::remove_attachment, applications::seal, applications::seal_file, applications::report, applications::unseal, applications::copy, applications::resolve,
         licence_request::list, licence_request::create, licence_request::status,
         operators::login, operators::current, operators::logout, operators::audit,
     ),

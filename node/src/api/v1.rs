@@ -73,6 +73,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/applications/{id}/report", post(applications::report))
         .route("/applications/{id}/unseal", post(applications::unseal))
         .route("/applications/{id}/copy", post(applications::copy))
+        .route("/applications/{id}/resolve", post(applications::resolve))
 }
 
 /// Runs an enterprise action on the blocking pool.

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use exlic_client::DocId;
-use exlic_client::application::{ApplicationForm, ApplicationSummary, ApplicationView};
+use exlic_client::application::{
+    ApplicationForm, ApplicationSummary, ApplicationView, ConflictValue, FieldConflict,
+};
 use exlic_client::query::{ApplicationQuery, Page};
 use exlic_client::status::ApplicationStatus;
 
@@ -126,7 +128,7 @@ impl Applications {
                 refused_at_ms: r.refused_at_ms,
                 findings: r.findings,
             });
-        let (form, attachments, deleted, heads) = self
+        let (form, attachments, deleted, heads, conflicts) = self
             .device
             .store
             .with_doc(id, |d| {
@@ -138,9 +140,25 @@ impl Applications {
                     form_doc::attachments(d),
                     form_doc::is_deleted(d),
                     heads,
+                    form_doc::conflicts(d),
                 )
             })?
             .ok_or(EnterpriseError::NotFound(id))?;
+        let me = self.device.store.actor();
+        let conflicts = conflicts
+            .into_iter()
+            .map(|(field, values)| FieldConflict {
+                field,
+                values: values
+                    .into_iter()
+                    .map(|(value, actor)| ConflictValue {
+                        value,
+                        device: actor.to_hex_string(),
+                        mine: actor == me,
+                    })
+                    .collect(),
+            })
+            .collect();
         if deleted {
             return Err(EnterpriseError::NotFound(id));
         }
@@ -161,7 +179,35 @@ impl Applications {
             heads,
             history: state.history,
             refused_at_receipt,
+            conflicts,
         })
+    }
+
+    /// Keeps `value` for `field`, which two devices set while apart: one write that
+    /// supersedes both, recorded in the history with the value kept. Refused, changing
+    /// nothing, when the field is not in conflict or `value` is not one of its values.
+    pub fn resolve(&self, id: DocId, field: &str, value: &str) -> Result<ApplicationView> {
+        let (mut w, state) = self.begin_edit(id, Action::Edit)?;
+        let doc = w.doc(id)?.ok_or(EnterpriseError::NotFound(id))?;
+        let bad = |message: &str| EnterpriseError::BadInput {
+            field: "field".into(),
+            message: message.into(),
+        };
+        let Some((_, values)) = form_doc::conflicts(doc)
+            .into_iter()
+            .find(|(f, _)| f == field)
+        else {
+            return Err(bad(&format!("{field} is not in conflict")));
+        };
+        if !values.iter().any(|(v, _)| v == value) {
+            return Err(EnterpriseError::BadInput {
+                field: "value".into(),
+                message: format!("not one of the values of {field}"),
+            });
+        }
+        form_doc::resolve(doc, field, value)?;
+        let detail = format!("@field={field};value={value}");
+        self.finish_edit_with(w, id, state, "resolved", &detail)
     }
 
     /// Opens an editable application inside a write; refuses frozen or deleted ones.
@@ -183,17 +229,29 @@ impl Applications {
     /// Saves the document change, state and list row, then commits.
     pub(super) fn finish_edit(
         &self,
+        w: WriteBatch<'_>,
+        id: DocId,
+        state: AppState,
+        event: &str,
+    ) -> Result<ApplicationView> {
+        self.finish_edit_with(w, id, state, event, "")
+    }
+
+    /// [`finish_edit`](Self::finish_edit) with the history entry's detail.
+    fn finish_edit_with(
+        &self,
         mut w: WriteBatch<'_>,
         id: DocId,
         mut state: AppState,
         event: &str,
+        detail: &str,
     ) -> Result<ApplicationView> {
         let opts = self.device.commit_opts();
         let doc = w.doc(id)?.ok_or(EnterpriseError::NotFound(id))?;
         doc.commit_with(opts);
         let form = form_doc::read_form(doc);
         if w.save_doc(id)? {
-            state.log(self.device.clock.now_ms(), event, "");
+            state.log(self.device.clock.now_ms(), event, detail);
             self.device.put_state_and_row(&w, id, &form, &state)?;
             w.commit()?;
         } else {

@@ -211,6 +211,7 @@ impl Replica {
             return Ok(());
         }
         let form = form_doc::read_form(d);
+        let conflicts = form_doc::conflicts(d);
         let attachments = form_doc::attachments(d);
         let deleted = form_doc::is_deleted(d);
         let created = form_doc::created_at_ms(d);
@@ -229,7 +230,23 @@ impl Replica {
             updated_at_ms: created,
             history: Vec::new(),
         });
-        state.log(self.device.clock.now_ms(), "synced", "@");
+        let now = self.device.clock.now_ms();
+        state.log(now, "synced", "@");
+        // A field two devices set while apart: each device's value, once per disagreement.
+        for (field, values) in conflicts {
+            let values: Vec<String> = values
+                .iter()
+                .map(|(v, actor)| format!("{v} ({})", &actor.to_hex_string()[..8]))
+                .collect();
+            let detail = format!("@field={field};values={}", values.join(" | "));
+            if !state
+                .history
+                .iter()
+                .any(|h| h.event == "conflict" && h.detail == detail)
+            {
+                state.log(now, "conflict", detail);
+            }
+        }
         super::device::Device::put_state(w, doc, &state)?;
         let row = if deleted {
             None

@@ -92,6 +92,108 @@ fn filter_known(v: &Json, template: &Json) -> Json {
     }
 }
 
+/// A field of the form that holds more than one value: two devices set it while apart.
+/// Each value comes with the actor (device) that wrote it; the first is the one
+/// [`read_form`] shows.
+pub type Conflict = (String, Vec<(String, automerge::ActorId)>);
+
+/// Every field of the form in conflict, by its path (`contract_no`, `contract.buyer_name`,
+/// `goods[0].quantity`).
+pub fn conflicts(doc: &AutoCommit) -> Vec<Conflict> {
+    let mut out = Vec::new();
+    if let Ok(Some((Value::Object(ObjType::Map), form))) = doc.get(ROOT, "form") {
+        scan_conflicts(doc, &form, "", &mut out);
+    }
+    out
+}
+
+fn scan_conflicts(doc: &AutoCommit, obj: &ObjId, prefix: &str, out: &mut Vec<Conflict>) {
+    for key in doc.keys(obj) {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let all = doc.get_all(obj, key.as_str()).unwrap_or_default();
+        match all.as_slice() {
+            [(Value::Object(ObjType::Map), child)] => scan_conflicts(doc, child, &path, out),
+            [(Value::Object(ObjType::List), list)] => {
+                for i in 0..doc.length(list) {
+                    if let Ok(Some((Value::Object(ObjType::Map), item))) = doc.get(list, i) {
+                        scan_conflicts(doc, &item, &format!("{path}[{i}]"), out);
+                    }
+                }
+            }
+            [_, _, ..] => {
+                // The value `get` returns (the one shown) first.
+                let shown = doc.get(obj, key.as_str()).ok().flatten().map(|(_, id)| id);
+                let mut all = all.clone();
+                if let Some(i) = all.iter().position(|(_, id)| Some(id) == shown.as_ref()) {
+                    all[..=i].rotate_right(1);
+                }
+                let values: Vec<(String, automerge::ActorId)> = all
+                    .iter()
+                    .filter_map(|(v, id)| match (v, id) {
+                        (Value::Scalar(s), automerge::ObjId::Id(_, actor, _)) => {
+                            Some((scalar_text(s), actor.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                // Two devices that typed the same value do not disagree.
+                let mut distinct: Vec<&String> = values.iter().map(|(v, _)| v).collect();
+                distinct.sort();
+                distinct.dedup();
+                if distinct.len() > 1 {
+                    out.push((path, values));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn scalar_text(s: &ScalarValue) -> String {
+    match s {
+        ScalarValue::Str(t) => t.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Keeps `value` for the field at `path` (as [`conflicts`] names it): one new write that
+/// supersedes every value the devices wrote, even when it equals the one shown.
+pub fn resolve(
+    doc: &mut AutoCommit,
+    path: &str,
+    value: &str,
+) -> Result<(), automerge::AutomergeError> {
+    let Ok(Some((Value::Object(_), mut obj))) = doc.get(ROOT, "form") else {
+        return Ok(());
+    };
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (key, index) = match part.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if parts.peek().is_none() && index.is_none() {
+            doc.put(&obj, key, value)?;
+            return Ok(());
+        }
+        let Ok(Some((Value::Object(_), child))) = doc.get(&obj, key) else {
+            return Ok(());
+        };
+        obj = match index {
+            Some(i) => match doc.get(&child, i) {
+                Ok(Some((Value::Object(_), item))) => item,
+                _ => return Ok(()),
+            },
+            None => child,
+        };
+    }
+    Ok(())
+}
+
 /// The attachment list.
 pub fn attachments(doc: &AutoCommit) -> Vec<AttachmentRef> {
     let root = serde_json::to_value(AutoSerde::from(doc)).unwrap_or(Json::Null);
@@ -243,6 +345,54 @@ fn reconcile_list(
 mod tests {
     use super::*;
     use exlic_client::application::GoodsLine;
+
+    #[test]
+    fn values_set_apart_are_conflicts_until_one_is_kept() {
+        let base_form = ApplicationForm {
+            contract_no: "X-0".into(),
+            goods: vec![GoodsLine {
+                quantity: "1".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut a = AutoCommit::new().with_actor(automerge::ActorId::from(&[1u8; 16][..]));
+        init(&mut a, 0, &base_form).unwrap();
+        let mut b = a
+            .fork()
+            .with_actor(automerge::ActorId::from(&[2u8; 16][..]));
+        let mut fa = base_form.clone();
+        fa.contract_no = "X-A".into();
+        fa.goods[0].quantity = "2".into();
+        fa.remarks = "same".into();
+        write_form(&mut a, &fa).unwrap();
+        let mut fb = base_form.clone();
+        fb.contract_no = "X-B".into();
+        fb.goods[0].quantity = "3".into();
+        fb.remarks = "same".into();
+        write_form(&mut b, &fb).unwrap();
+        a.merge(&mut b).unwrap();
+        let found = conflicts(&a);
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        // The same value typed on both devices is no disagreement.
+        assert_eq!(fields, ["contract_no", "goods[0].quantity"], "{found:?}");
+        let values: Vec<&str> = found[0].1.iter().map(|(v, _)| v.as_str()).collect();
+        assert!(
+            values.contains(&"X-A") && values.contains(&"X-B"),
+            "{values:?}"
+        );
+        let shown = read_form(&a).contract_no;
+        assert_eq!(found[0].1[0].0, shown, "the first value is the one shown");
+
+        // Keeping the value already shown still settles it: a write supersedes both.
+        resolve(&mut a, "contract_no", &shown).unwrap();
+        resolve(&mut a, "goods[0].quantity", "3").unwrap();
+        assert!(conflicts(&a).is_empty(), "{:?}", conflicts(&a));
+        assert_eq!(read_form(&a).goods[0].quantity, "3");
+        b.merge(&mut a).unwrap();
+        assert!(conflicts(&b).is_empty());
+        assert_eq!(read_form(&b).contract_no, shown);
+    }
 
     #[test]
     fn forms_round_trip_and_unchanged_saves_add_nothing() {

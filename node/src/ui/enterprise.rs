@@ -59,6 +59,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/applications/{id}/report", post(report))
         .route("/applications/{id}/unseal", post(unseal))
         .route("/applications/{id}/copy", post(copy))
+        .route("/applications/{id}/resolve", post(resolve))
         .route("/applications/{id}/delete", post(delete))
         .route("/applications/{id}/seal-file", get(seal_file))
         .route("/query", get(query))
@@ -305,15 +306,8 @@ fn goods_rows(form: &ApplicationForm, amounts: &[String]) -> Vec<Value> {
 
 /// A field path's label in the page's language (`goods[1].quantity` → 数量 (2)).
 pub(super) fn label_of(p: &Page, field: &str) -> String {
-    let key = if let Some(rest) = field.strip_prefix("goods[") {
-        let col = rest.split_once("].").map(|(_, c)| c).unwrap_or("goods");
-        format!("field.{col}")
-    } else {
-        format!("field.{}", field.replace("contract.", "contract_"))
-    };
     // The label alone: field keys stay in `href="#f-…"` and the JSON API.
-    let l = p.t(&key);
-    if l == key { field.to_owned() } else { l }
+    super::field_label(p.language(), field)
 }
 
 /// A rule's finding as the page says it: in Chinese, the rule's own wording from the
@@ -362,6 +356,40 @@ fn app_json(v: &ApplicationView) -> Value {
     })
 }
 
+/// The fields two devices set while apart, by label, each value with who wrote it.
+fn conflicts_json(p: &Page, v: &ApplicationView) -> Value {
+    json!(
+        v.conflicts
+            .iter()
+            .map(|c| json!({
+                "field": c.field, "label": label_of(p, &c.field),
+                "values": c.values.iter().enumerate().map(|(i, x)| json!({
+                    "value": x.value, "shown": i == 0,
+                    "who": if x.mine { p.t("conflict.mine") } else {
+                        format!("{} {}", p.t("conflict.other"), &x.device[..8.min(x.device.len())])
+                    },
+                })).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// 保留此值: keeps one value of a field in conflict.
+async fn resolve(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+    let (s, p) = open(ctx).await;
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let id = match parse_id(&p, &id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let field = f.get("field").cloned().unwrap_or_default();
+    let value = f.get("value").cloned().unwrap_or_default();
+    match run(&s, move |e| e.applications.resolve(id, &field, &value)).await {
+        Ok(_) => see_other(&format!("/applications/{id}?msg=flash.resolved")),
+        Err(f) => failed(&p, f),
+    }
+}
+
 fn render_form(
     s: &AppState,
     p: &Page,
@@ -385,6 +413,7 @@ fn render_form(
         "enterprise/form.html",
         json!({
             "app": app.map(app_json),
+            "conflicts": app.map(|a| conflicts_json(p, a)),
             "action": app.map(|a| format!("/applications/{}", a.id)).unwrap_or_else(|| "/applications".into()),
             "groups": forms::groups(),
             "values": field_paths::flatten(form),
@@ -557,6 +586,7 @@ fn render_view(
         "enterprise/application.html",
         json!({
             "app": app_json(v),
+            "conflicts": conflicts_json(p, v),
             "groups": forms::groups(),
             "values": forms::display(&v.form, s.enterprise.reference().data(), p.language() == Lang::En),
             "goods": goods_shown,

@@ -8,7 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use exlic_client::application::{
-    ApplicationForm, ApplicationSummary, ApplicationView, SealConfirmation, SealResult,
+    ApplicationForm, ApplicationSummary, ApplicationView, ResolveInput, SealConfirmation,
+    SealResult,
 };
 use exlic_client::attachment::AttachmentRef;
 use exlic_client::error::ApiError;
@@ -76,6 +77,21 @@ pub async fn patch(
     run(&s, move |e| e.applications.patch(id, &patch))
         .await
         .map(Json)
+}
+
+/// Keeps one value of a field two devices set while apart.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/resolve", tag = "applications", params(("id" = String, Path)), request_body = ResolveInput,
+    responses((status = 200, body = ApplicationView), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn resolve(
+    State(s): State<AppState>,
+    PathId(id): PathId,
+    JsonBody(input): JsonBody<ResolveInput>,
+) -> Result<Json<ApplicationView>, Failure> {
+    run(&s, move |e| {
+        e.applications.resolve(id, &input.field, &input.value)
+    })
+    .await
+    .map(Json)
 }
 
 /// Deletes a draft.
