@@ -397,25 +397,26 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Ok(v) => v,
         Err(f) => return failed(&p, f),
     };
+    let en = p.language() == Lang::En;
+    use super::licence_form::{commodity_name, date};
     let rows: Vec<Value> = all
         .iter()
         .filter(|l| no.is_empty() || l.licence_no.contains(no.as_str()))
         .map(|l| {
             json!({
                 "licence_no": l.licence_no,
-                "commodity": l.commodity[1],
+                "commodity": commodity_name(l, en),
                 "exporter": l.exporter[0],
-                "expiry": l.expiry,
+                "expiry": date(&l.expiry),
                 "max_uses": l.max_uses,
             })
         })
         .collect();
-    let en = p.language() == Lang::En;
     let ledger = usage.map(|(l, v): (exlic_client::licence::Licence, UsageView)| {
         let unit = l.lines.first().map(|x| x.unit.clone()).unwrap_or_default();
         json!({
             "licence_no": v.licence_no,
-            "commodity": l.commodity[1],
+            "commodity": commodity_name(&l, en),
             "unit": super::forms::code_name(&s.customs.reference().data().units, &unit, en),
             "uses": v.uses, "max_uses": v.max_uses, "quantity": v.quantity,
             "used_quantity": v.used_quantity, "remaining_quantity": v.remaining_quantity,
