@@ -446,6 +446,11 @@ async fn new_form(ctx: Ctx) -> Response {
         form.consignor_name = name;
         form.consignor_uscc = i.enterprise_uscc;
     }
+    // The year in force and the online application's one price term (FOB).
+    form.quota_year = crate::clock::china_date(s.enterprise.now_ms())
+        .year()
+        .to_string();
+    form.price_term = "FOB".into();
     render_form(&s, &p, StatusCode::OK, None, &form, &[])
 }
 
