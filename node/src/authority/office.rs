@@ -48,7 +48,7 @@ impl Office {
             };
             (key, key_records::all(&txn)?)
         };
-        {
+        if crate::store::cases::needs_status_index(&store.read()?)? {
             let w = store.write()?;
             crate::store::cases::ensure_status_index(&w)?;
             w.commit()?;

@@ -170,6 +170,21 @@ pub fn ensure_status_index(w: &WriteBatch<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether [`ensure_status_index`] has work to do: cases without their index (a store
+/// from before it). Read-only, so an office that has it opens without a write.
+pub fn needs_status_index(txn: &impl Txn) -> Result<bool, StoreError> {
+    fn has_rows<T: redb::ReadableTableMetadata>(
+        t: Result<T, redb::TableError>,
+    ) -> Result<bool, StoreError> {
+        match t {
+            Ok(t) => Ok(!t.is_empty()?),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+    Ok(!has_rows(txn.table(CASES_BY_STATUS))? && has_rows(txn.table(CASES))?)
+}
+
 /// Every case, in application-id order.
 pub fn all(txn: &impl Txn) -> Result<Vec<(DocId, CaseRow)>, StoreError> {
     let mut out = Vec::new();
@@ -246,13 +261,20 @@ mod tests {
         assert_eq!(page(&r, second, 0, 50).unwrap().0, 5);
         let c = counts(&r).unwrap();
         assert_eq!((c[&initial], c[&second]), (115, 5));
+        assert!(
+            !needs_status_index(&r).unwrap(),
+            "indexed: opening writes nothing"
+        );
         drop(r);
         // A store from before the index gets it built once.
         let w = store.write().unwrap();
         w.txn().delete_table(CASES_BY_STATUS).unwrap();
-        w.txn().open_table(CASES_BY_STATUS).unwrap();
+        w.commit().unwrap();
+        assert!(needs_status_index(&store.read().unwrap()).unwrap());
+        let w = store.write().unwrap();
         ensure_status_index(&w).unwrap();
         w.commit().unwrap();
+        assert!(!needs_status_index(&store.read().unwrap()).unwrap());
         assert_eq!(counts(&store.read().unwrap()).unwrap()[&initial], 115);
     }
 }
