@@ -340,6 +340,12 @@ async function enterpriseLicence() {
   const state = JSON.parse(env("STATE"));
   const { ctx, page, alerts } = await open();
   await entSignIn(page, ENT);
+  // The overview: applications by status, and the licence if it expires within 30 days.
+  await page.goto(ENT + "/");
+  const dash = await page.locator("#dashboard").innerText();
+  check(/1\s*已发证/.test(dash), `the overview counts the issued application: ${dash}`);
+  check(dash.includes(state.licence_no) || dash.includes("天内没有到期的有效许可证"), `the overview lists licences expiring soon: ${dash}`);
+  await shot(page, "ent-01b-overview");
   await page.goto(ENT + "/licences");
   await shot(page, "ent-13-licences");
   await page.getByRole("link", { name: state.licence_no }).click();

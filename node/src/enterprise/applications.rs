@@ -393,6 +393,18 @@ impl Applications {
         })
     }
 
+    /// How many applications stand in each status (the dashboard), from the list rows.
+    pub fn counts(&self) -> Result<Vec<(ApplicationStatus, u32)>> {
+        let rows = index::all_summaries(&self.device.store.read()?)?;
+        Ok(ApplicationStatus::ALL
+            .iter()
+            .map(|s| {
+                let n = rows.iter().filter(|(_, r)| r.status == *s).count();
+                (*s, u32::try_from(n).unwrap_or(u32::MAX))
+            })
+            .collect())
+    }
+
     /// Checks that list rows and indexes agree with the documents; returns the problems.
     pub fn check_consistency(&self) -> Result<Vec<String>> {
         let txn = self.device.store.read()?;

@@ -174,6 +174,10 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
         Ok(i) => i,
         Err(f) => return failed(&p, f),
     };
+    let counts = run(&s, |e| e.applications.counts())
+        .await
+        .unwrap_or_default();
+    let expiring = expiring_licences(&s).await;
     let r = s.enterprise.reference();
     let years: Vec<String> = r
         .data()
@@ -183,7 +187,11 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
         .collect();
     p.render(
         "enterprise/home.html",
-        json!({"node": {
+        json!({
+        "counts": counts.iter().map(|(st, n)| json!({"status": st.code(), "n": n})).collect::<Vec<_>>(),
+        "expiring": expiring,
+        "expiring_days": EXPIRING_DAYS,
+        "node": {
             "enterprise_name": info.enterprise_name,
             "enterprise_uscc": info.enterprise_uscc,
             "device_key": info.device_public_key,
@@ -194,6 +202,51 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
             "years": years.join(", "),
         }}),
     )
+}
+
+/// How near its expiry a valid licence shows on the dashboard.
+const EXPIRING_DAYS: i64 = 30;
+
+/// The valid licences that expire within [`EXPIRING_DAYS`], soonest first, with the days
+/// left and their use at customs as this node knows it.
+async fn expiring_licences(s: &AppState) -> Vec<Value> {
+    let Ok(all) = apinode::licence_summaries(s).await else {
+        return Vec::new();
+    };
+    let standings = run(s, |e| e.licence_requests.standings())
+        .await
+        .unwrap_or_default();
+    let today = crate::clock::china_date(s.enterprise.now_ms());
+    let mut soon: Vec<(i64, exlic_client::authority::LicenceSummary)> = all
+        .into_iter()
+        .filter(|l| {
+            standings
+                .get(&l.licence_no)
+                .is_none_or(|st| *st == crate::domain::licence_request::Standing::Valid)
+        })
+        .filter_map(|l| {
+            let digits: String = l.expiry.chars().filter(char::is_ascii_digit).collect();
+            let end = jiff::civil::Date::strptime("%Y%m%d", &digits).ok()?;
+            let days = (end - today).get_days().into();
+            (0..=EXPIRING_DAYS).contains(&days).then_some((days, l))
+        })
+        .collect();
+    soon.sort_by_key(|(d, _)| *d);
+    let mut out = Vec::new();
+    for (days, l) in soon {
+        let no = l.licence_no.clone();
+        let usage = run(s, move |e| e.licence_requests.usage(&no))
+            .await
+            .ok()
+            .flatten();
+        out.push(json!({
+            "licence_no": l.licence_no, "commodity_name": l.commodity_name,
+            "expiry": super::licence_form::date(&l.expiry), "days": days,
+            "uses": usage.as_ref().map(|u| format!("{} / {}", u.uses, u.max_uses)),
+            "remaining": usage.map(|u| u.remaining_quantity),
+        }));
+    }
+    out
 }
 
 /// List rows: codes by name, and the licence's standing beside an issued application's
