@@ -67,6 +67,30 @@ async function shot(page, name) {
   }
 }
 
+// At 375 px: no horizontal scrolling, no licence/application number or code (`.mono`,
+// `.nowrap` in a cell) broken over lines or past the screen's edge, every button inside
+// the screen. Restores the desktop width.
+async function fitsPhone(page, what) {
+  await page.setViewportSize({ width: 375, height: 900 });
+  const bad = await page.evaluate(() => {
+    const out = [];
+    const w = window.innerWidth;
+    if (document.documentElement.scrollWidth > w + 1) out.push(`the page is ${document.documentElement.scrollWidth}px wide`);
+    for (const el of document.querySelectorAll("td .mono, td.nowrap, td .nowrap")) {
+      const text = el.textContent.trim().slice(0, 40);
+      if (el.tagName !== "TD" && el.getClientRects().length > 1) out.push(`broken over lines: ${text}`);
+      if (el.getBoundingClientRect().right > w + 1) out.push(`past the edge: ${text}`);
+    }
+    for (const b of document.querySelectorAll("main button, main a.button")) {
+      const r = b.getBoundingClientRect();
+      if (r.width > 0 && r.right > w + 1) out.push(`button off-screen: ${b.textContent.trim()}`);
+    }
+    return out;
+  });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  check(bad.length === 0, `${what} fits a phone: ${bad.join("; ")}`);
+}
+
 // Signs in to the enterprise node: every page but the sign-in page needs a session, and
 // the page asked for comes back after signing in.
 async function entSignIn(page, ENT, path = "/") {
@@ -200,6 +224,8 @@ async function enterpriseDraft() {
   // The list with partial-number search, 查询 with every filter, the English switch.
   await page.goto(ENT + "/applications?application_no=" + appNo.slice(-6));
   check(await page.getByRole("link", { name: appNo }).isVisible(), "partial-number search finds it");
+  check((await page.locator("#applications tbody tr").first().innerText()).startsWith("1"), "rows are numbered (序号)");
+  await fitsPhone(page, "the application list");
   await shot(page, "ent-08-search");
   await page.goto(ENT + "/query");
   // Regression: every empty box was pre-filled with "None", and submitting the form
@@ -346,7 +372,9 @@ async function enterpriseLicence() {
   check(/1\s*已发证/.test(dash), `the overview counts the issued application: ${dash}`);
   check(dash.includes(state.licence_no) || dash.includes("天内没有到期的有效许可证"), `the overview lists licences expiring soon: ${dash}`);
   await shot(page, "ent-01b-overview");
+  await fitsPhone(page, "the overview");
   await page.goto(ENT + "/licences");
+  await fitsPhone(page, "the licence list");
   await shot(page, "ent-13-licences");
   await page.getByRole("link", { name: state.licence_no }).click();
   check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies on the enterprise node");
@@ -359,6 +387,7 @@ async function enterpriseLicence() {
   const values = (await page.locator("#licence-form .lf-value, #licence-form tr.lf-goods td").allInnerTexts()).join(" | ");
   check(values.includes("一般贸易") && values.includes("吨") && values.includes("信用证") && !/\b(general|lc|sea|t|USD)\b/.test(values), `names, not codes, in the form's values: ${values}`);
   check(form.includes("单价（美元）"), "the currency by name in the Chinese label");
+  await fitsPhone(page, "the licence page");
   await shot(page, "ent-14-licence");
   const dir = mkdtempSync(join(tmpdir(), "exlic-dl-"));
   // Printed from the browser: one A4 page.
@@ -597,7 +626,7 @@ async function customsCheck() {
   const cut = await page.locator("#ledger table, #held").evaluateAll((ts) =>
     ts.filter((t) => t.scrollWidth > t.parentElement.clientWidth + 1).map((t) => t.id || "ledger"));
   check(cut.length === 0 && (await page.locator("#held").count()) === 1, `tables fit a phone: ${cut}`);
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await fitsPhone(page, "the customs ledger");
   // The same screens in English.
   await page.getByRole("button", { name: "English" }).click();
   await page.goto(CUSTOMS + "/licences?no=" + state.licence_no);

@@ -323,7 +323,7 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
                 "full_query": full,
                 "q": qv,
                 "statuses": ApplicationStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
-                "page": {"items": summaries(&p, &options, &standings, pg.items), "page": pg.page, "has_more": pg.has_more},
+                "page": {"items": summaries(&p, &options, &standings, pg.items), "page": pg.page, "per_page": pg.per_page, "has_more": pg.has_more},
                 "options": options,
                 "prev_href": href(page_no.saturating_sub(1).max(1)),
                 "next_href": href(page_no + 1),
@@ -828,8 +828,9 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
                 &today,
             );
             json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
-                   "commodity_name": l.commodity_name, "issue_date": l.issue_date,
-                   "expiry": l.expiry, "status": status})
+                   "commodity_name": l.commodity_name,
+                   "issue_date": super::licence_form::date(&l.issue_date),
+                   "expiry": super::licence_form::date(&l.expiry), "status": status})
         })
         .collect();
     p.render(
