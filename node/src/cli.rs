@@ -1091,7 +1091,8 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
     let adir = root.join("authority");
     let edir = root.join("enterprise");
     let cdir = root.join("customs");
-    if !adir.join(crate::config::FILE).exists() {
+    let fresh = !adir.join(crate::config::FILE).exists();
+    if fresh {
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
         let mut ac = Config::authority("商务部配额许可证事务局", "AA", &p2p);
         ac.http.listen = "127.0.0.1:0".into();
@@ -1148,9 +1149,26 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
             signal().await;
             let _ = tx.send(true);
         });
+        let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+        let cert = adir.join("tls/cert.pem");
         let auth = tokio::spawn(serve_authority(adir, ac, rx.clone(), |u| {
-            println!("authority: {u}")
+            println!("authority: {u}");
+            let _ = url_tx.send(u);
         }));
+        if fresh {
+            // The first sample reported reaches the office by sync; the demo staff pass it
+            // through both reviews over the office's own JSON API, so a licence is there
+            // to click through from the start.
+            tokio::spawn(async move {
+                let Ok(url) = url_rx.await else { return };
+                match issue_demo_licence(&url, &cert).await {
+                    Ok(no) => eprintln!(
+                        "demo: licence issued on 申请表号 {no} (初审 by wang, 复审 by li)"
+                    ),
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "demo: no licence issued"),
+                }
+            });
+        }
         let ent = tokio::spawn(serve_enterprise(edir, ec, rx.clone(), |u| {
             println!("enterprise: {u}")
         }));
@@ -1161,6 +1179,42 @@ fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()>
         c??;
         Ok(())
     })
+}
+
+/// Waits for the demo's first reported application at the office (`url`, its TLS
+/// certificate at `cert`), then approves it as `wang` (初审) and `li` (复审); returns its
+/// 申请表号.
+async fn issue_demo_licence(url: &str, cert: &Path) -> anyhow::Result<String> {
+    use exlic_client::authority::DecisionInput;
+    let roots = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+    let sign_in = |login: &'static str| {
+        let roots = roots.clone();
+        async move {
+            let mut c = exlic_client::client::Client::with_roots(url.to_owned(), &roots)?;
+            c.login(login, DEMO_PASSWORD).await?;
+            anyhow::Ok(c)
+        }
+    };
+    let (officer, chief) = (sign_in("wang").await?, sign_in("li").await?);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    let row = loop {
+        let page = officer.inbox("pending_initial", 1).await?;
+        if let Some(first) = page.rows.into_iter().min_by_key(|r| r.received_ms) {
+            break first;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("no reported application reached the office in 120 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let decide = |stage: &str| DecisionInput {
+        stage: stage.into(),
+        approve: true,
+        reason: String::new(),
+    };
+    officer.decide(row.id, &decide("initial")).await?;
+    chief.decide(row.id, &decide("second")).await?;
+    Ok(row.application_no)
 }
 
 fn check(data_dir: &Path) -> anyhow::Result<()> {
