@@ -136,6 +136,8 @@ const PAGE: (f32, f32) = (595.28, 841.89);
 const LEFT: f32 = 36.0;
 const WIDTH: f32 = PAGE.0 - 2.0 * LEFT;
 const FONT: Name<'static> = Name(b"F1");
+/// The least space kept below the form's last line.
+const MARGIN: f32 = 28.0;
 const QR: Name<'static> = Name(b"Q1");
 
 /// Text set in the one embedded font, collecting the glyphs it uses.
@@ -282,7 +284,16 @@ pub fn render(form: &Form, extras: &Extras<'_>, title: &str) -> Result<Vec<u8>, 
         chars: BTreeMap::new(),
         c: Content::new(),
     };
-    draw(&mut pen, form, extras);
+    // Many goods rows or a long remark run past the page's foot: draw again, scaled down
+    // about the top centre so the whole form fits the one page.
+    let bottom = draw(&mut pen, form, extras);
+    if let Some(m) = fit(bottom) {
+        pen.c = Content::new();
+        pen.c.save_state();
+        pen.c.transform(m);
+        draw(&mut pen, form, extras);
+        pen.c.restore_state();
+    }
     let Pen {
         face,
         remap,
@@ -395,7 +406,24 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     z.finish().expect("writing to memory")
 }
 
-fn draw(pen: &mut Pen<'_>, form: &Form, ex: &Extras<'_>) {
+/// The transform that scales a form whose last line is at `bottom` down about the top
+/// centre so that line sits on the margin; `None` when it fits as drawn.
+fn fit(bottom: f32) -> Option<[f32; 6]> {
+    (bottom < MARGIN).then(|| {
+        let k = (PAGE.1 - 2.0 * MARGIN) / (PAGE.1 - MARGIN - bottom);
+        [
+            k,
+            0.0,
+            0.0,
+            k,
+            (1.0 - k) * PAGE.0 / 2.0,
+            (1.0 - k) * (PAGE.1 - MARGIN),
+        ]
+    })
+}
+
+/// Draws the form from the page's top; returns the y of its last line.
+fn draw(pen: &mut Pen<'_>, form: &Form, ex: &Extras<'_>) -> f32 {
     pen.c.set_line_width(0.6);
     let mut top = PAGE.1 - 40.0;
     pen.centred(top, 16.0, TITLE.0);
@@ -513,8 +541,9 @@ fn draw(pen: &mut Pen<'_>, form: &Form, ex: &Extras<'_>) {
     top -= h;
 
     // 19 (备注) beside 20 (the seal with the QR code), 21 under 20.
-    let qr_side = 190.0;
-    let seal_h = 44.0 + qr_side;
+    let qr_side: f32 = 190.0;
+    // As tall as the QR code needs, or the remarks if they are longer.
+    let seal_h = (44.0 + qr_side).max(box_height(pen, &form.remarks, half));
     boxed(pen, LEFT, top, half, seal_h, &form.remarks);
     boxed(pen, LEFT + half, top, half, seal_h, &form.seal);
     if ex.qr.is_some() {
@@ -552,6 +581,7 @@ fn draw(pen: &mut Pen<'_>, form: &Form, ex: &Extras<'_>) {
         pen.text(-w / 2.0, 0.0, 48.0, &stamp);
         pen.c.restore_state();
     }
+    top
 }
 
 /// Places the QR image (drawn by [`qr_image`]) as a `side`-point square at (`x`, `y`).
@@ -622,6 +652,55 @@ mod tests {
         );
         // The whole font is megabytes; the subset of the glyphs used is small.
         assert!(pdf.len() < 150_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn many_goods_rows_and_a_long_remark_still_fit_one_page() {
+        let mut l = exlic_client::sample::licence();
+        l.lines = (0..14).map(|_| l.lines[0].clone()).collect();
+        l.remarks = "非一批一证，分批出运。".repeat(50);
+        let form = super::super::licence_form::form(&l, false, &|k| k.to_owned());
+        let qr = QrModules::from(&qrcode::QrCode::new(b"EXLIC-LICREF1:26AA000001:00:00").unwrap());
+        let extras = Extras {
+            qr: Some(&qr),
+            standing: StandingLine {
+                ok: true,
+                words: ("有效".into(), "Valid".into()),
+                detail: String::new(),
+            },
+            footer: "二维码".into(),
+        };
+        let font = font().expect("the CJK font is installed");
+        let face = ttf_parser::Face::parse(&font.data, 0).unwrap();
+        let mut pen = Pen {
+            upem: f32::from(face.units_per_em()),
+            face,
+            remap: subsetter::GlyphRemapper::new(),
+            chars: BTreeMap::new(),
+            c: Content::new(),
+        };
+        let bottom = draw(&mut pen, &form, &extras);
+        assert!(bottom < MARGIN, "this form is longer than a page: {bottom}");
+        // Scaled, its last line sits on the margin and its first stays where it was.
+        let m = fit(bottom).expect("scaled");
+        let y = |y: f32| m[3] * y + m[5];
+        assert!((y(bottom) - MARGIN).abs() < 0.01, "{}", y(bottom));
+        assert!((y(PAGE.1 - MARGIN) - (PAGE.1 - MARGIN)).abs() < 0.01);
+        assert!(m[0] > 0.5, "still legible: scale {}", m[0]);
+        assert_eq!(
+            fit(MARGIN + 1.0),
+            None,
+            "a form that fits is drawn as it is"
+        );
+        let pdf = render(&form, &extras, &l.licence_no).unwrap();
+        if let Ok(dir) = std::env::var("EXLIC_PDF_OUT") {
+            std::fs::write(format!("{dir}/long.pdf"), &pdf).unwrap();
+        }
+        let text = String::from_utf8_lossy(&pdf);
+        assert_eq!(
+            text.matches("/Type /Page\n").count() + text.matches("/Type /Page ").count(),
+            1
+        );
     }
 
     #[test]
