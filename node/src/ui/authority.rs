@@ -580,64 +580,56 @@ async fn office_evidence(s: &AuthorityState, no: String) -> licence_view::Eviden
 }
 
 async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
-    let (p, _) = match signed_in(&ctx) {
+    let (p, f) = match held_licence(&ctx, &no).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let s = &ctx.0.0;
-    let n = no.clone();
-    match run(s, move |a| a.review.licence(&n)).await {
-        Ok(Some(f)) => {
-            let ev = office_evidence(s, no.clone()).await;
-            render_licence(
-                &p,
-                &f,
-                Some(&own_trust(s)),
-                &format!("/licences/{no}/file"),
-                &ev,
-                &format!("/licences/{no}/standing"),
-            )
-        }
-        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
-        Err(f) => failed(&p, f),
+    let ev = office_evidence(s, no.clone()).await;
+    render_licence(
+        &p,
+        &f,
+        Some(&own_trust(s)),
+        &format!("/licences/{no}/file"),
+        &ev,
+        &format!("/licences/{no}/standing"),
+    )
+}
+
+/// The signed-in page and the signed file of licence `no`; the sign-in page, a 404 naming
+/// the number, or the failure otherwise.
+async fn held_licence(ctx: &Ctx, no: &str) -> Result<(Page, Vec<u8>), Response> {
+    let (p, _) = signed_in(ctx)?;
+    let n = no.to_owned();
+    match run(&ctx.0.0, move |a| a.review.licence(&n)).await {
+        Ok(Some(f)) => Ok((p, f)),
+        Ok(None) => Err(p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none")))),
+        Err(f) => Err(failed(&p, f)),
     }
 }
 
 async fn licence_file(ctx: Ctx, Path(no): Path<String>) -> Response {
-    let (p, _) = match signed_in(&ctx) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let n = no.clone();
-    match run(&ctx.0.0, move |a| a.review.licence(&n)).await {
-        Ok(Some(f)) => {
+    match held_licence(&ctx, &no).await {
+        Ok((_, f)) => {
             crate::api::v1::applications::attachment_response(&format!("{no}.licence"), f)
         }
-        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
-        Err(f) => failed(&p, f),
+        Err(r) => r,
     }
 }
 
 /// The licence as the office's PDF of the paper form, with its standing now.
 async fn licence_pdf(ctx: Ctx, Path(no): Path<String>) -> Response {
-    let (p, _) = match signed_in(&ctx) {
+    let (p, f) = match held_licence(&ctx, &no).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let s = &ctx.0.0;
-    let n = no.clone();
-    match run(s, move |a| a.review.licence(&n)).await {
-        Ok(Some(f)) => {
-            let ev = office_evidence(s, no).await;
-            let trust = own_trust(s);
-            let standing = super::enterprise::claimed_licence(&f)
-                .map(|l| licence_view::standing(&p, &l, &ev, Some(&trust)))
-                .unwrap_or_default();
-            licence_view::pdf_response(p, f, standing).await
-        }
-        Ok(None) => p.error(StatusCode::NOT_FOUND, format!("{}: {no}", p.t("lic.none"))),
-        Err(f) => failed(&p, f),
-    }
+    let ev = office_evidence(s, no).await;
+    let trust = own_trust(s);
+    let standing = super::enterprise::claimed_licence(&f)
+        .map(|l| licence_view::standing(&p, &l, &ev, Some(&trust)))
+        .unwrap_or_default();
+    licence_view::pdf_response(p, f, standing).await
 }
 
 /// The office's newest signed standing statement of a licence, as a file.
