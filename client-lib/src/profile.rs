@@ -95,23 +95,34 @@ impl EnterpriseProfile {
     /// GB 32100 check; the mobile is `^1\d{10}$`; the email has one `@` with a dotted
     /// domain; the postcode is 6 digits; 性别 is 男 or 女.
     pub fn validate(&self) -> Vec<(String, String)> {
+        self.problems()
+            .into_iter()
+            .map(|(field, _, message)| (field, message))
+            .collect()
+    }
+
+    /// [`Self::validate`] with each problem's rule code (`profile.required`,
+    /// `profile.too_long`, `profile.uscc`, `profile.mobile`, `profile.email`,
+    /// `profile.postcode`, `profile.sex`), by which a UI words it in its language.
+    pub fn problems(&self) -> Vec<(String, &'static str, String)> {
         let mut out = Vec::new();
-        let mut bad = |f: &str, m: &str| out.push((f.to_owned(), m.to_owned()));
+        let mut bad =
+            |f: &str, code: &'static str, m: &str| out.push((f.to_owned(), code, m.to_owned()));
         for f in FIELDS {
             let v = self.get(f);
             if v.trim().is_empty() && f != "landline" {
-                bad(f, "is required");
+                bad(f, "profile.required", "is required");
             } else if v.chars().count() > 200 {
-                bad(f, "at most 200 characters");
+                bad(f, "profile.too_long", "at most 200 characters");
             }
         }
         if !self.uscc.is_empty()
             && let Err(e) = crate::uscc::validate(&self.uscc)
         {
-            bad("uscc", &e.to_string());
+            bad("uscc", "profile.uscc", &e.to_string());
         }
         if !self.mobile.is_empty() && !crate::cert_request::valid_mobile(&self.mobile) {
-            bad("mobile", "must match ^1\\d{10}$");
+            bad("mobile", "profile.mobile", "must match ^1\\d{10}$");
         }
         if !self.email.is_empty() {
             let ok = match self.email.split_once('@') {
@@ -126,16 +137,20 @@ impl EnterpriseProfile {
                 None => false,
             };
             if !ok {
-                bad("email", "must be an address such as name@example.com");
+                bad(
+                    "email",
+                    "profile.email",
+                    "must be an address such as name@example.com",
+                );
             }
         }
         if !self.postcode.is_empty()
             && (self.postcode.len() != 6 || !self.postcode.bytes().all(|b| b.is_ascii_digit()))
         {
-            bad("postcode", "must be 6 digits");
+            bad("postcode", "profile.postcode", "must be 6 digits");
         }
         if !self.applicant_sex.is_empty() && !matches!(self.applicant_sex.as_str(), "男" | "女") {
-            bad("applicant_sex", "must be 男 or 女");
+            bad("applicant_sex", "profile.sex", "must be 男 or 女");
         }
         out
     }

@@ -222,7 +222,7 @@ impl Accounts {
             "system",
             DocId([0; 16]),
             "account",
-            &format!("{login}: {role}"),
+            &format!("@login={login};role={role}"),
         )?;
         w.commit()?;
         Ok(())
@@ -241,11 +241,7 @@ impl Accounts {
         let throttle = || self.throttle.lock().unwrap_or_else(|p| p.into_inner());
         let waiting = throttle().wait_until(login, from);
         if waiting > now {
-            self.audit(
-                login,
-                what,
-                &format!("refused from {from}: waiting after wrong passwords"),
-            )?;
+            self.audit(login, what, &format!("@result=waiting;from={from}"))?;
             return Ok(Err(LoginError::Locked(waiting)));
         }
         let acct = rows::get(&self.store.read()?, login)?;
@@ -253,19 +249,15 @@ impl Accounts {
             && let Some(a) = acct
         {
             throttle().succeeded(login, from);
-            self.audit(login, what, &format!("signed in from {from}"))?;
+            self.audit(login, what, &format!("@result=ok;from={from}"))?;
             return Ok(Ok(a));
         }
         let until = throttle().failed(login, from, now);
         if until > now {
-            self.audit(
-                login,
-                what,
-                &format!("failed: wrong password; waiting from {from}"),
-            )?;
+            self.audit(login, what, &format!("@result=locked;from={from}"))?;
             Ok(Err(LoginError::Locked(until)))
         } else {
-            self.audit(login, what, &format!("failed: wrong password from {from}"))?;
+            self.audit(login, what, &format!("@result=wrong;from={from}"))?;
             Ok(Err(LoginError::Wrong))
         }
     }

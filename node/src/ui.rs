@@ -43,34 +43,196 @@ pub fn lookup(lang: Lang, key: &str) -> Option<String> {
 /// `store::app_state::AppState::log`) through the event's template `event.….detail`; free
 /// text stays as written.
 pub fn history_line(lang: Lang, event: &str, detail: &str) -> (String, String) {
+    let (name, parts) = history_parts(lang, event, detail);
+    (name, joined(parts))
+}
+
+/// [`history_line`] with the detail in parts (`(text, is_data)`, see [`detail_parts`]).
+pub fn history_parts(lang: Lang, event: &str, detail: &str) -> (String, Vec<(String, bool)>) {
     let name = lookup(lang, &format!("event.{event}"))
         .or_else(|| lookup(lang, &format!("status.{event}")))
         .unwrap_or_else(|| event.to_owned());
+    let template = lookup(lang, &format!("event.{event}.detail"));
+    (name, detail_parts(lang, template, detail))
+}
+
+fn joined(parts: Vec<(String, bool)>) -> String {
+    parts.into_iter().map(|(t, _)| t).collect()
+}
+
+/// An audit line's action and detail in the page's language: the action by its code's
+/// name (`audit.…`; a row from before codes by the code its name stands for, see
+/// `store::audit::code_of`), a structured detail through `audit.….detail`.
+pub fn audit_line(lang: Lang, action: &str, detail: &str) -> (String, String) {
+    let (name, parts) = audit_parts(lang, action, detail);
+    (name, joined(parts))
+}
+
+/// [`audit_line`] with the detail in parts (`(text, is_data)`, see [`detail_parts`]).
+pub fn audit_parts(lang: Lang, action: &str, detail: &str) -> (String, Vec<(String, bool)>) {
+    let code = crate::store::audit::code_of(action);
+    let name = lookup(lang, &format!("audit.{code}")).unwrap_or_else(|| action.to_owned());
+    // The code's own template, else the one for the detail's first value (the gate's
+    // `@outcome=…` for every operator action, `@revision=…`, `@reason=…`, …).
+    let first = detail
+        .strip_prefix('@')
+        .and_then(|a| a.split_once('='))
+        .map(|(k, _)| k);
+    let template = lookup(lang, &format!("audit.{code}.detail"))
+        .or_else(|| first.and_then(|k| lookup(lang, &format!("audit.detail.{k}"))));
+    (name, detail_parts(lang, template, detail))
+}
+
+/// Who acted, in the page's language: the role the actor line starts with (经办人, 盖章员,
+/// …, as `Staff::actor`/`Operator::actor` write it) by its name, and the rest (the
+/// person's name and login, an address) as written.
+pub fn actor_parts(lang: Lang, actor: &str) -> (String, String) {
+    const ROLES: [(&str, &str); 5] = [
+        ("经办人", "officer"),
+        ("处长", "chief"),
+        ("管理员", "admin"),
+        ("制单员", "drafter"),
+        ("盖章员", "sealer"),
+    ];
+    if actor == "system" {
+        return (text(lang, "audit.system"), String::new());
+    }
+    for (zh, code) in ROLES {
+        if let Some(rest) = actor.strip_prefix(zh).and_then(|r| r.strip_prefix(' ')) {
+            return (text(lang, &format!("role.{code}")), rest.to_owned());
+        }
+    }
+    (String::new(), actor.to_owned())
+}
+
+/// A detail in the page's language, in parts: `(text, is_data)`. Free text is what a
+/// person wrote (data); `@key=value;…` goes through the catalogue's `template`, each
+/// `{key}` replaced. A person's words (`reason`, `note`) and values that may hold `;`
+/// (`values`, `value`, `rules`, `path`) run to the end. Values are data, except those
+/// shown by name: `field` by its label, `result`/`outcome`/`role`/`action` by their
+/// names, a release `note` the office wrote itself. A page marks the data parts
+/// `translate="no"`.
+pub fn detail_parts(lang: Lang, template: Option<String>, detail: &str) -> Vec<(String, bool)> {
     let Some(args) = detail.strip_prefix('@') else {
-        return (name, detail.to_owned());
+        return if detail.is_empty() {
+            Vec::new()
+        } else {
+            vec![(detail.to_owned(), true)]
+        };
     };
-    let mut text = lookup(lang, &format!("event.{event}.detail")).unwrap_or_default();
+    let template = template.unwrap_or_default();
+    let mut values: Vec<(String, (String, bool))> = Vec::new();
     let mut rest = args;
     while let Some((k, after)) = rest.split_once('=') {
-        let (v, next) = if matches!(k, "reason" | "rules" | "values" | "value") {
+        let (v, next) = if matches!(k, "reason" | "rules" | "values" | "value" | "note" | "path") {
             (after, "")
         } else {
             after.split_once(';').unwrap_or((after, ""))
         };
-        match k {
-            // A person's words follow the template; rule ids stay off the page (the
-            // refusal's findings are shown by field, in words, where it is shown).
-            "reason" if !v.is_empty() => {
-                text.push_str(if lang == Lang::Zh { "：" } else { ": " });
-                text.push_str(v);
+        let shown = match k {
+            "note" => {
+                let n = release_note(lang, v);
+                let data = n == v;
+                (n, data)
             }
             // A field by its label: field keys stay off the page.
-            "field" => text = text.replace("{field}", &field_label(lang, v)),
-            _ => text = text.replace(&format!("{{{k}}}"), v),
-        }
+            "field" => (field_label(lang, v), false),
+            "result" | "outcome" => (
+                lookup(lang, &format!("audit.{k}.{v}")).unwrap_or_else(|| v.to_owned()),
+                false,
+            ),
+            "role" => (text_of_role(lang, v), false),
+            "action" => (
+                lookup(lang, &format!("audit.{v}")).unwrap_or_else(|| v.to_owned()),
+                false,
+            ),
+            _ => (v.to_owned(), true),
+        };
+        values.push((k.to_owned(), shown));
         rest = next;
     }
-    (name, text)
+    // Walk the template, replacing each `{key}` by its value.
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut t = template.as_str();
+    while let Some(open) = t.find('{') {
+        let Some(close) = t[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        let key = &t[open + 1..close];
+        if let Some((_, v)) = values.iter().find(|(k, _)| k == key) {
+            out.push((t[..open].to_owned(), false));
+            out.push(v.clone());
+        } else {
+            out.push((t[..=close].to_owned(), false));
+        }
+        t = &t[close + 1..];
+    }
+    out.push((t.to_owned(), false));
+    // A person's words follow the template when it has no place for them; rule ids stay
+    // off the page (the refusal's findings are shown by field, in words, where shown).
+    if let Some((_, (reason, _))) = values.iter().find(|(k, _)| k == "reason")
+        && !reason.is_empty()
+        && !template.contains("{reason}")
+    {
+        if out.iter().any(|(t, _)| !t.is_empty()) {
+            out.push((
+                (if lang == Lang::Zh { "：" } else { ": " }).to_owned(),
+                false,
+            ));
+        }
+        out.push((reason.clone(), true));
+    }
+    out.retain(|(t, _)| !t.is_empty());
+    out
+}
+
+/// `{{ value|data }}`: what a person typed or an office published (a company name, a
+/// goods description, a file name), escaped and marked `translate="no"`: it is shown as
+/// written in either language, and the language check of every screen leaves it out.
+fn user_data(value: Value) -> Value {
+    if value.is_none() || value.is_undefined() {
+        return Value::from("");
+    }
+    let s = value.to_string();
+    if s.is_empty() {
+        return Value::from("");
+    }
+    let escaped = minijinja::HtmlEscape(&s).to_string();
+    Value::from_safe_string(format!(r#"<span translate="no">{escaped}</span>"#))
+}
+
+/// A reference release's note in the page's language: the notes the office writes itself
+/// when it publishes its own files by name, anyone else's as written.
+pub fn release_note(lang: Lang, note: &str) -> String {
+    let key = match note {
+        "本机构参考数据（首次发布）" => "reference.note.first",
+        "本机构参考数据文件已更新" => "reference.note.updated",
+        _ => return note.to_owned(),
+    };
+    text(lang, key)
+}
+
+/// One audit row for `audit.html` (and a case's history), in the page's language: the
+/// time, who (role by name, the rest as written), the action and its detail.
+pub fn audit_row(
+    lang: Lang,
+    seq: u64,
+    at_ms: i64,
+    actor: &str,
+    action: &str,
+    detail: &str,
+    href: Option<String>,
+) -> serde_json::Value {
+    let (role, who) = actor_parts(lang, actor);
+    let (action, detail) = audit_parts(lang, action, detail);
+    serde_json::json!({
+        "seq": seq, "at": when(at_ms), "role": role, "actor": who, "action": action,
+        "detail": detail, "href": href,
+    })
+}
+
+fn text_of_role(lang: Lang, code: &str) -> String {
+    lookup(lang, &format!("role.{code}")).unwrap_or_else(|| code.to_owned())
 }
 
 /// A form field's label by its path (`goods[1].quantity` → 数量, `contract.buyer_name` →
@@ -110,6 +272,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env.add_function("t", t);
     env.add_filter("filesize", size_text);
+    env.add_filter("data", user_data);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     // An absent value prints as nothing: MiniJinja's default spells it `None`, which then
     // sat in every empty search box.
@@ -413,6 +576,60 @@ mod tests {
             )
             .unwrap();
         assert_eq!(html, r#"<input value=""><input value="">"#);
+    }
+
+    #[test]
+    fn audit_lines_read_in_the_page_language() {
+        //! Regression: the office's audit read `signed in from …`, `revision 1` in Chinese
+        //! and 复审通过, 上报 in English.
+        for code in crate::store::audit::CODES {
+            for lang in [Lang::Zh, Lang::En] {
+                assert!(
+                    lookup(lang, &format!("audit.{code}")).is_some(),
+                    "audit.{code}"
+                );
+            }
+        }
+        assert_eq!(
+            audit_line(Lang::Zh, "login", "@result=wrong;from=127.0.0.1"),
+            ("登录".into(), "密码错误，来自 127.0.0.1".into())
+        );
+        assert_eq!(
+            audit_line(Lang::En, "report", "@revision=1"),
+            ("Report".into(), "revision 1".into())
+        );
+        // A row from before codes reads as its code.
+        assert_eq!(
+            audit_line(Lang::En, "复审通过", "26AA000001"),
+            (
+                "Passed second review; licence issued".into(),
+                "26AA000001".into()
+            )
+        );
+        assert_eq!(
+            audit_line(Lang::Zh, "review.initial.reject", "@reason=单价有误"),
+            ("初审不予通过".into(), "单价有误".into())
+        );
+        assert_eq!(
+            audit_line(
+                Lang::En,
+                "save",
+                "@outcome=refused;status=422;method=POST;path=/applications/x"
+            ),
+            ("Save draft".into(), "not done (422)".into())
+        );
+        assert_eq!(
+            audit_line(
+                Lang::Zh,
+                "refused",
+                "@role=drafter;action=seal;path=/applications/x/seal"
+            ),
+            ("越权操作被拒绝".into(), "制单员无权执行：保存并盖章".into())
+        );
+        assert_eq!(
+            actor_parts(Lang::En, "经办人 王 (wang) @127.0.0.1"),
+            ("Officer".into(), "王 (wang) @127.0.0.1".into())
+        );
     }
 
     #[test]

@@ -59,11 +59,93 @@ async function open(extra = {}) {
   return { ctx, page, alerts };
 }
 
-// A screenshot of the current screen at phone and desktop width.
+// A screenshot of the current screen at phone and desktop width, with its language
+// checked (`scanLanguage`); then the same address in the other language, in a second tab
+// of the same session, checked and screenshotted as `<name>-en-…` (or `-zh-`).
 async function shot(page, name) {
   for (const width of [375, 1280]) {
     await page.setViewportSize({ width, height: 900 });
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await scanLanguage(page, name);
+  await otherLanguage(page, name);
+}
+
+// What a page says in the wrong language, in its visible text, option labels,
+// placeholders and button values: in Chinese, a rule id (V23), a field key in
+// parentheses or an English word; in English, a Chinese character. User data is marked
+// `translate="no"` and a deliberately bilingual label carries its own `lang`; both are
+// left out, as are scripts, styles, commands (`<code>`) and `.mono` codes.
+// Latin words a Chinese page may use: the product's name and units of size.
+const ALLOWED_LATIN = new Set(["exlic", "mib", "kb", "mb"]);
+async function languageFindings(page) {
+  return page.evaluate((allowed) => {
+    const docLang = document.documentElement.lang.startsWith("zh") ? "zh" : "en";
+    const skipped = (el) => {
+      if (!el) return true;
+      if (el.closest('script, style, noscript, textarea, code, .mono, [translate="no"], svg')) return true;
+      const tagged = el.closest("[lang]");
+      return tagged && !tagged.lang.startsWith(docLang === "zh" ? "zh" : "en");
+    };
+    const texts = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const t = n.nodeValue.trim();
+      if (t && !skipped(n.parentElement)) texts.push(t);
+    }
+    for (const el of document.querySelectorAll("[placeholder], input[type=submit][value], [aria-label]")) {
+      if (skipped(el)) continue;
+      for (const a of ["placeholder", "aria-label"]) if (el.getAttribute(a)) texts.push(el.getAttribute(a));
+      if (el.matches("input[type=submit]")) texts.push(el.value);
+    }
+    const out = [];
+    for (const t of texts) {
+      if (docLang === "zh") {
+        if (/\bV\d\d\b/.test(t)) out.push(`rule id: ${t}`);
+        else if (/\([a-z]+(_[a-z]+)+\)|\([a-z_.\[\]0-9]+_[a-z]+\)/.test(t)) out.push(`field key: ${t}`);
+        else {
+          // File names (codes.json, .licence) and addresses are not words.
+          const plain = t.replace(/[\w.-]*\.(json|licence|pdf|png|jpe?g)\b/g, " ").replace(/\S+@\S+/g, " ");
+          const words = (plain.match(/[A-Za-z][A-Za-z']*/g) || []).filter((w) => /[a-z]/.test(w) && !allowed.includes(w.toLowerCase()));
+          if (words.length) out.push(`English (${words.join(" ")}): ${t}`);
+        }
+      } else if (/[\u3400-\u9fff]/.test(t)) out.push(`Chinese: ${t}`);
+    }
+    return { lang: docLang, findings: [...new Set(out)] };
+  }, [...ALLOWED_LATIN]);
+}
+
+async function scanLanguage(page, name) {
+  const { lang, findings } = await languageFindings(page);
+  check(findings.length === 0, `${name} speaks one language (${lang}): ${findings.slice(0, 8).join(" | ")}`);
+}
+
+// Opens the current address in a second tab in the other language (the session is
+// shared; the language cookie is switched for that one load and put back), scans it and
+// screenshots it. A screen that was the answer to a form (its address answers GET
+// differently or not at all) is scanned as whatever GET shows there.
+async function otherLanguage(page, name) {
+  const ctx = page.context();
+  const url = page.url();
+  const origin = new URL(url).origin;
+  const lang = await page.evaluate(() => (document.documentElement.lang.startsWith("zh") ? "zh" : "en"));
+  const other = lang === "zh" ? "en" : "zh";
+  const cookie = (value) => ({ name: "exlic_lang", value, url: origin + "/", secure: origin.startsWith("https"), httpOnly: true, sameSite: "Strict" });
+  await ctx.addCookies([cookie(other)]);
+  const tab = await ctx.newPage();
+  try {
+    // A POST-only address answers 405, which Chromium reports as a failed load.
+    const resp = await tab.goto(url).catch(() => null);
+    if (resp && resp.ok() && (await tab.evaluate(() => document.documentElement.lang)).startsWith(other === "zh" ? "zh" : "en")) {
+      for (const width of [375, 1280]) {
+        await tab.setViewportSize({ width, height: 900 });
+        await tab.screenshot({ path: join(SHOTS, `${name}-${other}-${width}.png`), fullPage: true });
+      }
+      await scanLanguage(tab, `${name}-${other}`);
+    }
+  } finally {
+    await tab.close();
+    await ctx.addCookies([cookie(lang)]);
   }
 }
 
@@ -356,6 +438,14 @@ async function authorityReview() {
   check(refused.includes("未发布") && refused.includes("catalogue-2031.json") && refused.includes("10 digits"), `a bad file is refused: ${refused}`);
   check(!(await page.locator("main").innerText()).includes("R2"), "nothing was published");
   await shot(page, "auth-18-reference-refused");
+  // The signing keys' page, and the audit trail with the day's sign-ins and decisions.
+  await page.goto(AUTH + "/keys");
+  await shot(page, "auth-19-keys");
+  await page.goto(AUTH + "/audit");
+  const trail = await page.locator("#audit").innerText();
+  check(trail.includes("复审通过并发证") && trail.includes("登录成功"), `the audit trail in Chinese: ${trail.slice(0, 300)}`);
+  await fitsPhone(page, "the audit trail");
+  await shot(page, "auth-20-audit-admin");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { licence_no: licenceNo };
@@ -448,9 +538,15 @@ async function enterpriseLicence() {
     email: "zhangxin-at-example", contact_address: "厦门市思明区湖滨南路1号", mobile: "13800138000",
     department: "外贸部", title: "经理", work_address: "厦门市思明区湖滨南路1号", postcode: "361000",
   };
-  for (const [k, v] of Object.entries(prof)) await page.locator(`#p-${k}`).fill(v);
+  for (const [k, v] of Object.entries(prof)) {
+    const box = page.locator(`#p-${k}`);
+    if ((await box.evaluate((el) => el.tagName)) === "SELECT") await box.selectOption(v);
+    else await box.fill(v);
+  }
   await page.getByRole("button", { name: "保存" }).click();
   check((await page.locator("#p-email").getAttribute("aria-invalid")) === "true", "a bad email is named");
+  const emailError = await page.locator("#pe-email").innerText();
+  check(emailError.includes("电子邮箱") && !/must|address/.test(emailError), `the email's error in Chinese: ${emailError}`);
   await shot(page, "ent-19-profile-error");
   await page.locator("#p-email").fill("zhangxin@example.com");
   await page.getByRole("button", { name: "保存" }).click();
@@ -564,6 +660,11 @@ async function enterpriseDeleted() {
     await page.waitForTimeout(1000);
   }
   await shot(page, "ent-27-profile-accepted");
+  // 审计记录: every change this walk made, by whom, in Chinese.
+  await page.goto(ENT + "/audit");
+  const audit = await page.locator("#audit").innerText();
+  check(audit.includes("保存并盖章") && audit.includes("完成") && !/POST|done|sign-in/.test(audit), `the operators' audit trail in Chinese: ${audit.slice(0, 300)}`);
+  await shot(page, "ent-28-audit");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { ...state, deleted_pdf: deletedPdf };
@@ -636,6 +737,8 @@ async function customsCheck() {
   await shot(page, "customs-06-ledger-en");
   await page.goto(CUSTOMS + "/");
   await shot(page, "customs-07-check-en");
+  await page.goto(CUSTOMS + "/audit");
+  await shot(page, "customs-08-audit-en");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return state;

@@ -258,8 +258,9 @@ impl CaseFiles {
         let txn = self.office.store.read()?;
         let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for (at, action) in audit::actions(&txn)? {
-            let received = action == "上报";
-            let issued = action.contains("复审通过");
+            let code = audit::code_of(&action);
+            let received = code == "report";
+            let issued = code == "review.second.approve";
             if !received && !issued {
                 continue;
             }

@@ -43,8 +43,8 @@ impl Directory {
             now,
             actor,
             DocId([0; 16]),
-            "办事指南/联系方式",
-            &format!("{} contacts, {} guides", d.contacts.len(), d.guides.len()),
+            "directory.publish",
+            &format!("@contacts={};guides={}", d.contacts.len(), d.guides.len()),
         )?;
         w.commit()?;
         Ok(())

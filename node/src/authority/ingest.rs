@@ -282,8 +282,8 @@ impl Ingest {
             job.received_at_ms,
             e,
             doc,
-            "上报",
-            &format!("revision {}", payload.revision),
+            "report",
+            &format!("@revision={}", payload.revision),
         )?;
         Ok(Handled::ok(Response::Receipt(receipt)))
     }

@@ -77,7 +77,7 @@ impl Keys {
             effective_ms,
             actor,
             DocId([0; 16]),
-            "密钥轮换",
+            "key.rotate",
             &format!(
                 "{} → {}",
                 hex::encode(key_id(&old.verifying_key().to_bytes())),

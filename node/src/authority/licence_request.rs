@@ -67,10 +67,10 @@ impl LicenceRequests {
             now,
             owner,
             doc,
-            r.kind.zh(),
+            &format!("licence_request.{}", r.kind.code()),
             &match &verdict {
-                Ok(_) => format!("{} 待审核", r.licence_no),
-                Err(why) => format!("{} refused: {why}", r.licence_no),
+                Ok(_) => format!("@result=pending;licence_no={}", r.licence_no),
+                Err(why) => format!("@result=refused;licence_no={};reason={why}", r.licence_no),
             },
         )?;
         if verdict.is_err()
@@ -211,15 +211,11 @@ impl LicenceRequests {
             actor,
             id,
             &format!(
-                "{} {}",
-                rec.kind.zh(),
-                if approve {
-                    "审核通过"
-                } else {
-                    "审核不通过"
-                }
+                "licence_request.{}.{}",
+                rec.kind.code(),
+                if approve { "approve" } else { "reject" }
             ),
-            &format!("{} {reason}", rec.licence_no),
+            &format!("@licence_no={};reason={reason}", rec.licence_no),
         )?;
         w.commit()?;
         Ok(rec)

@@ -134,14 +134,7 @@ impl Profiles {
         feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
         // The office's registry follows the accepted 企业名称.
         registry::rename_enterprise(&w, uscc, &p.enterprise_name)?;
-        audit::append(
-            &w,
-            now,
-            actor,
-            DocId([0; 16]),
-            "企业信息维护 accepted",
-            uscc,
-        )?;
+        audit::append(&w, now, actor, DocId([0; 16]), "profile.accept", uscc)?;
         w.commit()?;
         Ok(())
     }

@@ -211,8 +211,8 @@ impl ReferencePublisher {
             now,
             actor,
             DocId([0; 16]),
-            "参考数据发布",
-            &format!("R{number}: {note}"),
+            "reference.publish",
+            &format!("@release={number};note={note}"),
         )?;
         Ok(())
     }

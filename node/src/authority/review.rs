@@ -94,11 +94,11 @@ impl Review {
             now,
             actor,
             app,
-            action,
-            if licence_no.is_empty() {
-                reason
+            decision.code,
+            &if licence_no.is_empty() {
+                format!("@reason={reason}")
             } else {
-                &licence_no
+                format!("@licence_no={licence_no}")
             },
         )?;
         w.commit()?;

@@ -242,7 +242,7 @@ mod tests {
         assert!(
             trail
                 .iter()
-                .any(|e| e.detail.contains("waiting from 10.0.0.9"))
+                .any(|e| e.detail == "@result=locked;from=10.0.0.9")
         );
         assert!(trail.iter().all(|e| !e.detail.contains("correct horse")));
 

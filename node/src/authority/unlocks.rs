@@ -32,7 +32,7 @@ impl Unlocks {
             self.office.clock.now_ms(),
             owner,
             doc,
-            "电子钥匙解锁申请",
+            "unlock_request",
             "",
         )?;
         Ok(())
@@ -74,7 +74,7 @@ impl Unlocks {
         w.save_doc(id)?;
         feed::add_authority_doc(&w, id, uscc)?;
         feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
-        audit::append(&w, now, actor, DocId([0; 16]), "电子钥匙解锁", uscc)?;
+        audit::append(&w, now, actor, DocId([0; 16]), "unlock.grant", uscc)?;
         w.commit()?;
         Ok(())
     }

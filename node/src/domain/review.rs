@@ -27,8 +27,10 @@ impl Stage {
 pub struct Decision {
     /// The case's status after it.
     pub next: ApplicationStatus,
-    /// The audit trail's name for it.
+    /// The case history's name for it (synced to the enterprise, which shows it).
     pub action: &'static str,
+    /// The audit trail's code for it (`store::audit::CODES`).
+    pub code: &'static str,
 }
 
 impl Decision {
@@ -67,13 +69,29 @@ pub fn decide(
     if status != stage.waiting() {
         return Err(Refusal::WrongStage { status, stage });
     }
-    let (next, action) = match (stage, approve) {
-        (Stage::Initial, true) => (ApplicationStatus::PendingSecond, "初审通过"),
-        (Stage::Initial, false) => (ApplicationStatus::Returned, "初审不予通过"),
-        (Stage::Second, true) => (ApplicationStatus::Issued, "复审通过"),
-        (Stage::Second, false) => (ApplicationStatus::Rejected, "复审不予通过"),
+    let (next, action, code) = match (stage, approve) {
+        (Stage::Initial, true) => (
+            ApplicationStatus::PendingSecond,
+            "初审通过",
+            "review.initial.approve",
+        ),
+        (Stage::Initial, false) => (
+            ApplicationStatus::Returned,
+            "初审不予通过",
+            "review.initial.reject",
+        ),
+        (Stage::Second, true) => (
+            ApplicationStatus::Issued,
+            "复审通过",
+            "review.second.approve",
+        ),
+        (Stage::Second, false) => (
+            ApplicationStatus::Rejected,
+            "复审不予通过",
+            "review.second.reject",
+        ),
     };
-    Ok(Decision { next, action })
+    Ok(Decision { next, action, code })
 }
 
 /// A submission of `revision` against the case the office holds (`prior`: its revision and

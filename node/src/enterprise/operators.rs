@@ -105,19 +105,17 @@ impl Operators {
         password: &str,
         from: &str,
     ) -> Result<std::result::Result<Operator, LoginError>> {
-        Ok(
-            match self.accounts.check(login, password, from, "sign-in")? {
-                Ok(a) => match OperatorRole::parse(&a.role) {
-                    Some(role) => Ok(Operator {
-                        login: login.to_owned(),
-                        name: a.name,
-                        role,
-                    }),
-                    None => Err(LoginError::Wrong),
-                },
-                Err(e) => Err(e),
+        Ok(match self.accounts.check(login, password, from, "login")? {
+            Ok(a) => match OperatorRole::parse(&a.role) {
+                Some(role) => Ok(Operator {
+                    login: login.to_owned(),
+                    name: a.name,
+                    role,
+                }),
+                None => Err(LoginError::Wrong),
             },
-        )
+            Err(e) => Err(e),
+        })
     }
 
     /// The operator `login`, if the account exists.
@@ -177,12 +175,19 @@ impl Operators {
             return match ekey::unlock(&self.device.store, secret) {
                 Ok(_) => Ok(()),
                 Err(e) => {
-                    self.record(&op.actor(), DocId([0; 16]), "seal refused", &e.to_string())?;
+                    let detail = match &e {
+                        ekey::EkeyError::WrongPin { remaining } => {
+                            format!("@result=wrong;remaining={remaining}")
+                        }
+                        ekey::EkeyError::Locked => "@result=ekey_locked".to_owned(),
+                        other => other.to_string(),
+                    };
+                    self.record(&op.actor(), DocId([0; 16]), "seal.refused", &detail)?;
                     Err(ekey_err(e))
                 }
             };
         }
-        match self.accounts.check(&op.login, secret, from, "seal confirmation")? {
+        match self.accounts.check(&op.login, secret, from, "seal.confirm")? {
             Ok(_) => Ok(()),
             Err(e) => Err(EnterpriseError::BadInput {
                 field: "pin".into(),

@@ -63,11 +63,11 @@ impl Profile {
     /// reaches the issuing office on the next sync. The USCC must be this enterprise's.
     pub fn propose(&self, p: &EnterpriseProfile) -> Result<ProfileView> {
         let mut errors: Vec<exlic_client::error::FieldError> = p
-            .validate()
+            .problems()
             .into_iter()
-            .map(|(field, message)| exlic_client::error::FieldError {
+            .map(|(field, rule, message)| exlic_client::error::FieldError {
                 field,
-                rule: "V-profile".into(),
+                rule: rule.into(),
                 message,
                 severity: exlic_client::error::Severity::Error,
             })
@@ -77,7 +77,7 @@ impl Profile {
         {
             errors.push(exlic_client::error::FieldError {
                 field: "uscc".into(),
-                rule: "V-profile".into(),
+                rule: "profile.not_own".into(),
                 message: format!(
                     "must be this enterprise's ({})",
                     self.device.identity.enterprise_uscc

@@ -1,4 +1,10 @@
-//! Authority: the append-only audit trail of staff and enterprise actions.
+//! The append-only audit trail of every node's people: who did what, when, to which case.
+//!
+//! An action is stored as a code (`report`, `review.second.approve`, …: [`CODES`]) and its
+//! detail either as free text or, for what the node writes itself, language-neutral values
+//! (`@revision=2`, `@result=ok;from=127.0.0.1`); the UI renders both in the reader's
+//! language (`ui::audit_line`). Rows written before codes carry a name instead;
+//! [`code_of`] reads them as their code.
 
 use exlic_client::DocId;
 use redb::ReadableTable;
@@ -21,6 +27,96 @@ pub struct AuditEntry {
     pub action: String,
     /// Details.
     pub detail: String,
+}
+
+/// Every action code a node writes, for the catalogue check (each has `audit.<code>` in
+/// both languages, and `audit.<code>.detail` where its detail is structured).
+pub const CODES: &[&str] = &[
+    // Everyone: signing in and out.
+    "login",
+    "logout",
+    "account",
+    "seal.confirm",
+    "seal.refused",
+    // The enterprise's operators (the gate, by route).
+    "create",
+    "save",
+    "delete_draft",
+    "copy",
+    "attach",
+    "detach",
+    "seal",
+    "report",
+    "unseal",
+    "licence_request",
+    "cert_request",
+    "profile",
+    "unlock_request",
+    "refused",
+    "other",
+    // The office.
+    "review.initial.approve",
+    "review.initial.reject",
+    "review.second.approve",
+    "review.second.reject",
+    "licence_request.delete",
+    "licence_request.write_off",
+    "licence_request.delete.approve",
+    "licence_request.delete.reject",
+    "licence_request.write_off.approve",
+    "licence_request.write_off.reject",
+    "reference.publish",
+    "key.rotate",
+    "profile.accept",
+    "directory.publish",
+    "unlock.grant",
+    "invite",
+    // Customs.
+    "declaration.reserve",
+    "declaration.confirm",
+    "declaration.cancel",
+    "declaration.adjust",
+];
+
+/// The code of a stored action: itself, or for a row written before codes, the code its
+/// name stands for.
+pub fn code_of(action: &str) -> &str {
+    match action {
+        "sign-in" => "login",
+        "seal confirmation" => "seal.confirm",
+        "seal refused" => "seal.refused",
+        "新增申请" => "create",
+        "暂存" => "save",
+        "删除草稿" => "delete_draft",
+        "复制为新申请" => "copy",
+        "上传附件" => "attach",
+        "删除附件" => "detach",
+        "退出" => "logout",
+        "保存并盖章" => "seal",
+        "上报" => "report",
+        "退回暂存" => "unseal",
+        "删证/核销申请" => "licence_request",
+        "手机证书授权" => "cert_request",
+        "企业信息维护" => "profile",
+        "电子钥匙解锁申请" => "unlock_request",
+        "其他操作" => "other",
+        "初审通过" => "review.initial.approve",
+        "初审不予通过" => "review.initial.reject",
+        "复审通过" => "review.second.approve",
+        "复审不予通过" => "review.second.reject",
+        "删证申请" => "licence_request.delete",
+        "核销申请" => "licence_request.write_off",
+        "删证申请 审核通过" => "licence_request.delete.approve",
+        "删证申请 审核不通过" => "licence_request.delete.reject",
+        "核销申请 审核通过" => "licence_request.write_off.approve",
+        "核销申请 审核不通过" => "licence_request.write_off.reject",
+        "参考数据发布" => "reference.publish",
+        "密钥轮换" => "key.rotate",
+        "企业信息维护 accepted" => "profile.accept",
+        "办事指南/联系方式" => "directory.publish",
+        "电子钥匙解锁" => "unlock.grant",
+        other => other,
+    }
 }
 
 /// Appends an entry: `actor` did `action` on `subject` (all zeros: on no case) at `at_ms`.

@@ -440,8 +440,9 @@ async fn case_view(
             "finding_warnings": finding_warnings,
             "goods": goods,
             "attachments": file.attachments,
-            "history": history.iter().rev().map(|h| json!({"at": when(h.at_ms), "actor": h.actor,
-                "action": h.action, "detail": h.detail})).collect::<Vec<_>>(),
+            "history": history.iter().rev().map(|h| super::audit_row(
+                p.language(), h.seq, h.at_ms, &h.actor, &h.action, &h.detail, None,
+            )).collect::<Vec<_>>(),
         }),
     )
 }
@@ -539,11 +540,16 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         .iter()
         .filter(|(n, _)| no.is_empty() || n.contains(&no))
         .filter_map(|(n, f)| {
-            let l = exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
-            let status = licence_view::listed_standing(standings.get(n).copied(), &l.expiry, &today);
-            Some(json!({"licence_no": n, "commodity": format!("{} {}", l.commodity[0], l.commodity[1]),
+            let l =
+                exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
+            let status =
+                licence_view::listed_standing(standings.get(n).copied(), &l.expiry, &today);
+            let name = super::licence_form::commodity_name(&l, p.language() == Lang::En);
+            Some(
+                json!({"licence_no": n, "commodity": format!("{} {name}", l.commodity[0]),
                         "exporter": l.exporter[0], "issue_date": l.issue_date, "expiry": l.expiry,
-                        "status": status}))
+                        "status": status}),
+            )
         })
         .collect();
     p.render(
@@ -723,12 +729,10 @@ async fn audit(ctx: Ctx) -> Response {
     match run(&ctx.0.0, |a| a.staff.audit_trail(None, 1000)).await {
         Ok(entries) => p.render(
             "audit.html",
-            json!({"entries": entries.iter().map(|e| json!({
-                "seq": e.seq, "at": when(e.at_ms), "actor": e.actor, "action": e.action,
-                "detail": e.detail,
-                "subject": (e.subject.0 != [0; 16]).then(|| e.subject.to_string()),
-                "href": (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
-            })).collect::<Vec<_>>()}),
+            json!({"entries": entries.iter().map(|e| super::audit_row(
+                p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail,
+                (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
+            )).collect::<Vec<_>>()}),
         ),
         Err(f) => failed(&p, f),
     }

@@ -441,12 +441,9 @@ async fn audit_page(ctx: Ctx) -> Response {
     match run(&ctx.0.0, |c| Ok(c.staff.audit_trail(None, 500)?)).await {
         Ok(entries) => p.render(
             "audit.html",
-            json!({"entries": entries.iter().map(|e| json!({
-                "seq": e.seq, "at": when(e.at_ms), "actor": e.actor,
-                "action": super::lookup(p.language(), &format!("audit.{}", e.action))
-                    .unwrap_or_else(|| e.action.clone()),
-                "detail": e.detail,
-            })).collect::<Vec<_>>()}),
+            json!({"entries": entries.iter().map(|e| super::audit_row(
+                p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail, None,
+            )).collect::<Vec<_>>()}),
         ),
         Err(f) => failed(&p, f),
     }

@@ -177,7 +177,7 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
     let counts = run(&s, |e| e.applications.counts())
         .await
         .unwrap_or_default();
-    let expiring = expiring_licences(&s).await;
+    let expiring = expiring_licences(&s, p.language() == Lang::En).await;
     let r = s.enterprise.reference();
     let years: Vec<String> = r
         .data()
@@ -208,8 +208,8 @@ async fn home((State(s), Extension(lang), Extension(csrf), Extension(op), uri): 
 const EXPIRING_DAYS: i64 = 30;
 
 /// The valid licences that expire within [`EXPIRING_DAYS`], soonest first, with the days
-/// left and their use at customs as this node knows it.
-async fn expiring_licences(s: &AppState) -> Vec<Value> {
+/// left and their use at customs as this node knows it; names in English when `en`.
+async fn expiring_licences(s: &AppState, en: bool) -> Vec<Value> {
     let Ok(all) = apinode::licence_summaries(s).await else {
         return Vec::new();
     };
@@ -240,7 +240,8 @@ async fn expiring_licences(s: &AppState) -> Vec<Value> {
             .ok()
             .flatten();
         out.push(json!({
-            "licence_no": l.licence_no, "commodity_name": l.commodity_name,
+            "licence_no": l.licence_no,
+            "commodity_name": forms::commodity_name(&l.commodity_code, &l.commodity_name, en),
             "expiry": super::licence_form::date(&l.expiry), "days": days,
             "uses": usage.as_ref().map(|u| format!("{} / {}", u.uses, u.max_uses)),
             "remaining": usage.map(|u| u.remaining_quantity),
@@ -269,7 +270,8 @@ fn summaries(
                 .map(|s| s.code());
             json!({
                 "id": a.id.to_string(), "status": a.status.code(), "application_no": a.application_no,
-                "commodity_code": a.commodity_code, "commodity_name": a.commodity_name,
+                "commodity_name": forms::commodity_name(&a.commodity_code, &a.commodity_name, en),
+                "commodity_code": a.commodity_code,
                 "quantity": a.quantity,
                 "trade_mode": forms::name_of(options, "trade_modes", &a.trade_mode, en),
                 "quota_year": a.quota_year,
@@ -405,6 +407,7 @@ fn app_json(v: &ApplicationView) -> Value {
         "revision": v.revision, "frozen": v.frozen, "attachments": v.attachments,
         "currency": v.form.currency,
         "commodity_name": v.commodity_name, "totals": v.totals, "licence_no": v.licence_no,
+        "commodity_name_en": v.commodity_name.as_deref().map(|n| forms::commodity_name(&v.form.commodity_code, n, true)),
         "heads": v.heads,
     })
 }
@@ -609,7 +612,7 @@ fn render_view(
         .history
         .iter()
         .map(|h| {
-            let (event, detail) = super::history_line(p.language(), &h.event, &h.detail);
+            let (event, detail) = super::history_parts(p.language(), &h.event, &h.detail);
             json!({"at": when(h.at_ms), "event": event, "detail": detail})
         })
         .collect();
@@ -828,7 +831,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
                 &today,
             );
             json!({"licence_no": l.licence_no, "commodity_code": l.commodity_code,
-                   "commodity_name": l.commodity_name,
+                   "commodity_name": forms::commodity_name(&l.commodity_code, &l.commodity_name, p.language() == Lang::En),
                    "issue_date": super::licence_form::date(&l.issue_date),
                    "expiry": super::licence_form::date(&l.expiry), "status": status})
         })
@@ -1103,7 +1106,10 @@ async fn cert_page(
     let shown = view.accepted.or(view.proposed).map(|pr| {
         exlic_client::profile::FIELDS
             .iter()
-            .map(|f| json!({"name": f, "value": pr.get(f)}))
+            .map(|f| match profile_choice(p.language(), f, pr.get(f)) {
+                Some(name) => json!({"name": f, "value": name}),
+                None => json!({"name": f, "value": pr.get(f), "data": true}),
+            })
             .collect::<Vec<_>>()
     });
     p.render_status(
@@ -1207,7 +1213,10 @@ async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>
             .find(|(h, _)| h == n)
             .and_then(|(_, f)| exlic_client::signed::peek(f).ok())
             .and_then(|b| exlic_client::licence::Licence::decode(b).ok())
-            .map(|l| format!("{} {}", l.commodity[0], l.commodity[1]))
+            .map(|l| {
+                let name = super::licence_form::commodity_name(&l, p.language() == Lang::En);
+                format!("{} {name}", l.commodity[0])
+            })
             .unwrap_or_default()
     };
     let rows: Vec<Value> = rows
@@ -1340,6 +1349,35 @@ async fn cert_submit(ctx: Ctx, Path(seq): Path<u64>) -> Response {
 }
 
 /// The profile form's two groups, as on the manual's 用户基本信息 / 用户联系方式 screen.
+/// The fixed choices of the §6.1 profile, as stored (the platform's own values) and by
+/// catalogue key: 性别 and 证件类型.
+const PROFILE_CHOICES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "applicant_sex",
+        &[("男", "profile.sex.male"), ("女", "profile.sex.female")],
+    ),
+    (
+        "id_type",
+        &[
+            ("身份证", "profile.id.resident"),
+            ("护照", "profile.id.passport"),
+            ("港澳居民来往内地通行证", "profile.id.hk_macao"),
+            ("台湾居民来往大陆通行证", "profile.id.taiwan"),
+        ],
+    ),
+];
+
+/// A profile value that is one of the fixed choices, by its name in `lang`.
+fn profile_choice(lang: Lang, field: &str, value: &str) -> Option<String> {
+    PROFILE_CHOICES
+        .iter()
+        .find(|(f, _)| *f == field)?
+        .1
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map(|(_, key)| crate::ui::text(lang, key))
+}
+
 fn profile_groups() -> Value {
     let f = &exlic_client::profile::FIELDS;
     json!([
@@ -1359,17 +1397,24 @@ fn render_profile(
         .iter()
         .map(|f| (*f, values.get(f)))
         .collect();
-    let by_field: BTreeMap<&str, &str> = errors
+    // In Chinese a problem reads as its rule's words; in English, as found.
+    let message = |e: &exlic_client::error::FieldError| match p.language() {
+        Lang::Zh => crate::ui::lookup(Lang::Zh, &format!("rule.{}", e.rule))
+            .unwrap_or_else(|| e.message.clone()),
+        Lang::En => e.message.clone(),
+    };
+    let by_field: BTreeMap<&str, String> = errors
         .iter()
-        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .map(|e| (e.field.as_str(), message(e)))
         .collect();
     p.render_status(
         status,
         "enterprise/profile.html",
         json!({
             "view": view, "groups": profile_groups(), "values": values,
+            "choices": PROFILE_CHOICES.iter().map(|(f, options)| (*f, options.iter().map(|(v, k)| json!({"value": v, "name": p.t(k)})).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
             "errors": by_field,
-            "error_list": errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect::<Vec<_>>(),
+            "error_list": errors.iter().map(|e| json!({"field": e.field, "message": message(e), "rule": e.rule})).collect::<Vec<_>>(),
             "accepted_at": (view.accepted_ms > 0).then(|| when(view.accepted_ms)),
         }),
     )

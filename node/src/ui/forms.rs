@@ -138,10 +138,15 @@ pub fn options(r: &ReferenceData) -> Value {
             .map(|c| json!({"code": c.code, "name": c.name, "name_en": c.name_en}))
             .collect::<Vec<_>>()
     };
-    let mut commodities: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut commodities: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for c in &r.catalogues {
         for e in &c.entries {
-            commodities.insert(&e.code, &e.name);
+            let en = if e.name_en.is_empty() {
+                &e.name
+            } else {
+                &e.name_en
+            };
+            commodities.insert(&e.code, (&e.name, en));
         }
     }
     json!({
@@ -159,7 +164,7 @@ pub fn options(r: &ReferenceData) -> Value {
             {"code": "single", "name": "一批一证", "name_en": "single shipment"},
             {"code": "multi", "name": "非一批一证", "name_en": "up to 12 shipments"}
         ],
-        "commodities": commodities.into_iter().map(|(code, name)| json!({"code": code, "name": name})).collect::<Vec<_>>(),
+        "commodities": commodities.into_iter().map(|(code, (name, name_en))| json!({"code": code, "name": name, "name_en": name_en})).collect::<Vec<_>>(),
     })
 }
 
@@ -167,6 +172,21 @@ pub fn options(r: &ReferenceData) -> Value {
 /// configured reference of their own (the authority's).
 pub static EMBEDDED: std::sync::LazyLock<crate::domain::reference::Reference> =
     std::sync::LazyLock::new(crate::domain::reference::Reference::embedded);
+
+/// A commodity's name in the page's language: the catalogue's English name for `code`
+/// when `en` (any year's catalogue), else `name` (the Chinese name a record carries).
+pub fn commodity_name(code: &str, name: &str, en: bool) -> String {
+    if !en {
+        return name.to_owned();
+    }
+    EMBEDDED
+        .data()
+        .catalogues
+        .iter()
+        .flat_map(|c| &c.entries)
+        .find(|e| e.code == code && !e.name_en.is_empty())
+        .map_or_else(|| name.to_owned(), |e| e.name_en.clone())
+}
 
 /// A code as people read it, by its name in the page's language (`一般贸易`, `General
 /// trade`): codes never reach the page; unknown codes stay as they are.

@@ -28,51 +28,52 @@ pub fn is_public(method: &Method, path: &str) -> bool {
     }
 }
 
-/// Routes only the 盖章员 (sealer) may call, by method and route template: they seal,
-/// report, or send requests to the office in the enterprise's name.
+/// Routes only the 盖章员 (sealer) may call, by method and route template, with the audit
+/// trail's code for each (`store::audit::CODES`): they seal, report, or send requests to
+/// the office in the enterprise's name.
 pub const SEALER_ONLY: &[(&str, &str, &str)] = &[
-    ("POST", "/api/v1/applications/{id}/seal", "保存并盖章"),
-    ("POST", "/api/v1/applications/{id}/report", "上报"),
-    ("POST", "/api/v1/applications/{id}/unseal", "退回暂存"),
-    ("POST", "/api/v1/licence-requests", "删证/核销申请"),
-    ("POST", "/api/v1/certificate/requests", "手机证书授权"),
-    ("PUT", "/api/v1/profile", "企业信息维护"),
-    ("POST", "/api/v1/ekey/unlock-request", "电子钥匙解锁申请"),
-    ("POST", "/applications/{id}/seal", "保存并盖章"),
-    ("POST", "/applications/{id}/report", "上报"),
-    ("POST", "/applications/{id}/unseal", "退回暂存"),
-    ("POST", "/licence-requests", "删证/核销申请"),
-    ("POST", "/certificate/request", "手机证书授权"),
-    ("POST", "/certificate/requests/{seq}/submit", "手机证书授权"),
-    ("POST", "/profile", "企业信息维护"),
-    ("POST", "/ekey/unlock-request", "电子钥匙解锁申请"),
+    ("POST", "/api/v1/applications/{id}/seal", "seal"),
+    ("POST", "/api/v1/applications/{id}/report", "report"),
+    ("POST", "/api/v1/applications/{id}/unseal", "unseal"),
+    ("POST", "/api/v1/licence-requests", "licence_request"),
+    ("POST", "/api/v1/certificate/requests", "cert_request"),
+    ("PUT", "/api/v1/profile", "profile"),
+    ("POST", "/api/v1/ekey/unlock-request", "unlock_request"),
+    ("POST", "/applications/{id}/seal", "seal"),
+    ("POST", "/applications/{id}/report", "report"),
+    ("POST", "/applications/{id}/unseal", "unseal"),
+    ("POST", "/licence-requests", "licence_request"),
+    ("POST", "/certificate/request", "cert_request"),
+    ("POST", "/certificate/requests/{seq}/submit", "cert_request"),
+    ("POST", "/profile", "profile"),
+    ("POST", "/ekey/unlock-request", "unlock_request"),
 ];
 
-/// How the audit trail names a change, by method and route template.
+/// The audit trail's code for every other change, by method and route template.
 const ACTIONS: &[(&str, &str, &str)] = &[
-    ("POST", "/api/v1/applications", "新增申请"),
-    ("POST", "/applications", "新增申请"),
-    ("PUT", "/api/v1/applications/{id}", "暂存"),
-    ("PATCH", "/api/v1/applications/{id}", "暂存"),
-    ("POST", "/applications/{id}", "暂存"),
-    ("DELETE", "/api/v1/applications/{id}", "删除草稿"),
-    ("POST", "/applications/{id}/delete", "删除草稿"),
-    ("POST", "/api/v1/applications/{id}/copy", "复制为新申请"),
-    ("POST", "/applications/{id}/copy", "复制为新申请"),
-    ("POST", "/api/v1/applications/{id}/attachments", "上传附件"),
-    ("POST", "/applications/{id}/attachments", "上传附件"),
+    ("POST", "/api/v1/applications", "create"),
+    ("POST", "/applications", "create"),
+    ("PUT", "/api/v1/applications/{id}", "save"),
+    ("PATCH", "/api/v1/applications/{id}", "save"),
+    ("POST", "/applications/{id}", "save"),
+    ("DELETE", "/api/v1/applications/{id}", "delete_draft"),
+    ("POST", "/applications/{id}/delete", "delete_draft"),
+    ("POST", "/api/v1/applications/{id}/copy", "copy"),
+    ("POST", "/applications/{id}/copy", "copy"),
+    ("POST", "/api/v1/applications/{id}/attachments", "attach"),
+    ("POST", "/applications/{id}/attachments", "attach"),
     (
         "DELETE",
         "/api/v1/applications/{id}/attachments/{sha256}",
-        "删除附件",
+        "detach",
     ),
     (
         "POST",
         "/applications/{id}/attachments/{sha}/delete",
-        "删除附件",
+        "detach",
     ),
-    ("DELETE", "/api/v1/session", "退出"),
-    ("POST", "/logout", "退出"),
+    ("DELETE", "/api/v1/session", "logout"),
+    ("POST", "/logout", "logout"),
 ];
 
 /// The 401 of a request without a session: the JSON error under `/api/`, the sign-in
@@ -111,18 +112,18 @@ pub async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Re
     if let Some((_, _, what)) = sealer_only
         && op.role != OperatorRole::Sealer
     {
-        let why = format!(
-            "{what} is for the 盖章员 (sealer) role; {} is a {} ({})",
-            op.login,
-            op.role.zh(),
-            op.role.code()
-        );
-        record(&s, &op, &path, "refused", &why).await;
+        let detail = format!("@role={};action={what};path={path}", op.role.code());
+        record(&s, &op, &path, "refused", &detail).await;
         if api {
+            let why = format!(
+                "{what} is for the sealer (盖章员) role; {} is a {}",
+                op.login,
+                op.role.code()
+            );
             return Failure::new(StatusCode::FORBIDDEN, "forbidden", why, Some("role"))
                 .into_response();
         }
-        return super::enterprise::refused_page(&req, &why);
+        return super::enterprise::refused_page(&req, what, op.role.code());
     }
     req.extensions_mut().insert(op.clone());
     let resp = next.run(req).await;
@@ -135,19 +136,22 @@ pub async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Re
                     .find(|(m, t, _)| *m == method.as_str() && *t == template)
                     .map(|(_, _, what)| *what)
             })
-            .unwrap_or("其他操作");
+            .unwrap_or("other");
         let status = resp.status();
         let outcome = if status.is_success() || status.is_redirection() {
-            "done".to_owned()
+            "done"
         } else {
-            format!("refused ({})", status.as_u16())
+            "refused"
         };
         record(
             &s,
             &op,
             &path,
             action,
-            &format!("{method} {path}: {outcome}"),
+            &format!(
+                "@outcome={outcome};status={};method={method};path={path}",
+                status.as_u16()
+            ),
         )
         .await;
     }
@@ -362,14 +366,14 @@ mod tests {
         assert!(
             trail.iter().any(|e| e.actor == "制单员 赵制单 (zhao)"
                 && e.action == "refused"
-                && e.detail.contains("保存并盖章")
+                && e.detail.contains("action=seal")
                 && e.subject == id),
             "{trail:?}"
         );
         assert!(
             trail
                 .iter()
-                .any(|e| e.actor == "盖章员 张盖章 (zhang)" && e.action == "保存并盖章"),
+                .any(|e| e.actor == "盖章员 张盖章 (zhang)" && e.action == "seal"),
             "{trail:?}"
         );
     }

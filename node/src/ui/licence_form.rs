@@ -70,16 +70,7 @@ pub fn date(d: &str) -> String {
 /// The commodity's name in the reader's language: the catalogue's English name when `en`,
 /// else the name the licence carries.
 pub fn commodity_name(l: &Licence, en: bool) -> String {
-    if !en {
-        return l.commodity[1].clone();
-    }
-    super::forms::EMBEDDED
-        .data()
-        .catalogues
-        .iter()
-        .flat_map(|c| &c.entries)
-        .find(|e| e.code == l.commodity[0] && !e.name_en.is_empty())
-        .map_or_else(|| l.commodity[1].clone(), |e| e.name_en.clone())
+    super::forms::commodity_name(&l.commodity[0], &l.commodity[1], en)
 }
 
 /// Lays licence `l` out as the paper form; `t` translates catalogue keys in the reader's

@@ -8,19 +8,31 @@ use exlic_client::certificate::Trust;
 use exlic_client::licence::Licence;
 use serde_json::{Value, json};
 
-/// Verifies `file` offline against `trust`: the result for display and the licence, if
-/// it could be read at all.
+/// Verifies `file` offline against `trust`: the result for display (the signing office
+/// and key id, or why it failed as a code `lic.fail.…` names) and the licence, if it could
+/// be read at all.
 pub fn check(file: &[u8], trust: &Trust) -> (Value, Option<Licence>) {
+    use exlic_client::licence::LicenceError;
     match Licence::verify(file, trust) {
         Ok(l) => (
-            json!({"ok": true, "detail": format!("{} · {}", l.agency[1], hex::encode(l.key_id))}),
+            json!({"ok": true, "office": l.agency[1], "key_id": hex::encode(l.key_id)}),
             Some(l),
         ),
         Err(e) => {
             let peek = exlic_client::signed::peek(file)
                 .ok()
                 .and_then(|p| Licence::decode(p).ok());
-            (json!({"ok": false, "detail": e.to_string()}), peek)
+            let code = match e {
+                LicenceError::Malformed(_) => "malformed",
+                LicenceError::UnknownKey => "unknown_key",
+                LicenceError::Tampered => "tampered",
+                LicenceError::RetiredKey => "retired_key",
+                _ => "malformed",
+            };
+            (
+                json!({"ok": false, "code": code, "detail": e.to_string()}),
+                peek,
+            )
         }
     }
 }

@@ -36,7 +36,7 @@ async fn render(
                 "release": r.map(|r| json!({
                     "number": r.number,
                     "published": when(r.published_at_ms),
-                    "note": r.note,
+                    "note": crate::ui::release_note(p.language(), &r.note),
                     "codes_version": r.codes_version,
                     "years": r.catalogue_years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", "),
                     "files": r.files.iter().map(|(n, size)| json!({"name": n, "size": size})).collect::<Vec<Value>>(),

@@ -58,8 +58,12 @@ pub fn sign_in_page(req: &Request, status: StatusCode, error: Option<String>) ->
 }
 
 /// The 403 page of an action the operator's role may not take.
-pub fn refused_page(req: &Request, why: &str) -> Response {
+pub fn refused_page(req: &Request, action: &str, role: &str) -> Response {
     let p = frame_of(req);
+    let why = p
+        .t("auth.sealer_only")
+        .replace("{action}", &p.t(&format!("audit.{action}")))
+        .replace("{role}", &p.t(&format!("role.{role}")));
     p.error(
         StatusCode::FORBIDDEN,
         format!("{}: {why}", p.t("auth.forbidden")),
@@ -138,11 +142,10 @@ pub async fn audit(ctx: Ctx) -> Response {
     match operators::audit_lines(&s, 1000).await {
         Ok(lines) => p.render(
             "audit.html",
-            json!({"entries": lines.iter().map(|l| json!({
-                "seq": l.seq, "at": crate::ui::when(l.at_ms), "actor": l.actor,
-                "action": l.action, "detail": l.detail, "subject": l.application,
-                "href": l.application.as_ref().map(|id| format!("/applications/{id}")),
-            })).collect::<Vec<_>>()}),
+            json!({"entries": lines.iter().map(|l| crate::ui::audit_row(
+                p.language(), l.seq, l.at_ms, &l.actor, &l.action, &l.detail,
+                l.application.as_ref().map(|id| format!("/applications/{id}")),
+            )).collect::<Vec<_>>()}),
         ),
         Err(f) => failed(&p, f),
     }
@@ -177,7 +180,7 @@ async fn confirm_page(
         json!({
             "id": id.to_string(),
             "application_no": v.application_no,
-            "commodity": v.commodity_name,
+            "commodity": v.commodity_name.as_deref().map(|n| crate::ui::forms::commodity_name(&v.form.commodity_code, n, p.language() == Lang::En)),
             "commodity_code": v.form.commodity_code,
             "country": value("country"),
             "exporter": value("exporter_name"),
