@@ -248,6 +248,9 @@ pub struct ApplicationSummary {
     pub batch_mode: String,
     /// 许可证号 once issued.
     pub licence_no: Option<String>,
+    /// 合同号, which tells drafts (not yet numbered) apart in a list.
+    #[serde(default)]
+    pub contract_no: String,
 }
 
 /// What 保存并盖章 asks for, as the e-key does: its PIN.

@@ -43,4 +43,7 @@ pub struct Page<T> {
     pub per_page: u32,
     /// Whether a further page exists.
     pub has_more: bool,
+    /// How many rows match, on every page.
+    #[serde(default)]
+    pub total: u64,
 }

@@ -202,10 +202,13 @@ async function enterpriseDraft() {
   await page.getByRole("link", { name: "新增" }).click();
   await shot(page, "ent-03-new");
   // 暂存 with little filled in: a draft keeps what it has.
+  // 暂存 keeps anything typed, a mistyped number too: formats are checked at 保存并盖章.
   await page.getByLabel(/^合同号/).first().fill("XM-CA-0096");
+  await page.locator('[name="goods[0].quantity"]').fill("23吨");
   await page.getByRole("button", { name: "暂存" }).click();
   await page.waitForURL(/\/applications\/[0-9a-f-]+\/edit/);
   check(await page.getByText("已暂存").isVisible(), "the draft is saved");
+  check((await page.locator('[name="goods[0].quantity"]').inputValue()) === "23吨", "a mistyped quantity is kept as typed");
   const editUrl = page.url();
 
   // Every field, as a user fills the form.
@@ -302,6 +305,17 @@ async function enterpriseDraft() {
   await page.goto(`${ENT}/applications/${xssId}`);
   check((await page.locator("main").innerText()).includes(payload), "the payload is visible as text");
   check((await page.locator("main img[src=x]").count()) === 0, "no injected element");
+
+  // Drafts are told apart by 合同号 (else the goods) and deleted from the list.
+  await page.goto(ENT + "/applications?status=draft");
+  const drafts = await page.locator("#applications").innerText();
+  check(drafts.includes("草稿") && !drafts.includes("未编号"), `drafts are titled: ${drafts}`);
+  check(/共 1 件/.test(await page.locator("#pager").innerText()), "the list counts its rows");
+  await fitsPhone(page, "the draft list");
+  await shot(page, "ent-07b-drafts");
+  await page.locator("#applications").getByRole("button", { name: /删除/ }).first().click();
+  await page.waitForURL(/msg=flash.deleted/);
+  check(await page.getByText("没有记录").first().isVisible(), `the draft is gone: ${await page.locator("main").innerText()}`);
 
   // The list with partial-number search, 查询 with every filter, the English switch.
   await page.goto(ENT + "/applications?application_no=" + appNo.slice(-6));
@@ -465,7 +479,16 @@ async function enterpriseLicence() {
   await fitsPhone(page, "the overview");
   await page.goto(ENT + "/licences");
   await fitsPhone(page, "the licence list");
+  check(await page.getByRole("button", { name: "复制" }).first().isVisible(), "复制 where the browser can copy");
   await shot(page, "ent-13-licences");
+  {
+    // Without JavaScript there is no 复制 that does nothing; the number is there to select.
+    const nojs = await open({ javaScriptEnabled: false });
+    await entSignIn(nojs.page, ENT, "/licences");
+    check(await nojs.page.getByRole("link", { name: state.licence_no }).isVisible(), "the licence is listed without JavaScript");
+    check((await nojs.page.getByRole("button", { name: "复制" }).count()) === 0 || !(await nojs.page.getByRole("button", { name: "复制" }).first().isVisible()), "no dead 复制 button without JavaScript");
+    await nojs.ctx.close();
+  }
   await page.getByRole("link", { name: state.licence_no }).click();
   check((await page.locator("#licence-check").innerText()).includes("验证通过"), "the licence verifies on the enterprise node");
   check((await page.locator(".qr svg").count()) === 1, "a QR code");

@@ -43,7 +43,12 @@
     xhr.onerror = function () { if (out) { out.textContent = f.getAttribute("data-upload-error") || "upload failed"; } };
     xhr.send(new FormData(f));
   });
-  // Copy a licence number: <button data-copy="text">.
+  // Copy a licence number: <button data-copy="text" hidden>, shown only where the
+  // browser can copy (without JavaScript there is no dead button; the number is text).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!navigator.clipboard) { return; }
+    document.querySelectorAll("button[data-copy]").forEach(function (b) { b.hidden = false; });
+  });
   document.addEventListener("click", function (ev) {
     var b = ev.target.closest && ev.target.closest("[data-copy]");
     if (b && navigator.clipboard) { navigator.clipboard.writeText(b.getAttribute("data-copy")); b.setAttribute("aria-pressed", "true"); }

@@ -163,8 +163,10 @@ fn invisible_characters(form: &ApplicationForm, r: &mut Report) {
     }
 }
 
-/// The checks a draft (暂存) must pass: nothing that is merely incomplete is refused, only
-/// what can never be right — unknown codes, malformed numbers, over-long text.
+/// The checks a draft (暂存) must pass: anything a person typed is kept, however
+/// unfinished or mistyped (its format is checked at 保存并盖章, [`typed_formats`]); only
+/// what can never be stored is refused — over-long text, invisible characters, and codes
+/// no list offers (a select's value, sent by a script or an old device).
 pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> {
     let mut r = Report::default();
     lengths(form, ctx, &mut r);
@@ -213,19 +215,6 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
             r.err(field, rule, format!("unknown code {value:?}"));
         }
     }
-    if !form.commodity_code.is_empty() && refd.commodity_any_year(&form.commodity_code).is_none() {
-        r.err(
-            "commodity_code",
-            "V11",
-            format!(
-                "{:?} is not in any loaded 出口许可证管理货物目录",
-                form.commodity_code
-            ),
-        );
-    }
-    if !form.quota_year.is_empty() && parse_year(&form.quota_year).is_none() {
-        r.err("quota_year", "V18", "must be a four-digit year");
-    }
     if !form.batch_mode.is_empty() && !matches!(form.batch_mode.as_str(), "single" | "multi") {
         r.err(
             "batch_mode",
@@ -240,18 +229,6 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
                 "V14",
                 format!("unknown unit {:?}", line.unit),
             );
-        }
-        for (name, value) in [
-            ("quantity", &line.quantity),
-            ("unit_price", &line.unit_price),
-        ] {
-            if !value.is_empty() && parse_decimal(value).is_none() {
-                r.err(
-                    format!("goods[{i}].{name}"),
-                    "V14",
-                    "must be a decimal number such as 23 or 1250.50",
-                );
-            }
         }
     }
     let c = &form.contract;
@@ -269,6 +246,42 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
             format!("unknown code {:?}", c.currency),
         );
     }
+    r.0
+}
+
+/// The formats of what a person types, checked at 保存并盖章 (a draft keeps them as
+/// typed): the commodity code in a loaded catalogue, the quota year, decimal quantities,
+/// prices and amounts, dates.
+fn typed_formats(form: &ApplicationForm, ctx: &Context<'_>, r: &mut Report) {
+    let refd = ctx.reference;
+    if !form.commodity_code.is_empty() && refd.commodity_any_year(&form.commodity_code).is_none() {
+        r.err(
+            "commodity_code",
+            "V11",
+            format!(
+                "{:?} is not in any loaded 出口许可证管理货物目录",
+                form.commodity_code
+            ),
+        );
+    }
+    if !form.quota_year.is_empty() && parse_year(&form.quota_year).is_none() {
+        r.err("quota_year", "V18", "must be a four-digit year");
+    }
+    for (i, line) in form.goods.iter().enumerate() {
+        for (name, value) in [
+            ("quantity", &line.quantity),
+            ("unit_price", &line.unit_price),
+        ] {
+            if !value.is_empty() && parse_decimal(value).is_none() {
+                r.err(
+                    format!("goods[{i}].{name}"),
+                    "V14",
+                    "must be a decimal number such as 23 or 1250.50",
+                );
+            }
+        }
+    }
+    let c = &form.contract;
     if !c.total_amount.is_empty() && parse_decimal(&c.total_amount).is_none() {
         r.err("contract.total_amount", "V21", "must be a decimal number");
     }
@@ -280,7 +293,6 @@ pub fn check_draft(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError>
             r.err(field, "V21", "must be a date YYYY-MM-DD");
         }
     }
-    r.0
 }
 
 /// The issuing office's check of a sealed form at receipt: every rule of [`check_seal`]
@@ -300,6 +312,7 @@ pub fn check_at_office(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldEr
 /// warnings are returned beside them.
 pub fn check_seal(form: &ApplicationForm, ctx: &Context<'_>) -> Vec<FieldError> {
     let mut r = Report(check_draft(form, ctx));
+    typed_formats(form, ctx, &mut r);
     let refd = ctx.reference;
     let year = parse_year(&form.quota_year);
     let entry = year.and_then(|y| refd.commodity(y, &form.commodity_code));

@@ -384,12 +384,14 @@ impl Applications {
             year: q.year,
             application_no,
         };
-        let (items, has_more) = index::query(&self.device.store.read()?, &filter, page, per_page)?;
+        let (items, total) = index::query(&self.device.store.read()?, &filter, page, per_page)?;
+        let shown = u64::from(page.saturating_sub(1)) * u64::from(per_page) + items.len() as u64;
         Ok(Page {
             items,
             page,
             per_page,
-            has_more,
+            has_more: total > shown,
+            total,
         })
     }
 

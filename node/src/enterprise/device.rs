@@ -93,6 +93,7 @@ impl Device {
             quota_year: form.quota_year.clone(),
             batch_mode: form.batch_mode.clone(),
             licence_no: state.licence_no.clone(),
+            contract_no: form.contract_no.clone(),
         }
     }
 

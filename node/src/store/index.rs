@@ -133,13 +133,13 @@ fn prefix_end(prefix: &str) -> String {
     s
 }
 
-/// Runs a query newest-first and returns one page plus whether more rows follow.
+/// Runs a query newest-first and returns one page and how many rows match in all.
 pub fn query(
     txn: &impl Txn,
     f: &Filter,
     page: u32,
     per_page: u32,
-) -> Result<(Vec<ApplicationSummary>, bool), StoreError> {
+) -> Result<(Vec<ApplicationSummary>, u64), StoreError> {
     let skip = (page.saturating_sub(1) as usize).saturating_mul(per_page as usize);
     let want = per_page as usize;
     let (from, to) = (
@@ -148,8 +148,8 @@ pub fn query(
     );
     let rows = txn.table(SUMMARY)?;
     let mut out = Vec::with_capacity(want);
+    // Every match is counted (the list shows its total); only the page's are kept.
     let mut seen = 0usize;
-    let mut more = false;
     // Visits candidate ids in index order; returns false to stop.
     let mut visit = |id: Id| -> Result<bool, StoreError> {
         let Some(v) = rows.get(id)? else {
@@ -161,14 +161,9 @@ pub fn query(
             return Ok(true);
         }
         seen += 1;
-        if seen <= skip {
-            return Ok(true);
+        if seen > skip && out.len() < want {
+            out.push(s);
         }
-        if out.len() == want {
-            more = true;
-            return Ok(false);
-        }
-        out.push(s);
         Ok(true)
     };
     macro_rules! scan {
@@ -232,7 +227,7 @@ pub fn query(
         )| k
             .1);
     }
-    Ok((out, more))
+    Ok((out, seen as u64))
 }
 
 /// Every (id, summary) pair, for consistency checks.

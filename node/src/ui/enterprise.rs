@@ -276,6 +276,7 @@ fn summaries(
                 "trade_mode": forms::name_of(options, "trade_modes", &a.trade_mode, en),
                 "quota_year": a.quota_year,
                 "created": when(a.created_at_ms), "licence_no": a.licence_no,
+                "contract_no": a.contract_no,
                 "standing": standing,
             })
         })
@@ -325,7 +326,8 @@ async fn listing(s: AppState, p: Page, uri: &Uri, full: bool) -> Response {
                 "full_query": full,
                 "q": qv,
                 "statuses": ApplicationStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
-                "page": {"items": summaries(&p, &options, &standings, pg.items), "page": pg.page, "per_page": pg.per_page, "has_more": pg.has_more},
+                "page": {"items": summaries(&p, &options, &standings, pg.items), "page": pg.page, "per_page": pg.per_page, "has_more": pg.has_more,
+                         "total": pg.total, "pages": pg.total.div_ceil(u64::from(pg.per_page.max(1))).max(1)},
                 "options": options,
                 "prev_href": href(page_no.saturating_sub(1).max(1)),
                 "next_href": href(page_no + 1),
@@ -783,7 +785,7 @@ async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
         Err(r) => return r,
     };
     match run(&s, move |e| e.applications.delete(id)).await {
-        Ok(()) => see_other("/applications?msg=flash.deleted"),
+        Ok(()) => see_other("/applications?status=draft&msg=flash.deleted"),
         Err(f) => failed(&p, f),
     }
 }

@@ -339,12 +339,18 @@ fn v24_text_limits_are_configurable() {
 
 #[test]
 fn drafts_refuse_only_what_can_never_be_right() {
+    //! Regression: 暂存 refused a mistyped quantity, year or commodity code, which it
+    //! exists to keep; only a code no list offers is refused, and the typed formats wait
+    //! for 保存并盖章.
     let fx = Fixture::new();
     assert_eq!(check_draft(&ApplicationForm::default(), &fx.ctx()), vec![]);
     let form = ApplicationForm {
         trade_mode: "nope".into(),
+        commodity_code: "29181".into(),
+        quota_year: "26".into(),
         goods: vec![GoodsLine {
             quantity: "lots".into(),
+            unit_price: "1,250".into(),
             ..Default::default()
         }],
         ..Default::default()
@@ -353,13 +359,19 @@ fn drafts_refuse_only_what_can_never_be_right() {
         .into_iter()
         .map(|e| (e.field, e.rule))
         .collect();
-    assert_eq!(
-        errs,
-        vec![
-            ("trade_mode".to_string(), "V05".to_string()),
-            ("goods[0].quantity".to_string(), "V14".to_string())
-        ]
-    );
+    assert_eq!(errs, vec![("trade_mode".to_string(), "V05".to_string())]);
+    let sealing = errors(&form, &fx.ctx());
+    for (field, rule) in [
+        ("commodity_code", "V11"),
+        ("quota_year", "V18"),
+        ("goods[0].quantity", "V14"),
+        ("goods[0].unit_price", "V14"),
+    ] {
+        assert!(
+            sealing.contains(&(field.into(), rule.into())),
+            "{field} {rule} at sealing: {sealing:?}"
+        );
+    }
 }
 
 #[test]
