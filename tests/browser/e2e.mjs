@@ -374,7 +374,13 @@ async function authorityReview() {
   check(await page.getByText("用户名或密码错误").isVisible(), "a wrong password is refused");
   await signIn(page, AUTH, "wang");
   await shot(page, "auth-02-dashboard");
-  check((await page.locator(".chart svg").count()) === 1, "the chart is drawn server-side");
+  // The daily chart: a row per day, each figure printed beside its bar, legible at 375 px.
+  const days = await page.locator("#daily tbody tr").count();
+  check(days === 14, `a row per day of the fortnight: ${days}`);
+  const today = await page.locator("#daily tbody tr").first().innerText();
+  check(/\b1\b/.test(today), `today's submission is counted: ${today}`);
+  check((await page.locator("#daily rect.r").first().getAttribute("width")) === "100", "the largest figure fills its bar");
+  await fitsPhone(page, "the dashboard");
   await page.goto(AUTH + "/cases?status=pending_initial");
   const row = await page.locator("#inbox tbody tr").first().innerText();
   check(row.includes("厦门") && row.includes("柠檬酸") && row.includes("吨") && row.includes("工作日"),

@@ -203,42 +203,6 @@ async fn counts(s: &AuthorityState) -> Vec<Value> {
         .collect()
 }
 
-/// A bar chart of the last 14 days, drawn server-side as SVG (numbers only).
-fn chart(days: &[(String, u64, u64)]) -> String {
-    let max = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
-    let (w, h, pad) = (560.0_f64, 180.0_f64, 20.0_f64);
-    let slot = (w - pad) / days.len().max(1) as f64;
-    let bar = (slot / 2.0 - 2.0).max(1.0);
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-hidden=\"true\">",
-        h + 30.0
-    );
-    out.push_str(&format!(
-        "<line x1=\"{pad}\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#999\"/>"
-    ));
-    for (i, (day, rec, iss)) in days.iter().enumerate() {
-        let x = pad + i as f64 * slot;
-        for (j, (v, colour)) in [(*rec, "#3563c9"), (*iss, "#1d6b3a")].iter().enumerate() {
-            let bh = (*v as f64 / max as f64) * (h - 10.0);
-            out.push_str(&format!(
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{bh:.1}\" fill=\"{colour}\"><title>{v}</title></rect>",
-                x + j as f64 * (bar + 2.0),
-                h - bh
-            ));
-        }
-        let label: String = day.chars().skip(5).collect();
-        if day.chars().all(|c| c.is_ascii_digit() || c == '-') {
-            out.push_str(&format!(
-                "<text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#555\">{label}</text>",
-                x,
-                h + 14.0
-            ));
-        }
-    }
-    out.push_str("</svg>");
-    out
-}
-
 async fn dashboard(ctx: Ctx) -> Response {
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
@@ -262,13 +226,20 @@ async fn dashboard(ctx: Ctx) -> Response {
         .await
         .map(|c| c.len())
         .unwrap_or(0);
+    // The chart is a table: a row per day (newest first), each figure printed beside a
+    // bar on one scale (the fortnight's largest figure fills a bar), legible on a phone.
+    let max = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
+    let pct = |v: u64| (v * 100).div_ceil(max);
     p.render(
         "authority/dashboard.html",
         json!({
             "counts": counts(s).await,
             "cert_requests": certs,
-            "chart_svg": chart(&days),
-            "days": days.iter().rev().map(|(d, r, i)| json!({"day": d, "received": r, "issued": i})).collect::<Vec<_>>(),
+            "scale": max,
+            "days": days.iter().rev().map(|(d, r, i)| json!({
+                "day": d, "received": r, "issued": i,
+                "received_pct": pct(*r), "issued_pct": pct(*i),
+            })).collect::<Vec<_>>(),
         }),
     )
 }
