@@ -290,6 +290,15 @@ impl Accounts {
         Ok(())
     }
 
+    /// One page of the audit trail, newest first, and its length in all.
+    pub fn audit_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        audit::newest_page(&self.store.read()?, offset, limit)
+    }
+
     /// The audit trail, newest first, at most `limit` entries, optionally about one
     /// subject.
     pub fn audit_trail(

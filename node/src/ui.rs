@@ -212,6 +212,65 @@ pub fn release_note(lang: Lang, note: &str) -> String {
     text(lang, key)
 }
 
+/// Rows per page of a list on a staff screen and of the audit trail.
+pub const PER_PAGE: usize = 50;
+
+/// Which page of a list `q` asks for (`page`, from 1; absent is 1), or the page saying
+/// what is wrong with it.
+pub fn page_number(p: &Page, q: &HashMap<String, String>) -> Result<usize, Response> {
+    match q.get("page").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(1),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(p.error(StatusCode::BAD_REQUEST, p.t("list.bad_page"))),
+        },
+    }
+}
+
+/// What `pager.html` draws under a list: this page of how many, of how many rows, and
+/// the links to the pages either side (the same address with `page` changed).
+pub fn pager(
+    path: &str,
+    q: &HashMap<String, String>,
+    page: usize,
+    total: u64,
+) -> serde_json::Value {
+    let pages = total.div_ceil(PER_PAGE as u64).max(1) as usize;
+    let href = |n: usize| {
+        let mut kept: std::collections::BTreeMap<&str, String> = q
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "page" | "msg"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        kept.insert("page", n.to_string());
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&kept).unwrap_or_default()
+        )
+    };
+    serde_json::json!({
+        "page": page, "pages": pages, "total": total,
+        "prev": (page > 1).then(|| href(page - 1)),
+        "next": (page < pages).then(|| href(page + 1)),
+    })
+}
+
+/// Page `page` of `rows` held in memory, with its [`pager`].
+pub fn page_of<T>(
+    rows: Vec<T>,
+    path: &str,
+    q: &HashMap<String, String>,
+    page: usize,
+) -> (Vec<T>, serde_json::Value) {
+    let total = rows.len() as u64;
+    let shown = rows
+        .into_iter()
+        .skip((page - 1).saturating_mul(PER_PAGE))
+        .take(PER_PAGE)
+        .collect();
+    (shown, pager(path, q, page, total))
+}
+
 /// One audit row for `audit.html` (and a case's history), in the page's language: the
 /// time, who (role by name, the rest as written), the action and its detail.
 pub fn audit_row(
@@ -576,6 +635,28 @@ mod tests {
             )
             .unwrap();
         assert_eq!(html, r#"<input value=""><input value="">"#);
+    }
+
+    #[test]
+    fn pages_keep_the_filters_and_count_the_rows() {
+        let q: HashMap<String, String> = [("no", "26AA"), ("page", "2"), ("msg", "flash.x")]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let rows: Vec<u32> = (1..=120).collect();
+        let (shown, second) = page_of(rows, "/licences", &q, 2);
+        assert_eq!(shown.first(), Some(&51));
+        assert_eq!(shown.len(), PER_PAGE);
+        assert_eq!(second["pages"], 3);
+        assert_eq!(second["total"], 120);
+        assert_eq!(second["prev"], "/licences?no=26AA&page=1");
+        assert_eq!(second["next"], "/licences?no=26AA&page=3");
+        let (last, end) = page_of((1..=120).collect::<Vec<u32>>(), "/licences", &q, 3);
+        assert_eq!(last.len(), 20);
+        assert!(end["next"].is_null());
+        // A page past the end is empty, not an error; an empty list has one page.
+        assert!(page_of(Vec::<u32>::new(), "/x", &q, 1).0.is_empty());
+        assert_eq!(pager("/x", &q, 1, 0)["pages"], 1);
     }
 
     #[test]

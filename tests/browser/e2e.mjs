@@ -429,8 +429,11 @@ async function authorityReview() {
     ["/invites", "auth-09-invites"], ["/cert-requests", "auth-10-certificates"], ["/verify", "auth-11-verify"],
     ["/unlocks", "auth-15-unlocks"], ["/profiles", "auth-16-profiles-empty"]]) {
     await page.goto(AUTH + path);
+    await fitsPhone(page, path);
     await shot(page, name);
   }
+  await page.goto(AUTH + "/licences");
+  check((await page.locator("#pager").innerText()).includes("共 1 件"), "the licence list counts its rows");
   check((await page.locator("body").innerText()).length > 0, "pages render");
   await page.goto(AUTH + "/audit");
   const audit = await page.locator("main").innerText();
@@ -465,6 +468,7 @@ async function authorityReview() {
   const trail = await page.locator("#audit").innerText();
   check(trail.includes("复审通过并发证") && trail.includes("登录成功"), `the audit trail in Chinese: ${trail.slice(0, 300)}`);
   await fitsPhone(page, "the audit trail");
+  check(/第 1 \/ 1 页，共 \d+ 件/.test(await page.locator("#pager").innerText()), "the audit trail counts its rows");
   await shot(page, "auth-20-audit-admin");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();

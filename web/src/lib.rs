@@ -49,6 +49,7 @@ templates![
     "authority/licences.html",
     "authority/invite.html",
     "audit.html",
+    "pager.html",
     "authority/cert_requests.html",
     "customs/status.html",
     "customs/check.html",

@@ -133,6 +133,15 @@ impl StaffAccounts {
         Ok(self.accounts.record(actor, subject, action, detail)?)
     }
 
+    /// One page of the audit trail, newest first, and its length in all.
+    pub fn audit_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, u64), AuthorityError> {
+        Ok(self.accounts.audit_page(offset, limit)?)
+    }
+
     /// The audit trail, newest first, at most `limit` entries, optionally for one case.
     pub fn audit_trail(
         &self,

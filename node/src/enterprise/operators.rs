@@ -206,6 +206,11 @@ impl Operators {
         Ok(self.accounts.record(actor, subject, action, detail)?)
     }
 
+    /// One page of the audit trail, newest first, and its length in all.
+    pub fn audit_page(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64)> {
+        Ok(self.accounts.audit_page(offset, limit)?)
+    }
+
     /// The audit trail, newest first.
     pub fn audit_trail(&self, subject: Option<DocId>, limit: usize) -> Result<Vec<AuditEntry>> {
         Ok(self.accounts.audit_trail(subject, limit)?)

@@ -7,7 +7,7 @@
 //! [`code_of`] reads them as their code.
 
 use exlic_client::DocId;
-use redb::ReadableTable;
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::tables::{AUDIT, Txn};
 use super::{StoreError, WriteBatch};
@@ -160,6 +160,31 @@ pub fn newest(
         });
     }
     Ok(out)
+}
+
+/// One page of the trail, newest first: `limit` entries after the newest `offset`, and
+/// how many entries there are in all.
+pub fn newest_page(
+    txn: &impl Txn,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+    let t = txn.table(AUDIT)?;
+    let total = t.len()?;
+    let mut out = Vec::with_capacity(limit);
+    for e in t.iter()?.rev().skip(offset).take(limit) {
+        let (k, v) = e?;
+        let (at_ms, actor, id, action, detail) = v.value();
+        out.push(AuditEntry {
+            seq: k.value(),
+            at_ms,
+            actor: actor.to_owned(),
+            subject: DocId(id),
+            action: action.to_owned(),
+            detail: detail.to_owned(),
+        });
+    }
+    Ok((out, total))
 }
 
 /// Every entry, oldest first, as `(at_ms, action)` (for the dashboard's daily figures).

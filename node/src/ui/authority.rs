@@ -523,9 +523,14 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
             )
         })
         .collect();
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let (rows, pager) = super::page_of(rows, "/licences", &q, page);
     p.render(
         "authority/licences.html",
-        json!({"licences": rows, "no": no}),
+        json!({"licences": rows, "no": no, "pager": pager}),
     )
 }
 
@@ -692,39 +697,55 @@ async fn invite_post(ctx: Ctx, body: Bytes) -> Response {
     }
 }
 
-async fn audit(ctx: Ctx) -> Response {
+async fn audit(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |a| a.staff.audit_trail(None, 1000)).await {
-        Ok(entries) => p.render(
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let offset = (page - 1) * super::PER_PAGE;
+    match run(&ctx.0.0, move |a| {
+        a.staff.audit_page(offset, super::PER_PAGE)
+    })
+    .await
+    {
+        Ok((entries, total)) => p.render(
             "audit.html",
             json!({"entries": entries.iter().map(|e| super::audit_row(
                 p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail,
                 (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
-            )).collect::<Vec<_>>()}),
+            )).collect::<Vec<_>>(), "pager": super::pager("/audit", &q, page, total)}),
         ),
         Err(f) => failed(&p, f),
     }
 }
 
-async fn certificates(ctx: Ctx) -> Response {
+async fn certificates(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
     };
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
     let now = ctx.0.0.authority.now_ms();
     match run(&ctx.0.0, |a| a.certificates.list()).await {
-        Ok(rows) => p.render(
-            "authority/cert_requests.html",
-            json!({"rows": rows.into_iter().map(|(serial, uscc, mobile, from, to, revoked)| json!({
-                "seq": serial, "time": when(from), "kind": p.t("cert.req.issued"), "uscc": uscc,
-                "mobile": mobile,
-                "status": if revoked <= now { p.t("cert.status.revoked") } else if to <= now { p.t("cert.status.expired") } else { p.t("cert.status.valid") },
-                "detail": format!("{} — {}", when(from), when(to)),
-            })).collect::<Vec<_>>()}),
-        ),
+        Ok(rows) => {
+            let (rows, pager) = super::page_of(rows, "/cert-requests", &q, page);
+            p.render(
+                "authority/cert_requests.html",
+                json!({"rows": rows.into_iter().map(|(serial, uscc, mobile, from, to, revoked)| json!({
+                    "seq": serial, "time": when(from), "kind": p.t("cert.req.issued"), "uscc": uscc,
+                    "mobile": mobile,
+                    "status": if revoked <= now { p.t("cert.status.revoked") } else if to <= now { p.t("cert.status.expired") } else { p.t("cert.status.valid") },
+                    "detail": format!("{} — {}", when(from), when(to)),
+                })).collect::<Vec<_>>(), "pager": pager}),
+            )
+        }
         Err(f) => failed(&p, f),
     }
 }
@@ -784,9 +805,14 @@ async fn licence_request_list(ctx: Ctx, Query(q): Query<HashMap<String, String>>
                    "reason": r.reason})
         })
         .collect();
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let (rows, pager) = super::page_of(rows, "/licence-requests", &q, page);
     p.render(
         "authority/licence_requests.html",
-        json!({"status": code, "counts": counts, "rows": rows,
+        json!({"status": code, "counts": counts, "rows": rows, "pager": pager,
                "may_decide": crate::api::authority::may_decide_licence_requests(&staff).is_ok()}),
     )
 }

@@ -433,17 +433,26 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
     )
 }
 
-async fn audit_page(ctx: Ctx) -> Response {
+async fn audit_page(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     let (p, _) = match signed_in(&ctx) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match run(&ctx.0.0, |c| Ok(c.staff.audit_trail(None, 500)?)).await {
-        Ok(entries) => p.render(
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let offset = (page - 1) * super::PER_PAGE;
+    match run(&ctx.0.0, move |c| {
+        Ok(c.staff.audit_page(offset, super::PER_PAGE)?)
+    })
+    .await
+    {
+        Ok((entries, total)) => p.render(
             "audit.html",
             json!({"entries": entries.iter().map(|e| super::audit_row(
                 p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail, None,
-            )).collect::<Vec<_>>()}),
+            )).collect::<Vec<_>>(), "pager": super::pager("/audit", &q, page, total)}),
         ),
         Err(f) => failed(&p, f),
     }

@@ -137,15 +137,27 @@ pub async fn logout(
 }
 
 /// `GET /audit`: 操作记录.
-pub async fn audit(ctx: Ctx) -> Response {
+pub async fn audit(
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let (s, p) = open(ctx).await;
-    match operators::audit_lines(&s, 1000).await {
-        Ok(lines) => p.render(
+    let page = match crate::ui::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let offset = (page - 1) * crate::ui::PER_PAGE;
+    match run(&s, move |e| {
+        e.operators.audit_page(offset, crate::ui::PER_PAGE)
+    })
+    .await
+    {
+        Ok((lines, total)) => p.render(
             "audit.html",
             json!({"entries": lines.iter().map(|l| crate::ui::audit_row(
                 p.language(), l.seq, l.at_ms, &l.actor, &l.action, &l.detail,
-                l.application.as_ref().map(|id| format!("/applications/{id}")),
-            )).collect::<Vec<_>>()}),
+                (l.subject.0 != [0; 16]).then(|| format!("/applications/{}", l.subject)),
+            )).collect::<Vec<_>>(), "pager": crate::ui::pager("/audit", &q, page, total)}),
         ),
         Err(f) => failed(&p, f),
     }
