@@ -217,6 +217,7 @@ pub const PER_PAGE: usize = 50;
 
 /// Which page of a list `q` asks for (`page`, from 1; absent is 1), or the page saying
 /// what is wrong with it.
+#[allow(clippy::result_large_err)] // the error is the response to send, once per request
 pub fn page_number(p: &Page, q: &HashMap<String, String>) -> Result<usize, Response> {
     match q.get("page").map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(1),
