@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod operators;
+pub mod paging;
 pub mod v1;
 
 use std::future::Future;

@@ -509,16 +509,26 @@ async fn licence_file(
 struct RequestsQuery {
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    per_page: Option<u32>,
 }
 
-/// 删证/核销 requests by status (`pending` is the 待审核 inbox), oldest first.
-#[utoipa::path(get, path = "/api/v1/licence-requests", tag = "licences", params(("status" = Option<String>, Query)), responses((status = 200, body = [exlic_client::licence_request::LicenceRequestView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+/// 删证/核销 requests by status (`pending` is the 待审核 inbox), oldest first, a page at
+/// a time (the count of all in `X-Total-Count`).
+#[utoipa::path(get, path = "/api/v1/licence-requests", tag = "licences", params(("status" = Option<String>, Query), super::paging::PageParams), responses((status = 200, body = [exlic_client::licence_request::LicenceRequestView], headers(("x-total-count" = u64))), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn licence_requests(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
     super::extract::QueryParams(q): super::extract::QueryParams<RequestsQuery>,
-) -> Result<Json<Vec<exlic_client::licence_request::LicenceRequestView>>, Failure> {
+) -> Result<axum::response::Response, Failure> {
     require(&s, &headers)?;
+    let paging = super::paging::PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    };
+    paging.window()?;
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
@@ -528,11 +538,11 @@ async fn licence_requests(
         ),
     };
     let rows = run(&s, move |a| a.licence_requests.list(status)).await?;
-    Ok(Json(
+    paging.answer(
         rows.into_iter()
             .map(|(id, r)| super::v1::licence_request::view(id, r))
             .collect(),
-    ))
+    )
 }
 
 /// The staff roles that decide 删证/核销 requests (审核): 经办人 and 处长.
@@ -692,15 +702,17 @@ pub fn profile_row(
     }
 }
 
-/// 企业信息维护: every enterprise's proposed and accepted profile.
-#[utoipa::path(get, path = "/api/v1/profiles", tag = "enrolment", responses((status = 200, body = [exlic_client::profile::ProfileRow]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+/// 企业信息维护: every enterprise's proposed and accepted profile, a page at a time.
+#[utoipa::path(get, path = "/api/v1/profiles", tag = "enrolment", params(super::paging::PageParams), responses((status = 200, body = [exlic_client::profile::ProfileRow], headers(("x-total-count" = u64))), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn profiles(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<exlic_client::profile::ProfileRow>>, Failure> {
+    super::extract::QueryParams(paging): super::extract::QueryParams<super::paging::PageParams>,
+) -> Result<axum::response::Response, Failure> {
     require(&s, &headers)?;
+    paging.window()?;
     let rows = run(&s, |a| a.profiles.list()).await?;
-    Ok(Json(rows.into_iter().map(profile_row).collect()))
+    paging.answer(rows.into_iter().map(profile_row).collect())
 }
 
 /// Accepts an enterprise's proposal (administrator).
@@ -720,15 +732,17 @@ async fn accept_profile(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Enterprises waiting for an e-key unlock (USCCs).
-#[utoipa::path(get, path = "/api/v1/unlock-requests", tag = "enrolment", responses((status = 200, body = [String]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+/// Enterprises waiting for an e-key unlock (USCCs), a page at a time.
+#[utoipa::path(get, path = "/api/v1/unlock-requests", tag = "enrolment", params(super::paging::PageParams), responses((status = 200, body = [String], headers(("x-total-count" = u64))), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn unlock_requests(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<String>>, Failure> {
+    super::extract::QueryParams(paging): super::extract::QueryParams<super::paging::PageParams>,
+) -> Result<axum::response::Response, Failure> {
     require(&s, &headers)?;
+    paging.window()?;
     let rows = run(&s, |a| a.unlocks.pending()).await?;
-    Ok(Json(rows.into_iter().map(|(u, _)| u).collect()))
+    paging.answer(rows.into_iter().map(|(u, _)| u).collect::<Vec<String>>())
 }
 
 /// The signing-key chain, oldest first, and the rollover records (hex) that link it.

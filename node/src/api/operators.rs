@@ -159,25 +159,30 @@ pub struct AuditLine {
     pub detail: String,
 }
 
-/// The audit trail of this node's operators, newest first (at most 1,000 lines).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "session",
-    responses((status = 200, body = [AuditLine]), (status = 401, body = ApiError)))]
-pub async fn audit(State(s): State<AppState>) -> Result<Json<Vec<AuditLine>>, Failure> {
-    audit_lines(&s, 1000).await.map(Json)
+/// The audit trail of this node's operators, newest first, a page at a time (read from
+/// the store a page at a time; the count of all lines in `X-Total-Count`).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "session", params(super::paging::PageParams),
+    responses((status = 200, body = [AuditLine], headers(("x-total-count" = u64))), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+pub async fn audit(
+    State(s): State<AppState>,
+    super::extract::QueryParams(paging): super::extract::QueryParams<super::paging::PageParams>,
+) -> Result<axum::response::Response, Failure> {
+    let (offset, limit) = paging.window()?;
+    let (rows, total) = super::v1::run(&s, move |e| e.operators.audit_page(offset, limit)).await?;
+    Ok(super::paging::counted(
+        rows.into_iter().map(line).collect::<Vec<_>>(),
+        total,
+    ))
 }
 
-/// The newest `limit` audit lines.
-pub async fn audit_lines(s: &AppState, limit: usize) -> Result<Vec<AuditLine>, Failure> {
-    let rows = super::v1::run(s, move |e| e.operators.audit_trail(None, limit)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|a| AuditLine {
-            seq: a.seq,
-            at_ms: a.at_ms,
-            actor: a.actor,
-            action: a.action,
-            application: (a.subject.0 != [0; 16]).then(|| a.subject.to_string()),
-            detail: a.detail,
-        })
-        .collect())
+/// An audit entry as the API shows it.
+fn line(a: crate::store::audit::AuditEntry) -> AuditLine {
+    AuditLine {
+        seq: a.seq,
+        at_ms: a.at_ms,
+        actor: a.actor,
+        action: a.action,
+        application: (a.subject.0 != [0; 16]).then(|| a.subject.to_string()),
+        detail: a.detail,
+    }
 }

@@ -185,13 +185,17 @@ pub async fn cert_request(
     Ok((StatusCode::CREATED, Json(view(row))))
 }
 
-/// 查看电子许可证: the licences this node holds.
-#[utoipa::path(get, path = "/api/v1/licences", tag = "node",
-    responses((status = 200, body = Vec<exlic_client::authority::LicenceSummary>)))]
+/// 查看电子许可证: the licences this node holds, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/licences", tag = "node", params(crate::api::paging::PageParams),
+    responses((status = 200, body = Vec<exlic_client::authority::LicenceSummary>, headers(("x-total-count" = u64))), (status = 400, body = ApiError)))]
 pub async fn licences(
     State(s): State<AppState>,
-) -> Result<Json<Vec<exlic_client::authority::LicenceSummary>>, Failure> {
-    licence_summaries(&s).await.map(Json)
+    crate::api::extract::QueryParams(paging): crate::api::extract::QueryParams<
+        crate::api::paging::PageParams,
+    >,
+) -> Result<axum::response::Response, Failure> {
+    paging.window()?;
+    paging.answer(licence_summaries(&s).await?)
 }
 
 /// Every licence this node holds, newest first.
