@@ -261,6 +261,12 @@ async function enterpriseDraft() {
   check(await page.getByRole("link", { name: "合同.pdf" }).isVisible(), "the first attachment is listed");
   check(await page.getByRole("link", { name: "发票.pdf" }).isVisible(), "the second attachment is listed");
   await shot(page, "ent-04-filled");
+  // On a phone each goods line is a card: the description gets the screen's width.
+  await fitsPhone(page, "the application form");
+  await page.setViewportSize({ width: 375, height: 900 });
+  const specWidth = await page.locator('[name="goods[0].spec"]').evaluate((e) => e.getBoundingClientRect().width);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  check(specWidth > 250, `the goods description is wide enough to read at 375 px: ${specWidth}px`);
 
   // 保存并盖章 shows the one error beside its field and in the summary.
   await page.getByRole("button", { name: "保存并盖章" }).click();
