@@ -13,6 +13,8 @@
 //                                    checked and reserved, then cancelled; the ledger)
 //   node e2e.mjs authority-deletion (the 删证申请 approved in the staff UI)
 //   node e2e.mjs enterprise-deleted (审核通过 and the licence deleted, on the enterprise)
+//   node e2e.mjs enterprise-conflict (two devices' values of one field, one kept; run by
+//                                    tests/tests/conflict.rs)
 // Inputs come from the environment (ENT_URL, AUTH_URL, CUSTOMS_URL, SHOTS, STAFF_PASSWORD, OPERATOR,
 // OPERATOR_PASSWORD, PIN, STATE);
 // each phase prints one JSON line of results. Screenshots of every screen at 375 and
@@ -783,6 +785,29 @@ async function customsCheck() {
   return state;
 }
 
+// Two devices of one enterprise changed 合同号 while apart (tests/tests/conflict.rs sets
+// it up across real nodes): this device's application page shows both values, which one
+// is its own, in words; 保留此值 keeps the other device's, and the panel is gone.
+async function enterpriseConflict() {
+  const ENT = env("ENT_URL");
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  await entSignIn(page, ENT, `/applications/${state.id}`);
+  const panel = await page.locator("#conflicts").innerText();
+  check(panel.includes("合同号") && panel.includes(state.mine) && panel.includes(state.theirs), `both values under the field's label: ${panel}`);
+  check(panel.includes("本机") && panel.includes("另一台设备") && !panel.includes("contract_no"), `who wrote each, in words: ${panel}`);
+  await fitsPhone(page, "the conflict panel");
+  await shot(page, "ent-29-conflict");
+  await page.locator(`#conflicts li:has-text("${state.theirs}")`).getByRole("button", { name: /保留此值/ }).click();
+  await page.waitForLoadState();
+  check((await page.locator("#conflicts").count()) === 0, "the conflict is settled");
+  check((await page.locator("main").innerText()).includes(state.theirs), "the kept value is shown");
+  await shot(page, "ent-30-conflict-resolved");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return state;
+}
+
 const phases = {
   "enterprise-draft": enterpriseDraft,
   "authority-review": authorityReview,
@@ -790,6 +815,7 @@ const phases = {
   "customs-check": customsCheck,
   "authority-deletion": authorityDeletion,
   "enterprise-deleted": enterpriseDeleted,
+  "enterprise-conflict": enterpriseConflict,
 };
 const run = phases[process.argv[2]];
 if (!run) {

@@ -607,3 +607,44 @@ pub async fn issue_form(
     status_becomes(c, id, ApplicationStatus::Issued).await;
     c.application(id).await.unwrap().licence_no.unwrap()
 }
+
+/// Where the browser walk (`e2e.mjs`) and its node modules live.
+pub fn browser_dir() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Runs one phase of the browser walk (`tests/browser/e2e.mjs`) in Debian's Chromium;
+/// returns its JSON result line.
+pub fn phase(name: &str, ent: &str, auth: &str, state: &str) -> String {
+    phase_with(name, ent, auth, "", state)
+}
+
+/// [`phase`] with the customs node's URL too.
+pub fn phase_with(name: &str, ent: &str, auth: &str, customs: &str, state: &str) -> String {
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("target/screenshots");
+    let out = std::process::Command::new("node")
+        .arg(browser_dir().join("e2e.mjs"))
+        .arg(name)
+        .env("ENT_URL", ent)
+        .env("AUTH_URL", auth)
+        .env("CUSTOMS_URL", customs)
+        .env("SHOTS", &shots)
+        .env("STAFF_PASSWORD", STAFF_PASSWORD)
+        .env("PIN", EKEY_PIN)
+        .env("OPERATOR", OPERATOR)
+        .env("OPERATOR_PASSWORD", OPERATOR_PASSWORD)
+        .env("STATE", state)
+        .current_dir(browser_dir())
+        .output()
+        .expect("running node (Node.js is required for the browser tests)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "browser phase {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().last().unwrap_or("{}").to_owned()
+}

@@ -7,50 +7,11 @@
 //! the licence checked, reserved and cancelled.
 //! Screenshots of every screen at 375 and 1280 px land in `target/screenshots/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use exlic_client::status::ApplicationStatus;
 use exlic_tests::*;
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// Runs one phase of the walk; returns its JSON result line.
-fn phase(name: &str, ent: &str, auth: &str, state: &str) -> String {
-    phase_with(name, ent, auth, "", state)
-}
-
-/// [`phase`] with the customs node's URL too.
-fn phase_with(name: &str, ent: &str, auth: &str, customs: &str, state: &str) -> String {
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("target/screenshots");
-    let out = Command::new("node")
-        .arg(browser_dir().join("e2e.mjs"))
-        .arg(name)
-        .env("ENT_URL", ent)
-        .env("AUTH_URL", auth)
-        .env("CUSTOMS_URL", customs)
-        .env("SHOTS", &shots)
-        .env("STAFF_PASSWORD", STAFF_PASSWORD)
-        .env("PIN", EKEY_PIN)
-        .env("OPERATOR", OPERATOR)
-        .env("OPERATOR_PASSWORD", OPERATOR_PASSWORD)
-        .env("STATE", state)
-        .current_dir(browser_dir())
-        .output()
-        .expect("running node (Node.js is required for the browser tests)");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "browser phase {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout.lines().last().unwrap_or("{}").to_owned()
-}
 
 #[test]
 fn a_user_walks_the_whole_path_in_chromium() {

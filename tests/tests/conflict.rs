@@ -3,6 +3,7 @@
 //! wrote each, the page shows both in words, and the history records each device's
 //! value. Keeping one value on one device resolves it on both; a request to keep a value
 //! that is not in conflict is refused and changes nothing.
+//! The resolution is made in Chromium (the `enterprise-conflict` phase of `e2e.mjs`).
 
 use exlic_client::application::ApplicationView;
 use exlic_tests::*;
@@ -113,12 +114,18 @@ fn a_field_changed_on_two_devices_apart_shows_both_values_until_one_is_kept() {
         assert!(e.to_string().contains("value"), "{e}");
         assert_eq!(c1.application(id).await.unwrap().heads, before.heads);
 
-        // The first device keeps the second's value: resolved here at once, and on the
-        // second device after sync, with one value and no conflict.
-        let kept = c1
-            .resolve_conflict(id, "contract_no", "XM-B-0002")
-            .await
-            .unwrap();
+        // In the browser, the first device keeps the second's value (保留此值): resolved
+        // here at once, and on the second device after sync, with one value and no
+        // conflict.
+        let state =
+            serde_json::json!({"id": id.to_string(), "mine": "XM-A-0001", "theirs": "XM-B-0002"});
+        let url = first.url.clone();
+        tokio::task::spawn_blocking(move || {
+            phase("enterprise-conflict", &url, "", &state.to_string())
+        })
+        .await
+        .unwrap();
+        let kept = c1.application(id).await.unwrap();
         assert!(kept.conflicts.is_empty(), "{:?}", kept.conflicts);
         assert_eq!(kept.form.contract_no, "XM-B-0002");
         assert!(kept.history.iter().any(|e| e.event == "resolved"));

@@ -176,9 +176,8 @@ pub(super) fn conflicts_json(p: &Page, v: &ApplicationView) -> Value {
                 "field": c.field, "label": label_of(p, &c.field),
                 "values": c.values.iter().enumerate().map(|(i, x)| json!({
                     "value": x.value, "shown": i == 0,
-                    "who": if x.mine { p.t("conflict.mine") } else {
-                        format!("{} {}", p.t("conflict.other"), &x.device[..8.min(x.device.len())])
-                    },
+                    "who": if x.mine { p.t("conflict.mine") } else { p.t("conflict.other") },
+                    "device": (!x.mine).then(|| x.device[..8.min(x.device.len())].to_owned()),
                 })).collect::<Vec<_>>(),
             }))
             .collect::<Vec<_>>()
