@@ -146,20 +146,28 @@ pub fn newest(
             break;
         }
         let (k, v) = e?;
-        let (at_ms, actor, id, action, detail) = v.value();
-        if subject.is_some_and(|s| s.0 != id) {
+        let row = v.value();
+        if subject.is_some_and(|s| s.0 != row.2) {
             continue;
         }
-        out.push(AuditEntry {
-            seq: k.value(),
-            at_ms,
-            actor: actor.to_owned(),
-            subject: DocId(id),
-            action: action.to_owned(),
-            detail: detail.to_owned(),
-        });
+        out.push(entry(k.value(), row));
     }
     Ok(out)
+}
+
+/// A stored row as an entry.
+fn entry(
+    seq: u64,
+    (at_ms, actor, id, action, detail): (i64, &str, [u8; 16], &str, &str),
+) -> AuditEntry {
+    AuditEntry {
+        seq,
+        at_ms,
+        actor: actor.to_owned(),
+        subject: DocId(id),
+        action: action.to_owned(),
+        detail: detail.to_owned(),
+    }
 }
 
 /// One page of the trail, newest first: `limit` entries after the newest `offset`, and
@@ -174,15 +182,7 @@ pub fn newest_page(
     let mut out = Vec::with_capacity(limit);
     for e in t.iter()?.rev().skip(offset).take(limit) {
         let (k, v) = e?;
-        let (at_ms, actor, id, action, detail) = v.value();
-        out.push(AuditEntry {
-            seq: k.value(),
-            at_ms,
-            actor: actor.to_owned(),
-            subject: DocId(id),
-            action: action.to_owned(),
-            detail: detail.to_owned(),
-        });
+        out.push(entry(k.value(), v.value()));
     }
     Ok((out, total))
 }
