@@ -290,13 +290,15 @@ impl Accounts {
         Ok(())
     }
 
-    /// One page of the audit trail, newest first, and its length in all.
+    /// One page of the audit entries `filter` admits, newest first, and how many it
+    /// admits in all.
     pub fn audit_page(
         &self,
+        filter: &audit::Filter,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
-        audit::newest_page(&self.store.read()?, offset, limit)
+        audit::newest_page(&self.store.read()?, filter, offset, limit)
     }
 
     /// The audit trail, newest first, at most `limit` entries, optionally about one

@@ -5,6 +5,7 @@
 //! `serve` takes an already-bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and the CLI binds the configured address.
 
+pub mod audit;
 pub mod authority;
 pub mod customs;
 pub mod error;

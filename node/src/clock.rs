@@ -106,6 +106,13 @@ pub fn china_date(ms: i64) -> Date {
         .date()
 }
 
+/// The first moment of day `d` in China, Unix ms.
+pub fn china_day_start(d: Date) -> i64 {
+    d.to_zoned(china())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(0)
+}
+
 /// `YYYYMMDD` as a number, as used in index keys.
 pub fn date_key(d: Date) -> u32 {
     (d.year() as u32) * 10_000 + (d.month() as u32) * 100 + d.day() as u32

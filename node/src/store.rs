@@ -209,6 +209,15 @@ impl Store {
         Self::with_database(db, options)
     }
 
+    /// A store in a new temporary directory, for tests (dropping the directory deletes it).
+    #[cfg(test)]
+    pub fn temp() -> (tempfile::TempDir, Self) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Self::open(&dir.path().join("s.redb"), StoreOptions::default())
+            .expect("store in a temporary directory");
+        (dir, store)
+    }
+
     /// Opens (or creates) the store on a redb storage backend other than a file (the
     /// simulation tests keep their nodes' stores in memory and reopen them to restart).
     pub fn open_backend(

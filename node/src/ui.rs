@@ -291,6 +291,67 @@ pub fn audit_row(
     })
 }
 
+/// What an audit page asks for: its page number and the filter its form sets (actor,
+/// action, dates), or the page itself showing which field is wrong, in place.
+#[allow(clippy::result_large_err)] // the error is the response to send, once per request
+pub fn audit_request(
+    p: &Page,
+    q: &HashMap<String, String>,
+    actions: &[&'static str],
+) -> Result<(usize, crate::store::audit::Filter), Response> {
+    let page = page_number(p, q)?;
+    crate::api::audit::AuditQuery::from_map(q)
+        .filter()
+        .map(|f| (page, f))
+        .map_err(|bad| {
+            // The message names the field and its rule in the page's language.
+            let message = p.t(&format!("audit.filter.bad.{}", bad.field));
+            audit_view(p, q, actions, (&[], 0), |_| None, Some(message))
+        })
+}
+
+/// The audit page of a node: the filter form holding what was asked (`actions`: the codes
+/// this node writes, offered by name), the page of entries with links where `link` gives
+/// one, the pager, and `error` above them if the query was refused (400).
+pub fn audit_view(
+    p: &Page,
+    q: &HashMap<String, String>,
+    actions: &[&'static str],
+    (entries, total): (&[crate::store::audit::AuditEntry], u64),
+    link: impl Fn(&crate::store::audit::AuditEntry) -> Option<String>,
+    error: Option<String>,
+) -> Response {
+    let lang = p.language();
+    let asked = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let codes = crate::store::audit::EVERYONE.iter().chain(actions);
+    let mut options: Vec<(String, &str)> = codes
+        .map(|c| (text(lang, &format!("audit.{c}")), *c))
+        .collect();
+    options.sort();
+    let page = page_number(p, q).unwrap_or(1);
+    let filtered = ["actor", "action", "from", "to"]
+        .iter()
+        .any(|k| !asked(k).is_empty());
+    p.render_status(
+        if error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        "audit.html",
+        serde_json::json!({
+            "entries": entries.iter().map(|e| audit_row(
+                lang, e.seq, e.at_ms, &e.actor, &e.action, &e.detail, link(e),
+            )).collect::<Vec<_>>(),
+            "pager": pager("/audit", q, page, total),
+            "filter": {"actor": asked("actor"), "action": asked("action"), "from": asked("from"), "to": asked("to")},
+            "filtered": filtered,
+            "actions": options.iter().map(|(name, code)| serde_json::json!({"code": code, "name": name})).collect::<Vec<_>>(),
+            "error": error,
+        }),
+    )
+}
+
 fn text_of_role(lang: Lang, code: &str) -> String {
     lookup(lang, &format!("role.{code}")).unwrap_or_else(|| code.to_owned())
 }
@@ -664,7 +725,7 @@ mod tests {
     fn audit_lines_read_in_the_page_language() {
         //! Regression: the office's audit read `signed in from …`, `revision 1` in Chinese
         //! and 复审通过, 上报 in English.
-        for code in crate::store::audit::CODES {
+        for code in crate::store::audit::codes() {
             for lang in [Lang::Zh, Lang::En] {
                 assert!(
                     lookup(lang, &format!("audit.{code}")).is_some(),

@@ -360,6 +360,36 @@ async function enterpriseDraft() {
   return { app_id: appId, app_no: appNo, edit_url: editUrl };
 }
 
+// A list's filter form used as a clerk would: submitted untouched it lists what the page
+// listed; each filter alone (`set` fills it in) lists only rows `matches` accepts; a
+// filter nothing matches says so in words. No box ever reads None.
+async function tryFilters(page, what, form, table, filters, nothing) {
+  const url = page.url().split("?")[0];
+  const rows = () => page.locator(`${table} tbody tr`).allInnerTexts();
+  const noNone = async () => check((await page.locator(`${form} input`).evaluateAll(
+    (xs) => xs.filter((x) => x.value === "None").length)) === 0, `${what}: no box reads None`);
+  await page.goto(url);
+  const all = (await rows()).length;
+  await page.locator(`${form} button[type="submit"]`).click();
+  await page.waitForLoadState();
+  await noNone();
+  check((await rows()).length === all && all > 0, `${what}: an untouched search lists all ${all} rows`);
+  for (const f of filters) {
+    await page.goto(url);
+    await f.set(page);
+    await page.locator(`${form} button[type="submit"]`).click();
+    await page.waitForLoadState();
+    await noNone();
+    const got = await rows();
+    check(got.length > 0 && got.every(f.matches), `${what}: ${f.name} lists only matching rows: ${got.slice(0, 3)}`);
+  }
+  await page.goto(url);
+  await nothing(page);
+  await page.locator(`${form} button[type="submit"]`).click();
+  await page.waitForLoadState();
+  check((await page.locator("main").innerText()).includes("没有符合条件的记录"), `${what}: a search that matches nothing says so`);
+}
+
 async function signIn(page, AUTH, login) {
   await page.goto(AUTH + "/login");
   await page.getByLabel("用户名").fill(login);
@@ -442,6 +472,9 @@ async function authorityReview() {
   }
   await page.goto(AUTH + "/licences");
   check((await page.locator("#pager").innerText()).includes("共 1 件"), "the licence list counts its rows");
+  await tryFilters(page, "the office's licences", "form.search", "#licences", [
+    { name: "licence number", set: (p) => p.locator("#l-no").fill(licenceNo.slice(-6)), matches: (r) => r.includes(licenceNo) },
+  ], (p) => p.locator("#l-no").fill("000000000000"));
   check((await page.locator("body").innerText()).length > 0, "pages render");
   await page.goto(AUTH + "/audit");
   const audit = await page.locator("main").innerText();
@@ -478,6 +511,16 @@ async function authorityReview() {
   await fitsPhone(page, "the audit trail");
   check(/第 1 \/ 1 页，共 \d+ 件/.test(await page.locator("#pager").innerText()), "the audit trail counts its rows");
   await shot(page, "auth-20-audit-admin");
+  const day = (await page.locator("#audit tbody tr td").nth(1).innerText()).slice(0, 10);
+  await tryFilters(page, "the office's audit trail", "#audit-filter", "#audit", [
+    { name: "who", set: (p) => p.locator("#a-actor").fill("ADMIN"), matches: (r) => r.includes("admin") },
+    { name: "action", set: (p) => p.locator("#a-action").selectOption({ label: "登录" }), matches: (r) => r.includes("登录") },
+    { name: "from", set: (p) => p.locator("#a-from").fill(day), matches: (r) => r.includes(day) },
+    { name: "to", set: (p) => p.locator("#a-to").fill(day), matches: (r) => r.includes(day) },
+  ], (p) => p.locator("#a-actor").fill("nobody-by-this-name"));
+  await page.goto(AUTH + "/audit?from=2026-13-40");
+  check((await page.locator("#audit-error").innerText()).includes("起始日期"), "a bad date is named in place");
+  await shot(page, "auth-21-audit-filtered");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { licence_no: licenceNo };
@@ -645,6 +688,15 @@ async function authorityDeletion() {
   await page.waitForURL(/msg=flash.decided/);
   await page.goto(AUTH + "/licence-requests?status=approved");
   check((await page.locator("main").innerText()).includes(state.licence_no), "the deletion is approved");
+  // 手机证书授权 records by enterprise and standing.
+  await page.goto(AUTH + "/cert-requests");
+  const uscc = (await page.locator("#cert-requests tbody tr td .mono").first().innerText()).trim();
+  await tryFilters(page, "the office's certificates", "#cert-filter", "#cert-requests", [
+    { name: "USCC", set: (p) => p.locator("#c-uscc").fill(uscc.slice(0, 10).toLowerCase()), matches: (r) => r.includes(uscc) },
+    { name: "status", set: (p) => p.locator("#c-status").selectOption({ label: "有效" }), matches: (r) => r.includes("有效") },
+  ], (p) => p.locator("#c-uscc").fill("Z"));
+  await fitsPhone(page, "the office's certificates");
+  await shot(page, "auth-10b-certificates-filtered");
   // The administrator accepts the enterprise's profile.
   await page.getByRole("button", { name: /退出/ }).click();
   await page.waitForURL(/\/login/);
@@ -706,6 +758,9 @@ async function enterpriseDeleted() {
   const audit = await page.locator("#audit").innerText();
   check(audit.includes("保存并盖章") && audit.includes("完成") && !/POST|done|sign-in/.test(audit), `the operators' audit trail in Chinese: ${audit.slice(0, 300)}`);
   await shot(page, "ent-28-audit");
+  await tryFilters(page, "the operators' audit trail", "#audit-filter", "#audit", [
+    { name: "action", set: (p) => p.locator("#a-action").selectOption({ label: "保存并盖章" }), matches: (r) => r.includes("保存并盖章") },
+  ], (p) => p.locator("#a-to").fill("2001-01-01"));
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return { ...state, deleted_pdf: deletedPdf };

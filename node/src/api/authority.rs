@@ -177,6 +177,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/keys", get(keys))
         .route("/api/v1/keys/rollover", post(roll_key))
         .route("/api/v1/profiles", get(profiles))
+        .route("/api/v1/audit", get(super::audit::office))
+        .route("/api/v1/certificates", get(certificates))
         .route("/api/v1/unlock-requests", get(unlock_requests))
         .route(
             "/api/v1/unlock-requests/{uscc}/approve",
@@ -790,6 +792,80 @@ async fn approve_unlock(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One issued device certificate (手机证书授权) as the office lists it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CertificateLine {
+    /// Its serial.
+    pub serial: u64,
+    /// The enterprise (USCC).
+    pub uscc: String,
+    /// The mobile number it authorises.
+    pub mobile: String,
+    /// Valid from, Unix ms.
+    pub not_before_ms: i64,
+    /// Valid until, Unix ms.
+    pub not_after_ms: i64,
+    /// When it was revoked, Unix ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_ms: Option<i64>,
+    /// `valid`, `expired` or `revoked`, now.
+    pub status: &'static str,
+}
+
+/// Which certificates to list; an empty value asks for all.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CertificateQuery {
+    /// The enterprise's USCC, or its start.
+    #[serde(default)]
+    pub uscc: Option<String>,
+    /// `valid`, `expired` or `revoked`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// The device certificates this office issued, newest first, by enterprise and standing, a
+/// page at a time.
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "enrolment", params(super::paging::PageParams, CertificateQuery), responses((status = 200, body = [CertificateLine], headers(("x-total-count" = u64))), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+async fn certificates(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    super::extract::QueryParams(paging): super::extract::QueryParams<super::paging::PageParams>,
+    super::extract::QueryParams(query): super::extract::QueryParams<CertificateQuery>,
+) -> Result<axum::response::Response, Failure> {
+    use crate::store::certs::CertStanding;
+    require(&s, &headers)?;
+    let (offset, limit) = paging.window()?;
+    let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let standing = match given(query.status) {
+        None => None,
+        Some(code) => Some(
+            CertStanding::parse(&code)
+                .ok_or_else(|| Failure::bad_input("status", "`valid`, `expired` or `revoked`"))?,
+        ),
+    };
+    let filter = crate::authority::certificates::CertFilter {
+        uscc: given(query.uscc),
+        standing,
+    };
+    let now = s.authority.now_ms();
+    let (rows, total) = run(&s, move |a| a.certificates.page(&filter, offset, limit)).await?;
+    Ok(super::paging::counted(
+        rows.into_iter()
+            .map(|c| CertificateLine {
+                status: c.standing_at(now).code(),
+                serial: c.serial,
+                uscc: c.uscc,
+                mobile: c.mobile,
+                not_before_ms: c.not_before_ms,
+                not_after_ms: c.not_after_ms,
+                revoked_ms: c.revoked_ms,
+            })
+            .collect::<Vec<_>>(),
+        total,
+    ))
+}
+
 /// The office API's description, generated from the handlers' annotations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
@@ -798,7 +874,7 @@ async fn approve_unlock(
         info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
         decide_licence_request, licence_status, directory, put_directory, reference,
         publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, approve_unlock,
-        invite_customs, licence_usage,
+        invite_customs, licence_usage, certificates, super::audit::office,
     ),
     tags((name = "session"), (name = "review"), (name = "licences"), (name = "enrolment"), (name = "office"))
 )]

@@ -16,7 +16,7 @@ use super::v1::{applications, licence_request, node};
         applications::patch, applications::delete, applications::upload, applications::download,
         applications::remove_attachment, applications::seal, applications::seal_file, applications::report, applications::unseal, applications::copy, applications::resolve,
         licence_request::list, licence_request::create, licence_request::status,
-        operators::login, operators::current, operators::logout, operators::audit,
+        operators::login, operators::current, operators::logout, super::audit::enterprise,
     ),
     tags((name = "session"), (name = "node"), (name = "applications"), (name = "licences"))
 )]

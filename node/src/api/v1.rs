@@ -23,7 +23,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
                 .get(operators::current)
                 .delete(operators::logout),
         )
-        .route("/audit", get(operators::audit))
+        .route("/audit", get(super::audit::enterprise))
         .route("/reference", get(node::reference))
         .route("/sync", get(node::sync))
         .route("/certificate", get(node::certificate))

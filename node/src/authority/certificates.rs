@@ -16,9 +16,14 @@ use crate::domain::certificates;
 use crate::store::registry;
 use crate::store::{certs, meta_get, meta_put};
 
-/// An issued certificate: (serial, USCC, mobile, not before, not after, revoked at or
-/// `i64::MAX`), Unix ms.
-pub type IssuedCertificate = (u64, String, String, i64, i64, i64);
+/// Which issued certificates a reader asks for; the default asks for all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertFilter {
+    /// The enterprise, or the start of its USCC.
+    pub uscc: Option<String>,
+    /// Where the certificate stands now.
+    pub standing: Option<certs::CertStanding>,
+}
 /// Certificates and revocations.
 #[derive(Debug, Clone)]
 pub struct Certificates {
@@ -163,23 +168,29 @@ impl Certificates {
         }))
     }
 
-    /// Issued device certificates, newest first (at most 500).
-    pub fn list(&self) -> Result<Vec<IssuedCertificate>, AuthorityError> {
-        let txn = self.office.store.read()?;
-        Ok(certs::all(&txn)?
-            .into_iter()
-            .rev()
-            .take(500)
-            .map(|c| {
-                (
-                    c.serial,
-                    c.uscc,
-                    c.mobile,
-                    c.not_before_ms,
-                    c.not_after_ms,
-                    c.revoked_ms.unwrap_or(i64::MAX),
-                )
-            })
-            .collect())
+    /// One page of the issued device certificates `filter` asks for, newest first, and
+    /// how many it asks for in all.
+    pub fn page(
+        &self,
+        filter: &CertFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<certs::CertRow>, u64), AuthorityError> {
+        let now = self.office.clock.now_ms();
+        let uscc = filter.uscc.as_deref().map(str::to_uppercase);
+        Ok(certs::newest_page(
+            &self.office.store.read()?,
+            |c| {
+                uscc.as_deref().is_none_or(|u| c.uscc.starts_with(u))
+                    && filter.standing.is_none_or(|s| c.standing_at(now) == s)
+            },
+            offset,
+            limit,
+        )?)
+    }
+
+    /// How many device certificates this office has issued.
+    pub fn count(&self) -> Result<u64, AuthorityError> {
+        Ok(certs::count(&self.office.store.read()?)?)
     }
 }

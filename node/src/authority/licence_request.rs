@@ -138,13 +138,6 @@ impl LicenceRequests {
         ))
     }
 
-    /// Every recorded standing other than valid, by 许可证号.
-    pub fn standings(
-        &self,
-    ) -> Result<std::collections::BTreeMap<String, Standing>, AuthorityError> {
-        Ok(licences::standings(&self.office.store.read()?)?)
-    }
-
     /// A licence's standing here.
     pub fn standing(&self, no: &str) -> Result<Standing, AuthorityError> {
         Ok(licences::standing(&self.office.store.read()?, no)?)

@@ -210,10 +210,19 @@ impl Review {
         Ok(cases::get(&self.office.store.read()?, doc)?.map(|c| (c.status, c.revision)))
     }
 
-    /// Every issued licence, newest first.
-    pub fn licence_files(&self) -> Result<Vec<(String, Vec<u8>)>, AuthorityError> {
-        let mut out = licences::all(&self.office.store.read()?)?;
-        out.reverse();
-        Ok(out)
+    /// One page of the issued licences whose number contains `part`, newest first, each
+    /// with its standing here, and how many there are in all.
+    pub fn licence_page(
+        &self,
+        part: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<licences::ListedLicence>, u64), AuthorityError> {
+        Ok(licences::newest_page(
+            &self.office.store.read()?,
+            part,
+            offset,
+            limit,
+        )?)
     }
 }

@@ -133,13 +133,14 @@ impl StaffAccounts {
         Ok(self.accounts.record(actor, subject, action, detail)?)
     }
 
-    /// One page of the audit trail, newest first, and its length in all.
+    /// One page of the audit entries `filter` admits, newest first, and how many in all.
     pub fn audit_page(
         &self,
+        filter: &crate::store::audit::Filter,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<AuditEntry>, u64), AuthorityError> {
-        Ok(self.accounts.audit_page(offset, limit)?)
+        Ok(self.accounts.audit_page(filter, offset, limit)?)
     }
 
     /// The audit trail, newest first, at most `limit` entries, optionally for one case.

@@ -29,7 +29,7 @@ pub struct Decision {
     pub next: ApplicationStatus,
     /// The case history's name for it (synced to the enterprise, which shows it).
     pub action: &'static str,
-    /// The audit trail's code for it (`store::audit::CODES`).
+    /// The audit trail's code for it (`store::audit::codes`).
     pub code: &'static str,
 }
 

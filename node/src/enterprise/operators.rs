@@ -206,9 +206,14 @@ impl Operators {
         Ok(self.accounts.record(actor, subject, action, detail)?)
     }
 
-    /// One page of the audit trail, newest first, and its length in all.
-    pub fn audit_page(&self, offset: usize, limit: usize) -> Result<(Vec<AuditEntry>, u64)> {
-        Ok(self.accounts.audit_page(offset, limit)?)
+    /// One page of the audit entries `filter` admits, newest first, and how many in all.
+    pub fn audit_page(
+        &self,
+        filter: &crate::store::audit::Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, u64)> {
+        Ok(self.accounts.audit_page(filter, offset, limit)?)
     }
 
     /// The audit trail, newest first.

@@ -1,6 +1,6 @@
 //! The append-only audit trail of every node's people: who did what, when, to which case.
 //!
-//! An action is stored as a code (`report`, `review.second.approve`, …: [`CODES`]) and its
+//! An action is stored as a code (`report`, `review.second.approve`, …: [`codes`]) and its
 //! detail either as free text or, for what the node writes itself, language-neutral values
 //! (`@revision=2`, `@result=ok;from=127.0.0.1`); the UI renders both in the reader's
 //! language (`ui::audit_line`). Rows written before codes carry a name instead;
@@ -29,16 +29,13 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// Every action code a node writes, for the catalogue check (each has `audit.<code>` in
-/// both languages, and `audit.<code>.detail` where its detail is structured).
-pub const CODES: &[&str] = &[
-    // Everyone: signing in and out.
-    "login",
-    "logout",
-    "account",
+/// The action codes every node writes: signing in and out, accounts.
+pub const EVERYONE: &[&str] = &["login", "logout", "account"];
+
+/// The codes an enterprise node writes (its operators, the gate by route).
+pub const ENTERPRISE: &[&str] = &[
     "seal.confirm",
     "seal.refused",
-    // The enterprise's operators (the gate, by route).
     "create",
     "save",
     "delete_draft",
@@ -54,7 +51,10 @@ pub const CODES: &[&str] = &[
     "unlock_request",
     "refused",
     "other",
-    // The office.
+];
+
+/// The codes an office writes.
+pub const OFFICE: &[&str] = &[
     "review.initial.approve",
     "review.initial.reject",
     "review.second.approve",
@@ -71,12 +71,24 @@ pub const CODES: &[&str] = &[
     "directory.publish",
     "unlock.grant",
     "invite",
-    // Customs.
+];
+
+/// The codes a customs node writes.
+pub const CUSTOMS: &[&str] = &[
     "declaration.reserve",
     "declaration.confirm",
     "declaration.cancel",
     "declaration.adjust",
 ];
+
+/// Every action code a node writes, for the catalogue check (each has `audit.<code>` in
+/// both languages, and `audit.<code>.detail` where its detail is structured).
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    [EVERYONE, ENTERPRISE, OFFICE, CUSTOMS]
+        .into_iter()
+        .flatten()
+        .copied()
+}
 
 /// The code of a stored action: itself, or for a row written before codes, the code its
 /// name stands for.
@@ -170,19 +182,65 @@ fn entry(
     }
 }
 
-/// One page of the trail, newest first: `limit` entries after the newest `offset`, and
-/// how many entries there are in all.
+/// Which entries a reader asks for; the default asks for all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Part of the actor's name, any case.
+    pub actor: Option<String>,
+    /// An action code ([`codes`]); a row written before codes matches by [`code_of`].
+    pub action: Option<String>,
+    /// From this moment (Unix ms, inclusive).
+    pub from_ms: Option<i64>,
+    /// Before this moment (Unix ms, exclusive).
+    pub until_ms: Option<i64>,
+}
+
+impl Filter {
+    /// Asks for every entry.
+    pub fn is_all(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether a stored row is one the reader asks for.
+    fn admits(&self, at_ms: i64, actor: &str, action: &str) -> bool {
+        self.from_ms.is_none_or(|f| at_ms >= f)
+            && self.until_ms.is_none_or(|u| at_ms < u)
+            && self.action.as_deref().is_none_or(|a| code_of(action) == a)
+            && self
+                .actor
+                .as_deref()
+                .is_none_or(|a| actor.to_lowercase().contains(&a.to_lowercase()))
+    }
+}
+
+/// One page of the trail, newest first: of the entries `filter` admits, `limit` after
+/// the newest `offset`, and how many it admits in all.
 pub fn newest_page(
     txn: &impl Txn,
+    filter: &Filter,
     offset: usize,
     limit: usize,
 ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
     let t = txn.table(AUDIT)?;
-    let total = t.len()?;
     let mut out = Vec::with_capacity(limit);
-    for e in t.iter()?.rev().skip(offset).take(limit) {
+    if filter.is_all() {
+        for e in t.iter()?.rev().skip(offset).take(limit) {
+            let (k, v) = e?;
+            out.push(entry(k.value(), v.value()));
+        }
+        return Ok((out, t.len()?));
+    }
+    let mut total = 0u64;
+    for e in t.iter()?.rev() {
         let (k, v) = e?;
-        out.push(entry(k.value(), v.value()));
+        let row = v.value();
+        if !filter.admits(row.0, row.1, row.3) {
+            continue;
+        }
+        if total as usize >= offset && out.len() < limit {
+            out.push(entry(k.value(), row));
+        }
+        total += 1;
     }
     Ok((out, total))
 }
@@ -196,4 +254,50 @@ pub fn actions(txn: &impl Txn) -> Result<Vec<(i64, String)>, StoreError> {
         out.push((at_ms, action.to_owned()));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_pages_what_it_admits_and_counts_all_of_it() {
+        let (_dir, store) = crate::store::Store::temp();
+        let w = store.write().unwrap();
+        for i in 0..30i64 {
+            let (actor, action) = match i % 3 {
+                0 => ("Officer Li", "review.initial.approve"),
+                1 => ("admin", "login"),
+                // Written before codes: its name stands for `review.initial.approve`.
+                _ => ("officer wang", "初审通过"),
+            };
+            append(&w, i * 1_000, actor, DocId([0; 16]), action, "").unwrap();
+        }
+        w.commit().unwrap();
+        let r = store.read().unwrap();
+        let (all, total) = newest_page(&r, &Filter::default(), 0, 5).unwrap();
+        assert_eq!((all.len(), total, all[0].seq), (5, 30, 30));
+
+        let approvals = Filter {
+            action: Some("review.initial.approve".into()),
+            ..Filter::default()
+        };
+        let (page, total) = newest_page(&r, &approvals, 15, 10).unwrap();
+        assert_eq!(total, 20, "coded and named rows alike");
+        assert_eq!(page.len(), 5, "the last page holds what is left");
+
+        let officer_li_early = Filter {
+            actor: Some("officer li".into()),
+            from_ms: Some(3_000),
+            until_ms: Some(12_000),
+            ..Filter::default()
+        };
+        let (page, total) = newest_page(&r, &officer_li_early, 0, 10).unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(
+            page.iter().map(|e| e.at_ms).collect::<Vec<_>>(),
+            [9_000, 6_000, 3_000],
+            "newest first, the start inclusive, the end exclusive"
+        );
+    }
 }

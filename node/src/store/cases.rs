@@ -230,12 +230,7 @@ mod tests {
 
     #[test]
     fn an_inbox_reads_a_page_at_a_time_and_follows_each_decision() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(
-            &dir.path().join("s.redb"),
-            crate::store::StoreOptions::default(),
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::Store::temp();
         let initial = ApplicationStatus::PendingInitial;
         let second = ApplicationStatus::PendingSecond;
         let w = store.write().unwrap();

@@ -31,6 +31,47 @@ impl CertRow {
     pub fn active_at(&self, now: i64) -> bool {
         self.revoked_ms.is_none() && self.not_after_ms > now
     }
+
+    /// Its standing at `now`: revoked wins over expired.
+    pub fn standing_at(&self, now: i64) -> CertStanding {
+        if self.revoked_ms.is_some_and(|r| r <= now) {
+            CertStanding::Revoked
+        } else if self.not_after_ms <= now {
+            CertStanding::Expired
+        } else {
+            CertStanding::Valid
+        }
+    }
+}
+
+/// Where a device certificate stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertStanding {
+    /// In its validity period and not revoked.
+    Valid,
+    /// Past its validity period.
+    Expired,
+    /// Revoked (a 注销 or a replacement).
+    Revoked,
+}
+
+impl CertStanding {
+    /// Every standing, in the order the UI offers them.
+    pub const ALL: [Self; 3] = [Self::Valid, Self::Expired, Self::Revoked];
+
+    /// Its code (`valid`, `expired`, `revoked`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// The standing of a code.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
 }
 
 fn decode(serial: u64, v: (&str, [u8; 32], &str, i64, i64, i64)) -> CertRow {
@@ -62,6 +103,36 @@ pub fn all(txn: &impl Txn) -> Result<Vec<CertRow>, StoreError> {
         out.push(decode(k.value(), v.value()));
     }
     Ok(out)
+}
+
+/// One page of the certificates `admits` takes, newest serial first: `limit` after the
+/// newest `offset`, and how many it takes in all.
+pub fn newest_page(
+    txn: &impl Txn,
+    admits: impl Fn(&CertRow) -> bool,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<CertRow>, u64), StoreError> {
+    let mut out = Vec::with_capacity(limit);
+    let mut total = 0u64;
+    for e in txn.table(CERTS)?.iter()?.rev() {
+        let (k, v) = e?;
+        let row = decode(k.value(), v.value());
+        if !admits(&row) {
+            continue;
+        }
+        if total as usize >= offset && out.len() < limit {
+            out.push(row);
+        }
+        total += 1;
+    }
+    Ok((out, total))
+}
+
+/// How many certificates were issued.
+pub fn count(txn: &impl Txn) -> Result<u64, StoreError> {
+    use redb::ReadableTableMetadata;
+    Ok(txn.table(CERTS)?.len()?)
 }
 
 /// Stores a certificate's row (a new one, or a revocation of an old one).

@@ -35,6 +35,34 @@ pub fn all(txn: &impl Txn) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
     Ok(out)
 }
 
+/// A licence in a list: its number, its signed file and its standing.
+pub type ListedLicence = (String, Vec<u8>, Standing);
+
+/// One page of the licences whose number contains `part`, newest number first: `limit`
+/// after the newest `offset`, each with its standing, and how many such licences there
+/// are in all (only the page's files are read).
+pub fn newest_page(
+    txn: &impl Txn,
+    part: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<ListedLicence>, u64), StoreError> {
+    let mut out = Vec::with_capacity(limit);
+    let mut total = 0u64;
+    for e in txn.table(LICENCES)?.iter()?.rev() {
+        let (k, v) = e?;
+        let no = k.value();
+        if !no.contains(part) {
+            continue;
+        }
+        if total as usize >= offset && out.len() < limit {
+            out.push((no.to_owned(), v.value().to_vec(), standing(txn, no)?));
+        }
+        total += 1;
+    }
+    Ok((out, total))
+}
+
 /// Stores the signed licence `no`.
 pub fn put(w: &WriteBatch<'_>, no: &str, file: &[u8]) -> Result<(), StoreError> {
     w.txn().open_table(LICENCES)?.insert(no, file)?;

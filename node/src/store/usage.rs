@@ -342,12 +342,7 @@ mod tests {
 
     #[test]
     fn items_count_per_licence_and_the_feed_reads_each_licence_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(
-            &dir.path().join("s.redb"),
-            crate::store::StoreOptions::default(),
-        )
-        .unwrap();
+        let (_dir, store) = crate::store::Store::temp();
         let w = store.write().unwrap();
         let it = |no: &str, state, q: i64| Item {
             licence_no: no.into(),

@@ -222,10 +222,7 @@ async fn dashboard(ctx: Ctx) -> Response {
             (k, r, i)
         })
         .collect();
-    let certs = run(s, |a| a.certificates.list())
-        .await
-        .map(|c| c.len())
-        .unwrap_or(0);
+    let certs = run(s, |a| a.certificates.count()).await.unwrap_or(0);
     // The chart is a table: a row per day (newest first), each figure printed beside a
     // bar on one scale (the fortnight's largest figure fills a bar), legible on a phone.
     let max = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1);
@@ -496,12 +493,18 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         Err(r) => return r,
     };
     let no = q.get("no").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let files = match run(&ctx.0.0, |a| a.review.licence_files()).await {
-        Ok(f) => f,
-        Err(f) => return failed(&p, f),
+    let page = match super::page_number(&p, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
-    let standings = match run(&ctx.0.0, |a| a.licence_requests.standings()).await {
-        Ok(m) => m,
+    let part = no.clone();
+    let offset = (page - 1) * super::PER_PAGE;
+    let (files, total) = match run(&ctx.0.0, move |a| {
+        a.review.licence_page(&part, offset, super::PER_PAGE)
+    })
+    .await
+    {
+        Ok(f) => f,
         Err(f) => return failed(&p, f),
     };
     let today = crate::clock::china_date(ctx.0.0.authority.now_ms())
@@ -509,12 +512,10 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
         .to_string();
     let rows: Vec<Value> = files
         .iter()
-        .filter(|(n, _)| no.is_empty() || n.contains(&no))
-        .filter_map(|(n, f)| {
+        .filter_map(|(n, f, standing)| {
             let l =
                 exlic_client::licence::Licence::decode(exlic_client::signed::peek(f).ok()?).ok()?;
-            let status =
-                licence_view::listed_standing(standings.get(n).copied(), &l.expiry, &today);
+            let status = licence_view::listed_standing(Some(*standing), &l.expiry, &today);
             let name = super::licence_form::commodity_name(&l, p.language() == Lang::En);
             Some(
                 json!({"licence_no": n, "commodity": format!("{} {name}", l.commodity[0]),
@@ -523,11 +524,7 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
             )
         })
         .collect();
-    let page = match super::page_number(&p, &q) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    let (rows, pager) = super::page_of(rows, "/licences", &q, page);
+    let pager = super::pager("/licences", &q, page, total);
     p.render(
         "authority/licences.html",
         json!({"licences": rows, "no": no, "pager": pager}),
@@ -698,32 +695,37 @@ async fn invite_post(ctx: Ctx, body: Bytes) -> Response {
 }
 
 async fn audit(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    use crate::store::audit::OFFICE;
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let page = match super::page_number(&p, &q) {
-        Ok(n) => n,
+    let (page, filter) = match super::audit_request(&p, &q, OFFICE) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let offset = (page - 1) * super::PER_PAGE;
     match run(&ctx.0.0, move |a| {
-        a.staff.audit_page(offset, super::PER_PAGE)
+        a.staff.audit_page(&filter, offset, super::PER_PAGE)
     })
     .await
     {
-        Ok((entries, total)) => p.render(
-            "audit.html",
-            json!({"entries": entries.iter().map(|e| super::audit_row(
-                p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail,
-                (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
-            )).collect::<Vec<_>>(), "pager": super::pager("/audit", &q, page, total)}),
+        Ok((entries, total)) => super::audit_view(
+            &p,
+            &q,
+            OFFICE,
+            (&entries, total),
+            |e| (e.subject.0 != [0; 16]).then(|| format!("/cases/{}", e.subject)),
+            None,
         ),
         Err(f) => failed(&p, f),
     }
 }
 
+/// 手机证书授权 records: the certificates issued, newest first, by enterprise and standing.
 async fn certificates(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    use crate::authority::certificates::CertFilter;
+    use crate::store::certs::CertStanding;
     let (p, _) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
@@ -732,20 +734,41 @@ async fn certificates(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Res
         Ok(n) => n,
         Err(r) => return r,
     };
+    let asked = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (uscc, status) = (asked("uscc"), asked("status"));
+    let standing = match status.as_str() {
+        "" => None,
+        code => match CertStanding::parse(code) {
+            Some(s) => Some(s),
+            None => return p.error(StatusCode::BAD_REQUEST, p.t("cert.filter.bad_status")),
+        },
+    };
+    let filter = CertFilter {
+        uscc: Some(uscc.clone()).filter(|u| !u.is_empty()),
+        standing,
+    };
+    let offset = (page - 1) * super::PER_PAGE;
     let now = ctx.0.0.authority.now_ms();
-    match run(&ctx.0.0, |a| a.certificates.list()).await {
-        Ok(rows) => {
-            let (rows, pager) = super::page_of(rows, "/cert-requests", &q, page);
-            p.render(
-                "authority/cert_requests.html",
-                json!({"rows": rows.into_iter().map(|(serial, uscc, mobile, from, to, revoked)| json!({
-                    "seq": serial, "time": when(from), "kind": p.t("cert.req.issued"), "uscc": uscc,
-                    "mobile": mobile,
-                    "status": if revoked <= now { p.t("cert.status.revoked") } else if to <= now { p.t("cert.status.expired") } else { p.t("cert.status.valid") },
-                    "detail": format!("{} — {}", when(from), when(to)),
-                })).collect::<Vec<_>>(), "pager": pager}),
-            )
-        }
+    match run(&ctx.0.0, move |a| {
+        a.certificates.page(&filter, offset, super::PER_PAGE)
+    })
+    .await
+    {
+        Ok((rows, total)) => p.render(
+            "authority/cert_requests.html",
+            json!({
+                "rows": rows.into_iter().map(|c| json!({
+                    "seq": c.serial, "time": when(c.not_before_ms), "kind": p.t("cert.req.issued"),
+                    "uscc": c.uscc, "mobile": c.mobile,
+                    "status": p.t(&format!("cert.status.{}", c.standing_at(now).code())),
+                    "detail": format!("{} — {}", when(c.not_before_ms), when(c.not_after_ms)),
+                })).collect::<Vec<_>>(),
+                "pager": super::pager("/cert-requests", &q, page, total),
+                "filter": {"uscc": uscc, "status": status},
+                "filtered": !uscc.is_empty() || !status.is_empty(),
+                "statuses": CertStanding::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
+            }),
+        ),
         Err(f) => failed(&p, f),
     }
 }

@@ -434,26 +434,24 @@ async fn licences(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
 }
 
 async fn audit_page(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
+    use crate::store::audit::CUSTOMS;
     let (p, _) = match signed_in(&ctx) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let page = match super::page_number(&p, &q) {
-        Ok(n) => n,
+    let (page, filter) = match super::audit_request(&p, &q, CUSTOMS) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let offset = (page - 1) * super::PER_PAGE;
     match run(&ctx.0.0, move |c| {
-        Ok(c.staff.audit_page(offset, super::PER_PAGE)?)
+        Ok(c.staff.audit_page(&filter, offset, super::PER_PAGE)?)
     })
     .await
     {
-        Ok((entries, total)) => p.render(
-            "audit.html",
-            json!({"entries": entries.iter().map(|e| super::audit_row(
-                p.language(), e.seq, e.at_ms, &e.actor, &e.action, &e.detail, None,
-            )).collect::<Vec<_>>(), "pager": super::pager("/audit", &q, page, total)}),
-        ),
+        Ok((entries, total)) => {
+            super::audit_view(&p, &q, CUSTOMS, (&entries, total), |_| None, None)
+        }
         Err(f) => failed(&p, f),
     }
 }

@@ -29,7 +29,7 @@ pub fn is_public(method: &Method, path: &str) -> bool {
 }
 
 /// Routes only the 盖章员 (sealer) may call, by method and route template, with the audit
-/// trail's code for each (`store::audit::CODES`): they seal, report, or send requests to
+/// trail's code for each (`store::audit::codes`): they seal, report, or send requests to
 /// the office in the enterprise's name.
 pub const SEALER_ONLY: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/applications/{id}/seal", "seal"),

@@ -141,23 +141,25 @@ pub async fn audit(
     ctx: Ctx,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
+    use crate::store::audit::ENTERPRISE;
     let (s, p) = open(ctx).await;
-    let page = match crate::ui::page_number(&p, &q) {
-        Ok(n) => n,
+    let (page, filter) = match crate::ui::audit_request(&p, &q, ENTERPRISE) {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let offset = (page - 1) * crate::ui::PER_PAGE;
     match run(&s, move |e| {
-        e.operators.audit_page(offset, crate::ui::PER_PAGE)
+        e.operators.audit_page(&filter, offset, crate::ui::PER_PAGE)
     })
     .await
     {
-        Ok((lines, total)) => p.render(
-            "audit.html",
-            json!({"entries": lines.iter().map(|l| crate::ui::audit_row(
-                p.language(), l.seq, l.at_ms, &l.actor, &l.action, &l.detail,
-                (l.subject.0 != [0; 16]).then(|| format!("/applications/{}", l.subject)),
-            )).collect::<Vec<_>>(), "pager": crate::ui::pager("/audit", &q, page, total)}),
+        Ok((lines, total)) => crate::ui::audit_view(
+            &p,
+            &q,
+            ENTERPRISE,
+            (&lines, total),
+            |l| (l.subject.0 != [0; 16]).then(|| format!("/applications/{}", l.subject)),
+            None,
         ),
         Err(f) => failed(&p, f),
     }
