@@ -579,6 +579,40 @@ fn operators_sign_in_and_the_e_key_pin_confirms_every_seal() {
         assert!(has("盖章员", "report", "outcome=done"), "{lines:#?}");
         assert!(has("zhang", "login", "result=wrong"), "{lines:#?}");
 
+        // Filtered by who and what: only the drafter's refusals; a bad date is named.
+        let filtered = http
+            .get(format!(
+                "{}/api/v1/audit?actor=ZHAO&action=refused&from=2000-01-01",
+                node.url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let count = filtered.headers()["x-total-count"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let refusals: Vec<serde_json::Value> = filtered.json().await.unwrap();
+        assert_eq!(count, refusals.len().to_string());
+        assert!(
+            refusals.len() >= 2
+                && refusals
+                    .iter()
+                    .all(|l| l["action"] == "refused"
+                        && l["actor"].as_str().unwrap().contains("zhao")),
+            "{refusals:#?}"
+        );
+        let bad = http
+            .get(format!("{}/api/v1/audit?to=31/12/2026", node.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status().as_u16(), 400);
+        let err: serde_json::Value = bad.json().await.unwrap();
+        assert_eq!(err["field"], "to", "{err}");
+
         // Signing out ends the session.
         let r = http
             .delete(format!("{}/api/v1/session", node.url))

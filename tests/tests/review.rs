@@ -86,6 +86,23 @@ fn review_issue_return_and_reject_across_real_nodes() {
         status_becomes(&c, id2, ApplicationStatus::Rejected).await;
         assert!(c.application(id2).await.unwrap().frozen, "a final rejection is final");
 
+        // The office's audit trail as JSON, by who and what; its certificates by standing.
+        let (_, total, approvals) = office_api(&auth, "/api/v1/audit?action=review.second.approve").await;
+        assert_eq!(total, 1, "{approvals}");
+        assert!(approvals[0]["actor"].as_str().unwrap().contains("li"), "{approvals}");
+        let (_, total, returns) = office_api(&auth, "/api/v1/audit?actor=WANG&action=review.initial.reject").await;
+        assert_eq!(total, 1, "{returns}");
+        let (_, total, all) = office_api(&auth, "/api/v1/audit?per_page=500").await;
+        assert!(total >= 6 && all.as_array().unwrap().len() as u64 == total, "{total}");
+        let (status, _, err) = office_api(&auth, "/api/v1/audit?action=approve").await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("action")), "{err}");
+        let (_, total, certs) = office_api(&auth, "/api/v1/certificates").await;
+        assert_eq!(certs.as_array().unwrap().len() as u64, total);
+        let (_, none, _) = office_api(&auth, "/api/v1/certificates?uscc=ZZZ").await;
+        assert_eq!(none, 0);
+        let (status, _, err) = office_api(&auth, "/api/v1/certificates?status=lost").await;
+        assert_eq!((status, err["field"].as_str()), (400, Some("status")), "{err}");
+
         let key = a.authority_info().await.unwrap().public_key;
         (no, key)
     });
@@ -129,6 +146,24 @@ async fn pending_at_office(a: &Client, id: DocId, what: &str) -> LicenceRequestV
             .find(|r| r.id == id)
     })
     .await
+}
+
+/// A JSON list of the office's API as 经办人 `wang`: status, `X-Total-Count`, body.
+async fn office_api(auth: &Node, path: &str) -> (u16, u64, serde_json::Value) {
+    let token = auth.client_as("wang").session().unwrap().to_owned();
+    let r = exlic_client::client::http_client(&auth.tls_cert())
+        .unwrap()
+        .get(format!("{}{path}", auth.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let total = r
+        .headers()
+        .get("x-total-count")
+        .map(|v| v.to_str().unwrap().parse().unwrap())
+        .unwrap_or(0);
+    (r.status().as_u16(), total, r.json().await.unwrap())
 }
 
 /// A staff page of the office, signed in as 经办人 `wang`.
