@@ -165,6 +165,10 @@ async function fitsPhone(page, what) {
       if (el.tagName !== "TD" && el.getClientRects().length > 1) out.push(`broken over lines: ${text}`);
       if (el.getBoundingClientRect().right > w + 1) out.push(`past the edge: ${text}`);
     }
+    // Regression: goods and history tables squeezed into a scrolling box on a phone.
+    for (const t of document.querySelectorAll("main .table-wrap")) {
+      if (t.scrollWidth > t.clientWidth + 1) out.push(`a table scrolls sideways: ${(t.querySelector("table")?.id || t.textContent.trim().slice(0, 30))}`);
+    }
     for (const b of document.querySelectorAll("main button, main a.button")) {
       const r = b.getBoundingClientRect();
       if (r.width > 0 && r.right > w + 1) out.push(`button off-screen: ${b.textContent.trim()}`);
@@ -300,6 +304,7 @@ async function enterpriseDraft() {
   await page.getByRole("button", { name: "上报" }).click();
   await page.waitForURL(/msg=flash.reported/);
   check(await page.locator(".badge.queued").first().isVisible(), "status 上报中 until the receipt is back");
+  await fitsPhone(page, "the application page");
   await shot(page, "ent-07-reported");
 
   // Script payloads are shown as text, never run.
@@ -430,6 +435,7 @@ async function authorityReview() {
   await shot(page, "auth-03-inbox");
   await page.getByRole("link", { name: state.app_no }).click();
   check(await page.getByText("印章有效").isVisible(), "the seal verifies");
+  await fitsPhone(page, "the case page");
   await shot(page, "auth-04-case");
   // A refusal without a reason: the error at the form, in Chinese, the case still there.
   await page.getByRole("button", { name: "初审不予通过" }).click();
