@@ -328,7 +328,7 @@ async function enterpriseDraft() {
   await shot(page, "ent-07b-drafts");
   await page.locator("#applications").getByRole("button", { name: /删除/ }).first().click();
   await page.waitForURL(/msg=flash.deleted/);
-  check(await page.getByText("没有记录").first().isVisible(), `the draft is gone: ${await page.locator("main").innerText()}`);
+  check(await page.getByText("没有符合条件的记录").first().isVisible(), `the draft is gone: ${await page.locator("main").innerText()}`);
 
   // The list with partial-number search, 查询 with every filter, the English switch.
   await page.goto(ENT + "/applications?application_no=" + appNo.slice(-6));
@@ -345,6 +345,21 @@ async function enterpriseDraft() {
   await page.waitForURL(/\/query\?/);
   check((await noneBoxes()) === 0, "after an untouched search no box says None");
   check(await page.getByRole("link", { name: appNo }).isVisible(), "an untouched search lists the applications");
+  {
+    // 查询 with each filter alone, taking the values from the listed application.
+    const cells = await page.locator("#applications tbody tr").first().locator("td").allInnerTexts();
+    const [status, year, created] = [cells[2].trim().split(/\s/)[0], cells[6].trim(), cells[7].trim().slice(0, 10)];
+    const has = (r) => r.includes(appNo);
+    await tryFilters(page, "查询", "form.search", "#applications", [
+      { name: "application number", set: (p) => p.locator("#q-no").fill(appNo.slice(-6)), matches: has },
+      { name: "status", set: (p) => p.locator("#q-status").selectOption({ label: status }), matches: (r) => r.includes(status) },
+      { name: "quota year", set: (p) => p.locator("#q-year").fill(year), matches: (r) => r.includes(year) },
+      { name: "from", set: (p) => p.locator("#q-from").fill(created), matches: has },
+      { name: "to", set: (p) => p.locator("#q-to").fill(created), matches: has },
+      { name: "commodity code", set: (p) => p.locator("#q-cc").fill("2918140000"), matches: (r) => r.includes("2918140000") },
+      { name: "trade mode", set: (p) => p.locator("#q-tm").selectOption({ label: "一般贸易" }), matches: (r) => r.includes("一般贸易") },
+    ], (p) => p.locator("#q-cc").fill("0101210010"));
+  }
   await shot(page, "ent-09-query");
   await page.getByRole("button", { name: "English" }).click();
   await page.waitForURL(/\/query/);
@@ -368,8 +383,7 @@ async function enterpriseDraft() {
 // A list's filter form used as a clerk would: submitted untouched it lists what the page
 // listed; each filter alone (`set` fills it in) lists only rows `matches` accepts; a
 // filter nothing matches says so in words. No box ever reads None.
-async function tryFilters(page, what, form, table, filters, nothing) {
-  const url = page.url().split("?")[0];
+async function tryFilters(page, what, form, table, filters, nothing, url = page.url().split("?")[0]) {
   const rows = () => page.locator(`${table} tbody tr`).allInnerTexts();
   const noNone = async () => check((await page.locator(`${form} input`).evaluateAll(
     (xs) => xs.filter((x) => x.value === "None").length)) === 0, `${what}: no box reads None`);
@@ -393,6 +407,7 @@ async function tryFilters(page, what, form, table, filters, nothing) {
   await page.locator(`${form} button[type="submit"]`).click();
   await page.waitForLoadState();
   check((await page.locator("main").innerText()).includes("没有符合条件的记录"), `${what}: a search that matches nothing says so`);
+  await page.goto(url);
 }
 
 async function signIn(page, AUTH, login) {
@@ -548,6 +563,9 @@ async function enterpriseLicence() {
   await fitsPhone(page, "the licence list");
   check(await page.getByRole("button", { name: "复制" }).first().isVisible(), "复制 where the browser can copy");
   await shot(page, "ent-13-licences");
+  await tryFilters(page, "the licence list", "form.search", "#licences", [
+    { name: "licence number", set: (p) => p.locator("#l-no").fill(state.licence_no.slice(-5)), matches: (r) => r.includes(state.licence_no) },
+  ], (p) => p.locator("#l-no").fill("000000000000"));
   {
     // Without JavaScript there is no 复制 that does nothing; the number is there to select.
     const nojs = await open({ javaScriptEnabled: false });
@@ -619,6 +637,9 @@ async function enterpriseLicence() {
   await page.waitForURL(/msg=flash.licence_request_saved/);
   check((await page.locator("#licence-requests").innerText()).includes("待审核"), "the request waits for review");
   await shot(page, "ent-18-deletion-saved");
+  await tryFilters(page, "the deletion requests", "form.search", "#licence-requests", [
+    { name: "licence number", set: (p) => p.locator("#r-no").fill(state.licence_no.slice(-5)), matches: (r) => r.includes(state.licence_no) },
+  ], (p) => p.locator("#r-no").fill("000000000000"), ENT + "/licence-requests?kind=delete");
 
   // 企业信息维护: the §6.1 profile, each error beside its field, then saved (待审核).
   await page.goto(ENT + "/profile");
@@ -830,6 +851,9 @@ async function customsCheck() {
     ts.filter((t) => t.scrollWidth > t.parentElement.clientWidth + 1).map((t) => t.id || "ledger"));
   check(cut.length === 0 && (await page.locator("#held").count()) === 1, `tables fit a phone: ${cut}`);
   await fitsPhone(page, "the customs ledger");
+  await tryFilters(page, "the licences customs holds", "form.search", "#held", [
+    { name: "licence number", set: (p) => p.locator("#l-no").fill(state.licence_no.slice(-5)), matches: (r) => r.includes(state.licence_no) },
+  ], (p) => p.locator("#l-no").fill("000000000000"), CUSTOMS + "/licences");
   // The same screens in English.
   await page.getByRole("button", { name: "English" }).click();
   await page.goto(CUSTOMS + "/licences?no=" + state.licence_no);
