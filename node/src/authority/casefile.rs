@@ -252,12 +252,15 @@ impl CaseFiles {
         Ok(cases::counts(&self.office.store.read()?)?)
     }
 
-    /// Per China-time day (`YYYY-MM-DD`): (submissions received, licences issued), from
-    /// the audit trail.
-    pub fn daily_figures(&self) -> Result<BTreeMap<String, (u64, u64)>, AuthorityError> {
+    /// Per China-time day (`YYYY-MM-DD`) from `since_ms` on: (submissions received,
+    /// licences issued), from the audit trail's recent end.
+    pub fn daily_figures(
+        &self,
+        since_ms: i64,
+    ) -> Result<BTreeMap<String, (u64, u64)>, AuthorityError> {
         let txn = self.office.store.read()?;
         let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for (at, action) in audit::actions(&txn)? {
+        for (at, action) in audit::actions_since(&txn, since_ms)? {
             let code = audit::code_of(&action);
             let received = code == "report";
             let issued = code == "review.second.approve";

@@ -245,13 +245,22 @@ pub fn newest_page(
     Ok((out, total))
 }
 
-/// Every entry, oldest first, as `(at_ms, action)` (for the dashboard's daily figures).
-pub fn actions(txn: &impl Txn) -> Result<Vec<(i64, String)>, StoreError> {
+/// The entries from `since_ms` on, newest first, as `(at_ms, action)` (for the dashboard's
+/// daily figures). The trail is read from its end and no further back than an hour before
+/// `since_ms` (entries are appended in time order; the hour allows for a clock that was
+/// set back a little), so the cost follows the period, not the trail's length.
+pub fn actions_since(txn: &impl Txn, since_ms: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    const SLACK_MS: i64 = 3_600_000;
     let mut out = Vec::new();
-    for e in txn.table(AUDIT)?.iter()? {
+    for e in txn.table(AUDIT)?.iter()?.rev() {
         let (_, v) = e?;
         let (at_ms, _, _, action, _) = v.value();
-        out.push((at_ms, action.to_owned()));
+        if at_ms < since_ms.saturating_sub(SLACK_MS) {
+            break;
+        }
+        if at_ms >= since_ms {
+            out.push((at_ms, action.to_owned()));
+        }
     }
     Ok(out)
 }
@@ -275,6 +284,12 @@ mod tests {
         }
         w.commit().unwrap();
         let r = store.read().unwrap();
+        let recent = actions_since(&r, 27_000).unwrap();
+        assert_eq!(
+            recent.iter().map(|a| a.0).collect::<Vec<_>>(),
+            [29_000, 28_000, 27_000],
+            "only the period asked for, newest first"
+        );
         let (all, total) = newest_page(&r, &Filter::default(), 0, 5).unwrap();
         assert_eq!((all.len(), total, all[0].seq), (5, 30, 30));
 
