@@ -1,0 +1,241 @@
+//! `exlic demo`: an authority, an enterprise and a customs node on this machine, seeded
+//! with real-looking data, ready to click through.
+
+use super::*;
+
+pub(super) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The customs district of the demo's customs node: the sample applications' 报关口岸.
+const DEMO_DISTRICT: &str = "3700";
+
+/// The demo's staff accounts, all with [`DEMO_PASSWORD`].
+const DEMO_STAFF: &[(&str, &str, authority::staff::Role)] = &[
+    ("wang", "王经办", authority::staff::Role::Officer),
+    ("li", "李处长", authority::staff::Role::Chief),
+    ("admin", "管理员", authority::staff::Role::Admin),
+];
+/// The demo enterprise's operators, all with [`DEMO_PASSWORD`].
+const DEMO_OPERATORS: &[(&str, &str, OperatorRole)] = &[
+    ("zhang", "张盖章", OperatorRole::Sealer),
+    ("zhao", "赵制单", OperatorRole::Drafter),
+];
+/// The demo password of staff and operators (a demo on one machine only).
+const DEMO_PASSWORD: &str = "demo-password-2468";
+
+pub(super) fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
+    let root = match data_dir {
+        Some(d) => d,
+        None => fresh_demo_dir()?,
+    };
+    let adir = root.join("authority");
+    let edir = root.join("enterprise");
+    let cdir = root.join("customs");
+    let fresh = !adir.join(crate::config::FILE).exists();
+    if fresh {
+        let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
+        let mut ac = Config::authority("商务部配额许可证事务局", "AA", &p2p);
+        ac.http.listen = "127.0.0.1:0".into();
+        init_authority(&adir, &ac)?;
+        let e = demo_config();
+        let en = e.enterprise.as_ref().expect("enterprise");
+        let a = open_authority(&adir, &ac, vec![p2p])?;
+        for (login, name, role) in DEMO_STAFF {
+            a.staff.put(login, name, *role, DEMO_PASSWORD)?;
+        }
+        let token = a.registry.invite(&en.uscc, &en.name, 100_000, 365)?;
+        // The customs district the sample applications name as 报关口岸.
+        let customs_token = a.customs.invite(DEMO_DISTRICT, 90)?;
+        drop(a);
+        let c = init_customs(&cdir, &customs_token, "127.0.0.1:0")?;
+        c.staff.put(
+            "zhou",
+            "周关员",
+            crate::api::customs::OFFICER,
+            DEMO_PASSWORD,
+        )?;
+        drop(c);
+        init_enrolled(
+            &edir,
+            &token,
+            "127.0.0.1:0",
+            "demo-passphrase-2468",
+            "13800138000",
+            crate::ekey::KdfParams::default(),
+        )?;
+        seed_demo(&edir, &Config::load(&edir)?)
+            .context("filling the demo node with sample applications")?;
+        let ent = open_enterprise(&edir, &Config::load(&edir)?, clock()?)?;
+        for (login, name, role) in DEMO_OPERATORS {
+            ent.operators.put(login, name, *role, DEMO_PASSWORD)?;
+        }
+    }
+    let mut ec = Config::load(&edir)?;
+    ec.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
+    ec.validate()?;
+    let ac = Config::load(&adir)?;
+    let cc = Config::load(&cdir)?;
+    eprintln!("demo data directory: {}", root.display());
+    eprintln!(
+        "demo operators (enterprise): zhang = 盖章员, zhao = 制单员; password {DEMO_PASSWORD}"
+    );
+    eprintln!("demo e-key PIN (asked at 保存并盖章): demo-passphrase-2468");
+    eprintln!("demo staff (authority): wang = 经办人, li = 处长, admin; password {DEMO_PASSWORD}");
+    eprintln!("demo customs officer ({DEMO_DISTRICT}): zhou; password {DEMO_PASSWORD}");
+    eprintln!("the authority and customs use self-signed certificates: accept them in the browser");
+    runtime()?.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            signal().await;
+            let _ = tx.send(true);
+        });
+        let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+        let cert = adir.join("tls/cert.pem");
+        let auth = tokio::spawn(serve_authority(adir, ac, rx.clone(), |u| {
+            println!("authority: {u}");
+            let _ = url_tx.send(u);
+        }));
+        if fresh {
+            // The first sample reported reaches the office by sync; the demo staff pass it
+            // through both reviews over the office's own JSON API, so a licence is there
+            // to click through from the start.
+            tokio::spawn(async move {
+                let Ok(url) = url_rx.await else { return };
+                match issue_demo_licence(&url, &cert).await {
+                    Ok(no) => eprintln!(
+                        "demo: licence issued on 申请表号 {no} (初审 by wang, 复审 by li)"
+                    ),
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "demo: no licence issued"),
+                }
+            });
+        }
+        let ent = tokio::spawn(serve_enterprise(edir, ec, rx.clone(), |u| {
+            println!("enterprise: {u}")
+        }));
+        let customs = tokio::spawn(serve_customs(cdir, cc, rx, |u| println!("customs: {u}")));
+        let (a, e, c) = tokio::join!(auth, ent, customs);
+        a??;
+        e??;
+        c??;
+        Ok(())
+    })
+}
+
+/// Waits for the demo's first reported application at the office (`url`, its TLS
+/// certificate at `cert`), then approves it as `wang` (初审) and `li` (复审); returns its
+/// 申请表号.
+pub(super) async fn issue_demo_licence(url: &str, cert: &Path) -> anyhow::Result<String> {
+    use exlic_client::authority::DecisionInput;
+    let roots = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+    let sign_in = |login: &'static str| {
+        let roots = roots.clone();
+        async move {
+            let mut c = exlic_client::client::Client::with_roots(url.to_owned(), &roots)?;
+            c.login(login, DEMO_PASSWORD).await?;
+            anyhow::Ok(c)
+        }
+    };
+    let (officer, chief) = (sign_in("wang").await?, sign_in("li").await?);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    let row = loop {
+        let page = officer.inbox("pending_initial", 1).await?;
+        if let Some(first) = page.rows.into_iter().min_by_key(|r| r.received_ms) {
+            break first;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("no reported application reached the office in 120 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let decide = |stage: &str| DecisionInput {
+        stage: stage.into(),
+        approve: true,
+        reason: String::new(),
+    };
+    officer.decide(row.id, &decide("initial")).await?;
+    chief.decide(row.id, &decide("second")).await?;
+    Ok(row.application_no)
+}
+
+pub(super) fn fresh_demo_dir() -> anyhow::Result<PathBuf> {
+    let r: [u8; 4] = crate::random::bytes();
+    Ok(std::env::temp_dir().join(format!("exlic-demo-{}", hex::encode(r))))
+}
+
+/// The demo enterprise.
+pub fn demo_config() -> Config {
+    Config::enterprise("厦门示例化工进出口有限公司", "913502000728319549", "AA")
+}
+
+/// Fills a demo node with realistic applications in several states.
+pub fn seed_demo(data_dir: &Path, config: &Config) -> anyhow::Result<()> {
+    use exlic_client::application::ApplicationForm;
+    let clock: Arc<dyn Clock> = clock()?;
+    let year = china_date(clock.now_ms()).year();
+    let ent = open_enterprise(data_dir, config, clock)?;
+    let e = config
+        .enterprise
+        .as_ref()
+        .context("not an enterprise node")?;
+    let base = |code: &str, qty: &str, price: &str, country: &str, contract: &str, unit: &str| {
+        let mut form = exlic_client::sample::application(&e.name, &e.uscc, i32::from(year));
+        form.contract_no = contract.into();
+        form.contract.contract_no = contract.into();
+        form.country = country.into();
+        form.contract.buyer_country = country.into();
+        form.commodity_code = code.into();
+        form.goods[0].spec = "无水柠檬酸 BP2013 30-100目 25kg/袋".into();
+        form.goods[0].unit = unit.into();
+        form.goods[0].quantity = qty.into();
+        form.goods[0].unit_price = price.into();
+        form.additional_info = "纸塑复合袋包装，集装箱运输".into();
+        form
+    };
+    let contract_pdf = b"%PDF-1.4\n% demo export contract\n".to_vec();
+    let approval = b"%PDF-1.4\n% demo export approval\n".to_vec();
+    // Two reported, one sealed, one complete draft, one incomplete draft.
+    for (i, (code, qty, price, country, unit)) in [
+        ("2918140000", "23", "1250", "JPN", "t"),
+        ("2918140000", "1", "1310", "KOR", "t"),
+        ("2936270000", "5000", "6.8", "DEU", "kg"),
+        ("2918140000", "40", "1195.5", "VNM", "t"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut form = base(
+            code,
+            qty,
+            price,
+            country,
+            &format!("XM{year}CA{:04}", 90 + i),
+            unit,
+        );
+        if code == "2936270000" {
+            form.goods[0].spec = "维生素C 99% 药用级 25kg/箱".into();
+        }
+        let v = ent.applications.create(&form)?;
+        ent.attachments
+            .add(v.id, "出口合同.pdf", "application/pdf", &contract_pdf)?;
+        ent.attachments
+            .add(v.id, "出口批准文件.pdf", "application/pdf", &approval)?;
+        if i < 3 {
+            ent.sealing.seal(v.id)?;
+        }
+        if i < 2 {
+            ent.sealing.report(v.id)?;
+        }
+    }
+    let mut partial = ApplicationForm {
+        exporter_name: e.name.clone(),
+        commodity_code: "2918140000".into(),
+        quota_year: year.to_string(),
+        ..Default::default()
+    };
+    partial.remarks = "草稿：待补充合同信息".into();
+    ent.applications.create(&partial)?;
+    Ok(())
+}

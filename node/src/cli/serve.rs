@@ -1,0 +1,273 @@
+//! `exlic serve`: running a node (enterprise, authority, customs) until a signal, with its
+//! background compaction.
+
+use super::*;
+
+pub(super) fn start_compactor(
+    store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    Ok(std::thread::Builder::new()
+        .name("compactor".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Err(e) = store.compact_pending() {
+                    tracing::warn!(error = %e, "compaction failed; will retry");
+                }
+                for _ in 0..20 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        })?)
+}
+
+pub(super) async fn wait_true(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Runs an enterprise node until `shutdown` turns true; `announce` gets its URL.
+pub async fn serve_enterprise(
+    data_dir: PathBuf,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
+) -> anyhow::Result<()> {
+    let enterprise = Arc::new(open_enterprise(&data_dir, &config, clock()?)?);
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let compactor = start_compactor(enterprise.store().clone(), stop.clone())?;
+
+    let mut sync_task = None;
+    let mut sync_status = None;
+    if let Some(u) = &config.upstream {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&u.authority_key, &mut key).context("upstream.authority_key")?;
+        // The office's release synced before the last shutdown is in force from the start.
+        enterprise.reference.adopt_published(&key)?;
+        let (secret, master) = enterprise.enrolment_keys()?;
+        let up = Upstream {
+            authority_key: key,
+            addrs: u
+                .addrs
+                .iter()
+                .map(|a| a.parse())
+                .collect::<Result<_, _>>()
+                .context("upstream.addrs")?,
+            invite_secret: secret,
+            master_key: master,
+            poll: std::time::Duration::from_secs(u.poll_seconds.max(1)),
+            max_backoff: std::time::Duration::from_secs(u.max_backoff_seconds.max(1)),
+        };
+        let status: SyncStatus = Arc::default();
+        sync_status = Some(status.clone());
+        sync_task = Some(tokio::spawn(sync::client::run(
+            enterprise.clone(),
+            up,
+            status,
+            shutdown.clone(),
+        )));
+    }
+
+    let authority_key = match &config.upstream {
+        Some(u) => {
+            let mut k = [0u8; 32];
+            hex::decode_to_slice(&u.authority_key, &mut k).context("upstream.authority_key")?;
+            Some(k)
+        }
+        None => None,
+    };
+    let state = AppState::new(enterprise, sync_status, authority_key);
+    let router = crate::ui::enterprise_app(
+        state,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, false),
+    );
+    announce(format!("http://{local}"));
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(%local, data_dir = %data_dir.display(), "enterprise node serving");
+    api::serve(listener, router, wait_true(shutdown)).await?;
+    if let Some(t) = sync_task {
+        let _ = t.await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    compactor.join().ok();
+    tracing::info!("enterprise node stopped cleanly");
+    Ok(())
+}
+
+/// Runs an authority node until `shutdown` turns true; `announce` gets its URL.
+pub async fn serve_authority(
+    data_dir: PathBuf,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
+) -> anyhow::Result<()> {
+    let a = config.authority.clone().expect("validated");
+    // Bind the p2p listener first, so invites carry the real addresses.
+    let listen: Vec<libp2p::Multiaddr> = a
+        .p2p_listen
+        .iter()
+        .map(|m| m.parse())
+        .collect::<Result<_, _>>()
+        .context("authority.p2p_listen")?;
+    let authority = Arc::new(open_authority(&data_dir, &config, a.advertise.clone())?);
+    let store = authority.store().clone();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let p2p = tokio::spawn(sync::server::run(
+        authority.clone(),
+        listen,
+        sync::net::NetLimits::default(),
+        Arc::default(),
+        sync::server::RateLimit::default(),
+        bound_tx,
+        shutdown.clone(),
+    ));
+    let bound = tokio::time::timeout(std::time::Duration::from_secs(10), bound_rx)
+        .await
+        .context("the p2p listener did not start in time")?
+        .context("the p2p listener failed to start")?;
+    let addrs: Vec<String> = if a.advertise.is_empty() {
+        bound.iter().map(|m| m.to_string()).collect()
+    } else {
+        a.advertise.clone()
+    };
+    authority.registry.set_addrs(addrs.clone());
+
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let compactor = start_compactor(store.clone(), stop.clone())?;
+    let state = crate::api::authority::AuthorityState {
+        authority,
+        p2p_addrs: addrs.clone(),
+        sessions: Arc::new(crate::authority::staff::Sessions::new(store.clone())),
+    };
+    let app =
+        crate::api::authority::router(state.clone()).merge(crate::ui::authority::router(state));
+    let router = crate::ui::shell(
+        app,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
+    )
+    .layer(axum::middleware::from_fn(crate::api::refuse_oversized));
+    let (cert, key) = ensure_tls(&data_dir, &a)?;
+    let tls = crate::tls::TlsListener::new(listener, crate::tls::server_config(&cert, &key)?)?;
+    announce(format!("https://{local}"));
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(%local, p2p = ?addrs, "authority node serving");
+    use axum::serve::ListenerExt as _;
+    axum::serve(
+        tls.tap_io(|_| {}),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_true(shutdown))
+    .await?;
+    match p2p.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "p2p listener stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "p2p listener panicked"),
+        Ok(Ok(())) => {}
+    }
+    stop.store(true, Ordering::Relaxed);
+    compactor.join().ok();
+    tracing::info!("authority node stopped cleanly");
+    Ok(())
+}
+
+/// Runs a customs node until `shutdown` turns true: its sync with the office, and the
+/// officer UI and JSON API over HTTPS; `announce` gets its URL.
+pub async fn serve_customs(
+    data_dir: PathBuf,
+    config: Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    announce: impl FnOnce(String),
+) -> anyhow::Result<()> {
+    let section = config.customs.clone().context("[customs] section")?;
+    let customs = Arc::new(open_customs(&data_dir, &config)?);
+    let up = Upstream {
+        authority_key: customs.authority_key(),
+        addrs: customs
+            .authority_addrs()
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .context("the invite's office addresses")?,
+        invite_secret: customs.invite_secret()?,
+        master_key: [0; 32],
+        poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
+        max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
+    };
+    let status: SyncStatus = Arc::default();
+    let sync_task = tokio::spawn(sync::client::run(
+        customs.clone(),
+        up,
+        status.clone(),
+        shutdown.clone(),
+    ));
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let state = crate::api::customs::CustomsState {
+        sessions: Arc::new(crate::accounts::Sessions::new(customs.store().clone())),
+        customs,
+        sync: Some(status),
+    };
+    let app = crate::api::customs::router(state.clone()).merge(crate::ui::customs::router(state));
+    let router = crate::ui::shell(
+        app,
+        crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
+    )
+    .layer(axum::middleware::from_fn(crate::api::refuse_oversized));
+    let (cert, key) = ensure_tls_for(
+        &data_dir,
+        &section.tls_cert,
+        &section.tls_key,
+        &section.tls_names,
+    )?;
+    let tls = crate::tls::TlsListener::new(listener, crate::tls::server_config(&cert, &key)?)?;
+    announce(format!("https://{local}"));
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    tracing::info!(%local, "customs node serving");
+    use axum::serve::ListenerExt as _;
+    axum::serve(
+        tls.tap_io(|_| {}),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_true(shutdown))
+    .await?;
+    let _ = sync_task.await;
+    tracing::info!("customs node stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            ctrl_c.await.ok();
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+}
