@@ -41,6 +41,8 @@ async fn the_office_closes_the_holes_found_by_probing() {
         "/api/v1/cases/{id}/decisions",
         "/api/v1/invites",
         "/api/v1/licence-requests/{id}/decision",
+        "/api/v1/audit",
+        "/api/v1/certificates",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} in {doc}");
     }

@@ -1,0 +1,116 @@
+//! The office's own records through its API: the directory, the reference data and the
+//! signing keys with their rollover.
+
+use super::*;
+
+/// 发证机构联系方式 and 办事指南 (any signed-in staff member).
+#[utoipa::path(get, path = "/api/v1/directory", tag = "office", responses((status = 200, body = exlic_client::directory::Directory), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn directory(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<exlic_client::directory::Directory>, Failure> {
+    require(&s, &headers)?;
+    run(&s, |a| a.directory.get()).await.map(Json)
+}
+
+/// Replaces them (administrator); every enterprise receives them on its next sync.
+#[utoipa::path(put, path = "/api/v1/directory", tag = "office", request_body = exlic_client::directory::Directory, responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn put_directory(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(d): JsonBody<exlic_client::directory::Directory>,
+) -> Result<StatusCode, Failure> {
+    as_admin(
+        &s,
+        &headers,
+        "editing the directory and guides",
+        move |a, actor| a.directory.put(d, actor),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The reference release in force (any signed-in staff member).
+#[utoipa::path(get, path = "/api/v1/reference", tag = "office", responses((status = 200, description = "the release in force", body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn reference(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<Option<crate::authority::reference::ReleaseInfo>>, Failure> {
+    require(&s, &headers)?;
+    run(&s, |a| a.reference.release()).await.map(Json)
+}
+
+/// A file of reference data to publish.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishFile {
+    /// `codes.json` or `catalogue-YYYY.json`.
+    pub name: String,
+    /// Its JSON text.
+    pub text: String,
+}
+
+/// Reference data to publish.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishInput {
+    /// What changed and where it comes from.
+    #[serde(default)]
+    pub note: String,
+    /// The files replacing or adding those of the same name.
+    pub files: Vec<PublishFile>,
+}
+
+/// Publishes the next reference release (administrator); answers its number.
+#[utoipa::path(post, path = "/api/v1/reference", tag = "office", request_body = Object, responses((status = 201, body = Object), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn publish_reference(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PublishInput>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Failure> {
+    let n = as_admin(
+        &s,
+        &headers,
+        "publishing reference data",
+        move |a, actor| {
+            let files = input.files.into_iter().map(|f| (f.name, f.text)).collect();
+            a.reference.publish(files, &input.note, actor)
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "number": n })),
+    ))
+}
+
+/// The signing-key chain, oldest first, and the rollover records (hex) that link it.
+#[utoipa::path(get, path = "/api/v1/keys", tag = "office", responses((status = 200, body = exlic_client::authority::KeyChain), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn keys(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<exlic_client::authority::KeyChain>, Failure> {
+    require(&s, &headers)?;
+    let (keys, records, root) = run(&s, |a| {
+        Ok((a.keys.chain(), a.keys.records()?, a.root_key()))
+    })
+    .await?;
+    Ok(Json(exlic_client::authority::KeyChain {
+        root: hex::encode(root),
+        keys,
+        records: records.iter().map(hex::encode).collect(),
+    }))
+}
+
+/// Rolls the signing key over (administrator); returns the new public key.
+#[utoipa::path(post, path = "/api/v1/keys/rollover", tag = "office", responses((status = 200, body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn roll_key(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let key = as_admin(&s, &headers, "rolling the signing key over", |a, actor| {
+        a.keys.roll(actor)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "key": hex::encode(key) })))
+}
