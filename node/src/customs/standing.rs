@@ -1,0 +1,219 @@
+//! What customs knows of each licence's standing and usage: the office's standing feed
+//! applied page by page, the standing of a licence as of the feed, the usage ledger's
+//! report position, and the consistency check of the ledger against the licences.
+
+use super::*;
+
+impl Customs {
+    /// Where the next standing feed page starts.
+    pub fn feed_cursor(&self) -> Result<u64, CustomsError> {
+        Ok(meta_get(&self.store.read()?, META_FEED_CURSOR)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    /// When the office last told this node the standing of its licences (the newest feed
+    /// page's time), Unix ms; `None` before the first.
+    pub fn standing_as_of(&self) -> Result<Option<i64>, CustomsError> {
+        Ok(meta_get(&self.store.read()?, META_FEED_AS_OF)?
+            .and_then(|v| v.try_into().ok())
+            .map(i64::from_be_bytes))
+    }
+
+    /// How many licences' standing this node holds.
+    pub fn standing_count(&self) -> Result<u64, CustomsError> {
+        Ok(usage::fed_count(&self.store.read()?)?)
+    }
+
+    /// Applies one standing feed page with the office's key records, in one transaction:
+    /// the records first (a page may be signed by a key this node learns from them), then
+    /// every entry. A page that does not verify, or does not start where the last ended,
+    /// changes nothing.
+    pub fn apply_standing(&self, page: &[u8], keys: &[Vec<u8>]) -> Result<u64, CustomsError> {
+        let mut trust = Trust::new(self.invite.authority_key);
+        trust.follow(keys);
+        let p = FeedPage::verify_trusted(page, &trust).map_err(|e| {
+            bad(
+                "page",
+                format!("the standing feed page does not verify: {e}"),
+            )
+        })?;
+        let w = self.store.write()?;
+        let cursor = meta_get(&w, META_FEED_CURSOR)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        if p.from != cursor {
+            return Err(bad(
+                "page",
+                format!("the page starts at {}, not at {cursor}", p.from),
+            ));
+        }
+        if key_records::all(&w)?.len() < keys.len() {
+            let have = key_records::all(&w)?.len();
+            for k in &keys[have..] {
+                key_records::append(&w, k)?;
+            }
+        }
+        for e in &p.entries {
+            usage::put_fed(&w, &e.licence_no, e.state, e.since_ms, p.as_of_ms)?;
+        }
+        meta_put(&w, META_FEED_CURSOR, &p.to.to_be_bytes())?;
+        meta_put(&w, META_FEED_AS_OF, &p.as_of_ms.to_be_bytes())?;
+        w.commit()?;
+        self.floor_ms.fetch_max(p.as_of_ms, Ordering::Relaxed);
+        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
+        Ok(p.to)
+    }
+
+    /// The ledger entries the office has not acknowledged, at most `max`.
+    pub fn unreported(&self, max: usize) -> Result<Vec<Vec<u8>>, CustomsError> {
+        let r = self.store.read()?;
+        let acked = meta_get(&r, META_ACKED)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        Ok(usage::ledger_from(&r, acked + 1, max)?)
+    }
+
+    /// Records that the office holds the ledger through `seq`.
+    pub fn set_reported(&self, seq: u64) -> Result<(), CustomsError> {
+        let w = self.store.write()?;
+        meta_put(&w, META_ACKED, &seq.to_be_bytes())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Entries of the ledger, and how many the office holds: (last, acknowledged).
+    pub fn ledger_position(&self) -> Result<(u64, u64), CustomsError> {
+        let r = self.store.read()?;
+        let acked = meta_get(&r, META_ACKED)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        Ok((usage::ledger_last(&r)?, acked))
+    }
+
+    /// The standing of `l` as this node judges it: the office's last word (from the feed),
+    /// else expired by this node's date, else valid; with when the office said so (0:
+    /// the office has said nothing of this licence, or nothing at all yet).
+    pub fn standing_of(&self, l: &Licence) -> Result<(State, i64), CustomsError> {
+        let fed = usage::fed(&self.store.read()?, &l.licence_no)?;
+        let as_of = match fed {
+            Some((_, _, as_of)) => as_of,
+            None => self.standing_as_of()?.unwrap_or(0),
+        };
+        Ok((judge(l, fed.map(|f| f.0), &self.today()), as_of))
+    }
+
+    pub(super) fn standing_in(
+        &self,
+        w: &WriteBatch<'_>,
+        l: &Licence,
+        today: &str,
+    ) -> Result<(State, i64), CustomsError> {
+        let fed = usage::fed(w, &l.licence_no)?;
+        Ok((judge(l, fed.map(|f| f.0), today), fed.map_or(0, |f| f.2)))
+    }
+
+    /// Licence `no`'s usage at this district, if this node holds the licence.
+    pub fn usage_of(&self, no: &str) -> Result<Option<(Licence, UsageView)>, CustomsError> {
+        let r = self.store.read()?;
+        let Some(l) = licences::get(&r, no)? else {
+            return Ok(None);
+        };
+        let items = usage::items_of(&r, no)?;
+        let view = policy::view(&l, &items, self.overfill(&l));
+        Ok(Some((l, view)))
+    }
+
+    /// What `exlic check` finds wrong: the ledger must be numbered 1, 2, … without gaps,
+    /// every entry must verify under this node's key, and replaying it must give exactly
+    /// the items stored (so no step was counted twice or lost).
+    pub fn check_consistency(&self) -> Result<Vec<String>, CustomsError> {
+        let r = self.store.read()?;
+        let mut problems = Vec::new();
+        let mut replayed: std::collections::BTreeMap<(String, String, u32), (ItemState, Decimal)> =
+            std::collections::BTreeMap::new();
+        let last = usage::ledger_last(&r)?;
+        let entries = usage::ledger_from(&r, 1, usize::MAX)?;
+        if entries.len() as u64 != last {
+            problems.push(format!(
+                "the usage ledger has {} entries but ends at {last}",
+                entries.len()
+            ));
+        }
+        for (i, signed) in entries.iter().enumerate() {
+            let e = match UsageEntry::verify(signed, &self.public_key()) {
+                Ok(e) => e,
+                Err(err) => {
+                    problems.push(format!("ledger entry {}: {err}", i + 1));
+                    continue;
+                }
+            };
+            if e.seq != i as u64 + 1 {
+                problems.push(format!("ledger entry {} is numbered {}", i + 1, e.seq));
+            }
+            let q = Decimal::from_str(&e.quantity).unwrap_or_default();
+            let key = (e.licence_no, e.declaration_no, e.item);
+            let prev = replayed.get(&key).map(|p| p.1);
+            let next = match e.step {
+                Step::Reserve => (ItemState::Reserved, q),
+                Step::Confirm | Step::Adjust => (ItemState::Confirmed, q),
+                Step::Cancel => (ItemState::Cancelled, prev.unwrap_or(q)),
+            };
+            replayed.insert(key, next);
+        }
+        let mut stored = std::collections::BTreeMap::new();
+        for l in licences::all(&r)? {
+            for (d, i, _, it) in usage::items_of(&r, &l.0)? {
+                stored.insert((l.0.clone(), d, i), (it.state, it.quantity));
+            }
+        }
+        for (k, v) in &replayed {
+            if stored.get(k) != Some(v) {
+                problems.push(format!(
+                    "item {}/{} of licence {}: the ledger says {:?}, the store {:?}",
+                    k.1,
+                    k.2,
+                    k.0,
+                    v,
+                    stored.get(k)
+                ));
+            }
+        }
+        for k in stored.keys() {
+            if !replayed.contains_key(k) {
+                problems.push(format!(
+                    "item {}/{} of licence {} is stored but not in the ledger",
+                    k.1, k.2, k.0
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// The licences this node holds, in number order.
+    pub fn licences(&self) -> Result<Vec<Licence>, CustomsError> {
+        let r = self.store.read()?;
+        Ok(licences::all(&r)?
+            .into_iter()
+            .filter_map(|(_, f)| {
+                exlic_client::signed::peek(&f)
+                    .ok()
+                    .and_then(|p| Licence::decode(p).ok())
+            })
+            .collect())
+    }
+}
+
+/// The office's word on `l` unless it is valid, else expired by `today` (`YYYYMMDD`, this
+/// node's China date), else valid.
+pub(super) fn judge(l: &Licence, fed: Option<State>, today: &str) -> State {
+    match fed {
+        Some(s) if s != State::Valid => s,
+        _ if l.expiry.replace('-', "").as_str() < today => State::Expired,
+        _ => State::Valid,
+    }
+}
