@@ -448,6 +448,11 @@ async function authorityReview() {
   check((await page.locator("main").innerText()).includes("页码"), "a bad page number is named in Chinese");
   await page.goto(AUTH + "/cases?status=pending_initial");
   await shot(page, "auth-03-inbox");
+  await tryFilters(page, "the inbox", "#inbox-filter", "#inbox", [
+    { name: "USCC", set: (p) => p.locator("#i-ent").fill("91350200"), matches: (r) => r.includes("913502") },
+    { name: "company name", set: (p) => p.locator("#i-ent").fill("厦门"), matches: (r) => r.includes("厦门") },
+    { name: "commodity code", set: (p) => p.locator("#i-cc").fill("2918"), matches: (r) => r.includes("2918") },
+  ], (p) => p.locator("#i-cc").fill("0101"), AUTH + "/cases?status=pending_initial");
   await page.getByRole("link", { name: state.app_no }).click();
   check(await page.getByText("印章有效").isVisible(), "the seal verifies");
   await fitsPhone(page, "the case page");

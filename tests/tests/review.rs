@@ -96,6 +96,19 @@ fn review_issue_return_and_reject_across_real_nodes() {
         assert!(total >= 6 && all.as_array().unwrap().len() as u64 == total, "{total}");
         let (status, _, err) = office_api(&auth, "/api/v1/audit?action=approve").await;
         assert_eq!((status, err["field"].as_str()), (400, Some("action")), "{err}");
+        // The inbox filtered by enterprise (start of the USCC, or part of the name) and
+        // commodity code.
+        let inbox_total = |q: String| {
+            let auth = &auth;
+            async move { office_api(auth, &format!("/api/v1/cases?{q}")).await.2["total"].as_u64() }
+        };
+        assert_eq!(inbox_total("status=issued&commodity=2918".into()).await, Some(1));
+        assert_eq!(inbox_total("status=issued&commodity=0101".into()).await, Some(0));
+        let uscc_start = &exlic_tests::USCC[..8];
+        assert_eq!(inbox_total(format!("status=rejected&enterprise={uscc_start}")).await, Some(1));
+        let name_part: String = exlic_tests::NAME.chars().skip(2).take(3).collect();
+        assert_eq!(inbox_total(format!("status=rejected&enterprise={name_part}")).await, Some(1));
+        assert_eq!(inbox_total("status=rejected&enterprise=ZZZ".into()).await, Some(0));
         let (_, total, certs) = office_api(&auth, "/api/v1/certificates").await;
         assert_eq!(certs.as_array().unwrap().len() as u64, total);
         let (_, none, _) = office_api(&auth, "/api/v1/certificates?uscc=ZZZ").await;

@@ -187,11 +187,12 @@ impl Review {
     pub fn inbox(
         &self,
         status: ApplicationStatus,
+        filter: &cases::CaseFilter,
         offset: usize,
         limit: usize,
     ) -> Result<(u64, Vec<(DocId, CaseRow, Option<cases::CaseSummary>)>), AuthorityError> {
         let txn = self.office.store.read()?;
-        let (total, rows) = cases::page(&txn, status, offset, limit)?;
+        let (total, rows) = cases::page(&txn, status, filter, offset, limit)?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, row) in rows {
             let summary = cases::summary(&txn, id)?;

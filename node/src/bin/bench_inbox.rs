@@ -159,6 +159,8 @@ fn main() {
         assert_eq!(one.total as usize, n);
         assert_ne!(one.rows.first(), two.rows.first(), "page 2 differs");
         let (mut login, mut html, mut json) = (Vec::new(), Vec::new(), Vec::new());
+        // A filter that matches nothing reads every case's row and summary: the worst case.
+        let mut filtered = Vec::new();
         let (mut html_bytes, mut json_bytes) = (0, 0);
         for i in 0..samples {
             login.push(get("/login".into()).await.0);
@@ -172,13 +174,16 @@ fn main() {
             .await;
             json.push(d);
             json_bytes = json_bytes.max(b);
+            let path = "/api/v1/cases?status=pending_initial&enterprise=ZZZ&commodity=0101";
+            filtered.push(get(path.into()).await.0);
         }
-        (login, html, json, html_bytes, json_bytes)
+        (login, html, json, filtered, html_bytes, json_bytes)
     });
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let (login, html, json, html_bytes, json_bytes) = result;
+    let (login, html, json, filtered, html_bytes, json_bytes) = result;
+    let (f50, f99) = quantiles(filtered);
     let (l50, l99) = quantiles(login);
     let (h50, h99) = quantiles(html);
     let (j50, j99) = quantiles(json);
@@ -192,6 +197,8 @@ fn main() {
             "setup_s": r(setup_s),
             "page_p50_ms": r(h50), "page_p99_ms": r(h99), "page_bytes_max": html_bytes,
             "json_p50_ms": r(j50), "json_p99_ms": r(j99), "json_bytes_max": json_bytes,
+            "filtered_scan_p50_ms": r(f50), "filtered_scan_p99_ms": r(f99),
+            "filtered_scan_p99_vs_baseline": r(f99 / l99.max(0.001)),
             "baseline_login_page_p50_ms": r(l50), "baseline_login_page_p99_ms": r(l99),
             "page_p99_vs_baseline": r(h99 / l99.max(0.001)),
             "json_p99_vs_baseline": r(j99 / l99.max(0.001)),

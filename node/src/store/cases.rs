@@ -65,6 +65,39 @@ pub struct CaseSummary {
     pub currency: String,
 }
 
+/// Which cases of a status an inbox lists; the default lists all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// The enterprise: the start of its USCC, or part of the 出口商's name.
+    pub enterprise: Option<String>,
+    /// The start of the 商品编码.
+    pub commodity: Option<String>,
+}
+
+impl CaseFilter {
+    /// Lists every case.
+    pub fn is_all(&self) -> bool {
+        self.enterprise.is_none() && self.commodity.is_none()
+    }
+
+    /// Whether case `id` is one the filter lists (it reads the case and its summary).
+    fn admits(&self, txn: &impl Txn, id: DocId) -> Result<bool, StoreError> {
+        let sum = summary(txn, id)?.unwrap_or_default();
+        if let Some(c) = &self.commodity
+            && !sum.commodity_code.starts_with(c.as_str())
+        {
+            return Ok(false);
+        }
+        if let Some(e) = &self.enterprise {
+            let owner = get(txn, id)?.map(|r| r.owner).unwrap_or_default();
+            if !owner.starts_with(&e.to_uppercase()) && !sum.exporter.contains(e.as_str()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// Stores the case of application `app`, keeping the by-status index in step.
 pub fn put(w: &WriteBatch<'_>, app: DocId, row: &CaseRow) -> Result<(), StoreError> {
     let mut index = w.txn().open_table(CASES_BY_STATUS)?;
@@ -122,6 +155,7 @@ pub fn summary(txn: &impl Txn, app: DocId) -> Result<Option<CaseSummary>, StoreE
 pub fn page(
     txn: &impl Txn,
     status: ApplicationStatus,
+    filter: &CaseFilter,
     offset: usize,
     limit: usize,
 ) -> Result<(u64, Vec<(DocId, CaseRow)>), StoreError> {
@@ -132,8 +166,12 @@ pub fn page(
     let mut ids = Vec::new();
     for e in range {
         let (k, _) = e?;
+        let id = DocId(k.value().2);
+        if !filter.is_all() && !filter.admits(txn, id)? {
+            continue;
+        }
         if total as usize >= offset && ids.len() < limit {
-            ids.push(DocId(k.value().2));
+            ids.push(id);
         }
         total += 1;
     }
@@ -219,7 +257,7 @@ mod tests {
 
     fn row(n: u8, status: ApplicationStatus) -> CaseRow {
         CaseRow {
-            owner: format!("owner{n}"),
+            owner: format!("OWNER{n}"),
             application_no: format!("no{n}"),
             revision: 1,
             status,
@@ -243,7 +281,7 @@ mod tests {
         }
         w.commit().unwrap();
         let r = store.read().unwrap();
-        let (total, page2) = page(&r, initial, 50, 50).unwrap();
+        let (total, page2) = page(&r, initial, &CaseFilter::default(), 50, 50).unwrap();
         assert_eq!(total, 115);
         let nos: Vec<_> = page2
             .iter()
@@ -251,9 +289,29 @@ mod tests {
             .collect();
         let want: Vec<String> = (55..105).map(|n| format!("no{n}")).collect();
         assert_eq!(nos, want, "page 2, in order of receipt");
-        let (_, last) = page(&r, initial, 100, 50).unwrap();
+        let (_, last) = page(&r, initial, &CaseFilter::default(), 100, 50).unwrap();
         assert_eq!(last.len(), 15);
-        assert_eq!(page(&r, second, 0, 50).unwrap().0, 5);
+        assert_eq!(
+            page(&r, second, &CaseFilter::default(), 0, 50).unwrap().0,
+            5
+        );
+        // Filtered by the start of the USCC: OWNER11 and OWNER110–119, in order of receipt.
+        let one = CaseFilter {
+            enterprise: Some("owner11".into()),
+            ..CaseFilter::default()
+        };
+        let (total, rows) = page(&r, initial, &one, 10, 50).unwrap();
+        assert_eq!((total, rows.len()), (11, 1));
+        assert_eq!(rows[0].1.owner, "OWNER119");
+        let none = CaseFilter {
+            commodity: Some("29".into()),
+            ..CaseFilter::default()
+        };
+        assert_eq!(
+            page(&r, initial, &none, 0, 50).unwrap().0,
+            0,
+            "no summaries here"
+        );
         let c = counts(&r).unwrap();
         assert_eq!((c[&initial], c[&second]), (115, 5));
         assert!(

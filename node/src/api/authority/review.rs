@@ -78,6 +78,10 @@ pub(super) async fn decide(
 pub(super) struct InboxQuery {
     status: String,
     #[serde(default)]
+    enterprise: Option<String>,
+    #[serde(default)]
+    commodity: Option<String>,
+    #[serde(default)]
     page: Option<u32>,
     #[serde(default)]
     per_page: Option<u32>,
@@ -88,7 +92,7 @@ pub const INBOX_PER_PAGE: u32 = 50;
 
 pub(super) const INBOX_MAX_PER_PAGE: u32 = 500;
 
-#[utoipa::path(get, path = "/api/v1/cases", tag = "review", params(("status" = String, Query, description = "pending_initial, pending_second, …"), ("page" = Option<u32>, Query, description = "from 1 (default 1)"), ("per_page" = Option<u32>, Query, description = "1–500 (default 50)")), responses((status = 200, body = InboxPage), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+#[utoipa::path(get, path = "/api/v1/cases", tag = "review", params(("status" = String, Query, description = "pending_initial, pending_second, …"), ("enterprise" = Option<String>, Query, description = "the start of the USCC, or part of the exporter's name"), ("commodity" = Option<String>, Query, description = "the start of the commodity code"), ("page" = Option<u32>, Query, description = "from 1 (default 1)"), ("per_page" = Option<u32>, Query, description = "1–500 (default 50)")), responses((status = 200, body = InboxPage), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 pub(super) async fn inbox(
     State(s): State<AuthorityState>,
     headers: HeaderMap,
@@ -109,8 +113,13 @@ pub(super) async fn inbox(
         ));
     }
     let offset = (page as usize - 1) * per_page as usize;
+    let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let filter = crate::store::cases::CaseFilter {
+        enterprise: given(q.enterprise),
+        commodity: given(q.commodity),
+    };
     let (total, rows) = run(&s, move |a| {
-        a.review.inbox(status, offset, per_page as usize)
+        a.review.inbox(status, &filter, offset, per_page as usize)
     })
     .await?;
     Ok(Json(InboxPage {

@@ -80,8 +80,20 @@ pub(super) async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) ->
     let offset = (page as usize - 1) * per;
     let en = p.language() == Lang::En;
     let now = s.authority.now_ms();
+    let asked = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let filter = crate::store::cases::CaseFilter {
+        enterprise: asked("enterprise"),
+        commodity: asked("commodity"),
+    };
+    let filtered = !filter.is_all();
+    let shown = json!({"enterprise": asked("enterprise").unwrap_or_default(),
+                       "commodity": asked("commodity").unwrap_or_default()});
     let found = run(s, move |a| {
-        let (total, rows) = a.review.inbox(status, offset, per)?;
+        let (total, rows) = a.review.inbox(status, &filter, offset, per)?;
         let r = a.reference.current();
         let units = &r.data().units;
         let rows: Vec<Value> = rows
@@ -117,11 +129,11 @@ pub(super) async fn inbox(ctx: Ctx, Query(q): Query<HashMap<String, String>>) ->
         Ok(r) => r,
         Err(f) => return failed(&p, f),
     };
-    let pages = total.div_ceil(per as u64).max(1);
     p.render(
         "authority/inbox.html",
         json!({"status": code, "counts": counts(s).await, "rows": rows,
-               "page": page, "pages": pages, "total": total}),
+               "pager": crate::ui::pager("/cases", &q, page as usize, total),
+               "filter": shown, "filtered": filtered}),
     )
 }
 
