@@ -15,6 +15,8 @@
 //! * [`certificate`] — device certificates, revocation lists, authority key rollover, and
 //!   verification of a seal at the authority's receipt time;
 //! * [`licence`] — the signed electronic export licence and its offline verification;
+//! * [`translog`] — the office's transparency log: entries, signed checkpoints, inclusion and
+//!   consistency proofs, the bureau's co-signature;
 //! * [`uscc`] — the GB 32100-2015 unified social credit code check;
 //! * [`client`] (feature `http`, on by default) — a typed async client for the API.
 //!
@@ -50,6 +52,7 @@ pub mod seal;
 pub mod signed;
 pub mod standing;
 pub mod status;
+pub mod translog;
 pub mod usage;
 pub mod uscc;
 

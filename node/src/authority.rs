@@ -139,6 +139,8 @@ pub struct Authority {
     pub customs: customs::CustomsLinks,
     /// 联系方式 and 办事指南.
     pub directory: directory::Directory,
+    /// The transparency log: checkpoints, tiles, proofs, the entries in order.
+    pub log: translog::Translog,
 }
 
 /// What a request did, for the network layer.
@@ -275,6 +277,9 @@ impl Authority {
             directory: directory::Directory {
                 office: office.clone(),
             },
+            log: translog::Translog {
+                office: office.clone(),
+            },
             certificates,
             licence_requests,
             profiles,
@@ -408,4 +413,5 @@ pub mod review;
 pub mod staff;
 #[cfg(test)]
 mod tests;
+pub mod translog;
 pub mod unlocks;

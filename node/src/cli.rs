@@ -126,6 +126,18 @@ pub enum Command {
         /// enterprise node's licence page or `/api/v1/licences/{no}/standing`).
         #[arg(long)]
         standing: Option<PathBuf>,
+        /// The licence's inclusion proof in its office's transparency log (`.proof`, from
+        /// the enterprise node's `/api/v1/licences/{no}/proof` or the office's
+        /// `/api/v1/log/proof`): checked against the office's key chain.
+        #[arg(long)]
+        proof: Option<PathBuf>,
+        /// Require the proof's checkpoint to be co-signed by this bureau key (64 hex
+        /// characters; with --witness-name).
+        #[arg(long, requires = "proof")]
+        witness_key: Option<String>,
+        /// The co-signing bureau's name (its key name is `exlic.bureau/<name>`).
+        #[arg(long, requires = "witness_key", default_value = "bureau")]
+        witness_name: String,
     },
     /// Verify a sealed submission file offline (exit code 0 only when valid).
     VerifySeal {
@@ -555,7 +567,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             authority_key,
             rollovers,
             standing,
-        } => verify_licence(&file, &authority_key, &rollovers, standing.as_deref()),
+            proof,
+            witness_key,
+            witness_name,
+        } => verify_licence(
+            &file,
+            &authority_key,
+            &rollovers,
+            standing.as_deref(),
+            proof
+                .as_deref()
+                .map(|p| (p, witness_key.as_deref(), witness_name.as_str())),
+        ),
         Command::VerifySeal {
             file,
             key,

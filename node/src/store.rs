@@ -32,6 +32,7 @@ pub mod seals;
 pub mod staff;
 pub mod sync_state;
 mod tables;
+pub mod tlog;
 pub mod unlock_doc;
 pub mod usage;
 

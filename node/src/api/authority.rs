@@ -20,12 +20,13 @@ use crate::authority::staff::{LoginError, Role, Sessions, Staff};
 use crate::domain::review::Stage;
 
 use super::error::Failure;
-use super::extract::{JsonBody, PathId};
+use super::extract::{JsonBody, PathId, QueryParams};
 use crate::authority::{Authority, AuthorityError};
 use exlic_client::error::ApiError;
 
 mod enrolment;
 mod licences;
+mod log;
 mod office;
 mod review;
 
@@ -33,6 +34,7 @@ use enrolment::*;
 pub use enrolment::{CertificateLine, CertificateQuery, profile_row};
 pub use licences::may_decide_licence_requests;
 use licences::*;
+use log::*;
 use office::*;
 pub use office::{PublishFile, PublishInput};
 use review::*;
@@ -186,6 +188,10 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/licences/{no}/file", get(licence_file))
         .route("/api/v1/licences/{no}/status", get(licence_status))
         .route("/api/v1/licence-requests", get(licence_requests))
+        .route("/log/checkpoint", get(log_checkpoint))
+        .route("/log/tile/{*path}", get(log_tile))
+        .route("/api/v1/log/proof", get(log_proof))
+        .route("/api/v1/log/consistency", get(log_consistency))
         .route("/api/v1/directory", get(directory).put(put_directory))
         .route("/api/v1/reference", get(reference).post(publish_reference))
         .route("/api/v1/keys", get(keys))
@@ -280,14 +286,15 @@ async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCo
 /// The office API's description, generated from the handlers' annotations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    info(title = "exlic office API", description = "The issuing office's API, over TLS. Every path but GET /api/v1/node and POST /api/v1/session needs `Authorization: Bearer <token>` from that sign-in; each action needs its role (经办人 初审, 处长 复审, administrator enrolment)."),
+    info(title = "exlic office API", description = "The issuing office's API, over TLS. Every path but GET /api/v1/node, POST /api/v1/session and the log's public paths (/log/checkpoint, hash tiles under /log/tile/, /api/v1/log/proof and /api/v1/log/consistency) needs `Authorization: Bearer <token>` from that sign-in; each action needs its role (经办人 初审, 处长 复审, administrator enrolment)."),
     paths(
         info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
         decide_licence_request, licence_status, directory, put_directory, reference,
         publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, approve_unlock,
-        invite_customs, licence_usage, certificates, super::audit::office,
+        invite_customs, licence_usage, certificates, super::audit::office, log_checkpoint,
+        log_tile, log_proof, log_consistency,
     ),
-    tags((name = "session"), (name = "review"), (name = "licences"), (name = "enrolment"), (name = "office"))
+    tags((name = "session"), (name = "review"), (name = "licences"), (name = "enrolment"), (name = "office"), (name = "log"))
 )]
 pub struct OfficeApiDoc;
 

@@ -33,6 +33,7 @@ pub fn router(attachment_limit: u64) -> Router<AppState> {
         .route("/licences", get(node::licences))
         .route("/licences/{no}/file", get(node::licence_file))
         .route("/licences/{no}/standing", get(node::licence_standing))
+        .route("/licences/{no}/proof", get(node::licence_proof))
         .route("/licences/{no}/usage", get(node::licence_usage))
         .route("/licences/{no}/status", get(licence_request::status))
         .route("/directory", get(node::directory))

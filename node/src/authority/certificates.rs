@@ -7,6 +7,7 @@ use std::sync::Arc;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
 use exlic_client::certificate::{DeviceCertificate, RevocationList, key_id};
 use exlic_client::protocol::{ErrorCode, Response};
+use exlic_client::translog::{EntryKind, Revocation};
 
 use super::office::Office;
 use super::{
@@ -121,6 +122,17 @@ impl Certificates {
                     ..c.clone()
                 },
             )?;
+            let r = Revocation {
+                serial: c.serial,
+                enterprise_uscc: c.uscc.clone(),
+                revoked_at_ms: now,
+            };
+            super::translog::append(
+                &w,
+                EntryKind::Revocation,
+                &r.encode(),
+                &c.serial.to_string(),
+            )?;
         }
         if !revoke.is_empty() {
             let v = meta_get(&w, META_CRL_VERSION)?
@@ -159,7 +171,14 @@ impl Certificates {
                 },
                 &certificate,
             )?;
+            super::translog::append(
+                &w,
+                EntryKind::Certificate,
+                &certificate,
+                &serial.to_string(),
+            )?;
         }
+        super::translog::sign_head(&self.office, &w)?;
         w.commit()?;
         tracing::info!(enterprise = %e, kind = req.kind.zh(), revoked = revoke.len(), "certificate request carried out");
         Ok(Handled::ok(Response::Certified {

@@ -210,6 +210,7 @@ impl CustomsLinks {
         for no in touched {
             self.settle(&mut w, &no)?;
         }
+        super::translog::sign_head(&self.office, &w)?;
         w.commit()?;
         Ok(Handled::ok(Response::UsageStored { seq: last }))
     }
@@ -307,6 +308,7 @@ impl CustomsLinks {
             return Ok(());
         };
         case.licence = Vec::new();
+        case.licence_proof = Vec::new();
         case.requests = Vec::new();
         case.standing = statement;
         case.usage = String::from_utf8(json).unwrap_or_default();

@@ -221,6 +221,7 @@ impl Ingest {
             reason: String::new(),
             licence_no: String::new(),
             licence: Vec::new(),
+            licence_proof: Vec::new(),
             licence_state: String::new(),
             standing: Vec::new(),
             requests: Vec::new(),

@@ -5,6 +5,7 @@
 
 use exlic_client::DocId;
 use exlic_client::licence::Licence;
+use exlic_client::translog::EntryKind;
 
 use super::AuthorityError;
 use crate::clock::china_date;
@@ -97,6 +98,7 @@ impl LicenceRequests {
             return Ok(());
         };
         case.licence = Vec::new(); // unchanged; `write` skips it when empty
+        case.licence_proof = Vec::new();
         if let Some((s, statement)) = standing {
             case.standing = statement;
             if s != Standing::Valid {
@@ -198,6 +200,7 @@ impl LicenceRequests {
         }
         let owner = rec.owner.clone();
         self.put_request_decision(&mut w, &owner, &l, id, &rec, standing)?;
+        super::translog::sign_head(&self.office, &w)?;
         audit::append(
             &w,
             now,
@@ -216,8 +219,9 @@ impl LicenceRequests {
 }
 
 /// Signs the office's standing statement of licence `no` with `key` at `as_of_ms` and keeps
-/// it as the newest, and puts the licence on the standing feed (what customs nodes follow);
-/// returns the signed statement (it rides to the enterprise in the case).
+/// it as the newest, puts the licence on the standing feed (what customs nodes follow) and
+/// the statement in the log (the caller signs the log's head before it commits); returns
+/// the signed statement (it rides to the enterprise in the case).
 pub(super) fn put_statement(
     w: &WriteBatch<'_>,
     no: &str,
@@ -236,5 +240,6 @@ pub(super) fn put_statement(
     .sign(key);
     licences::put_statement(w, no, &signed)?;
     crate::store::usage::feed_append(w, no)?;
+    super::translog::append(w, EntryKind::Standing, &signed, no)?;
     Ok(signed)
 }

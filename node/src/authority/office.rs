@@ -118,6 +118,11 @@ impl Office {
         (self.clock.now_ms().max(from), g.0.clone())
     }
 
+    /// The origin of this office's transparency log (`exlic.office/<agency code>`).
+    pub fn log_origin(&self) -> String {
+        exlic_client::translog::origin(&self.info.agency_code)
+    }
+
     /// The identity key: what enrolment tokens carry and enterprises root their trust in.
     pub fn root_key(&self) -> [u8; 32] {
         self.identity.verifying_key().to_bytes()

@@ -16,6 +16,7 @@ use crate::store::case_doc::Case;
 use crate::store::cases::{self, CaseRow};
 use crate::store::{StoreError, WriteBatch, audit, licences, meta_get, meta_put, seals};
 use exlic_client::standing::State;
+use exlic_client::translog::EntryKind;
 
 /// 初审, 复审 and issuance.
 #[derive(Debug, Clone)]
@@ -55,10 +56,24 @@ impl Review {
         } else {
             (String::new(), Vec::new())
         };
-        let standing = if licence_no.is_empty() {
-            Vec::new()
+        let (standing, licence_proof) = if licence_no.is_empty() {
+            (Vec::new(), Vec::new())
         } else {
-            super::licence_request::put_statement(&w, &licence_no, State::Valid, now, now, &key)?
+            let index = super::translog::append(&w, EntryKind::Licence, &licence, &licence_no)?;
+            let standing = super::licence_request::put_statement(
+                &w,
+                &licence_no,
+                State::Valid,
+                now,
+                now,
+                &key,
+            )?;
+            // The licence leaves the office with its proof into the tree this transaction
+            // signs: nothing signed goes out that is not in the log.
+            let (size, note) =
+                super::translog::sign_head(&self.office, &w)?.ok_or(StoreError::Record("tlog"))?;
+            let proof = super::translog::prove_in(&w, index, size, note)?;
+            (standing, proof.encode())
         };
         let (owner, app_no, revision) =
             (row.owner.clone(), row.application_no.clone(), row.revision);
@@ -77,6 +92,7 @@ impl Review {
             reason: reason.to_owned(),
             licence_no: licence_no.clone(),
             licence,
+            licence_proof,
             licence_state: String::new(),
             standing,
             requests: Vec::new(),

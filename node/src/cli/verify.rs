@@ -31,13 +31,16 @@ pub(super) fn check(data_dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// `exlic verify`: the signature and key chain, then the standing on this machine's date
-/// (China): the statement's when given, else expiry alone. Exit 0 only for a valid licence.
+/// `exlic verify`: the signature and key chain, the inclusion proof in the office's log
+/// when given (co-signed by the bureau when its key is given), then the standing on this
+/// machine's date (China): the statement's when given, else expiry alone. Exit 0 only for
+/// a valid licence.
 pub(super) fn verify_licence(
     file: &Path,
     key: &str,
     rollovers: &[PathBuf],
     standing: Option<&Path>,
+    proof: Option<(&Path, Option<&str>, &str)>,
 ) -> anyhow::Result<()> {
     use exlic_client::standing::{Standing, State, judge};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -51,6 +54,10 @@ pub(super) fn verify_licence(
             .with_context(|| format!("{}", r.display()))?;
     }
     let l = exlic_client::licence::Licence::verify(&bytes, &trust)?;
+    let logged = match proof {
+        Some((p, witness, name)) => Some(check_logged(&bytes, &l, &trust, p, witness, name)?),
+        None => None,
+    };
     let statement = match standing {
         Some(p) => {
             let b = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -95,8 +102,60 @@ pub(super) fn verify_licence(
             state.zh()
         );
     }
-    println!("valid: {what}; {as_of}");
+    match logged {
+        Some(line) => println!("valid: {what}; {as_of}; {line}"),
+        None => println!("valid: {what}; {as_of}; no log proof given"),
+    }
     Ok(())
+}
+
+/// Checks that licence file `bytes` is in its office's log by the proof in `path`: the
+/// checkpoint signed by the office's chain (and co-signed by `witness` when given), the
+/// audit path to its root. Returns what to print.
+fn check_logged(
+    bytes: &[u8],
+    l: &exlic_client::licence::Licence,
+    trust: &exlic_client::certificate::Trust,
+    path: &Path,
+    witness: Option<&str>,
+    witness_name: &str,
+) -> anyhow::Result<String> {
+    use exlic_client::translog::{self, Entry, EntryKind, InclusionProof, Witness};
+    let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let proof = InclusionProof::decode(&raw)
+        .with_context(|| format!("{}: not an inclusion proof", path.display()))?;
+    let witness = match witness {
+        Some(hexkey) => {
+            let mut k = [0u8; 32];
+            hex::decode_to_slice(hexkey, &mut k)
+                .context("--witness-key must be 64 hex characters")?;
+            Some(Witness {
+                name: translog::witness_name(witness_name),
+                key: k,
+            })
+        }
+        None => None,
+    };
+    let origin = translog::origin(&l.agency[0]);
+    let cp = proof
+        .verify(
+            &Entry::new(EntryKind::Licence, bytes),
+            &origin,
+            trust,
+            witness.as_ref(),
+        )
+        .with_context(|| format!("{}: the log proof", path.display()))?;
+    Ok(format!(
+        "in the log {origin} as entry {} of {} (checkpoint of {}{})",
+        proof.index + 1,
+        cp.head.size,
+        crate::ui::when(cp.at_ms),
+        if cp.witnessed {
+            ", co-signed by the bureau"
+        } else {
+            ""
+        }
+    ))
 }
 
 pub(super) fn verify_seal(file: &Path, key: &str, attachments: &[PathBuf]) -> anyhow::Result<()> {

@@ -281,6 +281,10 @@ impl Replica {
         if !case.standing.is_empty() && !case.licence_no.is_empty() {
             licences::put_statement(w, &case.licence_no, &case.standing)?;
         }
+        // Its proof of inclusion in the office's log (checked where it is shown and served).
+        if !case.licence_proof.is_empty() && !case.licence_no.is_empty() {
+            licences::put_proof(w, &case.licence_no, &case.licence_proof)?;
+        }
         // Its usage at customs, as the office folded it.
         if !case.usage.is_empty() && !case.licence_no.is_empty() {
             crate::store::usage::put_view(w, &case.licence_no, case.usage.as_bytes())?;
@@ -310,6 +314,11 @@ impl Replica {
     /// Issued licences held here: (licence no, signed file).
     pub fn licences(&self) -> Result<Vec<(String, Vec<u8>)>> {
         Ok(licences::all(&self.device.store.read()?)?)
+    }
+
+    /// The inclusion proof of licence `no` in its office's log, as the office sent it.
+    pub fn licence_proof(&self, no: &str) -> Result<Option<Vec<u8>>> {
+        Ok(licences::proof(&self.device.store.read()?, no)?)
     }
 
     /// One chunk of a local blob, for upload.

@@ -4,6 +4,7 @@
 //! ```text
 //! { "type": "case", "application": hex id, "status": code, "revision": int,
 //!   "reason": str, "licence_no": str, "licence": bytes, "events": [ "ms|what|detail" ],
+//!   "licence_proof": bytes (its inclusion proof, `exlic_client::translog`),
 //!   "licence_state": "" | "deleted" | "written_off",
 //!   "standing": bytes (the office's signed statement, `exlic/standing/v1`),
 //!   "usage": str (the licence's usage at customs, JSON `exlic_client::usage::UsageView`),
@@ -42,6 +43,9 @@ pub struct Case {
     pub licence_no: String,
     /// The signed licence once issued.
     pub licence: Vec<u8>,
+    /// Its proof of inclusion in the office's transparency log, to the checkpoint the
+    /// office signed when it issued it (`exlic_client::translog::InclusionProof`).
+    pub licence_proof: Vec<u8>,
     /// The licence's standing after 删证/核销 (`deleted`, `written_off`; empty: valid).
     pub licence_state: String,
     /// The office's newest signed standing statement of the licence (empty: unchanged).
@@ -94,6 +98,13 @@ pub fn write(doc: &mut AutoCommit, c: &Case, event: &str) -> Result<(), automerg
     set(doc, "licence_no", &c.licence_no)?;
     if !c.licence.is_empty() {
         doc.put(ROOT, "licence", ScalarValue::Bytes(c.licence.clone()))?;
+    }
+    if !c.licence_proof.is_empty() {
+        doc.put(
+            ROOT,
+            "licence_proof",
+            ScalarValue::Bytes(c.licence_proof.clone()),
+        )?;
     }
     if !c.licence_state.is_empty() {
         set(doc, "licence_state", &c.licence_state)?;
@@ -148,6 +159,7 @@ pub fn read(doc: &AutoCommit) -> Option<Case> {
         reason: str_of(doc, "reason").unwrap_or_default(),
         licence_no: str_of(doc, "licence_no").unwrap_or_default(),
         licence,
+        licence_proof: bytes_of(doc, "licence_proof"),
         licence_state: str_of(doc, "licence_state").unwrap_or_default(),
         standing: bytes_of(doc, "standing"),
         requests: read_requests(doc),
@@ -188,6 +200,7 @@ mod tests {
             reason: "合同号与合同不符".into(),
             licence_no: String::new(),
             licence: vec![],
+            licence_proof: vec![1],
             licence_state: "deleted".into(),
             standing: vec![1, 2, 3],
             requests: vec![("ab".into(), "approved".into(), "ok".into())],

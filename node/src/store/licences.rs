@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use exlic_client::licence::Licence;
 use redb::ReadableTable;
 
-use super::tables::{LICENCE_STATE, LICENCES, STANDINGS, Txn};
+use super::tables::{LICENCE_PROOFS, LICENCE_STATE, LICENCES, STANDINGS, Txn};
 use super::{StoreError, WriteBatch};
 use crate::domain::licence_request::Standing;
 
@@ -61,6 +61,20 @@ pub fn newest_page(
         total += 1;
     }
     Ok((out, total))
+}
+
+/// The inclusion proof of licence `no` in its office's log, as the office sent it.
+pub fn proof(txn: &impl Txn, no: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(txn
+        .table(LICENCE_PROOFS)?
+        .get(no)?
+        .map(|v| v.value().to_vec()))
+}
+
+/// Keeps the inclusion proof of licence `no`.
+pub fn put_proof(w: &WriteBatch<'_>, no: &str, proof: &[u8]) -> Result<(), StoreError> {
+    w.txn().open_table(LICENCE_PROOFS)?.insert(no, proof)?;
+    Ok(())
 }
 
 /// Stores the signed licence `no`.

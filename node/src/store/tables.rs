@@ -162,6 +162,20 @@ pub const CUSTOMS_NODES: TableDefinition<[u8; 32], &str> = TableDefinition::new(
 /// once spent).
 pub const CUSTOMS_INVITES: TableDefinition<[u8; 32], (&str, &str, i64, [u8; 32])> =
     TableDefinition::new("customs_invites");
+/// Enterprise: 许可证号 → the licence's inclusion proof in its office's log, as the office
+/// sent it with the licence (`exlic_client::translog::InclusionProof`).
+pub const LICENCE_PROOFS: TableDefinition<&str, &[u8]> = TableDefinition::new("licence_proofs");
+/// Authority: its transparency log, stored hash index (`tlog_tiles::stored_hash_index`)
+/// → hash: every node of the Merkle tree, written once as entries are appended.
+pub const TLOG_HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("tlog_hashes");
+/// Authority: its transparency log, entry index → the encoded entry
+/// (`exlic_client::translog::Entry`).
+pub const TLOG_ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("tlog_entries");
+/// Authority: (entry kind, what it is about: licence number or certificate serial, entry
+/// index) → (): where an object's entries are.
+pub const TLOG_INDEX: TableDefinition<(u8, &str, u64), ()> = TableDefinition::new("tlog_index");
+/// Authority: tree size → the signed checkpoint note of that size (every one it signed).
+pub const TLOG_CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("tlog_checkpoints");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
@@ -234,6 +248,11 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(AUTHORITY_DOCS)?;
     txn.open_table(LICENCES)?;
     txn.open_table(AUDIT)?;
+    txn.open_table(LICENCE_PROOFS)?;
+    txn.open_table(TLOG_HASHES)?;
+    txn.open_table(TLOG_ENTRIES)?;
+    txn.open_table(TLOG_INDEX)?;
+    txn.open_table(TLOG_CHECKPOINTS)?;
     Ok(())
 }
 

@@ -249,6 +249,29 @@ pub async fn licence_file(
     }
 }
 
+/// The licence's inclusion proof in its office's transparency log, as the office sent it
+/// with the licence (`InclusionProof`, see FORMATS.md), for `exlic verify --proof`.
+#[utoipa::path(get, path = "/api/v1/licences/{no}/proof", tag = "node", params(("no" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ApiError)))]
+pub async fn licence_proof(
+    State(s): State<AppState>,
+    axum::extract::Path(no): axum::extract::Path<String>,
+) -> Result<axum::response::Response, Failure> {
+    let n = no.clone();
+    match super::run(&s, move |e| e.replica.licence_proof(&n)).await? {
+        Some(p) => Ok(super::applications::attachment_response(
+            &format!("{no}.proof"),
+            p,
+        )),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no proof of licence {no} held here"),
+            None,
+        )),
+    }
+}
+
 /// The office's newest signed standing statement of a licence (`exlic/standing/v1`, see
 /// FORMATS.md), for `exlic verify --standing` or any verifier.
 #[utoipa::path(get, path = "/api/v1/licences/{no}/standing", tag = "node", params(("no" = String, Path)),
