@@ -9,7 +9,8 @@ use exlic_client::translog::{self, Entry, EntryKind, InclusionProof};
 
 use super::AuthorityError;
 use super::office::Office;
-use crate::store::{StoreError, WriteBatch, tlog};
+use crate::store::tlog::{self, OWN};
+use crate::store::{StoreError, WriteBatch};
 
 /// At most this many entries in one page of the log read in order.
 pub const MAX_PAGE: usize = 1024;
@@ -39,12 +40,12 @@ impl Translog {
 
     /// The newest signed checkpoint, or `None` while the log is empty.
     pub fn checkpoint(&self) -> Result<Option<Vec<u8>>, AuthorityError> {
-        Ok(tlog::latest_checkpoint(&self.office.store.read()?)?.map(|(_, n)| n))
+        Ok(tlog::latest_checkpoint(&self.office.store.read()?, OWN)?.map(|(_, n)| n))
     }
 
     /// The signed checkpoint of tree `size`, if the office signed one at that size.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, AuthorityError> {
-        Ok(tlog::checkpoint_at(&self.office.store.read()?, size)?)
+        Ok(tlog::checkpoint_at(&self.office.store.read()?, OWN, size)?)
     }
 
     /// The bytes of the tile a c2sp.org/tlog-tiles path names, in the tree of the newest
@@ -54,10 +55,10 @@ impl Translog {
             return Ok(None);
         };
         let txn = self.office.store.read()?;
-        let Some((size, _)) = tlog::latest_checkpoint(&txn)? else {
+        let Some((size, _)) = tlog::latest_checkpoint(&txn, OWN)? else {
             return Ok(None);
         };
-        Ok(tlog::tile(&txn, &t, size)?)
+        Ok(tlog::tile(&txn, OWN, &t, size)?)
     }
 
     /// The proof that the newest entry of `kind` about `subject` (a licence number, a
@@ -68,16 +69,16 @@ impl Translog {
         subject: &str,
     ) -> Result<Option<InclusionProof>, AuthorityError> {
         let txn = self.office.store.read()?;
-        let Some(&index) = tlog::find(&txn, kind, subject)?.last() else {
+        let Some(&index) = tlog::find(&txn, OWN, kind, subject)?.last() else {
             return Ok(None);
         };
-        let Some((size, note)) = tlog::latest_checkpoint(&txn)? else {
+        let Some((size, note)) = tlog::latest_checkpoint(&txn, OWN)? else {
             return Ok(None);
         };
         Ok(Some(InclusionProof {
             index,
             tree_size: size,
-            hashes: tlog::prove(&txn, index, size)?,
+            hashes: tlog::prove(&txn, OWN, index, size)?,
             checkpoint: note,
         }))
     }
@@ -85,23 +86,23 @@ impl Translog {
     /// The consistency proof from tree `old` to tree `new` (`new` at most the log's size).
     pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<[u8; 32]>, AuthorityError> {
         let txn = self.office.store.read()?;
-        if old > new || new > tlog::size(&txn)? {
+        if old > new || new > tlog::size(&txn, OWN)? {
             return Err(AuthorityError::bad_input(
                 "size",
                 format!("no tree of {new} entries to prove {old} against"),
             ));
         }
-        Ok(tlog::consistency(&txn, old, new)?)
+        Ok(tlog::consistency(&txn, OWN, old, new)?)
     }
 
     /// Up to `limit` (at most [`MAX_PAGE`]) entries from `from` on, with the newest
     /// checkpoint.
     pub fn page(&self, from: u64, limit: usize) -> Result<LogPage, AuthorityError> {
         let txn = self.office.store.read()?;
-        let (size, checkpoint) = tlog::latest_checkpoint(&txn)?.unwrap_or((0, Vec::new()));
+        let (size, checkpoint) = tlog::latest_checkpoint(&txn, OWN)?.unwrap_or((0, Vec::new()));
         let limit = limit.min(MAX_PAGE);
         let entries = if from < size {
-            let mut e = tlog::entries(&txn, from, limit)?;
+            let mut e = tlog::entries(&txn, OWN, from, limit)?;
             e.truncate(usize::try_from(size - from).unwrap_or(usize::MAX));
             e
         } else {
@@ -116,7 +117,7 @@ impl Translog {
 
     /// How many entries the log holds.
     pub fn size(&self) -> Result<u64, AuthorityError> {
-        Ok(tlog::size(&self.office.store.read()?)?)
+        Ok(tlog::size(&self.office.store.read()?, OWN)?)
     }
 }
 
@@ -128,7 +129,7 @@ pub(super) fn append(
     object: &[u8],
     subject: &str,
 ) -> Result<u64, StoreError> {
-    tlog::append(w, &Entry::new(kind, object), subject)
+    tlog::append(w, OWN, &Entry::new(kind, object), subject)
 }
 
 /// Signs a checkpoint of the whole log as the batch leaves it, if anything was appended
@@ -139,15 +140,15 @@ pub(super) fn sign_head(
     office: &Office,
     w: &WriteBatch<'_>,
 ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-    let size = tlog::size(w)?;
-    let last = tlog::latest_checkpoint(w)?.map_or(0, |(s, _)| s);
+    let size = tlog::size(w, OWN)?;
+    let last = tlog::latest_checkpoint(w, OWN)?.map_or(0, |(s, _)| s);
     if size == 0 || size == last {
         return Ok(None);
     }
-    let head = tlog::head(w, size)?;
+    let head = tlog::head(w, OWN, size)?;
     let (at, key) = office.signer();
     let note = translog::sign_checkpoint(&office.log_origin(), head, at, &key);
-    tlog::put_checkpoint(w, size, &note)?;
+    tlog::put_checkpoint(w, OWN, size, &note)?;
     Ok(Some((size, note)))
 }
 
@@ -161,7 +162,7 @@ pub(super) fn prove_in(
     Ok(InclusionProof {
         index,
         tree_size: size,
-        hashes: tlog::prove(w, index, size)?,
+        hashes: tlog::prove(w, OWN, index, size)?,
         checkpoint: note,
     })
 }

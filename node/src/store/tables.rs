@@ -165,17 +165,20 @@ pub const CUSTOMS_INVITES: TableDefinition<[u8; 32], (&str, &str, i64, [u8; 32])
 /// Enterprise: 许可证号 → the licence's inclusion proof in its office's log, as the office
 /// sent it with the licence (`exlic_client::translog::InclusionProof`).
 pub const LICENCE_PROOFS: TableDefinition<&str, &[u8]> = TableDefinition::new("licence_proofs");
-/// Authority: its transparency log, stored hash index (`tlog_tiles::stored_hash_index`)
-/// → hash: every node of the Merkle tree, written once as entries are appended.
-pub const TLOG_HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("tlog_hashes");
-/// Authority: its transparency log, entry index → the encoded entry
-/// (`exlic_client::translog::Entry`).
-pub const TLOG_ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("tlog_entries");
-/// Authority: (entry kind, what it is about: licence number or certificate serial, entry
-/// index) → (): where an object's entries are.
-pub const TLOG_INDEX: TableDefinition<(u8, &str, u64), ()> = TableDefinition::new("tlog_index");
-/// Authority: tree size → the signed checkpoint note of that size (every one it signed).
-pub const TLOG_CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("tlog_checkpoints");
+/// Transparency logs, each under a log id (an office's own is 0; a bureau keeps a copy of
+/// each office's under the office's number): (log, stored hash index, see
+/// `tlog_tiles::stored_hash_index`) → hash, every node of the Merkle tree, written once.
+pub const TLOG_HASHES: TableDefinition<(u32, u64), [u8; 32]> = TableDefinition::new("tlog_hashes");
+/// (log, entry index) → the encoded entry (`exlic_client::translog::Entry`).
+pub const TLOG_ENTRIES: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("tlog_entries");
+/// (log, entry kind, what it is about: licence number or certificate serial, entry index)
+/// → (): where an object's entries are.
+pub const TLOG_INDEX: TableDefinition<(u32, u8, &str, u64), ()> =
+    TableDefinition::new("tlog_index");
+/// (log, tree size) → the signed checkpoint note of that size (every one signed or
+/// co-signed).
+pub const TLOG_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
+    TableDefinition::new("tlog_checkpoints");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {

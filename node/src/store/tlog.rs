@@ -1,6 +1,7 @@
-//! The office's transparency log in the redb file: the Merkle tree's stored hashes, the
-//! entries, an index from licence number or certificate serial to its entries, and every
-//! signed checkpoint. The tree arithmetic is `tlog_tiles`'s (RFC 6962, c2sp.org/tlog-tiles).
+//! Transparency logs in the redb file, each under a log id ([`OWN`] for an office's own; a
+//! bureau keeps a copy of each office's): the Merkle tree's stored hashes, the entries, an
+//! index from licence number or certificate serial to its entries, and every signed
+//! checkpoint. The tree arithmetic is `tlog_tiles`'s (RFC 6962, c2sp.org/tlog-tiles).
 
 use exlic_client::translog::{Entry, EntryKind, TreeHead};
 use redb::ReadableTable;
@@ -9,8 +10,13 @@ use tlog_tiles::{Hash, HashReader, Tile};
 use super::tables::{TLOG_CHECKPOINTS, TLOG_ENTRIES, TLOG_HASHES, TLOG_INDEX, Txn};
 use super::{StoreError, WriteBatch, meta_get, meta_put};
 
-/// The `META` key of the log's size (entries appended).
-const META_SIZE: &str = "tlog.size";
+/// The log id of an office's own log.
+pub const OWN: u32 = 0;
+
+/// The `META` key of log `log`'s size (entries appended).
+fn meta_size(log: u32) -> String {
+    format!("tlog.size.{log}")
+}
 /// The height of the tiles served (c2sp.org/tlog-tiles fixes 8: 256 hashes a tile).
 pub const TILE_HEIGHT: u8 = 8;
 
@@ -65,7 +71,7 @@ pub fn parse_tile_path(path: &str) -> Option<Tile> {
 }
 
 /// Reads stored hashes from a transaction for `tlog_tiles`.
-struct Hashes<'a, T: Txn>(&'a T);
+struct Hashes<'a, T: Txn>(&'a T, u32);
 
 impl<T: Txn> HashReader for Hashes<'_, T> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
@@ -77,7 +83,7 @@ impl<T: Txn> HashReader for Hashes<'_, T> {
         indexes
             .iter()
             .map(|&i| {
-                t.get(i)
+                t.get((self.1, i))
                     .map_err(bad)?
                     .map(|v| Hash(v.value()))
                     .ok_or(tlog_tiles::Error::IndexesNotInTree)
@@ -90,9 +96,9 @@ fn damaged(_: tlog_tiles::Error) -> StoreError {
     StoreError::Record("tlog_hashes")
 }
 
-/// How many entries the log holds.
-pub fn size(txn: &impl Txn) -> Result<u64, StoreError> {
-    Ok(meta_get(txn, META_SIZE)?
+/// How many entries log `log` holds.
+pub fn size(txn: &impl Txn, log: u32) -> Result<u64, StoreError> {
+    Ok(meta_get(txn, &meta_size(log))?
         .and_then(|v| v.try_into().ok())
         .map(u64::from_be_bytes)
         .unwrap_or(0))
@@ -100,41 +106,47 @@ pub fn size(txn: &impl Txn) -> Result<u64, StoreError> {
 
 /// Appends `entry`, about `subject` (a licence number, a certificate serial), in the
 /// batch's transaction; returns its index.
-pub fn append(w: &WriteBatch<'_>, entry: &Entry, subject: &str) -> Result<u64, StoreError> {
-    let n = size(w)?;
+pub fn append(
+    w: &WriteBatch<'_>,
+    log: u32,
+    entry: &Entry,
+    subject: &str,
+) -> Result<u64, StoreError> {
+    let n = size(w, log)?;
     let encoded = entry.encode();
     let leaf = Hash(exlic_client::translog::leaf_hash(&encoded));
-    let hashes = tlog_tiles::stored_hashes_for_record_hash(n, leaf, &Hashes(w)).map_err(damaged)?;
+    let hashes =
+        tlog_tiles::stored_hashes_for_record_hash(n, leaf, &Hashes(w, log)).map_err(damaged)?;
     {
         let mut t = w.txn().open_table(TLOG_HASHES)?;
         let first = tlog_tiles::stored_hash_index(0, n);
         for (i, h) in hashes.iter().enumerate() {
-            t.insert(first + i as u64, h.0)?;
+            t.insert((log, first + i as u64), h.0)?;
         }
     }
     w.txn()
         .open_table(TLOG_ENTRIES)?
-        .insert(n, encoded.as_slice())?;
+        .insert((log, n), encoded.as_slice())?;
     w.txn()
         .open_table(TLOG_INDEX)?
-        .insert((entry.kind as u8, subject, n), ())?;
-    meta_put(w, META_SIZE, &(n + 1).to_be_bytes())?;
+        .insert((log, entry.kind as u8, subject, n), ())?;
+    meta_put(w, &meta_size(log), &(n + 1).to_be_bytes())?;
     Ok(n)
 }
 
 /// The tree head of the first `size` entries.
-pub fn head(txn: &impl Txn, size: u64) -> Result<TreeHead, StoreError> {
+pub fn head(txn: &impl Txn, log: u32, size: u64) -> Result<TreeHead, StoreError> {
     Ok(TreeHead {
         size,
-        hash: tlog_tiles::tree_hash(size, &Hashes(txn))
+        hash: tlog_tiles::tree_hash(size, &Hashes(txn, log))
             .map_err(damaged)?
             .0,
     })
 }
 
 /// The audit path of entry `index` in the tree of `size` entries.
-pub fn prove(txn: &impl Txn, index: u64, size: u64) -> Result<Vec<[u8; 32]>, StoreError> {
-    Ok(tlog_tiles::prove_record(size, index, &Hashes(txn))
+pub fn prove(txn: &impl Txn, log: u32, index: u64, size: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+    Ok(tlog_tiles::prove_record(size, index, &Hashes(txn, log))
         .map_err(damaged)?
         .into_iter()
         .map(|h| h.0)
@@ -142,11 +154,16 @@ pub fn prove(txn: &impl Txn, index: u64, size: u64) -> Result<Vec<[u8; 32]>, Sto
 }
 
 /// The consistency proof from the tree of `old` entries to the tree of `new`.
-pub fn consistency(txn: &impl Txn, old: u64, new: u64) -> Result<Vec<[u8; 32]>, StoreError> {
+pub fn consistency(
+    txn: &impl Txn,
+    log: u32,
+    old: u64,
+    new: u64,
+) -> Result<Vec<[u8; 32]>, StoreError> {
     if old == 0 || old >= new {
         return Ok(Vec::new());
     }
-    Ok(tlog_tiles::prove_tree(new, old, &Hashes(txn))
+    Ok(tlog_tiles::prove_tree(new, old, &Hashes(txn, log))
         .map_err(damaged)?
         .into_iter()
         .map(|h| h.0)
@@ -154,61 +171,84 @@ pub fn consistency(txn: &impl Txn, old: u64, new: u64) -> Result<Vec<[u8; 32]>, 
 }
 
 /// The encoded entry at `index`.
-pub fn entry(txn: &impl Txn, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn entry(txn: &impl Txn, log: u32, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(txn
         .table(TLOG_ENTRIES)?
-        .get(index)?
+        .get((log, index))?
         .map(|v| v.value().to_vec()))
 }
 
 /// Up to `limit` encoded entries from `from` on, in order.
-pub fn entries(txn: &impl Txn, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+pub fn entries(
+    txn: &impl Txn,
+    log: u32,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut out = Vec::new();
-    for e in txn.table(TLOG_ENTRIES)?.range(from..)?.take(limit) {
+    for e in txn
+        .table(TLOG_ENTRIES)?
+        .range((log, from)..=(log, u64::MAX))?
+        .take(limit)
+    {
         out.push(e?.1.value().to_vec());
     }
     Ok(out)
 }
 
 /// The indexes of the entries of `kind` about `subject`, oldest first.
-pub fn find(txn: &impl Txn, kind: EntryKind, subject: &str) -> Result<Vec<u64>, StoreError> {
+pub fn find(
+    txn: &impl Txn,
+    log: u32,
+    kind: EntryKind,
+    subject: &str,
+) -> Result<Vec<u64>, StoreError> {
     let k = kind as u8;
     let mut out = Vec::new();
     for e in txn
         .table(TLOG_INDEX)?
-        .range((k, subject, 0)..=(k, subject, u64::MAX))?
+        .range((log, k, subject, 0)..=(log, k, subject, u64::MAX))?
     {
-        out.push(e?.0.value().2);
+        out.push(e?.0.value().3);
     }
     Ok(out)
 }
 
 /// Keeps the signed checkpoint of tree `size`.
-pub fn put_checkpoint(w: &WriteBatch<'_>, size: u64, note: &[u8]) -> Result<(), StoreError> {
-    w.txn().open_table(TLOG_CHECKPOINTS)?.insert(size, note)?;
+pub fn put_checkpoint(
+    w: &WriteBatch<'_>,
+    log: u32,
+    size: u64,
+    note: &[u8],
+) -> Result<(), StoreError> {
+    w.txn()
+        .open_table(TLOG_CHECKPOINTS)?
+        .insert((log, size), note)?;
     Ok(())
 }
 
 /// The newest signed checkpoint and its tree size.
-pub fn latest_checkpoint(txn: &impl Txn) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+pub fn latest_checkpoint(txn: &impl Txn, log: u32) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
     Ok(txn
         .table(TLOG_CHECKPOINTS)?
-        .last()?
-        .map(|(k, v)| (k.value(), v.value().to_vec())))
+        .range((log, 0)..=(log, u64::MAX))?
+        .next_back()
+        .transpose()?
+        .map(|(k, v)| (k.value().1, v.value().to_vec())))
 }
 
 /// The signed checkpoint of tree `size`, if one was signed at that size.
-pub fn checkpoint_at(txn: &impl Txn, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn checkpoint_at(txn: &impl Txn, log: u32, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
     Ok(txn
         .table(TLOG_CHECKPOINTS)?
-        .get(size)?
+        .get((log, size))?
         .map(|v| v.value().to_vec()))
 }
 
 /// The bytes of a tile (c2sp.org/tlog-tiles) of the tree of `size` entries: a hash tile
 /// is its hashes; a data tile (`level` -1, `tile/entries/…`) is its entries, each as a
 /// big-endian `u16` length and the bytes. `None` if the tile is not in that tree.
-pub fn tile(txn: &impl Txn, t: &Tile, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+pub fn tile(txn: &impl Txn, log: u32, t: &Tile, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
     let w = u64::from(t.width());
     // The tile's last entry (at level 0) must be in the tree.
     let span = 1u64 << (u32::from(t.height()) * u32::from(t.level()));
@@ -219,14 +259,14 @@ pub fn tile(txn: &impl Txn, t: &Tile, size: u64) -> Result<Option<Vec<u8>>, Stor
     if t.is_data() {
         let first = t.level_index() << t.height();
         let mut out = Vec::new();
-        for e in entries(txn, first, w as usize)? {
+        for e in entries(txn, log, first, w as usize)? {
             let len = u16::try_from(e.len()).map_err(|_| StoreError::Record("tlog entry size"))?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(&e);
         }
         return Ok(Some(out));
     }
-    Ok(Some(t.read_data(&Hashes(txn)).map_err(damaged)?))
+    Ok(Some(t.read_data(&Hashes(txn, log)).map_err(damaged)?))
 }
 
 #[cfg(test)]
@@ -245,12 +285,12 @@ mod tests {
         let mut heads = Vec::new();
         for i in 0..300u64 {
             let w = store.write().unwrap();
-            assert_eq!(append(&w, &entry(i), &format!("L{i}")).unwrap(), i);
-            heads.push(head(&w, i + 1).unwrap());
+            assert_eq!(append(&w, OWN, &entry(i), &format!("L{i}")).unwrap(), i);
+            heads.push(head(&w, OWN, i + 1).unwrap());
             w.commit().unwrap();
         }
         let txn = store.read().unwrap();
-        assert_eq!(size(&txn).unwrap(), 300);
+        assert_eq!(size(&txn, OWN).unwrap(), 300);
         for (size, h) in [
             (1u64, heads[0]),
             (77, heads[76]),
@@ -261,17 +301,20 @@ mod tests {
                 let p = InclusionProof {
                     index: i,
                     tree_size: size,
-                    hashes: prove(&txn, i, size).unwrap(),
+                    hashes: prove(&txn, OWN, i, size).unwrap(),
                     checkpoint: Vec::new(),
                 };
                 p.check_path(&entry(i), h).unwrap();
                 assert!(p.check_path(&entry(i + 1), h).is_err());
             }
-            check_consistency(h, heads[299], &consistency(&txn, size, 300).unwrap()).unwrap();
+            check_consistency(h, heads[299], &consistency(&txn, OWN, size, 300).unwrap()).unwrap();
         }
-        assert_eq!(find(&txn, EntryKind::Licence, "L7").unwrap(), vec![7]);
-        assert_eq!(entry(7).encode(), super::entry(&txn, 7).unwrap().unwrap());
-        assert_eq!(entries(&txn, 298, 10).unwrap().len(), 2);
+        assert_eq!(find(&txn, OWN, EntryKind::Licence, "L7").unwrap(), vec![7]);
+        assert_eq!(
+            entry(7).encode(),
+            super::entry(&txn, OWN, 7).unwrap().unwrap()
+        );
+        assert_eq!(entries(&txn, OWN, 298, 10).unwrap().len(), 2);
     }
 
     #[test]
@@ -299,26 +342,32 @@ mod tests {
         let (_dir, store) = Store::temp();
         let w = store.write().unwrap();
         for i in 0..300u64 {
-            append(&w, &entry(i), "x").unwrap();
+            append(&w, OWN, &entry(i), "x").unwrap();
         }
         w.commit().unwrap();
         let txn = store.read().unwrap();
         let full = Tile::new(TILE_HEIGHT, 0, 0, 256, false);
-        let data = tile(&txn, &full, 300).unwrap().unwrap();
+        let data = tile(&txn, OWN, &full, 300).unwrap().unwrap();
         assert_eq!(data.len(), 256 * 32);
         // The full tile's subtree hash is the root of the first 256 entries.
-        assert_eq!(Tile::subtree_hash(&data).0, head(&txn, 256).unwrap().hash);
+        assert_eq!(
+            Tile::subtree_hash(&data).0,
+            head(&txn, OWN, 256).unwrap().hash
+        );
         // A partial tile of 44 and the entries bundle of the first tile.
         let partial = Tile::new(TILE_HEIGHT, 0, 1, 44, false);
-        assert_eq!(tile(&txn, &partial, 300).unwrap().unwrap().len(), 44 * 32);
+        assert_eq!(
+            tile(&txn, OWN, &partial, 300).unwrap().unwrap().len(),
+            44 * 32
+        );
         assert!(
-            tile(&txn, &Tile::new(TILE_HEIGHT, 0, 1, 45, false), 300)
+            tile(&txn, OWN, &Tile::new(TILE_HEIGHT, 0, 1, 45, false), 300)
                 .unwrap()
                 .is_none()
         );
         let mut bundle = Tile::new(TILE_HEIGHT, 0, 0, 256, false);
         bundle.set_is_data();
-        let b = tile(&txn, &bundle, 300).unwrap().unwrap();
+        let b = tile(&txn, OWN, &bundle, 300).unwrap().unwrap();
         let first = entry(0).encode();
         assert_eq!(&b[..2], &(first.len() as u16).to_be_bytes());
         assert_eq!(&b[2..2 + first.len()], &first[..]);
