@@ -12,6 +12,8 @@
 //!
 //! A customs node asks too: [`Request::EnrolCustoms`] once, then [`Request::Standing`] (the
 //! office's standing feed and key chain) and [`Request::Usage`] (its signed usage entries).
+//! The supervising bureau asks only [`Request::LogPage`] (the office's transparency log,
+//! read only) and sends [`Request::Cosigned`] (its co-signature of a checkpoint).
 //!
 //! Frames are `u32` big-endian length + [`crate::encoding`] body. Every length is checked
 //! against the limits below before anything is allocated.
@@ -111,6 +113,17 @@ pub enum Request {
     /// Signed usage entries ([`crate::usage`]), in `seq` order, from the first the office
     /// has not acknowledged.
     Usage(Vec<Vec<u8>>),
+    /// The office's transparency log from entry `from` on (the supervising bureau, read
+    /// only).
+    LogPage {
+        /// The first entry wanted (how many the bureau holds).
+        from: u64,
+    },
+    /// The bureau's co-signature of a checkpoint of the office's ([`crate::translog`]).
+    Cosigned {
+        /// The checkpoint note with the bureau's signature added.
+        checkpoint: Vec<u8>,
+    },
 }
 
 /// What happened to one document of a sync request.
@@ -224,6 +237,20 @@ pub enum Response {
         /// More of the feed remains beyond this page.
         more: bool,
     },
+    /// A page of the office's transparency log: encoded entries from the asked `from`,
+    /// the newest signed checkpoint, and the office's key records from its identity key on.
+    LogPage {
+        /// Encoded entries ([`crate::translog::Entry`]), from the asked index.
+        entries: Vec<Vec<u8>>,
+        /// The newest signed checkpoint (empty while the log is empty).
+        checkpoint: Vec<u8>,
+        /// Every key record, oldest first.
+        keys: Vec<Vec<u8>>,
+        /// More entries remain beyond this page.
+        more: bool,
+    },
+    /// The office keeps the bureau's co-signature.
+    CosignKept,
     /// Usage entries stored through `seq` (the node's whole ledger up to there).
     UsageStored {
         /// The highest entry number the office holds.
@@ -258,6 +285,10 @@ const T_MORE_NUMBERS: u8 = 10;
 const T_ENROL_CUSTOMS: u8 = 11;
 const T_STANDING: u8 = 12;
 const T_USAGE: u8 = 13;
+const T_LOG_PAGE: u8 = 14;
+const T_COSIGNED: u8 = 15;
+/// At most this many entries in one page of an office's log.
+pub const MAX_LOG_PAGE: usize = 1024;
 
 const R_ENROLLED: u8 = 1;
 const R_SYNC: u8 = 2;
@@ -271,6 +302,8 @@ const R_REFUSED: u8 = 9;
 const R_NUMBERS: u8 = 10;
 const R_STANDING: u8 = 11;
 const R_USAGE_STORED: u8 = 12;
+const R_LOG_PAGE: u8 = 13;
+const R_COSIGN_KEPT: u8 = 14;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -340,6 +373,12 @@ impl Request {
                 for e in entries {
                     w.bytes(e);
                 }
+            }
+            Self::LogPage { from } => {
+                w.u8(T_LOG_PAGE).u64(*from);
+            }
+            Self::Cosigned { checkpoint } => {
+                w.u8(T_COSIGNED).bytes(checkpoint);
             }
         }
         w.finish()
@@ -413,6 +452,12 @@ impl Request {
                 }
                 Self::Usage(entries)
             }
+            T_LOG_PAGE => Self::LogPage {
+                from: r.u64("from")?,
+            },
+            T_COSIGNED => Self::Cosigned {
+                checkpoint: r.bytes("checkpoint", 16 * 1024)?.to_vec(),
+            },
             _ => return Err(invalid("type", "unknown request type")),
         };
         r.end()?;
@@ -488,6 +533,25 @@ impl Response {
             }
             Self::UsageStored { seq } => {
                 w.u8(R_USAGE_STORED).u64(*seq);
+            }
+            Self::LogPage {
+                entries,
+                checkpoint,
+                keys,
+                more,
+            } => {
+                w.u8(R_LOG_PAGE).count(entries.len());
+                for e in entries {
+                    w.bytes(e);
+                }
+                w.bytes(checkpoint).count(keys.len());
+                for k in keys {
+                    w.bytes(k);
+                }
+                w.u8(u8::from(*more));
+            }
+            Self::CosignKept => {
+                w.u8(R_COSIGN_KEPT);
             }
         }
         w.finish()
@@ -567,6 +631,34 @@ impl Response {
                 Self::Standing { page, keys, more }
             }
             R_USAGE_STORED => Self::UsageStored { seq: r.u64("seq")? },
+            R_LOG_PAGE => {
+                let n = r.count("entries", MAX_LOG_PAGE, 4)?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    entries.push(
+                        r.bytes("entries", crate::translog::MAX_OBJECT + 16)?
+                            .to_vec(),
+                    );
+                }
+                let checkpoint = r.bytes("checkpoint", 16 * 1024)?.to_vec();
+                let k = r.count("keys", 1024, 4)?;
+                let mut keys = Vec::with_capacity(k);
+                for _ in 0..k {
+                    keys.push(r.bytes("keys", 4096)?.to_vec());
+                }
+                let more = match r.u8("more")? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(invalid("more", "not a boolean")),
+                };
+                Self::LogPage {
+                    entries,
+                    checkpoint,
+                    keys,
+                    more,
+                }
+            }
+            R_COSIGN_KEPT => Self::CosignKept,
             _ => return Err(invalid("type", "unknown response type")),
         };
         r.end()?;
@@ -618,6 +710,10 @@ mod tests {
             },
             Request::EnrolCustoms { secret: [6; 32] },
             Request::Standing { cursor: 77 },
+            Request::LogPage { from: 1_000 },
+            Request::Cosigned {
+                checkpoint: b"note".to_vec(),
+            },
             Request::Usage(vec![vec![1, 2], vec![3]]),
         ];
         for q in reqs {
@@ -667,6 +763,13 @@ mod tests {
                 more: true,
             },
             Response::UsageStored { seq: 12 },
+            Response::LogPage {
+                entries: vec![vec![1; 30], vec![2; 5]],
+                checkpoint: b"note".to_vec(),
+                keys: vec![vec![3; 8]],
+                more: false,
+            },
+            Response::CosignKept,
         ];
         for r in resps {
             let b = r.encode();

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod authority;
+pub mod bureau;
 pub mod customs;
 pub mod error;
 pub mod extract;

@@ -331,6 +331,8 @@ impl Authority {
             Request::Usage(entries) => self.for_customs(peer, |district| {
                 self.customs.usage(peer, district, &entries)
             }),
+            Request::LogPage { from } => self.log.serve_page(peer, from),
+            Request::Cosigned { checkpoint } => self.log.keep_cosigned(peer, &checkpoint),
             other => {
                 let e = match self
                     .office
@@ -371,7 +373,9 @@ impl Authority {
                     Request::Enrol { .. }
                     | Request::EnrolCustoms { .. }
                     | Request::Standing { .. }
-                    | Request::Usage(_) => unreachable!(),
+                    | Request::Usage(_)
+                    | Request::LogPage { .. }
+                    | Request::Cosigned { .. } => unreachable!(),
                 }
             }
         };

@@ -20,11 +20,14 @@ use crate::store::Store;
 use crate::sync::{self, client::SyncStatus, client::Upstream};
 use exlic_client::invite::Invite;
 
+mod bureau;
 mod demo;
 mod init;
 mod serve;
 mod verify;
 
+use bureau::*;
+pub use bureau::{init_bureau, serve_bureau};
 use demo::*;
 pub use demo::{demo_config, seed_demo};
 use init::*;
@@ -93,6 +96,12 @@ pub enum Command {
         #[arg(long)]
         role: String,
     },
+    /// Bureau commands, on a stopped bureau node.
+    Bureau {
+        /// What to do.
+        #[command(subcommand)]
+        command: BureauCommand,
+    },
     /// Create or reset a customs officer account on a stopped customs node (the password
     /// comes from EXLIC_OFFICER_PASSWORD or the first line of standard input).
     Officer {
@@ -149,6 +158,30 @@ pub enum Command {
         /// The attachment files the seal covers.
         #[arg(long = "attachment")]
         attachments: Vec<PathBuf>,
+    },
+}
+
+/// `exlic bureau <command>`.
+#[derive(Debug, Subcommand)]
+pub enum BureauCommand {
+    /// Follow an office: its log is read, checked and co-signed from the next start.
+    AddOffice {
+        /// The bureau's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The office's agency code.
+        #[arg(long)]
+        agency: String,
+        /// The office's name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The office's identity key (64 hex characters: `root_key` of its
+        /// `/api/v1/node`).
+        #[arg(long)]
+        root_key: String,
+        /// The office's libp2p addresses.
+        #[arg(long = "addr", required = true)]
+        addrs: Vec<String>,
     },
 }
 
@@ -213,6 +246,20 @@ pub enum InitRole {
         #[arg(long, default_value = "officer")]
         officer: String,
     },
+    /// A supervising bureau (许可证局) node: it follows offices' transparency logs,
+    /// co-signs their checkpoints and raises alarms (prints its public key, which each
+    /// office registers with `exlic authority add-bureau`).
+    Bureau {
+        /// The data directory to create.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Its name (its co-signatures are under `exlic.bureau/<name>`).
+        #[arg(long, default_value = "bureau")]
+        name: String,
+        /// HTTPS listen address of its API.
+        #[arg(long, default_value = "127.0.0.1:8670")]
+        listen: String,
+    },
     /// An authority (发证机构) node.
     Authority {
         /// The data directory to create.
@@ -269,6 +316,19 @@ pub enum AuthorityCommand {
         /// Days the token stays valid.
         #[arg(long, default_value_t = 30)]
         days: i64,
+    },
+    /// Register the supervising bureau: the one peer that may read this office's log over
+    /// sync and co-sign its checkpoints (it can write nothing).
+    AddBureau {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The bureau's public key (64 hex characters, printed by `exlic init bureau`).
+        #[arg(long)]
+        key: String,
+        /// The bureau's name.
+        #[arg(long, default_value = "bureau")]
+        name: String,
     },
     /// Issue an enrolment token for a customs node of one customs district (prints it).
     InviteCustoms {
@@ -431,6 +491,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     serve_authority(data_dir, config, rx, |url| println!("{url}")).await
                 } else if config.is_customs() {
                     serve_customs(data_dir, config, rx, |url| println!("{url}")).await
+                } else if config.is_bureau() {
+                    serve_bureau(data_dir, config, rx, |url| println!("{url}")).await
                 } else {
                     serve_enterprise(data_dir, config, rx, |url| println!("{url}")).await
                 }
@@ -470,6 +532,57 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
             a.customs.set_addrs(advertised(&config)?);
             println!("{}", a.customs.invite(&district, days)?);
+            Ok(())
+        }
+        Command::Init {
+            role:
+                InitRole::Bureau {
+                    data_dir,
+                    name,
+                    listen,
+                },
+        } => {
+            let key = init_bureau(&data_dir, &name, &listen)?;
+            println!("{}", hex::encode(key));
+            eprintln!(
+                "initialised bureau node {name} in {}; register its key above with each office (exlic authority add-bureau) and add each office here (exlic bureau add-office)",
+                data_dir.display()
+            );
+            Ok(())
+        }
+        Command::Bureau {
+            command:
+                BureauCommand::AddOffice {
+                    data_dir,
+                    agency,
+                    name,
+                    root_key,
+                    addrs,
+                },
+        } => {
+            let config = Config::load(&data_dir)?;
+            let b = open_bureau(&data_dir, &config)?;
+            let id = b.add_office(&agency, &name, &root_key, &addrs)?;
+            println!("following office {agency} as number {id}");
+            Ok(())
+        }
+        Command::Authority {
+            command:
+                AuthorityCommand::AddBureau {
+                    data_dir,
+                    key,
+                    name,
+                },
+        } => {
+            let config = Config::load(&data_dir)?;
+            if !config.is_authority() {
+                bail!("{} is not an authority node", data_dir.display());
+            }
+            let mut k = [0u8; 32];
+            hex::decode_to_slice(key.trim(), &mut k).context("--key must be 64 hex characters")?;
+            let a = open_authority(&data_dir, &config, advertised(&config)?)?;
+            a.log.set_bureau(k, &name)?;
+            println!("bureau {name} may now read this office's log and co-sign its checkpoints");
             Ok(())
         }
         Command::Officer {

@@ -54,7 +54,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `enterprise`, `authority` or `customs`.
+    /// `enterprise`, `authority`, `customs` or `bureau`.
     pub role: String,
     /// Who an enterprise node belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +68,10 @@ pub struct Config {
     /// A customs node's UI and sync (its district and office come from its invite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customs: Option<CustomsSection>,
+    /// A bureau node's UI and sync with the offices it follows (the same settings as a
+    /// customs node's: TLS, poll, backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bureau: Option<CustomsSection>,
     /// The local web UI and API.
     #[serde(default)]
     pub http: HttpSection,
@@ -278,6 +282,7 @@ impl Config {
             enterprise: None,
             upstream: None,
             customs: None,
+            bureau: None,
             authority: Some(AuthoritySection {
                 name: name.into(),
                 agency_code: agency_code.into(),
@@ -307,6 +312,19 @@ impl Config {
         self.role == "customs"
     }
 
+    /// Whether this is a bureau node.
+    pub fn is_bureau(&self) -> bool {
+        self.role == "bureau"
+    }
+
+    /// A new bureau config.
+    pub fn bureau(listen: &str) -> Self {
+        let mut c = Self::customs(listen);
+        c.role = "bureau".into();
+        c.bureau = c.customs.take();
+        c
+    }
+
     /// A new customs config.
     pub fn customs(listen: &str) -> Self {
         Self {
@@ -314,6 +332,7 @@ impl Config {
             enterprise: None,
             upstream: None,
             authority: None,
+            bureau: None,
             customs: Some(CustomsSection {
                 tls_cert: default_tls_cert(),
                 tls_key: default_tls_key(),
@@ -343,6 +362,7 @@ impl Config {
             upstream: None,
             authority: None,
             customs: None,
+            bureau: None,
             http: HttpSection::default(),
             limits: LimitsSection::default(),
             store: StoreSection::default(),
@@ -474,11 +494,16 @@ impl Config {
                     ));
                 }
             }
+            "bureau" => {
+                if self.bureau.is_none() {
+                    return Err(invalid("bureau", "a bureau node needs a [bureau] section"));
+                }
+            }
             other => {
                 return Err(invalid(
                     "role",
                     &format!(
-                        "unknown role {other:?} (expected \"enterprise\", \"authority\" or \"customs\")"
+                        "unknown role {other:?} (expected \"enterprise\", \"authority\", \"customs\" or \"bureau\")"
                     ),
                 ));
             }

@@ -23,6 +23,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub mod accounts;
 pub mod api;
 pub mod authority;
+pub mod bureau;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -52,7 +53,7 @@ mod tests {
         &["domain"],
         &["store"],
         &["replica", "ekey", "accounts", "upstream"],
-        &["authority", "enterprise", "customs"],
+        &["authority", "enterprise", "customs", "bureau"],
         &["sync", "simulation"],
         &["api"],
         &["ui"],

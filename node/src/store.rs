@@ -13,6 +13,7 @@
 pub mod app_state;
 pub mod audit;
 pub mod blobs;
+pub mod bureau;
 pub mod case_doc;
 pub mod cases;
 pub mod cert_requests;

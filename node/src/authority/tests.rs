@@ -264,3 +264,4 @@ mod customs;
 mod isolation;
 mod issuance;
 mod office_rules;
+mod translog;

@@ -5,12 +5,20 @@
 
 use std::sync::Arc;
 
-use exlic_client::translog::{self, Entry, EntryKind, InclusionProof};
+use exlic_client::protocol::{ErrorCode, Response};
+use exlic_client::translog::{self, Entry, EntryKind, InclusionProof, Witness};
 
-use super::AuthorityError;
 use super::office::Office;
+use super::{AuthorityError, Handled};
 use crate::store::tlog::{self, OWN};
-use crate::store::{StoreError, WriteBatch};
+use crate::store::{StoreError, WriteBatch, key_records, meta_get, meta_put};
+
+/// `META`: the supervising bureau's key (32 bytes), the one peer that may read the log.
+const META_BUREAU_KEY: &str = "bureau.key";
+/// `META`: the bureau's name (its co-signatures are under `exlic.bureau/<name>`).
+const META_BUREAU_NAME: &str = "bureau.name";
+/// `META`: the size of the newest checkpoint the bureau co-signed.
+const META_COSIGNED: &str = "tlog.cosigned";
 
 /// At most this many entries in one page of the log read in order.
 pub const MAX_PAGE: usize = 1024;
@@ -118,6 +126,149 @@ impl Translog {
     /// How many entries the log holds.
     pub fn size(&self) -> Result<u64, AuthorityError> {
         Ok(tlog::size(&self.office.store.read()?, OWN)?)
+    }
+
+    /// Registers the supervising bureau: its key (the peer it syncs as) and its name.
+    pub fn set_bureau(&self, key: [u8; 32], name: &str) -> Result<(), AuthorityError> {
+        if name.is_empty() || !signed_note::is_key_name_valid(&translog::witness_name(name)) {
+            return Err(AuthorityError::bad_input(
+                "name",
+                "the bureau's name must be non-empty, without spaces or '+'",
+            ));
+        }
+        if ed25519_dalek::VerifyingKey::from_bytes(&key).is_err() {
+            return Err(AuthorityError::bad_input(
+                "key",
+                "not an Ed25519 public key",
+            ));
+        }
+        let w = self.office.store.write()?;
+        meta_put(&w, META_BUREAU_KEY, &key)?;
+        meta_put(&w, META_BUREAU_NAME, name.as_bytes())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// The registered bureau, as a witness verifiers may require.
+    pub fn bureau(&self) -> Result<Option<Witness>, AuthorityError> {
+        let txn = self.office.store.read()?;
+        let key = meta_get(&txn, META_BUREAU_KEY)?.and_then(|k| <[u8; 32]>::try_from(k).ok());
+        let name = meta_get(&txn, META_BUREAU_NAME)?.and_then(|n| String::from_utf8(n).ok());
+        Ok(key.zip(name).map(|(key, name)| Witness {
+            name: translog::witness_name(&name),
+            key,
+        }))
+    }
+
+    /// The size of the newest checkpoint the bureau co-signed (0 if none).
+    pub fn cosigned_size(&self) -> Result<u64, AuthorityError> {
+        Ok(meta_get(&self.office.store.read()?, META_COSIGNED)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    /// The proof of the newest entry of `kind` about `subject` into the newest checkpoint
+    /// the bureau co-signed, if that checkpoint covers it.
+    pub fn witnessed_proof(
+        &self,
+        kind: EntryKind,
+        subject: &str,
+    ) -> Result<Option<InclusionProof>, AuthorityError> {
+        let size = self.cosigned_size()?;
+        let txn = self.office.store.read()?;
+        let Some(&index) = tlog::find(&txn, OWN, kind, subject)?.last() else {
+            return Ok(None);
+        };
+        if index >= size {
+            return Ok(None);
+        }
+        let Some(note) = tlog::checkpoint_at(&txn, OWN, size)? else {
+            return Ok(None);
+        };
+        Ok(Some(InclusionProof {
+            index,
+            tree_size: size,
+            hashes: tlog::prove(&txn, OWN, index, size)?,
+            checkpoint: note,
+        }))
+    }
+
+    /// Whether `peer` is the registered bureau.
+    fn is_bureau(&self, peer: &[u8; 32]) -> Result<bool, AuthorityError> {
+        Ok(self.bureau()?.is_some_and(|w| &w.key == peer))
+    }
+
+    /// The bureau's read of the log from `from` (any other peer is refused): a page of
+    /// entries, the newest checkpoint and the key records.
+    pub(super) fn serve_page(&self, peer: [u8; 32], from: u64) -> Result<Handled, AuthorityError> {
+        if !self.is_bureau(&peer)? {
+            return Ok(Handled::refuse(
+                ErrorCode::NotEnrolled,
+                "only the supervising bureau reads the log over sync",
+            ));
+        }
+        let page = self.page(from, MAX_PAGE)?;
+        let (size, _) =
+            tlog::latest_checkpoint(&self.office.store.read()?, OWN)?.unwrap_or((0, Vec::new()));
+        let more = page.from + (page.entries.len() as u64) < size;
+        Ok(Handled::ok(Response::LogPage {
+            entries: page.entries,
+            checkpoint: page.checkpoint,
+            keys: key_records::all(&self.office.store.read()?)?,
+            more,
+        }))
+    }
+
+    /// Keeps the bureau's co-signature of one of this office's checkpoints: the note must
+    /// be a checkpoint the office signed, now also signed by the bureau's key.
+    pub(super) fn keep_cosigned(
+        &self,
+        peer: [u8; 32],
+        note: &[u8],
+    ) -> Result<Handled, AuthorityError> {
+        let Some(witness) = self.bureau()?.filter(|w| w.key == peer) else {
+            return Ok(Handled::refuse(
+                ErrorCode::NotEnrolled,
+                "only the supervising bureau co-signs",
+            ));
+        };
+        let origin = self.office.log_origin();
+        let cp =
+            match translog::open_checkpoint(note, &origin, &self.office.trust(), Some(&witness)) {
+                Ok(cp) => cp,
+                Err(e) => {
+                    return Ok(Handled::refuse(
+                        ErrorCode::BadRequest,
+                        format!("co-signature refused: {e}"),
+                    ));
+                }
+            };
+        let w = self.office.store.write()?;
+        let Some(ours) = tlog::checkpoint_at(&w, OWN, cp.head.size)? else {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                format!("this office signed no checkpoint of size {}", cp.head.size),
+            ));
+        };
+        let same_text = translog::peek_checkpoint(&ours)
+            .is_ok_and(|(_, head, at)| head == cp.head && at == cp.at_ms);
+        if !same_text {
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                "not the checkpoint this office signed at that size",
+            ));
+        }
+        tlog::put_checkpoint(&w, OWN, cp.head.size, note)?;
+        let newest = meta_get(&w, META_COSIGNED)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        if cp.head.size > newest {
+            meta_put(&w, META_COSIGNED, &cp.head.size.to_be_bytes())?;
+        }
+        w.commit()?;
+        Ok(Handled::ok(Response::CosignKept))
     }
 }
 

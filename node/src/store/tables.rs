@@ -179,6 +179,17 @@ pub const TLOG_INDEX: TableDefinition<(u32, u8, &str, u64), ()> =
 /// co-signed).
 pub const TLOG_CHECKPOINTS: TableDefinition<(u32, u64), &[u8]> =
     TableDefinition::new("tlog_checkpoints");
+/// Bureau: office number (its log id, from 1) → the office as enrolled and followed (JSON
+/// `store::bureau::OfficeRow`).
+pub const BUREAU_OFFICES: TableDefinition<u32, &[u8]> = TableDefinition::new("bureau_offices");
+/// Bureau: alarm number → (raised at ms, office number, kind, detail).
+pub const BUREAU_ALARMS: TableDefinition<u64, (i64, u32, &str, &str)> =
+    TableDefinition::new("bureau_alarms");
+/// Bureau: (许可证号, office number, entry index) → (): every licence of every office.
+pub const BUREAU_LICENCES: TableDefinition<(&str, u32, u64), ()> =
+    TableDefinition::new("bureau_licences");
+/// Bureau: (China day YYYYMMDD, office number) → licences issued that day.
+pub const BUREAU_DAILY: TableDefinition<(u32, u32), u64> = TableDefinition::new("bureau_daily");
 
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
@@ -252,6 +263,10 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(LICENCES)?;
     txn.open_table(AUDIT)?;
     txn.open_table(LICENCE_PROOFS)?;
+    txn.open_table(BUREAU_OFFICES)?;
+    txn.open_table(BUREAU_ALARMS)?;
+    txn.open_table(BUREAU_LICENCES)?;
+    txn.open_table(BUREAU_DAILY)?;
     txn.open_table(TLOG_HASHES)?;
     txn.open_table(TLOG_ENTRIES)?;
     txn.open_table(TLOG_INDEX)?;

@@ -66,12 +66,15 @@ pub(super) struct ProofQuery {
     kind: String,
     /// The licence number or the certificate serial.
     subject: String,
+    /// Into the newest checkpoint the bureau co-signed instead of the newest.
+    #[serde(default)]
+    witnessed: Option<bool>,
 }
 
 /// `GET /api/v1/log/proof?kind=licence&subject=…`: the inclusion proof of the newest entry
 /// about a licence or certificate, into the newest checkpoint (`InclusionProof`, see
 /// FORMATS.md).
-#[utoipa::path(get, path = "/api/v1/log/proof", tag = "log", params(("kind" = String, Query, description = "`licence`, `standing`, `certificate` or `revocation`"), ("subject" = String, Query, description = "licence number or certificate serial")), responses((status = 200, content_type = "application/octet-stream"), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[utoipa::path(get, path = "/api/v1/log/proof", tag = "log", params(("kind" = String, Query, description = "`licence`, `standing`, `certificate` or `revocation`"), ("subject" = String, Query, description = "licence number or certificate serial"), ("witnessed" = Option<bool>, Query, description = "into the newest checkpoint the bureau co-signed")), responses((status = 200, content_type = "application/octet-stream"), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 pub(super) async fn log_proof(
     State(s): State<AuthorityState>,
     QueryParams(q): QueryParams<ProofQuery>,
@@ -90,11 +93,25 @@ pub(super) async fn log_proof(
     };
     let subject = q.subject.trim().to_owned();
     let sub = subject.clone();
-    match run(&s, move |a| a.log.proof(kind, &sub)).await? {
+    let witnessed = q.witnessed.unwrap_or(false);
+    let proof = run(&s, move |a| {
+        if witnessed {
+            a.log.witnessed_proof(kind, &sub)
+        } else {
+            a.log.proof(kind, &sub)
+        }
+    })
+    .await?;
+    match proof {
         Some(p) => Ok(bytes("application/octet-stream", "no-cache", p.encode())),
         None => Err(not_found(&format!(
-            "no {} entry about {subject} in the log",
-            kind.code()
+            "no {} entry about {subject} in the log{}",
+            kind.code(),
+            if witnessed {
+                " under a checkpoint the bureau co-signed"
+            } else {
+                ""
+            }
         ))),
     }
 }

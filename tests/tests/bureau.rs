@@ -1,0 +1,174 @@
+//! The supervising bureau across real nodes: it follows two offices' logs over libp2p,
+//! co-signs their checkpoints (a licence then verifies offline with the bureau's
+//! co-signature required), and raises an alarm when both offices log the same licence
+//! number.
+
+use exlic_tests::*;
+
+/// `exlic init bureau` in `dir`; its public key.
+fn init_bureau(dir: &std::path::Path) -> String {
+    let out = exlic()
+        .args(["init", "bureau", "--name", "bureau", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    edit_config(dir, "poll_seconds = 5", "poll_seconds = 1");
+    edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn run_ok(args: &[&str], dir: &std::path::Path) {
+    let out = exlic()
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_number() {
+    let root = tempfile::tempdir().unwrap();
+    let (a1dir, e1dir) = enrolled_pair(&root.path().join("one"));
+    let (a2dir, e2dir) = enrolled_pair(&root.path().join("two"));
+    let bdir = root.path().join("bureau");
+    let bkey = init_bureau(&bdir);
+    // A bureau that is not registered, or a wrong key, is refused by `add-bureau`.
+    let out = exlic()
+        .args(["authority", "add-bureau", "--key", "zz", "--data-dir"])
+        .arg(&a1dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key"));
+    for a in [&a1dir, &a2dir] {
+        run_ok(&["authority", "add-bureau", "--key", &bkey], a);
+    }
+    let (auth1, auth2) = (Node::start(&a1dir), Node::start(&a2dir));
+    let (ent1, ent2) = (Node::start(&e1dir), Node::start(&e2dir));
+    let rt = runtime();
+    // Follow both offices (the bureau is stopped while it is told).
+    for a in [&auth1, &auth2] {
+        let info = rt.block_on(a.client().authority_info()).unwrap();
+        let mut args = vec![
+            "bureau",
+            "add-office",
+            "--agency",
+            "AA",
+            "--root-key",
+            &info.root_key,
+        ];
+        for addr in &info.p2p_addrs {
+            args.extend(["--addr", addr]);
+        }
+        let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        run_ok(&refs, &bdir);
+    }
+    let bureau = Node::start(&bdir);
+    let http = exlic_client::client::http_client(&bureau.tls_cert()).unwrap();
+    let get = |path: &str| {
+        let url = format!("{}{path}", bureau.url);
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    rt.block_on(async {
+        let node = get("/api/v1/node").await;
+        assert_eq!(node["public_key"], bkey.as_str(), "{node}");
+        let (c1, c2) = (ent1.client(), ent2.client());
+        let no1 = issue(&c1, &auth1.client_as("wang"), &auth1.client_as("li")).await;
+        let no2 = issue(&c2, &auth2.client_as("wang"), &auth2.client_as("li")).await;
+        assert_eq!(no1, no2, "both offices are AA and number from 1");
+
+        // The bureau sees the same number in both logs and says so.
+        let alarms = wait_for(60, "the duplicate-number alarm", || async {
+            let a = get("/api/v1/alarms").await;
+            a.as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["kind"] == "duplicate_licence_no")
+                .then_some(a)
+        })
+        .await;
+        let dup = alarms
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kind"] == "duplicate_licence_no")
+            .unwrap();
+        assert!(dup["detail"].as_str().unwrap().contains(&no1), "{dup}");
+        let at = get(&format!("/api/v1/licences/{no1}")).await;
+        assert_eq!(at["logged"].as_array().unwrap().len(), 2, "{at}");
+
+        // Each office keeps the bureau's co-signature; a proof into that checkpoint
+        // verifies offline with the bureau's co-signature required.
+        let office = exlic_client::client::http_client(&auth1.tls_cert()).unwrap();
+        let witnessed = wait_for(60, "a co-signed checkpoint at office one", || async {
+            let r = office
+                .get(format!(
+                    "{}/api/v1/log/proof?kind=licence&subject={no1}&witnessed=true",
+                    auth1.url
+                ))
+                .send()
+                .await
+                .ok()?;
+            (r.status().as_u16() == 200).then_some(())?;
+            Some(r.bytes().await.ok()?.to_vec())
+        })
+        .await;
+        let info = auth1.client().authority_info().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (lf, pf) = (dir.path().join("l.lic"), dir.path().join("l.proof"));
+        std::fs::write(&lf, c1.licence_file(&no1).await.unwrap()).unwrap();
+        std::fs::write(&pf, &witnessed).unwrap();
+        let verify = |witness: &str| {
+            exlic()
+                .arg("verify")
+                .arg(&lf)
+                .args(["--authority-key", &info.root_key, "--proof"])
+                .arg(&pf)
+                .args(["--witness-key", witness])
+                .output()
+                .unwrap()
+        };
+        let out = verify(&bkey);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("co-signed by the bureau"),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Another bureau's key is not the one that co-signed.
+        let out = verify(&"ab".repeat(32));
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not co-signed by the bureau"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The bureau holds both logs whole, and nothing is halted.
+        let offices = get("/api/v1/offices").await;
+        for o in offices.as_array().unwrap() {
+            assert_eq!(o["halted"], "", "{o}");
+            assert!(o["held"].as_u64().unwrap() >= 3, "{o}");
+        }
+    });
+}
