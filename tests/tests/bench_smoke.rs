@@ -86,3 +86,19 @@ fn bench_inbox_smoke_500_cases() {
     assert!(v["json_bytes_max"].as_u64().unwrap() > 0);
     assert!(out.status.success());
 }
+
+#[test]
+fn bench_log_smoke_2000_entries() {
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-log"))
+        .args(["--entries", "2000", "--issuances", "30"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["entries"], 2000, "{v}");
+    assert_eq!(v["bureau_alarms"], 0, "{v}");
+    assert!(v["bureau_catch_up_cases_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["proof_verify_with_checkpoint_p50_us"].as_f64().unwrap() > 0.0);
+    assert!(out.status.success());
+}
