@@ -16,6 +16,7 @@ use exlic_client::licence::Licence;
 use exlic_client::protocol::{Request, Response};
 use exlic_client::translog::{self, Entry, EntryKind};
 
+use crate::accounts::Accounts;
 use crate::clock::{Clock, china_date};
 use crate::store::bureau::{self as rows, Alarm, OfficeRow};
 use crate::store::{Store, StoreError, WriteBatch, meta_get, meta_put, tlog};
@@ -100,6 +101,8 @@ pub struct Bureau {
     clock: Arc<dyn Clock>,
     key: SigningKey,
     name: String,
+    /// Supervisors' accounts (one role: `supervisor`), sign-in, the audit trail.
+    pub staff: Accounts,
 }
 
 impl std::fmt::Debug for Bureau {
@@ -120,11 +123,17 @@ impl Bureau {
             .ok_or(BureauError::NotInitialised("no name"))?;
         drop(txn);
         Ok(Self {
+            staff: Accounts::new(store.clone(), clock.clone()),
             store,
             clock,
             key: SigningKey::from_bytes(&seed),
             name,
         })
+    }
+
+    /// Now, by the bureau's clock, Unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Its name.

@@ -183,6 +183,19 @@ pub enum BureauCommand {
         #[arg(long = "addr", required = true)]
         addrs: Vec<String>,
     },
+    /// Create or reset a supervisor's account (the password comes from
+    /// EXLIC_STAFF_PASSWORD or the first line of standard input).
+    Staff {
+        /// The bureau's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Login name.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 /// `exlic init <role>`.
@@ -564,6 +577,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let b = open_bureau(&data_dir, &config)?;
             let id = b.add_office(&agency, &name, &root_key, &addrs)?;
             println!("following office {agency} as number {id}");
+            Ok(())
+        }
+        Command::Bureau {
+            command:
+                BureauCommand::Staff {
+                    data_dir,
+                    login,
+                    name,
+                },
+        } => {
+            let password = password_from("EXLIC_STAFF_PASSWORD")?;
+            let config = Config::load(&data_dir)?;
+            let b = open_bureau(&data_dir, &config)?;
+            b.staff
+                .put(&login, &name, crate::api::bureau::SUPERVISOR, &password)?;
+            println!("supervisor account {login} saved");
             Ok(())
         }
         Command::Authority {

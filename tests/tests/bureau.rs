@@ -75,13 +75,63 @@ fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_n
         let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
         run_ok(&refs, &bdir);
     }
+    let out = exlic()
+        .args([
+            "bureau",
+            "staff",
+            "--login",
+            "sun",
+            "--name",
+            "孙监管",
+            "--data-dir",
+        ])
+        .arg(&bdir)
+        .env("EXLIC_STAFF_PASSWORD", "bureau-password-1357")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bureau = Node::start(&bdir);
     let http = exlic_client::client::http_client(&bureau.tls_cert()).unwrap();
+    let token = rt.block_on(async {
+        // Only who the bureau is is public; the national view needs a supervisor.
+        for path in [
+            "/api/v1/offices",
+            "/api/v1/alarms",
+            "/api/v1/daily",
+            "/api/v1/licences/x",
+        ] {
+            let r = http
+                .get(format!("{}{path}", bureau.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 401, "{path}");
+        }
+        let session = |password: &str| {
+            http.post(format!("{}/api/v1/session", bureau.url))
+                .json(&serde_json::json!({"login": "sun", "password": password}))
+                .send()
+        };
+        assert_eq!(
+            session("wrong-password-0").await.unwrap().status().as_u16(),
+            401
+        );
+        let r = session("bureau-password-1357").await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        v["token"].as_str().unwrap().to_owned()
+    });
     let get = |path: &str| {
         let url = format!("{}{path}", bureau.url);
         let http = http.clone();
+        let token = token.clone();
         async move {
             http.get(url)
+                .bearer_auth(token)
                 .send()
                 .await
                 .unwrap()

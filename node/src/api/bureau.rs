@@ -1,16 +1,23 @@
-//! The bureau's JSON API over TLS: who it is, the offices it follows (how far each log is
+//! The bureau's JSON API over TLS: who it is (public), a supervisor's session
+//! (`POST /api/v1/session`), and — signed in — the offices it follows (how far each log is
 //! read and co-signed, halted or not), the monitors' alarms, a licence number across every
 //! office, and licences per office and day.
+//!
+//! A session is presented as `Authorization: Bearer <token>`.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
 use super::error::Failure;
-use super::extract::QueryParams;
+use super::extract::{JsonInput, QueryParams};
+use crate::accounts::{LoginError, Sessions};
 use crate::bureau::{Bureau, BureauError};
 
 /// What the bureau's handlers share.
@@ -18,6 +25,36 @@ use crate::bureau::{Bureau, BureauError};
 pub struct BureauState {
     /// The bureau.
     pub bureau: Arc<Bureau>,
+    /// Supervisors' sessions.
+    pub sessions: Arc<Sessions>,
+}
+
+/// The one role of the bureau's accounts (监管员).
+pub const SUPERVISOR: &str = "supervisor";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// Lets a request through only with a supervisor's live session.
+async fn signed_in(State(s): State<BureauState>, req: Request, next: Next) -> Response {
+    let live = bearer(req.headers())
+        .and_then(|t| s.sessions.get(t, s.bureau.now_ms()))
+        .is_some();
+    if !live {
+        return Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first: POST /api/v1/session",
+            None,
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 impl From<BureauError> for Failure {
@@ -40,15 +77,77 @@ async fn run<T: Send + 'static>(
         .map_err(Failure::from)
 }
 
-/// The bureau's routes.
+/// The bureau's routes: `node` and `session` open, the rest for signed-in supervisors.
 pub fn router(state: BureauState) -> Router {
-    Router::new()
-        .route("/api/v1/node", get(node))
+    let private = Router::new()
         .route("/api/v1/offices", get(offices))
         .route("/api/v1/alarms", get(alarms))
         .route("/api/v1/licences/{no}", get(licence))
         .route("/api/v1/daily", get(daily))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            signed_in,
+        ));
+    Router::new()
+        .route("/api/v1/node", get(node))
+        .route("/api/v1/session", post(login).delete(logout))
+        .merge(private)
         .with_state(state)
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginInput {
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<BureauState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    JsonInput(l): JsonInput<LoginInput>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let (b, sessions) = (s.bureau.clone(), s.sessions.clone());
+    let who = l.login.clone();
+    let from = peer.ip().to_string();
+    let outcome = tokio::task::spawn_blocking(move || {
+        b.staff
+            .check(&l.login, &l.password, &from, "login")
+            .and_then(|r| match r {
+                Ok(_) => sessions.start(&l.login, b.now_ms()).map(Ok),
+                Err(e) => Ok(Err(e)),
+            })
+    })
+    .await
+    .map_err(Failure::internal)??;
+    match outcome {
+        Ok(token) => Ok(Json(
+            serde_json::json!({"token": token, "role": SUPERVISOR, "login": who}),
+        )),
+        Err(e @ LoginError::Wrong) => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_credentials",
+            e.to_string(),
+            None,
+        )),
+        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            e.to_string(),
+            None,
+        )),
+    }
+}
+
+async fn logout(State(s): State<BureauState>, headers: HeaderMap) -> StatusCode {
+    if let Some(t) = bearer(&headers).map(str::to_owned) {
+        let sessions = s.sessions.clone();
+        let ended = tokio::task::spawn_blocking(move || sessions.end(&t)).await;
+        if !matches!(ended, Ok(Ok(()))) {
+            tracing::warn!("a session could not be ended");
+        }
+    }
+    StatusCode::NO_CONTENT
 }
 
 async fn node(State(s): State<BureauState>) -> Json<serde_json::Value> {

@@ -69,7 +69,8 @@ pub async fn serve_bureau(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    let app = crate::api::bureau::router(crate::api::bureau::BureauState { bureau });
+    let sessions = Arc::new(crate::accounts::Sessions::new(bureau.store().clone()));
+    let app = crate::api::bureau::router(crate::api::bureau::BureauState { bureau, sessions });
     let router = crate::ui::shell(
         app,
         crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),
