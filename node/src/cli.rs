@@ -72,6 +72,10 @@ pub enum Command {
         /// The enterprise node's HTTP address; default 127.0.0.1 with a free port.
         #[arg(long, env = "EXLIC_LISTEN")]
         listen: Option<String>,
+        /// Issuing offices, 1 to 3: with 2 or 3, a second enterprise enrolled with the
+        /// last office and a supervising bureau that witnesses every office's log.
+        #[arg(long, default_value_t = 1)]
+        offices: usize,
     },
     /// Authority administration on a stopped authority node.
     Authority {
@@ -511,7 +515,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
-        Command::Demo { data_dir, listen } => demo(data_dir, listen),
+        Command::Demo {
+            data_dir,
+            listen,
+            offices,
+        } => demo(data_dir, listen, offices),
         Command::Authority {
             command:
                 AuthorityCommand::Invite {

@@ -1,5 +1,7 @@
 //! `exlic demo`: an authority, an enterprise and a customs node on this machine, seeded
-//! with real-looking data, ready to click through.
+//! with real-looking data, ready to click through; with `--offices 2` or `3`, more
+//! offices, a second enterprise at the last of them, and a bureau witnessing every
+//! office's log.
 
 use super::*;
 
@@ -26,100 +28,275 @@ const DEMO_OPERATORS: &[(&str, &str, OperatorRole)] = &[
 /// The demo password of staff and operators (a demo on one machine only).
 const DEMO_PASSWORD: &str = "demo-password-2468";
 
-pub(super) fn demo(data_dir: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
-    let root = match data_dir {
-        Some(d) => d,
-        None => fresh_demo_dir()?,
+/// The demo's offices, in the order `--offices` takes them: 许可证局 first (it has the
+/// customs node and the first enterprise), then two 特办.
+const DEMO_OFFICES: &[(&str, &str)] = &[
+    ("AA", "商务部配额许可证事务局"),
+    ("XM", "商务部驻厦门特派员办事处"),
+    ("SH", "商务部驻上海特派员办事处"),
+];
+/// The second enterprise (with `--offices` 2 or more), enrolled with the last office.
+const DEMO_SECOND: (&str, &str) = ("上海示例贸易有限公司", "91310000MA1FL8XQ3");
+/// The bureau's supervisor (with `--offices` 2 or more), password [`DEMO_PASSWORD`].
+const DEMO_SUPERVISOR: (&str, &str) = ("sun", "孙监管");
+
+/// Where each demo node lives under the demo's directory.
+struct DemoDirs {
+    root: PathBuf,
+    /// The offices' data directories, [`DEMO_OFFICES`] order (the first is `authority`).
+    offices: Vec<PathBuf>,
+    /// The enterprises': the first enrolled with the first office, the second (if any)
+    /// with the last.
+    enterprises: Vec<PathBuf>,
+    customs: PathBuf,
+    /// With more than one office.
+    bureau: Option<PathBuf>,
+}
+
+impl DemoDirs {
+    fn new(root: PathBuf, offices: usize) -> Self {
+        let office_dirs = DEMO_OFFICES[..offices]
+            .iter()
+            .enumerate()
+            .map(|(i, (code, _))| {
+                if i == 0 {
+                    root.join("authority")
+                } else {
+                    root.join(format!("office-{code}"))
+                }
+            })
+            .collect();
+        let mut enterprises = vec![root.join("enterprise")];
+        let mut bureau = None;
+        if offices > 1 {
+            enterprises.push(root.join("enterprise-2"));
+            bureau = Some(root.join("bureau"));
+        }
+        Self {
+            customs: root.join("customs"),
+            offices: office_dirs,
+            enterprises,
+            bureau,
+            root,
+        }
+    }
+
+    /// How many offices an existing demo directory was made with (0: none yet).
+    fn existing_offices(root: &Path) -> usize {
+        let first = usize::from(root.join("authority").join(crate::config::FILE).exists());
+        first
+            + DEMO_OFFICES[1..]
+                .iter()
+                .filter(|(code, _)| {
+                    root.join(format!("office-{code}"))
+                        .join(crate::config::FILE)
+                        .exists()
+                })
+                .count()
+    }
+}
+
+/// The second demo enterprise's USCC with its check character (GB 32100).
+fn second_uscc() -> String {
+    let first17 = DEMO_SECOND.1;
+    let check = exlic_client::uscc::check_char(first17).expect("a well-formed USCC");
+    format!("{first17}{check}")
+}
+
+/// Creates the demo's nodes: every office with its staff, the customs node, the
+/// enterprises enrolled and seeded and, with several offices, the bureau following each
+/// office's log (and each office letting it).
+fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
+    let offices = d.offices.len();
+    let bureau_key = match &d.bureau {
+        Some(b) => {
+            let key = super::bureau::init_bureau(b, "bureau", "127.0.0.1:0")?;
+            let config = Config::load(b)?;
+            let bureau = super::bureau::open_bureau(b, &config)?;
+            let (login, name) = DEMO_SUPERVISOR;
+            bureau
+                .staff
+                .put(login, name, crate::api::bureau::SUPERVISOR, DEMO_PASSWORD)?;
+            Some((key, bureau))
+        }
+        None => None,
     };
-    let adir = root.join("authority");
-    let edir = root.join("enterprise");
-    let cdir = root.join("customs");
-    let fresh = !adir.join(crate::config::FILE).exists();
-    if fresh {
+    let mut tokens = Vec::new();
+    for (i, ((code, name), dir)) in DEMO_OFFICES.iter().zip(&d.offices).enumerate() {
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
-        let mut ac = Config::authority("商务部配额许可证事务局", "AA", &p2p);
+        let mut ac = Config::authority(name, code, &p2p);
         ac.http.listen = "127.0.0.1:0".into();
-        init_authority(&adir, &ac)?;
-        let e = demo_config();
-        let en = e.enterprise.as_ref().expect("enterprise");
-        let a = open_authority(&adir, &ac, vec![p2p])?;
+        init_authority(dir, &ac)?;
+        let a = open_authority(dir, &ac, vec![p2p.clone()])?;
         for (login, name, role) in DEMO_STAFF {
             a.staff.put(login, name, *role, DEMO_PASSWORD)?;
         }
-        let token = a.registry.invite(&en.uscc, &en.name, 100_000, 365)?;
-        // The customs district the sample applications name as 报关口岸.
-        let customs_token = a.customs.invite(DEMO_DISTRICT, 90)?;
-        drop(a);
-        let c = init_customs(&cdir, &customs_token, "127.0.0.1:0")?;
-        c.staff.put(
-            "zhou",
-            "周关员",
-            crate::api::customs::OFFICER,
-            DEMO_PASSWORD,
-        )?;
-        drop(c);
+        if let Some((key, bureau)) = &bureau_key {
+            a.log.set_bureau(*key, "bureau")?;
+            bureau.add_office(code, name, &hex::encode(a.root_key()), &[p2p])?;
+        }
+        if i == 0 {
+            let e = demo_config();
+            let en = e.enterprise.as_ref().expect("enterprise");
+            tokens.push(a.registry.invite(&en.uscc, &en.name, 100_000, 365)?);
+            // The customs district the sample applications name as 报关口岸.
+            let customs_token = a.customs.invite(DEMO_DISTRICT, 90)?;
+            drop(a);
+            let c = init_customs(&d.customs, &customs_token, "127.0.0.1:0")?;
+            c.staff.put(
+                "zhou",
+                "周关员",
+                crate::api::customs::OFFICER,
+                DEMO_PASSWORD,
+            )?;
+        } else if i == offices - 1 {
+            tokens.push(
+                a.registry
+                    .invite(&second_uscc(), DEMO_SECOND.0, 200_000, 365)?,
+            );
+        }
+    }
+    for (dir, token) in d.enterprises.iter().zip(&tokens) {
         init_enrolled(
-            &edir,
-            &token,
+            dir,
+            token,
             "127.0.0.1:0",
             "demo-passphrase-2468",
             "13800138000",
             crate::ekey::KdfParams::default(),
         )?;
-        seed_demo(&edir, &Config::load(&edir)?)
+        seed_demo(dir, &Config::load(dir)?)
             .context("filling the demo node with sample applications")?;
-        let ent = open_enterprise(&edir, &Config::load(&edir)?, clock()?)?;
+        let ent = open_enterprise(dir, &Config::load(dir)?, clock()?)?;
         for (login, name, role) in DEMO_OPERATORS {
             ent.operators.put(login, name, *role, DEMO_PASSWORD)?;
         }
     }
-    let mut ec = Config::load(&edir)?;
-    ec.http.listen = listen.unwrap_or_else(|| "127.0.0.1:0".into());
-    ec.validate()?;
-    let ac = Config::load(&adir)?;
-    let cc = Config::load(&cdir)?;
-    eprintln!("demo data directory: {}", root.display());
+    Ok(())
+}
+
+pub(super) fn demo(
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    offices: usize,
+) -> anyhow::Result<()> {
+    if !(1..=DEMO_OFFICES.len()).contains(&offices) {
+        bail!("--offices must be 1 to {}", DEMO_OFFICES.len());
+    }
+    let root = match data_dir {
+        Some(d) => d,
+        None => fresh_demo_dir()?,
+    };
+    let existing = DemoDirs::existing_offices(&root);
+    if existing != 0 && existing != offices {
+        bail!(
+            "--offices {offices}: {} holds a demo of {existing} office(s); run it with --offices {existing} or use a new --data-dir",
+            root.display()
+        );
+    }
+    let d = DemoDirs::new(root, offices);
+    let fresh = existing == 0;
+    if fresh {
+        create_demo(&d)?;
+    }
+    let mut enterprise_configs = Vec::new();
+    for (i, dir) in d.enterprises.iter().enumerate() {
+        let mut ec = Config::load(dir)?;
+        // `--listen` is the first enterprise's address (the one the README opens).
+        ec.http.listen = match (&listen, i) {
+            (Some(l), 0) => l.clone(),
+            _ => "127.0.0.1:0".into(),
+        };
+        ec.validate()?;
+        enterprise_configs.push((dir.clone(), ec));
+    }
+    eprintln!("demo data directory: {}", d.root.display());
     eprintln!(
         "demo operators (enterprise): zhang = 盖章员, zhao = 制单员; password {DEMO_PASSWORD}"
     );
     eprintln!("demo e-key PIN (asked at 保存并盖章): demo-passphrase-2468");
     eprintln!("demo staff (authority): wang = 经办人, li = 处长, admin; password {DEMO_PASSWORD}");
     eprintln!("demo customs officer ({DEMO_DISTRICT}): zhou; password {DEMO_PASSWORD}");
-    eprintln!("the authority and customs use self-signed certificates: accept them in the browser");
+    if d.bureau.is_some() {
+        eprintln!(
+            "demo bureau supervisor: {} (JSON API: POST /api/v1/session); password {DEMO_PASSWORD}",
+            DEMO_SUPERVISOR.0
+        );
+    }
+    eprintln!(
+        "the offices, customs and the bureau use self-signed certificates: accept them in the browser"
+    );
     runtime()?.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             signal().await;
             let _ = tx.send(true);
         });
-        let (url_tx, url_rx) = tokio::sync::oneshot::channel();
-        let cert = adir.join("tls/cert.pem");
-        let auth = tokio::spawn(serve_authority(adir, ac, rx.clone(), |u| {
-            println!("authority: {u}");
-            let _ = url_tx.send(u);
-        }));
-        if fresh {
-            // The first sample reported reaches the office by sync; the demo staff pass it
-            // through both reviews over the office's own JSON API, so a licence is there
-            // to click through from the start.
-            tokio::spawn(async move {
-                let Ok(url) = url_rx.await else { return };
-                match issue_demo_licence(&url, &cert).await {
-                    Ok(no) => eprintln!(
-                        "demo: licence issued on 申请表号 {no} (初审 by wang, 复审 by li)"
-                    ),
-                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "demo: no licence issued"),
-                }
-            });
+        let mut tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>> = Vec::new();
+        let last = d.offices.len() - 1;
+        for (i, dir) in d.offices.iter().enumerate() {
+            let code = DEMO_OFFICES[i].0;
+            let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+            let cert = dir.join("tls/cert.pem");
+            let config = Config::load(dir)?;
+            tasks.push(tokio::spawn(serve_authority(
+                dir.clone(),
+                config,
+                rx.clone(),
+                move |u| {
+                    if i == 0 {
+                        println!("authority: {u}");
+                    } else {
+                        println!("office {code}: {u}");
+                    }
+                    let _ = url_tx.send(u);
+                },
+            )));
+            // The offices with an enrolled enterprise: its first sample reported reaches
+            // the office by sync; the demo staff pass it through both reviews over the
+            // office's own JSON API, so a licence is there to click through from the start.
+            if fresh && (i == 0 || (i == last && last > 0)) {
+                tokio::spawn(async move {
+                    let Ok(url) = url_rx.await else { return };
+                    match issue_demo_licence(&url, &cert).await {
+                        Ok(no) => eprintln!(
+                            "demo: licence issued on 申请表号 {no} at {code} (初审 by wang, 复审 by li)"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %format!("{e:#}"), "demo: no licence issued")
+                        }
+                    }
+                });
+            }
         }
-        let ent = tokio::spawn(serve_enterprise(edir, ec, rx.clone(), |u| {
-            println!("enterprise: {u}")
-        }));
-        let customs = tokio::spawn(serve_customs(cdir, cc, rx, |u| println!("customs: {u}")));
-        let (a, e, c) = tokio::join!(auth, ent, customs);
-        a??;
-        e??;
-        c??;
+        for (i, (dir, ec)) in enterprise_configs.into_iter().enumerate() {
+            tasks.push(tokio::spawn(serve_enterprise(dir, ec, rx.clone(), move |u| {
+                if i == 0 {
+                    println!("enterprise: {u}");
+                } else {
+                    println!("enterprise {}: {u}", i + 1);
+                }
+            })));
+        }
+        let cc = Config::load(&d.customs)?;
+        tasks.push(tokio::spawn(serve_customs(
+            d.customs.clone(),
+            cc,
+            rx.clone(),
+            |u| println!("customs: {u}"),
+        )));
+        if let Some(b) = &d.bureau {
+            let bc = Config::load(b)?;
+            tasks.push(tokio::spawn(super::bureau::serve_bureau(
+                b.clone(),
+                bc,
+                rx.clone(),
+                |u| println!("bureau: {u}"),
+            )));
+        }
+        for t in tasks {
+            t.await??;
+        }
         Ok(())
     })
 }
