@@ -36,6 +36,182 @@ fn run_ok(args: &[&str], dir: &std::path::Path) {
     );
 }
 
+const SUPERVISOR_PASSWORD: &str = "bureau-password-1357";
+
+/// Tells the (stopped) bureau in `bdir` to follow the running office `a`.
+fn follow(rt: &tokio::runtime::Runtime, bdir: &std::path::Path, a: &Node) {
+    let info = rt.block_on(a.client().authority_info()).unwrap();
+    let mut args = vec![
+        "bureau".to_owned(),
+        "add-office".into(),
+        "--agency".into(),
+        "AA".into(),
+        "--root-key".into(),
+        info.root_key.clone(),
+    ];
+    for addr in &info.p2p_addrs {
+        args.extend(["--addr".to_owned(), addr.clone()]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&refs, bdir);
+}
+
+/// Adds the supervisor `sun` to the (stopped) bureau in `bdir`.
+fn add_supervisor(bdir: &std::path::Path) {
+    let out = exlic()
+        .args([
+            "bureau",
+            "staff",
+            "--login",
+            "sun",
+            "--name",
+            "孙监管",
+            "--data-dir",
+        ])
+        .arg(bdir)
+        .env("EXLIC_STAFF_PASSWORD", SUPERVISOR_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Signs `sun` in at the running bureau; the session token.
+async fn sign_in(http: &reqwest::Client, bureau: &Node) -> String {
+    let r = http
+        .post(format!("{}/api/v1/session", bureau.url))
+        .json(&serde_json::json!({"login": "sun", "password": SUPERVISOR_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+/// `GET path` at the bureau as a signed-in supervisor.
+async fn get_json(
+    http: &reqwest::Client,
+    bureau: &Node,
+    token: &str,
+    path: &str,
+) -> serde_json::Value {
+    http.get(format!("{}{path}", bureau.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Copies a stopped node's data directory.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_office_restored_from_a_copy_that_signs_another_history_is_refused_a_cosignature_and_halted() {
+    let root = tempfile::tempdir().unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
+    let bdir = root.path().join("bureau");
+    let bkey = init_bureau(&bdir);
+    run_ok(&["authority", "add-bureau", "--key", &bkey], &adir);
+    add_supervisor(&bdir);
+    let rt = runtime();
+
+    // An application reaches the office; then the office is stopped and copied.
+    let auth = Node::start(&adir);
+    let ent = Node::start(&edir);
+    let id = rt.block_on(async {
+        let c = ent.client();
+        let id = submit(&c).await;
+        status_becomes(
+            &c,
+            id,
+            exlic_client::status::ApplicationStatus::PendingInitial,
+        )
+        .await;
+        id
+    });
+    follow(&rt, &bdir, &auth);
+    ent.stop();
+    auth.stop();
+    let copy = root.path().join("authority-copy");
+    copy_dir(&adir, &copy);
+
+    // The office issues the licence and the bureau co-signs that history.
+    let auth = Node::start(&adir);
+    let approve = |a: &Node| {
+        let (officer, chief) = (a.client_as("wang"), a.client_as("li"));
+        rt.block_on(async {
+            officer
+                .decide(id, &decision("initial", true, ""))
+                .await
+                .unwrap();
+            chief
+                .decide(id, &decision("second", true, ""))
+                .await
+                .unwrap();
+        });
+    };
+    approve(&auth);
+    let bureau = Node::start(&bdir);
+    let http = exlic_client::client::http_client(&bureau.tls_cert()).unwrap();
+    let token = rt.block_on(sign_in(&http, &bureau));
+    let first = rt.block_on(wait_for(
+        60,
+        "the bureau co-signs the office's log",
+        || async {
+            let v = get_json(&http, &bureau, &token, "/api/v1/offices").await;
+            let o = v.as_array()?.first()?.clone();
+            (o["cosigned"].as_u64()? > 0 && o["cosigned"] == o["held"]).then_some(o)
+        },
+    ));
+    auth.stop();
+
+    // The copy, under the same key and address, issues the same licence again (another
+    // time, other bytes): a checkpoint of the same size with another root.
+    let fork = Node::start(&copy);
+    approve(&fork);
+    let alarm = rt.block_on(wait_for(60, "a fork alarm at the bureau", || async {
+        let v = get_json(&http, &bureau, &token, "/api/v1/alarms").await;
+        v.as_array()?.iter().find(|a| a["kind"] == "fork").cloned()
+    }));
+    let v = rt.block_on(get_json(&http, &bureau, &token, "/api/v1/offices"));
+    let o = &v.as_array().unwrap()[0];
+    assert_ne!(o["halted"], "", "{o} {alarm}");
+    assert_eq!(
+        o["cosigned"], first["cosigned"],
+        "no co-signature for the other history"
+    );
+    // The copy's checkpoint carries no co-signature.
+    let office = exlic_client::client::http_client(&fork.tls_cert()).unwrap();
+    let note = rt.block_on(async {
+        let r = office
+            .get(format!("{}/log/checkpoint", fork.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.text().await.unwrap()
+    });
+    assert!(!note.contains("exlic.bureau/"), "{note}");
+}
+
 #[test]
 fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_number() {
     let root = tempfile::tempdir().unwrap();
@@ -59,41 +235,9 @@ fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_n
     let rt = runtime();
     // Follow both offices (the bureau is stopped while it is told).
     for a in [&auth1, &auth2] {
-        let info = rt.block_on(a.client().authority_info()).unwrap();
-        let mut args = vec![
-            "bureau",
-            "add-office",
-            "--agency",
-            "AA",
-            "--root-key",
-            &info.root_key,
-        ];
-        for addr in &info.p2p_addrs {
-            args.extend(["--addr", addr]);
-        }
-        let owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-        run_ok(&refs, &bdir);
+        follow(&rt, &bdir, a);
     }
-    let out = exlic()
-        .args([
-            "bureau",
-            "staff",
-            "--login",
-            "sun",
-            "--name",
-            "孙监管",
-            "--data-dir",
-        ])
-        .arg(&bdir)
-        .env("EXLIC_STAFF_PASSWORD", "bureau-password-1357")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_supervisor(&bdir);
     let bureau = Node::start(&bdir);
     let http = exlic_client::client::http_client(&bureau.tls_cert()).unwrap();
     let token = rt.block_on(async {
@@ -111,19 +255,14 @@ fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_n
                 .unwrap();
             assert_eq!(r.status().as_u16(), 401, "{path}");
         }
-        let session = |password: &str| {
-            http.post(format!("{}/api/v1/session", bureau.url))
-                .json(&serde_json::json!({"login": "sun", "password": password}))
-                .send()
-        };
-        assert_eq!(
-            session("wrong-password-0").await.unwrap().status().as_u16(),
-            401
-        );
-        let r = session("bureau-password-1357").await.unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        let v: serde_json::Value = r.json().await.unwrap();
-        v["token"].as_str().unwrap().to_owned()
+        let r = http
+            .post(format!("{}/api/v1/session", bureau.url))
+            .json(&serde_json::json!({"login": "sun", "password": "wrong-password-0"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        sign_in(&http, &bureau).await
     });
     let get = |path: &str| {
         let url = format!("{}{path}", bureau.url);
