@@ -60,6 +60,35 @@ fn bad(field: &str, message: impl Into<String>) -> BureauError {
     }
 }
 
+/// Most licences one search answers.
+pub const SEARCH_LIMIT: usize = 200;
+
+/// What the national view searches for (empty: not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Search {
+    /// 许可证号, exactly.
+    pub licence_no: String,
+    /// The start of the exporter's 统一社会信用代码.
+    pub enterprise: String,
+    /// The start of the 商品编码.
+    pub commodity: String,
+}
+
+/// A licence found by a search: where it is logged and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LicenceHit {
+    /// The office's number at the bureau.
+    pub office: u32,
+    /// The office's agency code.
+    pub agency: String,
+    /// Its entry in the office's log.
+    pub index: u64,
+    /// The licence.
+    #[serde(flatten)]
+    pub row: rows::LicenceRow,
+}
+
 /// Stores a new bureau's key and name (kept if already initialised).
 pub fn initialise(store: &Store, name: &str) -> Result<[u8; 32], BureauError> {
     if name.is_empty() || !signed_note::is_key_name_valid(&translog::witness_name(name)) {
@@ -225,6 +254,66 @@ impl Bureau {
     /// Where licence `no` is logged: (office number, entry index) for each office.
     pub fn find_licence(&self, no: &str) -> Result<Vec<(u32, u64)>, BureauError> {
         Ok(rows::licence(&self.store.read()?, no.trim())?)
+    }
+
+    /// The national view's search: licences by number (exact), else by the start of the
+    /// exporter's USCC, else by the start of the commodity code — the other given filter
+    /// narrowing the result —, up to [`SEARCH_LIMIT`]; with whether more match. Nothing
+    /// given is a [`BureauError::BadInput`] naming `licence_no`.
+    pub fn search(&self, q: &Search) -> Result<(Vec<LicenceHit>, bool), BureauError> {
+        let (no, ent, com) = (q.licence_no.trim(), q.enterprise.trim(), q.commodity.trim());
+        if no.is_empty() && ent.is_empty() && com.is_empty() {
+            return Err(bad(
+                "licence_no",
+                "give a licence number, the start of an enterprise's USCC or of a commodity code",
+            ));
+        }
+        for (field, v, max) in [
+            ("licence_no", no, 20),
+            ("enterprise", ent, 18),
+            ("commodity", com, 10),
+        ] {
+            if v.len() > max || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(bad(field, format!("at most {max} letters and digits")));
+            }
+        }
+        let txn = self.store.read()?;
+        let offices: std::collections::HashMap<u32, String> = rows::offices(&txn)?
+            .into_iter()
+            .map(|(id, o)| (id, o.agency))
+            .collect();
+        let keep = |r: &rows::LicenceRow| {
+            r.enterprise_uscc.starts_with(ent) && r.commodity_code.starts_with(com)
+        };
+        let (found, more) = if !no.is_empty() {
+            let mut out = Vec::new();
+            for (office, index) in rows::licence(&txn, &no.to_uppercase())? {
+                if let Some(r) = rows::licence_row(&txn, office, index)? {
+                    out.push((office, index, r));
+                }
+            }
+            (out, false)
+        } else if !ent.is_empty() {
+            rows::search(
+                &txn,
+                rows::SearchBy::Enterprise,
+                &ent.to_uppercase(),
+                SEARCH_LIMIT,
+            )?
+        } else {
+            rows::search(&txn, rows::SearchBy::Commodity, com, SEARCH_LIMIT)?
+        };
+        let hits = found
+            .into_iter()
+            .filter(|(_, _, r)| keep(r))
+            .map(|(office, index, row)| LicenceHit {
+                agency: offices.get(&office).cloned().unwrap_or_default(),
+                office,
+                index,
+                row,
+            })
+            .collect();
+        Ok((hits, more))
     }
 
     /// Licences issued per (day YYYYMMDD, office), from day `from` on.
@@ -410,6 +499,19 @@ impl Bureau {
             }
         };
         let seen = rows::add_licence(w, &l.licence_no, id, index)?;
+        rows::put_licence_row(
+            w,
+            id,
+            index,
+            &rows::LicenceRow {
+                licence_no: l.licence_no.clone(),
+                enterprise_uscc: l.exporter[2].clone(),
+                enterprise_name: l.exporter[0].clone(),
+                commodity_code: l.commodity[0].clone(),
+                commodity_name: l.commodity[1].clone(),
+                issued_at_ms: l.issued_at_ms,
+            },
+        )?;
         if let Some((other, at)) = seen.first() {
             rows::raise(
                 w,
@@ -688,6 +790,44 @@ mod tests {
                 .is_err()
         );
         assert_eq!(b.held(id).unwrap(), 1_003);
+    }
+
+    #[test]
+    fn the_national_view_finds_licences_by_number_enterprise_and_commodity_and_names_a_bad_query() {
+        let (b, _d) = bureau();
+        let o = Office::new(1);
+        let id = b
+            .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
+            .unwrap();
+        o.issue(1, 4);
+        follow(&b, id, &o);
+        let uscc = exlic_client::sample::licence().exporter[2].clone();
+        let q = |no: &str, ent: &str, com: &str| Search {
+            licence_no: no.into(),
+            enterprise: ent.into(),
+            commodity: com.into(),
+        };
+        let (hits, more) = b.search(&q("26aa000002", "", "")).unwrap();
+        assert_eq!((hits.len(), more), (1, false));
+        assert_eq!(hits[0].agency, "AA");
+        assert_eq!(hits[0].row.commodity_name, "柠檬酸");
+        assert_eq!(b.search(&q("", &uscc[..6], "")).unwrap().0.len(), 3);
+        assert_eq!(b.search(&q("", "", "2918")).unwrap().0.len(), 3);
+        assert_eq!(b.search(&q("", &uscc, "2918")).unwrap().0.len(), 3);
+        // The other filter narrows.
+        assert!(b.search(&q("", &uscc, "1001")).unwrap().0.is_empty());
+        assert!(b.search(&q("", "", "1001")).unwrap().0.is_empty());
+        // Nothing given, or something that is no code, is named.
+        for (bad_q, field) in [
+            (q("", " ", ""), "licence_no"),
+            (q("", "91'--", ""), "enterprise"),
+            (q("", "", &"9".repeat(11)), "commodity"),
+        ] {
+            match b.search(&bad_q) {
+                Err(BureauError::BadInput { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{bad_q:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

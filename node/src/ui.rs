@@ -7,6 +7,7 @@
 //! cookies, CSP) is one middleware in [`guard`]; no handler re-implements it.
 
 pub mod authority;
+pub mod bureau;
 pub mod customs;
 pub mod enterprise;
 pub mod forms;

@@ -359,5 +359,57 @@ fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_n
             assert_eq!(o["halted"], "", "{o}");
             assert!(o["held"].as_u64().unwrap() >= 3, "{o}");
         }
+
+        // The national view finds the licence in both offices, by number, by the start of
+        // the enterprise's USCC and by commodity; a query that is no code is named.
+        let found = get(&format!("/api/v1/licences?licence_no={no1}")).await;
+        assert_eq!(found["licences"].as_array().unwrap().len(), 2, "{found}");
+        let found = get(&format!("/api/v1/licences?enterprise={}", &USCC[..8])).await;
+        assert_eq!(found["licences"].as_array().unwrap().len(), 2, "{found}");
+        assert_eq!(
+            found["licences"][0]["commodity_code"],
+            full_form().commodity_code
+        );
+        let found = get("/api/v1/licences?commodity=0101").await;
+        assert_eq!(found["licences"], serde_json::json!([]), "{found}");
+        let r = http
+            .get(format!("{}/api/v1/licences?enterprise=91%27--", bureau.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["field"], "enterprise", "{body}");
+
+        // The supervisors' screen: the same in Chinese, with the alarm by its name.
+        let page = |q: String| {
+            let (http, token, url) = (http.clone(), token.clone(), bureau.url.clone());
+            async move {
+                let r = http
+                    .get(format!("{url}/{q}"))
+                    .header("cookie", format!("exlic_bureau={token}"))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = page(format!("?licence_no={no1}")).await;
+        assert_eq!(status, 200, "{html}");
+        let row = format!("data-label=\"许可证号\">{no1}</td>");
+        assert_eq!(html.matches(&row).count(), 2, "one row per office: {html}");
+        assert!(html.contains("许可证号重复"), "{html}");
+        assert!(!html.contains("duplicate_licence_no"), "{html}");
+        assert!(!html.contains("None"), "{html}");
+        let (status, html) = page("?enterprise=91%27--".into()).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("企业统一社会信用代码（开头）："), "{html}");
+        // No session: the sign-in page.
+        let r = http.get(format!("{}/", bureau.url)).send().await.unwrap();
+        assert!(
+            r.url().path().ends_with("/login") || r.status().as_u16() == 303,
+            "{r:?}"
+        );
     });
 }

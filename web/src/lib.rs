@@ -54,6 +54,7 @@ templates![
     "customs/status.html",
     "customs/check.html",
     "customs/licences.html",
+    "bureau/national.html",
 ];
 
 /// The message catalogue: `{"key": ["中文", "English"], …}`.

@@ -1,9 +1,9 @@
 //! The bureau's JSON API over TLS: who it is (public), a supervisor's session
 //! (`POST /api/v1/session`), and — signed in — the offices it follows (how far each log is
-//! read and co-signed, halted or not), the monitors' alarms, a licence number across every
-//! office, and licences per office and day.
+//! read and co-signed, halted or not), the monitors' alarms, licences found by number,
+//! enterprise or commodity across every office, and licences per office and day.
 //!
-//! A session is presented as `Authorization: Bearer <token>`.
+//! A session is presented as `Authorization: Bearer <token>` or the screens' cookie.
 
 use std::sync::Arc;
 
@@ -32,6 +32,9 @@ pub struct BureauState {
 /// The one role of the bureau's accounts (监管员).
 pub const SUPERVISOR: &str = "supervisor";
 
+/// The session cookie of the supervisors' screens.
+pub const SESSION_COOKIE: &str = "exlic_bureau";
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
@@ -40,11 +43,47 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The supervisor whose session the request carries (bearer token or the screens'
+/// cookie): (login, name).
+pub fn session_of(s: &BureauState, headers: &HeaderMap) -> Option<(String, String)> {
+    let token = bearer(headers).or_else(|| super::extract::cookie(headers, SESSION_COOKIE))?;
+    s.sessions
+        .get(token.trim(), s.bureau.now_ms())
+        .map(|(login, a)| (login, a.name))
+}
+
+/// Signs a supervisor in from address `from`: the session token, or why not.
+pub async fn sign_in(
+    s: &BureauState,
+    login: String,
+    password: String,
+    from: String,
+) -> Result<Result<String, LoginError>, Failure> {
+    let (b, sessions) = (s.bureau.clone(), s.sessions.clone());
+    Ok(tokio::task::spawn_blocking(move || {
+        b.staff
+            .check(&login, &password, &from, "login")
+            .and_then(|r| match r {
+                Ok(_) => sessions.start(&login, b.now_ms()).map(Ok),
+                Err(e) => Ok(Err(e)),
+            })
+    })
+    .await
+    .map_err(Failure::internal)??)
+}
+
+/// Ends the session of `token`.
+pub async fn end_session(s: &BureauState, token: String) {
+    let sessions = s.sessions.clone();
+    let ended = tokio::task::spawn_blocking(move || sessions.end(token.trim())).await;
+    if !matches!(ended, Ok(Ok(()))) {
+        tracing::warn!("a session could not be ended");
+    }
+}
+
 /// Lets a request through only with a supervisor's live session.
 async fn signed_in(State(s): State<BureauState>, req: Request, next: Next) -> Response {
-    let live = bearer(req.headers())
-        .and_then(|t| s.sessions.get(t, s.bureau.now_ms()))
-        .is_some();
+    let live = session_of(&s, req.headers()).is_some();
     if !live {
         return Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -66,7 +105,8 @@ impl From<BureauError> for Failure {
     }
 }
 
-async fn run<T: Send + 'static>(
+/// Runs a bureau action on the blocking pool.
+pub async fn run<T: Send + 'static>(
     s: &BureauState,
     f: impl FnOnce(&Bureau) -> Result<T, BureauError> + Send + 'static,
 ) -> Result<T, Failure> {
@@ -82,6 +122,7 @@ pub fn router(state: BureauState) -> Router {
     let private = Router::new()
         .route("/api/v1/offices", get(offices))
         .route("/api/v1/alarms", get(alarms))
+        .route("/api/v1/licences", get(search))
         .route("/api/v1/licences/{no}", get(licence))
         .route("/api/v1/daily", get(daily))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -107,20 +148,8 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     JsonInput(l): JsonInput<LoginInput>,
 ) -> Result<Json<serde_json::Value>, Failure> {
-    let (b, sessions) = (s.bureau.clone(), s.sessions.clone());
     let who = l.login.clone();
-    let from = peer.ip().to_string();
-    let outcome = tokio::task::spawn_blocking(move || {
-        b.staff
-            .check(&l.login, &l.password, &from, "login")
-            .and_then(|r| match r {
-                Ok(_) => sessions.start(&l.login, b.now_ms()).map(Ok),
-                Err(e) => Ok(Err(e)),
-            })
-    })
-    .await
-    .map_err(Failure::internal)??;
-    match outcome {
+    match sign_in(&s, l.login, l.password, peer.ip().to_string()).await? {
         Ok(token) => Ok(Json(
             serde_json::json!({"token": token, "role": SUPERVISOR, "login": who}),
         )),
@@ -141,11 +170,7 @@ async fn login(
 
 async fn logout(State(s): State<BureauState>, headers: HeaderMap) -> StatusCode {
     if let Some(t) = bearer(&headers).map(str::to_owned) {
-        let sessions = s.sessions.clone();
-        let ended = tokio::task::spawn_blocking(move || sessions.end(&t)).await;
-        if !matches!(ended, Ok(Ok(()))) {
-            tracing::warn!("a session could not be ended");
-        }
+        end_session(&s, t).await;
     }
     StatusCode::NO_CONTENT
 }
@@ -239,4 +264,14 @@ async fn daily(
             .map(|((day, office), n)| serde_json::json!({"day": day, "office": office, "licences": n}))
             .collect::<Vec<_>>()
     )))
+}
+
+async fn search(
+    State(s): State<BureauState>,
+    QueryParams(q): QueryParams<crate::bureau::Search>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let (licences, more) = run(&s, move |b| b.search(&q)).await?;
+    Ok(Json(
+        serde_json::json!({"licences": licences, "more": more}),
+    ))
 }

@@ -70,7 +70,8 @@ pub async fn serve_bureau(
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     let sessions = Arc::new(crate::accounts::Sessions::new(bureau.store().clone()));
-    let app = crate::api::bureau::router(crate::api::bureau::BureauState { bureau, sessions });
+    let state = crate::api::bureau::BureauState { bureau, sessions };
+    let app = crate::api::bureau::router(state.clone()).merge(crate::ui::bureau::router(state));
     let router = crate::ui::shell(
         app,
         crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, true),

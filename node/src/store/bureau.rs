@@ -5,7 +5,10 @@
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::tables::{BUREAU_ALARMS, BUREAU_DAILY, BUREAU_LICENCES, BUREAU_OFFICES, Txn};
+use super::tables::{
+    BUREAU_ALARMS, BUREAU_DAILY, BUREAU_LICENCE_ROWS, BUREAU_LICENCES, BUREAU_OFFICES,
+    BUREAU_SEARCH, Txn,
+};
 use super::{StoreError, WriteBatch};
 
 /// An office the bureau follows.
@@ -149,6 +152,108 @@ pub fn licence(txn: &impl Txn, no: &str) -> Result<Vec<(u32, u64)>, StoreError> 
         out.push((office, index));
     }
     Ok(out)
+}
+
+/// A licence as the national view lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceRow {
+    /// 许可证号.
+    pub licence_no: String,
+    /// The exporter's 统一社会信用代码.
+    pub enterprise_uscc: String,
+    /// The exporter's name.
+    pub enterprise_name: String,
+    /// 商品编码.
+    pub commodity_code: String,
+    /// 商品名称.
+    pub commodity_name: String,
+    /// When the office signed it, Unix ms.
+    pub issued_at_ms: i64,
+}
+
+/// What the national view searches by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchBy {
+    /// The start of the exporter's USCC.
+    Enterprise = 1,
+    /// The start of the commodity code.
+    Commodity = 2,
+}
+
+/// Keeps licence `row` of entry `index` of office `office` for the national view.
+pub fn put_licence_row(
+    w: &WriteBatch<'_>,
+    office: u32,
+    index: u64,
+    row: &LicenceRow,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(row).map_err(|_| StoreError::Record("bureau_licence_rows"))?;
+    w.txn()
+        .open_table(BUREAU_LICENCE_ROWS)?
+        .insert((office, index), bytes.as_slice())?;
+    let mut t = w.txn().open_table(BUREAU_SEARCH)?;
+    t.insert(
+        (
+            SearchBy::Enterprise as u8,
+            row.enterprise_uscc.as_str(),
+            office,
+            index,
+        ),
+        (),
+    )?;
+    t.insert(
+        (
+            SearchBy::Commodity as u8,
+            row.commodity_code.as_str(),
+            office,
+            index,
+        ),
+        (),
+    )?;
+    Ok(())
+}
+
+/// The licence of entry `index` of office `office`, if one is kept.
+pub fn licence_row(
+    txn: &impl Txn,
+    office: u32,
+    index: u64,
+) -> Result<Option<LicenceRow>, StoreError> {
+    txn.table(BUREAU_LICENCE_ROWS)?
+        .get((office, index))?
+        .map(|v| {
+            serde_json::from_slice(v.value()).map_err(|_| StoreError::Record("bureau_licence_rows"))
+        })
+        .transpose()
+}
+
+/// A licence found: (office number, entry index, the licence).
+pub type Found = (u32, u64, LicenceRow);
+
+/// Up to `limit` licences whose `by` starts with `prefix` (in code order, then office and
+/// entry), and whether more match.
+pub fn search(
+    txn: &impl Txn,
+    by: SearchBy,
+    prefix: &str,
+    limit: usize,
+) -> Result<(Vec<Found>, bool), StoreError> {
+    let t = txn.table(BUREAU_SEARCH)?;
+    let mut out = Vec::new();
+    for e in t.range((by as u8, prefix, 0, 0)..)? {
+        let (k, _) = e?;
+        let (tag, value, office, index) = k.value();
+        if tag != by as u8 || !value.starts_with(prefix) {
+            break;
+        }
+        if out.len() == limit {
+            return Ok((out, true));
+        }
+        if let Some(row) = licence_row(txn, office, index)? {
+            out.push((office, index, row));
+        }
+    }
+    Ok((out, false))
 }
 
 /// Counts one licence of office `office` issued on China day `day` (YYYYMMDD).

@@ -188,6 +188,14 @@ pub const BUREAU_ALARMS: TableDefinition<u64, (i64, u32, &str, &str)> =
 /// Bureau: (许可证号, office number, entry index) → (): every licence of every office.
 pub const BUREAU_LICENCES: TableDefinition<(&str, u32, u64), ()> =
     TableDefinition::new("bureau_licences");
+/// Bureau: (office number, entry index) → a licence's summary for the national view (JSON
+/// `store::bureau::LicenceRow`).
+pub const BUREAU_LICENCE_ROWS: TableDefinition<(u32, u64), &[u8]> =
+    TableDefinition::new("bureau_licence_rows");
+/// Bureau: (what — 1 the exporter's USCC, 2 the commodity code —, its value, office
+/// number, entry index) → (): the national view's search.
+pub const BUREAU_SEARCH: TableDefinition<(u8, &str, u32, u64), ()> =
+    TableDefinition::new("bureau_search");
 /// Bureau: (China day YYYYMMDD, office number) → licences issued that day.
 pub const BUREAU_DAILY: TableDefinition<(u32, u32), u64> = TableDefinition::new("bureau_daily");
 
@@ -267,6 +275,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(BUREAU_ALARMS)?;
     txn.open_table(BUREAU_LICENCES)?;
     txn.open_table(BUREAU_DAILY)?;
+    txn.open_table(BUREAU_LICENCE_ROWS)?;
+    txn.open_table(BUREAU_SEARCH)?;
     txn.open_table(TLOG_HASHES)?;
     txn.open_table(TLOG_ENTRIES)?;
     txn.open_table(TLOG_INDEX)?;
