@@ -376,13 +376,13 @@ impl Bureau {
                         office,
                         now,
                         "bad_entry",
-                        &format!("entry {index}: {e}"),
+                        &format!("@index={index};reason={e}"),
                     );
                 }
             };
             let subject = match entry.kind {
                 EntryKind::Licence | EntryKind::Standing => {
-                    self.monitor_licence(&w, id, &office, &trust, index, &entry, now)?
+                    self.monitor_licence(&w, id, &trust, index, &entry, now)?
                 }
                 EntryKind::Certificate => exlic_client::signed::peek(&entry.object)
                     .ok()
@@ -409,14 +409,18 @@ impl Bureau {
             let cp = match translog::open_checkpoint(checkpoint, &origin, &trust, None) {
                 Ok(cp) => cp,
                 Err(e) => {
-                    return self.halt(w, id, office, now, "bad_checkpoint", &e.to_string());
+                    return self.halt(
+                        w,
+                        id,
+                        office,
+                        now,
+                        "bad_checkpoint",
+                        &format!("@reason={e}"),
+                    );
                 }
             };
             if cp.head.size < office.cosigned {
-                let detail = format!(
-                    "checkpoint of {} entries after one of {} was co-signed: the log shrank",
-                    cp.head.size, office.cosigned
-                );
+                let detail = format!("@size={};cosigned={}", cp.head.size, office.cosigned);
                 return self.halt(w, id, office, now, "fork", &detail);
             }
             if cp.head.size > held {
@@ -426,10 +430,7 @@ impl Bureau {
                     office,
                     now,
                     "bad_checkpoint",
-                    &format!(
-                        "checkpoint of {} entries, but only {held} were sent",
-                        cp.head.size
-                    ),
+                    &format!("@size={};held={held}", cp.head.size),
                 );
             }
             let ours = tlog::head(&w, id, cp.head.size)?;
@@ -441,7 +442,7 @@ impl Bureau {
                     now,
                     "fork",
                     &format!(
-                        "checkpoint of {} entries has root {}, the entries it sent give {}: two histories",
+                        "@size={};root={};ours={}",
                         cp.head.size,
                         hex::encode(cp.head.hash),
                         hex::encode(ours.hash)
@@ -472,7 +473,6 @@ impl Bureau {
         &self,
         w: &WriteBatch<'_>,
         id: u32,
-        office: &OfficeRow,
         trust: &Trust,
         index: u64,
         entry: &Entry,
@@ -493,7 +493,7 @@ impl Bureau {
                     now,
                     id,
                     "bad_licence",
-                    &format!("entry {index} of {}: {e}", office.agency),
+                    &format!("@index={index};reason={e}"),
                 )?;
                 return Ok(String::new());
             }
@@ -513,14 +513,17 @@ impl Bureau {
             },
         )?;
         if let Some((other, at)) = seen.first() {
+            let other_agency = rows::office(w, *other)?
+                .map(|o| o.agency)
+                .unwrap_or_default();
             rows::raise(
                 w,
                 now,
                 id,
                 "duplicate_licence_no",
                 &format!(
-                    "{} at entry {index} of office {id} ({}) was already logged at entry {at} of office {other}",
-                    l.licence_no, office.agency
+                    "@licence_no={};index={index};other_agency={other_agency};other_index={at}",
+                    l.licence_no
                 ),
             )?;
         }
@@ -853,11 +856,7 @@ mod tests {
         let alarms = b.alarms().unwrap();
         assert_eq!(alarms.len(), 1, "{alarms:?}");
         assert_eq!(alarms[0].kind, "fork");
-        assert!(
-            alarms[0].detail.contains("two histories"),
-            "{}",
-            alarms[0].detail
-        );
+        assert!(alarms[0].detail.contains(";ours="), "{}", alarms[0].detail);
         // Nothing of the forked page was kept, and the office stays halted.
         assert_eq!(b.held(id).unwrap(), 5);
         assert!(b.halted(id).unwrap());

@@ -898,6 +898,51 @@ async function enterpriseConflict() {
   return state;
 }
 
+// The bureau's supervisors' screen: sign-in, the national view with the duplicate-number
+// alarm by its name, the search untouched, filled and with something that is no code.
+async function bureauNational() {
+  const state = JSON.parse(env("STATE"));
+  const B = state.bureau;
+  const { ctx, page, alerts } = await open();
+  await page.goto(B + "/");
+  check(await page.getByRole("heading", { name: "登录" }).isVisible(), "the bureau asks who is there");
+  await page.getByLabel("用户名").fill("sun");
+  await page.getByLabel("密码").fill(state.password);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(B + "/");
+  const alarms = await page.locator("#alarms").innerText();
+  check(alarms.includes("许可证号重复") && alarms.includes(state.licence_no), `the duplicate number's alarm by its name: ${alarms}`);
+  const offices = await page.locator("#offices").innerText();
+  check(offices.includes("跟踪中") && !offices.includes("None"), `both offices followed: ${offices}`);
+  check((await page.locator("#daily svg rect").count()) === 30, "a bar for each of 30 days");
+  for (const id of ["#b-no", "#b-ent", "#b-com"]) check((await page.locator(id).inputValue()) === "", `${id} starts empty`);
+  await fitsPhone(page, "the national view");
+  await shot(page, "bureau-01-national");
+  // Untouched: nothing asked, nothing refused.
+  await page.locator("#search").getByRole("button", { name: "查询" }).click();
+  await page.waitForLoadState();
+  check((await page.locator("#results, #search-error").count()) === 0, "an empty search asks nothing");
+  // By number: the licence in both offices.
+  await page.getByLabel("许可证号").fill(state.licence_no);
+  await page.locator("#search").getByRole("button", { name: "查询" }).click();
+  await page.waitForLoadState();
+  check((await page.locator("#results tbody tr").count()) === 2, "one row per office that logged it");
+  await fitsPhone(page, "the search results");
+  await shot(page, "bureau-02-search");
+  // Something that is no code: named, in Chinese.
+  await page.getByLabel("许可证号").fill("");
+  await page.getByLabel("企业统一社会信用代码（开头）").fill("91'--");
+  await page.locator("#search").getByRole("button", { name: "查询" }).click();
+  await page.waitForLoadState();
+  const err = await page.locator("#search-error").innerText();
+  check(err.startsWith("企业统一社会信用代码（开头）：") && !/enterprise|[A-Z]\d\d/.test(err), `the field named in Chinese: ${err}`);
+  check((await page.getByLabel("企业统一社会信用代码（开头）").inputValue()) === "91'--", "what was typed stays");
+  await shot(page, "bureau-03-bad-search");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return {};
+}
+
 const phases = {
   "enterprise-draft": enterpriseDraft,
   "authority-review": authorityReview,
@@ -906,6 +951,7 @@ const phases = {
   "authority-deletion": authorityDeletion,
   "enterprise-deleted": enterpriseDeleted,
   "enterprise-conflict": enterpriseConflict,
+  "bureau-national": bureauNational,
 };
 const run = phases[process.argv[2]];
 if (!run) {

@@ -405,6 +405,13 @@ fn the_bureau_cosigns_both_offices_and_raises_an_alarm_for_a_duplicate_licence_n
         let (status, html) = page("?enterprise=91%27--".into()).await;
         assert_eq!(status, 422);
         assert!(html.contains("企业统一社会信用代码（开头）："), "{html}");
+        // The same screen in Chromium, at both widths and in both languages.
+        let state = serde_json::json!({
+            "bureau": bureau.url,
+            "password": SUPERVISOR_PASSWORD,
+            "licence_no": no1,
+        });
+        phase_with("bureau-national", "", "", "", &state.to_string());
         // No session: the sign-in page.
         let r = http.get(format!("{}/", bureau.url)).send().await.unwrap();
         assert!(

@@ -51,8 +51,21 @@ pub struct Alarm {
     pub office: u32,
     /// `fork`, `duplicate_licence_no`, `bad_checkpoint`, `bad_entry`, `bad_licence`.
     pub kind: String,
-    /// What was seen.
+    /// What was seen, language-neutral (`@key=value;…`: `ui::detail_parts` renders it
+    /// through the catalogue's `bureau.detail.…`).
     pub detail: String,
+}
+
+impl Alarm {
+    /// The catalogue key of the words its detail is shown in.
+    pub fn detail_template(&self) -> String {
+        let variant = match self.kind.as_str() {
+            "fork" if self.detail.contains("cosigned=") => "fork_shrank",
+            "bad_checkpoint" if self.detail.contains("held=") => "bad_checkpoint_short",
+            k => k,
+        };
+        format!("bureau.detail.{variant}")
+    }
 }
 
 /// Every office, by number.

@@ -143,7 +143,11 @@ async fn national(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
             Some(format!(
                 "{}{}{}",
                 p.t(&format!("bureau.field.{field}")),
-                if p.language() == Lang::Zh { "：" } else { ": " },
+                if p.language() == Lang::Zh {
+                    "："
+                } else {
+                    ": "
+                },
                 p.t("bureau.bad_search")
             )),
         ),
@@ -172,7 +176,11 @@ async fn national(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
                 "at": when(a.at_ms),
                 "agency": agency.get(&a.office).cloned().unwrap_or_default(),
                 "kind": a.kind,
-                "detail": a.detail,
+                "detail": super::detail_parts(
+                    p.language(),
+                    super::lookup(p.language(), &a.detail_template()),
+                    &a.detail,
+                ),
             })).collect::<Vec<_>>(),
             "chart": chart(&p, &per_day, now),
             "days": per_day.iter().rev().map(|(d, n)| json!({"day": format!("{}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100), "n": n})).collect::<Vec<_>>(),
