@@ -479,11 +479,39 @@ impl Bureau {
         now: i64,
     ) -> Result<String, BureauError> {
         if entry.kind == EntryKind::Standing {
-            return Ok(exlic_client::signed::peek(&entry.object)
-                .ok()
-                .and_then(|p| exlic_client::standing::Standing::decode(p).ok())
-                .map(|s| s.licence_no)
-                .unwrap_or_default());
+            let st = match exlic_client::standing::Standing::verify_trusted(&entry.object, trust) {
+                Ok(st) => st,
+                Err(e) => {
+                    rows::raise(
+                        w,
+                        now,
+                        id,
+                        "bad_standing",
+                        &format!("@index={index};reason={e}"),
+                    )?;
+                    return Ok(String::new());
+                }
+            };
+            // A standing changes only for a licence the office issued, and an issued
+            // licence is logged first: a standing for a number this office never logged
+            // (used up at customs, deleted, written off) is a licence outside its log.
+            if !rows::licence(w, &st.licence_no)?
+                .iter()
+                .any(|(office, _)| *office == id)
+            {
+                rows::raise(
+                    w,
+                    now,
+                    id,
+                    "licence_not_logged",
+                    &format!(
+                        "@licence_no={};index={index};state={}",
+                        st.licence_no,
+                        st.state.code()
+                    ),
+                )?;
+            }
+            return Ok(st.licence_no);
         }
         let l = match Licence::verify(&entry.object, trust) {
             Ok(l) => l,
@@ -889,6 +917,53 @@ mod tests {
     }
 
     #[test]
+    fn a_standing_for_a_licence_the_office_never_logged_raises_an_alarm() {
+        let (b, _d) = bureau();
+        let o = Office::new(1);
+        let id = b
+            .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
+            .unwrap();
+        o.issue(1, 3);
+        // A licence the office signed outside its log is used up at customs: its used-up
+        // standing is logged, the licence never was. A standing signed by another key is
+        // refused too.
+        let standing = |no: &str, key: &SigningKey| {
+            exlic_client::standing::Standing {
+                licence_no: no.into(),
+                state: exlic_client::standing::State::UsedUp,
+                since_ms: NOW,
+                as_of_ms: NOW,
+                authority_key: key.verifying_key().to_bytes(),
+            }
+            .sign(key)
+        };
+        let w = o.store.write().unwrap();
+        for (no, key) in [
+            ("26AA000001", o.key.clone()),
+            ("26AA000777", o.key.clone()),
+            ("26AA000002", SigningKey::from_bytes(&[9; 32])),
+        ] {
+            let e = Entry::new(EntryKind::Standing, &standing(no, &key));
+            tlog::append(&w, OWN, &e, no).unwrap();
+        }
+        w.commit().unwrap();
+        assert!(matches!(follow(&b, id, &o), PageOutcome::Cosign(_)));
+        let kinds: Vec<(String, String)> = b
+            .alarms()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.kind, a.detail))
+            .collect();
+        // Newest first.
+        assert_eq!(kinds.len(), 2, "{kinds:?}");
+        assert_eq!(kinds[1].0, "licence_not_logged", "{kinds:?}");
+        assert!(kinds[1].1.contains("26AA000777"), "{kinds:?}");
+        assert_eq!(kinds[0].0, "bad_standing");
+        // Not a fork: the office is still followed.
+        assert!(!b.halted(id).unwrap());
+    }
+
+    #[test]
     fn the_same_licence_number_from_two_offices_raises_an_alarm() {
         let (b, _d) = bureau();
         let (o1, o2) = (Office::new(1), Office::new(2));
@@ -901,6 +976,7 @@ mod tests {
         o1.issue(1, 3);
         o2.issue(2, 3);
         follow(&b, one, &o1);
+        assert!(b.alarms().unwrap().is_empty(), "{:?}", b.alarms().unwrap());
         assert!(b.alarms().unwrap().is_empty());
         assert!(matches!(follow(&b, two, &o2), PageOutcome::Cosign(_)));
         let alarms = b.alarms().unwrap();

@@ -49,7 +49,8 @@ pub struct Alarm {
     pub at_ms: i64,
     /// The office it is about.
     pub office: u32,
-    /// `fork`, `duplicate_licence_no`, `bad_checkpoint`, `bad_entry`, `bad_licence`.
+    /// `fork`, `duplicate_licence_no`, `bad_checkpoint`, `bad_entry`, `bad_licence`,
+    /// `bad_standing`, `licence_not_logged`.
     pub kind: String,
     /// What was seen, language-neutral (`@key=value;…`: `ui::detail_parts` renders it
     /// through the catalogue's `bureau.detail.…`).

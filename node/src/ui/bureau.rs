@@ -172,7 +172,7 @@ async fn national(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Respons
                 "halted": o.halted,
                 "licences_30d": per_office.get(id).copied().unwrap_or(0),
             })).collect::<Vec<_>>(),
-            "alarms": alarms.iter().rev().map(|a| json!({
+            "alarms": alarms.iter().map(|a| json!({
                 "at": when(a.at_ms),
                 "agency": agency.get(&a.office).cloned().unwrap_or_default(),
                 "kind": a.kind,
