@@ -11,4 +11,5 @@
 pub mod client;
 pub mod codec;
 pub mod net;
+pub mod per_source;
 pub mod server;

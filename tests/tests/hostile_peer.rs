@@ -187,3 +187,93 @@ fn garbage_truncated_and_oversized_frames_drop_only_that_peer() {
         );
     });
 }
+
+/// The handshake-starvation attack found by probing: one host keeps opening connections
+/// to the office's libp2p port and never says a word, so each holds a slot of the
+/// office's unfinished handshakes until it times out. Capped per source address, it
+/// cannot keep an honest enterprise (here from another loopback address) from enrolling
+/// and syncing while it goes on.
+#[test]
+fn a_host_that_never_finishes_its_handshakes_does_not_lock_an_honest_enterprise_out() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
+    let auth = Node::start(&adir);
+    let rt = runtime();
+    let info = rt.block_on(auth.client().authority_info()).unwrap();
+    let port: u16 = info.p2p_addrs[0]
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (stop, opened) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let attack = {
+        let (stop, opened) = (stop.clone(), opened.clone());
+        rt.spawn(async move {
+            let open = || async move {
+                let s = tokio::net::TcpSocket::new_v4()?;
+                s.bind("127.0.0.2:0".parse().unwrap())?;
+                s.connect(target).await
+            };
+            // 1,000 at once (the office has 256 pending slots in all), then about 300 a
+            // second for as long as the test runs, every one held open and silent.
+            // (The newest 5,000 are kept: an unfinished handshake times out at the office
+            // long before that.)
+            let mut held = std::collections::VecDeque::new();
+            let mut keep = |c| {
+                held.push_back(c);
+                if held.len() > 5_000 {
+                    held.pop_front();
+                }
+                opened.fetch_add(1, Ordering::Relaxed);
+            };
+            for _ in 0..1_000 {
+                if let Ok(c) = open().await {
+                    keep(c);
+                }
+            }
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(3)).await;
+                if let Ok(c) = open().await {
+                    keep(c);
+                }
+            }
+        })
+    };
+    rt.block_on(wait_for(30, "the attack under way", || async {
+        (opened.load(Ordering::Relaxed) >= 1_000).then_some(())
+    }));
+
+    // The honest enterprise starts during the attack, enrols and reports an application.
+    let ent = Node::start(&edir);
+    let c = ent.client();
+    rt.block_on(async {
+        // The bound: connected within 5 s (6 here, for a busy machine). Without
+        // the cap it waits until the attacker's first handshakes time out at the office
+        // (about 10 s) and then races the attacker for each freed slot.
+        wait_for(
+            6,
+            "the enterprise online and enrolled during the attack",
+            || async {
+                let s = c.sync_status().await.ok()?;
+                (s.online && s.enrolled).then_some(())
+            },
+        )
+        .await;
+        let id = submit(&c).await;
+        status_becomes(
+            &c,
+            id,
+            exlic_client::status::ApplicationStatus::PendingInitial,
+        )
+        .await;
+    });
+    stop.store(true, Ordering::Relaxed);
+    rt.block_on(attack).unwrap();
+}

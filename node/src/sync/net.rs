@@ -1,5 +1,5 @@
 //! The libp2p swarm both roles run: TCP + Noise + Yamux, identify, ping, connection
-//! limits and the exlic request-response protocol.
+//! limits (in all and per source address) and the exlic request-response protocol.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,8 +23,10 @@ pub struct NetLimits {
     pub per_peer: u32,
     /// Established inbound connections in all.
     pub inbound: u32,
-    /// Pending inbound (handshaking) connections.
+    /// Pending inbound (handshaking) connections in all.
     pub pending_inbound: u32,
+    /// Pending inbound connections from one source address ([`super::per_source`]).
+    pub pending_per_source: u32,
     /// Time a request may take.
     pub request_timeout: Duration,
 }
@@ -35,6 +37,7 @@ impl Default for NetLimits {
             per_peer: 2,
             inbound: 2000,
             pending_inbound: 256,
+            pending_per_source: 16,
             request_timeout: Duration::from_secs(60),
         }
     }
@@ -43,6 +46,9 @@ impl Default for NetLimits {
 /// The behaviours of a node.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Unfinished handshakes per source address (asked first, so a refused one never
+    /// takes a slot of the global cap).
+    pub per_source: super::per_source::Behaviour,
     /// Connection caps.
     pub limits: connection_limits::Behaviour,
     /// Who is on the other side (agent version, listen addresses).
@@ -158,6 +164,7 @@ pub fn build(
             },
         )?
         .with_behaviour(|key| Behaviour {
+            per_source: super::per_source::Behaviour::new(limits.pending_per_source),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()
                     .with_max_established_per_peer(Some(limits.per_peer))
