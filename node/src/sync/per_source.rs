@@ -2,7 +2,7 @@
 //! connections share one cap (`connection_limits`, [`super::net::NetLimits::pending_inbound`])
 //! and a handshake may take seconds before it times out, so one host that keeps opening
 //! connections and never finishes them would hold every slot and lock every other
-//! enterprise out. Each source IP may hold at most
+//! enterprise out. Each source (an IPv4 address, an IPv6 /64) may hold at most
 //! [`super::net::NetLimits::pending_per_source`] of them; past that its new connections
 //! are refused at once, and the refusal is logged (once a minute per address).
 
@@ -46,11 +46,15 @@ pub struct Behaviour {
     refused: u64,
 }
 
-/// The IP address a multiaddr starts from, if any.
+/// The source a multiaddr comes from, if it has an IP: the IPv4 address, or the /64 of
+/// an IPv6 one (a single host is usually given a whole /64, so counting its addresses one
+/// by one would cap nothing).
 fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     addr.iter().find_map(|p| match p {
         Protocol::Ip4(a) => Some(IpAddr::V4(a)),
-        Protocol::Ip6(a) => Some(IpAddr::V6(a)),
+        Protocol::Ip6(a) => Some(IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(a) & !((1u128 << 64) - 1),
+        ))),
         _ => None,
     })
 }
@@ -217,5 +221,39 @@ mod tests {
         b.handle_pending_inbound_connection(id(), &local, &addr("10.0.0.9", 3000))
             .unwrap();
         assert_eq!(b.pending_from(ip), 2);
+    }
+
+    #[test]
+    fn an_ipv6_host_counts_as_its_slash_64() {
+        let mut b = Behaviour::new(2);
+        let local: Multiaddr = "/ip6/::1/tcp/7300".parse().unwrap();
+        let from = |a: &str| -> Multiaddr { format!("/ip6/{a}/tcp/4000").parse().unwrap() };
+        b.handle_pending_inbound_connection(
+            ConnectionId::new_unchecked(1),
+            &local,
+            &from("2001:db8:1:2::1"),
+        )
+        .unwrap();
+        b.handle_pending_inbound_connection(
+            ConnectionId::new_unchecked(2),
+            &local,
+            &from("2001:db8:1:2::ffff"),
+        )
+        .unwrap();
+        assert!(
+            b.handle_pending_inbound_connection(
+                ConnectionId::new_unchecked(3),
+                &local,
+                &from("2001:db8:1:2:aaaa::9")
+            )
+            .is_err(),
+            "the same /64"
+        );
+        b.handle_pending_inbound_connection(
+            ConnectionId::new_unchecked(4),
+            &local,
+            &from("2001:db8:1:3::1"),
+        )
+        .unwrap();
     }
 }
