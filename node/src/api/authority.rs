@@ -16,7 +16,7 @@ use exlic_client::authority::{
 };
 use exlic_client::status::ApplicationStatus;
 
-use crate::authority::staff::{LoginError, Role, Sessions, Staff};
+use crate::authority::staff::{Role, Sessions, Staff};
 use crate::domain::review::Stage;
 
 use super::error::Failure;
@@ -256,18 +256,7 @@ async fn login(
                 serde_json::json!({"token": token, "role": role, "login": who}),
             ))
         }
-        Err(e @ LoginError::Wrong) => Err(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong_credentials",
-            e.to_string(),
-            None,
-        )),
-        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            e.to_string(),
-            None,
-        )),
+        Err(e) => Err(e.into()),
     }
 }
 

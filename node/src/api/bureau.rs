@@ -153,18 +153,7 @@ async fn login(
         Ok(token) => Ok(Json(
             serde_json::json!({"token": token, "role": SUPERVISOR, "login": who}),
         )),
-        Err(e @ LoginError::Wrong) => Err(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong_credentials",
-            e.to_string(),
-            None,
-        )),
-        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            e.to_string(),
-            None,
-        )),
+        Err(e) => Err(e.into()),
     }
 }
 

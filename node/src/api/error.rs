@@ -68,6 +68,18 @@ impl IntoResponse for Failure {
     }
 }
 
+/// A refused sign-in, the same on every node: 401 for a wrong name or password (never
+/// which), 429 while the address waits.
+impl From<crate::accounts::LoginError> for Failure {
+    fn from(e: crate::accounts::LoginError) -> Self {
+        let (status, code) = match e {
+            crate::accounts::LoginError::Wrong => (StatusCode::UNAUTHORIZED, "wrong_credentials"),
+            crate::accounts::LoginError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked"),
+        };
+        Self::new(status, code, e.to_string(), Some("password"))
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         if e.is_disk_full() {

@@ -13,7 +13,6 @@ use exlic_client::error::ApiError;
 use super::AppState;
 use super::error::Failure;
 use super::extract::JsonBody;
-use crate::accounts::LoginError;
 use crate::enterprise::operators::{Operator, OperatorRole};
 
 /// The session cookie of the enterprise UI (not the office's `exlic_session`: cookies do
@@ -86,18 +85,7 @@ pub async fn sign_in(
 ) -> Result<Operator, Failure> {
     match super::v1::run(s, move |e| e.operators.login(&login, &password, &from)).await? {
         Ok(op) => Ok(op),
-        Err(e @ LoginError::Wrong) => Err(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong_credentials",
-            e.to_string(),
-            Some("password"),
-        )),
-        Err(e @ LoginError::Locked(_)) => Err(Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            e.to_string(),
-            Some("password"),
-        )),
+        Err(e) => Err(e.into()),
     }
 }
 
