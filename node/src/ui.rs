@@ -452,6 +452,46 @@ pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
+/// The answer to a staff sign-in form (office, customs, bureau): with a session token,
+/// the session cookie `cookie` and the way home; otherwise the form again, status 401,
+/// with why in the page's language and the name as typed.
+pub fn sign_in_answer(
+    p: &Page,
+    outcome: Result<Result<String, crate::accounts::LoginError>, crate::api::error::Failure>,
+    cookie: &str,
+    secure: bool,
+    login: String,
+) -> Response {
+    let error = match outcome {
+        Ok(Ok(token)) => {
+            let mut resp = see_other("/");
+            resp.headers_mut().append(
+                header::SET_COOKIE,
+                guard::set_cookie(cookie, &token, None, secure),
+            );
+            return resp;
+        }
+        Ok(Err(crate::accounts::LoginError::Wrong)) => p.t("auth.failed"),
+        Ok(Err(crate::accounts::LoginError::Locked(_))) => p.t("auth.locked"),
+        Err(f) => f.parts().1.message.clone(),
+    };
+    p.render_status(
+        StatusCode::UNAUTHORIZED,
+        "login.html",
+        serde_json::json!({"error": error, "login": login}),
+    )
+}
+
+/// After signing out: session cookie `cookie` cleared, the browser sent to sign in.
+pub fn signed_out(cookie: &str, secure: bool) -> Response {
+    let mut r = see_other("/login");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::set_cookie(cookie, "", Some(0), secure),
+    );
+    r
+}
+
 /// A file size as people read it: `3.0 KB`, `1.2 MB` (bytes below 1,000).
 pub fn size_text(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use exlic_client::DocId;
@@ -26,7 +26,7 @@ use super::enterprise::{claimed_no, one_file, render_licence, verify_render};
 use super::licence_view;
 use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, forms, see_other, when};
 use crate::api::authority::{AuthorityState, SESSION_COOKIE, run, session_of, stage_role};
-use crate::authority::staff::{LoginError, Role, Staff};
+use crate::authority::staff::{Role, Staff};
 use crate::domain::review::Stage;
 
 mod enrolment;
@@ -168,29 +168,12 @@ async fn login_post(
     let password = f.get("password").cloned().unwrap_or_default();
     let from = peer.ip().to_string();
     let l2 = login.clone();
-    let r = run(s, move |a| a.staff.login(&l2, &password, &from)).await;
-    let error = match r {
-        Ok(Ok(staff)) => {
-            let token = match crate::api::authority::start_session(s, staff).await {
-                Ok(t) => t,
-                Err(f) => return failed(&p, f),
-            };
-            let mut resp = see_other("/");
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                super::guard::set_cookie(SESSION_COOKIE, &token, None, g.secure()),
-            );
-            return resp;
-        }
-        Ok(Err(LoginError::Wrong)) => p.t("auth.failed"),
-        Ok(Err(LoginError::Locked(_))) => p.t("auth.locked"),
-        Err(f) => f.parts().1.message.clone(),
+    let outcome = match run(s, move |a| a.staff.login(&l2, &password, &from)).await {
+        Ok(Ok(staff)) => crate::api::authority::start_session(s, staff).await.map(Ok),
+        Ok(Err(e)) => Ok(Err(e)),
+        Err(f) => Err(f),
     };
-    p.render_status(
-        StatusCode::UNAUTHORIZED,
-        "login.html",
-        json!({"error": error, "login": login}),
-    )
+    super::sign_in_answer(&p, outcome, SESSION_COOKIE, g.secure(), login)
 }
 
 async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
@@ -198,10 +181,5 @@ async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Res
     if let Some(t) = crate::api::extract::cookie(headers, SESSION_COOKIE) {
         crate::api::authority::end_session(s, t.to_owned()).await;
     }
-    let mut r = see_other("/login");
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        super::guard::set_cookie(SESSION_COOKIE, "", Some(0), g.secure()),
-    );
-    r
+    super::signed_out(SESSION_COOKIE, g.secure())
 }

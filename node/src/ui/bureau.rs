@@ -11,13 +11,12 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::{Csrf, Guard, Lang, Page, see_other, when};
-use crate::accounts::LoginError;
 use crate::api::bureau::{BureauState, SESSION_COOKIE, end_session, run, session_of, sign_in};
 use crate::bureau::{BureauError, Search};
 
@@ -209,24 +208,8 @@ async fn login_post(
     let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let login = f.get("login").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let error = match sign_in(s, login.clone(), password, peer.ip().to_string()).await {
-        Ok(Ok(token)) => {
-            let mut resp = see_other("/");
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                super::guard::set_cookie(SESSION_COOKIE, &token, None, g.secure()),
-            );
-            return resp;
-        }
-        Ok(Err(LoginError::Wrong)) => p.t("auth.failed"),
-        Ok(Err(LoginError::Locked(_))) => p.t("auth.locked"),
-        Err(f) => f.parts().1.message.clone(),
-    };
-    p.render_status(
-        StatusCode::UNAUTHORIZED,
-        "login.html",
-        json!({"error": error, "login": login}),
-    )
+    let outcome = sign_in(s, login.clone(), password, peer.ip().to_string()).await;
+    super::sign_in_answer(&p, outcome, SESSION_COOKIE, g.secure(), login)
 }
 
 async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
@@ -234,10 +217,5 @@ async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Res
     if let Some(t) = crate::api::extract::cookie(headers, SESSION_COOKIE) {
         end_session(s, t.to_owned()).await;
     }
-    let mut r = see_other("/login");
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        super::guard::set_cookie(SESSION_COOKIE, "", Some(0), g.secure()),
-    );
-    r
+    super::signed_out(SESSION_COOKIE, g.secure())
 }

@@ -11,14 +11,13 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use exlic_client::usage::{CheckOutcome, DeclarationInput, UsageView};
 use serde_json::{Value, json};
 
 use super::{Csrf, Guard, Lang, NavItem, Page, flash_from, licence_view, qr_scan, see_other, when};
-use crate::accounts::LoginError;
 use crate::api::customs::{
     CustomsState, SESSION_COOKIE, audit, parse_step, run, session_of, step_action,
 };
@@ -153,25 +152,9 @@ async fn login_post(
     let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let login = f.get("login").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let r = crate::api::customs::sign_in(s, login.clone(), password, peer.ip().to_string()).await;
-    let error = match r {
-        Ok(Ok(token)) => {
-            let mut resp = see_other("/");
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                super::guard::set_cookie(SESSION_COOKIE, &token, None, g.secure()),
-            );
-            return resp;
-        }
-        Ok(Err(LoginError::Wrong)) => p.t("auth.failed"),
-        Ok(Err(LoginError::Locked(_))) => p.t("auth.locked"),
-        Err(f) => f.parts().1.message.clone(),
-    };
-    p.render_status(
-        StatusCode::UNAUTHORIZED,
-        "login.html",
-        json!({"error": error, "login": login}),
-    )
+    let outcome =
+        crate::api::customs::sign_in(s, login.clone(), password, peer.ip().to_string()).await;
+    super::sign_in_answer(&p, outcome, SESSION_COOKIE, g.secure(), login)
 }
 
 async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Response {
@@ -179,12 +162,7 @@ async fn logout(Extension(g): Extension<std::sync::Arc<Guard>>, ctx: Ctx) -> Res
     if let Some(t) = crate::api::extract::cookie(headers, SESSION_COOKIE) {
         crate::api::customs::end_session(s, t.to_owned()).await;
     }
-    let mut r = see_other("/login");
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        super::guard::set_cookie(SESSION_COOKIE, "", Some(0), g.secure()),
-    );
-    r
+    super::signed_out(SESSION_COOKIE, g.secure())
 }
 
 /// An outcome for the page: reasons in the page's language (the catalogue's words by
