@@ -6,6 +6,8 @@
 //! * [`Request::Sync`] — Automerge sync messages for many documents at once, plus the
 //!   authority's change-feed cursor the enterprise has reached;
 //! * [`Request::Submit`] — a sealed submission (上报), answered with a signed receipt;
+//!   [`Request::SubmitMany`] — up to [`MAX_SUBMISSIONS`] of them (an outbox draining),
+//!   answered with one answer each in [`Response::Submitted`];
 //! * [`Request::BlobStatus`], [`Request::BlobPut`], [`Request::BlobGet`] — attachments,
 //!   chunked and resumable;
 //! * [`Request::MoreNumbers`] — a new 申请表号 block before the device's runs out.
@@ -34,6 +36,10 @@ pub const MAX_DOC_MESSAGE: usize = 4 << 20;
 /// Most bytes the compressed parts of the Automerge content in one request or response
 /// may inflate to (a first sync of 1,000 application forms inflates to about 6 MiB).
 pub const MAX_INFLATED: usize = 64 << 20;
+/// Most sealed submissions in one [`Request::SubmitMany`].
+pub const MAX_SUBMISSIONS: usize = 256;
+/// Largest sealed submission envelope.
+pub const MAX_ENVELOPE: usize = 2 << 20;
 /// Attachment bytes per `BlobPut` / `BlobData`.
 pub const BLOB_CHUNK: usize = 256 * 1024;
 
@@ -61,6 +67,9 @@ pub enum Request {
     },
     /// 上报: a sealed submission envelope.
     Submit(Vec<u8>),
+    /// 上报 of several sealed submission envelopes at once (an outbox draining), at most
+    /// [`MAX_SUBMISSIONS`]; answered with [`Response::Submitted`].
+    SubmitMany(Vec<Vec<u8>>),
     /// How much of a blob the authority holds.
     BlobStatus {
         /// Its SHA-256.
@@ -251,6 +260,9 @@ pub enum Response {
     },
     /// The office keeps the bureau's co-signature.
     CosignKept,
+    /// One answer per envelope of a [`Request::SubmitMany`], in order: each a
+    /// [`Response::Receipt`], a [`Response::Refused`] or a [`Response::Error`].
+    Submitted(Vec<Response>),
     /// Usage entries stored through `seq` (the node's whole ledger up to there).
     UsageStored {
         /// The highest entry number the office holds.
@@ -287,6 +299,7 @@ const T_STANDING: u8 = 12;
 const T_USAGE: u8 = 13;
 const T_LOG_PAGE: u8 = 14;
 const T_COSIGNED: u8 = 15;
+const T_SUBMIT_MANY: u8 = 16;
 /// At most this many entries in one page of an office's log.
 pub const MAX_LOG_PAGE: usize = 1024;
 
@@ -304,6 +317,7 @@ const R_STANDING: u8 = 11;
 const R_USAGE_STORED: u8 = 12;
 const R_LOG_PAGE: u8 = 13;
 const R_COSIGN_KEPT: u8 = 14;
+const R_SUBMITTED: u8 = 15;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -380,6 +394,12 @@ impl Request {
             Self::Cosigned { checkpoint } => {
                 w.u8(T_COSIGNED).bytes(checkpoint);
             }
+            Self::SubmitMany(envs) => {
+                w.u8(T_SUBMIT_MANY).count(envs.len());
+                for e in envs {
+                    w.bytes(e);
+                }
+            }
         }
         w.finish()
     }
@@ -403,7 +423,18 @@ impl Request {
                 }
                 Self::Sync { cursor, docs }
             }
-            T_SUBMIT => Self::Submit(r.bytes("envelope", 2 << 20)?.to_vec()),
+            T_SUBMIT => Self::Submit(r.bytes("envelope", MAX_ENVELOPE)?.to_vec()),
+            T_SUBMIT_MANY => {
+                let n = r.count("envelopes", MAX_SUBMISSIONS, 4)?;
+                if n == 0 {
+                    return Err(invalid("envelopes", "empty"));
+                }
+                let mut envs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    envs.push(r.bytes("envelopes", MAX_ENVELOPE)?.to_vec());
+                }
+                Self::SubmitMany(envs)
+            }
             T_BLOB_STATUS => Self::BlobStatus {
                 sha256: r.fixed("sha256")?,
                 size: r.u64("size")?,
@@ -553,6 +584,12 @@ impl Response {
             Self::CosignKept => {
                 w.u8(R_COSIGN_KEPT);
             }
+            Self::Submitted(answers) => {
+                w.u8(R_SUBMITTED).count(answers.len());
+                for a in answers {
+                    w.bytes(&a.encode());
+                }
+            }
         }
         w.finish()
     }
@@ -659,6 +696,18 @@ impl Response {
                 }
             }
             R_COSIGN_KEPT => Self::CosignKept,
+            R_SUBMITTED => {
+                let n = r.count("answers", MAX_SUBMISSIONS, 4)?;
+                let mut answers = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let a = Self::decode(r.bytes("answers", 512 * 1024 + 16)?)?;
+                    if !matches!(a, Self::Receipt(_) | Self::Refused(_) | Self::Error { .. }) {
+                        return Err(invalid("answers", "not an answer to a submission"));
+                    }
+                    answers.push(a);
+                }
+                Self::Submitted(answers)
+            }
             _ => return Err(invalid("type", "unknown response type")),
         };
         r.end()?;
@@ -690,6 +739,7 @@ mod tests {
                 docs: vec![(DocId([3; 16]), vec![0x43, 1, 2])],
             },
             Request::Submit(vec![1, 2, 3]),
+            Request::SubmitMany(vec![vec![1, 2, 3], vec![4]]),
             Request::BlobStatus {
                 sha256: [4; 32],
                 size: 10,
@@ -763,6 +813,11 @@ mod tests {
                 more: true,
             },
             Response::UsageStored { seq: 12 },
+            Response::Submitted(vec![
+                Response::Receipt(vec![9; 10]),
+                Response::Refused(vec![8; 3]),
+                Response::error(ErrorCode::BadSeal, "no"),
+            ]),
             Response::LogPage {
                 entries: vec![vec![1; 30], vec![2; 5]],
                 checkpoint: b"note".to_vec(),
@@ -795,5 +850,17 @@ mod tests {
         let mut w = Writer::new();
         w.u8(T_BLOB_GET).fixed(&[0; 32]).u64(5);
         assert!(Request::decode(&w.finish()).is_err());
+    }
+
+    #[test]
+    fn a_batch_of_submissions_is_bounded_and_holds_only_answers_to_submissions() {
+        let mut w = Writer::new();
+        w.u8(T_SUBMIT_MANY).count(MAX_SUBMISSIONS + 1);
+        assert!(Request::decode(&w.finish()).is_err());
+        assert!(Request::decode(&Request::SubmitMany(Vec::new()).encode()).is_err());
+        let nested = Response::Submitted(vec![Response::Submitted(Vec::new())]);
+        assert!(Response::decode(&nested.encode()).is_err());
+        let other = Response::Submitted(vec![Response::CosignKept]);
+        assert!(Response::decode(&other.encode()).is_err());
     }
 }

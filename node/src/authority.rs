@@ -353,6 +353,14 @@ impl Authority {
                 match other {
                     Request::Sync { cursor, docs } => self.replica.sync(peer, &e, cursor, docs),
                     Request::Submit(env) => self.ingest.submit(&e, &env),
+                    Request::SubmitMany(envs) => {
+                        self.ingest.submit_many(&e, &envs).map(|answers| Handled {
+                            drop_peer: answers.iter().any(|h| h.drop_peer),
+                            response: Response::Submitted(
+                                answers.into_iter().map(|h| h.response).collect(),
+                            ),
+                        })
+                    }
                     Request::BlobStatus { sha256, size } => self.blobs.status(&e, sha256, size),
                     Request::BlobPut {
                         sha256,

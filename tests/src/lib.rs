@@ -648,3 +648,43 @@ pub fn phase_with(name: &str, ent: &str, auth: &str, customs: &str, state: &str)
     );
     stdout.lines().last().unwrap_or("{}").to_owned()
 }
+
+/// Fills the outbox of the stopped enterprise node at `dir`: `n` applications of
+/// [`full_form`], each sealed and reported through the node's own library on its real
+/// store, as a clerk working offline would leave them (the seal confirmation by PIN is the
+/// web layer's and is skipped). Application `i` carries the attachment `attach(i)`, if
+/// any. Returns the applications, in outbox order.
+pub fn seal_offline(dir: &Path, n: usize, attach: impl Fn(usize) -> Option<Vec<u8>>) -> Vec<DocId> {
+    use std::sync::Arc;
+
+    use exlic_node::clock::SystemClock;
+    use exlic_node::config::Config;
+    use exlic_node::enterprise::Enterprise;
+    use exlic_node::store::{Store, StoreOptions};
+
+    let config = Config::load(dir).expect("enterprise config");
+    let store = Arc::new(Store::open(&dir.join("node.redb"), StoreOptions::default()).unwrap());
+    let ent = Enterprise::new(
+        store,
+        Arc::new(config.reference().unwrap()),
+        Arc::new(SystemClock),
+        config.identity(),
+        config.settings(),
+    )
+    .expect("an initialised enterprise node");
+    (0..n)
+        .map(|i| {
+            let mut f = full_form();
+            f.remarks = format!("积压申请 {i}");
+            let v = ent.applications.create(&f).unwrap();
+            if let Some(bytes) = attach(i) {
+                ent.attachments
+                    .add(v.id, "合同.pdf", "application/pdf", &bytes)
+                    .unwrap();
+            }
+            ent.sealing.seal(v.id).unwrap();
+            ent.sealing.report(v.id).unwrap();
+            v.id
+        })
+        .collect()
+}

@@ -33,6 +33,23 @@ pub(super) struct IngestJob {
     seal_hash: [u8; 32],
     received_at_ms: i64,
 }
+/// What the read-only checks of a submission came to.
+#[derive(Debug)]
+enum Prepared {
+    /// Its final answer: a refusal, a violation, or the receipt it was given before.
+    Answered(Handled),
+    /// It passed: its writes, for the group commit.
+    Job(Box<IngestJob>),
+}
+
+/// A batch abandoned by its writer, as the storage failure it is.
+fn abandoned(a: crate::store::group::Abandoned) -> AuthorityError {
+    AuthorityError::Store(StoreError::Batch {
+        message: a.to_string(),
+        disk_full: false,
+    })
+}
+
 /// Submissions and receipts.
 #[derive(Debug, Clone)]
 pub struct Ingest {
@@ -45,15 +62,83 @@ impl Ingest {
     /// the content at the sealed heads) runs here in parallel with other peers; the writes
     /// go through the group commit, many submissions to one durable transaction.
     pub(super) fn submit(&self, e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
+        match self.prepare(e, env)? {
+            Prepared::Answered(h) => Ok(h),
+            Prepared::Job(job) => self
+                .group
+                .run(*job, |jobs| self.ingest_batch(jobs))
+                .map_err(abandoned)?,
+        }
+    }
+
+    /// A peer's batch of sealed submissions (an outbox draining): each is checked as
+    /// [`Self::submit`] checks one, spread over every core, and all that pass go to the
+    /// group commit together, so the batch costs one durable commit (shared with other
+    /// peers' submissions queued meanwhile). One answer per envelope, in order.
+    pub(super) fn submit_many(
+        &self,
+        e: &str,
+        envs: &[Vec<u8>],
+    ) -> Result<Vec<Handled>, AuthorityError> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, envs.len().max(1));
+        let chunk = envs.len().div_ceil(threads).max(1);
+        let prepared: Vec<Result<Prepared, AuthorityError>> = std::thread::scope(|s| {
+            let parts: Vec<_> = envs
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|env| self.prepare(e, env))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().expect("a submission check panicked"))
+                .collect()
+        });
+        let mut answers: Vec<Option<Handled>> = Vec::with_capacity(envs.len());
+        let mut jobs = Vec::new();
+        for p in prepared {
+            match p? {
+                Prepared::Answered(h) => answers.push(Some(h)),
+                Prepared::Job(job) => {
+                    answers.push(None);
+                    jobs.push(*job);
+                }
+            }
+        }
+        let mut stored = self
+            .group
+            .run_many(jobs, |jobs| self.ingest_batch(jobs))
+            .map_err(abandoned)?
+            .into_iter();
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Some(h) => Ok(h),
+                None => stored.next().expect("one result per job"),
+            })
+            .collect()
+    }
+
+    /// Everything about one submission that only reads: its final answer if it fails a
+    /// check (or was received before), else the job for the group commit.
+    fn prepare(&self, e: &str, env: &[u8]) -> Result<Prepared, AuthorityError> {
+        let done = |h: Handled| Ok(Prepared::Answered(h));
         let sub = match SealedSubmission::decode(env) {
             Ok(s) => s,
-            Err(err) => return Ok(Handled::violation(format!("sealed submission: {err}"))),
+            Err(err) => return done(Handled::violation(format!("sealed submission: {err}"))),
         };
         let seal_hash = sub.seal_hash();
         let (now, key) = self.office.signer();
         let claimed = match SealPayload::decode(&sub.payload) {
             Ok(p) => p,
-            Err(err) => return Ok(Handled::violation(format!("seal payload: {err}"))),
+            Err(err) => return done(Handled::violation(format!("seal payload: {err}"))),
         };
         let txn = self.office.store.read()?;
         // The certificate the seal names (else the sealing device's newest), valid and
@@ -63,7 +148,7 @@ impl Ingest {
             None => certs::newest_for(&txn, &claimed.device_key)?,
         };
         let Some(serial) = named.filter(|s| certs::get(&txn, *s).ok().flatten().is_some()) else {
-            return Ok(Handled::refuse(
+            return done(Handled::refuse(
                 ErrorCode::BadSeal,
                 "the sealing device has no certificate",
             ));
@@ -81,23 +166,23 @@ impl Ingest {
             }
         }) {
             Ok(p) => p,
-            Err(err) => return Ok(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
+            Err(err) => return done(Handled::refuse(ErrorCode::BadSeal, format!("seal: {err}"))),
         };
         if payload.enterprise_uscc != e {
-            return Ok(Handled::refuse(
+            return done(Handled::refuse(
                 ErrorCode::BadSeal,
                 "the seal names another enterprise",
             ));
         }
         // Idempotent: the same seal, sent again by its enterprise, gets the same receipt.
         if let Some(r) = seals::receipt(&txn, seal_hash)? {
-            return Ok(Handled::ok(Response::Receipt(r)));
+            return done(Handled::ok(Response::Receipt(r)));
         }
         // The content check reads history at the sealed heads, which later changes cannot
         // alter, so it runs outside the writer.
         let doc = payload.application_id;
         if feed::owner(&txn, doc)?.as_deref() != Some(e) {
-            return Ok(Handled::refuse(
+            return done(Handled::refuse(
                 ErrorCode::NotFound,
                 "the sealed application has not been synced",
             ));
@@ -107,7 +192,7 @@ impl Ingest {
         drop(txn);
         let form = match Self::check_sealed_content(replica, &payload, &sub) {
             Ok(form) => form,
-            Err((code, reason)) => return Ok(Handled::refuse(code, reason)),
+            Err((code, reason)) => return done(Handled::refuse(code, reason)),
         };
         // The office decides: every rule it can check, on its own reference data and
         // clock. A failure is final for this revision and answered with a signed refusal.
@@ -126,7 +211,7 @@ impl Ingest {
                 findings,
                 authority_key: key.verifying_key().to_bytes(),
             };
-            return Ok(Handled::ok(Response::Refused(refusal.sign(&key))));
+            return done(Handled::ok(Response::Refused(refusal.sign(&key))));
         }
         let case = Self::received_case(&payload);
         // A first submission's case document is new: build it here, in parallel.
@@ -161,14 +246,7 @@ impl Ingest {
             seal_hash,
             received_at_ms: now,
         };
-        self.group
-            .run(job, |jobs| self.ingest_batch(jobs))
-            .map_err(|a| {
-                AuthorityError::Store(StoreError::Batch {
-                    message: a.to_string(),
-                    disk_full: false,
-                })
-            })?
+        Ok(Prepared::Job(Box::new(job)))
     }
 
     /// Applies verified submissions in one durable transaction. A job refused here wrote

@@ -206,7 +206,7 @@ fn run_authority(dir: PathBuf, docs: usize) -> anyhow::Result<()> {
             vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             sync::net::NetLimits::default(),
             counters.clone(),
-            sync::server::RateLimit { per_second: 1e6, burst: 1e6 },
+            sync::server::PeerBudget::default(),
             btx,
             srx,
         ));

@@ -125,7 +125,7 @@ pub async fn serve_authority(
         listen,
         sync::net::NetLimits::default(),
         Arc::default(),
-        sync::server::RateLimit::default(),
+        sync::server::PeerBudget::default(),
         bound_tx,
         shutdown.clone(),
     ));

@@ -10,8 +10,12 @@ use exlic_client::refusal::Refusal;
 use exlic_client::seal::SealPayload;
 use exlic_client::status::ApplicationStatus;
 
+use exlic_client::certificate::Trust;
+use exlic_client::protocol::{ErrorCode, Response};
+
 use super::{EnterpriseError, Result};
 use crate::store::app_state::AppState;
+use crate::store::blobs::{self, Queue};
 use crate::store::{StoreError, WriteBatch, form_doc, seals};
 
 /// An outbox entry ready to send.
@@ -29,6 +33,18 @@ pub struct Outgoing {
     pub attachments: Vec<([u8; 32], u64)>,
 }
 
+/// What a batch of answers came to.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Submissions received (待初审).
+    pub received: usize,
+    /// Submissions refused for good or at receipt.
+    pub refused: usize,
+    /// The first refusal that leaves its submission queued (the office could not take
+    /// it now), if any.
+    pub left: Option<(ErrorCode, String)>,
+}
+
 /// The outbox and the office's answers.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -36,29 +52,83 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Sealed submissions waiting in the outbox, with what they need uploaded.
-    pub fn outgoing(&self) -> Result<Vec<Outgoing>> {
+    /// Sealed submissions waiting in the outbox, with the attachments each still needs
+    /// uploaded: at most `limit` after outbox position `after` (from the first with
+    /// `None`), oldest first.
+    pub fn outgoing(&self, after: Option<u64>, limit: usize) -> Result<Vec<Outgoing>> {
         let t = self.device.store.read()?;
         let mut out = Vec::new();
-        for q in seals::outbox(&t)? {
+        for q in seals::outbox_page(&t, after, limit)? {
             let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
             let sub = exlic_client::seal::SealedSubmission::decode(&env)
                 .map_err(|_| StoreError::Record("seal"))?;
             let payload =
                 SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
+            let mut attachments = Vec::new();
+            for a in &payload.attachments {
+                // Off the upload queue means the office confirmed it holds the bytes (it
+                // never deletes a blob): asking again would cost a round trip each.
+                if blobs::is_queued(&t, Queue::Up, &a.sha256)? {
+                    attachments.push((a.sha256, a.size));
+                }
+            }
             out.push(Outgoing {
                 seq: q.seq,
                 doc: q.app,
                 revision: q.revision,
                 envelope: env,
-                attachments: payload
-                    .attachments
-                    .iter()
-                    .map(|a| (a.sha256, a.size))
-                    .collect(),
+                attachments,
             });
         }
         Ok(out)
+    }
+
+    /// Applies the office's answers to a batch of submissions in one transaction: a
+    /// receipt, a signed refusal at receipt, or a final refusal (a bad seal, a stale
+    /// revision) takes its submission out of the outbox; any other refusal leaves it
+    /// there for a later round and is returned (the first of them), for the session to
+    /// end on. Nothing is written if any receipt or refusal fails to verify.
+    pub fn apply_answers(
+        &self,
+        batch: &[Outgoing],
+        answers: Vec<Response>,
+        authority_key: &[u8; 32],
+    ) -> Result<Applied> {
+        let trust = self.device.authority_trust(authority_key)?;
+        let mut w = self.device.store.write()?;
+        let mut applied = Applied::default();
+        for (out, answer) in batch.iter().zip(answers) {
+            match answer {
+                Response::Receipt(r) => {
+                    self.receipt_in(&mut w, out, &r, &trust)?;
+                    applied.received += 1;
+                }
+                Response::Refused(r) => {
+                    let refusal = self.refusal_in(&mut w, out, &r, &trust)?;
+                    tracing::warn!(application = %refusal.application_no, revision = refusal.revision, findings = refusal.findings.len(), "submission refused at receipt");
+                    applied.refused += 1;
+                }
+                Response::Error {
+                    code: code @ (ErrorCode::BadSeal | ErrorCode::StaleRevision),
+                    message,
+                } => {
+                    tracing::warn!(?code, %message, "submission refused");
+                    self.reject_in(&mut w, out, &message)?;
+                    applied.refused += 1;
+                }
+                Response::Error { code, message } => {
+                    applied.left.get_or_insert((code, message));
+                }
+                _ => {
+                    return Err(EnterpriseError::BadInput {
+                        field: "answer".into(),
+                        message: "not an answer to a submission".into(),
+                    });
+                }
+            }
+        }
+        w.commit()?;
+        Ok(applied)
     }
 
     /// Stores the authority's receipt: the submission leaves the outbox and the
@@ -70,11 +140,23 @@ impl Delivery {
         authority_key: &[u8; 32],
     ) -> Result<Receipt> {
         let trust = self.device.authority_trust(authority_key)?;
-        let r =
-            Receipt::verify_trusted(receipt, &trust).map_err(|e| EnterpriseError::BadInput {
-                field: "receipt".into(),
-                message: e.to_string(),
-            })?;
+        let mut w = self.device.store.write()?;
+        let r = self.receipt_in(&mut w, out, receipt, &trust)?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    fn receipt_in(
+        &self,
+        w: &mut WriteBatch<'_>,
+        out: &Outgoing,
+        receipt: &[u8],
+        trust: &Trust,
+    ) -> Result<Receipt> {
+        let r = Receipt::verify_trusted(receipt, trust).map_err(|e| EnterpriseError::BadInput {
+            field: "receipt".into(),
+            message: e.to_string(),
+        })?;
         let sub = exlic_client::seal::SealedSubmission::decode(&out.envelope)
             .map_err(|_| StoreError::Record("seal"))?;
         if r.seal_hash != sub.seal_hash()
@@ -86,10 +168,9 @@ impl Delivery {
                 message: "the receipt is for another submission".into(),
             });
         }
-        let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        seals::put_receipt(&w, r.seal_hash, receipt)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
+        seals::dequeue(w, out.seq)?;
+        seals::put_receipt(w, r.seal_hash, receipt)?;
+        let mut state = super::device::Device::state(w, out.doc)?;
         if state.status == ApplicationStatus::Queued && state.revision == out.revision {
             state.status = ApplicationStatus::PendingInitial;
         }
@@ -105,8 +186,7 @@ impl Delivery {
             "received",
             format!("@revision={};at={at}", r.revision),
         );
-        self.put_state_and_row(&mut w, out.doc, &state)?;
-        w.commit()?;
+        self.put_state_and_row(w, out.doc, &state)?;
         Ok(r)
     }
 
@@ -114,8 +194,14 @@ impl Delivery {
     /// application is sealed-not-reported again, with the reason in its history.
     pub fn reject_submission(&self, out: &Outgoing, reason: &str) -> Result<()> {
         let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
+        self.reject_in(&mut w, out, reason)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    fn reject_in(&self, w: &mut WriteBatch<'_>, out: &Outgoing, reason: &str) -> Result<()> {
+        seals::dequeue(w, out.seq)?;
+        let mut state = super::device::Device::state(w, out.doc)?;
         if state.status == ApplicationStatus::Queued {
             state.status = ApplicationStatus::Sealed;
         }
@@ -124,9 +210,7 @@ impl Delivery {
             "refused",
             format!("@revision={};reason={reason}", out.revision),
         );
-        self.put_state_and_row(&mut w, out.doc, &state)?;
-        w.commit()?;
-        Ok(())
+        self.put_state_and_row(w, out.doc, &state)
     }
 
     /// The office refused a submission at receipt with its signed findings (its own
@@ -140,18 +224,30 @@ impl Delivery {
         authority_root: &[u8; 32],
     ) -> Result<Refusal> {
         let trust = self.device.authority_trust(authority_root)?;
+        let mut w = self.device.store.write()?;
+        let r = self.refusal_in(&mut w, out, signed, &trust)?;
+        w.commit()?;
+        Ok(r)
+    }
+
+    fn refusal_in(
+        &self,
+        w: &mut WriteBatch<'_>,
+        out: &Outgoing,
+        signed: &[u8],
+        trust: &Trust,
+    ) -> Result<Refusal> {
         let bad = |message: String| EnterpriseError::BadInput {
             field: "refusal".into(),
             message,
         };
-        let r = Refusal::verify_trusted(signed, &trust).map_err(|e| bad(e.to_string()))?;
+        let r = Refusal::verify_trusted(signed, trust).map_err(|e| bad(e.to_string()))?;
         if r.application_id != out.doc || r.revision != out.revision {
             return Err(bad("the refusal names another submission".into()));
         }
-        let mut w = self.device.store.write()?;
-        seals::dequeue(&w, out.seq)?;
-        seals::put_refusal(&w, out.doc, signed)?;
-        let mut state = super::device::Device::state(&w, out.doc)?;
+        seals::dequeue(w, out.seq)?;
+        seals::put_refusal(w, out.doc, signed)?;
+        let mut state = super::device::Device::state(w, out.doc)?;
         if state.status == ApplicationStatus::Queued && state.revision == out.revision {
             state.status = ApplicationStatus::Draft;
         }
@@ -168,8 +264,7 @@ impl Delivery {
             "refused",
             format!("@revision={};rules={}", out.revision, rules.join(", ")),
         );
-        self.put_state_and_row(&mut w, out.doc, &state)?;
-        w.commit()?;
+        self.put_state_and_row(w, out.doc, &state)?;
         Ok(r)
     }
 

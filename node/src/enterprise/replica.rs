@@ -103,7 +103,7 @@ impl Replica {
             ..Default::default()
         };
         let mut counted = std::collections::HashSet::new();
-        for o in self.delivery.outgoing()? {
+        for o in self.delivery.outgoing(None, usize::MAX)? {
             b.submissions_waiting += 1;
             b.bytes_waiting += o.envelope.len() as u64;
             for (hash, size) in &o.attachments {

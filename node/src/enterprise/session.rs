@@ -10,13 +10,14 @@
 //! a page at a time), fetch the attachments synced documents list, ask for the next
 //! 申请表号 block once half the current one is used, certificate work (the
 //! first round of a session, while a request waits or this device has no certificate, and
-//! every 30th round), deliver the outbox (uploading what each seal covers first), apply
+//! every 30th round), deliver the outbox in batches (uploading what their seals cover
+//! first), apply
 //! an e-key unlock from the office and put its newest reference release in force.
 
 use std::collections::{BTreeSet, VecDeque};
 
 use exlic_client::DocId;
-use exlic_client::protocol::{ErrorCode, MAX_DOCS, Request, Response};
+use exlic_client::protocol::{ErrorCode, MAX_DOCS, MAX_SUBMISSIONS, Request, Response};
 
 use super::delivery::Outgoing;
 use super::{Enterprise, EnterpriseError};
@@ -50,8 +51,68 @@ struct DocSync {
     batches: VecDeque<Vec<(DocId, Vec<u8>)>>,
 }
 
-/// A submission being delivered, after the attachments its seal covers.
-type Delivery = (Outgoing, Uploads);
+/// Outbox entries read at a time.
+const OUTBOX_PAGE: usize = 1024;
+/// Most envelope bytes in one batch of submissions.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// The outbox draining: read a page at a time, sent in batches of up to
+/// [`MAX_SUBMISSIONS`] (one request, one answer, one transaction on each side), each
+/// after the attachments its seals cover that the office has not confirmed.
+#[derive(Debug)]
+struct Deliveries {
+    queue: VecDeque<Outgoing>,
+    /// The outbox position of the last entry read.
+    last: Option<u64>,
+    /// The last page read was full: more may follow.
+    more: bool,
+    batch: Vec<Outgoing>,
+    uploads: Uploads,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self {
+            queue: VecDeque::new(),
+            last: None,
+            more: true,
+            batch: Vec::new(),
+            uploads: Uploads::new([], false),
+        }
+    }
+}
+
+impl Deliveries {
+    /// Takes the next batch off the queue (reading the next page of the outbox when the
+    /// queue is empty); `false` when the outbox is done.
+    fn next_batch(&mut self, ent: &Enterprise) -> Result<bool, SessionError> {
+        if self.queue.is_empty() && self.more {
+            let page = ent.delivery.outgoing(self.last, OUTBOX_PAGE)?;
+            self.more = page.len() == OUTBOX_PAGE;
+            self.last = page.last().map(|o| o.seq).or(self.last);
+            self.queue.extend(page);
+        }
+        let mut bytes = 0;
+        let mut blobs = Vec::new();
+        while let Some(o) = self.queue.front() {
+            let full = self.batch.len() >= MAX_SUBMISSIONS
+                || (!self.batch.is_empty() && bytes + o.envelope.len() > BATCH_BYTES);
+            if full {
+                break;
+            }
+            let o = self.queue.pop_front().expect("looked at above");
+            bytes += o.envelope.len();
+            for a in &o.attachments {
+                if !blobs.contains(a) {
+                    blobs.push(*a);
+                }
+            }
+            self.batch.push(o);
+        }
+        self.uploads = Uploads::new(blobs, false);
+        Ok(!self.batch.is_empty())
+    }
+}
 
 /// The phases of a round, each holding its own progress.
 #[derive(Debug)]
@@ -62,7 +123,7 @@ enum Phase {
     Fetch(Fetches),
     Numbers,
     Certificates(VecDeque<(u64, Vec<u8>)>, Option<u64>, bool),
-    Deliver(VecDeque<Outgoing>, Option<Delivery>),
+    Deliver(Deliveries),
 }
 
 /// An enterprise device's session with its authority.
@@ -269,7 +330,7 @@ impl Session {
                             Ok(_) => {}
                             Err((c, m)) => return Err(SessionError::Refused(c, m)),
                         }
-                        return Ok((None, Some(self.deliver(ent)?)));
+                        return Ok((None, Some(Phase::Deliver(Deliveries::default()))));
                     }
                     (Some(_), None) => return Err(SessionError::Unexpected),
                     (None, _) => {}
@@ -283,51 +344,38 @@ impl Session {
                     Some(Phase::Certificates(rows, None, true)),
                 ))
             }
-            Phase::Deliver(mut queue, current) => {
-                let mut current = current;
+            Phase::Deliver(mut d) => {
                 let mut answer = answer;
                 loop {
-                    let Some((o, mut uploads)) = current.take() else {
-                        let Some(o) = queue.pop_front() else {
-                            return Ok((None, None));
-                        };
-                        // Every attachment the seal covers goes up first.
-                        let uploads = Uploads::new(o.attachments.clone(), false);
-                        current = Some((o, uploads));
-                        continue;
-                    };
-                    if !uploads.done() {
-                        if let Some(r) = uploads.step(ent, answer.take())? {
-                            return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
+                    if d.batch.is_empty() && !d.next_batch(ent)? {
+                        return Ok((None, None));
+                    }
+                    // Every attachment the batch's seals cover goes up first.
+                    if !d.uploads.done() {
+                        if let Some(r) = d.uploads.step(ent, answer.take())? {
+                            return Ok((Some(r), Some(Phase::Deliver(d))));
                         }
-                        current = Some((o, uploads));
                         continue;
                     }
                     match answer.take() {
                         None => {
-                            let r = Request::Submit(o.envelope.clone());
-                            return Ok((Some(r), Some(Phase::Deliver(queue, Some((o, uploads))))));
+                            let envs = d.batch.iter().map(|o| o.envelope.clone()).collect();
+                            return Ok((Some(Request::SubmitMany(envs)), Some(Phase::Deliver(d))));
                         }
-                        Some(Ok(Response::Refused(r))) => {
-                            let refusal = ent.delivery.refused_at_receipt(
-                                &o,
-                                &r,
+                        Some(Ok(Response::Submitted(answers)))
+                            if answers.len() == d.batch.len() =>
+                        {
+                            let batch = std::mem::take(&mut d.batch);
+                            let applied = ent.delivery.apply_answers(
+                                &batch,
+                                answers,
                                 &self.creds.authority_key,
                             )?;
-                            tracing::warn!(application = %refusal.application_no, revision = refusal.revision, findings = refusal.findings.len(), "submission refused at receipt");
-                        }
-                        Some(Ok(Response::Receipt(r))) => {
-                            ent.delivery
-                                .accept_receipt(&o, &r, &self.creds.authority_key)?;
+                            if let Some((c, m)) = applied.left {
+                                return Err(SessionError::Refused(c, m));
+                            }
                         }
                         Some(Ok(_)) => return Err(SessionError::Unexpected),
-                        Some(Err((
-                            code @ (ErrorCode::BadSeal | ErrorCode::StaleRevision),
-                            msg,
-                        ))) => {
-                            tracing::warn!(?code, %msg, "submission refused");
-                            ent.delivery.reject_submission(&o, &msg)?;
-                        }
                         Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
                     }
                 }
@@ -420,12 +468,8 @@ impl Session {
         if due {
             Ok(Phase::Certificates(waiting, None, false))
         } else {
-            self.deliver(ent)
+            Ok(Phase::Deliver(Deliveries::default()))
         }
-    }
-
-    fn deliver(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        Ok(Phase::Deliver(ent.delivery.outgoing()?.into(), None))
     }
 }
 

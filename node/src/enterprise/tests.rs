@@ -411,7 +411,7 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
         .unwrap();
     let sealed = f.ent.sealing.seal(v.id).unwrap();
     f.ent.sealing.report(v.id).unwrap();
-    let out = f.ent.delivery.outgoing().unwrap().remove(0);
+    let out = f.ent.delivery.outgoing(None, 1).unwrap().remove(0);
     let office = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let refusal = |revision| Refusal {
         seal_hash: [0; 32],

@@ -135,6 +135,11 @@ pub fn queued(txn: &impl Txn, queue: Queue) -> Result<Vec<([u8; 32], u64)>, Stor
     Ok(out)
 }
 
+/// Enterprise: whether `hash` is in `queue`.
+pub fn is_queued(txn: &impl Txn, queue: Queue, hash: &[u8; 32]) -> Result<bool, StoreError> {
+    Ok(txn.table(queue.table())?.get(hash)?.is_some())
+}
+
 /// Enterprise: puts `hash` of `size` bytes in `queue`.
 pub fn enqueue(
     w: &WriteBatch<'_>,

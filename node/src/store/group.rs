@@ -21,16 +21,19 @@ use std::sync::{Mutex, MutexGuard};
 pub struct Abandoned;
 
 enum Msg<R> {
-    Done(R),
+    Done(Vec<R>),
     Lead,
 }
 
+/// One caller's jobs and where to send their results.
+type Waiting<J, R> = (Vec<J>, Sender<Msg<R>>);
+
 struct State<J, R> {
-    queue: Vec<(J, Sender<Msg<R>>)>,
+    queue: Vec<Waiting<J, R>>,
     leading: bool,
 }
 
-/// A queue of jobs of type `J` answered with `R`, applied in batches.
+/// Batches concurrent callers' jobs into one `apply` call each (see the module docs).
 pub struct GroupCommit<J, R> {
     state: Mutex<State<J, R>>,
 }
@@ -52,7 +55,7 @@ impl<J, R> std::fmt::Debug for GroupCommit<J, R> {
     }
 }
 
-/// Resets the queue if the leader unwinds, so waiting callers are released.
+/// Clears the leader flag if the leader's `apply` panics, so the next caller can lead.
 struct Leading<'a, J, R>(&'a GroupCommit<J, R>);
 
 impl<J, R> Drop for Leading<'_, J, R> {
@@ -70,14 +73,30 @@ impl<J, R> GroupCommit<J, R> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `job` and returns its result once the batch holding it has been applied.
-    /// `apply` gets the batch's jobs in arrival order and returns one result per job, in
-    /// the same order; it runs on whichever caller leads that batch.
+    /// Queues `job` and returns its result once the batch that holds it was applied.
+    /// `apply` is called only if this caller becomes the leader; it must return one
+    /// result per job, in order.
     pub fn run(&self, job: J, apply: impl FnOnce(Vec<J>) -> Vec<R>) -> Result<R, Abandoned> {
+        let mut r = self.run_many(vec![job], apply)?;
+        Ok(r.pop().expect("one result per job"))
+    }
+
+    /// Queues `jobs` together and returns their results, in order, once the batch that
+    /// holds them was applied: a caller's jobs are never split between batches, so a
+    /// batch of many submissions from one peer costs one commit, shared with whatever
+    /// other callers queued meanwhile.
+    pub fn run_many(
+        &self,
+        jobs: Vec<J>,
+        apply: impl FnOnce(Vec<J>) -> Vec<R>,
+    ) -> Result<Vec<R>, Abandoned> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
         let (tx, rx) = mpsc::channel();
         let lead = {
             let mut s = self.lock();
-            s.queue.push((job, tx));
+            s.queue.push((jobs, tx));
             !std::mem::replace(&mut s.leading, true)
         };
         if !lead {
@@ -90,18 +109,28 @@ impl<J, R> GroupCommit<J, R> {
         self.lead(apply, &rx)
     }
 
+    /// Applies everything queued (this caller's jobs included), hands out the results
+    /// and passes leadership on.
     fn lead(
         &self,
         apply: impl FnOnce(Vec<J>) -> Vec<R>,
         mine: &Receiver<Msg<R>>,
-    ) -> Result<R, Abandoned> {
+    ) -> Result<Vec<R>, Abandoned> {
         let guard = Leading(self);
         let batch = std::mem::take(&mut self.lock().queue);
-        let (jobs, senders): (Vec<J>, Vec<Sender<Msg<R>>>) = batch.into_iter().unzip();
-        let results = apply(jobs);
-        assert_eq!(results.len(), senders.len(), "one result per job");
-        for (tx, r) in senders.into_iter().zip(results) {
-            let _ = tx.send(Msg::Done(r));
+        let mut counts = Vec::with_capacity(batch.len());
+        let mut senders = Vec::with_capacity(batch.len());
+        let mut jobs = Vec::new();
+        for (j, tx) in batch {
+            counts.push(j.len());
+            senders.push(tx);
+            jobs.extend(j);
+        }
+        let total = jobs.len();
+        let mut results = apply(jobs).into_iter();
+        assert_eq!(results.len(), total, "one result per job");
+        for (tx, n) in senders.into_iter().zip(counts) {
+            let _ = tx.send(Msg::Done(results.by_ref().take(n).collect()));
         }
         {
             let mut s = self.lock();
@@ -115,7 +144,7 @@ impl<J, R> GroupCommit<J, R> {
         drop(guard);
         match mine.try_recv() {
             Ok(Msg::Done(r)) => Ok(r),
-            _ => Err(Abandoned), // unreachable: the leader's own job is in its batch
+            _ => Err(Abandoned), // unreachable: the leader's own jobs are in its batch
         }
     }
 }
@@ -163,5 +192,35 @@ mod tests {
         }));
         assert!(r.is_err());
         assert_eq!(g.run(2, |jobs| jobs), Ok(2));
+    }
+
+    #[test]
+    fn a_callers_jobs_stay_together_and_come_back_in_order() {
+        let g = GroupCommit::<u32, u32>::default();
+        let sizes = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..8u32 {
+                let (g, sizes) = (&g, &sizes);
+                s.spawn(move || {
+                    for i in 0..50u32 {
+                        let jobs: Vec<u32> = (0..10).map(|k| t * 100_000 + i * 100 + k).collect();
+                        let r = g
+                            .run_many(jobs.clone(), |all| {
+                                sizes.lock().unwrap().push(all.len());
+                                all.iter().map(|j| j + 1).collect()
+                            })
+                            .expect("applied");
+                        assert_eq!(r, jobs.iter().map(|j| j + 1).collect::<Vec<_>>());
+                    }
+                });
+            }
+        });
+        let sizes = sizes.into_inner().unwrap();
+        assert_eq!(sizes.iter().sum::<usize>(), 8 * 50 * 10);
+        assert!(
+            sizes.iter().all(|n| n % 10 == 0),
+            "a caller's jobs were split between batches: {sizes:?}"
+        );
+        assert_eq!(g.run_many(Vec::new(), |_| unreachable!()), Ok(Vec::new()));
     }
 }

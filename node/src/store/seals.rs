@@ -81,8 +81,23 @@ pub struct Queued {
 
 /// The outbox, oldest first.
 pub fn outbox(txn: &impl Txn) -> Result<Vec<Queued>, StoreError> {
+    outbox_page(txn, None, usize::MAX)
+}
+
+/// Enterprise: at most `limit` outbox entries after position `after` (from the first
+/// with `None`), oldest first.
+pub fn outbox_page(
+    txn: &impl Txn,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Vec<Queued>, StoreError> {
+    let t = txn.table(OUTBOX)?;
+    let range = match after {
+        Some(a) => t.range(a.saturating_add(1)..)?,
+        None => t.range(0..)?,
+    };
     let mut out = Vec::new();
-    for e in txn.table(OUTBOX)?.iter()? {
+    for e in range.take(limit) {
         let (k, v) = e?;
         let (app, revision) = v.value();
         out.push(Queued {

@@ -1,10 +1,16 @@
 //! The authority's network side: listens, accepts requests, runs each on the blocking pool
-//! through [`Authority::handle`], answers, and drops peers that break the protocol. A
-//! per-peer token bucket limits request rates.
+//! through [`Authority::handle`], answers, and drops peers that break the protocol.
+//!
+//! Peers are budgeted by the work they hold, not by how often they ask: each may have a
+//! few requests in progress at once ([`PeerBudget`]), and one more is answered
+//! `RateLimited` at once, for nothing. An honest node asks one request at a time, so
+//! it never meets the limit and its backlog drains as fast as the office works (a batch
+//! of submissions is one request); a peer that floods holds no more of the office's
+//! workers than its budget, so the others are served beside it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
@@ -15,27 +21,17 @@ use super::net::{self, BehaviourEvent, NetLimits};
 use crate::authority::Authority;
 use exlic_client::protocol::{ErrorCode, Response};
 
-/// Requests per second a peer may sustain, and its burst.
+/// What one peer may hold of the office's work at once.
 #[derive(Debug, Clone, Copy)]
-pub struct RateLimit {
-    /// Sustained requests per second.
-    pub per_second: f64,
-    /// Burst size.
-    pub burst: f64,
+pub struct PeerBudget {
+    /// Requests of one peer in progress at once.
+    pub in_flight: u32,
 }
 
-impl Default for RateLimit {
+impl Default for PeerBudget {
     fn default() -> Self {
-        Self {
-            per_second: 200.0,
-            burst: 400.0,
-        }
+        Self { in_flight: 4 }
     }
-}
-
-struct Bucket {
-    tokens: f64,
-    at: Instant,
 }
 
 /// Why the listener could not start.
@@ -60,7 +56,7 @@ pub async fn run(
     listen: Vec<Multiaddr>,
     limits: NetLimits,
     counters: Arc<net::Counters>,
-    rate: RateLimit,
+    budget: PeerBudget,
     bound: tokio::sync::oneshot::Sender<Vec<Multiaddr>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), ListenError> {
@@ -78,11 +74,18 @@ pub async fn run(
         Response,
         bool,
     )>();
-    let mut buckets: HashMap<PeerId, Bucket> = HashMap::new();
+    // Requests of each peer in progress.
+    let mut busy: HashMap<PeerId, u32> = HashMap::new();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             Some((peer, channel, response, drop_peer)) = done_rx.recv() => {
+                if let Some(n) = busy.get_mut(&peer) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        busy.remove(&peer);
+                    }
+                }
                 if swarm.behaviour_mut().rr.send_response(channel, response).is_err() {
                     tracing::debug!(%peer, "peer went away before the answer");
                 }
@@ -105,7 +108,7 @@ pub async fn run(
                     if let Some(k) = net::peer_key(&peer_id) {
                         authority.replica.disconnected(&k);
                     }
-                    buckets.remove(&peer_id);
+                    busy.remove(&peer_id);
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Rr(request_response::Event::Message {
                     peer,
@@ -116,15 +119,6 @@ pub async fn run(
                         let _ = swarm.disconnect_peer_id(peer);
                         continue;
                     };
-                    let b = buckets.entry(peer).or_insert(Bucket { tokens: rate.burst, at: Instant::now() });
-                    let now = Instant::now();
-                    b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate.per_second).min(rate.burst);
-                    b.at = now;
-                    if b.tokens < 1.0 {
-                        let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::RateLimited, "too many requests; slow down"));
-                        continue;
-                    }
-                    b.tokens -= 1.0;
                     let request = match request {
                         super::codec::Inbound::Valid(r) => r,
                         super::codec::Inbound::Malformed(why) => {
@@ -135,6 +129,12 @@ pub async fn run(
                             continue;
                         }
                     };
+                    let held = busy.entry(peer).or_default();
+                    if *held >= budget.in_flight {
+                        let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::RateLimited, "too many requests in progress; wait for their answers"));
+                        continue;
+                    }
+                    *held += 1;
                     let a = authority.clone();
                     let tx = done_tx.clone();
                     tokio::task::spawn_blocking(move || {
