@@ -203,6 +203,11 @@ impl std::fmt::Debug for DocCache {
 }
 
 impl Store {
+    /// Documents its cache holds.
+    pub fn doc_cache_capacity(&self) -> usize {
+        self.options.doc_cache.max(1)
+    }
+
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         let db = Database::builder()

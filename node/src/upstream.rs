@@ -64,6 +64,15 @@ pub trait ClientRole: Send + Sync + 'static {
     fn round(&self, s: &mut Self::Session) -> Result<Step, SessionError>;
     /// Takes the answer to the last request.
     fn answer(&self, s: &mut Self::Session, answer: Answer) -> Result<Step, SessionError>;
+    /// Work the session deferred, run while its last request is in flight (the driver
+    /// may skip it: the session runs it with the next answer at the latest).
+    fn between(&self, _s: &mut Self::Session) -> Result<(), SessionError> {
+        Ok(())
+    }
+    /// Whether the session has deferred work for [`Self::between`].
+    fn has_deferred(_s: &Self::Session) -> bool {
+        false
+    }
     /// Whether the node is known to be enrolled.
     fn enrolled(s: &Self::Session) -> bool;
     /// Rounds completed.

@@ -35,15 +35,19 @@ fn bench_store_smoke_300_apps() {
 }
 
 #[test]
-fn bench_authority_smoke_30_peers() {
+fn bench_authority_smoke_30_peers_and_a_backlog_of_300() {
     let out = Command::new(exlic_tests::node_binary("exlic-bench-authority"))
-        .args(["--peers", "30", "--threads", "8"])
+        .args(["--peers", "30", "--threads", "8", "--backlog", "300"])
         .output()
         .unwrap();
     let line = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value =
         serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(v["submissions"], 30, "every submission got a receipt: {v}");
+    let b = &v["backlog"];
+    assert_eq!(b["submissions"], 300, "{v}");
+    assert!(b["drain_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(b["second_enterprise_receipt_ms"].is_u64(), "{v}");
     assert!(v["ingest_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["redb_durable_commit_per_s"].as_f64().unwrap() > 0.0);
     assert!(out.status.success());

@@ -13,6 +13,15 @@
 //!
 //! The peers are in-process callers of the same handler the network layer calls; the
 //! libp2p transport is measured by `exlic-bench-sync`.
+//!
+//! `--backlog N` adds, after that, a backlog over a real libp2p connection on 127.0.0.1:
+//! an enterprise node that sealed and reported N applications offline connects to the
+//! same office and drains its outbox (documents synced first, then the submissions), while
+//! a second enterprise, connecting once the drain is under way, reports one application.
+//! Reported: the drain rate (from connecting to the last receipt, and from the first
+//! receipt to the last) as a ratio of the ingest rate measured above in the same run, and
+//! how long the second enterprise waited for its receipt. Target: the drain at least half
+//! the ingest rate.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +41,8 @@ use exlic_node::authority::{self, Authority, AuthorityInfo};
 use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::store::{Store, StoreOptions, form_doc};
 
+#[path = "common/backlog.rs"]
+mod backlog;
 #[path = "common/baselines.rs"]
 mod baselines;
 use baselines::{arg, commit_rate, cpu_seconds, verify_rate};
@@ -207,6 +218,8 @@ fn main() {
     let ingested = receipts.into_inner();
     assert_eq!(ingested, peers, "every submission answered with a receipt");
     let ingest = ingested as f64 / elapsed;
+    let backlog_n = arg("--backlog", 0);
+    let backlog = (backlog_n > 0).then(|| backlog::run(a.clone(), &dir, backlog_n, ingest));
     let verify = verify_rate(Duration::from_millis(1500));
     let commit = commit_rate(&dir, 500.min(peers.max(100)));
     let slower = verify.min(commit);
@@ -226,6 +239,7 @@ fn main() {
             "met": ingest >= 0.5 * slower,
             "cores_busy_while_ingesting": (cores_busy * 100.0).round() / 100.0,
             "setup_s": (setup_s * 10.0).round() / 10.0,
+            "backlog": backlog,
         })
     );
     drop(a);

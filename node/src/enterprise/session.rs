@@ -25,7 +25,10 @@ use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
 use transfer::{Fetches, Uploads};
 
-/// Documents per page of the local change feed.
+/// Most documents per page of the local change feed; a page is also kept within half
+/// the document cache, since every step of a page visits each of its documents again
+/// (a page larger than the cache loaded every document from disk at every step, four
+/// times the office's work per document).
 pub const PAGE: usize = 1000;
 /// The byte budget of one sync request.
 pub const REQUEST_BUDGET: usize = 6 << 20;
@@ -135,6 +138,8 @@ pub struct Session {
     first_round: bool,
     rounds: u64,
     enrolled: bool,
+    /// A batch's answers not yet stored: stored while the next batch is in flight.
+    deferred: Option<(Vec<Outgoing>, Vec<Response>)>,
 }
 
 impl Session {
@@ -149,6 +154,38 @@ impl Session {
             first_round: true,
             rounds,
             enrolled: false,
+            deferred: None,
+        }
+    }
+
+    /// Whether work waits for [`Self::between`].
+    pub fn has_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Work that may run while the last request is in flight: stores the answers to the
+    /// batch of submissions before it, so the office checks one batch while this device
+    /// stores the last. Runs at the latest with the next answer.
+    pub fn between(&mut self, ent: &Enterprise) -> Result<(), SessionError> {
+        match self.deferred.take() {
+            Some((batch, answers)) => self.apply(ent, batch, answers),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores the office's answers to a batch of submissions.
+    fn apply(
+        &self,
+        ent: &Enterprise,
+        batch: Vec<Outgoing>,
+        answers: Vec<Response>,
+    ) -> Result<(), SessionError> {
+        let applied = ent
+            .delivery
+            .apply_answers(&batch, answers, &self.creds.authority_key)?;
+        match applied.left {
+            Some((c, m)) => Err(SessionError::Refused(c, m)),
+            None => Ok(()),
         }
     }
 
@@ -175,6 +212,7 @@ impl Session {
 
     /// Hands over the answer to the request of the last [`Step::Send`].
     pub fn answer(&mut self, ent: &Enterprise, answer: Answer) -> Result<Step, SessionError> {
+        self.between(ent)?;
         let phase = self.phase.take().ok_or(SessionError::Unexpected)?;
         self.run(ent, phase, Some(answer))
     }
@@ -366,14 +404,13 @@ impl Session {
                             if answers.len() == d.batch.len() =>
                         {
                             let batch = std::mem::take(&mut d.batch);
-                            let applied = ent.delivery.apply_answers(
-                                &batch,
-                                answers,
-                                &self.creds.authority_key,
-                            )?;
-                            if let Some((c, m)) = applied.left {
-                                return Err(SessionError::Refused(c, m));
+                            if d.next_batch(ent)? {
+                                // Stored while the next batch is on its way (`between`).
+                                self.deferred = Some((batch, answers));
+                                continue;
                             }
+                            self.apply(ent, batch, answers)?;
+                            return Ok((None, None));
                         }
                         Some(Ok(_)) => return Err(SessionError::Unexpected),
                         Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
@@ -387,8 +424,9 @@ impl Session {
     /// last acknowledgement, and a first window of messages.
     fn sync_page(&mut self, ent: &Enterprise) -> Result<DocSync, SessionError> {
         let (acked, cursor) = ent.replica.sync_progress()?;
-        let (head, changed) = ent.replica.changed_docs(acked, PAGE)?;
-        let full_page = changed.len() == PAGE;
+        let page = PAGE.min(ent.store().doc_cache_capacity() / 2).max(1);
+        let (head, changed) = ent.replica.changed_docs(acked, page)?;
+        let full_page = changed.len() == page;
         let page_end = if full_page {
             changed.last().map(|c| c.0).unwrap_or(acked)
         } else {
@@ -495,6 +533,12 @@ impl crate::upstream::ClientRole for Enterprise {
     }
     fn answer(&self, s: &mut Session, answer: Answer) -> Result<Step, SessionError> {
         s.answer(self, answer)
+    }
+    fn between(&self, s: &mut Session) -> Result<(), SessionError> {
+        s.between(self)
+    }
+    fn has_deferred(s: &Session) -> bool {
+        s.has_deferred()
     }
     fn enrolled(s: &Session) -> bool {
         s.enrolled()

@@ -202,11 +202,11 @@ async fn drive(
 }
 
 /// Runs one step of `session` on the blocking pool (it reads and writes the store).
-async fn stepped<R: ClientRole>(
+async fn stepped<R: ClientRole, T: Send + 'static>(
     ent: &Arc<R>,
     mut session: R::Session,
-    f: impl FnOnce(&mut R::Session, &R) -> Result<Step, SessionError> + Send + 'static,
-) -> Result<(R::Session, Step), LinkError> {
+    f: impl FnOnce(&mut R::Session, &R) -> Result<T, SessionError> + Send + 'static,
+) -> Result<(R::Session, T), LinkError> {
     let e = ent.clone();
     match tokio::task::spawn_blocking(move || {
         let r = f(&mut session, &e);
@@ -246,7 +246,16 @@ async fn session<R: ClientRole>(
         let (next, mut step) = stepped(ent, s, |s, e| e.round(s)).await?;
         s = next;
         while let Step::Send(request) = step {
-            let answer = match link.request(request).await {
+            // The session's deferred work runs while the request is in flight.
+            let answer = if R::has_deferred(&s) {
+                let (answer, between) =
+                    tokio::join!(link.request(request), stepped(ent, s, |s, e| e.between(s)));
+                (s, ()) = between?;
+                answer
+            } else {
+                link.request(request).await
+            };
+            let answer = match answer {
                 Ok(r) => Ok(r),
                 Err(LinkError::Refused(c, m)) => Err((c, m)),
                 Err(e) => return Err(e),
