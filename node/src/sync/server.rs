@@ -34,6 +34,40 @@ impl Default for PeerBudget {
     }
 }
 
+/// The requests of each peer in progress, against the [`PeerBudget`].
+#[derive(Debug, Default)]
+struct InFlight {
+    held: HashMap<PeerId, u32>,
+}
+
+impl InFlight {
+    /// Takes a slot for a request of `peer`; `false` (take nothing) if it holds its
+    /// budget already.
+    fn admit(&mut self, peer: PeerId, budget: &PeerBudget) -> bool {
+        let held = self.held.entry(peer).or_default();
+        if *held >= budget.in_flight {
+            return false;
+        }
+        *held += 1;
+        true
+    }
+
+    /// A request of `peer` was answered.
+    fn release(&mut self, peer: &PeerId) {
+        if let Some(n) = self.held.get_mut(peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.held.remove(peer);
+            }
+        }
+    }
+
+    /// `peer` went away.
+    fn forget(&mut self, peer: &PeerId) {
+        self.held.remove(peer);
+    }
+}
+
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
@@ -74,18 +108,12 @@ pub async fn run(
         Response,
         bool,
     )>();
-    // Requests of each peer in progress.
-    let mut busy: HashMap<PeerId, u32> = HashMap::new();
+    let mut in_flight = InFlight::default();
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             Some((peer, channel, response, drop_peer)) = done_rx.recv() => {
-                if let Some(n) = busy.get_mut(&peer) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        busy.remove(&peer);
-                    }
-                }
+                in_flight.release(&peer);
                 if swarm.behaviour_mut().rr.send_response(channel, response).is_err() {
                     tracing::debug!(%peer, "peer went away before the answer");
                 }
@@ -108,7 +136,7 @@ pub async fn run(
                     if let Some(k) = net::peer_key(&peer_id) {
                         authority.replica.disconnected(&k);
                     }
-                    busy.remove(&peer_id);
+                    in_flight.forget(&peer_id);
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Rr(request_response::Event::Message {
                     peer,
@@ -129,12 +157,10 @@ pub async fn run(
                             continue;
                         }
                     };
-                    let held = busy.entry(peer).or_default();
-                    if *held >= budget.in_flight {
+                    if !in_flight.admit(peer, &budget) {
                         let _ = swarm.behaviour_mut().rr.send_response(channel, Response::error(ErrorCode::RateLimited, "too many requests in progress; wait for their answers"));
                         continue;
                     }
-                    *held += 1;
                     let a = authority.clone();
                     let tx = done_tx.clone();
                     tokio::task::spawn_blocking(move || {
@@ -156,4 +182,34 @@ pub async fn run(
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_holds_at_most_its_budget_and_others_are_not_charged_for_it() {
+        let budget = PeerBudget { in_flight: 4 };
+        let (flood, honest) = (PeerId::random(), PeerId::random());
+        let mut f = InFlight::default();
+        let admitted = (0..100).filter(|_| f.admit(flood, &budget)).count();
+        assert_eq!(admitted, 4, "a flooding peer holds no more than its budget");
+        assert!(f.admit(honest, &budget), "another peer is served beside it");
+        f.release(&flood);
+        assert!(f.admit(flood, &budget), "an answer frees a slot");
+        assert!(!f.admit(flood, &budget));
+        f.forget(&flood);
+        assert!(
+            f.admit(flood, &budget),
+            "a peer that went away starts afresh"
+        );
+        for _ in 0..10 {
+            f.release(&honest);
+        }
+        assert!(
+            !f.held.contains_key(&honest),
+            "release never goes below zero"
+        );
+    }
 }
