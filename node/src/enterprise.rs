@@ -240,8 +240,6 @@ impl Enterprise {
                 licence_requests: licence_requests.clone(),
                 profile: profile.clone(),
                 ekey: ekey.clone(),
-                blobs: blobs.clone(),
-                delivery: delivery.clone(),
             },
             applications,
             certificates,

@@ -12,9 +12,10 @@ use super::{EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
 use crate::store::app_state::{self, AppState};
+use crate::store::blobs::Queue;
 use crate::store::kind;
 use crate::store::{
-    StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put,
+    StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put, seals,
 };
 use exlic_client::inflate::Budget;
 
@@ -46,8 +47,6 @@ pub struct Replica {
     pub(super) licence_requests: super::licence_request::LicenceRequests,
     pub(super) profile: super::profile::Profile,
     pub(super) ekey: super::unlock::Ekey,
-    pub(super) blobs: super::blob_relay::BlobRelay,
-    pub(super) delivery: super::delivery::Delivery,
 }
 
 impl Replica {
@@ -102,21 +101,16 @@ impl Replica {
             docs_waiting,
             ..Default::default()
         };
-        let mut counted = std::collections::HashSet::new();
-        for o in self.delivery.outgoing(None, usize::MAX)? {
+        // Counted from the keys and the stored lengths: the status bar shows this on
+        // every page, and an outbox of thousands must not be read whole for it.
+        for q in seals::outbox(&t)? {
             b.submissions_waiting += 1;
-            b.bytes_waiting += o.envelope.len() as u64;
-            for (hash, size) in &o.attachments {
-                if counted.insert(*hash) {
-                    b.bytes_waiting += size;
-                }
-            }
+            b.bytes_waiting += seals::len(&t, q.app, q.revision)?.unwrap_or(0) as u64;
         }
-        // Attachments of drafts, relayed to this enterprise's other devices.
-        for (hash, size) in self.blobs.to_upload()? {
-            if counted.insert(hash) {
-                b.bytes_waiting += size;
-            }
+        // Attachments not yet confirmed by the office: those the seals cover and those
+        // of drafts, relayed to this enterprise's other devices.
+        for (_, size) in blobs::queued(&t, Queue::Up)? {
+            b.bytes_waiting += size;
         }
         Ok(b)
     }

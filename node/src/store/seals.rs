@@ -16,6 +16,14 @@ pub fn get(txn: &impl Txn, app: DocId, revision: u32) -> Result<Option<Vec<u8>>,
         .map(|v| v.value().to_vec()))
 }
 
+/// The length of the sealed envelope of `app` at `revision`, without copying it.
+pub fn len(txn: &impl Txn, app: DocId, revision: u32) -> Result<Option<usize>, StoreError> {
+    Ok(txn
+        .table(SEALS)?
+        .get((app.0, revision))?
+        .map(|v| v.value().len()))
+}
+
 /// Every sealed envelope of `app`, oldest revision first.
 pub fn all_of(txn: &impl Txn, app: DocId) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
     let mut out = Vec::new();
