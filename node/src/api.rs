@@ -14,6 +14,7 @@ pub mod extract;
 pub mod openapi;
 pub mod operators;
 pub mod paging;
+pub mod staff;
 pub mod v1;
 
 use std::future::Future;

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,8 +16,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::error::Failure;
-use super::extract::{JsonInput, QueryParams};
-use crate::accounts::{LoginError, Sessions};
+use super::extract::QueryParams;
+use crate::accounts::Sessions;
 use crate::bureau::{Bureau, BureauError};
 
 /// What the bureau's handlers share.
@@ -35,49 +35,19 @@ pub const SUPERVISOR: &str = "supervisor";
 /// The session cookie of the supervisors' screens.
 pub const SESSION_COOKIE: &str = "exlic_bureau";
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-}
+pub use super::staff::{end_session, session_of, sign_in};
 
-/// The supervisor whose session the request carries (bearer token or the screens'
-/// cookie): (login, name).
-pub fn session_of(s: &BureauState, headers: &HeaderMap) -> Option<(String, String)> {
-    let token = bearer(headers).or_else(|| super::extract::cookie(headers, SESSION_COOKIE))?;
-    s.sessions
-        .get(token.trim(), s.bureau.now_ms())
-        .map(|(login, a)| (login, a.name))
-}
-
-/// Signs a supervisor in from address `from`: the session token, or why not.
-pub async fn sign_in(
-    s: &BureauState,
-    login: String,
-    password: String,
-    from: String,
-) -> Result<Result<String, LoginError>, Failure> {
-    let (b, sessions) = (s.bureau.clone(), s.sessions.clone());
-    Ok(tokio::task::spawn_blocking(move || {
-        b.staff
-            .check(&login, &password, &from, "login")
-            .and_then(|r| match r {
-                Ok(_) => sessions.start(&login, b.now_ms()).map(Ok),
-                Err(e) => Ok(Err(e)),
-            })
-    })
-    .await
-    .map_err(Failure::internal)??)
-}
-
-/// Ends the session of `token`.
-pub async fn end_session(s: &BureauState, token: String) {
-    let sessions = s.sessions.clone();
-    let ended = tokio::task::spawn_blocking(move || sessions.end(token.trim())).await;
-    if !matches!(ended, Ok(Ok(()))) {
-        tracing::warn!("a session could not be ended");
+impl super::staff::StaffNode for BureauState {
+    const ROLE: &'static str = SUPERVISOR;
+    const COOKIE: &'static str = SESSION_COOKIE;
+    fn staff(&self) -> &crate::accounts::Accounts {
+        &self.bureau.staff
+    }
+    fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+    fn now_ms(&self) -> i64 {
+        self.bureau.now_ms()
     }
 }
 
@@ -131,37 +101,12 @@ pub fn router(state: BureauState) -> Router {
         ));
     Router::new()
         .route("/api/v1/node", get(node))
-        .route("/api/v1/session", post(login).delete(logout))
+        .route(
+            "/api/v1/session",
+            post(super::staff::login::<BureauState>).delete(super::staff::logout::<BureauState>),
+        )
         .merge(private)
         .with_state(state)
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginInput {
-    login: String,
-    password: String,
-}
-
-async fn login(
-    State(s): State<BureauState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    JsonInput(l): JsonInput<LoginInput>,
-) -> Result<Json<serde_json::Value>, Failure> {
-    let who = l.login.clone();
-    match sign_in(&s, l.login, l.password, peer.ip().to_string()).await? {
-        Ok(token) => Ok(Json(
-            serde_json::json!({"token": token, "role": SUPERVISOR, "login": who}),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn logout(State(s): State<BureauState>, headers: HeaderMap) -> StatusCode {
-    if let Some(t) = bearer(&headers).map(str::to_owned) {
-        end_session(&s, t).await;
-    }
-    StatusCode::NO_CONTENT
 }
 
 async fn node(State(s): State<BureauState>) -> Json<serde_json::Value> {

@@ -6,15 +6,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use exlic_client::usage::{CheckOutcome, DeclarationInput, Step, StepInput, UsageView};
 
 use super::error::Failure;
 use super::extract::JsonInput;
-use crate::accounts::{LoginError, Sessions};
+use crate::accounts::Sessions;
 use crate::customs::{Customs, CustomsError};
 use crate::sync::client::SyncStatus;
 
@@ -34,16 +34,20 @@ pub const SESSION_COOKIE: &str = "exlic_customs";
 /// The one officer role (关员).
 pub const OFFICER: &str = "officer";
 
-/// The officer whose session the request carries: (login, name).
-pub fn session_of(s: &CustomsState, headers: &HeaderMap) -> Option<(String, String)> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let token = bearer.or_else(|| super::extract::cookie(headers, SESSION_COOKIE))?;
-    s.sessions
-        .get(token.trim(), s.customs.now_ms())
-        .map(|(login, a)| (login, a.name))
+pub use super::staff::{end_session, session_of, sign_in};
+
+impl super::staff::StaffNode for CustomsState {
+    const ROLE: &'static str = OFFICER;
+    const COOKIE: &'static str = SESSION_COOKIE;
+    fn staff(&self) -> &crate::accounts::Accounts {
+        &self.customs.staff
+    }
+    fn sessions(&self) -> &Arc<Sessions> {
+        &self.sessions
+    }
+    fn now_ms(&self) -> i64 {
+        self.customs.now_ms()
+    }
 }
 
 /// The signed-in officer's login, or 401.
@@ -95,36 +99,6 @@ pub async fn run<T: Send + 'static>(
         .map_err(Failure::from)
 }
 
-/// Signs an officer in from address `from`; the session token.
-pub async fn sign_in(
-    s: &CustomsState,
-    login: String,
-    password: String,
-    from: String,
-) -> Result<Result<String, LoginError>, Failure> {
-    let (c, sessions) = (s.customs.clone(), s.sessions.clone());
-    tokio::task::spawn_blocking(
-        move || -> Result<Result<String, LoginError>, CustomsError> {
-            match c.staff.check(&login, &password, &from, "login")? {
-                Ok(_) => Ok(Ok(sessions.start(&login, c.now_ms())?)),
-                Err(e) => Ok(Err(e)),
-            }
-        },
-    )
-    .await
-    .map_err(Failure::internal)?
-    .map_err(Failure::from)
-}
-
-/// Ends the session of `token`.
-pub async fn end_session(s: &CustomsState, token: String) {
-    let sessions = s.sessions.clone();
-    let ended = tokio::task::spawn_blocking(move || sessions.end(token.trim())).await;
-    if !matches!(ended, Ok(Ok(()))) {
-        tracing::warn!("a session could not be ended");
-    }
-}
-
 /// Records an officer's action in the audit trail.
 pub async fn audit(s: &CustomsState, login: String, action: &'static str, detail: String) {
     let c = s.customs.clone();
@@ -142,7 +116,10 @@ pub async fn audit(s: &CustomsState, login: String, action: &'static str, detail
 pub fn router(state: CustomsState) -> Router {
     Router::new()
         .route("/api/v1/node", get(info))
-        .route("/api/v1/session", post(login).delete(logout))
+        .route(
+            "/api/v1/session",
+            post(super::staff::login::<CustomsState>).delete(super::staff::logout::<CustomsState>),
+        )
         .route("/api/v1/declarations", post(declare))
         .route("/api/v1/declarations/{no}/{item}/{step}", post(step))
         .route("/api/v1/licences/{no}/usage", get(usage))
@@ -189,38 +166,6 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
     })
     .await?;
     Ok(Json(serde_json::to_value(v).map_err(Failure::internal)?))
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginInput {
-    login: String,
-    password: String,
-}
-
-async fn login(
-    State(s): State<CustomsState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    JsonInput(l): JsonInput<LoginInput>,
-) -> Result<Json<serde_json::Value>, Failure> {
-    let who = l.login.clone();
-    match sign_in(&s, l.login, l.password, peer.ip().to_string()).await? {
-        Ok(token) => Ok(Json(
-            serde_json::json!({"token": token, "role": OFFICER, "login": who}),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn logout(State(s): State<CustomsState>, headers: HeaderMap) -> StatusCode {
-    if let Some(t) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        end_session(&s, t.to_owned()).await;
-    }
-    StatusCode::NO_CONTENT
 }
 
 /// Checks a declaration item and, unless `check_only`, reserves it (预核扣). A refused
