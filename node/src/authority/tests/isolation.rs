@@ -109,7 +109,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     let forged = seal(&mut doc_a, id, USCC_A, &dev_b, &att);
     assert!(
         refused(
-            &a.handle(b, Request::Submit(forged)).response,
+            &a.handle(b, Request::Submit(forged.clone())).response,
             ErrorCode::BadSeal
         ),
         "seal in A's name"
@@ -117,10 +117,29 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     let as_b = seal(&mut doc_a, id, USCC_B, &dev_b, &att);
     assert!(
         refused(
-            &a.handle(b, Request::Submit(as_b)).response,
+            &a.handle(b, Request::Submit(as_b.clone())).response,
             ErrorCode::NotFound
         ),
         "B's seal over A's document"
+    );
+    // The same three in one batch: each refused as when sent alone.
+    let batch = vec![env_a.clone(), forged, as_b];
+    let r = a.handle(b, Request::SubmitMany(batch)).response;
+    let Response::Submitted(answers) = r else {
+        panic!("{r:?}")
+    };
+    let codes: Vec<bool> = answers
+        .iter()
+        .zip([ErrorCode::BadSeal, ErrorCode::BadSeal, ErrorCode::NotFound])
+        .map(|(r, c)| refused(r, c))
+        .collect();
+    assert_eq!(codes, [true; 3], "a batch: {answers:?}");
+    // A batch with an envelope that is not one breaks the protocol, as alone.
+    let h = a.handle(b, Request::SubmitMany(vec![vec![0xff; 8]]));
+    assert!(
+        h.drop_peer,
+        "a malformed envelope in a batch: {:?}",
+        h.response
     );
     assert_eq!(a.ingest.submission_count().unwrap(), submissions);
 
@@ -211,7 +230,8 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
             cursor: 0,
             docs: vec![],
         },
-        Request::Submit(env_a),
+        Request::Submit(env_a.clone()),
+        Request::SubmitMany(vec![env_a]),
         Request::BlobStatus { sha256: h, size: 1 },
         Request::BlobPut {
             sha256: h,
