@@ -82,13 +82,17 @@ fn follow(b: &Bureau, id: u32, o: &Office) -> PageOutcome {
     }
 }
 
+/// Enrols `o` with the bureau as office AA (一局); its id.
+fn follow_one(b: &Bureau, o: &Office) -> u32 {
+    b.add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
+        .unwrap()
+}
+
 #[test]
 fn a_bureau_offline_through_a_thousand_issuances_catches_up_once_each_and_cosigns() {
     let (b, _d) = bureau();
     let o = Office::new(1);
-    let id = b
-        .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
-        .unwrap();
+    let id = follow_one(&b, &o);
     o.issue(1, 4);
     assert!(matches!(follow(&b, id, &o), PageOutcome::Cosign(_)));
     // Offline while the office issues 1,000 more.
@@ -125,9 +129,7 @@ fn a_bureau_offline_through_a_thousand_issuances_catches_up_once_each_and_cosign
 fn the_national_view_finds_licences_by_number_enterprise_and_commodity_and_names_a_bad_query() {
     let (b, _d) = bureau();
     let o = Office::new(1);
-    let id = b
-        .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
-        .unwrap();
+    let id = follow_one(&b, &o);
     o.issue(1, 4);
     follow(&b, id, &o);
     let uscc = exlic_client::sample::licence().exporter[2].clone();
@@ -163,9 +165,7 @@ fn the_national_view_finds_licences_by_number_enterprise_and_commodity_and_names
 fn an_office_that_shows_two_histories_is_refused_a_cosignature_and_halted() {
     let (b, _d) = bureau();
     let o = Office::new(1);
-    let id = b
-        .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
-        .unwrap();
+    let id = follow_one(&b, &o);
     o.issue(1, 6);
     assert!(matches!(follow(&b, id, &o), PageOutcome::Cosign(_)));
     // The same office key signs a second history of the same first five entries:
@@ -197,9 +197,7 @@ fn an_office_that_shows_two_histories_is_refused_a_cosignature_and_halted() {
 fn a_checkpoint_not_signed_by_the_office_or_shrinking_raises_an_alarm() {
     let (b, _d) = bureau();
     let o = Office::new(1);
-    let id = b
-        .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
-        .unwrap();
+    let id = follow_one(&b, &o);
     o.issue(1, 3);
     let (entries, _) = o.page(0);
     let txn = o.store.read().unwrap();
@@ -218,9 +216,7 @@ fn a_checkpoint_not_signed_by_the_office_or_shrinking_raises_an_alarm() {
 fn a_standing_for_a_licence_the_office_never_logged_raises_an_alarm() {
     let (b, _d) = bureau();
     let o = Office::new(1);
-    let id = b
-        .add_office("AA", "一局", &o.root(), &["/ip4/127.0.0.1/tcp/1".into()])
-        .unwrap();
+    let id = follow_one(&b, &o);
     o.issue(1, 3);
     // A licence the office signed outside its log is used up at customs: its used-up
     // standing is logged, the licence never was. A standing signed by another key is
