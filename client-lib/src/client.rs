@@ -88,6 +88,9 @@ fn tls_config(roots: &[u8]) -> Result<rustls::ClientConfig, ClientError> {
     )
 }
 
+/// The HTTP crate of [`http_client`]'s answer, for callers that name its types.
+pub use reqwest;
+
 /// A bare `reqwest` client set up as [`Client`]'s (the `ring` TLS provider, trusting only
 /// `roots`), for callers that craft their own requests.
 pub fn http_client(roots: &[u8]) -> Result<reqwest::Client, ClientError> {

@@ -316,6 +316,14 @@ impl Store {
         Ok(BuiltDoc { doc, chunk })
     }
 
+    /// Makes every commit so far durable (one empty durable commit), for a store opened
+    /// with `durable: false` to fill it quickly.
+    pub fn persist(&self) -> Result<(), StoreError> {
+        let _cache = self.lock_cache();
+        self.db.begin_write()?.commit()?;
+        Ok(())
+    }
+
     /// Begins a read of the last committed state.
     pub fn read(&self) -> Result<ReadTransaction, StoreError> {
         Ok(self.db.begin_read()?)

@@ -26,110 +26,31 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::AutoCommit;
-use automerge::sync::{self, SyncDoc};
-use ed25519_dalek::SigningKey;
-use exlic_client::DocId;
-use exlic_client::application::ApplicationForm;
-use exlic_client::cert_request::{CertRequest, RequestKind};
-use exlic_client::invite::Invite;
-use exlic_client::protocol::{DocReply, Request, Response};
+use exlic_client::protocol::{Request, Response};
 use exlic_client::seal::{
     AttachmentDigest, SealPayload, SealedSubmission, canonical_content, sha256,
 };
 use exlic_node::authority::{self, Authority, AuthorityInfo};
-use exlic_node::clock::{Clock, SystemClock};
+use exlic_node::clock::SystemClock;
 use exlic_node::store::{Store, StoreOptions, form_doc};
 
 #[path = "common/backlog.rs"]
 mod backlog;
 #[path = "common/baselines.rs"]
 mod baselines;
+#[path = "common/fleet.rs"]
+mod fleet;
 use baselines::{arg, commit_rate, cpu_seconds, verify_rate};
-
-/// A valid USCC for enterprise `n` (GB 32100 check character computed).
-fn uscc(n: usize) -> String {
-    let first17 = format!("91350200{n:09}");
-    let c = exlic_client::uscc::check_char(&first17).expect("17 valid characters");
-    format!("{first17}{c}")
-}
-
-fn key(seed: u64, n: usize) -> SigningKey {
-    let mut b = [0u8; 32];
-    b[..8].copy_from_slice(&seed.to_le_bytes());
-    b[8..16].copy_from_slice(&(n as u64).to_le_bytes());
-    b[31] = 7;
-    SigningKey::from_bytes(&b)
-}
 
 /// Enrols, certifies and syncs one enterprise's device; returns its sealed submission.
 fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
-    let (u, device, master) = (uscc(n), key(1, n), key(2, n));
+    let fleet::Member {
+        uscc: u,
+        device,
+        doc_id: id,
+        mut doc,
+    } = fleet::enrol(a, "91350200", n);
     let peer = device.verifying_key().to_bytes();
-    let inv = Invite::from_token(&a.registry.invite(&u, "企业", 100, 30).expect("invite"))
-        .expect("token");
-    let r = a.handle(
-        peer,
-        Request::Enrol {
-            secret: inv.secret,
-            master_key: master.verifying_key().to_bytes(),
-        },
-    );
-    assert!(
-        matches!(r.response, Response::Enrolled { .. }),
-        "{:?}",
-        r.response
-    );
-    let req = CertRequest {
-        kind: RequestKind::New,
-        enterprise_uscc: u.clone(),
-        device_key: peer,
-        mobile: "13800138000".into(),
-        old_mobile: String::new(),
-        requested_at_ms: 0,
-        nonce: sha256(&peer)[..16].try_into().expect("16 bytes"),
-    }
-    .sign(&master);
-    let r = a.handle(peer, Request::Certify(req));
-    assert!(
-        matches!(r.response, Response::Certified { .. }),
-        "{:?}",
-        r.response
-    );
-
-    let id = DocId(sha256(u.as_bytes())[..16].try_into().expect("16 bytes"));
-    let mut doc = AutoCommit::new();
-    // The sample application (it passes the office's own checks at receipt).
-    let year = exlic_node::clock::china_date(SystemClock.now_ms()).year();
-    let form = ApplicationForm {
-        remarks: format!("enterprise {n}"),
-        ..exlic_client::sample::application(exlic_client::sample::NAME, &u, year.into())
-    };
-    form_doc::init(&mut doc, 0, &form).expect("form");
-    doc.commit();
-    let mut state = sync::State::new();
-    for _ in 0..10 {
-        let Some(msg) = doc.sync().generate_sync_message(&mut state) else {
-            break;
-        };
-        let r = a.handle(
-            peer,
-            Request::Sync {
-                cursor: 0,
-                docs: vec![(id, msg.encode())],
-            },
-        );
-        let Response::Sync { docs, .. } = r.response else {
-            panic!("sync: {:?}", r.response)
-        };
-        for (d, reply) in docs {
-            if let (true, DocReply::Message(m)) = (d == id, reply) {
-                doc.sync()
-                    .receive_sync_message(&mut state, sync::Message::decode(&m).expect("msg"))
-                    .expect("receive");
-            }
-        }
-    }
     // The contract scan every sealed application carries (V22), uploaded in setup.
     let contract = format!("%PDF-1.4 contract of enterprise {n}").into_bytes();
     let r = a.handle(

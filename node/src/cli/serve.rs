@@ -102,6 +102,21 @@ pub async fn serve_enterprise(
     Ok(())
 }
 
+/// Raises the open-file limit to hold `peers` connections beside the store, the HTTPS
+/// clients and the pending handshakes; warns when the system allows fewer.
+fn room_for_peers(peers: u32) {
+    let want = u64::from(peers) + 1024;
+    match rlimit::increase_nofile_limit(want) {
+        Ok(got) if got < want => tracing::warn!(
+            open_files = got,
+            max_peers = peers,
+            "the open-file limit holds fewer connections than authority.max_peers; raise the hard limit (ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+}
+
 /// Runs an authority node until `shutdown` turns true; `announce` gets its URL.
 pub async fn serve_authority(
     data_dir: PathBuf,
@@ -119,11 +134,16 @@ pub async fn serve_authority(
         .context("authority.p2p_listen")?;
     let authority = Arc::new(open_authority(&data_dir, &config, a.advertise.clone())?);
     let store = authority.store().clone();
+    let limits = sync::net::NetLimits {
+        inbound: a.max_peers,
+        ..Default::default()
+    };
+    room_for_peers(limits.inbound);
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let p2p = tokio::spawn(sync::server::run(
         authority.clone(),
         listen,
-        sync::net::NetLimits::default(),
+        limits,
         Arc::default(),
         sync::server::PeerBudget::default(),
         bound_tx,
