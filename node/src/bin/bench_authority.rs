@@ -30,7 +30,7 @@ use exlic_client::protocol::{Request, Response};
 use exlic_client::seal::{
     AttachmentDigest, SealPayload, SealedSubmission, canonical_content, sha256,
 };
-use exlic_node::authority::{self, Authority, AuthorityInfo};
+use exlic_node::authority::{self, Authority};
 use exlic_node::clock::SystemClock;
 use exlic_node::store::{Store, StoreOptions, form_doc};
 
@@ -97,17 +97,7 @@ fn main() {
         Arc::new(Store::open(&dir.join("authority.redb"), StoreOptions::default()).expect("store"));
     authority::initialise(&store).expect("initialise");
     let a = Arc::new(
-        Authority::new(
-            store,
-            Arc::new(SystemClock),
-            AuthorityInfo {
-                name: "bench".into(),
-                agency_code: "AA".into(),
-                addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-                attachment_max_bytes: 20 << 20,
-            },
-        )
-        .expect("authority"),
+        Authority::new(store, Arc::new(SystemClock), fleet::office_info()).expect("authority"),
     );
     let setup = Instant::now();
     let work: Vec<([u8; 32], Vec<u8>)> = (0..peers).map(|n| prepare(&a, n)).collect();

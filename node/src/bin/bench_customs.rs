@@ -26,7 +26,7 @@ use exlic_client::invite::CustomsInvite;
 use exlic_client::protocol::{Request, Response};
 use exlic_client::standing::{Standing, State};
 use exlic_client::usage::{DeclarationInput, Step};
-use exlic_node::authority::{self, Authority, AuthorityInfo};
+use exlic_node::authority::{self, Authority};
 use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::customs::{self, Customs};
 use exlic_node::domain::reference::Reference;
@@ -34,6 +34,8 @@ use exlic_node::store::{Store, StoreOptions, licences, usage};
 
 #[path = "common/baselines.rs"]
 mod baselines;
+#[path = "common/fleet.rs"]
+mod fleet;
 use baselines::{arg, commit_rate, cpu_seconds, verify_rate};
 
 /// Signs and keeps the standing of licences `range` at the office, in batches.
@@ -96,17 +98,8 @@ fn main() {
         Arc::new(Store::open(&dir.join("office.redb"), StoreOptions::default()).expect("store"));
     authority::initialise(&ostore).expect("initialise");
     let office_key = SigningKey::from_bytes(&authority::key_seed(&ostore).expect("seed"));
-    let a = Authority::new(
-        ostore.clone(),
-        Arc::new(SystemClock),
-        AuthorityInfo {
-            name: "bench".into(),
-            agency_code: "AA".into(),
-            addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-            attachment_max_bytes: 20 << 20,
-        },
-    )
-    .expect("authority");
+    let a = Authority::new(ostore.clone(), Arc::new(SystemClock), fleet::office_info())
+        .expect("authority");
     put_standings(&ostore, &office_key, 0..total, State::Valid);
 
     // The customs node, enrolled, having followed the whole feed.

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use automerge::sync::{self as am_sync, SyncDoc};
 use exlic_client::protocol::{DocReply, Request, Response};
-use exlic_node::authority::{Authority, AuthorityInfo};
+use exlic_node::authority::Authority;
 use exlic_node::clock::SystemClock;
 use exlic_node::config::Config;
 use exlic_node::store::{Store, form_doc};
@@ -110,12 +110,7 @@ fn populate(dir: &Path, n: usize, keep: usize) -> (Vec<Member>, [u8; 32]) {
         Authority::with_reference(
             store.clone(),
             Arc::new(SystemClock),
-            AuthorityInfo {
-                name: "bench".into(),
-                agency_code: "AA".into(),
-                addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
-                attachment_max_bytes: 20 << 20,
-            },
+            fleet::office_info(),
             Arc::new(config.reference().expect("reference")),
         )
         .expect("authority"),

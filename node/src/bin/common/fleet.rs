@@ -13,9 +13,19 @@ use exlic_client::cert_request::{CertRequest, RequestKind};
 use exlic_client::invite::Invite;
 use exlic_client::protocol::{DocReply, Request, Response};
 use exlic_client::seal::sha256;
-use exlic_node::authority::Authority;
+use exlic_node::authority::{Authority, AuthorityInfo};
 use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::store::form_doc;
+
+/// The office every bench runs: its name, agency code and attachment limit.
+pub fn office_info() -> AuthorityInfo {
+    AuthorityInfo {
+        name: "bench".into(),
+        agency_code: "AA".into(),
+        addrs: vec!["/ip4/127.0.0.1/tcp/1".into()],
+        attachment_max_bytes: 20 << 20,
+    }
+}
 
 /// A valid USCC for enterprise `n` of a bench, `region` its first eight characters
 /// (GB 32100 check character computed).
