@@ -226,9 +226,7 @@ impl Drop for Office {
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    baselines::status_kib(&pid.to_string(), "VmRSS:")
 }
 
 /// A dial-only TCP transport whose connections leave from one source address, as an

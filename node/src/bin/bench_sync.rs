@@ -126,15 +126,12 @@ fn heads_hex(h: &[automerge::ChangeHash]) -> Vec<String> {
     v
 }
 
+#[path = "common/baselines.rs"]
+mod baselines;
+
 fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| (kb / 1024.0 * 10.0).round() / 10.0)
+    baselines::status_kib("self", "VmHWM:")
+        .map(|kb| (kb as f64 / 1024.0 * 10.0).round() / 10.0)
         .unwrap_or(0.0)
 }
 

@@ -48,6 +48,14 @@ pub fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// A figure in KiB from `/proc/<pid>/status` (`pid` a number or `self`), such as
+/// `VmRSS:` or `VmHWM:`; `None` where there is no such file or line (not Linux).
+pub fn status_kib(pid: &str, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Raw redb durable commits per second of one small row each.
 pub fn commit_rate(dir: &std::path::Path, n: usize) -> f64 {
     let db = redb::Database::create(dir.join("baseline.redb")).expect("redb");
