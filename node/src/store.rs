@@ -240,6 +240,7 @@ impl Store {
     fn with_database(db: Database, options: StoreOptions) -> Result<Self, StoreError> {
         let txn = db.begin_write()?;
         tables::create_all(&txn)?;
+        certs::index_existing(&txn)?;
         txn.commit()?;
         let cap = NonZeroUsize::new(options.doc_cache.max(1)).expect("nonzero");
         let actor = ActorId::from(crate::random::bytes::<16>());

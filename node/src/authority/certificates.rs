@@ -39,10 +39,7 @@ impl Certificates {
             .and_then(|v| v.try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(1);
-        let revoked = certs::all(&txn)?
-            .into_iter()
-            .filter_map(|c| Some((c.serial, c.revoked_ms?)))
-            .collect();
+        let revoked = certs::revoked(&txn)?;
         let (now, key) = self.office.signer();
         Ok(RevocationList {
             version,
@@ -91,10 +88,10 @@ impl Certificates {
             return bad("mobile: must be 11 digits starting with 1");
         }
         let (now, key) = self.office.signer();
-        let all = certs::all(&w)?;
+        let all = certs::of_enterprise(&w, e)?;
         let active: Vec<certificates::Active> = all
             .iter()
-            .filter(|c| c.uscc == e && c.active_at(now))
+            .filter(|c| c.active_at(now))
             .map(|c| certificates::Active {
                 serial: c.serial,
                 device_key: c.device_key,
@@ -104,7 +101,7 @@ impl Certificates {
         // The device's newest certificate, expired but never revoked: 续签 renews it.
         let lapsed = all
             .iter()
-            .filter(|c| c.uscc == e && c.device_key == req.device_key)
+            .filter(|c| c.device_key == req.device_key)
             .max_by_key(|c| c.serial)
             .is_some_and(|c| c.revoked_ms.is_none() && c.not_after_ms <= now);
         let outcome =

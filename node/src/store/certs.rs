@@ -4,7 +4,7 @@
 
 use redb::ReadableTable;
 
-use super::tables::{CERT_BYTES, CERT_NONCES, CERTS, DEVICE_CERT, Txn};
+use super::tables::{CERT_BYTES, CERT_NONCES, CERTS, CERTS_OF, CERTS_REVOKED, DEVICE_CERT, Txn};
 use super::{StoreError, WriteBatch};
 
 /// One issued device certificate.
@@ -105,6 +105,50 @@ pub fn all(txn: &impl Txn) -> Result<Vec<CertRow>, StoreError> {
     Ok(out)
 }
 
+/// Every certificate of the enterprise `uscc`, oldest serial first.
+pub fn of_enterprise(txn: &impl Txn, uscc: &str) -> Result<Vec<CertRow>, StoreError> {
+    let certs = txn.table(CERTS)?;
+    let mut out = Vec::new();
+    for e in txn.table(CERTS_OF)?.range((uscc, 0)..=(uscc, u64::MAX))? {
+        let serial = e?.0.value().1;
+        if let Some(v) = certs.get(serial)? {
+            out.push(decode(serial, v.value()));
+        }
+    }
+    Ok(out)
+}
+
+/// (serial, revoked at) of every revoked certificate, lowest serial first.
+pub fn revoked(txn: &impl Txn) -> Result<Vec<(u64, i64)>, StoreError> {
+    let mut out = Vec::new();
+    for e in txn.table(CERTS_REVOKED)?.iter()? {
+        let (k, v) = e?;
+        out.push((k.value(), v.value()));
+    }
+    Ok(out)
+}
+
+/// Builds the by-enterprise and revoked indexes of a store whose certificates predate them
+/// (run at open; does nothing once they exist).
+pub(super) fn index_existing(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTableMetadata;
+    let certs = txn.open_table(CERTS)?;
+    let mut of = txn.open_table(CERTS_OF)?;
+    if certs.is_empty()? || !of.is_empty()? {
+        return Ok(());
+    }
+    let mut revoked = txn.open_table(CERTS_REVOKED)?;
+    for e in certs.iter()? {
+        let (k, v) = e?;
+        let row = decode(k.value(), v.value());
+        of.insert((row.uscc.as_str(), row.serial), ())?;
+        if let Some(at) = row.revoked_ms {
+            revoked.insert(row.serial, at)?;
+        }
+    }
+    Ok(())
+}
+
 /// One page of the certificates `admits` takes, newest serial first: `limit` after the
 /// newest `offset`, and how many it takes in all.
 pub fn newest_page(
@@ -148,6 +192,14 @@ pub fn put(w: &WriteBatch<'_>, row: &CertRow) -> Result<(), StoreError> {
             row.revoked_ms.unwrap_or(i64::MAX),
         ),
     )?;
+    w.txn()
+        .open_table(CERTS_OF)?
+        .insert((row.uscc.as_str(), row.serial), ())?;
+    let mut revoked = w.txn().open_table(CERTS_REVOKED)?;
+    match row.revoked_ms {
+        Some(at) => revoked.insert(row.serial, at)?,
+        None => revoked.remove(row.serial)?,
+    };
     Ok(())
 }
 
@@ -180,4 +232,72 @@ pub fn spend_nonce(w: &WriteBatch<'_>, nonce: [u8; 16]) -> Result<bool, StoreErr
         .open_table(CERT_NONCES)?
         .insert(nonce, ())?
         .is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn row(serial: u64, uscc: &str, revoked_ms: Option<i64>) -> CertRow {
+        CertRow {
+            serial,
+            uscc: uscc.into(),
+            device_key: [serial as u8; 32],
+            mobile: "13800138000".into(),
+            not_before_ms: 0,
+            not_after_ms: 1_000,
+            revoked_ms,
+        }
+    }
+
+    #[test]
+    fn an_enterprise_finds_its_own_and_the_list_holds_the_revoked() {
+        let (_dir, store) = Store::temp();
+        let w = store.write().unwrap();
+        for r in [row(1, "A", None), row(2, "B", None), row(3, "A", None)] {
+            issue(&w, &r, b"signed").unwrap();
+        }
+        put(&w, &row(1, "A", Some(500))).unwrap();
+        w.commit().unwrap();
+        let txn = store.read().unwrap();
+        let serials: Vec<u64> = of_enterprise(&txn, "A")
+            .unwrap()
+            .iter()
+            .map(|c| c.serial)
+            .collect();
+        assert_eq!(serials, [1, 3]);
+        assert_eq!(of_enterprise(&txn, "B").unwrap(), [row(2, "B", None)]);
+        assert!(of_enterprise(&txn, "C").unwrap().is_empty());
+        assert_eq!(revoked(&txn).unwrap(), [(1, 500)]);
+    }
+
+    #[test]
+    fn a_store_from_before_the_indexes_gets_them_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        {
+            let store = Store::open(&path, Default::default()).unwrap();
+            let w = store.write().unwrap();
+            for r in [row(1, "A", Some(7)), row(2, "B", None)] {
+                put(&w, &r).unwrap();
+            }
+            // As a store written before the indexes: only the rows.
+            w.txn()
+                .open_table(CERTS_OF)
+                .unwrap()
+                .retain(|_, _| false)
+                .unwrap();
+            w.txn()
+                .open_table(CERTS_REVOKED)
+                .unwrap()
+                .retain(|_, _| false)
+                .unwrap();
+            w.commit().unwrap();
+        }
+        let store = Store::open(&path, Default::default()).unwrap();
+        let txn = store.read().unwrap();
+        assert_eq!(of_enterprise(&txn, "A").unwrap(), [row(1, "A", Some(7))]);
+        assert_eq!(revoked(&txn).unwrap(), [(1, 7)]);
+    }
 }

@@ -101,6 +101,11 @@ pub const CERTS: TableDefinition<u64, CertRow<'static>> = TableDefinition::new("
 pub const CERT_BYTES: TableDefinition<u64, &[u8]> = TableDefinition::new("cert_bytes");
 /// Authority: device key → its newest certificate's serial.
 pub const DEVICE_CERT: TableDefinition<[u8; 32], u64> = TableDefinition::new("device_cert");
+/// Authority: (enterprise USCC, serial) of every certificate, to find an enterprise's
+/// without reading them all.
+pub const CERTS_OF: TableDefinition<(&str, u64), ()> = TableDefinition::new("certs_of");
+/// Authority: serial → revoked at (ms), for the revoked certificates only (the list).
+pub const CERTS_REVOKED: TableDefinition<u64, i64> = TableDefinition::new("certs_revoked");
 /// Authority: nonces of certificate requests already carried out.
 pub const CERT_NONCES: TableDefinition<[u8; 16], ()> = TableDefinition::new("cert_nonces");
 
@@ -266,6 +271,8 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(CERT_BYTES)?;
     txn.open_table(DEVICE_CERT)?;
     txn.open_table(CERT_NONCES)?;
+    txn.open_table(CERTS_OF)?;
+    txn.open_table(CERTS_REVOKED)?;
     txn.open_table(CERT_REQUESTS)?;
     txn.open_table(AUTHORITY_DOCS)?;
     txn.open_table(LICENCES)?;
