@@ -11,7 +11,7 @@
 //! simulation_replays_one_seed` runs that one schedule again, step for step.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::SigningKey;
 use exlic_client::DocId;
@@ -20,7 +20,6 @@ use exlic_client::invite::Invite;
 use exlic_client::protocol::{Request, Response};
 use exlic_client::status::ApplicationStatus;
 use redb::StorageBackend;
-use redb::backends::InMemoryBackend;
 
 use crate::authority::{self, Authority, AuthorityInfo};
 use crate::clock::ManualClock;
@@ -40,25 +39,60 @@ const STEPS: usize = 24;
 const FIELDS: [&str; 3] = ["remarks", "additional_info", "consignor_name"];
 
 /// A store in memory that outlives the database over it, so a node can be restarted from
-/// exactly what it had committed.
-#[derive(Debug, Clone)]
-struct Memory(Arc<InMemoryBackend>);
+/// exactly what it had made durable: writes reach `live` at once and `synced` only at
+/// `sync_data`, and a restart is a power loss (everything since the last sync is gone).
+#[derive(Debug, Clone, Default)]
+struct Memory {
+    live: Arc<Mutex<Vec<u8>>>,
+    synced: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Memory {
+    /// What the disk holds after a power loss now.
+    fn durable_image(&self) -> Vec<u8> {
+        lock(&self.synced).clone()
+    }
+
+    /// The disk after a power loss that left `image` (taken by [`Self::durable_image`]).
+    fn power_loss(&self, image: Vec<u8>) {
+        *lock(&self.live) = image.clone();
+        *lock(&self.synced) = image;
+    }
+}
+
+fn lock(m: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 impl StorageBackend for Memory {
     fn len(&self) -> Result<u64, std::io::Error> {
-        self.0.len()
+        Ok(lock(&self.live).len() as u64)
     }
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
-        self.0.read(offset, out)
+        let live = lock(&self.live);
+        let start = offset as usize;
+        let src = live
+            .get(start..start + out.len())
+            .ok_or_else(|| std::io::Error::other("read past the end"))?;
+        out.copy_from_slice(src);
+        Ok(())
     }
     fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
-        self.0.set_len(len)
+        lock(&self.live).resize(len as usize, 0);
+        Ok(())
     }
     fn sync_data(&self) -> Result<(), std::io::Error> {
-        self.0.sync_data()
+        let live = lock(&self.live).clone();
+        *lock(&self.synced) = live;
+        Ok(())
     }
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
-        self.0.write(offset, data)
+        let mut live = lock(&self.live);
+        let start = offset as usize;
+        live.get_mut(start..start + data.len())
+            .ok_or_else(|| std::io::Error::other("write past the end"))?
+            .copy_from_slice(data);
+        Ok(())
     }
 }
 
@@ -167,7 +201,7 @@ fn open_enterprise(mem: &Memory, clock: &Arc<ManualClock>) -> Arc<Enterprise> {
 
 /// A throwaway enterprise, to hold a device's place while it restarts.
 fn blank_enterprise(clock: &Arc<ManualClock>) -> Arc<Enterprise> {
-    let mem = Memory(Arc::new(InMemoryBackend::new()));
+    let mem = Memory::default();
     {
         let store = Store::open_backend(mem.clone(), options()).expect("store");
         let block = NumberBlock::parse("249999400000560600000:1").expect("block");
@@ -185,7 +219,7 @@ impl World {
     fn with_blocks(seed: u64, devices: usize, numbers: u64) -> Self {
         crate::random::seed_this_thread(Some(seed));
         let clock = Arc::new(ManualClock::at(START_MS));
-        let auth_mem = Memory(Arc::new(InMemoryBackend::new()));
+        let auth_mem = Memory::default();
         let auth = open_authority(&auth_mem, &clock);
         let master = SigningKey::from_bytes(&crate::random::bytes());
         let mut devs = Vec::new();
@@ -195,7 +229,7 @@ impl World {
                 .invite(USCC, "厦门示例化工进出口有限公司", numbers, 30)
                 .expect("invite");
             let inv = Invite::from_token(&token).expect("token");
-            let mem = Memory(Arc::new(InMemoryBackend::new()));
+            let mem = Memory::default();
             {
                 let store = Store::open_backend(mem.clone(), options()).expect("store");
                 let block =
@@ -323,8 +357,10 @@ impl World {
         let dev = &mut self.devices[d];
         // Drop the role and its store (no two databases over one memory), then reopen them
         // from what was committed.
+        let image = dev.mem.durable_image();
         let old = std::mem::replace(&mut dev.ent, blank_enterprise(&self.clock));
         drop(old);
+        dev.mem.power_loss(image);
         dev.ent = open_enterprise(&dev.mem, &self.clock);
     }
 
@@ -332,8 +368,10 @@ impl World {
         for d in 0..self.devices.len() {
             self.disconnect(d);
         }
-        let placeholder = open_authority(&Memory(Arc::new(InMemoryBackend::new())), &self.clock);
+        let placeholder = open_authority(&Memory::default(), &self.clock);
+        let image = self.auth_mem.durable_image();
         drop(std::mem::replace(&mut self.auth, placeholder));
+        self.auth_mem.power_loss(image);
         self.auth = open_authority(&self.auth_mem, &self.clock);
     }
 

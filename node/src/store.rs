@@ -287,11 +287,7 @@ impl Store {
         let cache = self.lock_cache();
         let mut txn = self.db.begin_write()?;
         if !self.options.durable {
-            txn.set_durability(Durability::None).map_err(|e| {
-                StoreError::Db(redb::Error::from(redb::StorageError::from(
-                    std::io::Error::other(e.to_string()),
-                )))
-            })?;
+            not_durable(&mut txn)?;
         }
         Ok(WriteBatch {
             store: self,
@@ -544,6 +540,14 @@ impl<'s> WriteBatch<'s> {
         self.txn.take();
     }
 
+    /// Commits without waiting for the disk, for a write that acknowledges nothing to
+    /// anyone (a sync answer that stored no change): the next durable commit makes it
+    /// durable with its own; a crash before that loses it, which costs a peer a resend.
+    pub fn commit_unacknowledged(mut self) -> Result<(), StoreError> {
+        not_durable(self.txn.as_mut().expect("open until commit"))?;
+        self.commit()
+    }
+
     /// Commits durably. On failure every touched document is evicted from the cache.
     pub fn commit(mut self) -> Result<(), StoreError> {
         let txn = self.txn.take().expect("open until commit");
@@ -576,6 +580,15 @@ impl Drop for WriteBatch<'_> {
             self.cache.docs.pop(&id);
         }
     }
+}
+
+/// Lets `txn` commit without waiting for the disk.
+fn not_durable(txn: &mut WriteTransaction) -> Result<(), StoreError> {
+    txn.set_durability(Durability::None).map_err(|e| {
+        StoreError::Db(redb::Error::from(redb::StorageError::from(
+            std::io::Error::other(e.to_string()),
+        )))
+    })
 }
 
 /// Reads the `META` entry `key`.

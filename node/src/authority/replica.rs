@@ -96,6 +96,7 @@ impl Replica {
             }
         }
         let mut w = self.office.store.write()?;
+        let mut stored_changes = false;
         let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(decoded.len());
         let mut decoded = decoded.into_iter().peekable();
         while decoded.peek().is_some() {
@@ -130,6 +131,7 @@ impl Replica {
             for (doc, msg) in accepted {
                 match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
                     Ok(changed) => {
+                        stored_changes |= changed;
                         if changed {
                             feed::push(&w, e, doc, states.peer())?;
                             self.licence_requests.note(&mut w, e, doc)?;
@@ -173,7 +175,14 @@ impl Replica {
                 replies.push((doc, DocReply::Message(m)));
             }
         }
-        w.commit()?;
+        // The answer acknowledges the changes it received: those wait for the disk (the
+        // simulation's restarts are power losses and find it if they do not). An answer
+        // that stored none (sync state, a new empty document) needs not.
+        if stored_changes {
+            w.commit()?;
+        } else {
+            w.commit_unacknowledged()?;
+        }
         Ok(Handled::ok(Response::Sync {
             cursor: page.cursor,
             docs: replies,

@@ -214,6 +214,11 @@ impl Office {
         rss_kib(self.child.id()).unwrap_or(0) as f64 / 1024.0
     }
 
+    /// CPU seconds the office process has used so far.
+    fn cpu_s(&self) -> f64 {
+        baselines::cpu_seconds_of(&self.child.id().to_string())
+    }
+
     /// Stops the office as an operator would (SIGTERM) and waits for it.
     fn stop(mut self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
@@ -600,6 +605,7 @@ fn main() {
     let mut cmds = Vec::with_capacity(connections);
     let mut tasks = Vec::with_capacity(connections);
     let t0 = Instant::now();
+    let cpu0 = (office.cpu_s(), baselines::cpu_seconds());
     let mut rounds: Vec<Round> = Vec::new();
     let mut latest: Vec<Vec<automerge::ChangeHash>> = vec![Vec::new(); connections];
     let mut take = |r: Result<Round, String>, rounds: &mut Vec<Round>| {
@@ -631,6 +637,11 @@ fn main() {
         take(r, &mut rounds);
     }
     let connect_s = t0.elapsed().as_secs_f64();
+    let cores = |used: f64| (used / connect_s * 100.0).round() / 100.0;
+    let (office_cores, clients_cores) = (
+        cores(office.cpu_s() - cpu0.0),
+        cores(baselines::cpu_seconds() - cpu0.1),
+    );
     let connected_rss = office.rss_mib();
     let answers_connected = rt.block_on(office_answers(&http, &office.url));
     let mut first_connects: Vec<Duration> = rounds.iter().map(|r| r.synced).collect();
@@ -730,6 +741,10 @@ fn main() {
                 "p99": quantile_ms(&mut first_connects, 0.99),
             },
             "changes_synced_per_s": r1(synced_per_s),
+            "cores_busy_while_connecting": {
+                "office": office_cores,
+                "clients": clients_cores,
+            },
             "reconnects": recon.len(),
             "reconnect_rate_per_s": r1(recon.len() as f64 / recon_s),
             "reconnect_ms": {

@@ -38,7 +38,12 @@ pub fn verify_rate(dur: Duration) -> f64 {
 /// CPU time this process has used so far (user + system), seconds, from /proc (Linux);
 /// zero elsewhere.
 pub fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    cpu_seconds_of("self")
+}
+
+/// CPU time the process `pid` (a number or `self`) has used so far, as [`cpu_seconds`].
+pub fn cpu_seconds_of(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
