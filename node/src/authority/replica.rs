@@ -175,11 +175,12 @@ impl Replica {
                 replies.push((doc, DocReply::Message(m)));
             }
         }
-        // The answer acknowledges the changes it received: those wait for the disk (the
-        // simulation's restarts are power losses and find it if they do not). An answer
-        // that stored none (sync state, a new empty document) needs not.
+        // The answer acknowledges the changes it received: those wait for the disk, shared
+        // with the other peers' answers waiting at the same time (the simulation's restarts
+        // are power losses and find it if they do not). An answer that stored none (sync
+        // state, a new empty document) needs not.
         if stored_changes {
-            w.commit()?;
+            self.office.store.commit_shared(w)?;
         } else {
             w.commit_unacknowledged()?;
         }
