@@ -571,6 +571,8 @@ fn main() {
     let reconnect_rate = arg("--reconnect-rate", 100);
     let attack_rate = arg("--attack-rate", 50);
     let soak_s = arg("--soak", 0) as u64;
+    // The office's document cache ([store] doc_cache); 0 keeps what `exlic init` wrote.
+    let doc_cache = arg("--doc-cache", 0);
     rlimit::increase_nofile_limit(connections as u64 * 2 + 4096).expect("open-file limit");
 
     let tmp = std::env::temp_dir().join(format!("exlic-bench-office-{}", std::process::id()));
@@ -595,6 +597,14 @@ fn main() {
         &["authority", "staff", "--login", "admin", "--role", "admin"],
         &dir,
     );
+    if doc_cache > 0 {
+        let path = dir.join("config.toml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        let (before, after) = text.split_once("doc_cache = ").expect("a doc_cache line");
+        let rest = after.split_once('\n').map(|(_, r)| r).unwrap_or("");
+        std::fs::write(&path, format!("{before}doc_cache = {doc_cache}\n{rest}"))
+            .expect("config written");
+    }
     let setup = Instant::now();
     let (members, root) = populate(&dir, enterprises, connections);
     let setup_s = setup.elapsed().as_secs_f64();
@@ -673,6 +683,7 @@ fn main() {
 
     // Ingest over the held connections: every enterprise syncs one more change at once.
     let t_held = Instant::now();
+    let cpu_held = (office.cpu_s(), baselines::cpu_seconds());
     for c in &cmds {
         let _ = c.send(Cmd::Change);
     }
@@ -682,6 +693,11 @@ fn main() {
         take(r, &mut held);
     }
     let held_s = t_held.elapsed().as_secs_f64();
+    let held_cores = |used: f64| (used / held_s * 100.0).round() / 100.0;
+    let (held_office_cores, held_clients_cores) = (
+        held_cores(office.cpu_s() - cpu_held.0),
+        held_cores(baselines::cpu_seconds() - cpu_held.1),
+    );
     let mut held_times: Vec<Duration> = held.iter().map(|r| r.synced).collect();
     let mut first_connects: Vec<Duration> = rounds.iter().map(|r| r.synced).collect();
     let honest_connect_max = rounds.iter().map(|r| r.connect).max().unwrap_or_default();
@@ -771,6 +787,7 @@ fn main() {
             "store_mib": r1(store_mib),
             "setup_s": r1(setup_s),
             "connections": connections,
+            "doc_cache": Config::load(&dir).map(|c| c.store.doc_cache).unwrap_or_default(),
             "office_rss_mib": {
                 "idle": r1(idle_rss),
                 "all_connected": r1(connected_rss),
@@ -786,6 +803,10 @@ fn main() {
                 "sync_ms_p50": quantile_ms(&mut held_times, 0.5),
                 "sync_ms_p99": quantile_ms(&mut held_times, 0.99),
                 "vs_slower_baseline": (held_per_s / slower * 1000.0).round() / 1000.0,
+                "cores_busy": {
+                    "office": held_office_cores,
+                    "clients": held_clients_cores,
+                },
             },
             "cores_busy_while_connecting": {
                 "office": office_cores,
