@@ -414,6 +414,34 @@ async fn sync_change(
     Err("the document did not settle in 10 rounds".into())
 }
 
+/// A timed phase of the bench and the CPU the office and the clients used in it.
+struct Phase {
+    started: Instant,
+    office_cpu_s: f64,
+    clients_cpu_s: f64,
+}
+
+impl Phase {
+    fn start(office: &Office) -> Self {
+        Self {
+            started: Instant::now(),
+            office_cpu_s: office.cpu_s(),
+            clients_cpu_s: baselines::cpu_seconds(),
+        }
+    }
+
+    /// Seconds since the start, and the cores the office and the clients kept busy.
+    fn end(&self, office: &Office) -> (f64, serde_json::Value) {
+        let secs = self.started.elapsed().as_secs_f64();
+        let cores = |used: f64| (used / secs * 100.0).round() / 100.0;
+        let busy = serde_json::json!({
+            "office": cores(office.cpu_s() - self.office_cpu_s),
+            "clients": cores(baselines::cpu_seconds() - self.clients_cpu_s),
+        });
+        (secs, busy)
+    }
+}
+
 /// What one connection of an enterprise saw.
 #[derive(Debug)]
 struct Round {
@@ -640,8 +668,7 @@ fn main() {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
     let mut cmds = Vec::with_capacity(connections);
     let mut tasks = Vec::with_capacity(connections);
-    let t0 = Instant::now();
-    let cpu0 = (office.cpu_s(), baselines::cpu_seconds());
+    let connecting = Phase::start(&office);
     let mut rounds: Vec<Round> = Vec::new();
     let mut latest: Vec<Vec<automerge::ChangeHash>> = vec![Vec::new(); connections];
     let mut take = |r: Result<Round, String>, rounds: &mut Vec<Round>| {
@@ -672,18 +699,12 @@ fn main() {
         let r = rt.block_on(out_rx.recv()).expect("results");
         take(r, &mut rounds);
     }
-    let connect_s = t0.elapsed().as_secs_f64();
-    let cores = |used: f64| (used / connect_s * 100.0).round() / 100.0;
-    let (office_cores, clients_cores) = (
-        cores(office.cpu_s() - cpu0.0),
-        cores(baselines::cpu_seconds() - cpu0.1),
-    );
+    let (connect_s, connect_cores) = connecting.end(&office);
     let connected_rss = office.rss_mib();
     let answers_connected = rt.block_on(office_answers(&http, &office.url));
 
     // Ingest over the held connections: every enterprise syncs one more change at once.
-    let t_held = Instant::now();
-    let cpu_held = (office.cpu_s(), baselines::cpu_seconds());
+    let holding = Phase::start(&office);
     for c in &cmds {
         let _ = c.send(Cmd::Change);
     }
@@ -692,12 +713,7 @@ fn main() {
         let r = rt.block_on(out_rx.recv()).expect("results");
         take(r, &mut held);
     }
-    let held_s = t_held.elapsed().as_secs_f64();
-    let held_cores = |used: f64| (used / held_s * 100.0).round() / 100.0;
-    let (held_office_cores, held_clients_cores) = (
-        held_cores(office.cpu_s() - cpu_held.0),
-        held_cores(baselines::cpu_seconds() - cpu_held.1),
-    );
+    let (held_s, held_cores) = holding.end(&office);
     let mut held_times: Vec<Duration> = held.iter().map(|r| r.synced).collect();
     let mut first_connects: Vec<Duration> = rounds.iter().map(|r| r.synced).collect();
     let honest_connect_max = rounds.iter().map(|r| r.connect).max().unwrap_or_default();
@@ -803,15 +819,9 @@ fn main() {
                 "sync_ms_p50": quantile_ms(&mut held_times, 0.5),
                 "sync_ms_p99": quantile_ms(&mut held_times, 0.99),
                 "vs_slower_baseline": (held_per_s / slower * 1000.0).round() / 1000.0,
-                "cores_busy": {
-                    "office": held_office_cores,
-                    "clients": held_clients_cores,
-                },
+                "cores_busy": held_cores,
             },
-            "cores_busy_while_connecting": {
-                "office": office_cores,
-                "clients": clients_cores,
-            },
+            "cores_busy_while_connecting": connect_cores,
             "reconnects": recon.len(),
             "reconnect_rate_per_s": r1(recon.len() as f64 / recon_s),
             "reconnect_ms": {
