@@ -1,6 +1,7 @@
 //! A hostile peer on a real libp2p connection to a running authority: garbage, truncated
-//! and oversized frames on the exlic protocol. Each time the authority drops that peer's
-//! connection, stores nothing, and keeps serving an honest enterprise node.
+//! and oversized frames on the exlic protocol (the authority drops that peer's connection
+//! and stores nothing), a flood of requests (held to the peer's budget), and handshakes
+//! never finished; each time the authority keeps serving an honest enterprise node.
 
 use std::time::Duration;
 
@@ -68,10 +69,9 @@ fn frame(body: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Connects as an unknown peer, sends `bytes`, and reports whether the authority closed the
-/// connection within a few seconds.
-async fn attack(addr: Multiaddr, authority: PeerId, bytes: Vec<u8>) -> bool {
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+/// A peer with a new identity speaking the exlic protocol in raw frames.
+fn hostile_swarm() -> libp2p::Swarm<Hostile> {
+    libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_tcp(
             tcp::Config::default(),
@@ -91,7 +91,13 @@ async fn attack(addr: Multiaddr, authority: PeerId, bytes: Vec<u8>) -> bool {
         })
         .unwrap()
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
+        .build()
+}
+
+/// Connects as an unknown peer, sends `bytes`, and reports whether the authority closed the
+/// connection within a few seconds.
+async fn attack(addr: Multiaddr, authority: PeerId, bytes: Vec<u8>) -> bool {
+    let mut swarm = hostile_swarm();
     swarm.dial(addr).unwrap();
     let deadline = tokio::time::sleep(Duration::from_secs(8));
     tokio::pin!(deadline);
@@ -276,4 +282,121 @@ fn a_host_that_never_finishes_its_handshakes_does_not_lock_an_honest_enterprise_
     });
     stop.store(true, Ordering::Relaxed);
     rt.block_on(attack).unwrap();
+}
+
+/// Answers a flooding peer got: all of them, and those refused for its budget.
+#[derive(Debug, Default)]
+struct FloodCount {
+    answered: std::sync::atomic::AtomicUsize,
+    limited: std::sync::atomic::AtomicUsize,
+}
+
+/// Keeps `in_flight` requests outstanding on one connection until `stop`: as each answer
+/// arrives, the next request goes out.
+async fn flood(
+    addr: Multiaddr,
+    authority: PeerId,
+    in_flight: usize,
+    count: std::sync::Arc<FloodCount>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use exlic_client::protocol::{ErrorCode, Request, Response};
+    use std::sync::atomic::Ordering;
+    let req = frame(
+        &Request::Sync {
+            cursor: 0,
+            docs: vec![],
+        }
+        .encode(),
+    );
+    let mut swarm = hostile_swarm();
+    swarm.dial(addr).unwrap();
+    while !stop.load(Ordering::Relaxed) {
+        let ev = tokio::select! {
+            ev = swarm.select_next_some() => ev,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+        };
+        match ev {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == authority => {
+                for _ in 0..in_flight {
+                    swarm
+                        .behaviour_mut()
+                        .rr
+                        .send_request(&authority, req.clone());
+                }
+            }
+            SwarmEvent::Behaviour(HostileEvent::Rr(request_response::Event::Message {
+                message: request_response::Message::Response { response, .. },
+                ..
+            })) => {
+                count.answered.fetch_add(1, Ordering::Relaxed);
+                let limited = response.len() > 4
+                    && matches!(
+                        Response::decode(&response[4..]),
+                        Ok(Response::Error {
+                            code: ErrorCode::RateLimited,
+                            ..
+                        })
+                    );
+                if limited {
+                    count.limited.fetch_add(1, Ordering::Relaxed);
+                }
+                swarm
+                    .behaviour_mut()
+                    .rr
+                    .send_request(&authority, req.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A peer that keeps 64 requests in flight at once gets the few its budget allows and
+/// `RateLimited` for the rest, while an honest enterprise keeps syncing beside it.
+#[test]
+fn a_peer_flooding_requests_is_held_to_its_budget_and_an_honest_enterprise_syncs() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let (adir, edir) = enrolled_pair(root.path());
+    let auth = Node::start(&adir);
+    let ent = Node::start(&edir);
+    let rt = runtime();
+    let (a, e) = (auth.client(), ent.client());
+    let info = rt.block_on(a.authority_info()).unwrap();
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(&info.public_key, &mut key).unwrap();
+    let authority = exlic_node::sync::net::peer_id(&key).unwrap();
+    let addr: Multiaddr = info.p2p_addrs[0].parse().unwrap();
+    let (count, stop) = (
+        Arc::new(FloodCount::default()),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let flooding = rt.spawn(flood(addr, authority, 64, count.clone(), stop.clone()));
+    rt.block_on(async {
+        wait_for(30, "the flood answered", || async {
+            (count.answered.load(Ordering::Relaxed) >= 500).then_some(())
+        })
+        .await;
+        let v = e.create_application(&full_form()).await.unwrap();
+        wait_for(30, "the honest node to sync during the flood", || async {
+            let h = a.doc_heads(v.id).await.ok()?;
+            (h.heads == e.application(v.id).await.ok()?.heads).then_some(())
+        })
+        .await;
+    });
+    stop.store(true, Ordering::Relaxed);
+    rt.block_on(flooding).unwrap();
+    let (answered, limited) = (
+        count.answered.load(Ordering::Relaxed),
+        count.limited.load(Ordering::Relaxed),
+    );
+    assert!(
+        limited > 0,
+        "{answered} answers, none RateLimited: no budget"
+    );
+    assert!(
+        limited < answered,
+        "{answered} answers, all RateLimited: the budget admits nothing"
+    );
 }
