@@ -69,6 +69,13 @@ fn frame(body: &[u8]) -> Vec<u8> {
     v
 }
 
+/// The authority's libp2p identity, from its public key.
+fn authority_peer(info: &exlic_client::authority::AuthorityInfo) -> PeerId {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(&info.public_key, &mut key).unwrap();
+    exlic_node::sync::net::peer_id(&key).unwrap()
+}
+
 /// A peer with a new identity speaking the exlic protocol in raw frames.
 fn hostile_swarm() -> libp2p::Swarm<Hostile> {
     libp2p::SwarmBuilder::with_new_identity()
@@ -132,9 +139,7 @@ fn garbage_truncated_and_oversized_frames_drop_only_that_peer() {
     let (a, e) = (auth.client(), ent.client());
     rt.block_on(async {
         let info = a.authority_info().await.unwrap();
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(&info.public_key, &mut key).unwrap();
-        let authority = exlic_node::sync::net::peer_id(&key).unwrap();
+        let authority = authority_peer(&info);
         let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
         let docs_before = info.docs_held;
 
@@ -364,9 +369,7 @@ fn a_peer_flooding_requests_is_held_to_its_budget_and_an_honest_enterprise_syncs
     let rt = runtime();
     let (a, e) = (auth.client(), ent.client());
     let info = rt.block_on(a.authority_info()).unwrap();
-    let mut key = [0u8; 32];
-    hex::decode_to_slice(&info.public_key, &mut key).unwrap();
-    let authority = exlic_node::sync::net::peer_id(&key).unwrap();
+    let authority = authority_peer(&info);
     let addr: Multiaddr = info.p2p_addrs[0].parse().unwrap();
     let (count, stop) = (
         Arc::new(FloodCount::default()),

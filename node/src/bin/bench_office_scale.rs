@@ -100,9 +100,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Enrols `n` enterprises with the office in `dir` (stopped); returns the first `keep`.
-fn populate(dir: &Path, n: usize, keep: usize) -> (Vec<Member>, [u8; 32]) {
-    let config = Config::load(dir).expect("config");
+/// Enrols `n` enterprises with the office in `dir` (stopped, configured by `config`); returns
+/// the first `keep`.
+fn populate(dir: &Path, config: &Config, n: usize, keep: usize) -> (Vec<Member>, [u8; 32]) {
     let store = Arc::new(
         Store::open(
             &dir.join("node.redb"),
@@ -625,16 +625,13 @@ fn main() {
         &["authority", "staff", "--login", "admin", "--role", "admin"],
         &dir,
     );
+    let mut config = Config::load(&dir).expect("config");
     if doc_cache > 0 {
-        let path = dir.join("config.toml");
-        let text = std::fs::read_to_string(&path).expect("config");
-        let (before, after) = text.split_once("doc_cache = ").expect("a doc_cache line");
-        let rest = after.split_once('\n').map(|(_, r)| r).unwrap_or("");
-        std::fs::write(&path, format!("{before}doc_cache = {doc_cache}\n{rest}"))
-            .expect("config written");
+        config.store.doc_cache = doc_cache;
+        config.save(&dir).expect("config written");
     }
     let setup = Instant::now();
-    let (members, root) = populate(&dir, enterprises, connections);
+    let (members, root) = populate(&dir, &config, enterprises, connections);
     let setup_s = setup.elapsed().as_secs_f64();
     let store_mib = std::fs::metadata(dir.join("node.redb"))
         .map(|m| m.len())
@@ -803,7 +800,7 @@ fn main() {
             "store_mib": r1(store_mib),
             "setup_s": r1(setup_s),
             "connections": connections,
-            "doc_cache": Config::load(&dir).map(|c| c.store.doc_cache).unwrap_or_default(),
+            "doc_cache": config.store.doc_cache,
             "office_rss_mib": {
                 "idle": r1(idle_rss),
                 "all_connected": r1(connected_rss),
