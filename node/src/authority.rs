@@ -152,6 +152,16 @@ pub struct Handled {
     pub drop_peer: bool,
 }
 
+impl From<crate::store::group::Abandoned> for AuthorityError {
+    /// A batch abandoned by its writer, as the storage failure it is.
+    fn from(a: crate::store::group::Abandoned) -> Self {
+        Self::Store(StoreError::Batch {
+            message: a.to_string(),
+            disk_full: false,
+        })
+    }
+}
+
 impl AuthorityError {
     /// Input that cannot be used.
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -250,6 +260,7 @@ impl Authority {
                 licence_requests: licence_requests.clone(),
                 profiles: profiles.clone(),
                 unlocks: unlocks.clone(),
+                batches: Arc::default(),
             },
             ingest: ingest::Ingest {
                 office: office.clone(),

@@ -31,6 +31,7 @@ pub mod customs;
 pub mod domain;
 pub mod ekey;
 pub mod enterprise;
+pub mod par;
 pub mod random;
 pub mod replica;
 #[cfg(test)]
@@ -49,7 +50,7 @@ mod tests {
 
     /// Lowest first. Modules on one line share a rank and may not import each other.
     const LAYERS: &[&[&str]] = &[
-        &["clock", "random", "tls"],
+        &["clock", "par", "random", "tls"],
         &["domain"],
         &["store"],
         &["replica", "ekey", "accounts", "upstream"],

@@ -42,14 +42,6 @@ enum Prepared {
     Job(Box<IngestJob>),
 }
 
-/// A batch abandoned by its writer, as the storage failure it is.
-fn abandoned(a: crate::store::group::Abandoned) -> AuthorityError {
-    AuthorityError::Store(StoreError::Batch {
-        message: a.to_string(),
-        disk_full: false,
-    })
-}
-
 /// Submissions and receipts.
 #[derive(Debug, Clone)]
 pub struct Ingest {
@@ -67,7 +59,7 @@ impl Ingest {
             Prepared::Job(job) => self
                 .group
                 .run(*job, |jobs| self.ingest_batch(jobs))
-                .map_err(abandoned)?,
+                .map_err(AuthorityError::from)?,
         }
     }
 
@@ -80,27 +72,8 @@ impl Ingest {
         e: &str,
         envs: &[Vec<u8>],
     ) -> Result<Vec<Handled>, AuthorityError> {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, envs.len().max(1));
-        let chunk = envs.len().div_ceil(threads).max(1);
-        let prepared: Vec<Result<Prepared, AuthorityError>> = std::thread::scope(|s| {
-            let parts: Vec<_> = envs
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|env| self.prepare(e, env))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().expect("a submission check panicked"))
-                .collect()
-        });
+        // Checked on every core; stored together below.
+        let prepared = crate::par::par_map(envs.iter().collect(), |env| self.prepare(e, env));
         let mut answers: Vec<Option<Handled>> = Vec::with_capacity(envs.len());
         let mut jobs = Vec::new();
         for p in prepared {
@@ -115,7 +88,7 @@ impl Ingest {
         let mut stored = self
             .group
             .run_many(jobs, |jobs| self.ingest_batch(jobs))
-            .map_err(abandoned)?
+            .map_err(AuthorityError::from)?
             .into_iter();
         answers
             .into_iter()

@@ -4,7 +4,10 @@
 //! read from its cursor a page at a time.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use automerge::sync;
 
 use exlic_client::DocId;
 use exlic_client::inflate::Budget;
@@ -18,7 +21,80 @@ use super::unlocks::Unlocks;
 use super::{AuthorityError, Handled};
 use crate::domain::replication::{self, Access, DocFacts, Entry, ScanCap};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
-use crate::store::{StoreError, Txn, cases, feed, kind};
+use crate::store::group::GroupCommit;
+use crate::store::{StoreError, Txn, WriteBatch, cases, feed, kind};
+
+/// How long sync requests run one transaction each after one broke the protocol inside a
+/// batch (see [`Replica::sync_batch`]).
+pub const BATCH_PAUSE_MS: i64 = 10_000;
+
+/// A sync request's answer, or why it has none.
+type SyncResult = Result<Handled, AuthorityError>;
+
+/// A sync request, decoded, waiting for the writer.
+#[derive(Debug)]
+pub(super) struct SyncJob {
+    e: String,
+    cursor: u64,
+    /// The documents the request names (the feed page leaves them out).
+    seen: HashSet<DocId>,
+    docs: Vec<(DocId, sync::Message)>,
+    states: PeerStates,
+}
+
+impl SyncJob {
+    /// Decodes a request's messages without the writer, charging what their compressed
+    /// content inflates to against one budget; a protocol violation is the refusal.
+    pub(super) fn decode(
+        e: &str,
+        cursor: u64,
+        docs: Vec<(DocId, Vec<u8>)>,
+        states: PeerStates,
+    ) -> Result<Self, Handled> {
+        let mut seen = HashSet::new();
+        let mut budget = Budget::default();
+        let mut decoded = Vec::with_capacity(docs.len());
+        for (doc, bytes) in docs {
+            if !seen.insert(doc) {
+                return Err(Handled::violation(format!("document {doc} appears twice")));
+            }
+            match PeerStates::decode(doc, &bytes, &mut budget) {
+                Ok(m) => decoded.push((doc, m)),
+                Err(err) => return Err(Handled::violation(err.to_string())),
+            }
+        }
+        Ok(Self {
+            e: e.to_owned(),
+            cursor,
+            seen,
+            docs: decoded,
+            states,
+        })
+    }
+}
+
+/// Sync requests answered together, and the pause after one broke the protocol.
+#[derive(Debug, Default)]
+pub(super) struct SyncBatches {
+    group: GroupCommit<SyncJob, (PeerStates, SyncResult)>,
+    /// Office clock time (ms) until which requests are not batched.
+    paused_until_ms: AtomicI64,
+}
+
+impl SyncBatches {
+    pub(super) fn paused(&self, now_ms: i64) -> bool {
+        now_ms < self.paused_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn pause(&self, now_ms: i64) {
+        self.paused_until_ms
+            .fetch_max(now_ms + BATCH_PAUSE_MS, Ordering::Relaxed);
+        tracing::warn!(
+            pause_ms = BATCH_PAUSE_MS,
+            "a sync request broke the protocol inside a batch; answering one at a time for a while"
+        );
+    }
+}
 
 /// Documents, feeds and each peer's sync state.
 #[derive(Debug, Clone)]
@@ -28,6 +104,7 @@ pub struct Replica {
     pub(super) licence_requests: LicenceRequests,
     pub(super) profiles: Profiles,
     pub(super) unlocks: Unlocks,
+    pub(super) batches: Arc<SyncBatches>,
 }
 
 impl Replica {
@@ -51,65 +128,132 @@ impl Replica {
         cursor: u64,
         docs: Vec<(DocId, Vec<u8>)>,
     ) -> Result<Handled, AuthorityError> {
-        let mut states = {
+        let states = {
             let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
             s.remove(&peer).unwrap_or_else(|| PeerStates::new(peer))
         };
         let started = std::time::Instant::now();
         let n = docs.len();
-        let result = self.sync_inner(&mut states, e, cursor, docs);
+        // Decoding (and the inflate check) needs no writer: it runs before joining a batch.
+        // A request refused here forgets the session state.
+        let job = match SyncJob::decode(e, cursor, docs, states) {
+            Ok(job) => job,
+            Err(refused) => return Ok(refused),
+        };
+        let (states, result) = if self.batches.paused(self.office.clock.now_ms()) {
+            self.sync_batch(vec![job])
+                .pop()
+                .expect("one answer per job")
+        } else {
+            self.batches.group.run(job, |jobs| self.sync_batch(jobs))?
+        };
         tracing::debug!(
             docs = n,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "sync request handled"
         );
-        match &result {
-            Ok(h) if !h.drop_peer => {
-                self.sessions
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(peer, states);
-            }
-            _ => {} // a failed or hostile request forgets the session state
-        }
+        if matches!(&result, Ok(h) if !h.drop_peer) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(peer, states);
+        } // a failed or hostile request forgets the session state
         result
     }
 
-    fn sync_inner(
-        &self,
-        states: &mut PeerStates,
-        e: &str,
-        cursor: u64,
-        docs: Vec<(DocId, Vec<u8>)>,
-    ) -> Result<Handled, AuthorityError> {
-        // Decoding (and the inflate check) needs no writer: it runs before taking it.
-        let mut seen = HashSet::new();
-        let mut budget = Budget::default();
-        let mut decoded = Vec::with_capacity(docs.len());
-        for (doc, bytes) in docs {
-            if !seen.insert(doc) {
-                return Ok(Handled::violation(format!("document {doc} appears twice")));
+    /// Answers a batch of sync requests in one write transaction: concurrent peers' answers
+    /// share its commit (and one flush, see [`crate::store::Store::commit_shared`]) instead
+    /// of paying one each. A request that breaks the protocol must leave nothing behind, and
+    /// redb cannot roll back part of a transaction: the transaction is aborted, the others'
+    /// in-memory sync states are undone, the breaker gets its refusal and the rest run
+    /// again. So that a hostile peer cannot make the office redo others' work at will,
+    /// requests then run one transaction each for [`BATCH_PAUSE_MS`].
+    pub(super) fn sync_batch(&self, mut jobs: Vec<SyncJob>) -> Vec<(PeerStates, SyncResult)> {
+        let mut refused: Vec<Option<Handled>> = jobs.iter().map(|_| None).collect();
+        let fail_all = |jobs: Vec<SyncJob>, err: StoreError| {
+            jobs.into_iter()
+                .map(|j| (j.states, Err(StoreError::batch(&err).into())))
+                .collect()
+        };
+        'attempt: loop {
+            let mut w = match self.office.store.write() {
+                Ok(w) => w,
+                Err(err) => return fail_all(jobs, err),
+            };
+            let mut stored_changes = false;
+            let mut answers = Vec::with_capacity(jobs.len());
+            for i in 0..jobs.len() {
+                if refused[i].is_some() {
+                    answers.push(None);
+                    continue;
+                }
+                jobs[i].states.begin_request();
+                match self.sync_in(&mut w, &mut jobs[i]) {
+                    Ok((h, _)) if h.drop_peer => {
+                        drop(w); // aborts every request's writes of this attempt
+                        for job in &mut jobs[..i] {
+                            job.states.undo_request();
+                        }
+                        refused[i] = Some(h);
+                        self.batches.pause(self.office.clock.now_ms());
+                        continue 'attempt;
+                    }
+                    Ok((h, changed)) => {
+                        stored_changes |= changed;
+                        answers.push(Some(h));
+                    }
+                    Err(err) => {
+                        drop(w);
+                        return fail_all(jobs, err);
+                    }
+                }
             }
-            match PeerStates::decode(doc, &bytes, &mut budget) {
-                Ok(m) => decoded.push((doc, m)),
-                Err(err) => return Ok(Handled::violation(err.to_string())),
+            // The answers acknowledge the changes they received: those wait for the disk,
+            // shared with the other writers waiting at the same time (the simulation's
+            // restarts are power losses and find it if they do not). A batch that stored
+            // none (sync states, new empty documents) needs not.
+            let committed = if stored_changes {
+                self.office.store.commit_shared(w)
+            } else {
+                w.commit_unacknowledged()
+            };
+            if let Err(err) = committed {
+                return fail_all(jobs, err);
             }
+            return jobs
+                .into_iter()
+                .zip(answers.into_iter().zip(refused))
+                .map(|(job, (answer, refusal))| {
+                    let h = answer.or(refusal).expect("answered or refused");
+                    (job.states, Ok(h))
+                })
+                .collect();
         }
-        let mut w = self.office.store.write()?;
+    }
+
+    /// One request's work in the batch's transaction: its documents' messages applied
+    /// (authorised by owner), its answers and the page of the enterprise's feed after its
+    /// cursor. Returns the answer and whether any document changed.
+    fn sync_in(
+        &self,
+        w: &mut WriteBatch<'_>,
+        job: &mut SyncJob,
+    ) -> Result<(Handled, bool), StoreError> {
+        let (e, states) = (job.e.as_str(), &mut job.states);
         let mut stored_changes = false;
-        let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(decoded.len());
-        let mut decoded = decoded.into_iter().peekable();
+        let mut replies: Vec<(DocId, DocReply)> = Vec::with_capacity(job.docs.len());
+        let mut decoded = job.docs.iter().cloned().peekable();
         while decoded.peek().is_some() {
             // A window at a time: authorise, load first syncs in parallel, apply.
             let mut accepted = Vec::new();
             for (doc, msg) in decoded.by_ref().take(docsync::WINDOW) {
                 let writes = !msg.changes.is_empty();
-                let owner = feed::owner(&w, doc)?;
+                let owner = feed::owner(w, doc)?;
                 // What freezes a document matters only to a message that changes it.
                 let facts = DocFacts {
                     public: owner.as_deref() == Some(crate::store::directory_doc::PUBLIC),
-                    authority_written: writes && feed::is_authority_doc(&w, doc)?,
-                    submitted: writes && Self::locked(&w, doc)?,
+                    authority_written: writes && feed::is_authority_doc(w, doc)?,
+                    submitted: writes && Self::locked(w, doc)?,
                     owner: owner.as_deref(),
                 };
                 match replication::access(e, facts, writes) {
@@ -117,7 +261,7 @@ impl Replica {
                         // A document this enterprise created: the replica starts empty and
                         // the sync protocol fills it.
                         w.create_doc(doc, kind::OTHER)?;
-                        feed::set_owner(&w, doc, e)?;
+                        feed::set_owner(w, doc, e)?;
                     }
                     Access::Sync => {}
                     Access::Refuse => {
@@ -127,22 +271,22 @@ impl Replica {
                 }
                 accepted.push((doc, msg));
             }
-            let mut loaded = docsync::preload(&mut w, &accepted)?;
+            let mut loaded = docsync::preload(w, &accepted)?;
             for (doc, msg) in accepted {
-                match states.receive(&mut w, doc, msg, loaded.remove(&doc)) {
+                match states.receive(w, doc, msg, loaded.remove(&doc)) {
                     Ok(changed) => {
                         stored_changes |= changed;
                         if changed {
-                            feed::push(&w, e, doc, states.peer())?;
-                            self.licence_requests.note(&mut w, e, doc)?;
-                            self.profiles.note(&mut w, e, doc)?;
-                            self.unlocks.note(&mut w, e, doc)?;
+                            feed::push(w, e, doc, states.peer())?;
+                            self.licence_requests.note(w, e, doc)?;
+                            self.profiles.note(w, e, doc)?;
+                            self.unlocks.note(w, e, doc)?;
                         }
                     }
-                    Err(DocSyncError::Store(s)) => return Err(s.into()),
-                    Err(err) => return Ok(Handled::violation(err.to_string())),
+                    Err(DocSyncError::Store(s)) => return Err(s),
+                    Err(err) => return Ok((Handled::violation(err.to_string()), false)),
                 }
-                let reply = match states.generate(&mut w, doc)? {
+                let reply = match states.generate(w, doc)? {
                     Some(m) => DocReply::Message(m),
                     None => DocReply::Done,
                 };
@@ -153,7 +297,7 @@ impl Replica {
         let peer = states.peer();
         let mut cap = ScanCap::new(MAX_DOCS);
         let entries: Vec<Entry> =
-            feed::after(&w, e, cursor, |entry| cap.go_on(entry.writer == peer))?
+            feed::after(w, e, job.cursor, |entry| cap.go_on(entry.writer == peer))?
                 .into_iter()
                 .map(|f| Entry {
                     seq: f.seq,
@@ -163,32 +307,24 @@ impl Replica {
                 .collect();
         let room = MAX_DOCS.saturating_sub(replies.len());
         let page = replication::page(
-            cursor,
+            job.cursor,
             &entries,
-            &seen,
+            &job.seen,
             room,
             cap.reached,
-            feed::head(&w, e)?,
+            feed::head(w, e)?,
         );
         for doc in page.send {
-            if let Some(m) = states.generate(&mut w, doc)? {
+            if let Some(m) = states.generate(w, doc)? {
                 replies.push((doc, DocReply::Message(m)));
             }
         }
-        // The answer acknowledges the changes it received: those wait for the disk, shared
-        // with the other peers' answers waiting at the same time (the simulation's restarts
-        // are power losses and find it if they do not). An answer that stored none (sync
-        // state, a new empty document) needs not.
-        if stored_changes {
-            self.office.store.commit_shared(w)?;
-        } else {
-            w.commit_unacknowledged()?;
-        }
-        Ok(Handled::ok(Response::Sync {
+        let answer = Handled::ok(Response::Sync {
             cursor: page.cursor,
             docs: replies,
             more: page.more,
-        }))
+        });
+        Ok((answer, stored_changes))
     }
 
     /// Heads of a document in the replica.

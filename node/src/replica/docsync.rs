@@ -66,7 +66,7 @@ pub fn preload(
             wanted.push((*doc, bytes));
         }
     }
-    let loaded = par_map(wanted, |(id, bytes)| {
+    let loaded = crate::par::par_map(wanted, |(id, bytes)| {
         let doc = catch_unwind(AssertUnwindSafe(|| {
             let strict = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
             AutoCommit::load_with_options(&bytes, strict)
@@ -76,38 +76,6 @@ pub fn preload(
         Some((id, Preloaded { doc, bytes }))
     });
     Ok(loaded.into_iter().flatten().collect())
-}
-
-/// Runs `f` on every item, spread over the machine's cores; the results keep the items'
-/// order. A panic in `f` is passed on to the caller.
-fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut parts = Vec::with_capacity(threads);
-    let mut rest = items.into_iter();
-    loop {
-        let part: Vec<T> = rest.by_ref().take(per).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let running: Vec<_> = parts
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        running
-            .into_iter()
-            .flat_map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
 }
 
 /// Automerge's receive step, with a refusal or a panic inside Automerge reported as
@@ -132,6 +100,8 @@ fn apply(
 pub struct PeerStates {
     peer: [u8; 32],
     states: HashMap<DocId, sync::State>,
+    /// Documents whose state the current request used (see [`Self::begin_request`]).
+    touched: Vec<DocId>,
 }
 
 impl PeerStates {
@@ -140,6 +110,7 @@ impl PeerStates {
         Self {
             peer,
             states: HashMap::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -154,7 +125,23 @@ impl PeerStates {
         self.states.clear();
     }
 
+    /// Starts a request: what it does to the states can be undone with
+    /// [`Self::undo_request`] if its transaction is aborted.
+    pub fn begin_request(&mut self) {
+        self.touched.clear();
+    }
+
+    /// Undoes in memory what the current request did, its transaction having been
+    /// aborted: the states it used are read again from the store, which holds them as
+    /// they were before it (a fresh session's starting point, from which sync resumes).
+    pub fn undo_request(&mut self) {
+        for doc in self.touched.drain(..) {
+            self.states.remove(&doc);
+        }
+    }
+
     fn state(&mut self, w: &WriteBatch<'_>, doc: DocId) -> Result<&mut sync::State, StoreError> {
+        self.touched.push(doc);
         if !self.states.contains_key(&doc) {
             let s = sync_state::get(w, &self.peer, doc)?
                 .and_then(|v| sync::State::decode(&v).ok())
@@ -214,7 +201,7 @@ impl PeerStates {
                 .into_iter()
                 .map(|(d, doc)| (d, states.remove(&d).expect("taken above"), doc))
                 .collect();
-            let done = par_map(jobs, |(d, mut state, doc)| {
+            let done = crate::par::par_map(jobs, |(d, mut state, doc)| {
                 let msg = doc.sync().generate_sync_message(&mut state);
                 (d, state, msg.map(|m| m.encode()))
             });
@@ -470,6 +457,33 @@ mod fast_path_tests {
         w.save_doc(DOC).unwrap();
         w.commit().unwrap();
         s
+    }
+
+    #[test]
+    fn a_request_undone_after_an_abort_is_answered_again_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = sender(&dir);
+        let mut peer = PeerStates::new([9; 32]);
+        // The peer has none of its changes (and one of its own): the answer carries every
+        // change, and remembers them as sent.
+        let mut other = automerge::AutoCommit::new();
+        other.put(automerge::ROOT, "own", "y").unwrap();
+        other.commit();
+        let hello = other
+            .sync()
+            .generate_sync_message(&mut sync::State::new())
+            .unwrap();
+        let answer = |peer: &mut PeerStates| {
+            let mut w = a.write().unwrap();
+            peer.begin_request();
+            peer.receive(&mut w, DOC, hello.clone(), None).unwrap();
+            peer.generate(&mut w, DOC).unwrap().unwrap()
+            // dropped uncommitted: the transaction is aborted
+        };
+        let first = answer(&mut peer);
+        assert!(!sync::Message::decode(&first).unwrap().changes.is_empty());
+        peer.undo_request();
+        assert_eq!(answer(&mut peer), first, "the changes are sent again");
     }
 
     /// Syncs `DOC` from `a` to the blank `b` until both are quiet; returns the sync states

@@ -259,6 +259,127 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     ));
 }
 
+/// A sync message that decodes but whose one change is not a change: found only when
+/// applied, inside the writer.
+fn unappliable_change() -> Vec<u8> {
+    sync::Message {
+        heads: vec![],
+        need: vec![],
+        have: vec![],
+        changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 3, 1, 2, 3]].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+#[test]
+fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered() {
+    use crate::authority::replica::SyncJob;
+    use crate::replica::docsync::PeerStates;
+    let f = fx();
+    let a = &f.auth;
+    let (da, db) = (key(10), key(11));
+    enrol(a, USCC_A, &da);
+    enrol(a, USCC_B, &db);
+    let docs_before = a.replica.doc_count().unwrap();
+    let (ida, idb) = (DocId([1; 16]), DocId([2; 16]));
+    let mut doc = app_doc(USCC_A, "x");
+    let mut st = sync::State::new();
+    // A first round alone: the office learns the document and asks for its changes.
+    let hello = doc.sync().generate_sync_message(&mut st).unwrap().encode();
+    let h = a.handle(
+        da.verifying_key().to_bytes(),
+        Request::Sync {
+            cursor: 0,
+            docs: vec![(ida, hello)],
+        },
+    );
+    let Response::Sync { docs, .. } = h.response else {
+        panic!("{:?}", h.response)
+    };
+    for (_, reply) in docs {
+        if let DocReply::Message(m) = reply {
+            doc.sync()
+                .receive_sync_message(&mut st, sync::Message::decode(&m).unwrap())
+                .unwrap();
+        }
+    }
+    let changes = doc.sync().generate_sync_message(&mut st).unwrap();
+    assert!(!changes.changes.is_empty());
+    let states_a = a
+        .replica
+        .sessions
+        .lock()
+        .unwrap()
+        .remove(&da.verifying_key().to_bytes())
+        .unwrap();
+    let job = |dev: &SigningKey, e: &str, docs, states: Option<PeerStates>| {
+        let states = states.unwrap_or_else(|| PeerStates::new(dev.verifying_key().to_bytes()));
+        SyncJob::decode(e, 0, docs, states).unwrap()
+    };
+    // A's request runs first and writes; B's creates its document, then is refused: the
+    // transaction with both is aborted and A's is run again.
+    let mut out = a.replica.sync_batch(vec![
+        job(&da, USCC_A, vec![(ida, changes.encode())], Some(states_a)),
+        job(&db, USCC_B, vec![(idb, unappliable_change())], None),
+    ]);
+    let (_, b) = out.pop().unwrap();
+    let b = b.unwrap();
+    assert!(b.drop_peer, "{:?}", b.response);
+    assert!(refused(&b.response, ErrorCode::BadRequest));
+    assert!(
+        a.replica.heads(idb).unwrap().is_none(),
+        "B's document is gone"
+    );
+    assert!(a.replica.batches.paused(a.office.clock.now_ms()));
+    let (states, answer) = out.pop().unwrap();
+    let Response::Sync { docs, .. } = answer.unwrap().response else {
+        panic!("A is answered")
+    };
+    assert_eq!(a.replica.doc_count().unwrap(), docs_before + 1);
+    assert_eq!(
+        a.replica.heads(ida).unwrap().unwrap(),
+        doc.get_heads().iter().map(|h| h.0).collect::<Vec<_>>(),
+        "A's change is stored"
+    );
+    // A's session goes on from the states the batch handed back, to the end.
+    a.replica
+        .sessions
+        .lock()
+        .unwrap()
+        .insert(da.verifying_key().to_bytes(), states);
+    let mut replies = docs;
+    for _ in 0..10 {
+        for (_, reply) in replies.drain(..) {
+            if let DocReply::Message(m) = reply {
+                doc.sync()
+                    .receive_sync_message(&mut st, sync::Message::decode(&m).unwrap())
+                    .unwrap();
+            }
+        }
+        let Some(msg) = doc.sync().generate_sync_message(&mut st) else {
+            break;
+        };
+        let h = a.handle(
+            da.verifying_key().to_bytes(),
+            Request::Sync {
+                cursor: 0,
+                docs: vec![(ida, msg.encode())],
+            },
+        );
+        assert!(!h.drop_peer, "{:?}", h.response);
+        let Response::Sync { docs, .. } = h.response else {
+            panic!("{:?}", h.response)
+        };
+        replies = docs;
+    }
+    assert!(
+        doc.sync().generate_sync_message(&mut st).is_none(),
+        "in sync"
+    );
+}
+
 /// A sync message of about 250 KiB whose one compressed change inflates to 256 MiB.
 fn inflate_bomb() -> Vec<u8> {
     use std::io::Write;
