@@ -262,11 +262,16 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
 /// A sync message that decodes but whose one change is not a change: found only when
 /// applied, inside the writer.
 fn unappliable_change() -> Vec<u8> {
+    message_of(vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 3, 1, 2, 3])
+}
+
+/// A sync message carrying `chunk` as its one change.
+fn message_of(chunk: Vec<u8>) -> Vec<u8> {
     sync::Message {
         heads: vec![],
         need: vec![],
         have: vec![],
-        changes: vec![vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 3, 1, 2, 3]].into(),
+        changes: vec![chunk].into(),
         flags: None,
         version: sync::MessageVersion::V1,
     }
@@ -394,15 +399,7 @@ fn inflate_bomb() -> Vec<u8> {
     }
     chunk.push(n as u8);
     chunk.extend(body);
-    sync::Message {
-        heads: vec![],
-        need: vec![],
-        have: vec![],
-        changes: vec![chunk].into(),
-        flags: None,
-        version: sync::MessageVersion::V1,
-    }
-    .encode()
+    message_of(chunk)
 }
 
 #[test]
