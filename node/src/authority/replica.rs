@@ -100,7 +100,8 @@ impl SyncBatches {
 #[derive(Debug, Clone)]
 pub struct Replica {
     pub(super) office: Arc<Office>,
-    pub(super) sessions: Arc<Mutex<HashMap<[u8; 32], PeerStates>>>,
+    /// Each connected peer's sync states; `None` while a request of it has them out.
+    pub(super) sessions: Arc<Mutex<HashMap<[u8; 32], Option<PeerStates>>>>,
     pub(super) licence_requests: LicenceRequests,
     pub(super) profiles: Profiles,
     pub(super) unlocks: Unlocks,
@@ -128,17 +129,17 @@ impl Replica {
         cursor: u64,
         docs: Vec<(DocId, Vec<u8>)>,
     ) -> Result<Handled, AuthorityError> {
-        let states = {
-            let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            s.remove(&peer).unwrap_or_else(|| PeerStates::new(peer))
-        };
+        let states = self.take_session(peer);
         let started = std::time::Instant::now();
         let n = docs.len();
         // Decoding (and the inflate check) needs no writer: it runs before joining a batch.
         // A request refused here forgets the session state.
         let job = match SyncJob::decode(e, cursor, docs, states) {
             Ok(job) => job,
-            Err(refused) => return Ok(refused),
+            Err(refused) => {
+                self.disconnected(&peer);
+                return Ok(refused);
+            }
         };
         let (states, result) = if self.batches.paused(self.office.clock.now_ms()) {
             self.sync_batch(vec![job])
@@ -153,12 +154,30 @@ impl Replica {
             "sync request handled"
         );
         if matches!(&result, Ok(h) if !h.drop_peer) {
-            self.sessions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(peer, states);
-        } // a failed or hostile request forgets the session state
+            self.keep_session(peer, states);
+        } else {
+            self.disconnected(&peer); // a failed or hostile request forgets the session
+        }
         result
+    }
+
+    /// The peer's sync states for a request, left marked as out until
+    /// [`Self::keep_session`] brings them back.
+    pub(super) fn take_session(&self, peer: [u8; 32]) -> PeerStates {
+        let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        s.entry(peer)
+            .or_default()
+            .take()
+            .unwrap_or_else(|| PeerStates::new(peer))
+    }
+
+    /// Brings a request's sync states back, unless the peer disconnected meanwhile: then
+    /// they are dropped, not kept for a connection that is gone.
+    pub(super) fn keep_session(&self, peer: [u8; 32], states: PeerStates) {
+        let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = s.get_mut(&peer) {
+            *slot = Some(states);
+        }
     }
 
     /// Answers a batch of sync requests in one write transaction: concurrent peers' answers
@@ -325,6 +344,14 @@ impl Replica {
             more: page.more,
         });
         Ok((answer, stored_changes))
+    }
+
+    /// Peers with sync states in memory (connected, or with a request in progress).
+    pub fn sessions_held(&self) -> usize {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Heads of a document in the replica.

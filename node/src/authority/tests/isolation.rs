@@ -259,6 +259,39 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     ));
 }
 
+#[test]
+fn sync_states_are_not_kept_for_a_peer_that_disconnected_during_its_request() {
+    let f = fx();
+    let a = &f.auth;
+    let dev = key(10);
+    enrol(a, USCC_A, &dev);
+    let p = dev.verifying_key().to_bytes();
+    let mut doc = app_doc(USCC_A, "x");
+    sync_doc(a, &dev, &mut doc, DocId([1; 16]));
+    assert_eq!(
+        a.replica.sessions_held(),
+        1,
+        "a connected peer's session is kept"
+    );
+    // A request in progress when the link drops: its answer must not bring the session
+    // back for a connection that is gone.
+    let states = a.replica.take_session(p);
+    a.replica.disconnected(&p);
+    a.replica.keep_session(p, states);
+    assert_eq!(a.replica.sessions_held(), 0);
+    // A request that breaks the protocol forgets it too.
+    sync_doc(a, &dev, &mut doc, DocId([1; 16]));
+    let h = a.handle(
+        p,
+        Request::Sync {
+            cursor: 0,
+            docs: vec![(DocId([2; 16]), vec![0xff; 8])],
+        },
+    );
+    assert!(h.drop_peer);
+    assert_eq!(a.replica.sessions_held(), 0);
+}
+
 /// A sync message that decodes but whose one change is not a change: found only when
 /// applied, inside the writer.
 fn unappliable_change() -> Vec<u8> {
@@ -312,13 +345,7 @@ fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered()
     }
     let changes = doc.sync().generate_sync_message(&mut st).unwrap();
     assert!(!changes.changes.is_empty());
-    let states_a = a
-        .replica
-        .sessions
-        .lock()
-        .unwrap()
-        .remove(&da.verifying_key().to_bytes())
-        .unwrap();
+    let states_a = a.replica.take_session(da.verifying_key().to_bytes());
     let job = |dev: &SigningKey, e: &str, docs, states: Option<PeerStates>| {
         let states = states.unwrap_or_else(|| PeerStates::new(dev.verifying_key().to_bytes()));
         SyncJob::decode(e, 0, docs, states).unwrap()
@@ -350,10 +377,7 @@ fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered()
     );
     // A's session goes on from the states the batch handed back, to the end.
     a.replica
-        .sessions
-        .lock()
-        .unwrap()
-        .insert(da.verifying_key().to_bytes(), states);
+        .keep_session(da.verifying_key().to_bytes(), states);
     let mut replies = docs;
     for _ in 0..10 {
         for (_, reply) in replies.drain(..) {
