@@ -258,12 +258,22 @@ impl Default for LimitsSection {
 /// 5,000 connections.
 pub const AUTHORITY_DOC_CACHE: usize = 8192;
 
+/// The memory an office's document cache may hold, MiB (an estimate, see
+/// `store::doc_cache::weight`): 8,192 freshly enrolled enterprises' documents take about
+/// 180 MiB, and a document grows with every change it takes, so without a bound in bytes
+/// an office whose enterprises keep syncing into the same documents grows for as long as
+/// it runs.
+pub const AUTHORITY_DOC_CACHE_MB: usize = 320;
+
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSection {
-    /// Documents kept in memory.
+    /// Documents kept in memory, at most.
     pub doc_cache: usize,
+    /// The memory they may hold, MiB (estimated from each document's operations and
+    /// changes); the least recently used are dropped first.
+    pub doc_cache_mb: usize,
     /// redb page cache in MiB.
     pub page_cache_mb: usize,
     /// Change chunks before a document is compacted.
@@ -275,6 +285,7 @@ impl Default for StoreSection {
         let o = StoreOptions::default();
         Self {
             doc_cache: o.doc_cache,
+            doc_cache_mb: o.doc_cache_bytes >> 20,
             page_cache_mb: o.page_cache_bytes >> 20,
             compact_after_chunks: o.compact_after_chunks,
         }
@@ -317,6 +328,7 @@ impl Config {
             limits: LimitsSection::default(),
             store: StoreSection {
                 doc_cache: AUTHORITY_DOC_CACHE,
+                doc_cache_mb: AUTHORITY_DOC_CACHE_MB,
                 ..StoreSection::default()
             },
             reference: ReferenceSection::default(),
@@ -539,6 +551,12 @@ impl Config {
                 message: "must be 1–1024".into(),
             });
         }
+        if self.store.doc_cache == 0 {
+            return Err(invalid("store.doc_cache", "must be at least 1"));
+        }
+        if self.store.doc_cache_mb == 0 {
+            return Err(invalid("store.doc_cache_mb", "must be at least 1"));
+        }
         Ok(())
     }
 
@@ -601,6 +619,7 @@ impl Config {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             doc_cache: self.store.doc_cache,
+            doc_cache_bytes: self.store.doc_cache_mb << 20,
             page_cache_bytes: self.store.page_cache_mb << 20,
             compact_after_chunks: self.store.compact_after_chunks.max(2),
             durable: true,
@@ -652,6 +671,23 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("http.listen")
+        );
+        for (key, set) in [
+            (
+                "store.doc_cache",
+                (|s| s.doc_cache = 0) as fn(&mut StoreSection),
+            ),
+            ("store.doc_cache_mb", |s| s.doc_cache_mb = 0),
+        ] {
+            let mut bad = c.clone();
+            set(&mut bad.store);
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains("at least 1"), "{e}");
+        }
+        let office = Config::authority("o", "AA", "/ip4/127.0.0.1/tcp/0");
+        assert_eq!(
+            office.store_options().doc_cache_bytes,
+            AUTHORITY_DOC_CACHE_MB << 20
         );
         let mut bad = c;
         bad.enterprise.as_mut().unwrap().uscc = "913502000728319548".into();

@@ -19,6 +19,7 @@ pub mod cases;
 pub mod cert_requests;
 pub mod certs;
 pub mod directory_doc;
+mod doc_cache;
 pub mod docs;
 pub mod feed;
 pub mod form_doc;
@@ -44,9 +45,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use automerge::{ActorId, AutoCommit};
 use exlic_client::DocId;
-use lru::LruCache;
 use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
 
+use doc_cache::DocCache;
 use tables::*;
 pub use tables::{Txn, kind};
 
@@ -129,8 +130,10 @@ pub(crate) use errors_via_store;
 /// Tuning of the store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Documents kept in memory.
+    /// Documents kept in memory, at most.
     pub doc_cache: usize,
+    /// Their memory, estimated ([`doc_cache::weight`]), at most, bytes.
+    pub doc_cache_bytes: usize,
     /// redb page cache, bytes.
     pub page_cache_bytes: usize,
     /// Change chunks after which a document is compacted.
@@ -143,6 +146,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             doc_cache: 512,
+            doc_cache_bytes: 128 << 20,
             page_cache_bytes: 64 << 20,
             compact_after_chunks: 32,
             durable: true,
@@ -171,37 +175,6 @@ pub struct Store {
 pub struct BuiltDoc {
     doc: AutoCommit,
     chunk: Vec<u8>,
-}
-
-/// Documents in memory, most recently used kept.
-pub struct DocCache {
-    docs: LruCache<DocId, Cached>,
-    actor: ActorId,
-}
-
-/// A document in memory and the heads its stored form already holds, so the next save
-/// writes only what came after. Kept here rather than in Automerge's own save cursor,
-/// which a freshly loaded document does not have: its first incremental save would
-/// re-encode the whole history.
-struct Cached {
-    doc: AutoCommit,
-    saved: Vec<automerge::ChangeHash>,
-}
-
-impl Cached {
-    /// A document whose every change is already stored.
-    fn stored(mut doc: AutoCommit) -> Self {
-        let saved = doc.get_heads();
-        Self { doc, saved }
-    }
-}
-
-impl std::fmt::Debug for DocCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocCache")
-            .field("len", &self.docs.len())
-            .finish()
-    }
 }
 
 impl Store {
@@ -248,10 +221,7 @@ impl Store {
         let actor = ActorId::from(crate::random::bytes::<16>());
         Ok(Self {
             db,
-            cache: Mutex::new(DocCache {
-                docs: LruCache::new(cap),
-                actor: actor.clone(),
-            }),
+            cache: Mutex::new(DocCache::new(cap, options.doc_cache_bytes, actor.clone())),
             actor: Mutex::new(actor),
             options,
             compact_queue: Mutex::new(HashSet::new()),
@@ -269,7 +239,7 @@ impl Store {
     pub fn set_actor(&self, actor: ActorId) {
         *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.clone();
         let mut c = self.lock_cache();
-        for (_, d) in c.docs.iter_mut() {
+        for (_, d) in c.iter_mut() {
             d.doc.set_actor(actor.clone());
         }
         c.actor = actor;
@@ -280,7 +250,7 @@ impl Store {
         // transaction aborts), so the cache is cleared and reused.
         self.cache.lock().unwrap_or_else(|p| {
             let mut g = p.into_inner();
-            g.docs.clear();
+            g.clear();
             g
         })
     }
@@ -361,16 +331,18 @@ impl Store {
         let mut cache = self.lock_cache();
         let txn = self.read()?;
         let actor = cache.actor.clone();
-        if !cache.docs.contains(&id) {
-            match docs::load(&txn, id)? {
+        let out = match cache.get_mut(&id) {
+            Some(c) => f(&mut c.doc),
+            None => match docs::load(&txn, id)? {
                 Some(mut d) => {
                     d.set_actor(actor);
-                    cache.docs.put(id, Cached::stored(d));
+                    f(&mut cache.put_stored(id, d).doc)
                 }
                 None => return Ok(None),
-            }
-        }
-        Ok(cache.docs.get_mut(&id).map(|c| f(&mut c.doc)))
+            },
+        };
+        cache.settle(&[id]);
+        Ok(Some(out))
     }
 
     /// Compacts every document queued for it; returns how many were compacted.
@@ -402,7 +374,12 @@ impl Store {
 
     /// Documents in the cache.
     pub fn cached_docs(&self) -> usize {
-        self.lock_cache().docs.len()
+        self.lock_cache().len()
+    }
+
+    /// The estimated memory of the documents in the cache, bytes.
+    pub fn cached_bytes(&self) -> usize {
+        self.lock_cache().bytes()
     }
 
     /// Checks the file's internal consistency (redb's own check), for tests and `exlic check`.
@@ -447,12 +424,12 @@ impl<'s> WriteBatch<'s> {
 
     /// A document for editing, loaded if needed; `None` if it does not exist.
     pub fn doc(&mut self, id: DocId) -> Result<Option<&mut AutoCommit>, StoreError> {
-        if !self.cache.docs.contains(&id) {
+        if !self.cache.contains(&id) {
             let actor = self.cache.actor.clone();
             match docs::load(self.txn(), id)? {
                 Some(mut d) => {
                     d.set_actor(actor);
-                    self.cache.docs.put(id, Cached::stored(d));
+                    self.cache.put_stored(id, d);
                 }
                 None => return Ok(None),
             }
@@ -460,15 +437,13 @@ impl<'s> WriteBatch<'s> {
         if !self.touched.contains(&id) {
             self.touched.push(id);
         }
-        Ok(self.cache.docs.get_mut(&id).map(|c| &mut c.doc))
+        Ok(self.cache.get_mut(&id).map(|c| &mut c.doc))
     }
 
     /// Those of `ids` that are in the cache, all at once, for work spread over threads.
-    /// Load a document with [`Self::doc`] first; a cache smaller than `ids` may have
-    /// dropped some again.
+    /// Load a document with [`Self::doc`] first: the cache drops nothing during a write.
     pub fn cached_docs_mut(&mut self, ids: &HashSet<DocId>) -> Vec<(DocId, &mut AutoCommit)> {
         self.cache
-            .docs
             .iter_mut()
             .filter(|(id, _)| ids.contains(id))
             .map(|(id, c)| (*id, &mut c.doc))
@@ -479,9 +454,8 @@ impl<'s> WriteBatch<'s> {
     pub fn create_doc(&mut self, id: DocId, kind: u8) -> Result<&mut AutoCommit, StoreError> {
         docs::create(self.txn(), id, kind)?;
         let doc = AutoCommit::new().with_actor(self.cache.actor.clone());
-        self.cache.docs.put(id, Cached::stored(doc));
         self.touched.push(id);
-        Ok(&mut self.cache.docs.get_mut(&id).expect("just put").doc)
+        Ok(&mut self.cache.put_stored(id, doc).doc)
     }
 
     /// Stores a document built by [`Store::build_doc`] as the new document `id` of `kind`
@@ -494,7 +468,7 @@ impl<'s> WriteBatch<'s> {
     ) -> Result<(), StoreError> {
         docs::create(self.txn(), id, kind)?;
         self.append(id, &built.chunk)?;
-        self.cache.docs.put(id, Cached::stored(built.doc));
+        self.cache.put_stored(id, built.doc);
         self.touched.push(id);
         Ok(())
     }
@@ -511,7 +485,7 @@ impl<'s> WriteBatch<'s> {
         self.append(id, bytes)?;
         let mut doc = doc;
         doc.set_actor(self.cache.actor.clone());
-        self.cache.docs.put(id, Cached::stored(doc));
+        self.cache.put_stored(id, doc);
         if !self.touched.contains(&id) {
             self.touched.push(id);
         }
@@ -521,7 +495,7 @@ impl<'s> WriteBatch<'s> {
     /// Persists what changed in document `id` since it was last saved, as one change
     /// chunk, and records the change in the change sequence. Returns false if nothing changed.
     pub fn save_doc(&mut self, id: DocId) -> Result<bool, StoreError> {
-        let Some(c) = self.cache.docs.get_mut(&id) else {
+        let Some(c) = self.cache.get_mut(&id) else {
             return Ok(false);
         };
         let chunk = c.doc.save_after(&c.saved);
@@ -551,7 +525,7 @@ impl<'s> WriteBatch<'s> {
         if self.doc(id)?.is_none() {
             return Ok(false);
         }
-        let c = self.cache.docs.get_mut(&id).expect("loaded");
+        let c = self.cache.get_mut(&id).expect("loaded");
         let snapshot = c.doc.save();
         c.saved = c.doc.get_heads();
         docs::replace_with_snapshot(self.txn(), id, &snapshot)?;
@@ -562,7 +536,8 @@ impl<'s> WriteBatch<'s> {
     /// is dropped without a commit and the cached documents are kept, since nothing in
     /// them changed.
     pub fn finish_read_only(mut self) {
-        self.touched.clear();
+        let touched = std::mem::take(&mut self.touched);
+        self.cache.settle(&touched);
         self.txn.take();
     }
 
@@ -579,7 +554,8 @@ impl<'s> WriteBatch<'s> {
         let txn = self.txn.take().expect("open until commit");
         match txn.commit() {
             Ok(()) => {
-                self.touched.clear();
+                let touched = std::mem::take(&mut self.touched);
+                self.cache.settle(&touched);
                 if self.saved {
                     self.store.changed.notify_one();
                 }
@@ -602,9 +578,10 @@ impl Drop for WriteBatch<'_> {
     fn drop(&mut self) {
         // Not committed (error or early return) or commit failed: the transaction aborts
         // and the in-memory documents it changed are discarded.
-        for id in self.touched.drain(..) {
-            self.cache.docs.pop(&id);
+        for id in std::mem::take(&mut self.touched) {
+            self.cache.remove(&id);
         }
+        self.cache.settle(&[]);
     }
 }
 
@@ -640,6 +617,7 @@ pub fn meta_remove(w: &WriteBatch<'_>, key: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use automerge::ReadDoc;
     use automerge::transaction::Transactable;
 
     fn edit(w: &mut WriteBatch<'_>, id: DocId, text: &str) {
@@ -683,6 +661,50 @@ mod tests {
             }
         }
         assert_eq!(meta_get(&txn, "refused").unwrap(), None);
+    }
+
+    #[test]
+    fn a_write_over_both_cache_bounds_keeps_every_document_it_changed_until_it_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            doc_cache: 2,
+            doc_cache_bytes: 1,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(&dir.path().join("s.redb"), options).unwrap();
+        let ids: Vec<DocId> = (0..6).map(|n| DocId([n; 16])).collect();
+        let mut w = store.write().unwrap();
+        for &id in &ids {
+            w.create_doc(id, 0).unwrap();
+        }
+        w.commit().unwrap();
+        assert_eq!(store.cached_docs(), 1, "only the most recent stays");
+        // Every document changed in memory first, then saved, as a sync batch does: a
+        // cache that dropped one before its save would lose its change without a word.
+        let mut w = store.write().unwrap();
+        for &id in &ids {
+            let d = w.doc(id).unwrap().unwrap();
+            d.put(automerge::ROOT, "remarks", "kept").unwrap();
+            d.commit();
+        }
+        let all: HashSet<DocId> = ids.iter().copied().collect();
+        assert_eq!(w.cached_docs_mut(&all).len(), ids.len());
+        for &id in &ids {
+            assert!(
+                w.save_doc(id).unwrap(),
+                "{id:?} was dropped before its save"
+            );
+        }
+        w.commit().unwrap();
+        assert_eq!(store.cached_docs(), 1);
+        for id in ids {
+            let v = store
+                .with_doc(id, |d| d.get(automerge::ROOT, "remarks").unwrap().is_some())
+                .unwrap();
+            assert_eq!(v, Some(true));
+        }
+        assert_eq!(store.cached_docs(), 1);
+        assert!(store.cached_bytes() > 1);
     }
 
     fn chunk_sizes(store: &Store, id: DocId) -> Vec<usize> {

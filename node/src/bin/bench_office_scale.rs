@@ -601,6 +601,8 @@ fn main() {
     let soak_s = arg("--soak", 0) as u64;
     // The office's document cache ([store] doc_cache); 0 keeps what `exlic init` wrote.
     let doc_cache = arg("--doc-cache", 0);
+    // Its memory bound ([store] doc_cache_mb); 0 keeps what `exlic init` wrote.
+    let doc_cache_mb = arg("--doc-cache-mb", 0);
     rlimit::increase_nofile_limit(connections as u64 * 2 + 4096).expect("open-file limit");
 
     let tmp = std::env::temp_dir().join(format!("exlic-bench-office-{}", std::process::id()));
@@ -626,10 +628,13 @@ fn main() {
         &dir,
     );
     let mut config = Config::load(&dir).expect("config");
+    if doc_cache_mb > 0 {
+        config.store.doc_cache_mb = doc_cache_mb;
+    }
     if doc_cache > 0 {
         config.store.doc_cache = doc_cache;
-        config.save(&dir).expect("config written");
     }
+    config.save(&dir).expect("config written");
     let setup = Instant::now();
     let (members, root) = populate(&dir, &config, enterprises, connections);
     let setup_s = setup.elapsed().as_secs_f64();
@@ -801,6 +806,7 @@ fn main() {
             "setup_s": r1(setup_s),
             "connections": connections,
             "doc_cache": config.store.doc_cache,
+            "doc_cache_mb": config.store.doc_cache_mb,
             "office_rss_mib": {
                 "idle": r1(idle_rss),
                 "all_connected": r1(connected_rss),

@@ -194,8 +194,8 @@ impl PeerStates {
                     states.insert(d, std::mem::take(self.state(w, d)?));
                 }
             }
-            // A cache smaller than the window may have dropped some again: they are
-            // generated one by one below.
+            // The cache drops nothing while a write holds it, so every document loaded
+            // above is here; one that were not would be generated alone below.
             let jobs: Vec<_> = w
                 .cached_docs_mut(&states.keys().copied().collect())
                 .into_iter()
