@@ -263,7 +263,7 @@ pub const AUTHORITY_DOC_CACHE: usize = 8192;
 /// 180 MiB, and a document grows with every change it takes, so without a bound in bytes
 /// an office whose enterprises keep syncing into the same documents grows for as long as
 /// it runs.
-pub const AUTHORITY_DOC_CACHE_MB: usize = 320;
+pub const AUTHORITY_DOC_CACHE_MB: usize = 256;
 
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
