@@ -133,6 +133,29 @@ pub enum Request {
         /// The checkpoint note with the bureau's signature added.
         checkpoint: Vec<u8>,
     },
+    /// Hash tiles (c2sp.org/tlog-tiles, height 8) of the office's log as of the checkpoint
+    /// of tree `size` (0: the newest), for a client that proves from them itself; any
+    /// enrolled peer may ask.
+    LogTiles {
+        /// The tree the tiles are of (a size the office signed a checkpoint at), or 0.
+        size: u64,
+        /// The tiles wanted, at most [`MAX_TILES`].
+        tiles: Vec<TileRef>,
+    },
+}
+
+/// At most this many tiles in one [`Request::LogTiles`].
+pub const MAX_TILES: usize = 64;
+
+/// One hash tile of a log: level, index at that level and width (1–256 hashes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileRef {
+    /// The tile's level (level 0 holds the leaf hashes).
+    pub level: u8,
+    /// Its index among that level's tiles.
+    pub index: u64,
+    /// How many hashes it holds (256 for a full tile).
+    pub width: u16,
 }
 
 /// What happened to one document of a sync request.
@@ -260,6 +283,17 @@ pub enum Response {
     },
     /// The office keeps the bureau's co-signature.
     CosignKept,
+    /// The checkpoint a [`Request::LogTiles`] named (the newest for size 0; empty while
+    /// the log is empty) and each tile asked for, in order: its hashes, or `None` if it
+    /// is not a tile of that tree.
+    LogTiles {
+        /// The signed checkpoint note.
+        checkpoint: Vec<u8>,
+        /// The tiles' bytes (32 bytes a hash).
+        tiles: Vec<Option<Vec<u8>>>,
+        /// Every key record of the office, oldest first.
+        keys: Vec<Vec<u8>>,
+    },
     /// One answer per envelope of a [`Request::SubmitMany`], in order: each a
     /// [`Response::Receipt`], a [`Response::Refused`] or a [`Response::Error`].
     Submitted(Vec<Response>),
@@ -300,6 +334,7 @@ const T_USAGE: u8 = 13;
 const T_LOG_PAGE: u8 = 14;
 const T_COSIGNED: u8 = 15;
 const T_SUBMIT_MANY: u8 = 16;
+const T_LOG_TILES: u8 = 17;
 /// At most this many entries in one page of an office's log.
 pub const MAX_LOG_PAGE: usize = 1024;
 
@@ -318,6 +353,7 @@ const R_USAGE_STORED: u8 = 12;
 const R_LOG_PAGE: u8 = 13;
 const R_COSIGN_KEPT: u8 = 14;
 const R_SUBMITTED: u8 = 15;
+const R_LOG_TILES: u8 = 16;
 
 const D_MESSAGE: u8 = 1;
 const D_DONE: u8 = 2;
@@ -393,6 +429,12 @@ impl Request {
             }
             Self::Cosigned { checkpoint } => {
                 w.u8(T_COSIGNED).bytes(checkpoint);
+            }
+            Self::LogTiles { size, tiles } => {
+                w.u8(T_LOG_TILES).u64(*size).count(tiles.len());
+                for t in tiles {
+                    w.u8(t.level).u64(t.index).fixed(&t.width.to_be_bytes());
+                }
             }
             Self::SubmitMany(envs) => {
                 w.u8(T_SUBMIT_MANY).count(envs.len());
@@ -489,6 +531,25 @@ impl Request {
             T_COSIGNED => Self::Cosigned {
                 checkpoint: r.bytes("checkpoint", 16 * 1024)?.to_vec(),
             },
+            T_LOG_TILES => {
+                let size = r.u64("size")?;
+                let n = r.count("tiles", MAX_TILES, 11)?;
+                let mut tiles = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let level = r.u8("tiles")?;
+                    let index = r.u64("tiles")?;
+                    let width = u16::from_be_bytes(r.fixed::<2>("tiles")?);
+                    if level > 63 || !(1..=256).contains(&width) {
+                        return Err(invalid("tiles", "not a tile of height 8"));
+                    }
+                    tiles.push(TileRef {
+                        level,
+                        index,
+                        width,
+                    });
+                }
+                Self::LogTiles { size, tiles }
+            }
             _ => return Err(invalid("type", "unknown request type")),
         };
         r.end()?;
@@ -583,6 +644,23 @@ impl Response {
             }
             Self::CosignKept => {
                 w.u8(R_COSIGN_KEPT);
+            }
+            Self::LogTiles {
+                checkpoint,
+                tiles,
+                keys,
+            } => {
+                w.u8(R_LOG_TILES).bytes(checkpoint).count(tiles.len());
+                for t in tiles {
+                    match t {
+                        Some(b) => w.u8(1).bytes(b),
+                        None => w.u8(0),
+                    };
+                }
+                w.count(keys.len());
+                for k in keys {
+                    w.bytes(k);
+                }
             }
             Self::Submitted(answers) => {
                 w.u8(R_SUBMITTED).count(answers.len());
@@ -696,6 +774,28 @@ impl Response {
                 }
             }
             R_COSIGN_KEPT => Self::CosignKept,
+            R_LOG_TILES => {
+                let checkpoint = r.bytes("checkpoint", 16 * 1024)?.to_vec();
+                let n = r.count("tiles", MAX_TILES, 1)?;
+                let mut tiles = Vec::with_capacity(n);
+                for _ in 0..n {
+                    tiles.push(match r.u8("tiles")? {
+                        0 => None,
+                        1 => Some(r.bytes("tiles", 256 * 32)?.to_vec()),
+                        _ => return Err(invalid("tiles", "not a present flag")),
+                    });
+                }
+                let k = r.count("keys", 1024, 4)?;
+                let mut keys = Vec::with_capacity(k);
+                for _ in 0..k {
+                    keys.push(r.bytes("keys", 4096)?.to_vec());
+                }
+                Self::LogTiles {
+                    checkpoint,
+                    tiles,
+                    keys,
+                }
+            }
             R_SUBMITTED => {
                 let n = r.count("answers", MAX_SUBMISSIONS, 4)?;
                 let mut answers = Vec::with_capacity(n);
@@ -765,6 +865,21 @@ mod tests {
                 checkpoint: b"note".to_vec(),
             },
             Request::Usage(vec![vec![1, 2], vec![3]]),
+            Request::LogTiles {
+                size: 300,
+                tiles: vec![
+                    TileRef {
+                        level: 0,
+                        index: 1,
+                        width: 44,
+                    },
+                    TileRef {
+                        level: 1,
+                        index: 0,
+                        width: 256,
+                    },
+                ],
+            },
         ];
         for q in reqs {
             let b = q.encode();
@@ -825,6 +940,11 @@ mod tests {
                 more: false,
             },
             Response::CosignKept,
+            Response::LogTiles {
+                checkpoint: b"note".to_vec(),
+                tiles: vec![Some(vec![5; 64]), None],
+                keys: vec![vec![3; 8]],
+            },
         ];
         for r in resps {
             let b = r.encode();

@@ -546,6 +546,79 @@ pub fn check_consistency(old: TreeHead, new: TreeHead, proof: &[[u8; 32]]) -> Re
         .map_err(|_| bad)
 }
 
+/// The height of the hash tiles an office serves (c2sp.org/tlog-tiles fixes 8).
+pub const TILE_HEIGHT: u8 = 8;
+
+/// Hands `tlog_tiles` the tiles a client has, and notes any it lacks.
+struct Tiles<'a> {
+    have: &'a std::collections::HashMap<crate::protocol::TileRef, Vec<u8>>,
+    wanted: std::cell::RefCell<Vec<crate::protocol::TileRef>>,
+}
+
+fn tile_ref(t: &tlog_tiles::Tile) -> crate::protocol::TileRef {
+    crate::protocol::TileRef {
+        level: t.level(),
+        index: t.level_index(),
+        width: u16::try_from(t.width()).unwrap_or(u16::MAX),
+    }
+}
+
+impl tlog_tiles::TileReader for Tiles<'_> {
+    fn height(&self) -> u8 {
+        TILE_HEIGHT
+    }
+
+    fn read_tiles(&self, tiles: &[tlog_tiles::Tile]) -> Result<Vec<Vec<u8>>, tlog_tiles::Error> {
+        let mut out = Vec::with_capacity(tiles.len());
+        for t in tiles {
+            match self.have.get(&tile_ref(t)) {
+                Some(b) => out.push(b.clone()),
+                None => self.wanted.borrow_mut().push(tile_ref(t)),
+            }
+        }
+        if self.wanted.borrow().is_empty() {
+            Ok(out)
+        } else {
+            Err(tlog_tiles::Error::IndexesNotInTree)
+        }
+    }
+
+    fn save_tiles(&self, _tiles: &[tlog_tiles::Tile], _data: &[Vec<u8>]) {}
+}
+
+/// What a client holding tree head `old` learns from the hash tiles of tree `new`:
+/// either they prove `old` a prefix of `new` (`Ok(vec![])`), or these tiles are still
+/// needed (`Ok(tiles)`: ask the office for them, then call again with them), or the two
+/// are not one history. Every tile is checked against `new`'s root before it is used, so
+/// tiles from anywhere (a cache, a relay) are as good as the office's.
+pub fn consistency_from_tiles(
+    old: TreeHead,
+    new: TreeHead,
+    have: &std::collections::HashMap<crate::protocol::TileRef, Vec<u8>>,
+) -> Result<Vec<crate::protocol::TileRef>, LogError> {
+    let bad = LogError::Inconsistent {
+        old: old.size,
+        new: new.size,
+    };
+    if old.size >= new.size || old.size == 0 {
+        return check_consistency(old, new, &[]).map(|()| Vec::new());
+    }
+    let reader = Tiles {
+        have,
+        wanted: std::cell::RefCell::new(Vec::new()),
+    };
+    let hashes = tlog_tiles::TileHashReader::new(new.size, Hash(new.hash), &reader);
+    match tlog_tiles::prove_tree(new.size, old.size, &hashes) {
+        Ok(proof) => {
+            let proof: Vec<[u8; 32]> = proof.iter().map(|h| h.0).collect();
+            check_consistency(old, new, &proof).map(|()| Vec::new())
+        }
+        Err(_) if !reader.wanted.borrow().is_empty() => Ok(reader.wanted.into_inner()),
+        // Tiles that do not hash to `new`'s root, or a proof that does not check.
+        Err(_) => Err(bad),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -722,6 +795,69 @@ mod tests {
             Err(LogError::Inconsistent { old: 8, new: 20 })
         );
         assert!(check_consistency(m.head(8), f.head(8), &[]).is_err());
+    }
+
+    /// The tiles `wanted` of the tree in `m`, as an office serves them.
+    fn serve(
+        m: &Mem,
+        wanted: &[crate::protocol::TileRef],
+        have: &mut std::collections::HashMap<crate::protocol::TileRef, Vec<u8>>,
+    ) {
+        for t in wanted {
+            let tile =
+                tlog_tiles::Tile::new(TILE_HEIGHT, t.level, t.index, u32::from(t.width), false);
+            have.insert(*t, tile.read_data(m).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_client_proves_consistency_from_tiles_and_a_fork_or_a_changed_tile_is_caught() {
+        let es = entries(700);
+        let m = tree(&es);
+        for old in [1u64, 255, 256, 300, 699] {
+            let mut have = std::collections::HashMap::new();
+            let wanted = consistency_from_tiles(m.head(old), m.head(700), &have).unwrap();
+            assert!(!wanted.is_empty(), "{old}: tiles are needed first");
+            serve(&m, &wanted, &mut have);
+            assert_eq!(
+                consistency_from_tiles(m.head(old), m.head(700), &have).unwrap(),
+                Vec::new(),
+                "{old}"
+            );
+        }
+        // Nothing to prove from an empty tree or for the same head.
+        let none = std::collections::HashMap::new();
+        assert!(
+            consistency_from_tiles(m.head(0), m.head(700), &none)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            consistency_from_tiles(m.head(9), m.head(9), &none)
+                .unwrap()
+                .is_empty()
+        );
+        // A head the office showed someone else: 300 entries, the 100th different.
+        let mut forked = es[..300].to_vec();
+        forked[99] = Entry::new(EntryKind::Licence, b"another licence");
+        let f = tree(&forked);
+        let mut have = std::collections::HashMap::new();
+        let wanted = consistency_from_tiles(f.head(300), m.head(700), &have).unwrap();
+        serve(&m, &wanted, &mut have);
+        assert_eq!(
+            consistency_from_tiles(f.head(300), m.head(700), &have),
+            Err(LogError::Inconsistent { old: 300, new: 700 })
+        );
+        // A shrinking tree, and a tile with one changed byte.
+        assert!(consistency_from_tiles(m.head(700), m.head(300), &none).is_err());
+        let mut have = std::collections::HashMap::new();
+        let wanted = consistency_from_tiles(m.head(300), m.head(700), &have).unwrap();
+        serve(&m, &wanted, &mut have);
+        have.values_mut().next().unwrap()[5] ^= 1;
+        assert_eq!(
+            consistency_from_tiles(m.head(300), m.head(700), &have),
+            Err(LogError::Inconsistent { old: 300, new: 700 })
+        );
     }
 
     #[test]

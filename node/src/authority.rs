@@ -344,6 +344,7 @@ impl Authority {
             }),
             Request::LogPage { from } => self.log.serve_page(peer, from),
             Request::Cosigned { checkpoint } => self.log.keep_cosigned(peer, &checkpoint),
+            Request::LogTiles { size, tiles } => self.log.serve_tiles(peer, size, &tiles),
             other => {
                 let e = match self
                     .office
@@ -394,7 +395,8 @@ impl Authority {
                     | Request::Standing { .. }
                     | Request::Usage(_)
                     | Request::LogPage { .. }
-                    | Request::Cosigned { .. } => unreachable!(),
+                    | Request::Cosigned { .. }
+                    | Request::LogTiles { .. } => unreachable!(),
                 }
             }
         };

@@ -13,7 +13,8 @@
 //!
 //! Here: the node, its identity and enrolment; in `declare` the checks and steps of a
 //! declaration; in `standing` the standing feed, the ledger's report position and the
-//! consistency check; in `session` customs officers' accounts.
+//! consistency check; in `log_head` the office's log as this node follows it; in
+//! `session` the sans-IO session with the office.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -278,6 +279,7 @@ impl Customs {
 }
 
 mod declare;
+pub mod log_head;
 pub mod session;
 mod standing;
 

@@ -116,6 +116,9 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
         let used = issue(&c, &officer, &chief).await;
         let file = c.licence_file(&used).await.unwrap();
         customs_hears(&k, &file, 1, "valid").await;
+        // The office's log head reached customs over sync (the licence and its standing
+        // are in it); the status line says how far it is checked, and raises no alarm.
+        let first_head = log_checked(&customs, 2).await;
 
         // 一批一证: one declaration; a retry deducts nothing; the second is refused.
         let first = declaration(&file, 1, "24.5");
@@ -178,6 +181,9 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
         customs_hears(&k, &dfile, 11, "deleted").await;
         let refused = k.declare(&declaration(&dfile, 12, "1")).await.unwrap();
         assert_eq!(codes(&refused), ["standing"]);
+        // Two more licences and their standings later, customs took the newer head only
+        // after proving it extends the one it held, from the office's hash tiles.
+        log_checked(&customs, first_head + 4).await;
 
         // 非一批一证 (尿素, bulk goods, 5% overfill): twelve declarations, the overfill
         // accepted and no more; the thirteenth refused with quantity left.
@@ -375,6 +381,19 @@ fn multi_batch_form() -> ApplicationForm {
 }
 
 /// The officer UI page at `path`, signed in.
+/// Waits until customs' status line says it has checked at least `least` entries of the
+/// office's log (and shows no alarm); returns how many.
+async fn log_checked(customs: &Node, least: u64) -> u64 {
+    wait_for(30, "customs to check the office's log", || async {
+        let page = k_page(customs, "/").await;
+        assert!(!page.contains("log-alarm"), "{page}");
+        let (_, rest) = page.split_once("id=\"log-head\">发证机构日志已核对条数: ")?;
+        let n: u64 = rest.split('<').next()?.trim().parse().ok()?;
+        (n >= least).then_some(n)
+    })
+    .await
+}
+
 async fn k_page(customs: &Node, path: &str) -> String {
     let http = exlic_client::client::http_builder(&customs.tls_cert())
         .unwrap()

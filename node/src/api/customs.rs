@@ -142,6 +142,18 @@ struct NodeInfo {
     ledger: u64,
     reported: u64,
     online: bool,
+    /// The office's log: entries of the newest checkpoint proved consistent (0: none yet).
+    log_size: u64,
+    /// The first inconsistency the office showed: the size held, the size shown, when.
+    log_alarm: Option<LogAlarm>,
+}
+
+/// An office's log that was not one history.
+#[derive(Debug, serde::Serialize)]
+struct LogAlarm {
+    held: u64,
+    shown: u64,
+    at_ms: i64,
 }
 
 async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, Failure> {
@@ -151,6 +163,7 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
         .is_some_and(|st| st.lock().unwrap_or_else(|p| p.into_inner()).online);
     let v = run(&s, move |c| {
         let (ledger, reported) = c.ledger_position()?;
+        let log = c.log_view()?;
         Ok(NodeInfo {
             role: "customs",
             district: c.district().to_owned(),
@@ -162,6 +175,10 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
             ledger,
             reported,
             online,
+            log_size: log.head.map_or(0, |(h, _)| h.size),
+            log_alarm: log
+                .alarm
+                .map(|(held, shown, at_ms)| LogAlarm { held, shown, at_ms }),
         })
     })
     .await?;

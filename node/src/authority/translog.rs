@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use exlic_client::protocol::{ErrorCode, Response};
+use exlic_client::protocol::{ErrorCode, Response, TileRef};
 use exlic_client::translog::{self, Entry, EntryKind, InclusionProof, Witness};
+use tlog_tiles::Tile;
 
 use super::office::Office;
 use super::{AuthorityError, Handled};
@@ -217,6 +218,63 @@ impl Translog {
             checkpoint: page.checkpoint,
             keys: key_records::all(&self.office.store.read()?)?,
             more,
+        }))
+    }
+
+    /// Hash tiles of the tree of `size` (0: the newest checkpoint's), with that checkpoint
+    /// and the key records, for any enrolled peer (an enterprise's device, a customs node,
+    /// the bureau): the tiles are what `GET /log/tile/…` serves to anyone, so a peer whose
+    /// only link to the office is sync proves from them itself. A tile not of that tree
+    /// is answered `None`.
+    pub(super) fn serve_tiles(
+        &self,
+        peer: [u8; 32],
+        size: u64,
+        tiles: &[TileRef],
+    ) -> Result<Handled, AuthorityError> {
+        let txn = self.office.store.read()?;
+        let enrolled = crate::store::registry::enterprise_of(&txn, &peer)?.is_some()
+            || crate::store::usage::customs_district(&txn, &peer)?.is_some()
+            || self.is_bureau(&peer)?;
+        if !enrolled {
+            return Ok(Handled::refuse(
+                ErrorCode::NotEnrolled,
+                "this node is not enrolled with this office",
+            ));
+        }
+        let note = if size == 0 {
+            tlog::latest_checkpoint(&txn, OWN)?
+        } else {
+            tlog::checkpoint_at(&txn, OWN, size)?.map(|n| (size, n))
+        };
+        let Some((size, checkpoint)) = note else {
+            if size == 0 {
+                return Ok(Handled::ok(Response::LogTiles {
+                    checkpoint: Vec::new(),
+                    tiles: tiles.iter().map(|_| None).collect(),
+                    keys: key_records::all(&txn)?,
+                }));
+            }
+            return Ok(Handled::refuse(
+                ErrorCode::BadRequest,
+                format!("this office signed no checkpoint of size {size}"),
+            ));
+        };
+        let mut out = Vec::with_capacity(tiles.len());
+        for t in tiles {
+            let tile = Tile::new(
+                tlog::TILE_HEIGHT,
+                t.level,
+                t.index,
+                u32::from(t.width),
+                false,
+            );
+            out.push(tlog::tile(&txn, OWN, &tile, size)?);
+        }
+        Ok(Handled::ok(Response::LogTiles {
+            checkpoint,
+            tiles: out,
+            keys: key_records::all(&txn)?,
         }))
     }
 

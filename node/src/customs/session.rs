@@ -1,11 +1,13 @@
 //! A customs node's session with its office, with no I/O of its own (the network driver
 //! is `sync::client`): enrol once with the invite, then each round follow the standing
-//! feed page by page from where the last page ended, and report the usage ledger from the
-//! first entry the office has not acknowledged.
+//! feed page by page from where the last page ended, follow the office's log head (its
+//! newest checkpoint, proved from hash tiles to extend the one held: `log_head`), and
+//! report the usage ledger from the first entry the office has not acknowledged.
 
-use exlic_client::protocol::{Request, Response};
+use exlic_client::protocol::{Request, Response, TileRef};
 
 use super::Customs;
+use super::log_head::LogStep;
 use crate::upstream::{Answer, ClientRole, Credentials, SessionError, Step};
 
 /// Ledger entries per upload.
@@ -22,6 +24,7 @@ impl From<super::CustomsError> for SessionError {
 enum Phase {
     Enrol,
     Standing,
+    Log,
     Usage,
 }
 
@@ -32,9 +35,17 @@ pub struct Session {
     phase: Phase,
     rounds: u64,
     enrolled: bool,
+    /// The tiles of the last log request.
+    asked: Vec<TileRef>,
 }
 
 impl Session {
+    fn log(&mut self, size: u64, tiles: Vec<TileRef>) -> Step {
+        self.phase = Phase::Log;
+        self.asked = tiles.clone();
+        Step::Send(Request::LogTiles { size, tiles })
+    }
+
     fn usage_or_done(&mut self, c: &Customs) -> Result<Step, SessionError> {
         let entries = c.unreported(USAGE_BATCH)?;
         if entries.is_empty() {
@@ -67,6 +78,7 @@ impl ClientRole for Customs {
             phase: Phase::Enrol,
             rounds,
             enrolled: false,
+            asked: Vec::new(),
         }
     }
 
@@ -109,7 +121,31 @@ impl ClientRole for Customs {
                 if more {
                     return Ok(Step::Send(Request::Standing { cursor: next }));
                 }
-                s.usage_or_done(self)
+                Ok(s.log(0, Vec::new()))
+            }
+            (
+                Phase::Log,
+                Response::LogTiles {
+                    checkpoint,
+                    tiles,
+                    keys,
+                },
+            ) => {
+                if tiles.len() != s.asked.len() {
+                    return Err(SessionError::Unexpected);
+                }
+                match self.follow_log(&checkpoint, &s.asked, &tiles, &keys) {
+                    Ok(LogStep::Fetch { size, tiles }) => Ok(s.log(size, tiles)),
+                    Ok(LogStep::Done) => s.usage_or_done(self),
+                    // What the office showed proves nothing either way (a checkpoint that
+                    // does not verify, tiles it did not serve): the head held stays, and
+                    // the usage report is not held up by it.
+                    Err(super::CustomsError::BadInput { field, message }) => {
+                        tracing::warn!(%field, %message, "the office's log head was not taken");
+                        s.usage_or_done(self)
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             (Phase::Usage, Response::UsageStored { seq }) => {
                 let (last, acked) = self.ledger_position()?;

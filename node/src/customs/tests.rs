@@ -370,3 +370,122 @@ fn reservations_survive_a_restart_and_concurrent_declarations_share_commits() {
         .collect();
     assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "numbered without gaps");
 }
+
+/// An office's log in a store of its own, served as the office serves it over sync.
+struct OfficeLog {
+    _dir: tempfile::TempDir,
+    store: Store,
+    origin: String,
+}
+
+impl OfficeLog {
+    fn new(origin: &str) -> Self {
+        let (dir, store) = Store::temp();
+        Self {
+            _dir: dir,
+            store,
+            origin: origin.into(),
+        }
+    }
+
+    /// Appends `n` entries tagged `tag` and signs a checkpoint of the tree.
+    fn grow(&self, n: u64, tag: &str) -> Vec<u8> {
+        use crate::store::tlog::{self, OWN};
+        use exlic_client::translog::{Entry, EntryKind};
+        let w = self.store.write().unwrap();
+        let from = tlog::size(&w, OWN).unwrap();
+        for i in from..from + n {
+            let e = Entry::new(EntryKind::Licence, format!("{tag} {i}").as_bytes());
+            tlog::append(&w, OWN, &e, &format!("L{i}")).unwrap();
+        }
+        let size = tlog::size(&w, OWN).unwrap();
+        let head = tlog::head(&w, OWN, size).unwrap();
+        let note = exlic_client::translog::sign_checkpoint(&self.origin, head, NOW, &office());
+        w.commit().unwrap();
+        note
+    }
+
+    fn tiles(&self, size: u64, asked: &[exlic_client::protocol::TileRef]) -> Vec<Option<Vec<u8>>> {
+        use crate::store::tlog::{self, OWN, TILE_HEIGHT};
+        let txn = self.store.read().unwrap();
+        asked
+            .iter()
+            .map(|t| {
+                let tile =
+                    tlog_tiles::Tile::new(TILE_HEIGHT, t.level, t.index, u32::from(t.width), false);
+                tlog::tile(&txn, OWN, &tile, size).unwrap()
+            })
+            .collect()
+    }
+}
+
+/// One round of following `note` of a tree of `size`, as the session does it.
+fn follow(c: &Customs, office: &OfficeLog, note: &[u8], size: u64) -> log_head::LogStep {
+    match c.follow_log(note, &[], &[], &[]).unwrap() {
+        log_head::LogStep::Fetch { size: s, tiles } => {
+            assert_eq!(s, size);
+            let served = office.tiles(size, &tiles);
+            c.follow_log(note, &tiles, &served, &[]).unwrap()
+        }
+        done => done,
+    }
+}
+
+#[test]
+fn customs_follows_the_office_log_from_tiles_and_keeps_an_alarm_when_it_forks() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = open(dir.path());
+    let office_log = OfficeLog::new("exlic.office/AA");
+    assert_eq!(c.log_view().unwrap().head, None);
+    // The first checkpoint is taken as it is; the next only once the tiles prove it.
+    let first = office_log.grow(300, "licence");
+    assert_eq!(
+        follow(&c, &office_log, &first, 300),
+        log_head::LogStep::Done
+    );
+    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 300);
+    let later = office_log.grow(500, "licence");
+    assert!(matches!(
+        c.follow_log(&later, &[], &[], &[]).unwrap(),
+        log_head::LogStep::Fetch { size: 800, .. }
+    ));
+    assert_eq!(
+        c.log_view().unwrap().head.unwrap().0.size,
+        300,
+        "not before the proof"
+    );
+    assert_eq!(
+        follow(&c, &office_log, &later, 800),
+        log_head::LogStep::Done
+    );
+    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 800);
+    assert_eq!(c.log_view().unwrap().alarm, None);
+
+    // The office shows another history: the same key, a log whose entries differ.
+    let other = OfficeLog::new("exlic.office/AA");
+    let forked = other.grow(900, "another licence");
+    assert_eq!(follow(&c, &other, &forked, 900), log_head::LogStep::Done);
+    let view = c.log_view().unwrap();
+    assert_eq!(view.head.unwrap().0.size, 800, "the head held stays");
+    assert_eq!(view.alarm.map(|(h, s, _)| (h, s)), Some((800, 900)));
+
+    // A checkpoint signed by another key, or tiles the office does not serve, prove
+    // nothing and change nothing.
+    let stranger = exlic_client::translog::sign_checkpoint(
+        "exlic.office/AA",
+        exlic_client::translog::TreeHead {
+            size: 5,
+            hash: [1; 32],
+        },
+        NOW,
+        &SigningKey::from_bytes(&[9; 32]),
+    );
+    assert!(c.follow_log(&stranger, &[], &[], &[]).is_err());
+    let more = office_log.grow(10, "licence");
+    let log_head::LogStep::Fetch { tiles, .. } = c.follow_log(&more, &[], &[], &[]).unwrap() else {
+        panic!("tiles are needed");
+    };
+    let none = vec![None; tiles.len()];
+    assert!(c.follow_log(&more, &tiles, &none, &[]).is_err());
+    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 800);
+}

@@ -18,7 +18,7 @@ fn meta_size(log: u32) -> String {
     format!("tlog.size.{log}")
 }
 /// The height of the tiles served (c2sp.org/tlog-tiles fixes 8: 256 hashes a tile).
-pub const TILE_HEIGHT: u8 = 8;
+pub use exlic_client::translog::TILE_HEIGHT;
 
 /// The tile a c2sp.org/tlog-tiles path names, relative to the log's prefix:
 /// `tile/<L>/<N>[.p/<W>]` (hashes) or `tile/entries/<N>[.p/<W>]` (entries), `<N>` in

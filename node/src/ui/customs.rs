@@ -106,6 +106,7 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
             c.standing_count().ok()?,
             c.ledger_position().ok()?,
             c.now_ms(),
+            c.log_view().ok()?,
         ))
     })
     .await
@@ -121,7 +122,7 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
     };
     let behind = c.clock_behind_ms().map(|b| licence_view::age(p, b));
     match facts {
-        Some((as_of, count, (ledger, reported), now)) => json!({
+        Some((as_of, count, (ledger, reported), now, log)) => json!({
             "online": online,
             "district": district,
             "district_name": name,
@@ -131,6 +132,10 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
             "stale": as_of.is_none_or(|a| now - a > 3_600_000),
             "standings": count,
             "unreported": ledger - reported,
+            "log_size": log.head.map(|(h, _)| h.size),
+            "log_alarm": log.alarm.map(|(held, shown, at)| json!({
+                "held": held, "shown": shown, "at": when(at),
+            })),
         }),
         None => json!({"online": online}),
     }

@@ -132,3 +132,56 @@ fn the_bureau_reads_and_cosigns_and_every_write_of_its_is_refused() {
         translog::open_checkpoint(&p.checkpoint, &a.log.origin(), &a.trust(), Some(&w)).unwrap();
     assert!(cp.witnessed);
 }
+
+#[test]
+fn hash_tiles_go_to_enrolled_peers_over_sync_and_to_no_one_else() {
+    use exlic_client::protocol::TileRef;
+    let Fx { auth: a, _dir } = fx();
+    let dev = key(10);
+    let ask = |peer: [u8; 32], size: u64| {
+        a.handle(
+            peer,
+            Request::LogTiles {
+                size,
+                tiles: vec![
+                    TileRef {
+                        level: 0,
+                        index: 0,
+                        width: 1,
+                    },
+                    TileRef {
+                        level: 0,
+                        index: 0,
+                        width: 2,
+                    },
+                ],
+            },
+        )
+        .response
+    };
+    // A stranger is refused.
+    let r = ask(key(60).verifying_key().to_bytes(), 0);
+    assert!(refused(&r, ErrorCode::NotEnrolled), "{r:?}");
+    // An enrolled device gets the newest checkpoint (one entry: its certificate) and the
+    // tile of width 1; the tile of width 2 is not in that tree.
+    enrol(&a, USCC_A, &dev);
+    let r = ask(dev.verifying_key().to_bytes(), 0);
+    let Response::LogTiles {
+        checkpoint, tiles, ..
+    } = r
+    else {
+        panic!("{r:?}");
+    };
+    let cp = translog::open_checkpoint(&checkpoint, &a.log.origin(), &a.trust(), None).unwrap();
+    assert_eq!(cp.head.size, 1);
+    let leaf = tiles[0].as_ref().expect("the tile of the one entry");
+    assert_eq!(
+        leaf.as_slice(),
+        cp.head.hash.as_slice(),
+        "a tree of one is its leaf"
+    );
+    assert_eq!(tiles[1], None);
+    // A size the office never signed a checkpoint at is refused.
+    let r = ask(dev.verifying_key().to_bytes(), 7);
+    assert!(refused(&r, ErrorCode::BadRequest), "{r:?}");
+}
