@@ -35,6 +35,8 @@ pub struct AppState {
     pub sync: Option<crate::sync::client::SyncStatus>,
     /// The authority's public key, when enrolled: licences are verified against it.
     pub authority_key: Option<[u8; 32]>,
+    /// The other offices the enterprise is enrolled with: (agency code, root key).
+    pub offices: Vec<(String, [u8; 32])>,
     /// Operator sessions.
     pub sessions: Arc<crate::accounts::Sessions>,
 }
@@ -51,6 +53,7 @@ impl AppState {
             enterprise,
             sync,
             authority_key,
+            offices: Vec::new(),
             sessions,
         }
     }

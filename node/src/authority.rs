@@ -229,6 +229,7 @@ impl Authority {
     ) -> Result<Self, AuthorityError> {
         let addrs = Arc::new(Mutex::new(info.addrs.clone()));
         let office = Arc::new(office::Office::open(store, clock, info, reference.clone())?);
+        directory::move_legacy(&office)?;
         let publisher = reference::ReferencePublisher {
             office: office.clone(),
         };

@@ -14,6 +14,7 @@ use crate::clock::{Clock, china_date};
 use crate::config::UpstreamSection;
 use crate::config::{Config, STORE_FILE};
 use crate::domain::numbering::NumberBlock;
+use crate::enterprise::offices::Link;
 use crate::enterprise::operators::OperatorRole;
 use crate::enterprise::{self, Enterprise};
 use crate::store::Store;
@@ -99,6 +100,17 @@ pub enum Command {
         /// `drafter` (制单员: drafts) or `sealer` (盖章员: also seals and reports).
         #[arg(long)]
         role: String,
+    },
+    /// Enrol a stopped enterprise node with another office too, by that office's
+    /// enrolment token for this enterprise: from the next start the node syncs with it,
+    /// and applications for the commodities the 分级发证目录 gives that office go to it.
+    AddOffice {
+        /// The enterprise node's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The other office's enrolment token (`exlic authority invite` there).
+        #[arg(long)]
+        token: String,
     },
     /// Bureau commands, on a stopped bureau node.
     Bureau {
@@ -688,6 +700,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let a = open_authority(&data_dir, &config, Vec::new())?;
             a.staff.put(&login, &name, role, &password)?;
             println!("staff account {login} ({}) saved", role.zh());
+            Ok(())
+        }
+        Command::AddOffice { data_dir, token } => {
+            let agency = add_office(&data_dir, &token)?;
+            println!("enrolled with office {agency} from the next start");
             Ok(())
         }
         Command::Operator {

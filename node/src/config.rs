@@ -62,6 +62,11 @@ pub struct Config {
     /// The authority an enterprise node syncs with (from its enrolment token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<UpstreamSection>,
+    /// The other offices an enterprise node is enrolled with (`[[office]]`, each added
+    /// by `exlic enterprise add-office`), to which applications go by commodity (see
+    /// `enterprise::offices`).
+    #[serde(default, rename = "office", skip_serializing_if = "Vec::is_empty")]
+    pub offices: Vec<UpstreamSection>,
     /// An authority node's identity and listen addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<AuthoritySection>,
@@ -98,10 +103,14 @@ pub struct EnterpriseSection {
     pub agency_code: String,
 }
 
-/// `[upstream]`.
+/// `[upstream]` (the home office), or one `[[office]]` (another office).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {
+    /// The office's agency code: required in `[[office]]`, absent in `[upstream]` (the
+    /// home office's is `[enterprise] agency_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_code: Option<String>,
     /// The authority's public key, hex.
     pub authority_key: String,
     /// Its libp2p addresses.
@@ -112,6 +121,27 @@ pub struct UpstreamSection {
     /// Longest wait between reconnection attempts, seconds.
     #[serde(default = "default_backoff")]
     pub max_backoff_seconds: u64,
+}
+
+impl UpstreamSection {
+    /// Checks the key and the addresses, naming the settings `key` and `addrs`.
+    fn validate(&self, key: &'static str, addrs: &'static str) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: &str| ConfigError::Invalid {
+            key,
+            message: message.into(),
+        };
+        let mut k = [0u8; 32];
+        hex::decode_to_slice(&self.authority_key, &mut k)
+            .map_err(|_| invalid(key, "must be 64 hex characters"))?;
+        if self.addrs.is_empty() {
+            return Err(invalid(addrs, "at least one address is required"));
+        }
+        for a in &self.addrs {
+            a.parse::<libp2p::Multiaddr>()
+                .map_err(|_| invalid(addrs, &format!("{a:?} is not a multiaddress")))?;
+        }
+        Ok(())
+    }
 }
 
 fn default_poll() -> u64 {
@@ -309,6 +339,7 @@ impl Config {
             role: "authority".into(),
             enterprise: None,
             upstream: None,
+            offices: Vec::new(),
             customs: None,
             bureau: None,
             authority: Some(AuthoritySection {
@@ -364,6 +395,7 @@ impl Config {
             role: "customs".into(),
             enterprise: None,
             upstream: None,
+            offices: Vec::new(),
             authority: None,
             bureau: None,
             customs: Some(CustomsSection {
@@ -393,6 +425,7 @@ impl Config {
                 agency_code: agency_code.into(),
             }),
             upstream: None,
+            offices: Vec::new(),
             authority: None,
             customs: None,
             bureau: None,
@@ -471,21 +504,31 @@ impl Config {
                     ));
                 }
                 if let Some(u) = &self.upstream {
-                    let mut k = [0u8; 32];
-                    hex::decode_to_slice(&u.authority_key, &mut k).map_err(|_| {
-                        invalid("upstream.authority_key", "must be 64 hex characters")
-                    })?;
-                    if u.addrs.is_empty() {
+                    if u.agency_code.is_some() {
                         return Err(invalid(
-                            "upstream.addrs",
-                            "at least one address is required",
+                            "upstream.agency_code",
+                            "the home office's code is [enterprise] agency_code",
                         ));
                     }
-                    for a in &u.addrs {
-                        a.parse::<libp2p::Multiaddr>().map_err(|_| {
-                            invalid("upstream.addrs", &format!("{a:?} is not a multiaddress"))
-                        })?;
+                    u.validate("upstream.authority_key", "upstream.addrs")?;
+                }
+                let mut seen = vec![e.agency_code.as_str()];
+                for o in &self.offices {
+                    let code = o.agency_code.as_deref().unwrap_or_default();
+                    if !agency_ok(code) {
+                        return Err(invalid(
+                            "office.agency_code",
+                            "must be two characters A-Z or 0-9",
+                        ));
                     }
+                    if seen.contains(&code) {
+                        return Err(invalid(
+                            "office.agency_code",
+                            &format!("{code} is listed twice (or is the home office)"),
+                        ));
+                    }
+                    seen.push(code);
+                    o.validate("office.authority_key", "office.addrs")?;
                 }
             }
             "authority" => {
@@ -593,6 +636,11 @@ impl Config {
             enterprise_name: e.name,
             enterprise_uscc: e.uscc,
             agency_code: e.agency_code,
+            other_agencies: self
+                .offices
+                .iter()
+                .filter_map(|o| o.agency_code.clone())
+                .collect(),
         }
     }
 

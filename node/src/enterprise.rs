@@ -44,8 +44,11 @@ pub struct Identity {
     pub enterprise_name: String,
     /// 统一社会信用代码.
     pub enterprise_uscc: String,
-    /// The issuing agency (发证机构) code it reports to.
+    /// The issuing agency (发证机构) code of its home office (the one it enrolled from).
     pub agency_code: String,
+    /// The agency codes of the other offices it is enrolled with, in the order the
+    /// config lists them (see [`offices`]).
+    pub other_agencies: Vec<String>,
 }
 
 /// Settings of the enterprise role.
@@ -145,8 +148,18 @@ const META_INVITE_SECRET: &str = "invite_secret";
 /// Records the invite secret for enrolment (the master e-key is created by
 /// [`crate::ekey::create`] under the user's PIN).
 pub fn initialise_enrolment(store: &Store, secret: [u8; 32]) -> Result<()> {
+    initialise_enrolment_with(store, &offices::Link::Home, secret)
+}
+
+/// Records the invite secret for enrolment with office `link` (another office:
+/// `exlic enterprise add-office`).
+pub fn initialise_enrolment_with(
+    store: &Store,
+    link: &offices::Link,
+    secret: [u8; 32],
+) -> Result<()> {
     let w = store.write()?;
-    meta_put(&w, META_INVITE_SECRET, &secret)?;
+    meta_put(&w, &link.key(META_INVITE_SECRET), &secret)?;
     w.commit()?;
     Ok(())
 }
@@ -283,19 +296,24 @@ impl Enterprise {
         self.device.authority_trust(root)
     }
 
-    /// The office's key rollover records as this node holds them, oldest first (each
-    /// signed by the key before; the first by the root in the enrolment token).
-    pub fn key_records(&self) -> Result<Vec<Vec<u8>>> {
-        self.device.key_records()
+    /// The key rollover records of the office whose root key is `root` as this node holds
+    /// them, oldest first (each signed by the key before; the first by the root in the
+    /// enrolment token).
+    pub fn key_records(&self, root: &[u8; 32]) -> Result<Vec<Vec<u8>>> {
+        self.device.key_records(root)
     }
 
-    /// The invite secret (until enrolled) and the master public key.
-    /// The invite secret (until enrolled) and the enterprise's master public key; a device
-    /// that joined without the e-key (`--join`) presents
+    /// The invite secret of the home office (until enrolled) and the enterprise's master
+    /// public key; a device that joined without the e-key (`--join`) presents
     /// [`exlic_client::protocol::NO_EKEY`].
     pub fn enrolment_keys(&self) -> Result<(Option<[u8; 32]>, [u8; 32])> {
+        self.enrolment_keys_for(&offices::Link::Home)
+    }
+
+    /// [`Self::enrolment_keys`] for office `link`.
+    pub fn enrolment_keys_for(&self, link: &offices::Link) -> Result<(Option<[u8; 32]>, [u8; 32])> {
         let t = self.device.store.read()?;
-        let secret = meta_get(&t, META_INVITE_SECRET)?.and_then(|v| v.try_into().ok());
+        let secret = meta_get(&t, &link.key(META_INVITE_SECRET))?.and_then(|v| v.try_into().ok());
         drop(t);
         let master = crate::ekey::public_key(&self.device.store)
             .map_err(|e| {
@@ -334,6 +352,7 @@ pub mod delivery;
 pub mod device;
 pub mod licence_request;
 pub mod numbers;
+pub mod offices;
 pub mod operators;
 pub mod profile;
 pub mod reference;

@@ -10,6 +10,7 @@
 //! simulated. A failing schedule names its seed; `EXLIC_SIM_SEED=<seed> cargo test
 //! simulation_replays_one_seed` runs that one schedule again, step for step.
 
+use crate::enterprise::offices::Link;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -192,6 +193,7 @@ fn open_enterprise(mem: &Memory, clock: &Arc<ManualClock>) -> Arc<Enterprise> {
                 enterprise_name: "厦门示例化工进出口有限公司".into(),
                 enterprise_uscc: USCC.into(),
                 agency_code: "AA".into(),
+                other_agencies: Vec::new(),
             },
             Settings::default(),
         )
@@ -248,6 +250,7 @@ impl World {
                     authority_key: auth.root_key(),
                     invite_secret: Some(inv.secret),
                     master_key: master.verifying_key().to_bytes(),
+                    office: None,
                 },
                 session: None,
                 pending: None,
@@ -522,11 +525,12 @@ impl World {
     fn fingerprint(&self) -> Result<String, String> {
         let mut out = String::new();
         for (i, d) in self.devices.iter().enumerate() {
-            let (_, docs) = d
+            let docs = d
                 .ent
                 .replica
-                .changed_docs(0, usize::MAX)
-                .map_err(|e| e.to_string())?;
+                .changed_docs(&Link::Home, 0, usize::MAX)
+                .map_err(|e| e.to_string())?
+                .docs;
             for (_, id) in docs {
                 let h = d.ent.replica.heads(id).map_err(|e| e.to_string())?;
                 let a = self.auth.replica.heads(id).map_err(|e| e.to_string())?;
@@ -542,11 +546,12 @@ impl World {
         // Identical documents on every device and at the authority.
         let mut sets = Vec::new();
         for (i, d) in self.devices.iter().enumerate() {
-            let (_, docs) = d
+            let docs = d
                 .ent
                 .replica
-                .changed_docs(0, usize::MAX)
-                .map_err(|e| e.to_string())?;
+                .changed_docs(&Link::Home, 0, usize::MAX)
+                .map_err(|e| e.to_string())?
+                .docs;
             let ids: BTreeSet<DocId> = docs.into_iter().map(|(_, id)| id).collect();
             for id in &ids {
                 let mine = d.ent.replica.heads(*id).map_err(|e| e.to_string())?;

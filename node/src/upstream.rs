@@ -46,6 +46,9 @@ pub struct Credentials {
     pub invite_secret: Option<[u8; 32]>,
     /// The enterprise's master public key, registered at enrolment (customs: unused).
     pub master_key: [u8; 32],
+    /// The agency code of the office, when it is not the node's home office (an
+    /// enterprise enrolled with several; customs: unused).
+    pub office: Option<String>,
 }
 
 /// A role that syncs with an office as its client.

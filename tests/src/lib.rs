@@ -354,16 +354,15 @@ pub const STAFF_PASSWORD: &str = "fixture-password-1357";
 pub const STAFF: [(&str, &str); 3] = [("wang", "officer"), ("li", "chief"), ("admin", "admin")];
 
 pub fn init_authority(dir: &Path, p2p_port: u16) {
+    init_authority_as(dir, p2p_port, "AA", "商务部配额许可证事务局");
+}
+
+/// [`init_authority`] for the office of agency `agency` (a code of the agency registry).
+pub fn init_authority_as(dir: &Path, p2p_port: u16, agency: &str, name: &str) {
     let out = exlic()
         .args(["init", "authority", "--data-dir"])
         .arg(dir)
-        .args([
-            "--name",
-            "商务部配额许可证事务局",
-            "--agency",
-            "AA",
-            "--p2p-listen",
-        ])
+        .args(["--name", name, "--agency", agency, "--p2p-listen"])
         .arg(format!("/ip4/127.0.0.1/tcp/{p2p_port}"))
         .output()
         .expect("running exlic init authority");

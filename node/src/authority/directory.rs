@@ -20,9 +20,12 @@ impl Directory {
     /// 发证机构联系方式 and 办事指南 as last edited (empty before the first edit).
     pub fn get(&self) -> Result<exlic_client::directory::Directory, AuthorityError> {
         let txn = self.office.store.read()?;
-        Ok(docs::load(&txn, crate::store::directory_doc::id())?
-            .and_then(|d| crate::store::directory_doc::read(&d))
-            .unwrap_or_default())
+        Ok(docs::load(
+            &txn,
+            crate::store::directory_doc::id(&self.office.root_key()),
+        )?
+        .and_then(|d| crate::store::directory_doc::read(&d))
+        .unwrap_or_default())
     }
 
     /// Replaces the directory and guides and queues them for every enterprise.
@@ -37,7 +40,9 @@ impl Directory {
         let now = self.office.clock.now_ms();
         d.updated_ms = now;
         let mut w = self.office.store.write()?;
-        edit_public_doc(&mut w, |doc| directory_doc::write(doc, &d))?;
+        edit_public_doc(&mut w, &self.office.root_key(), |doc| {
+            directory_doc::write(doc, &d)
+        })?;
         audit::append(
             &w,
             now,
@@ -55,10 +60,11 @@ impl Directory {
 /// enterprise.
 pub(super) fn edit_public_doc(
     w: &mut WriteBatch<'_>,
+    root: &[u8; 32],
     edit: impl FnOnce(&mut automerge::AutoCommit) -> Result<(), automerge::AutomergeError>,
 ) -> Result<(), StoreError> {
     use crate::store::directory_doc;
-    let id = directory_doc::id();
+    let id = directory_doc::id(root);
     if w.doc(id)?.is_none() {
         w.create_doc(id, crate::store::kind::OTHER)?;
         feed::add_authority_doc(w, id, directory_doc::PUBLIC)?;
@@ -70,5 +76,29 @@ pub(super) fn edit_public_doc(
     for (o, _) in &registry::enterprises(w)? {
         feed::push(w, o, id, feed::AUTHORITY_WRITER)?;
     }
+    Ok(())
+}
+
+/// Moves a public document kept under [`directory_doc::legacy_id`] (one id for every
+/// office, before ids were per office) to this office's own id, with its history, and
+/// queues it for every enterprise. Nothing to do on a store that has the new one.
+pub(super) fn move_legacy(office: &super::office::Office) -> Result<(), StoreError> {
+    use crate::store::directory_doc;
+    let old = directory_doc::legacy_id();
+    let new = directory_doc::id(&office.root_key());
+    let txn = office.store.read()?;
+    if docs::kind(&txn, new)?.is_some() {
+        return Ok(());
+    }
+    let Some(mut legacy) = docs::load(&txn, old)? else {
+        return Ok(());
+    };
+    drop(txn);
+    let mut w = office.store.write()?;
+    edit_public_doc(&mut w, &office.root_key(), |doc| {
+        doc.merge(&mut legacy).map(|_| ())
+    })?;
+    w.commit()?;
+    tracing::info!("the office's public document moved to its per-office id");
     Ok(())
 }

@@ -71,7 +71,9 @@ impl Keys {
         key_records::append(&w, &record)?;
         let records = key_records::all(&w)?;
         meta_put(&w, META_SIGNING_KEY, &seed)?;
-        super::directory::edit_public_doc(&mut w, |doc| directory_doc::write_keys(doc, &records))?;
+        super::directory::edit_public_doc(&mut w, &self.office.root_key(), |doc| {
+            directory_doc::write_keys(doc, &records)
+        })?;
         audit::append(
             &w,
             effective_ms,

@@ -68,8 +68,11 @@ impl ReferencePublisher {
 
     /// The signed release in force, as carried to enterprises.
     pub fn signed(&self) -> Result<Option<Vec<u8>>, AuthorityError> {
-        Ok(docs::load(&self.office.store.read()?, directory_doc::id())?
-            .and_then(|d| directory_doc::read_reference(&d)))
+        Ok(docs::load(
+            &self.office.store.read()?,
+            directory_doc::id(&self.office.root_key()),
+        )?
+        .and_then(|d| directory_doc::read_reference(&d)))
     }
 
     fn stored(&self) -> Result<Option<ReferenceRelease>, AuthorityError> {
@@ -186,7 +189,9 @@ impl ReferencePublisher {
         };
         let signed = release.sign(&key);
         let mut w = self.office.store.write()?;
-        edit_public_doc(&mut w, |doc| directory_doc::write_reference(doc, &signed))?;
+        edit_public_doc(&mut w, &self.office.root_key(), |doc| {
+            directory_doc::write_reference(doc, &signed)
+        })?;
         if actor == "system" {
             meta_put(&w, META_SOURCE_DIGEST, &data.digest())?;
         }

@@ -217,7 +217,7 @@ impl Registry {
             },
         )?;
         // Every enterprise reads the directory and guides.
-        let dir = crate::store::directory_doc::id();
+        let dir = crate::store::directory_doc::id(&self.office.root_key());
         if crate::store::docs::kind(&w, dir)?.is_some() {
             feed::push(&w, &uscc, dir, feed::AUTHORITY_WRITER)?;
         }

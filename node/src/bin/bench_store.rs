@@ -101,6 +101,7 @@ fn open(path: &std::path::Path, durable: bool, clock: ManualClock) -> Enterprise
             enterprise_name: "厦门示例化工进出口有限公司".into(),
             enterprise_uscc: USCC.into(),
             agency_code: "AA".into(),
+            other_agencies: Vec::new(),
         },
         Settings::default(),
     )

@@ -354,6 +354,7 @@ fn run_enterprise(dir: PathBuf, docs: usize, edits: usize) -> anyhow::Result<()>
                             .collect::<Result<_, _>>()?,
                         invite_secret: secret,
                         master_key: master,
+                        office: None,
                         poll: Duration::from_secs(5),
                         max_backoff: Duration::from_secs(1),
                     };

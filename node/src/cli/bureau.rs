@@ -50,6 +50,7 @@ pub async fn serve_bureau(
                 .with_context(|| format!("office {}'s addresses", office.agency))?,
             invite_secret: None,
             master_key: [0; 32],
+            office: None,
             poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
             max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
         };

@@ -50,6 +50,7 @@ pub(super) fn init_from_token(
     );
     config.http.listen = listen.into();
     config.upstream = Some(UpstreamSection {
+        agency_code: None,
         authority_key: hex::encode(invite.authority_key),
         addrs: invite.addrs.clone(),
         poll_seconds: 5,
@@ -60,6 +61,48 @@ pub(super) fn init_from_token(
     let store = open_store(data_dir, &config)?;
     enterprise::initialise_enrolment(&store, invite.secret)?;
     Ok((config, store))
+}
+
+/// `exlic add-office`: records another office of this enterprise (an `[[office]]` with
+/// the token's key and addresses, and its invite secret for enrolment on first contact);
+/// returns its agency code.
+pub fn add_office(data_dir: &Path, token: &str) -> anyhow::Result<String> {
+    let invite = Invite::from_token(token).context("--token")?;
+    let mut config = Config::load(data_dir)?;
+    let Some(e) = config
+        .enterprise
+        .clone()
+        .filter(|_| config.role == "enterprise")
+    else {
+        bail!("{} is not an enterprise node", data_dir.display());
+    };
+    if invite.enterprise_uscc != e.uscc {
+        bail!(
+            "--token: the invite is for enterprise {}, this node is {}",
+            invite.enterprise_uscc,
+            e.uscc
+        );
+    }
+    let agency = invite.agency_code.clone();
+    config.offices.push(UpstreamSection {
+        agency_code: Some(agency.clone()),
+        authority_key: hex::encode(invite.authority_key),
+        addrs: invite.addrs.clone(),
+        poll_seconds: config.upstream.as_ref().map_or(5, |u| u.poll_seconds),
+        max_backoff_seconds: config
+            .upstream
+            .as_ref()
+            .map_or(30, |u| u.max_backoff_seconds),
+    });
+    // Names the setting and the rule (a code listed twice, a bad address) before
+    // anything is written.
+    config.validate().context("--token")?;
+    let store = open_store(data_dir, &config)?;
+    let link = crate::enterprise::offices::Link::Other(agency.clone());
+    enterprise::initialise_enrolment_with(&store, &link, invite.secret)?;
+    drop(store);
+    config.save(data_dir)?;
+    Ok(agency)
 }
 
 /// Creates another device of an enrolled enterprise from its token: no e-key (that stays

@@ -44,14 +44,21 @@ pub async fn serve_enterprise(
     let stop = Arc::new(AtomicBool::new(false));
     let compactor = start_compactor(enterprise.store().clone(), stop.clone())?;
 
-    let mut sync_task = None;
+    // One sync loop per office: the home office (`[upstream]`) and every `[[office]]`.
+    let mut sync_tasks = Vec::new();
     let mut sync_status = None;
-    if let Some(u) = &config.upstream {
+    let mut authority_key = None;
+    let mut offices = Vec::new();
+    let links = config.upstream.iter().map(|u| (Link::Home, u)).chain(
+        config
+            .offices
+            .iter()
+            .map(|o| (Link::Other(o.agency_code.clone().unwrap_or_default()), o)),
+    );
+    for (link, u) in links {
         let mut key = [0u8; 32];
-        hex::decode_to_slice(&u.authority_key, &mut key).context("upstream.authority_key")?;
-        // The office's release synced before the last shutdown is in force from the start.
-        enterprise.reference.adopt_published(&key)?;
-        let (secret, master) = enterprise.enrolment_keys()?;
+        hex::decode_to_slice(&u.authority_key, &mut key).context("authority_key")?;
+        let (secret, master) = enterprise.enrolment_keys_for(&link)?;
         let up = Upstream {
             authority_key: key,
             addrs: u
@@ -59,31 +66,36 @@ pub async fn serve_enterprise(
                 .iter()
                 .map(|a| a.parse())
                 .collect::<Result<_, _>>()
-                .context("upstream.addrs")?,
+                .context("addrs")?,
             invite_secret: secret,
             master_key: master,
             poll: std::time::Duration::from_secs(u.poll_seconds.max(1)),
             max_backoff: std::time::Duration::from_secs(u.max_backoff_seconds.max(1)),
+            office: match &link {
+                Link::Home => None,
+                Link::Other(a) => Some(a.clone()),
+            },
         };
         let status: SyncStatus = Arc::default();
-        sync_status = Some(status.clone());
-        sync_task = Some(tokio::spawn(sync::client::run(
+        match &link {
+            Link::Home => {
+                // The office's release synced before the last shutdown is in force from
+                // the start.
+                enterprise.reference.adopt_published(&key)?;
+                sync_status = Some(status.clone());
+                authority_key = Some(key);
+            }
+            Link::Other(a) => offices.push((a.clone(), key)),
+        }
+        sync_tasks.push(tokio::spawn(sync::client::run(
             enterprise.clone(),
             up,
             status,
             shutdown.clone(),
         )));
     }
-
-    let authority_key = match &config.upstream {
-        Some(u) => {
-            let mut k = [0u8; 32];
-            hex::decode_to_slice(&u.authority_key, &mut k).context("upstream.authority_key")?;
-            Some(k)
-        }
-        None => None,
-    };
-    let state = AppState::new(enterprise, sync_status, authority_key);
+    let mut state = AppState::new(enterprise, sync_status, authority_key);
+    state.offices = offices;
     let router = crate::ui::enterprise_app(
         state,
         crate::ui::Guard::new(local.port(), &config.http.allowed_hosts, false),
@@ -93,7 +105,7 @@ pub async fn serve_enterprise(
     std::io::stdout().flush().ok();
     tracing::info!(%local, data_dir = %data_dir.display(), "enterprise node serving");
     api::serve(listener, router, wait_true(shutdown)).await?;
-    if let Some(t) = sync_task {
+    for t in sync_tasks {
         let _ = t.await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -223,6 +235,7 @@ pub async fn serve_customs(
             .context("the invite's office addresses")?,
         invite_secret: customs.invite_secret()?,
         master_key: [0; 32],
+        office: None,
         poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
         max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
     };

@@ -287,7 +287,11 @@ impl Applications {
                 field: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        let errs = rules::check_draft(&form, &self.device.ctx(&self.device.reference(), 0));
+        let agency = self.device.agency_for(&form);
+        let errs = rules::check_draft(
+            &form,
+            &self.device.ctx(&self.device.reference(), &agency, 0),
+        );
         if !errs.is_empty() {
             return Err(EnterpriseError::Invalid(errs));
         }

@@ -6,6 +6,7 @@ use ed25519_dalek::SigningKey;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
 use exlic_client::certificate::{DeviceCertificate, RevocationList};
 
+use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::ekey;
 use crate::store::cert_requests::{self, RequestRow, RequestStatus};
@@ -199,7 +200,7 @@ impl Certificates {
             Ok((cert, crl)) => {
                 // A certificate for another device (手机变更 of a phone) is that device's
                 // to install; this node keeps only the revocation list.
-                self.store_certificate(&w, cert, crl, authority_key, false)?;
+                self.store_certificate(&w, &Link::Home, cert, crl, authority_key, false)?;
                 (RequestStatus::Issued, String::new())
             }
             Err(reason) => (RequestStatus::Refused, reason.clone()),
@@ -209,10 +210,42 @@ impl Certificates {
         Ok(())
     }
 
-    /// 制作证书: installs this device's certificate as the authority sent it.
-    pub fn install(&self, cert: &[u8], crl: &[u8], authority_key: &[u8; 32]) -> Result<()> {
+    /// The newest request the e-key signed for a certificate of this device that the home
+    /// office carried out (新授权, 续签 or 手机变更), to show another office this
+    /// enterprise enrolled with: the e-key's authority is the same, and each office
+    /// carries a request out once.
+    pub fn authorisation(&self) -> Result<Option<Vec<u8>>> {
+        let mine = self.device.public_key();
+        Ok(self
+            .requests()?
+            .into_iter()
+            .rev()
+            .filter(|r| r.status == RequestStatus::Issued)
+            .find(|r| {
+                exlic_client::signed::peek(&r.signed)
+                    .ok()
+                    .and_then(|p| CertRequest::decode(p).ok())
+                    .is_some_and(|c| {
+                        c.device_key == mine
+                            && matches!(
+                                c.kind,
+                                RequestKind::New | RequestKind::Renew | RequestKind::DeviceChange
+                            )
+                    })
+            })
+            .map(|r| r.signed))
+    }
+
+    /// 制作证书: installs this device's certificate as office `link` sent it.
+    pub fn install(
+        &self,
+        link: &Link,
+        cert: &[u8],
+        crl: &[u8],
+        authority_key: &[u8; 32],
+    ) -> Result<()> {
         let w = self.device.store.write()?;
-        self.store_certificate(&w, cert, crl, authority_key, true)?;
+        self.store_certificate(&w, link, cert, crl, authority_key, true)?;
         w.commit()?;
         Ok(())
     }
@@ -222,6 +255,7 @@ impl Certificates {
     fn store_certificate(
         &self,
         w: &crate::store::WriteBatch<'_>,
+        link: &Link,
         cert: &[u8],
         crl: &[u8],
         authority_key: &[u8; 32],
@@ -238,7 +272,7 @@ impl Certificates {
                 .certificate(cert, now)
                 .map_err(|e| bad("certificate", &e))?;
             if c.device_key == self.device.public_key() {
-                meta_put(w, META_CERT, cert)?;
+                meta_put(w, &link.key(META_CERT), cert)?;
             } else if must_be_ours {
                 return Err(bad("certificate", &"issued for another device"));
             }
@@ -246,7 +280,7 @@ impl Certificates {
         trust
             .revocations(crl, now)
             .map_err(|e| bad("revocations", &e))?;
-        meta_put(w, META_CRL, crl)?;
+        meta_put(w, &link.key(META_CRL), crl)?;
         Ok(())
     }
 
@@ -260,15 +294,20 @@ impl Certificates {
     }
 
     pub fn device_certificate(&self) -> Result<Option<(DeviceCertificate, bool)>> {
+        self.device_certificate_at(&Link::Home)
+    }
+
+    /// This device's certificate from office `link`, and whether that office revoked it.
+    pub fn device_certificate_at(&self, link: &Link) -> Result<Option<(DeviceCertificate, bool)>> {
         let t = self.device.store.read()?;
-        let Some(bytes) = meta_get(&t, META_CERT)? else {
+        let Some(bytes) = meta_get(&t, &link.key(META_CERT))? else {
             return Ok(None);
         };
         let cert = exlic_client::signed::peek(&bytes)
             .ok()
             .and_then(|p| DeviceCertificate::decode(p).ok())
             .ok_or(StoreError::Record("certificate"))?;
-        let revoked = meta_get(&t, META_CRL)?
+        let revoked = meta_get(&t, &link.key(META_CRL))?
             .and_then(|b| {
                 exlic_client::signed::peek(&b)
                     .ok()

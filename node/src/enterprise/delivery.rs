@@ -13,6 +13,7 @@ use exlic_client::status::ApplicationStatus;
 use exlic_client::certificate::Trust;
 use exlic_client::protocol::{ErrorCode, Response};
 
+use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::store::app_state::AppState;
 use crate::store::blobs::{self, Queue};
@@ -52,13 +53,27 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Sealed submissions waiting in the outbox, with the attachments each still needs
-    /// uploaded: at most `limit` after outbox position `after` (from the first with
-    /// `None`), oldest first.
-    pub fn outgoing(&self, after: Option<u64>, limit: usize) -> Result<Vec<Outgoing>> {
+    /// Sealed submissions waiting in the outbox for office `link`, with the attachments
+    /// each still needs uploaded: of at most `limit` outbox entries after position
+    /// `after` (from the first with `None`), oldest first, those that go to `link`; and,
+    /// when `limit` entries were read (more may follow), the position of the last of
+    /// them, whatever its office.
+    pub fn outgoing(
+        &self,
+        link: &Link,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<Outgoing>, Option<u64>)> {
         let t = self.device.store.read()?;
         let mut out = Vec::new();
-        for q in seals::outbox_page(&t, after, limit)? {
+        let page = seals::outbox_page(&t, after, limit)?;
+        let last = (page.len() == limit)
+            .then(|| page.last().map(|q| q.seq))
+            .flatten();
+        for q in page {
+            if self.device.office_of_doc(&t, q.app)? != *link {
+                continue;
+            }
             let env = seals::get(&t, q.app, q.revision)?.ok_or(StoreError::Record("seal"))?;
             let sub = exlic_client::seal::SealedSubmission::decode(&env)
                 .map_err(|_| StoreError::Record("seal"))?;
@@ -66,9 +81,10 @@ impl Delivery {
                 SealPayload::decode(&sub.payload).map_err(|_| StoreError::Record("seal"))?;
             let mut attachments = Vec::new();
             for a in &payload.attachments {
-                // Off the upload queue means the office confirmed it holds the bytes (it
-                // never deletes a blob): asking again would cost a round trip each.
-                if blobs::is_queued(&t, Queue::Up, &a.sha256)? {
+                // Off the upload queue means the home office confirmed it holds the bytes
+                // (it never deletes a blob): asking again would cost a round trip each.
+                // Another office is asked about each (the queue is the home office's).
+                if !link.is_home() || blobs::is_queued(&t, Queue::Up, &a.sha256)? {
                     attachments.push((a.sha256, a.size));
                 }
             }
@@ -80,7 +96,7 @@ impl Delivery {
                 attachments,
             });
         }
-        Ok(out)
+        Ok((out, last))
     }
 
     /// Applies the office's answers to a batch of submissions in one transaction: a

@@ -45,16 +45,18 @@ impl Device {
     }
 
     /// What the rules need to know about this node and today, over `reference`.
+    /// `agency`: the office the form goes to ([`Self::agency_for`]).
     pub(super) fn ctx<'a>(
         &'a self,
         reference: &'a Reference,
+        agency: &'a str,
         attachment_count: usize,
     ) -> Context<'a> {
         Context {
             reference,
             today: china_date(self.clock.now_ms()),
             enterprise_uscc: &self.identity.enterprise_uscc,
-            agency_code: &self.identity.agency_code,
+            agency_code: agency,
             limits: &self.settings.limits,
             uscc_allow_list: &self.settings.uscc_allow_list,
             attachment_count,
@@ -64,12 +66,19 @@ impl Device {
 
     /// The 暂存 rules over a form.
     pub(super) fn check_draft(&self, form: &ApplicationForm) -> Result<()> {
-        let errs = rules::check_draft(form, &self.ctx(&self.reference(), 0));
+        let agency = self.agency_for(form);
+        let errs = rules::check_draft(form, &self.ctx(&self.reference(), &agency, 0));
         if errs.is_empty() {
             Ok(())
         } else {
             Err(EnterpriseError::Invalid(errs))
         }
+    }
+
+    /// The agency code of the office `form` goes to (see [`super::offices`]).
+    pub(super) fn agency_for(&self, form: &ApplicationForm) -> String {
+        let link = self.office_for(&form.quota_year, &form.commodity_code);
+        self.agency(&link).to_owned()
     }
 
     /// The application's list row.
@@ -138,16 +147,17 @@ impl Device {
     /// and every key rollover record synced in the public document that follows from it.
     pub(super) fn authority_trust(&self, root: &[u8; 32]) -> Result<Trust> {
         let mut trust = Trust::new(*root);
-        trust.follow(&self.key_records()?);
+        trust.follow(&self.key_records(root)?);
         Ok(trust)
     }
 
-    /// The office's key rollover records as synced in its public document, oldest first.
-    pub(super) fn key_records(&self) -> Result<Vec<Vec<u8>>> {
+    /// The key rollover records of the office whose root key is `root`, as synced in its
+    /// public document, oldest first.
+    pub(super) fn key_records(&self, root: &[u8; 32]) -> Result<Vec<Vec<u8>>> {
         // Read from the last commit without the document cache, so it may be called while
         // this thread holds a write batch.
         Ok(
-            docs::load(&self.store.read()?, crate::store::directory_doc::id())?
+            docs::load(&self.store.read()?, crate::store::directory_doc::id(root))?
                 .map(|d| crate::store::directory_doc::read_keys(&d))
                 .unwrap_or_default(),
         )

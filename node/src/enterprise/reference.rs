@@ -28,7 +28,7 @@ impl ReferenceUpdates {
     /// when it was adopted. A release that does not verify or does not load is ignored with
     /// a warning: the data in force stays.
     pub fn adopt_published(&self, root: &[u8; 32]) -> Result<Option<u32>> {
-        let Some(signed) = docs::load(&self.device.store.read()?, directory_doc::id())?
+        let Some(signed) = docs::load(&self.device.store.read()?, directory_doc::id(root))?
             .and_then(|d| directory_doc::read_reference(&d))
         else {
             return Ok(None);

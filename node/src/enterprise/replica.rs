@@ -8,6 +8,7 @@ use exlic_client::DocId;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::status::ApplicationStatus;
 
+use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
@@ -40,6 +41,17 @@ pub struct Backlog {
     pub bytes_waiting: u64,
 }
 
+/// A page of the local change feed for one office ([`Replica::changed_docs`]).
+#[derive(Debug)]
+pub struct ChangedPage {
+    /// The newest local change seq.
+    pub head: u64,
+    /// The seq of the last change read when the page was full, else `None`.
+    pub last: Option<u64>,
+    /// The changed documents that sync with the office, with their seqs.
+    pub docs: Vec<(u64, DocId)>,
+}
+
 /// The enterprise side of sync, as store operations.
 #[derive(Debug, Clone)]
 pub struct Replica {
@@ -50,33 +62,33 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// (local change seq acknowledged by the authority, authority feed cursor).
-    pub fn sync_progress(&self) -> Result<(u64, u64)> {
+    /// (local change seq acknowledged by office `link`, that office's feed cursor).
+    pub fn sync_progress(&self, link: &Link) -> Result<(u64, u64)> {
         let t = self.device.store.read()?;
         Ok((
-            get_u64(meta_get(&t, META_LOCAL_ACKED)?),
-            get_u64(meta_get(&t, META_CURSOR)?),
+            get_u64(meta_get(&t, &link.key(META_LOCAL_ACKED))?),
+            get_u64(meta_get(&t, &link.key(META_CURSOR))?),
         ))
     }
 
-    /// Records sync progress (after a round completed).
-    pub fn set_sync_progress(&self, local_acked: u64, cursor: u64) -> Result<()> {
+    /// Records sync progress with office `link` (after a round completed).
+    pub fn set_sync_progress(&self, link: &Link, local_acked: u64, cursor: u64) -> Result<()> {
         let w = self.device.store.write()?;
-        meta_put(&w, META_LOCAL_ACKED, &local_acked.to_be_bytes())?;
-        meta_put(&w, META_CURSOR, &cursor.to_be_bytes())?;
+        meta_put(&w, &link.key(META_LOCAL_ACKED), &local_acked.to_be_bytes())?;
+        meta_put(&w, &link.key(META_CURSOR), &cursor.to_be_bytes())?;
         w.commit()?;
         Ok(())
     }
 
-    /// Whether this device has enrolled with its authority.
-    pub fn enrolled(&self) -> Result<bool> {
-        Ok(meta_get(&self.device.store.read()?, META_ENROLLED)?.is_some())
+    /// Whether this device has enrolled with office `link`.
+    pub fn enrolled(&self, link: &Link) -> Result<bool> {
+        Ok(meta_get(&self.device.store.read()?, &link.key(META_ENROLLED))?.is_some())
     }
 
-    /// Marks enrolment done.
-    pub fn set_enrolled(&self) -> Result<()> {
+    /// Marks enrolment with office `link` done.
+    pub fn set_enrolled(&self, link: &Link) -> Result<()> {
         let w = self.device.store.write()?;
-        meta_put(&w, META_ENROLLED, b"1")?;
+        meta_put(&w, &link.key(META_ENROLLED), b"1")?;
         w.commit()?;
         Ok(())
     }
@@ -86,15 +98,29 @@ impl Replica {
         self.device.key.to_bytes()
     }
 
-    /// The newest local change seq, and up to `limit` documents changed after `since`.
-    pub fn changed_docs(&self, since: u64, limit: usize) -> Result<(u64, Vec<(u64, DocId)>)> {
+    /// The local change feed after `since` as office `link` sees it: the newest local
+    /// change seq, the seq of the last change read (`None`: fewer than `limit` read, so
+    /// the feed was read to its head), and the documents of those changes that sync
+    /// with `link`.
+    pub fn changed_docs(&self, link: &Link, since: u64, limit: usize) -> Result<ChangedPage> {
         let t = self.device.store.read()?;
-        Ok((docs::head_seq(&t)?, docs::changed_since(&t, since, limit)?))
+        let head = docs::head_seq(&t)?;
+        let read = docs::changed_since(&t, since, limit)?;
+        let last = (read.len() == limit)
+            .then(|| read.last().map(|c| c.0))
+            .flatten();
+        let mut docs = Vec::with_capacity(read.len());
+        for (seq, doc) in read {
+            if self.device.office_of_doc(&t, doc)? == *link {
+                docs.push((seq, doc));
+            }
+        }
+        Ok(ChangedPage { head, last, docs })
     }
 
     /// What is waiting to reach the authority.
     pub fn backlog(&self) -> Result<Backlog> {
-        let (acked, _) = self.sync_progress()?;
+        let (acked, _) = self.sync_progress(&Link::Home)?;
         let t = self.device.store.read()?;
         let docs_waiting = docs::changed_since(&t, acked, usize::MAX)?.len() as u64;
         let mut b = Backlog {
@@ -132,6 +158,7 @@ impl Replica {
     /// the authority does not know or refuses.
     pub fn sync_receive(
         &self,
+        link: &Link,
         states: &mut PeerStates,
         replies: Vec<(DocId, DocReply)>,
     ) -> Result<(Vec<DocId>, Vec<DocId>)> {
@@ -156,6 +183,7 @@ impl Replica {
                             // A document from another device or the authority: start an
                             // empty replica and let the sync protocol fill it.
                             w.create_doc(doc, kind::OTHER)?;
+                            super::offices::record(&w, doc, link)?;
                         }
                         msgs.push((doc, msg));
                     }
@@ -342,12 +370,13 @@ impl Replica {
 }
 
 impl Replica {
-    /// 发证机构联系方式 and 办事指南 as last synced from the authority (empty before).
-    pub fn directory(&self) -> Result<exlic_client::directory::Directory> {
+    /// 发证机构联系方式 and 办事指南 as last synced from the office whose root key is
+    /// `root` (empty before).
+    pub fn directory(&self, root: &[u8; 32]) -> Result<exlic_client::directory::Directory> {
         Ok(self
             .device
             .store
-            .with_doc(crate::store::directory_doc::id(), |d| {
+            .with_doc(crate::store::directory_doc::id(root), |d| {
                 crate::store::directory_doc::read(d)
             })?
             .flatten()

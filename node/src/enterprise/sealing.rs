@@ -12,6 +12,7 @@ use exlic_client::status::ApplicationStatus;
 use super::applications::Applications;
 use super::certs::Certificates;
 use super::device::Device;
+use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::domain::lifecycle::{Action, Refused};
 use crate::domain::rules;
@@ -31,8 +32,15 @@ impl Sealing {
     pub fn check(&self, id: DocId) -> Result<()> {
         let v = self.applications.get(id)?;
         let reference = self.device.reference();
-        let mut all = rules::check_seal(&v.form, &self.device.ctx(&reference, v.attachments.len()));
-        all.extend(self.certificate_findings()?);
+        let link = self
+            .device
+            .office_for(&v.form.quota_year, &v.form.commodity_code);
+        let agency = self.device.agency(&link);
+        let mut all = rules::check_seal(
+            &v.form,
+            &self.device.ctx(&reference, agency, v.attachments.len()),
+        );
+        all.extend(self.certificate_findings(&link)?);
         if all.iter().any(|e| e.severity == Severity::Error) {
             return Err(EnterpriseError::Invalid(all));
         }
@@ -51,8 +59,12 @@ impl Sealing {
         // Persist any pending change first so the sealed heads are on disk.
         w.save_doc(id)?;
         let reference = self.device.reference();
-        let mut all = rules::check_seal(&form, &self.device.ctx(&reference, atts.len()));
-        all.extend(self.certificate_findings()?);
+        let link = self
+            .device
+            .office_for(&form.quota_year, &form.commodity_code);
+        let agency = self.device.agency(&link);
+        let mut all = rules::check_seal(&form, &self.device.ctx(&reference, agency, atts.len()));
+        all.extend(self.certificate_findings(&link)?);
         if all.iter().any(|e| e.severity == Severity::Error) {
             return Err(EnterpriseError::Invalid(all));
         }
@@ -92,7 +104,7 @@ impl Sealing {
             // office checks it and shows it, whatever this device holds later.
             certificate_serial: self
                 .certificates
-                .device_certificate()?
+                .device_certificate_at(&link)?
                 .map(|(c, _)| c.serial),
         };
         let sealed = SealedSubmission::seal(&payload, content, &self.device.key);
@@ -113,14 +125,14 @@ impl Sealing {
 
     /// V04's certificate part: the device certificate must be valid and unrevoked as far as
     /// this node knows; without one yet, a warning (the authority decides at receipt).
-    fn certificate_findings(&self) -> Result<Vec<FieldError>> {
+    fn certificate_findings(&self, link: &Link) -> Result<Vec<FieldError>> {
         let f = |severity, message: &str| FieldError {
             field: "seal".into(),
             rule: "V04".into(),
             message: message.into(),
             severity,
         };
-        Ok(match self.certificates.device_certificate()? {
+        Ok(match self.certificates.device_certificate_at(link)? {
             None => vec![f(
                 Severity::Warning,
                 "this device has no certificate yet; the issuing agency checks it when the application arrives",

@@ -20,6 +20,7 @@ use exlic_client::DocId;
 use exlic_client::protocol::{ErrorCode, MAX_DOCS, MAX_SUBMISSIONS, Request, Response};
 
 use super::delivery::Outgoing;
+use super::offices::Link;
 use super::{Enterprise, EnterpriseError};
 use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
@@ -88,11 +89,12 @@ impl Default for Deliveries {
 impl Deliveries {
     /// Takes the next batch off the queue (reading the next page of the outbox when the
     /// queue is empty); `false` when the outbox is done.
-    fn next_batch(&mut self, ent: &Enterprise) -> Result<bool, SessionError> {
-        if self.queue.is_empty() && self.more {
-            let page = ent.delivery.outgoing(self.last, OUTBOX_PAGE)?;
-            self.more = page.len() == OUTBOX_PAGE;
-            self.last = page.last().map(|o| o.seq).or(self.last);
+    fn next_batch(&mut self, ent: &Enterprise, link: &Link) -> Result<bool, SessionError> {
+        // Pages of entries for other offices hold none for this one: read on.
+        while self.queue.is_empty() && self.more {
+            let (page, full) = ent.delivery.outgoing(link, self.last, OUTBOX_PAGE)?;
+            self.more = full.is_some();
+            self.last = full.or(page.last().map(|o| o.seq)).or(self.last);
             self.queue.extend(page);
         }
         let mut bytes = 0;
@@ -126,6 +128,9 @@ enum Phase {
     Fetch(Fetches),
     Numbers,
     Certificates(VecDeque<(u64, Vec<u8>)>, Option<u64>, bool),
+    /// Another office's certificate for this device: asked for, then (when it has none)
+    /// the e-key's authorisation shown to it (`true` once shown).
+    OfficeCertificate(bool),
     Deliver(Deliveries),
 }
 
@@ -133,6 +138,8 @@ enum Phase {
 #[derive(Debug)]
 pub struct Session {
     creds: Credentials,
+    /// The office this session syncs with.
+    link: Link,
     states: PeerStates,
     phase: Option<Phase>,
     first_round: bool,
@@ -147,8 +154,13 @@ impl Session {
     /// earlier sessions, which paces the periodic certificate refresh.
     pub fn new(creds: Credentials, rounds: u64) -> Self {
         let states = PeerStates::new(creds.authority_key);
+        let link = match &creds.office {
+            Some(a) => Link::Other(a.clone()),
+            None => Link::Home,
+        };
         Self {
             creds,
+            link,
             states,
             phase: None,
             first_round: true,
@@ -201,7 +213,7 @@ impl Session {
 
     /// Starts a round.
     pub fn round(&mut self, ent: &Enterprise) -> Result<Step, SessionError> {
-        self.enrolled = ent.replica.enrolled()?;
+        self.enrolled = ent.replica.enrolled(&self.link)?;
         let phase = if self.enrolled {
             self.upload_queued(ent)?
         } else {
@@ -217,11 +229,15 @@ impl Session {
         self.run(ent, phase, Some(answer))
     }
 
+    /// Attachments queued here go up to the home office (another office gets those its
+    /// submissions' seals cover, as they are delivered).
     fn upload_queued(&self, ent: &Enterprise) -> Result<Phase, SessionError> {
-        Ok(Phase::UploadQueued(Uploads::new(
-            ent.blobs.to_upload()?,
-            true,
-        )))
+        let queued = if self.link.is_home() {
+            ent.blobs.to_upload()?
+        } else {
+            Vec::new()
+        };
+        Ok(Phase::UploadQueued(Uploads::new(queued, true)))
     }
 
     /// Steps `phase` with `answer` until one of them has a request to send.
@@ -240,8 +256,10 @@ impl Session {
                 }
                 (None, Some(p)) => phase = p,
                 (_, None) => {
-                    ent.ekey.apply_pending_unlock(&self.creds.authority_key)?;
-                    ent.reference.adopt_published(&self.creds.authority_key)?;
+                    if self.link.is_home() {
+                        ent.ekey.apply_pending_unlock(&self.creds.authority_key)?;
+                        ent.reference.adopt_published(&self.creds.authority_key)?;
+                    }
                     self.first_round = false;
                     self.rounds += 1;
                     return Ok(Step::RoundDone);
@@ -271,7 +289,7 @@ impl Session {
                     Ok((Some(r), Some(Phase::Enrol)))
                 }
                 Some(Ok(Response::Enrolled { .. })) => {
-                    ent.replica.set_enrolled()?;
+                    ent.replica.set_enrolled(&self.link)?;
                     self.enrolled = true;
                     Ok((None, Some(self.upload_queued(ent)?)))
                 }
@@ -295,7 +313,9 @@ impl Session {
                             Ok(_) => SessionError::Unexpected,
                         });
                     };
-                    let (follow, refused) = ent.replica.sync_receive(&mut self.states, docs)?;
+                    let (follow, refused) =
+                        ent.replica
+                            .sync_receive(&self.link, &mut self.states, docs)?;
                     for d in &refused {
                         tracing::warn!(doc = %d, "the authority does not accept this document");
                         s.next.remove(d);
@@ -320,7 +340,12 @@ impl Session {
             }
             Phase::Fetch(mut fetches) => match fetches.step(ent, answer)? {
                 Some(r) => Ok((Some(r), Some(Phase::Fetch(fetches)))),
-                None => match ent.numbers.top_up_request()? {
+                // 申请表号 blocks come from the home office (every office's are unique).
+                None => match ent
+                    .numbers
+                    .top_up_request()?
+                    .filter(|_| self.link.is_home())
+                {
                     Some(r) => Ok((Some(r), Some(Phase::Numbers))),
                     None => Ok((None, Some(self.certificates(ent)?))),
                 },
@@ -361,6 +386,7 @@ impl Session {
                                 certificate,
                                 revocations,
                             }) => ent.certificates.install(
+                                &self.link,
                                 &certificate,
                                 &revocations,
                                 &authority_key,
@@ -382,10 +408,47 @@ impl Session {
                     Some(Phase::Certificates(rows, None, true)),
                 ))
             }
+            Phase::OfficeCertificate(shown) => {
+                let deliver = Phase::Deliver(Deliveries::default());
+                let (certificate, revocations) = match answer {
+                    None => {
+                        return Ok((
+                            Some(Request::MyCertificate),
+                            Some(Phase::OfficeCertificate(shown)),
+                        ));
+                    }
+                    Some(Ok(Response::Certified {
+                        certificate,
+                        revocations,
+                    })) => (certificate, revocations),
+                    Some(Ok(_)) => return Err(SessionError::Unexpected),
+                    Some(Err((ErrorCode::BadCertRequest, m))) => {
+                        tracing::warn!(office = ?self.link, %m, "the office did not certify this device");
+                        return Ok((None, Some(deliver)));
+                    }
+                    Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
+                };
+                if !certificate.is_empty() {
+                    ent.certificates.install(
+                        &self.link,
+                        &certificate,
+                        &revocations,
+                        &self.creds.authority_key,
+                    )?;
+                    return Ok((None, Some(deliver)));
+                }
+                match ent.certificates.authorisation()? {
+                    Some(signed) if !shown => Ok((
+                        Some(Request::Certify(signed)),
+                        Some(Phase::OfficeCertificate(true)),
+                    )),
+                    _ => Ok((None, Some(deliver))),
+                }
+            }
             Phase::Deliver(mut d) => {
                 let mut answer = answer;
                 loop {
-                    if d.batch.is_empty() && !d.next_batch(ent)? {
+                    if d.batch.is_empty() && !d.next_batch(ent, &self.link)? {
                         return Ok((None, None));
                     }
                     // Every attachment the batch's seals cover goes up first.
@@ -404,7 +467,7 @@ impl Session {
                             if answers.len() == d.batch.len() =>
                         {
                             let batch = std::mem::take(&mut d.batch);
-                            if d.next_batch(ent)? {
+                            if d.next_batch(ent, &self.link)? {
                                 // Stored while the next batch is on its way (`between`).
                                 self.deferred = Some((batch, answers));
                                 continue;
@@ -423,15 +486,12 @@ impl Session {
     /// Starts a page of the local change feed: the documents changed since the authority's
     /// last acknowledgement, and a first window of messages.
     fn sync_page(&mut self, ent: &Enterprise) -> Result<DocSync, SessionError> {
-        let (acked, cursor) = ent.replica.sync_progress()?;
+        let (acked, cursor) = ent.replica.sync_progress(&self.link)?;
         let page = PAGE.min(ent.store().doc_cache_capacity() / 2).max(1);
-        let (head, changed) = ent.replica.changed_docs(acked, page)?;
-        let full_page = changed.len() == page;
-        let page_end = if full_page {
-            changed.last().map(|c| c.0).unwrap_or(acked)
-        } else {
-            head
-        };
+        let changed = ent.replica.changed_docs(&self.link, acked, page)?;
+        let full_page = changed.last.is_some();
+        let page_end = changed.last.unwrap_or(changed.head);
+        let changed = changed.docs;
         let s = DocSync {
             page_end,
             full_page,
@@ -484,15 +544,37 @@ impl Session {
         ent: &Enterprise,
         s: DocSync,
     ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
-        ent.replica.set_sync_progress(s.page_end, s.cursor)?;
+        ent.replica
+            .set_sync_progress(&self.link, s.page_end, s.cursor)?;
         if s.full_page || s.more {
             return Ok((None, Some(Phase::Sync(self.sync_page(ent)?))));
         }
-        Ok((None, Some(Phase::Fetch(Fetches::new(ent.blobs.wanted()?)))))
+        // Attachments of synced documents are fetched from the home office.
+        let wanted = if self.link.is_home() {
+            ent.blobs.wanted()?
+        } else {
+            Vec::new()
+        };
+        Ok((None, Some(Phase::Fetch(Fetches::new(wanted)))))
     }
 
     /// Certificate work when due (see the module docs), else straight to delivery.
     fn certificates(&mut self, ent: &Enterprise) -> Result<Phase, SessionError> {
+        if !self.link.is_home() {
+            // 手机证书授权 requests go to the home office; another office is asked for its
+            // certificate of this device.
+            let due = self.first_round
+                || ent
+                    .certificates
+                    .device_certificate_at(&self.link)?
+                    .is_none()
+                || self.rounds % 30 == 29;
+            return Ok(if due {
+                Phase::OfficeCertificate(false)
+            } else {
+                Phase::Deliver(Deliveries::default())
+            });
+        }
         let rows = ent.certificates.requests()?;
         let waiting: VecDeque<(u64, Vec<u8>)> = rows
             .into_iter()

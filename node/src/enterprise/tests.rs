@@ -21,6 +21,11 @@ pub(crate) struct Fx {
 }
 
 pub(crate) fn open(dir: &std::path::Path) -> Enterprise {
+    open_as(dir, "AA", &[])
+}
+
+/// [`open`] for an enterprise whose home office is `home`, enrolled with `others` too.
+pub(crate) fn open_as(dir: &std::path::Path, home: &str, others: &[&str]) -> Enterprise {
     let store = Arc::new(Store::open(&dir.join("node.redb"), StoreOptions::default()).unwrap());
     initialise(
         &store,
@@ -34,7 +39,8 @@ pub(crate) fn open(dir: &std::path::Path) -> Enterprise {
         Identity {
             enterprise_name: "厦门示例化工进出口有限公司".into(),
             enterprise_uscc: USCC.into(),
-            agency_code: "AA".into(),
+            agency_code: home.into(),
+            other_agencies: others.iter().map(|a| a.to_string()).collect(),
         },
         Settings::default(),
     )
@@ -411,7 +417,13 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
         .unwrap();
     let sealed = f.ent.sealing.seal(v.id).unwrap();
     f.ent.sealing.report(v.id).unwrap();
-    let out = f.ent.delivery.outgoing(None, 1).unwrap().remove(0);
+    let out = f
+        .ent
+        .delivery
+        .outgoing(&super::offices::Link::Home, None, 1)
+        .unwrap()
+        .0
+        .remove(0);
     let office = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
     let refusal = |revision| Refusal {
         seal_hash: [0; 32],

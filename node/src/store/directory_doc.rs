@@ -1,6 +1,6 @@
 //! The authority's public document: 发证机构联系方式 and 办事指南, and the chain of its
 //! key rollover records. One per authority, written only by it, readable by every enrolled
-//! enterprise. Its id is derived, so both sides agree.
+//! enterprise. Its id is derived from the office's root key, so both sides agree.
 //!
 //! ```text
 //! { "type": "directory", "json": the `exlic_client::directory::Directory` as JSON,
@@ -22,8 +22,21 @@ pub const TYPE: &str = "directory";
 /// The owner recorded for documents every enterprise may read (never an USCC).
 pub const PUBLIC: &str = "*";
 
-/// The directory document's id.
-pub fn id() -> DocId {
+/// The directory document's id for the office whose identity (root) key is `root`: each
+/// office has its own, so an enterprise that syncs with several offices holds each one's
+/// directory, keys and reference release apart.
+pub fn id(root: &[u8; 32]) -> DocId {
+    let mut input = b"exlic/directory/v2/".to_vec();
+    input.extend_from_slice(root);
+    let h = exlic_client::seal::sha256(&input);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h[..16]);
+    DocId(id)
+}
+
+/// The id every office's directory had before ids were per office (one office per
+/// enterprise): an office still holding it moves it to [`id`] when it opens.
+pub fn legacy_id() -> DocId {
     let h = exlic_client::seal::sha256(b"exlic/directory/v1");
     let mut id = [0u8; 16];
     id.copy_from_slice(&h[..16]);

@@ -30,6 +30,9 @@ pub struct Upstream {
     pub invite_secret: Option<[u8; 32]>,
     /// The enterprise master public key to register (customs: unused).
     pub master_key: [u8; 32],
+    /// The office's agency code when it is not the node's home office (an enterprise
+    /// enrolled with several; customs and the home office: `None`).
+    pub office: Option<String>,
     /// How often to ask for the authority's changes when nothing happens locally.
     pub poll: Duration,
     /// Longest wait between reconnection attempts.
@@ -233,6 +236,7 @@ async fn session<R: ClientRole>(
         authority_key: up.authority_key,
         invite_secret: up.invite_secret,
         master_key: up.master_key,
+        office: up.office.clone(),
     };
     let rounds = status.lock().unwrap_or_else(|p| p.into_inner()).rounds;
     let mut s = ent.open(creds, rounds);

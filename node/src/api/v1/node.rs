@@ -44,8 +44,14 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
         .as_ref()
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).clone());
     // Enrolment is recorded in the store: an enrolled node says so while offline too.
-    let (backlog, enrolled) =
-        super::run(s, |e| Ok((e.replica.backlog()?, e.replica.enrolled()?))).await?;
+    let (backlog, enrolled) = super::run(s, |e| {
+        Ok((
+            e.replica.backlog()?,
+            e.replica
+                .enrolled(&crate::enterprise::offices::Link::Home)?,
+        ))
+    })
+    .await?;
     Ok(SyncStatus {
         configured: state.is_some(),
         online: state.as_ref().is_some_and(|x| x.online),
@@ -301,8 +307,11 @@ pub async fn licence_standing(
 #[utoipa::path(get, path = "/api/v1/keys", tag = "node",
     responses((status = 200, description = "`{root_key, records: [hex]}`", body = Object)))]
 pub async fn keys(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Failure> {
-    let root = s.authority_key.map(hex::encode).unwrap_or_default();
-    let records = super::run(&s, |e| e.key_records()).await?;
+    let Some(key) = s.authority_key else {
+        return Ok(Json(serde_json::json!({"root_key": "", "records": []})));
+    };
+    let root = hex::encode(key);
+    let records = super::run(&s, move |e| e.key_records(&key)).await?;
     Ok(Json(serde_json::json!({
         "root_key": root,
         "records": records.iter().map(hex::encode).collect::<Vec<_>>(),
@@ -370,7 +379,10 @@ pub async fn licence_usage(
 pub async fn directory(
     State(s): State<AppState>,
 ) -> Result<Json<exlic_client::directory::Directory>, Failure> {
-    super::run(&s, |e| e.replica.directory()).await.map(Json)
+    let root = s.authority_key.unwrap_or_default();
+    super::run(&s, move |e| e.replica.directory(&root))
+        .await
+        .map(Json)
 }
 
 /// 企业信息维护: the proposed and the accepted profile.

@@ -93,6 +93,7 @@ fn connect(
         addrs: addrs.to_vec(),
         invite_secret: secret,
         master_key: master,
+        office: None,
         poll: Duration::from_secs(1),
         max_backoff: Duration::from_secs(1),
     };

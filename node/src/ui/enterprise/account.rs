@@ -281,7 +281,8 @@ pub(super) async fn licence_request_save(ctx: Ctx, body: Bytes) -> Response {
 
 pub(super) async fn directory_page(ctx: Ctx, section: &str) -> Response {
     let (s, p) = open(ctx).await;
-    match run(&s, |e| e.replica.directory()).await {
+    let root = s.authority_key.unwrap_or_default();
+    match run(&s, move |e| e.replica.directory(&root)).await {
         Ok(d) => p.render(
             "enterprise/directory.html",
             json!({"section": section, "dir": &d,

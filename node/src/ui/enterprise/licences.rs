@@ -3,8 +3,14 @@
 
 use super::*;
 
-pub(super) fn trust(s: &AppState) -> Option<exlic_client::certificate::Trust> {
-    let root = s.authority_key?;
+/// The key chain `file` is checked against: that of the office whose agency code it
+/// names as its issuer, when this enterprise is enrolled with that office; else (and
+/// with no file) the home office's.
+pub(super) fn trust(s: &AppState, file: Option<&[u8]>) -> Option<exlic_client::certificate::Trust> {
+    let issuer = file.and_then(claimed_licence).map(|l| l.agency[0].clone());
+    let root = issuer
+        .and_then(|a| s.offices.iter().find(|(c, _)| *c == a).map(|(_, k)| *k))
+        .or(s.authority_key)?;
     s.enterprise.authority_trust(&root).ok()
 }
 
@@ -129,7 +135,7 @@ pub(super) async fn licence(ctx: Ctx, Path(no): Path<String>) -> Response {
             render_licence(
                 &p,
                 &f,
-                trust(&s).as_ref(),
+                trust(&s, Some(&f)).as_ref(),
                 &format!("/licences/{no}/file"),
                 &ev,
                 &format!("/api/v1/licences/{no}/standing"),
@@ -157,7 +163,7 @@ pub(super) async fn licence_pdf(ctx: Ctx, Path(no): Path<String>) -> Response {
     match licence_bytes(&s, no.clone()).await {
         Ok(Some(f)) => {
             let ev = evidence(&s, no).await;
-            let trust = trust(&s);
+            let trust = trust(&s, Some(&f));
             let l = claimed_licence(&f);
             let standing = l.map(|l| licence_view::standing(&p, &l, &ev, trust.as_ref()));
             let standing = standing.unwrap_or_default();
@@ -201,7 +207,7 @@ pub async fn verify_render(
 
 pub(super) async fn verify_page(ctx: Ctx) -> Response {
     let (s, p) = open(ctx).await;
-    verify_render(&p, trust(&s).as_ref(), None, None).await
+    verify_render(&p, trust(&s, None).as_ref(), None, None).await
 }
 
 /// Reads the one `file` field of a multipart post.
@@ -226,7 +232,8 @@ pub(super) async fn verify_post(ctx: Ctx, mut mp: Multipart) -> Response {
                 Some(no) => Some(evidence(&s, no).await),
                 None => None,
             };
-            verify_render(&p, trust(&s).as_ref(), Some(&bytes), ev.as_ref()).await
+            let trust = trust(&s, Some(&bytes));
+            verify_render(&p, trust.as_ref(), Some(&bytes), ev.as_ref()).await
         }
         Err(m) => p.error(StatusCode::BAD_REQUEST, m),
     }

@@ -1,0 +1,156 @@
+//! An enterprise enrolled with two offices, across real nodes: its home office (江苏,
+//! `32`) and the bureau's office (`AA`, added with `exlic add-office`). 柠檬酸 (which the
+//! 分级发证目录 leaves to any office) goes to the home office and wheat (which it gives
+//! to `AA` alone) to `AA`; each office sees only its own application, and each licence
+//! verifies offline under its own office's key and not under the other's.
+
+use exlic_tests::*;
+
+/// Runs `exlic verify` on a licence and proof under `root`; (exit 0, what it printed).
+fn verify(dir: &std::path::Path, root: &str, licence: &[u8], proof: &[u8]) -> (bool, String) {
+    let (lf, pf) = (dir.join("l.lic"), dir.join("l.proof"));
+    std::fs::write(&lf, licence).unwrap();
+    std::fs::write(&pf, proof).unwrap();
+    let out = exlic()
+        .arg("verify")
+        .arg(&lf)
+        .args(["--authority-key", root, "--proof"])
+        .arg(&pf)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifies_under_that_office()
+ {
+    let root = tempfile::tempdir().unwrap();
+    let home_dir = root.path().join("jiangsu");
+    let other_dir = root.path().join("bureau-office");
+    init_authority_as(&home_dir, free_port(), "32", "江苏省商务厅");
+    init_authority(&other_dir, free_port());
+    let edir = root.path().join("enterprise");
+    init_enrolled(&edir, &invite(&home_dir, USCC, NAME));
+
+    // A token for another enterprise is refused, naming it, and changes nothing.
+    let before = std::fs::read_to_string(edir.join("config.toml")).unwrap();
+    let out = exlic()
+        .args(["add-office", "--data-dir"])
+        .arg(&edir)
+        .args([
+            "--token",
+            &invite(&other_dir, "91350200MA2Y0QJ07W", "另一家"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(edir.join("config.toml")).unwrap(),
+        before
+    );
+
+    let out = exlic()
+        .args(["add-office", "--data-dir"])
+        .arg(&edir)
+        .args(["--token", &invite(&other_dir, USCC, NAME)])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let home = Node::start(&home_dir);
+    let other = Node::start(&other_dir);
+    let ent = Node::start(&edir);
+    let rt = runtime();
+    let c = ent.client();
+    rt.block_on(async {
+        let (h, o) = (home.client(), other.client());
+        let citric = full_form();
+        let mut wheat = full_form();
+        wheat.commodity_code = "1001990000".into();
+        let lemon_no =
+            issue_form(&c, &home.client_as("wang"), &home.client_as("li"), &citric).await;
+        let wheat_no =
+            issue_form(&c, &other.client_as("wang"), &other.client_as("li"), &wheat).await;
+        assert!(lemon_no.contains("32"), "{lemon_no}");
+        assert!(wheat_no.contains("AA"), "{wheat_no}");
+
+        // Each office holds only the application that is its own.
+        let ids = all_ids(&c).await;
+        assert_eq!(ids.len(), 2);
+        for id in ids {
+            let no = c
+                .application(id)
+                .await
+                .unwrap()
+                .licence_no
+                .unwrap_or_default();
+            let (mine, theirs) = if no == lemon_no { (&h, &o) } else { (&o, &h) };
+            assert!(mine.case(id).await.is_ok(), "{no} at its office");
+            assert!(
+                theirs.case(id).await.is_err(),
+                "{no} must not reach the other office"
+            );
+        }
+
+        // Each licence verifies offline under its own office's key, with the proof that
+        // office sent, and not under the other's.
+        let eh = ent.http();
+        let dir = tempfile::tempdir().unwrap();
+        let home_root = h.authority_info().await.unwrap().root_key;
+        let other_root = o.authority_info().await.unwrap().root_key;
+        for (no, own, foreign) in [
+            (&lemon_no, &home_root, &other_root),
+            (&wheat_no, &other_root, &home_root),
+        ] {
+            let licence = c.licence_file(no).await.unwrap();
+            let proof = eh
+                .get(format!("{}/api/v1/licences/{no}/proof", ent.url))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec();
+            let (ok, text) = verify(dir.path(), own, &licence, &proof);
+            assert!(ok, "{no} under its own office's key: {text}");
+            let (ok, text) = verify(dir.path(), foreign, &licence, &proof);
+            assert!(
+                !ok,
+                "{no} must not verify under the other office's key: {text}"
+            );
+        }
+
+        // The enterprise's own page of each licence checks it against its issuer's keys.
+        for no in [&lemon_no, &wheat_no] {
+            let page = eh
+                .get(format!("{}/licences/{no}", ent.url))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                page.contains(r#"class="flash ok" role="status" id="licence-check""#),
+                "{no}'s page shows it verified: {page}"
+            );
+        }
+    });
+}
