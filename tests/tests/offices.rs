@@ -137,8 +137,40 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
             );
         }
 
+        // 删证 of the wheat licence goes to the office that issued it, which decides it;
+        // the home office never sees it.
+        c.request_licence_change(&exlic_client::licence_request::LicenceRequestInput {
+            kind: "delete".into(),
+            licence_no: wheat_no.clone(),
+        })
+        .await
+        .unwrap();
+        let pending = wait_for(60, "the 删证 request at its office", || async {
+            let p = o.licence_requests(Some("pending")).await.ok()?;
+            p.into_iter().find(|r| r.licence_no == wheat_no)
+        })
+        .await;
+        other
+            .client_as("wang")
+            .decide_licence_request(
+                pending.id,
+                &exlic_client::licence_request::LicenceDecisionInput {
+                    approve: true,
+                    reason: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        wait_for(60, "the deletion on the enterprise", || async {
+            let s = c.licence_status(&wheat_no).await.ok()?;
+            (s.status == "deleted").then_some(())
+        })
+        .await;
+        assert!(h.licence_requests(None).await.unwrap().is_empty());
+        assert_eq!(c.licence_status(&lemon_no).await.unwrap().status, "valid");
+
         // The enterprise's own page of each licence checks it against its issuer's keys.
-        for no in [&lemon_no, &wheat_no] {
+        for (no, shown) in [(&lemon_no, "flash ok"), (&wheat_no, "errors")] {
             let page = eh
                 .get(format!("{}/licences/{no}", ent.url))
                 .send()
@@ -147,10 +179,17 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
                 .text()
                 .await
                 .unwrap();
+            // Both verify; the deleted one is shown as no longer valid, by its office's
+            // signed statement.
             assert!(
-                page.contains(r#"class="flash ok" role="status" id="licence-check""#),
-                "{no}'s page shows it verified: {page}"
+                page.contains(&format!(
+                    r#"class="{shown}" role="status" id="licence-check""#
+                )),
+                "{no}'s page: {page}"
             );
+            if shown == "errors" {
+                assert!(page.contains("已删证"), "{page}");
+            }
         }
     });
 }

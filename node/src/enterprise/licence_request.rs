@@ -107,6 +107,9 @@ impl LicenceRequests {
     /// next sync (as a document this enterprise owns).
     pub fn request(&self, kind: Kind, licence_no: &str) -> Result<(DocId, Record)> {
         self.prefill(kind, licence_no)?;
+        // The request goes to the office that issued the licence.
+        let (licence, _) = self.held_licence(licence_no)?;
+        let office = self.device.office_of_agency(&licence.agency[0]);
         let now = self.device.clock.now_ms();
         let id = DocId(crate::random::bytes());
         let rec = Record {
@@ -132,6 +135,7 @@ impl LicenceRequests {
         d.commit();
         w.save_doc(id)?;
         stored::put(&w, id, &rec)?;
+        super::offices::record(&w, id, &office)?;
         w.commit()?;
         Ok((id, rec))
     }

@@ -7,8 +7,9 @@
 //!   enterprise's other offices (in the order its config lists them) that the entry
 //!   names (else home, where V20 says why not).
 //! - A document received from another office goes back only to that office (recorded
-//!   when it first arrives); every other document (profile, certificate and 删证/核销
-//!   requests, a draft with no commodity yet) syncs with the home office.
+//!   when it first arrives), and a 删证/核销 request to the office that issued its
+//!   licence; every other document (profile, certificate requests, a draft with no
+//!   commodity yet) syncs with the home office.
 //! - Each office link keeps its own sync progress, enrolment and device certificate
 //!   under keys of its own ([`Link::key`]); the 申请表号 blocks, the e-key unlock and the
 //!   reference data in force come from the home office alone.
@@ -75,6 +76,16 @@ impl Device {
         match link {
             Link::Home => &self.identity.agency_code,
             Link::Other(a) => a,
+        }
+    }
+
+    /// The link to the office of agency `code`: one of this enterprise's other offices,
+    /// else home.
+    pub(super) fn office_of_agency(&self, code: &str) -> Link {
+        if self.identity.other_agencies.iter().any(|a| a == code) {
+            Link::Other(code.to_owned())
+        } else {
+            Link::Home
         }
     }
 
