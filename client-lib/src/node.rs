@@ -46,6 +46,26 @@ pub struct SyncStatus {
     pub bytes_waiting: u64,
     /// Sync rounds completed since the node started.
     pub rounds: u64,
+    /// The link to each other office the enterprise is enrolled with (the fields above
+    /// are the home office's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offices: Vec<OfficeSync>,
+}
+
+/// The link to one other office of an enterprise ([`SyncStatus::offices`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfficeSync {
+    /// The office's agency code.
+    pub agency_code: String,
+    /// Connected now.
+    pub online: bool,
+    /// Enrolled with it.
+    pub enrolled: bool,
+    /// Last complete sync, Unix ms.
+    pub last_sync_ms: Option<i64>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
 }
 
 /// `GET /api/v1/certificate`: 查看本机证书.

@@ -35,10 +35,21 @@ pub struct AppState {
     pub sync: Option<crate::sync::client::SyncStatus>,
     /// The authority's public key, when enrolled: licences are verified against it.
     pub authority_key: Option<[u8; 32]>,
-    /// The other offices the enterprise is enrolled with: (agency code, root key).
-    pub offices: Vec<(String, [u8; 32])>,
+    /// The other offices the enterprise is enrolled with.
+    pub offices: Vec<OtherOffice>,
     /// Operator sessions.
     pub sessions: Arc<crate::accounts::Sessions>,
+}
+
+/// Another office an enterprise node syncs with (see `enterprise::offices`).
+#[derive(Debug, Clone)]
+pub struct OtherOffice {
+    /// Its agency code.
+    pub agency_code: String,
+    /// Its root key: the licences it issued are verified against its key chain.
+    pub root: [u8; 32],
+    /// Its sync loop's state.
+    pub sync: crate::sync::client::SyncStatus,
 }
 
 impl AppState {

@@ -129,6 +129,16 @@ fn the_demo_with_three_offices_has_two_enterprises_and_a_bureau_witnessing_every
         })
         .await;
         assert!(licences[0].licence_no.contains("SH"), "{licences:?}");
+        // It is enrolled with 许可证局 too, for the commodities only that office issues.
+        let st = wait_for(60, "the second enterprise enrolled with AA", || async {
+            let st = c.sync_status().await.ok()?;
+            st.offices
+                .iter()
+                .any(|o| o.agency_code == "AA" && o.enrolled)
+                .then_some(st)
+        })
+        .await;
+        assert_eq!(st.offices.len(), 1, "{st:?}");
 
         // The bureau follows all three offices and co-signs each one's log.
         let http = exlic_client::client::http_client(

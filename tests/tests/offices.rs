@@ -90,6 +90,26 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
         assert!(lemon_no.contains("32"), "{lemon_no}");
         assert!(wheat_no.contains("AA"), "{wheat_no}");
 
+        // The node reports each link: the home office's at the top, the other's listed.
+        let st = c.sync_status().await.unwrap();
+        assert!(st.enrolled);
+        assert_eq!(st.offices.len(), 1, "{st:?}");
+        assert_eq!(st.offices[0].agency_code, "AA");
+        assert!(st.offices[0].enrolled, "{st:?}");
+        let bar = ent
+            .http()
+            .get(format!("{}/applications", ent.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            bar.contains("发证机构 AA: "),
+            "the status bar names the other office"
+        );
+
         // Each office holds only the application that is its own.
         let ids = all_ids(&c).await;
         assert_eq!(ids.len(), 2);

@@ -122,6 +122,10 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
         None => None,
     };
     let mut tokens = Vec::new();
+    // With several offices the second enterprise is enrolled with 许可证局 too, which
+    // alone issues the quota grains: those applications go there (see
+    // `enterprise::offices`).
+    let mut second_at_bureau_office = None;
     for (i, ((code, name), dir)) in DEMO_OFFICES.iter().zip(&d.offices).enumerate() {
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
         let mut ac = Config::authority(name, code, &p2p);
@@ -139,6 +143,13 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
             let e = demo_config();
             let en = e.enterprise.as_ref().expect("enterprise");
             tokens.push(a.registry.invite(&en.uscc, &en.name, 100_000, 365)?);
+            if offices > 1 {
+                second_at_bureau_office =
+                    Some(
+                        a.registry
+                            .invite(&second_uscc(), DEMO_SECOND.0, 300_000, 365)?,
+                    );
+            }
             // The customs district the sample applications name as 报关口岸.
             let customs_token = a.customs.invite(DEMO_DISTRICT, 90)?;
             drop(a);
@@ -156,7 +167,7 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
             );
         }
     }
-    for (dir, token) in d.enterprises.iter().zip(&tokens) {
+    for (i, (dir, token)) in d.enterprises.iter().zip(&tokens).enumerate() {
         init_enrolled(
             dir,
             token,
@@ -165,6 +176,11 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
             "13800138000",
             crate::ekey::KdfParams::default(),
         )?;
+        if i == 1
+            && let Some(t) = &second_at_bureau_office
+        {
+            super::init::add_office(dir, t)?;
+        }
         seed_demo(dir, &Config::load(dir)?)
             .context("filling the demo node with sample applications")?;
         let ent = open_enterprise(dir, &Config::load(dir)?, clock()?)?;
@@ -221,6 +237,13 @@ pub(super) fn demo(
         eprintln!(
             "demo bureau supervisor: {} (JSON API: POST /api/v1/session); password {DEMO_PASSWORD}",
             DEMO_SUPERVISOR.0
+        );
+    }
+    if d.offices.len() > 1 {
+        eprintln!(
+            "enterprise 2 is enrolled with {} and with AA: an application for a commodity only AA issues (e.g. 1001990000 其他小麦及混合麦) goes to AA, any other to {}",
+            DEMO_OFFICES[d.offices.len() - 1].0,
+            DEMO_OFFICES[d.offices.len() - 1].0
         );
     }
     eprintln!(

@@ -85,7 +85,11 @@ pub async fn serve_enterprise(
                 sync_status = Some(status.clone());
                 authority_key = Some(key);
             }
-            Link::Other(a) => offices.push((a.clone(), key)),
+            Link::Other(a) => offices.push(crate::api::OtherOffice {
+                agency_code: a.clone(),
+                root: key,
+                sync: status.clone(),
+            }),
         }
         sync_tasks.push(tokio::spawn(sync::client::run(
             enterprise.clone(),

@@ -127,6 +127,11 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, op: &Operator, uri: &Uri) -
             "docs_waiting": st.docs_waiting,
             "submissions_waiting": st.submissions_waiting,
             "bytes_waiting": st.bytes_waiting,
+            "offices": st.offices.iter().map(|o| json!({
+                "code": o.agency_code,
+                "online": o.online,
+                "last": o.last_sync_ms.map(when),
+            })).collect::<Vec<_>>(),
         }));
     }
     if let Ok(Some((c, revoked))) = run(s, |e| e.certificates.device_certificate()).await {

@@ -44,14 +44,35 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
         .as_ref()
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).clone());
     // Enrolment is recorded in the store: an enrolled node says so while offline too.
-    let (backlog, enrolled) = super::run(s, |e| {
+    let agencies: Vec<String> = s.offices.iter().map(|o| o.agency_code.clone()).collect();
+    let (backlog, enrolled, others_enrolled) = super::run(s, move |e| {
+        use crate::enterprise::offices::Link;
+        let mut others = Vec::new();
+        for a in agencies {
+            others.push(e.replica.enrolled(&Link::Other(a))?);
+        }
         Ok((
             e.replica.backlog()?,
-            e.replica
-                .enrolled(&crate::enterprise::offices::Link::Home)?,
+            e.replica.enrolled(&Link::Home)?,
+            others,
         ))
     })
     .await?;
+    let offices = s
+        .offices
+        .iter()
+        .zip(others_enrolled)
+        .map(|(o, enrolled)| {
+            let st = o.sync.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            exlic_client::node::OfficeSync {
+                agency_code: o.agency_code.clone(),
+                online: st.online,
+                enrolled: enrolled || st.enrolled,
+                last_sync_ms: st.last_sync_ms,
+                last_error: st.last_error,
+            }
+        })
+        .collect();
     Ok(SyncStatus {
         configured: state.is_some(),
         online: state.as_ref().is_some_and(|x| x.online),
@@ -62,6 +83,7 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
         submissions_waiting: backlog.submissions_waiting,
         bytes_waiting: backlog.bytes_waiting,
         rounds: state.map(|x| x.rounds).unwrap_or(0),
+        offices,
     })
 }
 

@@ -9,7 +9,12 @@ use super::*;
 pub(super) fn trust(s: &AppState, file: Option<&[u8]>) -> Option<exlic_client::certificate::Trust> {
     let issuer = file.and_then(claimed_licence).map(|l| l.agency[0].clone());
     let root = issuer
-        .and_then(|a| s.offices.iter().find(|(c, _)| *c == a).map(|(_, k)| *k))
+        .and_then(|a| {
+            s.offices
+                .iter()
+                .find(|o| o.agency_code == a)
+                .map(|o| o.root)
+        })
         .or(s.authority_key)?;
     s.enterprise.authority_trust(&root).ok()
 }
