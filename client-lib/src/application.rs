@@ -161,6 +161,10 @@ pub struct ApplicationView {
     /// document keeps every value until someone picks one (`POST …/resolve`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<FieldConflict>,
+    /// The agency code of the office this application goes to: the one the 分级发证目录
+    /// names for its commodity, among the offices the enterprise is enrolled with.
+    #[serde(default)]
+    pub office: String,
 }
 
 /// One field set on two devices while apart, with each value and who wrote it.

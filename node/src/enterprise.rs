@@ -280,6 +280,11 @@ impl Enterprise {
         self.device.public_key()
     }
 
+    /// Who this node belongs to and the offices it is enrolled with.
+    pub fn identity(&self) -> &Identity {
+        &self.device.identity
+    }
+
     /// Settings in force.
     pub fn settings(&self) -> &Settings {
         &self.device.settings

@@ -114,13 +114,11 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
         let ids = all_ids(&c).await;
         assert_eq!(ids.len(), 2);
         for id in ids {
-            let no = c
-                .application(id)
-                .await
-                .unwrap()
-                .licence_no
-                .unwrap_or_default();
+            let app = c.application(id).await.unwrap();
+            let no = app.licence_no.unwrap_or_default();
             let (mine, theirs) = if no == lemon_no { (&h, &o) } else { (&o, &h) };
+            let office = if no == lemon_no { "32" } else { "AA" };
+            assert_eq!(app.office, office, "the application says where it goes");
             assert!(mine.case(id).await.is_ok(), "{no} at its office");
             assert!(
                 theirs.case(id).await.is_err(),

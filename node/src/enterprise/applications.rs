@@ -162,7 +162,9 @@ impl Applications {
         if deleted {
             return Err(EnterpriseError::NotFound(id));
         }
+        let office = self.device.agency_for(&form);
         Ok(ApplicationView {
+            office,
             id,
             status: state.status,
             application_no: state.application_no.clone(),

@@ -127,6 +127,7 @@ async fn page(s: &AppState, lang: Lang, csrf: &Csrf, op: &Operator, uri: &Uri) -
             "docs_waiting": st.docs_waiting,
             "submissions_waiting": st.submissions_waiting,
             "bytes_waiting": st.bytes_waiting,
+            "home": s.enterprise.identity().agency_code,
             "offices": st.offices.iter().map(|o| json!({
                 "code": o.agency_code,
                 "online": o.online,
