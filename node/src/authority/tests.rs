@@ -265,3 +265,39 @@ mod isolation;
 mod issuance;
 mod office_rules;
 mod translog;
+
+#[test]
+fn a_public_document_kept_under_the_old_shared_id_moves_to_the_offices_own_id_on_open() {
+    use crate::store::directory_doc;
+    use exlic_client::directory::{Contact, Directory};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("a.redb"), StoreOptions::default()).unwrap());
+    initialise(&store).unwrap();
+    let old = Directory {
+        contacts: vec![Contact {
+            name: "江苏省商务厅".into(),
+            phone: "025-57710000".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    {
+        let mut w = store.write().unwrap();
+        let id = directory_doc::legacy_id();
+        w.create_doc(id, crate::store::kind::OTHER).unwrap();
+        let d = w.doc(id).unwrap().unwrap();
+        directory_doc::write(d, &old).unwrap();
+        d.commit();
+        w.save_doc(id).unwrap();
+        w.commit().unwrap();
+    }
+    drop(store);
+    let auth = authority_at(dir.path(), 1_767_000_000_000, 1 << 20);
+    assert_eq!(auth.directory.get().unwrap().contacts, old.contacts);
+    let id = directory_doc::id(&auth.root_key());
+    assert_ne!(id, directory_doc::legacy_id());
+    // Opening again finds it in place and changes nothing.
+    drop(auth);
+    let auth = authority_at(dir.path(), 1_767_000_000_000, 1 << 20);
+    assert_eq!(auth.directory.get().unwrap().contacts, old.contacts);
+}
