@@ -169,6 +169,11 @@ mod tests {
         assert!(ids(&home).contains(&c) && !ids(&home).contains(&w));
         assert!(ids(&aa).contains(&w) && !ids(&aa).contains(&c));
         assert_eq!(home.head, aa.head);
+        // The home office acknowledging everything leaves the wheat waiting for `AA`.
+        ent.replica
+            .set_sync_progress(&Link::Home, home.head, 0)
+            .unwrap();
+        assert_eq!(ent.replica.backlog().unwrap().docs_waiting, 1);
         // A page that read `limit` changes says where it stopped, whatever it kept.
         let one = ent
             .replica

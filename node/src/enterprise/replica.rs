@@ -118,11 +118,22 @@ impl Replica {
         Ok(ChangedPage { head, last, docs })
     }
 
-    /// What is waiting to reach the authority.
+    /// What is waiting to reach the offices: each office's documents changed since it
+    /// last acknowledged, the outbox and the attachments not yet confirmed.
     pub fn backlog(&self) -> Result<Backlog> {
-        let (acked, _) = self.sync_progress(&Link::Home)?;
+        let links = std::iter::once(Link::Home).chain(
+            self.device
+                .identity
+                .other_agencies
+                .iter()
+                .map(|a| Link::Other(a.clone())),
+        );
+        let mut docs_waiting = 0;
+        for link in links {
+            let (acked, _) = self.sync_progress(&link)?;
+            docs_waiting += self.changed_docs(&link, acked, usize::MAX)?.docs.len() as u64;
+        }
         let t = self.device.store.read()?;
-        let docs_waiting = docs::changed_since(&t, acked, usize::MAX)?.len() as u64;
         let mut b = Backlog {
             docs_waiting,
             ..Default::default()
