@@ -687,3 +687,31 @@ pub fn seal_offline(dir: &Path, n: usize, attach: impl Fn(usize) -> Option<Vec<u
         })
         .collect()
 }
+
+/// Runs `exlic verify` on a licence and its log proof under office root key `root` (hex);
+/// (exit 0, what it printed).
+pub fn verify_with_proof(
+    dir: &std::path::Path,
+    root: &str,
+    licence: &[u8],
+    proof: &[u8],
+) -> (bool, String) {
+    let (lf, pf) = (dir.join("l.lic"), dir.join("l.proof"));
+    std::fs::write(&lf, licence).unwrap();
+    std::fs::write(&pf, proof).unwrap();
+    let out = exlic()
+        .arg("verify")
+        .arg(&lf)
+        .args(["--authority-key", root, "--proof"])
+        .arg(&pf)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}

@@ -6,28 +6,6 @@
 
 use exlic_tests::*;
 
-/// Runs `exlic verify` on a licence and proof under `root`; (exit 0, what it printed).
-fn verify(dir: &std::path::Path, root: &str, licence: &[u8], proof: &[u8]) -> (bool, String) {
-    let (lf, pf) = (dir.join("l.lic"), dir.join("l.proof"));
-    std::fs::write(&lf, licence).unwrap();
-    std::fs::write(&pf, proof).unwrap();
-    let out = exlic()
-        .arg("verify")
-        .arg(&lf)
-        .args(["--authority-key", root, "--proof"])
-        .arg(&pf)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[test]
 fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifies_under_that_office()
  {
@@ -146,9 +124,9 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
                 .await
                 .unwrap()
                 .to_vec();
-            let (ok, text) = verify(dir.path(), own, &licence, &proof);
+            let (ok, text) = verify_with_proof(dir.path(), own, &licence, &proof);
             assert!(ok, "{no} under its own office's key: {text}");
-            let (ok, text) = verify(dir.path(), foreign, &licence, &proof);
+            let (ok, text) = verify_with_proof(dir.path(), foreign, &licence, &proof);
             assert!(
                 !ok,
                 "{no} must not verify under the other office's key: {text}"

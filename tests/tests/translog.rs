@@ -11,28 +11,6 @@ use exlic_client::translog::{
 };
 use exlic_tests::*;
 
-/// Runs `exlic verify` on a licence and proof; (exit 0, what it printed).
-fn verify(dir: &std::path::Path, root: &str, licence: &[u8], proof: &[u8]) -> (bool, String) {
-    let (lf, pf) = (dir.join("l.lic"), dir.join("l.proof"));
-    std::fs::write(&lf, licence).unwrap();
-    std::fs::write(&pf, proof).unwrap();
-    let out = exlic()
-        .arg("verify")
-        .arg(&lf)
-        .args(["--authority-key", root, "--proof"])
-        .arg(&pf)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[test]
 fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() {
     let root = tempfile::tempdir().unwrap();
@@ -121,7 +99,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
                 .unwrap();
             assert_eq!(r.status().as_u16(), 200);
             let held = r.bytes().await.unwrap().to_vec();
-            let (ok, text) = verify(dir.path(), &info.root_key, &licence, &held);
+            let (ok, text) = verify_with_proof(dir.path(), &info.root_key, &licence, &held);
             assert!(
                 ok && text.contains("in the log exlic.office/AA as entry"),
                 "{text}"
@@ -138,7 +116,8 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
                     None,
                 )
                 .unwrap();
-            let (ok, text) = verify(dir.path(), &info.root_key, &licence, &fresh.encode());
+            let (ok, text) =
+                verify_with_proof(dir.path(), &info.root_key, &licence, &fresh.encode());
             assert!(ok, "{text}");
         }
         // The deleted licence's newest statement is its deletion, and it is logged.
@@ -212,7 +191,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
         for i in (0..licence.len()).step_by(step(licence.len())) {
             let mut l = licence.clone();
             l[i] ^= 0x01;
-            let (ok, text) = verify(dir.path(), &info.root_key, &l, &held);
+            let (ok, text) = verify_with_proof(dir.path(), &info.root_key, &l, &held);
             assert!(!ok, "licence byte {i} changed and verified: {text}");
         }
         for i in (0..held.len())
@@ -221,7 +200,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
         {
             let mut h = held.clone();
             h[i] ^= 0x01;
-            let (ok, text) = verify(dir.path(), &info.root_key, &licence, &h);
+            let (ok, text) = verify_with_proof(dir.path(), &info.root_key, &licence, &h);
             assert!(!ok, "proof byte {i} changed and verified: {text}");
             if i >= note_at + 20 {
                 break; // the checkpoint's text: origin, size, root hash
