@@ -13,6 +13,11 @@
 //! every 30th round), deliver the outbox in batches (uploading what their seals cover
 //! first), apply
 //! an e-key unlock from the office and put its newest reference release in force.
+//!
+//! A session with another office than home (`enterprise::offices`) syncs only that
+//! office's documents and delivers only its submissions; it takes no number block,
+//! unlock or reference release, and asks that office for its certificate of this device
+//! (showing the e-key's authorisation when it has none) before it delivers anything.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -409,7 +414,18 @@ impl Session {
                 ))
             }
             Phase::OfficeCertificate(shown) => {
-                let deliver = Phase::Deliver(Deliveries::default());
+                // Submissions for this office wait until it has certified this device: the
+                // office refuses for good a seal of a device it has no certificate of.
+                let deliver = if ent
+                    .certificates
+                    .device_certificate_at(&self.link)?
+                    .is_some()
+                {
+                    Some(Phase::Deliver(Deliveries::default()))
+                } else {
+                    tracing::info!(office = ?self.link, "the office has not certified this device yet; its submissions wait");
+                    None
+                };
                 let (certificate, revocations) = match answer {
                     None => {
                         return Ok((
@@ -424,7 +440,7 @@ impl Session {
                     Some(Ok(_)) => return Err(SessionError::Unexpected),
                     Some(Err((ErrorCode::BadCertRequest, m))) => {
                         tracing::warn!(office = ?self.link, %m, "the office did not certify this device");
-                        return Ok((None, Some(deliver)));
+                        return Ok((None, deliver));
                     }
                     Some(Err((c, m))) => return Err(SessionError::Refused(c, m)),
                 };
@@ -435,14 +451,14 @@ impl Session {
                         &revocations,
                         &self.creds.authority_key,
                     )?;
-                    return Ok((None, Some(deliver)));
+                    return Ok((None, Some(Phase::Deliver(Deliveries::default()))));
                 }
                 match ent.certificates.authorisation()? {
                     Some(signed) if !shown => Ok((
                         Some(Request::Certify(signed)),
                         Some(Phase::OfficeCertificate(true)),
                     )),
-                    _ => Ok((None, Some(deliver))),
+                    _ => Ok((None, deliver)),
                 }
             }
             Phase::Deliver(mut d) => {
