@@ -186,6 +186,19 @@ impl Node {
             .expect("an HTTP client")
     }
 
+    /// `GET path` on an enterprise node as its first operator ([`Self::http`]): the body,
+    /// after checking the answer is 200.
+    pub async fn get_ok(&self, path: &str) -> Vec<u8> {
+        let r = self
+            .http()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("a request to the node");
+        assert_eq!(r.status().as_u16(), 200, "GET {path}");
+        r.bytes().await.expect("a body").to_vec()
+    }
+
     /// The authority's self-signed certificate (PEM).
     pub fn tls_cert(&self) -> Vec<u8> {
         std::fs::read(self.dir.join("tls/cert.pem")).expect("the authority's tls/cert.pem")
@@ -714,4 +727,35 @@ pub fn verify_with_proof(
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+/// 删证 of licence `no` from enterprise `c`, approved at its office (`office`, the staff
+/// view; `officer` decides), until the enterprise sees it deleted.
+pub async fn delete_licence(c: &Client, office: &Client, officer: &Client, no: &str) {
+    c.request_licence_change(&exlic_client::licence_request::LicenceRequestInput {
+        kind: "delete".into(),
+        licence_no: no.to_owned(),
+    })
+    .await
+    .unwrap();
+    let pending = wait_for(60, "the 删证 request at the office", || async {
+        let p = office.licence_requests(Some("pending")).await.ok()?;
+        p.into_iter().find(|r| r.licence_no == no)
+    })
+    .await;
+    officer
+        .decide_licence_request(
+            pending.id,
+            &exlic_client::licence_request::LicenceDecisionInput {
+                approve: true,
+                reason: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    wait_for(60, "the deletion on the enterprise", || async {
+        let s = c.licence_status(no).await.ok()?;
+        (s.status == "deleted").then_some(())
+    })
+    .await;
 }

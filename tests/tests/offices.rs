@@ -74,15 +74,7 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
         assert_eq!(st.offices.len(), 1, "{st:?}");
         assert_eq!(st.offices[0].agency_code, "AA");
         assert!(st.offices[0].enrolled, "{st:?}");
-        let bar = ent
-            .http()
-            .get(format!("{}/applications", ent.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let bar = String::from_utf8(ent.get_ok("/applications").await).unwrap();
         assert!(
             bar.contains("发证机构 AA: "),
             "the status bar names the other office"
@@ -106,7 +98,6 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
 
         // Each licence verifies offline under its own office's key, with the proof that
         // office sent, and not under the other's.
-        let eh = ent.http();
         let dir = tempfile::tempdir().unwrap();
         let home_root = h.authority_info().await.unwrap().root_key;
         let other_root = o.authority_info().await.unwrap().root_key;
@@ -115,15 +106,7 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
             (&wheat_no, &other_root, &home_root),
         ] {
             let licence = c.licence_file(no).await.unwrap();
-            let proof = eh
-                .get(format!("{}/api/v1/licences/{no}/proof", ent.url))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap()
-                .to_vec();
+            let proof = ent.get_ok(&format!("/api/v1/licences/{no}/proof")).await;
             let (ok, text) = verify_with_proof(dir.path(), own, &licence, &proof);
             assert!(ok, "{no} under its own office's key: {text}");
             let (ok, text) = verify_with_proof(dir.path(), foreign, &licence, &proof);
@@ -135,46 +118,13 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
 
         // 删证 of the wheat licence goes to the office that issued it, which decides it;
         // the home office never sees it.
-        c.request_licence_change(&exlic_client::licence_request::LicenceRequestInput {
-            kind: "delete".into(),
-            licence_no: wheat_no.clone(),
-        })
-        .await
-        .unwrap();
-        let pending = wait_for(60, "the 删证 request at its office", || async {
-            let p = o.licence_requests(Some("pending")).await.ok()?;
-            p.into_iter().find(|r| r.licence_no == wheat_no)
-        })
-        .await;
-        other
-            .client_as("wang")
-            .decide_licence_request(
-                pending.id,
-                &exlic_client::licence_request::LicenceDecisionInput {
-                    approve: true,
-                    reason: String::new(),
-                },
-            )
-            .await
-            .unwrap();
-        wait_for(60, "the deletion on the enterprise", || async {
-            let s = c.licence_status(&wheat_no).await.ok()?;
-            (s.status == "deleted").then_some(())
-        })
-        .await;
+        delete_licence(&c, &o, &other.client_as("wang"), &wheat_no).await;
         assert!(h.licence_requests(None).await.unwrap().is_empty());
         assert_eq!(c.licence_status(&lemon_no).await.unwrap().status, "valid");
 
         // The enterprise's own page of each licence checks it against its issuer's keys.
         for (no, shown) in [(&lemon_no, "flash ok"), (&wheat_no, "errors")] {
-            let page = eh
-                .get(format!("{}/licences/{no}", ent.url))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = String::from_utf8(ent.get_ok(&format!("/licences/{no}")).await).unwrap();
             // Both verify; the deleted one is shown as no longer valid, by its office's
             // signed statement.
             assert!(

@@ -5,7 +5,6 @@
 //! checkpoints of one history are consistent.
 
 use exlic_client::certificate::Trust;
-use exlic_client::licence_request::LicenceRequestInput;
 use exlic_client::translog::{
     self, Entry, EntryKind, InclusionProof, TreeHead, check_consistency, open_checkpoint,
 };
@@ -21,7 +20,6 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
     let (a, c) = (auth.client(), ent.client());
     let (officer, chief) = (auth.client_as("wang"), auth.client_as("li"));
     let office = exlic_client::client::http_client(&auth.tls_cert()).unwrap();
-    let eh = ent.http();
     rt.block_on(async {
         let public = |path: String| {
             let office = office.clone();
@@ -39,34 +37,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
         let early = early.bytes().await.unwrap().to_vec();
         let second = issue(&c, &officer, &chief).await;
         // 删证 of the first: a standing statement, logged too.
-        let d = c
-            .request_licence_change(&LicenceRequestInput {
-                kind: "delete".into(),
-                licence_no: first.clone(),
-            })
-            .await
-            .unwrap();
-        let pending = wait_for(60, "the 删证 request at the office", || async {
-            let p = a.licence_requests(Some("pending")).await.ok()?;
-            p.into_iter().find(|r| r.licence_no == first)
-        })
-        .await;
-        officer
-            .decide_licence_request(
-                pending.id,
-                &exlic_client::licence_request::LicenceDecisionInput {
-                    approve: true,
-                    reason: String::new(),
-                },
-            )
-            .await
-            .unwrap();
-        let _ = d;
-        wait_for(60, "the deletion on the enterprise", || async {
-            let s = c.licence_status(&first).await.ok()?;
-            (s.status == "deleted").then_some(())
-        })
-        .await;
+        delete_licence(&c, &a, &officer, &first).await;
 
         let info = a.authority_info().await.unwrap();
         let mut rk = [0u8; 32];
@@ -92,13 +63,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
         let dir = tempfile::tempdir().unwrap();
         for no in [&first, &second] {
             let licence = c.licence_file(no).await.unwrap();
-            let r = eh
-                .get(format!("{}/api/v1/licences/{no}/proof", ent.url))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 200);
-            let held = r.bytes().await.unwrap().to_vec();
+            let held = ent.get_ok(&format!("/api/v1/licences/{no}/proof")).await;
             let (ok, text) = verify_with_proof(dir.path(), &info.root_key, &licence, &held);
             assert!(
                 ok && text.contains("in the log exlic.office/AA as entry"),
@@ -121,14 +86,9 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
             assert!(ok, "{text}");
         }
         // The deleted licence's newest statement is its deletion, and it is logged.
-        let statement = eh
-            .get(format!("{}/api/v1/licences/{first}/standing", ent.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let statement = ent
+            .get_ok(&format!("/api/v1/licences/{first}/standing"))
+            .await;
         let r = public(format!("/api/v1/log/proof?kind=standing&subject={first}")).await;
         InclusionProof::decode(&r.bytes().await.unwrap())
             .unwrap()
@@ -140,14 +100,7 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
             )
             .unwrap();
         // The enterprise's device certificate is logged under its serial.
-        let cert = eh
-            .get(format!("{}/api/v1/certificate/file", ent.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let cert = ent.get_ok("/api/v1/certificate/file").await;
         let serial = exlic_client::certificate::DeviceCertificate::decode(
             exlic_client::signed::peek(&cert).unwrap(),
         )
@@ -176,15 +129,9 @@ fn every_licence_and_certificate_is_in_the_log_and_its_proof_verifies_offline() 
 
         // Any changed byte of licence, proof or checkpoint is refused by `exlic verify`.
         let licence = c.licence_file(&second).await.unwrap();
-        let held = eh
-            .get(format!("{}/api/v1/licences/{second}/proof", ent.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .to_vec();
+        let held = ent
+            .get_ok(&format!("/api/v1/licences/{second}/proof"))
+            .await;
         let p = InclusionProof::decode(&held).unwrap();
         let note_at = held.len() - p.checkpoint.len();
         let step = |len: usize| (len / 12).max(1);
