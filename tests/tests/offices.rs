@@ -89,6 +89,11 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
             let (mine, theirs) = if no == lemon_no { (&h, &o) } else { (&o, &h) };
             let office = if no == lemon_no { "32" } else { "AA" };
             assert_eq!(app.office, office, "the application says where it goes");
+            let page = String::from_utf8(ent.get_ok(&format!("/applications/{id}")).await).unwrap();
+            assert!(
+                page.contains(&format!(r#"id="app-office">{office}<"#)),
+                "its page says so too: {page}"
+            );
             assert!(mine.case(id).await.is_ok(), "{no} at its office");
             assert!(
                 theirs.case(id).await.is_err(),

@@ -163,7 +163,7 @@ pub(super) fn app_json(v: &ApplicationView) -> Value {
         "currency": v.form.currency,
         "commodity_name": v.commodity_name, "totals": v.totals, "licence_no": v.licence_no,
         "commodity_name_en": v.commodity_name.as_deref().map(|n| forms::commodity_name(&v.form.commodity_code, n, true)),
-        "heads": v.heads,
+        "heads": v.heads, "office": v.office,
     })
 }
 
