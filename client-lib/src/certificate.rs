@@ -592,6 +592,7 @@ mod vectors {
             district_name: "厦门关区".into(),
             secret: [5; 32],
             expires_at_ms: 1_765_000_000_000,
+            agency_code: "AA".into(),
         }
         .to_token(&authority);
         let qr = {

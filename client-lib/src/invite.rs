@@ -131,25 +131,36 @@ pub struct CustomsInvite {
     pub secret: [u8; 32],
     /// The invite is refused after this time (office clock, Unix ms).
     pub expires_at_ms: i64,
+    /// The office's agency code (发证机构代码), which its licence numbers carry: how a
+    /// customs node enrolled with several offices knows which office a licence is of.
+    /// Empty in a version-1 token (before customs could follow several offices).
+    pub agency_code: String,
 }
 
 impl CustomsInvite {
     fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(1).fixed(&self.authority_key).count(self.addrs.len());
+        w.u8(2).fixed(&self.authority_key).count(self.addrs.len());
         for a in &self.addrs {
             w.str(a);
         }
         w.str(&self.district)
             .str(&self.district_name)
             .fixed(&self.secret)
-            .i64(self.expires_at_ms);
+            .i64(self.expires_at_ms)
+            .str(&self.agency_code);
         w.finish()
     }
 
     fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(b);
-        r.version(1)?;
+        let version = r.u8("version")?;
+        if !(1..=2).contains(&version) {
+            return Err(DecodeError::Invalid {
+                field: "version",
+                reason: "unknown format version",
+            });
+        }
         let authority_key = r.fixed("authority_key")?;
         let n = r.count("addrs", 16, 4)?;
         let mut addrs = Vec::with_capacity(n);
@@ -163,6 +174,11 @@ impl CustomsInvite {
             district_name: r.str("district_name", 200)?.to_owned(),
             secret: r.fixed("secret")?,
             expires_at_ms: r.i64("expires_at_ms")?,
+            agency_code: if version == 2 {
+                r.str("agency_code", 8)?.to_owned()
+            } else {
+                String::new()
+            },
         };
         r.end()?;
         Ok(out)
@@ -226,9 +242,21 @@ mod tests {
             district_name: "上海关区".into(),
             secret: [9; 32],
             expires_at_ms: 10,
+            agency_code: "31".into(),
         };
         let t = i.to_token(&k);
         assert_eq!(CustomsInvite::from_token(&t).unwrap(), i);
+        // A version-1 token (no agency code) is still read.
+        let mut v1 = i.encode();
+        v1[0] = 1;
+        v1.truncate(v1.len() - 4 - 2); // the code: its four-byte length and two bytes
+        let v1 = format!(
+            "{CUSTOMS_PREFIX}{}",
+            hex::encode(signed::sign(CUSTOMS_TAG, &v1, &k))
+        );
+        let read = CustomsInvite::from_token(&v1).unwrap();
+        assert_eq!(read.agency_code, "");
+        assert_eq!(read.district, i.district);
         assert_eq!(Invite::from_token(&t), Err(InviteError::Syntax));
         let as_enterprise = format!("{PREFIX}{}", t.strip_prefix(CUSTOMS_PREFIX).unwrap());
         assert!(Invite::from_token(&as_enterprise).is_err());

@@ -14,11 +14,11 @@ use crate::clock::{Clock, china_date};
 use crate::config::UpstreamSection;
 use crate::config::{Config, STORE_FILE};
 use crate::domain::numbering::NumberBlock;
-use crate::enterprise::offices::Link;
 use crate::enterprise::operators::OperatorRole;
 use crate::enterprise::{self, Enterprise};
 use crate::store::Store;
 use crate::sync::{self, client::SyncStatus, client::Upstream};
+use crate::upstream::Link;
 use exlic_client::invite::Invite;
 
 mod bureau;
@@ -101,14 +101,18 @@ pub enum Command {
         #[arg(long)]
         role: String,
     },
-    /// Enrol a stopped enterprise node with another office too, by that office's
-    /// enrolment token for this enterprise: from the next start the node syncs with it,
-    /// and applications for the commodities the 分级发证目录 gives that office go to it.
+    /// Enrol a stopped enterprise or customs node with another office too. An enterprise
+    /// gives that office's enrolment token for it: from the next start the node syncs
+    /// with it, and applications for the commodities the 分级发证目录 gives that office go
+    /// to it. A customs node gives that office's customs invite for its district: from the
+    /// next start it follows that office's standing, key chain and log, checks its
+    /// licences and reports its usage there too.
     AddOffice {
-        /// The enterprise node's data directory.
+        /// The node's data directory.
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: PathBuf,
-        /// The other office's enrolment token (`exlic authority invite` there).
+        /// The other office's enrolment token (`exlic authority invite` there) or, for a
+        /// customs node, its customs invite (`exlic authority invite-customs`).
         #[arg(long)]
         token: String,
     },

@@ -479,11 +479,7 @@ impl Config {
             key,
             message: message.into(),
         };
-        let agency_ok = |a: &str| {
-            a.len() == 2
-                && a.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        };
+        let agency_ok = crate::domain::issuing::valid_agency_code;
         match self.role.as_str() {
             "enterprise" => {
                 let e = self.enterprise.as_ref().ok_or_else(|| {

@@ -5,6 +5,14 @@
 //! office. It follows the office's standing feed over sync and keeps working offline on
 //! the last standing it holds, showing its age.
 //!
+//! A district checks every office's licences, so a node follows each office it enrolled
+//! with: its home office (`exlic init customs`) and any other (`exlic add-office`, with
+//! that office's customs invite for the same district). Per office it keeps the key chain,
+//! the standing feed's position, the log head and how much of the usage ledger the office
+//! holds; a licence is checked against the office its agency code names. Every office is
+//! sent the whole ledger (each folds the entries of its own licences and keeps the rest),
+//! so the ledger stays one numbered sequence the offices can each check for gaps.
+//!
 //! Because of 一证一关 every deduction from a licence happens at one district: each step is
 //! a local transaction. Steps go through a group commit, so many declarations share one
 //! durable commit, and each is answered only after the commit that holds it. A step is
@@ -40,6 +48,7 @@ use crate::store::group::GroupCommit;
 use crate::store::{
     Store, StoreError, WriteBatch, key_records, licences, meta_get, meta_put, usage,
 };
+use crate::upstream::Link;
 
 const META_SEED: &str = "customs_seed";
 const META_INVITE: &str = "customs_invite";
@@ -47,6 +56,8 @@ const META_ENROLLED: &str = "customs_enrolled";
 const META_FEED_CURSOR: &str = "customs_feed_cursor";
 const META_FEED_AS_OF: &str = "customs_feed_as_of";
 const META_ACKED: &str = "customs_usage_acked";
+/// `META`: the agency codes of the other offices, comma-separated, in the order added.
+const META_OFFICES: &str = "customs_offices";
 
 /// Why a customs action failed.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +126,91 @@ pub fn initialise(store: &Store, token: &str) -> Result<CustomsInvite, CustomsEr
     Ok(invite)
 }
 
+/// Records another office this node follows, from that office's customs invite for the
+/// same district (`exlic add-office` on a stopped node); returns its agency code. Refused,
+/// naming `token` and changing nothing: another district's invite, one with no agency code
+/// (issued before customs could follow several offices), and an office already followed.
+pub fn add_office(store: &Store, token: &str) -> Result<String, CustomsError> {
+    let invite = CustomsInvite::from_token(token).map_err(|e| bad("token", e.to_string()))?;
+    let w = store.write()?;
+    let home = meta_get(&w, META_INVITE)?
+        .and_then(|t| CustomsInvite::from_token(&String::from_utf8_lossy(&t)).ok())
+        .ok_or(CustomsError::NotInitialised("invite"))?;
+    if invite.district != home.district {
+        return Err(bad(
+            "token",
+            format!(
+                "the invite is for district {}, this node is district {}",
+                invite.district, home.district
+            ),
+        ));
+    }
+    let code = invite.agency_code.clone();
+    if !crate::domain::issuing::valid_agency_code(&code) {
+        return Err(bad(
+            "token",
+            "the invite names no office code (issued by an older office): ask for a new one",
+        ));
+    }
+    let mut codes = other_offices(&w)?;
+    if invite.authority_key == home.authority_key || code == home.agency_code {
+        return Err(bad(
+            "token",
+            format!("office {code} is this node's home office already"),
+        ));
+    }
+    if codes.contains(&code) {
+        return Err(bad(
+            "token",
+            format!("this node follows office {code} already"),
+        ));
+    }
+    meta_put(
+        &w,
+        &Link::Other(code.clone()).key(META_INVITE),
+        token.trim().as_bytes(),
+    )?;
+    codes.push(code.clone());
+    meta_put(&w, META_OFFICES, codes.join(",").as_bytes())?;
+    w.commit()?;
+    Ok(code)
+}
+
+/// The agency codes of the offices other than home, in the order added.
+fn other_offices(txn: &impl crate::store::Txn) -> Result<Vec<String>, StoreError> {
+    Ok(meta_get(txn, META_OFFICES)?
+        .map(|v| {
+            String::from_utf8_lossy(&v)
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// One office this node follows.
+#[derive(Debug)]
+struct Office {
+    link: Link,
+    invite: CustomsInvite,
+    /// Its key chain as this node knows it.
+    trust: RwLock<Trust>,
+}
+
+/// Where an office is, for the sync loop that follows it.
+#[derive(Debug, Clone)]
+pub struct OfficeLink {
+    /// Which office.
+    pub link: Link,
+    /// Its agency code (empty: a home office enrolled with a version-1 invite).
+    pub agency_code: String,
+    /// Its root key.
+    pub authority_key: [u8; 32],
+    /// Where it listens.
+    pub addrs: Vec<String>,
+}
+
 /// A declaration step waiting for the group commit.
 #[derive(Debug)]
 enum Job {
@@ -146,8 +242,8 @@ pub struct Customs {
     /// below it is not believed, so an expired licence cannot be made valid again.
     floor_ms: AtomicI64,
     key: SigningKey,
-    invite: CustomsInvite,
-    trust: RwLock<Trust>,
+    /// Every office followed; the first is home.
+    offices: Vec<Office>,
     reference: Arc<Reference>,
     group: GroupCommit<Job, JobResult>,
     /// Officer accounts, sign-in, the audit trail.
@@ -157,7 +253,7 @@ pub struct Customs {
 impl std::fmt::Debug for Customs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Customs")
-            .field("district", &self.invite.district)
+            .field("district", &self.district())
             .finish_non_exhaustive()
     }
 }
@@ -173,14 +269,27 @@ impl Customs {
         let seed: [u8; 32] = meta_get(&r, META_SEED)?
             .and_then(|v| v.try_into().ok())
             .ok_or(CustomsError::NotInitialised("key"))?;
-        let token = meta_get(&r, META_INVITE)?.ok_or(CustomsError::NotInitialised("invite"))?;
-        let invite = CustomsInvite::from_token(&String::from_utf8_lossy(&token))
-            .map_err(|_| CustomsError::NotInitialised("invite"))?;
-        let mut trust = Trust::new(invite.authority_key);
-        trust.follow(&key_records::all(&r)?);
-        let fed_as_of = meta_get(&r, META_FEED_AS_OF)?
-            .and_then(|v| v.try_into().ok())
-            .map_or(0, i64::from_be_bytes);
+        let mut offices = Vec::new();
+        let links =
+            std::iter::once(Link::Home).chain(other_offices(&r)?.into_iter().map(Link::Other));
+        let mut fed_as_of = 0;
+        for link in links {
+            let token = meta_get(&r, &link.key(META_INVITE))?
+                .ok_or(CustomsError::NotInitialised("invite"))?;
+            let invite = CustomsInvite::from_token(&String::from_utf8_lossy(&token))
+                .map_err(|_| CustomsError::NotInitialised("invite"))?;
+            let mut trust = Trust::new(invite.authority_key);
+            trust.follow(&key_records::all_of(&r, &link)?);
+            fed_as_of = meta_get(&r, &link.key(META_FEED_AS_OF))?
+                .and_then(|v| v.try_into().ok())
+                .map_or(0, i64::from_be_bytes)
+                .max(fed_as_of);
+            offices.push(Office {
+                link,
+                invite,
+                trust: RwLock::new(trust),
+            });
+        }
         let last_entry = usage::ledger_from(&r, usage::ledger_last(&r)?, 1)?
             .first()
             .and_then(|e| UsageEntry::decode(exlic_client::signed::peek(e).ok()?).ok())
@@ -192,8 +301,7 @@ impl Customs {
             clock,
             floor_ms: AtomicI64::new(fed_as_of.max(last_entry)),
             key: SigningKey::from_bytes(&seed),
-            invite,
-            trust: RwLock::new(trust),
+            offices,
             reference,
             group: GroupCommit::default(),
         })
@@ -226,22 +334,60 @@ impl Customs {
 
     /// The district (关区) code.
     pub fn district(&self) -> &str {
-        &self.invite.district
+        &self.home().invite.district
     }
 
     /// The district's name.
     pub fn district_name(&self) -> &str {
-        &self.invite.district_name
+        &self.home().invite.district_name
     }
 
-    /// The office's root key.
+    /// The home office's root key.
     pub fn authority_key(&self) -> [u8; 32] {
-        self.invite.authority_key
+        self.home().invite.authority_key
     }
 
-    /// Where the office listens.
-    pub fn authority_addrs(&self) -> &[String] {
-        &self.invite.addrs
+    /// Every office this node follows, home first.
+    pub fn offices(&self) -> Vec<OfficeLink> {
+        self.offices
+            .iter()
+            .map(|o| OfficeLink {
+                link: o.link.clone(),
+                agency_code: o.invite.agency_code.clone(),
+                authority_key: o.invite.authority_key,
+                addrs: o.invite.addrs.clone(),
+            })
+            .collect()
+    }
+
+    fn home(&self) -> &Office {
+        &self.offices[0]
+    }
+
+    /// The office of `link` (home for one this node does not follow).
+    fn office(&self, link: &Link) -> &Office {
+        self.offices
+            .iter()
+            .find(|o| &o.link == link)
+            .unwrap_or(self.home())
+    }
+
+    /// The office whose licences carry agency code `code`: another office followed with
+    /// that code, else home (whose key then decides whether the licence verifies).
+    pub fn office_of_agency(&self, code: &str) -> Link {
+        self.offices[1..]
+            .iter()
+            .find(|o| o.invite.agency_code == code)
+            .map_or(Link::Home, |o| o.link.clone())
+    }
+
+    /// The office a licence file says issued it (its box 20 agency code), read before
+    /// the signature is checked so it can be checked under that office's key chain.
+    fn office_of_file(&self, file: &[u8]) -> Link {
+        exlic_client::signed::peek(file)
+            .ok()
+            .and_then(|p| Licence::decode(p).ok())
+            .map_or(Link::Home, |l| self.office_of_agency(&l.agency[0]))
     }
 
     /// The node key's seed (its libp2p identity).
@@ -254,23 +400,33 @@ impl Customs {
         self.key.verifying_key().to_bytes()
     }
 
-    /// The invite secret, until the office has enrolled this node.
-    pub fn invite_secret(&self) -> Result<Option<[u8; 32]>, CustomsError> {
-        let enrolled = meta_get(&self.store.read()?, META_ENROLLED)?.is_some();
-        Ok((!enrolled).then_some(self.invite.secret))
+    /// The invite secret of the office of `link`, until that office has enrolled this
+    /// node.
+    pub fn invite_secret(&self, link: &Link) -> Result<Option<[u8; 32]>, CustomsError> {
+        let enrolled = meta_get(&self.store.read()?, &link.key(META_ENROLLED))?.is_some();
+        Ok((!enrolled).then_some(self.office(link).invite.secret))
     }
 
-    /// Records that the office enrolled this node.
-    pub fn set_enrolled(&self) -> Result<(), CustomsError> {
+    /// Records that the office of `link` enrolled this node.
+    pub fn set_enrolled(&self, link: &Link) -> Result<(), CustomsError> {
         let w = self.store.write()?;
-        meta_put(&w, META_ENROLLED, &[1])?;
+        meta_put(&w, &link.key(META_ENROLLED), &[1])?;
         w.commit()?;
         Ok(())
     }
 
-    /// The office's key chain as this node knows it.
-    pub fn trust(&self) -> Trust {
-        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The key chain of the office of `link` as this node knows it.
+    pub fn trust(&self, link: &Link) -> Trust {
+        self.office(link)
+            .trust
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The key chain a licence file is checked against: that of the office it names.
+    pub fn trust_for(&self, file: &[u8]) -> Trust {
+        self.trust(&self.office_of_file(file))
     }
 
     fn today(&self) -> String {

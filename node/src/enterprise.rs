@@ -148,14 +148,14 @@ const META_INVITE_SECRET: &str = "invite_secret";
 /// Records the invite secret for enrolment (the master e-key is created by
 /// [`crate::ekey::create`] under the user's PIN).
 pub fn initialise_enrolment(store: &Store, secret: [u8; 32]) -> Result<()> {
-    initialise_enrolment_with(store, &offices::Link::Home, secret)
+    initialise_enrolment_with(store, &crate::upstream::Link::Home, secret)
 }
 
 /// Records the invite secret for enrolment with office `link` (another office:
 /// `exlic enterprise add-office`).
 pub fn initialise_enrolment_with(
     store: &Store,
-    link: &offices::Link,
+    link: &crate::upstream::Link,
     secret: [u8; 32],
 ) -> Result<()> {
     let w = store.write()?;
@@ -312,11 +312,14 @@ impl Enterprise {
     /// public key; a device that joined without the e-key (`--join`) presents
     /// [`exlic_client::protocol::NO_EKEY`].
     pub fn enrolment_keys(&self) -> Result<(Option<[u8; 32]>, [u8; 32])> {
-        self.enrolment_keys_for(&offices::Link::Home)
+        self.enrolment_keys_for(&crate::upstream::Link::Home)
     }
 
     /// [`Self::enrolment_keys`] for office `link`.
-    pub fn enrolment_keys_for(&self, link: &offices::Link) -> Result<(Option<[u8; 32]>, [u8; 32])> {
+    pub fn enrolment_keys_for(
+        &self,
+        link: &crate::upstream::Link,
+    ) -> Result<(Option<[u8; 32]>, [u8; 32])> {
         let t = self.device.store.read()?;
         let secret = meta_get(&t, &link.key(META_INVITE_SECRET))?.and_then(|v| v.try_into().ok());
         drop(t);

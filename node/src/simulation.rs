@@ -10,7 +10,7 @@
 //! simulated. A failing schedule names its seed; `EXLIC_SIM_SEED=<seed> cargo test
 //! simulation_replays_one_seed` runs that one schedule again, step for step.
 
-use crate::enterprise::offices::Link;
+use crate::upstream::Link;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 

@@ -36,6 +36,42 @@ pub enum SessionError {
     Local(String),
 }
 
+/// One of the offices a client node syncs with: the one it was enrolled from, or another
+/// it enrolled with later (an enterprise whose commodities several offices issue, a customs
+/// district that checks every office's licences).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Link {
+    /// The office the node was enrolled from.
+    Home,
+    /// Another office, by agency code.
+    Other(String),
+}
+
+impl Link {
+    /// The link for `agency` (home when it is the home office's code).
+    pub fn of(home: &str, agency: &str) -> Link {
+        if agency == home {
+            Link::Home
+        } else {
+            Link::Other(agency.to_owned())
+        }
+    }
+
+    /// Whether this is the home office.
+    pub fn is_home(&self) -> bool {
+        matches!(self, Link::Home)
+    }
+
+    /// The record key `base` of this link: `base` itself for the home office (as before
+    /// a node could have several), `office.<agency>.<base>` for another.
+    pub fn key(&self, base: &str) -> String {
+        match self {
+            Link::Home => base.to_owned(),
+            Link::Other(a) => format!("office.{a}.{base}"),
+        }
+    }
+}
+
 /// How to enrol: the office's root key, the invite secret until enrolled, and (an
 /// enterprise's first device) the e-key's public key.
 #[derive(Debug, Clone)]
@@ -47,7 +83,7 @@ pub struct Credentials {
     /// The enterprise's master public key, registered at enrolment (customs: unused).
     pub master_key: [u8; 32],
     /// The agency code of the office, when it is not the node's home office (an
-    /// enterprise enrolled with several; customs: unused).
+    /// enterprise or a customs node enrolled with several).
     pub office: Option<String>,
 }
 

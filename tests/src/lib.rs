@@ -475,6 +475,25 @@ pub fn init_customs(dir: &Path, authority_dir: &Path, district: &str) {
     edit_config(dir, "max_backoff_seconds = 30", "max_backoff_seconds = 1");
 }
 
+/// `GET path` on a customs node as the officer [`OFFICER`], as a browser asks for a page:
+/// the body, whatever the status.
+pub async fn customs_page(customs: &Node, path: &str) -> String {
+    let http = exlic_client::client::http_builder(&customs.tls_cert())
+        .unwrap()
+        .build()
+        .unwrap();
+    let token = customs.client_as(OFFICER).session().unwrap().to_owned();
+    http.get(format!("{}{path}", customs.url))
+        .header("Cookie", format!("exlic_customs={token}"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Initialises another device of an enrolled enterprise from its token (`--join`: no
 /// e-key); returns the device key it prints.
 pub fn init_joined(dir: &Path, token: &str) -> String {

@@ -255,7 +255,7 @@ fn customs_uses_licences_and_their_usage_and_standing_reach_everyone() {
             "the outcome says how old the standing is"
         );
         // The officer's screen says so too.
-        let page = k_page(&customs, "/").await;
+        let page = customs_page(&customs, "/").await;
         assert!(page.contains("状态截至") && page.contains("距今"), "{page}");
         (o.uses, declaration(&ofile, 21, "3"))
     });
@@ -385,30 +385,13 @@ fn multi_batch_form() -> ApplicationForm {
 /// office's log (and shows no alarm); returns how many.
 async fn log_checked(customs: &Node, least: u64) -> u64 {
     wait_for(30, "customs to check the office's log", || async {
-        let page = k_page(customs, "/").await;
+        let page = customs_page(customs, "/").await;
         assert!(!page.contains("log-alarm"), "{page}");
         let (_, rest) = page.split_once("id=\"log-head\">发证机构日志已核对条数: ")?;
         let n: u64 = rest.split('<').next()?.trim().parse().ok()?;
         (n >= least).then_some(n)
     })
     .await
-}
-
-async fn k_page(customs: &Node, path: &str) -> String {
-    let http = exlic_client::client::http_builder(&customs.tls_cert())
-        .unwrap()
-        .build()
-        .unwrap();
-    let token = customs.client_as(OFFICER).session().unwrap().to_owned();
-    http.get(format!("{}{path}", customs.url))
-        .header("Cookie", format!("exlic_customs={token}"))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 fn auth_http(auth: &Node, a: &Client) -> reqwest::Client {

@@ -3,8 +3,43 @@
 //! 分级发证目录 leaves to any office) goes to the home office and wheat (which it gives
 //! to `AA` alone) to `AA`; each office sees only its own application, and each licence
 //! verifies offline under its own office's key and not under the other's.
+//!
+//! A customs district enrolled with both (home `32`, then `exlic add-office` with `AA`'s
+//! customs invite) checks each licence under its own office's key, hears each office's
+//! standing (the `AA` licence's 删证 from `AA`), and reports its ledger to both.
 
+use exlic_client::usage::DeclarationInput;
 use exlic_tests::*;
+
+/// `exlic authority invite-customs` at the stopped office `dir`.
+fn customs_invite(dir: &std::path::Path, district: &str) -> String {
+    let out = exlic()
+        .args(["authority", "invite-customs", "--data-dir"])
+        .arg(dir)
+        .args(["--district", district])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `exlic add-office` on the stopped node `dir`: whether it succeeded, and its stderr.
+fn add_office(dir: &std::path::Path, token: &str) -> (bool, String) {
+    let out = exlic()
+        .args(["add-office", "--data-dir"])
+        .arg(dir)
+        .args(["--token", token])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 #[test]
 fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifies_under_that_office()
@@ -19,41 +54,30 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
 
     // A token for another enterprise is refused, naming it, and changes nothing.
     let before = std::fs::read_to_string(edir.join("config.toml")).unwrap();
-    let out = exlic()
-        .args(["add-office", "--data-dir"])
-        .arg(&edir)
-        .args([
-            "--token",
-            &invite(&other_dir, "91350200MA2Y0QJ07W", "另一家"),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--token"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, err) = add_office(&edir, &invite(&other_dir, "91350200MA2Y0QJ07W", "另一家"));
+    assert!(!ok);
+    assert!(err.contains("--token"), "{err}");
     assert_eq!(
         std::fs::read_to_string(edir.join("config.toml")).unwrap(),
         before
     );
+    let (ok, err) = add_office(&edir, &invite(&other_dir, USCC, NAME));
+    assert!(ok, "{err}");
 
-    let out = exlic()
-        .args(["add-office", "--data-dir"])
-        .arg(&edir)
-        .args(["--token", &invite(&other_dir, USCC, NAME)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Customs district 3700, enrolled from the home office, follows AA too; AA's invite
+    // for another district is refused, naming the token.
+    let cdir = root.path().join("customs");
+    init_customs(&cdir, &home_dir, "3700");
+    let (ok, err) = add_office(&cdir, &customs_invite(&other_dir, "2200"));
+    assert!(!ok);
+    assert!(err.contains("--token") && err.contains("2200"), "{err}");
+    let (ok, err) = add_office(&cdir, &customs_invite(&other_dir, "3700"));
+    assert!(ok, "{err}");
 
     let home = Node::start(&home_dir);
     let other = Node::start(&other_dir);
     let ent = Node::start(&edir);
+    let customs = Node::start(&cdir);
     let rt = runtime();
     let c = ent.client();
     rt.block_on(async {
@@ -142,5 +166,72 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
                 assert!(page.contains("已删证"), "{page}");
             }
         }
+
+        // Customs checks each licence under the key of the office that issued it, and
+        // hears each office's standing from that office: the wheat licence's 删证 from
+        // AA, while the 32 licence stays valid and is used.
+        let k = customs.client_as(OFFICER);
+        let declare = |no: &str, n: u32, code: &str, check_only: bool| {
+            let (k, c) = (k.clone(), c.clone());
+            let (no, code) = (no.to_owned(), code.to_owned());
+            async move {
+                let file = c.licence_file(&no).await.unwrap();
+                k.declare(&DeclarationInput {
+                    declaration_no: format!("3700202610{n:08}"),
+                    item: 1,
+                    licence: hex::encode(file),
+                    licence_no: String::new(),
+                    exporter: USCC.into(),
+                    commodity_code: code,
+                    quantity: "1".into(),
+                    check_only,
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let o = wait_for(30, "customs to hear AA's 删证", || async {
+            let o = declare(&wheat_no, 1, "1001990000", true).await;
+            (o.standing == "deleted").then_some(o)
+        })
+        .await;
+        assert_eq!(
+            o.reasons
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect::<Vec<_>>(),
+            ["standing"],
+            "verified under AA's key, refused only for its standing: {o:?}"
+        );
+        let o = declare(&lemon_no, 2, "2918140000", false).await;
+        assert!(o.passed, "{o:?}");
+        assert_eq!(o.standing, "valid");
+
+        // Both offices hold the ledger, and the status bar names the other office with
+        // its log head.
+        let node = wait_for(30, "both offices to hold the customs ledger", || async {
+            let v: serde_json::Value =
+                serde_json::from_str(&customs_page(&customs, "/api/v1/node").await).ok()?;
+            let offices = v["offices"].as_array()?.clone();
+            offices
+                .iter()
+                .all(|o| o["reported"].as_u64() == Some(1) && o["log_size"].as_u64() > Some(0))
+                .then_some(offices)
+        })
+        .await;
+        assert_eq!(node[0]["agency_code"], "32");
+        assert_eq!(node[1]["agency_code"], "AA");
+        assert_eq!(node[1]["authority_key"].as_str(), Some(other_root.as_str()));
+        let usage = wait_for(30, "the usage at the enterprise", || async {
+            c.licence_usage(&lemon_no)
+                .await
+                .ok()
+                .filter(|u| u.uses == 1)
+        })
+        .await;
+        assert_eq!(usage.lines[0].state, "reserved");
+        let page = customs_page(&customs, "/").await;
+        assert!(page.contains(r#"id="office-AA""#), "{page}");
+        assert!(!page.contains("log-alarm"), "{page}");
     });
 }

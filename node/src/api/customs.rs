@@ -25,8 +25,9 @@ pub struct CustomsState {
     pub customs: Arc<Customs>,
     /// Officer sessions.
     pub sessions: Arc<Sessions>,
-    /// The sync loop's state, when the node syncs.
-    pub sync: Option<SyncStatus>,
+    /// Each sync loop's state, in the order of `Customs::offices` (home first); empty
+    /// when the node does not sync.
+    pub sync: Vec<SyncStatus>,
 }
 
 /// The session cookie of the officer UI.
@@ -134,22 +135,44 @@ struct NodeInfo {
     district_name: String,
     public_key: String,
     authority_key: String,
-    /// When the office last told this node the standing of its licences, Unix ms (0: never).
+    /// How old the standing held is: the oldest of the offices' last word, Unix ms (0:
+    /// an office has said nothing yet).
     standing_as_of_ms: i64,
     /// Licences whose standing the node holds.
     standings: u64,
-    /// Entries of the usage ledger, and how many the office holds.
+    /// Entries of the usage ledger, and how many every office holds.
     ledger: u64,
     reported: u64,
+    /// Whether the home office is reachable.
     online: bool,
-    /// The office's log: entries of the newest checkpoint proved consistent (0: none yet).
+    /// The home office's log: entries of the newest checkpoint proved consistent (0:
+    /// none yet).
     log_size: u64,
-    /// The first inconsistency the office showed: the size held, the size shown, when.
+    /// The first inconsistency the home office showed: the size held, the size shown,
+    /// when.
+    log_alarm: Option<LogAlarm>,
+    /// Every office this node follows, home first.
+    offices: Vec<OfficeInfo>,
+}
+
+/// One office this node follows.
+#[derive(Debug, serde::Serialize)]
+struct OfficeInfo {
+    /// Its agency code (empty: a home office enrolled with a version-1 invite).
+    agency_code: String,
+    authority_key: String,
+    online: bool,
+    /// When it last told this node the standing of its licences, Unix ms (0: never).
+    standing_as_of_ms: i64,
+    /// How much of the usage ledger it holds.
+    reported: u64,
+    /// Its log as this node holds it.
+    log_size: u64,
     log_alarm: Option<LogAlarm>,
 }
 
 /// An office's log that was not one history.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 struct LogAlarm {
     held: u64,
     shown: u64,
@@ -157,13 +180,29 @@ struct LogAlarm {
 }
 
 async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, Failure> {
-    let online = s
+    let online: Vec<bool> = s
         .sync
-        .as_ref()
-        .is_some_and(|st| st.lock().unwrap_or_else(|p| p.into_inner()).online);
+        .iter()
+        .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).online)
+        .collect();
     let v = run(&s, move |c| {
         let (ledger, reported) = c.ledger_position()?;
-        let log = c.log_view()?;
+        let mut offices = Vec::new();
+        for (i, o) in c.offices().into_iter().enumerate() {
+            let log = c.log_view(&o.link)?;
+            offices.push(OfficeInfo {
+                agency_code: o.agency_code,
+                authority_key: hex::encode(o.authority_key),
+                online: online.get(i).copied().unwrap_or(false),
+                standing_as_of_ms: c.standing_as_of_at(&o.link)?.unwrap_or(0),
+                reported: c.ledger_position_at(&o.link)?.1,
+                log_size: log.head.map_or(0, |(h, _)| h.size),
+                log_alarm: log
+                    .alarm
+                    .map(|(held, shown, at_ms)| LogAlarm { held, shown, at_ms }),
+            });
+        }
+        let home = &offices[0];
         Ok(NodeInfo {
             role: "customs",
             district: c.district().to_owned(),
@@ -174,11 +213,10 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
             standings: c.standing_count()?,
             ledger,
             reported,
-            online,
-            log_size: log.head.map_or(0, |(h, _)| h.size),
-            log_alarm: log
-                .alarm
-                .map(|(held, shown, at_ms)| LogAlarm { held, shown, at_ms }),
+            online: home.online,
+            log_size: home.log_size,
+            log_alarm: home.log_alarm,
+            offices,
         })
     })
     .await?;

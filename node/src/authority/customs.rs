@@ -81,6 +81,7 @@ impl CustomsLinks {
             district_name: name,
             secret,
             expires_at_ms: expires,
+            agency_code: self.office.info.agency_code.clone(),
         }
         .to_token(&self.office.identity))
     }

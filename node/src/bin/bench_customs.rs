@@ -31,6 +31,7 @@ use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::customs::{self, Customs};
 use exlic_node::domain::reference::Reference;
 use exlic_node::store::{Store, StoreOptions, licences, usage};
+use exlic_node::upstream::Link;
 
 #[path = "common/baselines.rs"]
 mod baselines;
@@ -66,14 +67,14 @@ fn follow(a: &Authority, c: &Customs) -> (usize, usize) {
     let peer = c.public_key();
     let (mut bytes, mut entries) = (0, 0);
     loop {
-        let cursor = c.feed_cursor().expect("cursor");
+        let cursor = c.feed_cursor(&Link::Home).expect("cursor");
         let r = a.handle(peer, Request::Standing { cursor }).response;
         bytes += r.encode().len();
         let Response::Standing { page, keys, more } = r else {
             panic!("standing refused: {r:?}");
         };
         let before = c.standing_count().expect("count");
-        let to = c.apply_standing(&page, &keys).expect("apply");
+        let to = c.apply_standing(&Link::Home, &page, &keys).expect("apply");
         entries +=
             exlic_client::standing::FeedPage::decode(exlic_client::signed::peek(&page).unwrap())
                 .map(|p| p.entries.len())

@@ -63,12 +63,22 @@ pub(super) fn init_from_token(
     Ok((config, store))
 }
 
-/// `exlic add-office`: records another office of this enterprise (an `[[office]]` with
-/// the token's key and addresses, and its invite secret for enrolment on first contact);
-/// returns its agency code.
+/// `exlic add-office`: records another office of a stopped enterprise node (an
+/// `[[office]]` with the token's key and addresses, and its invite secret for enrolment on
+/// first contact) or customs node (that office's customs invite, kept in its store as the
+/// home office's is); returns its agency code.
 pub fn add_office(data_dir: &Path, token: &str) -> anyhow::Result<String> {
-    let invite = Invite::from_token(token).context("--token")?;
     let mut config = Config::load(data_dir)?;
+    if config.role == "customs" {
+        let store = open_store(data_dir, &config)?;
+        return crate::customs::add_office(&store, token).map_err(|e| match e {
+            crate::customs::CustomsError::BadInput { message, .. } => {
+                anyhow::anyhow!("--token: {message}")
+            }
+            other => other.into(),
+        });
+    }
+    let invite = Invite::from_token(token).context("--token")?;
     let Some(e) = config
         .enterprise
         .clone()
@@ -98,7 +108,7 @@ pub fn add_office(data_dir: &Path, token: &str) -> anyhow::Result<String> {
     // anything is written.
     config.validate().context("--token")?;
     let store = open_store(data_dir, &config)?;
-    let link = crate::enterprise::offices::Link::Other(agency.clone());
+    let link = crate::upstream::Link::Other(agency.clone());
     enterprise::initialise_enrolment_with(&store, &link, invite.secret)?;
     drop(store);
     config.save(data_dir)?;

@@ -229,27 +229,37 @@ pub async fn serve_customs(
 ) -> anyhow::Result<()> {
     let section = config.customs.clone().context("[customs] section")?;
     let customs = Arc::new(open_customs(&data_dir, &config)?);
-    let up = Upstream {
-        authority_key: customs.authority_key(),
-        addrs: customs
-            .authority_addrs()
-            .iter()
-            .map(|a| a.parse())
-            .collect::<Result<_, _>>()
-            .context("the invite's office addresses")?,
-        invite_secret: customs.invite_secret()?,
-        master_key: [0; 32],
-        office: None,
-        poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
-        max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
-    };
-    let status: SyncStatus = Arc::default();
-    let sync_task = tokio::spawn(sync::client::run(
-        customs.clone(),
-        up,
-        status.clone(),
-        shutdown.clone(),
-    ));
+    // One sync loop per office: home (the invite it was made from) and every other office
+    // it was enrolled with (`exlic add-office`).
+    let mut sync_tasks = Vec::new();
+    let mut statuses = Vec::new();
+    for o in customs.offices() {
+        let up = Upstream {
+            authority_key: o.authority_key,
+            addrs: o
+                .addrs
+                .iter()
+                .map(|a| a.parse())
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("the addresses of office {}", o.agency_code))?,
+            invite_secret: customs.invite_secret(&o.link)?,
+            master_key: [0; 32],
+            office: match &o.link {
+                Link::Home => None,
+                Link::Other(code) => Some(code.clone()),
+            },
+            poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
+            max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
+        };
+        let status: SyncStatus = Arc::default();
+        statuses.push(status.clone());
+        sync_tasks.push(tokio::spawn(sync::client::run(
+            customs.clone(),
+            up,
+            status,
+            shutdown.clone(),
+        )));
+    }
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -258,7 +268,7 @@ pub async fn serve_customs(
     let state = crate::api::customs::CustomsState {
         sessions: Arc::new(crate::accounts::Sessions::new(customs.store().clone())),
         customs,
-        sync: Some(status),
+        sync: statuses,
     };
     let app = crate::api::customs::router(state.clone()).merge(crate::ui::customs::router(state));
     let router = crate::ui::shell(
@@ -284,7 +294,9 @@ pub async fn serve_customs(
     )
     .with_graceful_shutdown(wait_true(shutdown))
     .await?;
-    let _ = sync_task.await;
+    for t in sync_tasks {
+        let _ = t.await;
+    }
     tracing::info!("customs node stopped cleanly");
     Ok(())
 }

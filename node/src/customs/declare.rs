@@ -98,7 +98,7 @@ impl Customs {
                 .filter(|f| qr.as_ref().is_none_or(|r| r.matches(f)));
             return Ok(match held {
                 Some(f) => (
-                    Licence::verify(&f, &self.trust()).map_err(signature_reason),
+                    Licence::verify(&f, &self.trust_for(&f)).map_err(signature_reason),
                     Vec::new(),
                 ),
                 None => (
@@ -114,7 +114,7 @@ impl Customs {
                 ),
             });
         };
-        let verified = Licence::verify(&file, &self.trust()).map_err(signature_reason);
+        let verified = Licence::verify(&file, &self.trust_for(&file)).map_err(signature_reason);
         if let Ok(l) = &verified
             && !no.is_empty()
             && l.licence_no != no
@@ -223,7 +223,7 @@ impl Customs {
                     &policy::Facts {
                         licence: l,
                         standing: standing.0,
-                        district: &self.invite.district,
+                        district: self.district(),
                         today,
                         counted,
                         overfill_percent: self.overfill(l),
@@ -319,10 +319,10 @@ impl Customs {
         it: &Item,
         next: &mut u64,
     ) -> Result<(), CustomsError> {
-        usage::put_item(w, declaration_no, item, &self.invite.district, it)?;
+        usage::put_item(w, declaration_no, item, self.district(), it)?;
         let entry = UsageEntry {
             customs_key: self.public_key(),
-            district: self.invite.district.clone(),
+            district: self.district().to_owned(),
             seq: *next,
             licence_no: it.licence_no.clone(),
             declaration_no: declaration_no.to_owned(),

@@ -1,4 +1,4 @@
-//! The office's transparency log as customs follows it over sync: the newest checkpoint
+//! Each office's transparency log as customs follows it over sync: the newest checkpoint
 //! this node has proved to extend every one it held before (from the office's hash
 //! tiles, each checked against the checkpoint's root), and the alarm it keeps when the
 //! office shows it a history that does not, so an office cannot show customs one log and
@@ -50,13 +50,13 @@ fn parse_alarm(v: &[u8]) -> Option<(u64, u64, i64)> {
 }
 
 impl Customs {
-    /// The office's log as this node holds it.
-    pub fn log_view(&self) -> Result<LogView, CustomsError> {
+    /// The log of the office of `link` as this node holds it.
+    pub fn log_view(&self, link: &Link) -> Result<LogView, CustomsError> {
         let t = self.store.read()?;
-        let head = meta_get(&t, META_LOG_HEAD)?
+        let head = meta_get(&t, &link.key(META_LOG_HEAD))?
             .and_then(|n| translog::peek_checkpoint(&n).ok())
             .map(|(_, h, at)| (h, at));
-        let alarm = meta_get(&t, META_LOG_ALARM)?.and_then(|v| parse_alarm(&v));
+        let alarm = meta_get(&t, &link.key(META_LOG_ALARM))?.and_then(|v| parse_alarm(&v));
         Ok(LogView { head, alarm })
     }
 
@@ -67,6 +67,7 @@ impl Customs {
     /// raises the alarm and keeps the held head. Returns the tiles still needed, if any.
     pub fn follow_log(
         &self,
+        link: &Link,
         checkpoint: &[u8],
         asked: &[TileRef],
         tiles: &[Option<Vec<u8>>],
@@ -75,22 +76,30 @@ impl Customs {
         if checkpoint.is_empty() {
             return Ok(LogStep::Done);
         }
-        let mut trust = Trust::new(self.invite.authority_key);
+        let office = self.office(link);
+        let mut trust = Trust::new(office.invite.authority_key);
         trust.follow(keys);
         let (origin, _, _) =
             translog::peek_checkpoint(checkpoint).map_err(|e| bad("checkpoint", e.to_string()))?;
-        if !origin.starts_with("exlic.office/") {
-            return Err(bad("checkpoint", format!("not an office's log: {origin}")));
+        let code = &office.invite.agency_code;
+        let expected = translog::origin(code);
+        if !origin.starts_with("exlic.office/") || (!code.is_empty() && origin != expected) {
+            return Err(bad(
+                "checkpoint",
+                format!("not the log of office {code}: {origin}"),
+            ));
         }
         let new = translog::open_checkpoint(checkpoint, &origin, &trust, None)
             .map_err(|e| bad("checkpoint", e.to_string()))?
             .head;
-        let held = self.log_view()?.head.map(|(h, _)| h);
+        let held = self.log_view(link)?.head.map(|(h, _)| h);
         let have: HashMap<TileRef, Vec<u8>> = asked
             .iter()
             .zip(tiles)
             .filter_map(|(t, b)| Some((*t, b.clone()?)))
             .collect();
+        let head_key = link.key(META_LOG_HEAD);
+        let alarm_key = link.key(META_LOG_ALARM);
         let proved = match held {
             None => Ok(Vec::new()),
             Some(old) => translog::consistency_from_tiles(old, new, &have),
@@ -98,11 +107,11 @@ impl Customs {
         match proved {
             Ok(wanted) if wanted.is_empty() => {
                 // The same note as held (most rounds): nothing to write.
-                if meta_get(&self.store.read()?, META_LOG_HEAD)?.as_deref() == Some(checkpoint) {
+                if meta_get(&self.store.read()?, &head_key)?.as_deref() == Some(checkpoint) {
                     return Ok(LogStep::Done);
                 }
                 let w = self.store.write()?;
-                meta_put(&w, META_LOG_HEAD, checkpoint)?;
+                meta_put(&w, &head_key, checkpoint)?;
                 w.commit()?;
                 Ok(LogStep::Done)
             }
@@ -120,14 +129,15 @@ impl Customs {
             }),
             Err(LogError::Inconsistent { old, new }) => {
                 let w = self.store.write()?;
-                if meta_get(&w, META_LOG_ALARM)?.is_none() {
+                if meta_get(&w, &alarm_key)?.is_none() {
                     let at = self.now_ms();
                     meta_put(
                         &w,
-                        META_LOG_ALARM,
+                        &alarm_key,
                         format!("@held={old};shown={new};at={at}").as_bytes(),
                     )?;
                     tracing::error!(
+                        office = %code,
                         held = old,
                         shown = new,
                         "the office's log is not one history: its checkpoint does not extend the one this node holds"

@@ -1,14 +1,15 @@
-//! A customs node's session with its office, with no I/O of its own (the network driver
-//! is `sync::client`): enrol once with the invite, then each round follow the standing
-//! feed page by page from where the last page ended, follow the office's log head (its
-//! newest checkpoint, proved from hash tiles to extend the one held: `log_head`), and
-//! report the usage ledger from the first entry the office has not acknowledged.
+//! A customs node's session with one of its offices, with no I/O of its own (the network
+//! driver is `sync::client`, one per office): enrol once with that office's invite, then
+//! each round follow its standing feed page by page from where the last page ended,
+//! follow its log head (its newest checkpoint, proved from hash tiles to extend the one
+//! held: `log_head`), and report the usage ledger from the first entry that office has
+//! not acknowledged.
 
 use exlic_client::protocol::{Request, Response, TileRef};
 
 use super::Customs;
 use super::log_head::LogStep;
-use crate::upstream::{Answer, ClientRole, Credentials, SessionError, Step};
+use crate::upstream::{Answer, ClientRole, Credentials, Link, SessionError, Step};
 
 /// Ledger entries per upload.
 pub const USAGE_BATCH: usize = 500;
@@ -32,6 +33,8 @@ enum Phase {
 #[derive(Debug)]
 pub struct Session {
     creds: Credentials,
+    /// The office this session is with.
+    link: Link,
     phase: Phase,
     rounds: u64,
     enrolled: bool,
@@ -47,7 +50,7 @@ impl Session {
     }
 
     fn usage_or_done(&mut self, c: &Customs) -> Result<Step, SessionError> {
-        let entries = c.unreported(USAGE_BATCH)?;
+        let entries = c.unreported(&self.link, USAGE_BATCH)?;
         if entries.is_empty() {
             self.rounds += 1;
             return Ok(Step::RoundDone);
@@ -74,6 +77,7 @@ impl ClientRole for Customs {
 
     fn open(&self, creds: Credentials, rounds: u64) -> Session {
         Session {
+            link: creds.office.clone().map_or(Link::Home, Link::Other),
             creds,
             phase: Phase::Enrol,
             rounds,
@@ -87,7 +91,7 @@ impl ClientRole for Customs {
             && let Some(secret) = s
                 .creds
                 .invite_secret
-                .filter(|_| self.invite_secret().ok().flatten().is_some())
+                .filter(|_| self.invite_secret(&s.link).ok().flatten().is_some())
         {
             s.phase = Phase::Enrol;
             return Ok(Step::Send(Request::EnrolCustoms { secret }));
@@ -95,7 +99,7 @@ impl ClientRole for Customs {
         s.enrolled = true;
         s.phase = Phase::Standing;
         Ok(Step::Send(Request::Standing {
-            cursor: self.feed_cursor()?,
+            cursor: self.feed_cursor(&s.link)?,
         }))
     }
 
@@ -109,15 +113,15 @@ impl ClientRole for Customs {
                         self.district()
                     )));
                 }
-                self.set_enrolled()?;
+                self.set_enrolled(&s.link)?;
                 s.enrolled = true;
                 s.phase = Phase::Standing;
                 Ok(Step::Send(Request::Standing {
-                    cursor: self.feed_cursor()?,
+                    cursor: self.feed_cursor(&s.link)?,
                 }))
             }
             (Phase::Standing, Response::Standing { page, keys, more }) => {
-                let next = self.apply_standing(&page, &keys)?;
+                let next = self.apply_standing(&s.link, &page, &keys)?;
                 if more {
                     return Ok(Step::Send(Request::Standing { cursor: next }));
                 }
@@ -134,7 +138,7 @@ impl ClientRole for Customs {
                 if tiles.len() != s.asked.len() {
                     return Err(SessionError::Unexpected);
                 }
-                match self.follow_log(&checkpoint, &s.asked, &tiles, &keys) {
+                match self.follow_log(&s.link, &checkpoint, &s.asked, &tiles, &keys) {
                     Ok(LogStep::Fetch { size, tiles }) => Ok(s.log(size, tiles)),
                     Ok(LogStep::Done) => s.usage_or_done(self),
                     // What the office showed proves nothing either way (a checkpoint that
@@ -148,7 +152,7 @@ impl ClientRole for Customs {
                 }
             }
             (Phase::Usage, Response::UsageStored { seq }) => {
-                let (last, acked) = self.ledger_position()?;
+                let (last, acked) = self.ledger_position_at(&s.link)?;
                 if seq > last || seq < acked {
                     return Err(SessionError::Unexpected);
                 }
@@ -157,7 +161,7 @@ impl ClientRole for Customs {
                     s.rounds += 1;
                     return Ok(Step::RoundDone);
                 }
-                self.set_reported(seq)?;
+                self.set_reported(&s.link, seq)?;
                 s.usage_or_done(self)
             }
             _ => Err(SessionError::Unexpected),

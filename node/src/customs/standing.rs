@@ -1,24 +1,38 @@
-//! What customs knows of each licence's standing and usage: the office's standing feed
-//! applied page by page, the standing of a licence as of the feed, the usage ledger's
-//! report position, and the consistency check of the ledger against the licences.
+//! What customs knows of each licence's standing and usage: each office's standing feed
+//! applied page by page, the standing of a licence as of its office's feed, the usage
+//! ledger's report position at each office, and the consistency check of the ledger
+//! against the licences.
 
 use super::*;
 
 impl Customs {
-    /// Where the next standing feed page starts.
-    pub fn feed_cursor(&self) -> Result<u64, CustomsError> {
-        Ok(meta_get(&self.store.read()?, META_FEED_CURSOR)?
+    /// Where the next standing feed page of the office of `link` starts.
+    pub fn feed_cursor(&self, link: &Link) -> Result<u64, CustomsError> {
+        Ok(meta_get(&self.store.read()?, &link.key(META_FEED_CURSOR))?
             .and_then(|v| v.try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0))
     }
 
-    /// When the office last told this node the standing of its licences (the newest feed
-    /// page's time), Unix ms; `None` before the first.
-    pub fn standing_as_of(&self) -> Result<Option<i64>, CustomsError> {
-        Ok(meta_get(&self.store.read()?, META_FEED_AS_OF)?
+    /// When the office of `link` last told this node the standing of its licences (the
+    /// newest feed page's time), Unix ms; `None` before the first.
+    pub fn standing_as_of_at(&self, link: &Link) -> Result<Option<i64>, CustomsError> {
+        Ok(meta_get(&self.store.read()?, &link.key(META_FEED_AS_OF))?
             .and_then(|v| v.try_into().ok())
             .map(i64::from_be_bytes))
+    }
+
+    /// How old the standing this node holds is: the oldest of its offices' last word
+    /// (Unix ms); `None` while any office has said nothing yet.
+    pub fn standing_as_of(&self) -> Result<Option<i64>, CustomsError> {
+        let mut oldest = None::<i64>;
+        for o in &self.offices {
+            let Some(at) = self.standing_as_of_at(&o.link)? else {
+                return Ok(None);
+            };
+            oldest = Some(oldest.map_or(at, |x| x.min(at)));
+        }
+        Ok(oldest)
     }
 
     /// How many licences' standing this node holds.
@@ -26,12 +40,18 @@ impl Customs {
         Ok(usage::fed_count(&self.store.read()?)?)
     }
 
-    /// Applies one standing feed page with the office's key records, in one transaction:
-    /// the records first (a page may be signed by a key this node learns from them), then
-    /// every entry. A page that does not verify, or does not start where the last ended,
-    /// changes nothing.
-    pub fn apply_standing(&self, page: &[u8], keys: &[Vec<u8>]) -> Result<u64, CustomsError> {
-        let mut trust = Trust::new(self.invite.authority_key);
+    /// Applies one standing feed page of the office of `link` with its key records, in
+    /// one transaction: the records first (a page may be signed by a key this node learns
+    /// from them), then every entry. A page that does not verify, does not start where the
+    /// last ended, or speaks of another office's licence changes nothing.
+    pub fn apply_standing(
+        &self,
+        link: &Link,
+        page: &[u8],
+        keys: &[Vec<u8>],
+    ) -> Result<u64, CustomsError> {
+        let office = self.office(link);
+        let mut trust = Trust::new(office.invite.authority_key);
         trust.follow(keys);
         let p = FeedPage::verify_trusted(page, &trust).map_err(|e| {
             bad(
@@ -39,8 +59,24 @@ impl Customs {
                 format!("the standing feed page does not verify: {e}"),
             )
         })?;
+        // An office speaks only of its own licences: another's standing from it would
+        // let one office delete what a second issued, as far as this node is concerned.
+        let code = &office.invite.agency_code;
+        if let Some(e) = p
+            .entries
+            .iter()
+            .find(|e| !code.is_empty() && e.licence_no.get(2..4) != Some(code.as_str()))
+        {
+            return Err(bad(
+                "page",
+                format!(
+                    "office {code} spoke of licence {}, not one of its own",
+                    e.licence_no
+                ),
+            ));
+        }
         let w = self.store.write()?;
-        let cursor = meta_get(&w, META_FEED_CURSOR)?
+        let cursor = meta_get(&w, &link.key(META_FEED_CURSOR))?
             .and_then(|v| v.try_into().ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0);
@@ -50,49 +86,48 @@ impl Customs {
                 format!("the page starts at {}, not at {cursor}", p.from),
             ));
         }
-        if key_records::all(&w)?.len() < keys.len() {
-            let have = key_records::all(&w)?.len();
-            for k in &keys[have..] {
-                key_records::append(&w, k)?;
-            }
-        }
+        key_records::extend(&w, link, keys)?;
         for e in &p.entries {
             usage::put_fed(&w, &e.licence_no, e.state, e.since_ms, p.as_of_ms)?;
         }
-        meta_put(&w, META_FEED_CURSOR, &p.to.to_be_bytes())?;
-        meta_put(&w, META_FEED_AS_OF, &p.as_of_ms.to_be_bytes())?;
+        meta_put(&w, &link.key(META_FEED_CURSOR), &p.to.to_be_bytes())?;
+        meta_put(&w, &link.key(META_FEED_AS_OF), &p.as_of_ms.to_be_bytes())?;
         w.commit()?;
         self.floor_ms.fetch_max(p.as_of_ms, Ordering::Relaxed);
-        *self.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
+        *office.trust.write().unwrap_or_else(|p| p.into_inner()) = trust;
         Ok(p.to)
     }
 
-    /// The ledger entries the office has not acknowledged, at most `max`.
-    pub fn unreported(&self, max: usize) -> Result<Vec<Vec<u8>>, CustomsError> {
+    /// The ledger entries the office of `link` has not acknowledged, at most `max`.
+    pub fn unreported(&self, link: &Link, max: usize) -> Result<Vec<Vec<u8>>, CustomsError> {
         let r = self.store.read()?;
-        let acked = meta_get(&r, META_ACKED)?
-            .and_then(|v| v.try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
-        Ok(usage::ledger_from(&r, acked + 1, max)?)
+        Ok(usage::ledger_from(&r, acked(&r, link)? + 1, max)?)
     }
 
-    /// Records that the office holds the ledger through `seq`.
-    pub fn set_reported(&self, seq: u64) -> Result<(), CustomsError> {
+    /// Records that the office of `link` holds the ledger through `seq`.
+    pub fn set_reported(&self, link: &Link, seq: u64) -> Result<(), CustomsError> {
         let w = self.store.write()?;
-        meta_put(&w, META_ACKED, &seq.to_be_bytes())?;
+        meta_put(&w, &link.key(META_ACKED), &seq.to_be_bytes())?;
         w.commit()?;
         Ok(())
     }
 
-    /// Entries of the ledger, and how many the office holds: (last, acknowledged).
+    /// Entries of the ledger, and how many the office of `link` holds: (last,
+    /// acknowledged).
+    pub fn ledger_position_at(&self, link: &Link) -> Result<(u64, u64), CustomsError> {
+        let r = self.store.read()?;
+        Ok((usage::ledger_last(&r)?, acked(&r, link)?))
+    }
+
+    /// Entries of the ledger, and how many every office holds: (last, the fewest any
+    /// office has acknowledged).
     pub fn ledger_position(&self) -> Result<(u64, u64), CustomsError> {
         let r = self.store.read()?;
-        let acked = meta_get(&r, META_ACKED)?
-            .and_then(|v| v.try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
-        Ok((usage::ledger_last(&r)?, acked))
+        let mut fewest = u64::MAX;
+        for o in &self.offices {
+            fewest = fewest.min(acked(&r, &o.link)?);
+        }
+        Ok((usage::ledger_last(&r)?, fewest))
     }
 
     /// The standing of `l` as this node judges it: the office's last word (from the feed),
@@ -102,7 +137,9 @@ impl Customs {
         let fed = usage::fed(&self.store.read()?, &l.licence_no)?;
         let as_of = match fed {
             Some((_, _, as_of)) => as_of,
-            None => self.standing_as_of()?.unwrap_or(0),
+            None => self
+                .standing_as_of_at(&self.office_of_agency(&l.agency[0]))?
+                .unwrap_or(0),
         };
         Ok((judge(l, fed.map(|f| f.0), &self.today()), as_of))
     }
@@ -206,6 +243,14 @@ impl Customs {
             })
             .collect())
     }
+}
+
+/// How much of the ledger the office of `link` holds.
+fn acked(txn: &impl crate::store::Txn, link: &Link) -> Result<u64, CustomsError> {
+    Ok(meta_get(txn, &link.key(META_ACKED))?
+        .and_then(|v| v.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
 }
 
 /// The office's word on `l` unless it is valid, else expired by `today` (`YYYYMMDD`, this

@@ -34,6 +34,7 @@ fn open_at(dir: &std::path::Path, clock: Arc<ManualClock>) -> Customs {
         district_name: "厦门关区".into(),
         secret: [3; 32],
         expires_at_ms: NOW + 86_400_000,
+        agency_code: "AA".into(),
     }
     .to_token(&office());
     initialise(&store, &token).unwrap();
@@ -113,7 +114,7 @@ fn a_single_batch_licence_is_used_once_and_a_retry_deducts_nothing() {
         ("confirmed", "22.5")
     );
     // Every step is one signed, numbered ledger entry under this node's key.
-    let entries = c.unreported(100).unwrap();
+    let entries = c.unreported(&Link::Home, 100).unwrap();
     let steps: Vec<(u64, Step)> = entries
         .iter()
         .map(|e| {
@@ -245,16 +246,16 @@ fn the_standing_feed_refuses_a_deleted_licence_and_a_forged_page_changes_nothing
         .sign(key)
     };
     let forged = page(0, 1, State::Valid, &SigningKey::from_bytes(&[8; 32]));
-    assert!(c.apply_standing(&forged, &[]).is_err());
-    assert_eq!(c.feed_cursor().unwrap(), 0);
+    assert!(c.apply_standing(&Link::Home, &forged, &[]).is_err());
+    assert_eq!(c.feed_cursor(&Link::Home).unwrap(), 0);
     assert_eq!(
-        c.apply_standing(&page(0, 1, State::Deleted, &office()), &[])
+        c.apply_standing(&Link::Home, &page(0, 1, State::Deleted, &office()), &[])
             .unwrap(),
         1
     );
     // A page that does not start where the last ended is refused.
     assert!(
-        c.apply_standing(&page(5, 6, State::Valid, &office()), &[])
+        c.apply_standing(&Link::Home, &page(5, 6, State::Valid, &office()), &[])
             .is_err()
     );
     let o = c.declare(&declaration(&l, &file, 1, "1")).unwrap();
@@ -332,7 +333,7 @@ fn a_clock_set_back_does_not_make_an_expired_licence_valid_again() {
         entries: Vec::new(),
     }
     .sign(&office());
-    c.apply_standing(&page, &[]).unwrap();
+    c.apply_standing(&Link::Home, &page, &[]).unwrap();
     assert!(c.clock_behind_ms().is_some_and(|b| b > 39 * 86_400_000));
     let o = c.declare(&declaration(&l, &file, 4, "1")).unwrap();
     assert_eq!(codes(&o), ["expired"]);
@@ -363,7 +364,7 @@ fn reservations_survive_a_restart_and_concurrent_declarations_share_commits() {
     let (_, view) = c.usage_of("26AA000005").unwrap().unwrap();
     assert_eq!((view.uses, view.used_quantity.as_str()), (12, "96"));
     let seqs: Vec<u64> = c
-        .unreported(100)
+        .unreported(&Link::Home, 100)
         .unwrap()
         .iter()
         .map(|e| UsageEntry::verify(e, &c.public_key()).unwrap().seq)
@@ -421,11 +422,12 @@ impl OfficeLog {
 
 /// One round of following `note` of a tree of `size`, as the session does it.
 fn follow(c: &Customs, office: &OfficeLog, note: &[u8], size: u64) -> log_head::LogStep {
-    match c.follow_log(note, &[], &[], &[]).unwrap() {
+    match c.follow_log(&Link::Home, note, &[], &[], &[]).unwrap() {
         log_head::LogStep::Fetch { size: s, tiles } => {
             assert_eq!(s, size);
             let served = office.tiles(size, &tiles);
-            c.follow_log(note, &tiles, &served, &[]).unwrap()
+            c.follow_log(&Link::Home, note, &tiles, &served, &[])
+                .unwrap()
         }
         done => done,
     }
@@ -436,21 +438,21 @@ fn customs_follows_the_office_log_from_tiles_and_keeps_an_alarm_when_it_forks() 
     let dir = tempfile::tempdir().unwrap();
     let c = open(dir.path());
     let office_log = OfficeLog::new("exlic.office/AA");
-    assert_eq!(c.log_view().unwrap().head, None);
+    assert_eq!(c.log_view(&Link::Home).unwrap().head, None);
     // The first checkpoint is taken as it is; the next only once the tiles prove it.
     let first = office_log.grow(300, "licence");
     assert_eq!(
         follow(&c, &office_log, &first, 300),
         log_head::LogStep::Done
     );
-    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 300);
+    assert_eq!(c.log_view(&Link::Home).unwrap().head.unwrap().0.size, 300);
     let later = office_log.grow(500, "licence");
     assert!(matches!(
-        c.follow_log(&later, &[], &[], &[]).unwrap(),
+        c.follow_log(&Link::Home, &later, &[], &[], &[]).unwrap(),
         log_head::LogStep::Fetch { size: 800, .. }
     ));
     assert_eq!(
-        c.log_view().unwrap().head.unwrap().0.size,
+        c.log_view(&Link::Home).unwrap().head.unwrap().0.size,
         300,
         "not before the proof"
     );
@@ -458,14 +460,14 @@ fn customs_follows_the_office_log_from_tiles_and_keeps_an_alarm_when_it_forks() 
         follow(&c, &office_log, &later, 800),
         log_head::LogStep::Done
     );
-    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 800);
-    assert_eq!(c.log_view().unwrap().alarm, None);
+    assert_eq!(c.log_view(&Link::Home).unwrap().head.unwrap().0.size, 800);
+    assert_eq!(c.log_view(&Link::Home).unwrap().alarm, None);
 
     // The office shows another history: the same key, a log whose entries differ.
     let other = OfficeLog::new("exlic.office/AA");
     let forked = other.grow(900, "another licence");
     assert_eq!(follow(&c, &other, &forked, 900), log_head::LogStep::Done);
-    let view = c.log_view().unwrap();
+    let view = c.log_view(&Link::Home).unwrap();
     assert_eq!(view.head.unwrap().0.size, 800, "the head held stays");
     assert_eq!(view.alarm.map(|(h, s, _)| (h, s)), Some((800, 900)));
 
@@ -480,12 +482,156 @@ fn customs_follows_the_office_log_from_tiles_and_keeps_an_alarm_when_it_forks() 
         NOW,
         &SigningKey::from_bytes(&[9; 32]),
     );
-    assert!(c.follow_log(&stranger, &[], &[], &[]).is_err());
+    assert!(c.follow_log(&Link::Home, &stranger, &[], &[], &[]).is_err());
     let more = office_log.grow(10, "licence");
-    let log_head::LogStep::Fetch { tiles, .. } = c.follow_log(&more, &[], &[], &[]).unwrap() else {
+    let log_head::LogStep::Fetch { tiles, .. } =
+        c.follow_log(&Link::Home, &more, &[], &[], &[]).unwrap()
+    else {
         panic!("tiles are needed");
     };
     let none = vec![None; tiles.len()];
-    assert!(c.follow_log(&more, &tiles, &none, &[]).is_err());
-    assert_eq!(c.log_view().unwrap().head.unwrap().0.size, 800);
+    assert!(
+        c.follow_log(&Link::Home, &more, &tiles, &none, &[])
+            .is_err()
+    );
+    assert_eq!(c.log_view(&Link::Home).unwrap().head.unwrap().0.size, 800);
+}
+
+/// A second office (江苏, `32`) whose customs invite for the same district this node
+/// takes with `add_office`.
+fn second_office() -> SigningKey {
+    SigningKey::from_bytes(&[9; 32])
+}
+
+fn invite_of(key: &SigningKey, code: &str, district: &str) -> String {
+    CustomsInvite {
+        authority_key: key.verifying_key().to_bytes(),
+        addrs: vec!["/ip4/127.0.0.1/tcp/2".into()],
+        district: district.into(),
+        district_name: "厦门关区".into(),
+        secret: [4; 32],
+        expires_at_ms: NOW + 86_400_000,
+        agency_code: code.into(),
+    }
+    .to_token(key)
+}
+
+#[test]
+fn a_node_following_two_offices_checks_each_licence_and_standing_under_its_own_office() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let store = Store::open(&dir.path().join("c.redb"), StoreOptions::default()).unwrap();
+    // Refused, naming the token, and nothing recorded: another district, the home office
+    // again, an invite that names no office.
+    for bad_token in [
+        invite_of(&second_office(), "32", "2200"),
+        invite_of(&office(), "31", "3700"),
+        invite_of(&second_office(), "AA", "3700"),
+        invite_of(&second_office(), "", "3700"),
+    ] {
+        let e = add_office(&store, &bad_token).unwrap_err();
+        assert!(
+            matches!(e, CustomsError::BadInput { ref field, .. } if field == "token"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        add_office(&store, &invite_of(&second_office(), "32", "3700")).unwrap(),
+        "32"
+    );
+    assert!(add_office(&store, &invite_of(&second_office(), "32", "3700")).is_err());
+    drop(store);
+    let c = open(dir.path());
+    let other = Link::Other("32".into());
+    assert_eq!(
+        c.offices()
+            .iter()
+            .map(|o| o.agency_code.as_str())
+            .collect::<Vec<_>>(),
+        ["AA", "32"]
+    );
+    assert_eq!(c.invite_secret(&other).unwrap(), Some([4; 32]));
+    assert_eq!(c.invite_secret(&Link::Home).unwrap(), Some([3; 32]));
+
+    // A licence of office 32 verifies under 32's key; one that claims 32 but is signed by
+    // the home office does not.
+    let signed_by = |no: &str, key: &SigningKey, agency: &str| {
+        let mut l = exlic_client::sample::licence();
+        l.licence_no = no.into();
+        l.agency[0] = agency.into();
+        l.key_id = key_id(&key.verifying_key().to_bytes());
+        l.issued_at_ms = NOW - 86_400_000;
+        let file = hex::encode(l.sign(key));
+        (l, file)
+    };
+    let (l32, f32) = signed_by("2632000001", &second_office(), "32");
+    let o = c.declare(&declaration(&l32, &f32, 1, "23")).unwrap();
+    assert!(o.passed, "{o:?}");
+    let (forged, ff) = signed_by("2632000002", &office(), "32");
+    let o = c.declare(&declaration(&forged, &ff, 2, "1")).unwrap();
+    assert_eq!(codes(&o), ["signature"]);
+    let (laa, faa) = licence("26AA000001", 1);
+    assert!(c.declare(&declaration(&laa, &faa, 3, "23")).unwrap().passed);
+
+    // Each office's feed speaks of its own licences only, with its own cursor.
+    let page = |key: &SigningKey, no: &str, state: State, as_of: i64| {
+        FeedPage {
+            authority_key: key.verifying_key().to_bytes(),
+            from: 0,
+            to: 1,
+            as_of_ms: as_of,
+            entries: vec![FeedEntry {
+                licence_no: no.into(),
+                state,
+                since_ms: as_of - 1,
+            }],
+        }
+        .sign(key)
+    };
+    let e = c
+        .apply_standing(
+            &other,
+            &page(&second_office(), "26AA000001", State::Deleted, NOW),
+            &[],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("not one of its own"), "{e}");
+    assert_eq!(c.standing_of(&laa).unwrap().0, State::Valid);
+    // The home office's key does not sign 32's feed.
+    assert!(
+        c.apply_standing(
+            &other,
+            &page(&office(), "2632000001", State::Deleted, NOW),
+            &[]
+        )
+        .is_err()
+    );
+    c.apply_standing(
+        &other,
+        &page(&second_office(), "2632000001", State::Deleted, NOW - 5_000),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.feed_cursor(&other).unwrap(), 1);
+    assert_eq!(c.feed_cursor(&Link::Home).unwrap(), 0);
+    assert_eq!(c.standing_of(&l32).unwrap(), (State::Deleted, NOW - 5_000));
+    // The standing's age is the oldest office's: none while home has said nothing.
+    assert_eq!(c.standing_as_of().unwrap(), None);
+    c.apply_standing(
+        &Link::Home,
+        &page(&office(), "26AA000009", State::Valid, NOW - 9_000),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.standing_as_of().unwrap(), Some(NOW - 9_000));
+
+    // Every office is sent the whole ledger, each from where it acknowledged.
+    assert_eq!(c.ledger_position().unwrap(), (2, 0));
+    c.set_reported(&Link::Home, 2).unwrap();
+    assert!(c.unreported(&Link::Home, 10).unwrap().is_empty());
+    assert_eq!(c.unreported(&other, 10).unwrap().len(), 2);
+    assert_eq!(c.ledger_position().unwrap(), (2, 0));
+    c.set_reported(&other, 1).unwrap();
+    assert_eq!(c.ledger_position().unwrap(), (2, 1));
+    assert_eq!(c.ledger_position_at(&other).unwrap(), (2, 1));
 }

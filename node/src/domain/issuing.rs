@@ -32,14 +32,19 @@ pub enum IssueError {
     },
 }
 
+/// Whether `code` is an agency code (发证机构代码) as licence numbers carry it: two
+/// characters, A–Z or 0–9.
+pub fn valid_agency_code(code: &str) -> bool {
+    code.len() == 2
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// 许可证号: the quota year's two digits, the agency code, a six-digit serial (per office and
 /// quota year). A 2027 licence issued on 15 December 2026 is `27…`, from 2027's serial.
 pub fn licence_no(quota_year: u16, agency: &str, serial: u32) -> Result<String, IssueError> {
-    if agency.len() != 2
-        || !agency
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
+    if !valid_agency_code(agency) {
         return Err(IssueError::Agency);
     }
     if serial == 0 || serial > 999_999 {

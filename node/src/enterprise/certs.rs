@@ -6,11 +6,11 @@ use ed25519_dalek::SigningKey;
 use exlic_client::cert_request::{CertRequest, RequestKind, valid_mobile};
 use exlic_client::certificate::{DeviceCertificate, RevocationList};
 
-use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::ekey;
 use crate::store::cert_requests::{self, RequestRow, RequestStatus};
 use crate::store::{StoreError, meta_get, meta_put};
+use crate::upstream::Link;
 
 const META_CERT: &str = "cert.device";
 const META_CRL: &str = "cert.crl";

@@ -13,11 +13,11 @@ use exlic_client::status::ApplicationStatus;
 use exlic_client::certificate::Trust;
 use exlic_client::protocol::{ErrorCode, Response};
 
-use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::store::app_state::AppState;
 use crate::store::blobs::{self, Queue};
 use crate::store::{StoreError, WriteBatch, form_doc, seals};
+use crate::upstream::Link;
 
 /// An outbox entry ready to send.
 #[derive(Debug, Clone)]

@@ -20,40 +20,7 @@ use super::Result;
 use super::device::Device;
 use crate::domain::rules;
 use crate::store::{Txn, WriteBatch, index, meta_get, meta_put};
-
-/// One of the offices this enterprise syncs with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Link {
-    /// The office the node was enrolled from.
-    Home,
-    /// Another office, by agency code.
-    Other(String),
-}
-
-impl Link {
-    /// The link for `agency` (home when it is the home office's code).
-    pub fn of(home: &str, agency: &str) -> Link {
-        if agency == home {
-            Link::Home
-        } else {
-            Link::Other(agency.to_owned())
-        }
-    }
-
-    /// Whether this is the home office.
-    pub fn is_home(&self) -> bool {
-        matches!(self, Link::Home)
-    }
-
-    /// The record key `base` of this link: `base` itself for the home office (as before
-    /// an enterprise could have several), `office.<agency>.<base>` for another.
-    pub fn key(&self, base: &str) -> String {
-        match self {
-            Link::Home => base.to_owned(),
-            Link::Other(a) => format!("office.{a}.{base}"),
-        }
-    }
-}
+use crate::upstream::Link;
 
 const META_DOC_OFFICE: &str = "doc_office.";
 

@@ -8,7 +8,6 @@ use exlic_client::DocId;
 use exlic_client::protocol::{BLOB_CHUNK, DocReply};
 use exlic_client::status::ApplicationStatus;
 
-use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::clock::{china_date, date_key};
 use crate::replica::docsync::{self, DocSyncError, PeerStates};
@@ -18,6 +17,7 @@ use crate::store::kind;
 use crate::store::{
     StoreError, WriteBatch, blobs, docs, form_doc, index, licences, meta_get, meta_put, seals,
 };
+use crate::upstream::Link;
 use exlic_client::inflate::Budget;
 
 const META_LOCAL_ACKED: &str = "sync.local_acked";

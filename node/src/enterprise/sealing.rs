@@ -12,11 +12,11 @@ use exlic_client::status::ApplicationStatus;
 use super::applications::Applications;
 use super::certs::Certificates;
 use super::device::Device;
-use super::offices::Link;
 use super::{EnterpriseError, Result};
 use crate::domain::lifecycle::{Action, Refused};
 use crate::domain::rules;
 use crate::store::{StoreError, blobs, form_doc, meta_get, meta_put, seals};
+use crate::upstream::Link;
 
 /// 保存并盖章 and 上报.
 #[derive(Debug, Clone)]

@@ -25,10 +25,10 @@ use exlic_client::DocId;
 use exlic_client::protocol::{ErrorCode, MAX_DOCS, MAX_SUBMISSIONS, Request, Response};
 
 use super::delivery::Outgoing;
-use super::offices::Link;
 use super::{Enterprise, EnterpriseError};
 use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
+use crate::upstream::Link;
 use transfer::{Fetches, Uploads};
 
 /// Most documents per page of the local change feed; a page is also kept within half

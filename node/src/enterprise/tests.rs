@@ -420,7 +420,7 @@ fn a_refusal_at_receipt_makes_the_application_editable_with_its_findings() {
     let out = f
         .ent
         .delivery
-        .outgoing(&super::offices::Link::Home, None, 1)
+        .outgoing(&crate::upstream::Link::Home, None, 1)
         .unwrap()
         .0
         .remove(0);

@@ -1,10 +1,12 @@
-//! Authority: its signing-key rollover records, in order (each a `KeyRecord` signed by the
-//! key before it).
+//! An office's signing-key rollover records, in order (each a `KeyRecord` signed by the
+//! key before it): the authority's own, and on a client node each office it follows (the
+//! home office's in `KEY_RECORDS`, any other's in `OFFICE_KEY_RECORDS` by agency code).
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::tables::{KEY_RECORDS, Txn};
+use super::tables::{KEY_RECORDS, OFFICE_KEY_RECORDS, Txn};
 use super::{StoreError, WriteBatch};
+use crate::upstream::Link;
 
 /// Every record, oldest first.
 pub fn all(txn: &impl Txn) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -21,4 +23,58 @@ pub fn append(w: &WriteBatch<'_>, record: &[u8]) -> Result<(), StoreError> {
     let n = t.len()?;
     t.insert(n, record)?;
     Ok(())
+}
+
+/// Every record of the office of `link`, oldest first.
+pub fn all_of(txn: &impl Txn, link: &Link) -> Result<Vec<Vec<u8>>, StoreError> {
+    let Link::Other(code) = link else {
+        return all(txn);
+    };
+    let mut out = Vec::new();
+    for r in txn
+        .table(OFFICE_KEY_RECORDS)?
+        .range((code.as_str(), 0)..=(code.as_str(), u64::MAX))?
+    {
+        out.push(r?.1.value().to_vec());
+    }
+    Ok(out)
+}
+
+/// Appends the records of `records` this node does not hold yet for the office of
+/// `link` (the office sends its whole chain; the ones held are a prefix of it).
+pub fn extend(w: &WriteBatch<'_>, link: &Link, records: &[Vec<u8>]) -> Result<(), StoreError> {
+    let have = all_of(w, link)?.len();
+    for (i, r) in records.iter().enumerate().skip(have) {
+        match link {
+            Link::Home => append(w, r)?,
+            Link::Other(code) => {
+                w.txn()
+                    .open_table(OFFICE_KEY_RECORDS)?
+                    .insert((code.as_str(), i as u64), r.as_slice())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreOptions};
+
+    #[test]
+    fn each_office_keeps_its_own_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("k.redb"), StoreOptions::default()).unwrap();
+        let aa = Link::Other("AA".into());
+        let w = s.write().unwrap();
+        extend(&w, &Link::Home, &[vec![1], vec![2]]).unwrap();
+        extend(&w, &aa, &[vec![9]]).unwrap();
+        extend(&w, &aa, &[vec![9], vec![8]]).unwrap();
+        w.commit().unwrap();
+        let r = s.read().unwrap();
+        assert_eq!(all(&r).unwrap(), vec![vec![1], vec![2]]);
+        assert_eq!(all_of(&r, &aa).unwrap(), vec![vec![9], vec![8]]);
+        assert!(all_of(&r, &Link::Other("31".into())).unwrap().is_empty());
+    }
 }

@@ -120,9 +120,12 @@ pub const CERT_REQUESTS: TableDefinition<u64, CertRequestRow<'static>> =
 pub const AUTHORITY_DOCS: TableDefinition<Id, ()> = TableDefinition::new("authority_docs");
 /// Both roles: 许可证号 → the signed licence.
 pub const LICENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("licences");
-/// Authority: audit trail, seq → (Unix ms, actor, application id, action, detail).
 /// Authority: key rollover records in order (index → `KeyRecord` signed by the key before).
 pub const KEY_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("key_records");
+/// Customs: another office's key rollover records, (agency code, index) → record (its home
+/// office's are in `KEY_RECORDS`).
+pub const OFFICE_KEY_RECORDS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("office_key_records");
 /// Authority: the audit trail.
 pub const AUDIT: TableDefinition<u64, (i64, &str, Id, &str, &str)> = TableDefinition::new("audit");
 /// Both roles: 删证/核销 request document id → `licence_request::Record`.
@@ -216,6 +219,7 @@ pub mod kind {
 pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(META)?;
     txn.open_table(KEY_RECORDS)?;
+    txn.open_table(OFFICE_KEY_RECORDS)?;
     txn.open_table(LICENCE_REQUESTS)?;
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STANDINGS)?;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use crate::customs::log_head::LogView;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, Multipart, Path, Query, State};
@@ -93,20 +94,33 @@ fn failed(p: &Page, f: crate::api::error::Failure) -> Response {
     p.error(status, format!("{field}{}", body.message))
 }
 
-/// The status line: the district, the office link, and the standing's age.
+/// The status line: the district, each office link, and the standing's age.
 async fn status(p: &Page, s: &CustomsState) -> Value {
-    let online = s
+    let online: Vec<bool> = s
         .sync
-        .as_ref()
-        .is_some_and(|st| st.lock().unwrap_or_else(|e| e.into_inner()).online);
+        .iter()
+        .map(|st| st.lock().unwrap_or_else(|e| e.into_inner()).online)
+        .collect();
     let c = s.customs.clone();
     let facts = tokio::task::spawn_blocking(move || {
+        let offices = c
+            .offices()
+            .into_iter()
+            .map(|o| {
+                Some((
+                    o.agency_code,
+                    c.standing_as_of_at(&o.link).ok()?,
+                    c.ledger_position_at(&o.link).ok()?.1,
+                    c.log_view(&o.link).ok()?,
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
         Some((
             c.standing_as_of().ok()?,
             c.standing_count().ok()?,
             c.ledger_position().ok()?,
             c.now_ms(),
-            c.log_view().ok()?,
+            offices,
         ))
     })
     .await
@@ -121,24 +135,47 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
         n => n,
     };
     let behind = c.clock_behind_ms().map(|b| licence_view::age(p, b));
-    match facts {
-        Some((as_of, count, (ledger, reported), now, log)) => json!({
-            "online": online,
-            "district": district,
-            "district_name": name,
-            "clock_behind": behind,
-            "as_of": as_of.map(when),
-            "age": as_of.map(|a| licence_view::age(p, now - a)),
-            "stale": as_of.is_none_or(|a| now - a > 3_600_000),
-            "standings": count,
-            "unreported": ledger - reported,
-            "log_size": log.head.map(|(h, _)| h.size),
-            "log_alarm": log.alarm.map(|(held, shown, at)| json!({
-                "held": held, "shown": shown, "at": when(at),
-            })),
-        }),
-        None => json!({"online": online}),
-    }
+    let home_online = online.first().copied().unwrap_or(false);
+    let Some((as_of, count, (ledger, reported), now, offices)) = facts else {
+        return json!({"online": home_online});
+    };
+    let stale = |at: Option<i64>| at.is_none_or(|a| now - a > 3_600_000);
+    let alarm = |log: &LogView| {
+        log.alarm
+            .map(|(held, shown, at)| json!({"held": held, "shown": shown, "at": when(at)}))
+    };
+    let mut views: Vec<Value> = offices
+        .iter()
+        .enumerate()
+        .map(|(i, (code, at, acked, log))| {
+            json!({
+                "code": code,
+                "online": online.get(i).copied().unwrap_or(false),
+                "as_of": at.map(when),
+                "age": at.map(|a| licence_view::age(p, now - a)),
+                "stale": stale(*at),
+                "unreported": ledger - acked,
+                "log_size": log.head.map(|(h, _)| h.size),
+                "log_alarm": alarm(log),
+            })
+        })
+        .collect();
+    let home = views.remove(0);
+    json!({
+        "online": home_online,
+        "home": home["code"],
+        "district": district,
+        "district_name": name,
+        "clock_behind": behind,
+        "as_of": as_of.map(when),
+        "age": as_of.map(|a| licence_view::age(p, now - a)),
+        "stale": stale(as_of),
+        "standings": count,
+        "unreported": ledger - reported,
+        "log_size": home["log_size"],
+        "log_alarm": home["log_alarm"],
+        "offices": views,
+    })
 }
 
 async fn login_page(ctx: Ctx) -> Response {

@@ -46,7 +46,7 @@ pub async fn sync_status(s: &AppState) -> Result<SyncStatus, Failure> {
     // Enrolment is recorded in the store: an enrolled node says so while offline too.
     let agencies: Vec<String> = s.offices.iter().map(|o| o.agency_code.clone()).collect();
     let (backlog, enrolled, others_enrolled) = super::run(s, move |e| {
-        use crate::enterprise::offices::Link;
+        use crate::upstream::Link;
         let mut others = Vec::new();
         for a in agencies {
             others.push(e.replica.enrolled(&Link::Other(a))?);
