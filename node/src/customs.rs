@@ -279,7 +279,7 @@ impl Customs {
             let invite = CustomsInvite::from_token(&String::from_utf8_lossy(&token))
                 .map_err(|_| CustomsError::NotInitialised("invite"))?;
             let mut trust = Trust::new(invite.authority_key);
-            trust.follow(&key_records::all_of(&r, &link)?);
+            trust.follow(&key_records::all_of(&r, link.other())?);
             fed_as_of = meta_get(&r, &link.key(META_FEED_AS_OF))?
                 .and_then(|v| v.try_into().ok())
                 .map_or(0, i64::from_be_bytes)

@@ -62,6 +62,14 @@ impl Link {
         matches!(self, Link::Home)
     }
 
+    /// Another office's agency code; `None` for the home office.
+    pub fn other(&self) -> Option<&str> {
+        match self {
+            Link::Home => None,
+            Link::Other(a) => Some(a),
+        }
+    }
+
     /// The record key `base` of this link: `base` itself for the home office (as before
     /// a node could have several), `office.<agency>.<base>` for another.
     pub fn key(&self, base: &str) -> String {

@@ -140,6 +140,33 @@ fn the_demo_with_three_offices_has_two_enterprises_and_a_bureau_witnessing_every
         .await;
         assert_eq!(st.offices.len(), 1, "{st:?}");
 
+        // The customs district follows every office: each has enrolled it.
+        let customs = found[5].clone();
+        let http = exlic_client::client::http_client(
+            &std::fs::read(root.join("customs/tls/cert.pem")).unwrap(),
+        )
+        .unwrap();
+        let followed = wait_for(60, "customs enrolled with all three offices", || async {
+            let v: serde_json::Value = http
+                .get(format!("{customs}/api/v1/node"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let o = v["offices"].as_array()?.clone();
+            o.iter()
+                .all(|o| o["online"] == true && o["standing_as_of_ms"].as_i64() > Some(0))
+                .then_some(o)
+        })
+        .await;
+        let codes: Vec<&str> = followed
+            .iter()
+            .map(|o| o["agency_code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["AA", "XM", "SH"]);
+
         // The bureau follows all three offices and co-signs each one's log.
         let http = exlic_client::client::http_client(
             &std::fs::read(root.join("bureau/tls/cert.pem")).unwrap(),

@@ -126,6 +126,9 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
     // alone issues the quota grains: those applications go there (see
     // `enterprise::offices`).
     let mut second_at_bureau_office = None;
+    // The customs district checks every office's licences: it follows the other offices
+    // too (`exlic add-office` on a customs node).
+    let mut customs_elsewhere = Vec::new();
     for (i, ((code, name), dir)) in DEMO_OFFICES.iter().zip(&d.offices).enumerate() {
         let p2p = format!("/ip4/127.0.0.1/tcp/{}", free_port()?);
         let mut ac = Config::authority(name, code, &p2p);
@@ -160,12 +163,18 @@ fn create_demo(d: &DemoDirs) -> anyhow::Result<()> {
                 crate::api::customs::OFFICER,
                 DEMO_PASSWORD,
             )?;
-        } else if i == offices - 1 {
-            tokens.push(
-                a.registry
-                    .invite(&second_uscc(), DEMO_SECOND.0, 200_000, 365)?,
-            );
+        } else {
+            customs_elsewhere.push(a.customs.invite(DEMO_DISTRICT, 90)?);
+            if i == offices - 1 {
+                tokens.push(
+                    a.registry
+                        .invite(&second_uscc(), DEMO_SECOND.0, 200_000, 365)?,
+                );
+            }
         }
+    }
+    for t in &customs_elsewhere {
+        super::init::add_office(&d.customs, t)?;
     }
     for (i, (dir, token)) in d.enterprises.iter().zip(&tokens).enumerate() {
         init_enrolled(

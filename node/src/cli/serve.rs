@@ -71,10 +71,7 @@ pub async fn serve_enterprise(
             master_key: master,
             poll: std::time::Duration::from_secs(u.poll_seconds.max(1)),
             max_backoff: std::time::Duration::from_secs(u.max_backoff_seconds.max(1)),
-            office: match &link {
-                Link::Home => None,
-                Link::Other(a) => Some(a.clone()),
-            },
+            office: link.other().map(str::to_owned),
         };
         let status: SyncStatus = Arc::default();
         match &link {
@@ -244,10 +241,7 @@ pub async fn serve_customs(
                 .with_context(|| format!("the addresses of office {}", o.agency_code))?,
             invite_secret: customs.invite_secret(&o.link)?,
             master_key: [0; 32],
-            office: match &o.link {
-                Link::Home => None,
-                Link::Other(code) => Some(code.clone()),
-            },
+            office: o.link.other().map(str::to_owned),
             poll: std::time::Duration::from_secs(section.poll_seconds.max(1)),
             max_backoff: std::time::Duration::from_secs(section.max_backoff_seconds.max(1)),
         };

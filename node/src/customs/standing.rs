@@ -86,7 +86,7 @@ impl Customs {
                 format!("the page starts at {}, not at {cursor}", p.from),
             ));
         }
-        key_records::extend(&w, link, keys)?;
+        key_records::extend(&w, link.other(), keys)?;
         for e in &p.entries {
             usage::put_fed(&w, &e.licence_no, e.state, e.since_ms, p.as_of_ms)?;
         }

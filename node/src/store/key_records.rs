@@ -6,7 +6,6 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::tables::{KEY_RECORDS, OFFICE_KEY_RECORDS, Txn};
 use super::{StoreError, WriteBatch};
-use crate::upstream::Link;
 
 /// Every record, oldest first.
 pub fn all(txn: &impl Txn) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -25,32 +24,37 @@ pub fn append(w: &WriteBatch<'_>, record: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Every record of the office of `link`, oldest first.
-pub fn all_of(txn: &impl Txn, link: &Link) -> Result<Vec<Vec<u8>>, StoreError> {
-    let Link::Other(code) = link else {
+/// Every record of an office a client node follows, oldest first: `office` is another
+/// office's agency code, `None` the home office.
+pub fn all_of(txn: &impl Txn, office: Option<&str>) -> Result<Vec<Vec<u8>>, StoreError> {
+    let Some(code) = office else {
         return all(txn);
     };
     let mut out = Vec::new();
     for r in txn
         .table(OFFICE_KEY_RECORDS)?
-        .range((code.as_str(), 0)..=(code.as_str(), u64::MAX))?
+        .range((code, 0)..=(code, u64::MAX))?
     {
         out.push(r?.1.value().to_vec());
     }
     Ok(out)
 }
 
-/// Appends the records of `records` this node does not hold yet for the office of
-/// `link` (the office sends its whole chain; the ones held are a prefix of it).
-pub fn extend(w: &WriteBatch<'_>, link: &Link, records: &[Vec<u8>]) -> Result<(), StoreError> {
-    let have = all_of(w, link)?.len();
+/// Appends the records of `records` this node does not hold yet for `office` (as in
+/// [`all_of`]; the office sends its whole chain, and the ones held are a prefix of it).
+pub fn extend(
+    w: &WriteBatch<'_>,
+    office: Option<&str>,
+    records: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    let have = all_of(w, office)?.len();
     for (i, r) in records.iter().enumerate().skip(have) {
-        match link {
-            Link::Home => append(w, r)?,
-            Link::Other(code) => {
+        match office {
+            None => append(w, r)?,
+            Some(code) => {
                 w.txn()
                     .open_table(OFFICE_KEY_RECORDS)?
-                    .insert((code.as_str(), i as u64), r.as_slice())?;
+                    .insert((code, i as u64), r.as_slice())?;
             }
         }
     }
@@ -66,15 +70,16 @@ mod tests {
     fn each_office_keeps_its_own_chain() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("k.redb"), StoreOptions::default()).unwrap();
-        let aa = Link::Other("AA".into());
+        let aa = Some("AA");
         let w = s.write().unwrap();
-        extend(&w, &Link::Home, &[vec![1], vec![2]]).unwrap();
-        extend(&w, &aa, &[vec![9]]).unwrap();
-        extend(&w, &aa, &[vec![9], vec![8]]).unwrap();
+        extend(&w, None, &[vec![1], vec![2]]).unwrap();
+        extend(&w, aa, &[vec![9]]).unwrap();
+        extend(&w, aa, &[vec![9], vec![8]]).unwrap();
         w.commit().unwrap();
         let r = s.read().unwrap();
         assert_eq!(all(&r).unwrap(), vec![vec![1], vec![2]]);
-        assert_eq!(all_of(&r, &aa).unwrap(), vec![vec![9], vec![8]]);
-        assert!(all_of(&r, &Link::Other("31".into())).unwrap().is_empty());
+        assert_eq!(all_of(&r, aa).unwrap(), vec![vec![9], vec![8]]);
+        assert_eq!(all_of(&r, None).unwrap(), vec![vec![1], vec![2]]);
+        assert!(all_of(&r, Some("31")).unwrap().is_empty());
     }
 }
