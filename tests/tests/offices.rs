@@ -104,6 +104,13 @@ fn each_commodity_goes_to_the_office_the_catalogue_names_and_its_licence_verifie
             "the status bar names the other office"
         );
 
+        // A draft's form says where it will go once saved with its commodity.
+        let draft = c.create_application(&wheat).await.unwrap().id;
+        let form =
+            String::from_utf8(ent.get_ok(&format!("/applications/{draft}/edit")).await).unwrap();
+        assert!(form.contains(r#"id="form-office">AA<"#), "{form}");
+        c.delete_application(draft).await.unwrap();
+
         // Each office holds only the application that is its own.
         let ids = all_ids(&c).await;
         assert_eq!(ids.len(), 2);
