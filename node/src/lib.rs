@@ -26,6 +26,7 @@ pub mod authority;
 pub mod bureau;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod customs;
 pub mod domain;
@@ -53,7 +54,7 @@ mod tests {
         &["clock", "par", "random", "tls"],
         &["domain"],
         &["store"],
-        &["replica", "ekey", "accounts", "upstream"],
+        &["replica", "ekey", "accounts", "upstream", "cluster"],
         &["authority", "enterprise", "customs", "bureau"],
         &["sync", "simulation"],
         &["api"],

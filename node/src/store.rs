@@ -29,6 +29,7 @@ pub mod key_records;
 pub mod licence_request;
 pub mod licences;
 pub mod profile_doc;
+pub mod raft;
 pub mod registry;
 pub mod seals;
 pub mod staff;

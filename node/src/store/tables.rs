@@ -207,6 +207,15 @@ pub const BUREAU_SEARCH: TableDefinition<(u8, &str, u32, u64), ()> =
 /// Bureau: (China day YYYYMMDD, office number) → licences issued that day.
 pub const BUREAU_DAILY: TableDefinition<(u32, u32), u64> = TableDefinition::new("bureau_daily");
 
+/// Replicated office: the Raft log, index → entry (JSON of `openraft::Entry`).
+pub const RAFT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log");
+/// Replicated office: the Raft state (vote, committed, last purged, applied, membership,
+/// the current snapshot), name → JSON.
+pub const RAFT_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_state");
+/// Replicated office: each applied command's reply by its request id, so a retried
+/// command is answered again and never applied twice.
+pub const RAFT_REPLIES: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("raft_replies");
+
 /// Document kind tags in `DOC_INFO`.
 pub mod kind {
     /// 出口许可证申请表.
@@ -220,6 +229,9 @@ pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(META)?;
     txn.open_table(KEY_RECORDS)?;
     txn.open_table(OFFICE_KEY_RECORDS)?;
+    txn.open_table(RAFT_LOG)?;
+    txn.open_table(RAFT_STATE)?;
+    txn.open_table(RAFT_REPLIES)?;
     txn.open_table(LICENCE_REQUESTS)?;
     txn.open_table(LICENCE_STATE)?;
     txn.open_table(STANDINGS)?;

@@ -1,0 +1,96 @@
+//! The replicated office's storage under openraft: the Raft log, vote and state machine
+//! in the node's one redb file (`RAFT_LOG`, `RAFT_STATE`, `RAFT_REPLIES`), every log write
+//! durable before openraft is told it is flushed.
+//!
+//! A command carries a request id; the state machine keeps each applied command's reply
+//! under it, so a client that retries during a failover gets the first answer and the
+//! command is never applied twice. What a command does is the [`Machine`]'s: it applies
+//! one command inside the transaction that records it as applied, so a crash leaves both
+//! or neither; a command it cannot apply (a duplicate licence serial, say) is an error
+//! that halts the replica rather than overwrite anything.
+//!
+//! Here: the type configuration and the command; in `log_store` the log and vote; in
+//! `state_machine` the applied state, the replies and snapshots.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{StoreError, WriteBatch};
+
+mod log_store;
+mod state_machine;
+
+pub use log_store::LogStore;
+pub use state_machine::StateMachine;
+
+/// A command for the office's state machine: what the leader decided, stamped with
+/// everything that must be the same on every replica (time, ids, signatures) before it
+/// was proposed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Command {
+    /// The client's request id: a retry carries the same one.
+    pub request_id: [u8; 16],
+    /// The [`Machine`]'s encoding of what to do.
+    pub body: Vec<u8>,
+}
+
+/// A command's answer: the [`Machine`]'s encoding of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Reply(pub Vec<u8>);
+
+openraft::declare_raft_types!(
+    /// The office's Raft types: replicas are numbered, and snapshots are whole in memory.
+    pub TypeConfig:
+        D = Command,
+        R = Reply,
+);
+
+/// A replica's node id.
+pub type NodeId = u64;
+/// A log entry.
+pub type Entry = openraft::Entry<TypeConfig>;
+/// Why a storage operation failed, as openraft takes it.
+pub type RaftStorageError = openraft::StorageError<NodeId>;
+
+/// What the replicated commands do: deterministic on every replica.
+pub trait Machine: Send + Sync + 'static {
+    /// Applies `body` inside `w`, which also records the command as applied; the reply.
+    /// An error halts the replica: nothing of the command is written.
+    fn apply(&self, w: &WriteBatch<'_>, body: &[u8]) -> Result<Vec<u8>, MachineError>;
+    /// Everything the machine holds, for a snapshot.
+    fn dump(&self, r: &redb::ReadTransaction) -> Result<Vec<u8>, MachineError>;
+    /// Replaces everything the machine holds with a snapshot's `dump`.
+    fn restore(&self, w: &WriteBatch<'_>, dump: &[u8]) -> Result<(), MachineError>;
+}
+
+/// Why the machine could not apply a command or a snapshot.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MachineError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The command breaks an invariant the log must never break (a duplicate licence
+    /// serial, say): the replica halts rather than overwrite.
+    #[error("{0}")]
+    Invariant(String),
+    /// The command or snapshot is not one this machine reads.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// The storage of one replica: its log store and state machine over `store`.
+pub fn storage(
+    store: Arc<crate::store::Store>,
+    machine: Arc<dyn Machine>,
+) -> Result<(LogStore, StateMachine), StoreError> {
+    Ok((
+        LogStore::new(store.clone()),
+        StateMachine::open(store, machine)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests;

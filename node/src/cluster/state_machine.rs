@@ -1,0 +1,242 @@
+//! The state machine in redb: which entry was applied last and the membership it left,
+//! each command's reply by request id, and snapshots (the machine's dump with the
+//! replies). Every batch of entries is applied in one durable transaction with the
+//! applied position, so a restart resumes exactly after the last entry applied.
+
+// openraft's traits return its `StorageError` (about 224 bytes); the helpers here return
+// what the traits do rather than box it twice.
+#![allow(clippy::result_large_err)]
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{EntryPayload, LogId, RaftSnapshotBuilder, StorageIOError, StoredMembership};
+use serde::{Deserialize, Serialize};
+
+use super::log_store::{get_state, put_state};
+use super::{Entry, Machine, MachineError, NodeId, RaftStorageError, Reply, TypeConfig};
+use crate::store::{Store, StoreError, raft};
+
+const APPLIED: &str = "applied";
+const MEMBERSHIP: &str = "membership";
+const SNAPSHOT: &str = "snapshot";
+
+type Membership = StoredMembership<NodeId, openraft::BasicNode>;
+type Meta = SnapshotMeta<NodeId, openraft::BasicNode>;
+
+/// A snapshot's data: the machine's dump and the replies of the commands applied.
+#[derive(Debug, Serialize, Deserialize)]
+struct Data {
+    machine: Vec<u8>,
+    replies: Vec<raft::KeptReply>,
+}
+
+/// The snapshot kept as the current one.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    meta: Meta,
+    data: Vec<u8>,
+}
+
+/// The state machine of one replica.
+#[derive(Clone)]
+pub struct StateMachine {
+    store: Arc<Store>,
+    machine: Arc<dyn Machine>,
+}
+
+impl std::fmt::Debug for StateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMachine").finish_non_exhaustive()
+    }
+}
+
+fn sm_read(e: impl std::error::Error + 'static) -> RaftStorageError {
+    StorageIOError::read_state_machine(&e).into()
+}
+
+fn sm_write(e: impl std::error::Error + 'static) -> RaftStorageError {
+    StorageIOError::write_state_machine(&e).into()
+}
+
+impl StateMachine {
+    /// The state machine over `store`, applying commands with `machine`.
+    pub fn open(store: Arc<Store>, machine: Arc<dyn Machine>) -> Result<Self, StoreError> {
+        Ok(Self { store, machine })
+    }
+
+    /// The last entry applied.
+    pub fn applied(&self) -> Result<Option<LogId<NodeId>>, StoreError> {
+        Ok(get_state::<Option<LogId<NodeId>>>(&self.store.read()?, APPLIED)?.flatten())
+    }
+
+    fn apply_all(&self, entries: Vec<Entry>) -> Result<Vec<Reply>, RaftStorageError> {
+        let w = self.store.write().map_err(sm_write)?;
+        let mut replies = Vec::with_capacity(entries.len());
+        let mut last = None;
+        for e in entries {
+            let reply = match &e.payload {
+                EntryPayload::Blank => Reply::default(),
+                EntryPayload::Membership(m) => {
+                    put_state(&w, MEMBERSHIP, &Membership::new(Some(e.log_id), m.clone()))
+                        .map_err(sm_write)?;
+                    Reply::default()
+                }
+                EntryPayload::Normal(cmd) => {
+                    match raft::reply(&w, &cmd.request_id).map_err(sm_read)? {
+                        // A retry: the first answer, nothing applied again.
+                        Some(r) => Reply(r),
+                        None => {
+                            let r = self
+                                .machine
+                                .apply(&w, &cmd.body)
+                                .map_err(|err| StorageIOError::apply(e.log_id, &err))?;
+                            raft::put_reply(&w, &cmd.request_id, &r).map_err(sm_write)?;
+                            Reply(r)
+                        }
+                    }
+                }
+            };
+            replies.push(reply);
+            last = Some(e.log_id);
+        }
+        if last.is_some() {
+            put_state(&w, APPLIED, &last).map_err(sm_write)?;
+            w.commit().map_err(sm_write)?;
+        }
+        Ok(replies)
+    }
+
+    fn build(&self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
+        let r = self.store.read().map_err(sm_read)?;
+        let applied = get_state::<Option<LogId<NodeId>>>(&r, APPLIED)
+            .map_err(sm_read)?
+            .flatten();
+        let membership = get_state::<Membership>(&r, MEMBERSHIP)
+            .map_err(sm_read)?
+            .unwrap_or_default();
+        let data = Data {
+            machine: self
+                .machine
+                .dump(&r)
+                .map_err(|e| StorageIOError::read_state_machine(&e))?,
+            replies: raft::replies(&r).map_err(sm_read)?,
+        };
+        drop(r);
+        let data = serde_json::to_vec(&data).expect("snapshot data serialises");
+        let n: u64 = u64::from_be_bytes(crate::random::bytes());
+        let meta = Meta {
+            last_log_id: applied,
+            last_membership: membership,
+            snapshot_id: format!("{}-{n:016x}", applied.map_or(0, |l| l.index)),
+        };
+        let stored = Stored {
+            meta: meta.clone(),
+            data: data.clone(),
+        };
+        let keep = || -> Result<(), StoreError> {
+            let w = self.store.write()?;
+            put_state(&w, SNAPSHOT, &stored)?;
+            w.commit()
+        };
+        keep().map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+
+    fn install(&self, meta: &Meta, bytes: Vec<u8>) -> Result<(), RaftStorageError> {
+        let bad = |e: &dyn std::error::Error| {
+            RaftStorageError::from(StorageIOError::read_snapshot(
+                Some(meta.signature()),
+                openraft::AnyError::error(e.to_string()),
+            ))
+        };
+        let data: Data = serde_json::from_slice(&bytes).map_err(|e| bad(&e))?;
+        let install = || -> Result<(), MachineError> {
+            let w = self.store.write()?;
+            self.machine.restore(&w, &data.machine)?;
+            raft::clear_replies(&w)?;
+            for (id, reply) in &data.replies {
+                raft::put_reply(&w, id, reply)?;
+            }
+            put_state(&w, APPLIED, &meta.last_log_id)?;
+            put_state(&w, MEMBERSHIP, &meta.last_membership)?;
+            put_state(
+                &w,
+                SNAPSHOT,
+                &Stored {
+                    meta: meta.clone(),
+                    data: bytes.clone(),
+                },
+            )?;
+            w.commit()?;
+            Ok(())
+        };
+        install().map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
+    }
+}
+
+/// Builds snapshots of a replica's state machine.
+#[derive(Debug, Clone)]
+pub struct SnapshotBuilder(StateMachine);
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
+        self.0.build()
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, Membership), RaftStorageError> {
+        let r = self.store.read().map_err(sm_read)?;
+        let applied = get_state::<Option<LogId<NodeId>>>(&r, APPLIED)
+            .map_err(sm_read)?
+            .flatten();
+        let membership = get_state::<Membership>(&r, MEMBERSHIP)
+            .map_err(sm_read)?
+            .unwrap_or_default();
+        Ok((applied, membership))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Reply>, RaftStorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        self.apply_all(entries.into_iter().collect())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder(self.clone())
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, RaftStorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &Meta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), RaftStorageError> {
+        self.install(meta, snapshot.into_inner())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, RaftStorageError> {
+        let r = self.store.read().map_err(sm_read)?;
+        let stored: Option<Stored> = get_state(&r, SNAPSHOT).map_err(sm_read)?;
+        Ok(stored.map(|s| Snapshot {
+            meta: s.meta,
+            snapshot: Box::new(Cursor::new(s.data)),
+        }))
+    }
+}
