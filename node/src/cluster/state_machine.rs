@@ -109,6 +109,7 @@ impl StateMachine {
     }
 
     fn build(&self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
+        tracing::debug!("building a snapshot");
         let r = self.store.read().map_err(sm_read)?;
         let applied = get_state::<Option<LogId<NodeId>>>(&r, APPLIED)
             .map_err(sm_read)?
@@ -141,6 +142,7 @@ impl StateMachine {
             w.commit()
         };
         keep().map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        tracing::debug!(id = %meta.snapshot_id, "snapshot built");
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),

@@ -114,3 +114,5 @@ fn a_retried_command_is_answered_again_and_never_applied_twice_and_a_taken_seria
     let (applied, _) = block_on(sm.applied_state()).unwrap();
     assert_eq!(applied.map(|l| l.index), Some(2));
 }
+
+mod replicas;
