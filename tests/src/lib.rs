@@ -444,9 +444,9 @@ pub fn init_enrolled(dir: &Path, token: &str) {
 /// The fixture customs officer's login (password [`STAFF_PASSWORD`]).
 pub const OFFICER: &str = "officer";
 
-/// Initialises a customs node of `district` under `dir` from an invite of the stopped
-/// authority at `authority_dir`, with the officer [`OFFICER`].
-pub fn init_customs(dir: &Path, authority_dir: &Path, district: &str) {
+/// A customs invite for `district` from the stopped authority at `authority_dir`
+/// (`exlic authority invite-customs`).
+pub fn customs_invite(authority_dir: &Path, district: &str) -> String {
     let out = exlic()
         .args(["authority", "invite-customs", "--data-dir"])
         .arg(authority_dir)
@@ -458,7 +458,13 @@ pub fn init_customs(dir: &Path, authority_dir: &Path, district: &str) {
         "invite-customs failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Initialises a customs node of `district` under `dir` from an invite of the stopped
+/// authority at `authority_dir`, with the officer [`OFFICER`].
+pub fn init_customs(dir: &Path, authority_dir: &Path, district: &str) {
+    let token = customs_invite(authority_dir, district);
     let out = exlic()
         .args(["init", "customs", "--data-dir"])
         .arg(dir)

@@ -11,22 +11,6 @@
 use exlic_client::usage::DeclarationInput;
 use exlic_tests::*;
 
-/// `exlic authority invite-customs` at the stopped office `dir`.
-fn customs_invite(dir: &std::path::Path, district: &str) -> String {
-    let out = exlic()
-        .args(["authority", "invite-customs", "--data-dir"])
-        .arg(dir)
-        .args(["--district", district])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// `exlic add-office` on the stopped node `dir`: whether it succeeded, and its stderr.
 fn add_office(dir: &std::path::Path, token: &str) -> (bool, String) {
     let out = exlic()

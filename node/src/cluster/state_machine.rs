@@ -68,7 +68,7 @@ impl StateMachine {
 
     /// The last entry applied.
     pub fn applied(&self) -> Result<Option<LogId<NodeId>>, StoreError> {
-        Ok(get_state::<Option<LogId<NodeId>>>(&self.store.read()?, APPLIED)?.flatten())
+        Ok(applied_in(&self.store.read()?)?.0)
     }
 
     fn apply_all(&self, entries: Vec<Entry>) -> Result<Vec<Reply>, RaftStorageError> {
@@ -111,12 +111,7 @@ impl StateMachine {
     fn build(&self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
         tracing::debug!("building a snapshot");
         let r = self.store.read().map_err(sm_read)?;
-        let applied = get_state::<Option<LogId<NodeId>>>(&r, APPLIED)
-            .map_err(sm_read)?
-            .flatten();
-        let membership = get_state::<Membership>(&r, MEMBERSHIP)
-            .map_err(sm_read)?
-            .unwrap_or_default();
+        let (applied, membership) = applied_in(&r).map_err(sm_read)?;
         let data = Data {
             machine: self
                 .machine
@@ -181,6 +176,15 @@ impl StateMachine {
     }
 }
 
+/// The last entry applied and the membership it left.
+fn applied_in(
+    r: &redb::ReadTransaction,
+) -> Result<(Option<LogId<NodeId>>, Membership), StoreError> {
+    let applied = get_state::<Option<LogId<NodeId>>>(r, APPLIED)?.flatten();
+    let membership = get_state::<Membership>(r, MEMBERSHIP)?.unwrap_or_default();
+    Ok((applied, membership))
+}
+
 /// Builds snapshots of a replica's state machine.
 #[derive(Debug, Clone)]
 pub struct SnapshotBuilder(StateMachine);
@@ -197,14 +201,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn applied_state(
         &mut self,
     ) -> Result<(Option<LogId<NodeId>>, Membership), RaftStorageError> {
-        let r = self.store.read().map_err(sm_read)?;
-        let applied = get_state::<Option<LogId<NodeId>>>(&r, APPLIED)
-            .map_err(sm_read)?
-            .flatten();
-        let membership = get_state::<Membership>(&r, MEMBERSHIP)
-            .map_err(sm_read)?
-            .unwrap_or_default();
-        Ok((applied, membership))
+        applied_in(&self.store.read().map_err(sm_read)?).map_err(sm_read)
     }
 
     async fn apply<I>(&mut self, entries: I) -> Result<Vec<Reply>, RaftStorageError>

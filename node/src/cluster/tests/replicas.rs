@@ -178,6 +178,17 @@ impl Cluster {
         self.stores.remove(&id);
     }
 
+    /// Starts replicas 1, 2 and 3 and makes them one cluster.
+    async fn start_three(&mut self) {
+        for id in 1..=3 {
+            self.start(id).await;
+        }
+        self.raft(1)
+            .initialize(BTreeSet::from([1, 2, 3]))
+            .await
+            .unwrap();
+    }
+
     fn raft(&self, id: NodeId) -> R {
         self.net.nodes.lock().unwrap()[&id].clone()
     }
@@ -261,13 +272,7 @@ fn a_leader_stopped_is_replaced_a_retry_takes_nothing_twice_and_every_replica_re
     let dir = tempfile::tempdir().unwrap();
     runtime().block_on(async {
         let mut c = Cluster::new(dir.path().to_owned(), config());
-        for id in 1..=3 {
-            c.start(id).await;
-        }
-        c.raft(1)
-            .initialize(BTreeSet::from([1, 2, 3]))
-            .await
-            .unwrap();
+        c.start_three().await;
         for n in 1..=10 {
             assert_eq!(c.write(&[1, 2, 3], n as u8, n).await, Reply(serials([n])));
         }
@@ -298,13 +303,7 @@ fn a_partitioned_leader_loses_its_uncommitted_tail_when_the_partition_heals() {
     let dir = tempfile::tempdir().unwrap();
     runtime().block_on(async {
         let mut c = Cluster::new(dir.path().to_owned(), config());
-        for id in 1..=3 {
-            c.start(id).await;
-        }
-        c.raft(1)
-            .initialize(BTreeSet::from([1, 2, 3]))
-            .await
-            .unwrap();
+        c.start_three().await;
         c.write(&[1, 2, 3], 1, 1).await;
         let old = c.leader(&[1, 2, 3]).await;
         let rest: Vec<NodeId> = (1..=3).filter(|i| *i != old).collect();
@@ -351,13 +350,7 @@ fn a_replica_that_missed_a_purged_log_is_brought_up_by_a_snapshot() {
                 ..config()
             },
         );
-        for id in 1..=3 {
-            c.start(id).await;
-        }
-        c.raft(1)
-            .initialize(BTreeSet::from([1, 2, 3]))
-            .await
-            .unwrap();
+        c.start_three().await;
         c.write(&[1, 2, 3], 1, 1).await;
         let leader = c.leader(&[1, 2, 3]).await;
         let behind = (1..=3).find(|i| *i != leader).unwrap();
