@@ -81,6 +81,15 @@ pub enum MachineError {
     Malformed(String),
 }
 
+/// Runs `f`, a durable redb commit, on tokio's blocking pool, so a replica waiting for its
+/// disk does not hold one of the async workers its network and timers run on.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// The storage of one replica: its log store and state machine over `store`.
 pub fn storage(
     store: Arc<crate::store::Store>,

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use std::ops::RangeBounds;
 use std::sync::Arc;
 
-use super::{Entry, NodeId, RaftStorageError, TypeConfig};
+use super::{Entry, NodeId, RaftStorageError, TypeConfig, blocking};
 use crate::store::{Store, StoreError, Txn, WriteBatch, raft};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{LogId, RaftLogReader, StorageIOError, Vote};
@@ -60,6 +60,20 @@ fn decode(bytes: &[u8]) -> Result<Entry, StoreError> {
 }
 
 impl LogStore {
+    /// Runs `edit` in one write and commits it durably, off the async workers.
+    async fn commit(
+        &self,
+        edit: impl FnOnce(&WriteBatch<'_>) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let store = self.store.clone();
+        blocking(move || {
+            let w = store.write()?;
+            edit(&w)?;
+            w.commit()
+        })
+        .await
+    }
+
     /// The log over `store`.
     pub fn new(store: Arc<Store>) -> Self {
         Self { store }
@@ -107,12 +121,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), RaftStorageError> {
-        let save = || -> Result<(), StoreError> {
-            let w = self.store.write()?;
-            put_state(&w, VOTE, vote)?;
-            w.commit()
-        };
-        save().map_err(|e| StorageIOError::write_vote(&e).into())
+        let vote = *vote;
+        self.commit(move |w| put_state(w, VOTE, &vote))
+            .await
+            .map_err(|e| StorageIOError::write_vote(&e).into())
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, RaftStorageError> {
@@ -127,12 +139,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         &mut self,
         committed: Option<LogId<NodeId>>,
     ) -> Result<(), RaftStorageError> {
-        let save = || -> Result<(), StoreError> {
-            let w = self.store.write()?;
-            put_state(&w, COMMITTED, &committed)?;
-            w.commit()
-        };
-        save().map_err(write_err)
+        self.commit(move |w| put_state(w, COMMITTED, &committed))
+            .await
+            .map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, RaftStorageError> {
@@ -151,16 +160,23 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let append = || -> Result<(), StoreError> {
-            let w = self.store.write()?;
-            for e in entries {
+        let rows: Vec<(u64, Vec<u8>)> = entries
+            .into_iter()
+            .map(|e| {
                 let bytes = serde_json::to_vec(&e).expect("a log entry serialises");
-                raft::put_entry(&w, e.log_id.index, &bytes)?;
-            }
-            // Durable before it is reported flushed.
-            w.commit()
-        };
-        match append() {
+                (e.log_id.index, bytes)
+            })
+            .collect();
+        // Durable before it is reported flushed.
+        let done = self
+            .commit(move |w| {
+                for (index, bytes) in &rows {
+                    raft::put_entry(w, *index, bytes)?;
+                }
+                Ok(())
+            })
+            .await;
+        match done {
             Ok(()) => {
                 callback.log_io_completed(Ok(()));
                 Ok(())
@@ -173,21 +189,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), RaftStorageError> {
-        let truncate = || -> Result<(), StoreError> {
-            let w = self.store.write()?;
-            raft::remove_entries(&w, log_id.index, u64::MAX)?;
-            w.commit()
-        };
-        truncate().map_err(write_err)
+        self.commit(move |w| raft::remove_entries(w, log_id.index, u64::MAX))
+            .await
+            .map_err(write_err)
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), RaftStorageError> {
-        let purge = || -> Result<(), StoreError> {
-            let w = self.store.write()?;
-            put_state(&w, LAST_PURGED, &log_id)?;
-            raft::remove_entries(&w, 0, log_id.index)?;
-            w.commit()
-        };
-        purge().map_err(write_err)
+        self.commit(move |w| {
+            put_state(w, LAST_PURGED, &log_id)?;
+            raft::remove_entries(w, 0, log_id.index)
+        })
+        .await
+        .map_err(write_err)
     }
 }

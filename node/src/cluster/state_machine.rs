@@ -15,7 +15,7 @@ use openraft::{EntryPayload, LogId, RaftSnapshotBuilder, StorageIOError, StoredM
 use serde::{Deserialize, Serialize};
 
 use super::log_store::{get_state, put_state};
-use super::{Entry, Machine, MachineError, NodeId, RaftStorageError, Reply, TypeConfig};
+use super::{Entry, Machine, MachineError, NodeId, RaftStorageError, Reply, TypeConfig, blocking};
 use crate::store::{Store, StoreError, raft};
 
 const APPLIED: &str = "applied";
@@ -191,7 +191,8 @@ pub struct SnapshotBuilder(StateMachine);
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
-        self.0.build()
+        let sm = self.0.clone();
+        blocking(move || sm.build()).await
     }
 }
 
@@ -209,7 +210,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        self.apply_all(entries.into_iter().collect())
+        let (sm, entries): (Self, Vec<Entry>) = (self.clone(), entries.into_iter().collect());
+        blocking(move || sm.apply_all(entries)).await
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -225,7 +227,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &Meta,
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), RaftStorageError> {
-        self.install(meta, snapshot.into_inner())
+        let (sm, meta) = (self.clone(), meta.clone());
+        blocking(move || sm.install(&meta, snapshot.into_inner())).await
     }
 
     async fn get_current_snapshot(

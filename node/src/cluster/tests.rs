@@ -90,20 +90,25 @@ fn entry(index: u64, c: Command) -> Entry {
 
 #[test]
 fn a_retried_command_is_answered_again_and_never_applied_twice_and_a_taken_serial_halts() {
-    use futures::executor::block_on;
     use openraft::storage::RaftStateMachine;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raft.redb");
     let store = Arc::new(Store::open(&path, StoreOptions::default()).unwrap());
     let (_, mut sm) = storage(store.clone(), Arc::new(Serials)).unwrap();
     // A client retried during a failover: the same request id twice takes one serial.
-    let replies =
-        block_on(sm.apply(vec![entry(1, command(1, 7)), entry(2, command(1, 7))])).unwrap();
+    let replies = rt
+        .block_on(sm.apply(vec![entry(1, command(1, 7)), entry(2, command(1, 7))]))
+        .unwrap();
     assert_eq!(replies, vec![Reply(vec![0, 0, 0, 7]); 2]);
     assert_eq!(Serials.dump(&store.read().unwrap()).unwrap(), [0, 0, 0, 7]);
     // Another request for a serial already taken halts the replica; nothing of its batch
     // is written, not even the command before it.
-    let e = block_on(sm.apply(vec![entry(3, command(2, 8)), entry(4, command(3, 7))])).unwrap_err();
+    let e = rt
+        .block_on(sm.apply(vec![entry(3, command(2, 8)), entry(4, command(3, 7))]))
+        .unwrap_err();
     assert!(e.to_string().contains("serial 7 is taken already"), "{e}");
     assert_eq!(Serials.dump(&store.read().unwrap()).unwrap(), [0, 0, 0, 7]);
     assert_eq!(sm.applied().unwrap().map(|l| l.index), Some(2));
@@ -111,7 +116,7 @@ fn a_retried_command_is_answered_again_and_never_applied_twice_and_a_taken_seria
     drop((sm, store));
     let store = Arc::new(Store::open(&path, StoreOptions::default()).unwrap());
     let (_, mut sm) = storage(store, Arc::new(Serials)).unwrap();
-    let (applied, _) = block_on(sm.applied_state()).unwrap();
+    let (applied, _) = rt.block_on(sm.applied_state()).unwrap();
     assert_eq!(applied.map(|l| l.index), Some(2));
 }
 
