@@ -94,11 +94,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 pub fn storage(
     store: Arc<crate::store::Store>,
     machine: Arc<dyn Machine>,
-) -> Result<(LogStore, StateMachine), StoreError> {
-    Ok((
+) -> (LogStore, StateMachine) {
+    (
         LogStore::new(store.clone()),
-        StateMachine::open(store, machine)?,
-    ))
+        StateMachine::new(store, machine),
+    )
 }
 
 #[cfg(test)]

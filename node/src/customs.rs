@@ -439,5 +439,7 @@ pub mod log_head;
 pub mod session;
 mod standing;
 
+pub use standing::{Links, OfficeState};
+
 #[cfg(test)]
 mod tests;

@@ -186,22 +186,24 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
         .map(|st| st.lock().unwrap_or_else(|p| p.into_inner()).online)
         .collect();
     let v = run(&s, move |c| {
-        let (ledger, reported) = c.ledger_position()?;
-        let mut offices = Vec::new();
-        for (i, o) in c.offices().into_iter().enumerate() {
-            let log = c.log_view(&o.link)?;
-            offices.push(OfficeInfo {
-                agency_code: o.agency_code,
+        let links = c.links()?;
+        let offices: Vec<OfficeInfo> = links
+            .offices
+            .iter()
+            .enumerate()
+            .map(|(i, o)| OfficeInfo {
+                agency_code: o.agency_code.clone(),
                 authority_key: hex::encode(o.authority_key),
                 online: online.get(i).copied().unwrap_or(false),
-                standing_as_of_ms: c.standing_as_of_at(&o.link)?.unwrap_or(0),
-                reported: c.ledger_position_at(&o.link)?.1,
-                log_size: log.head.map_or(0, |(h, _)| h.size),
-                log_alarm: log
+                standing_as_of_ms: o.standing_as_of.unwrap_or(0),
+                reported: o.acked,
+                log_size: o.log.head.map_or(0, |(h, _)| h.size),
+                log_alarm: o
+                    .log
                     .alarm
                     .map(|(held, shown, at_ms)| LogAlarm { held, shown, at_ms }),
-            });
-        }
+            })
+            .collect();
         let home = &offices[0];
         Ok(NodeInfo {
             role: "customs",
@@ -209,10 +211,10 @@ async fn info(State(s): State<CustomsState>) -> Result<Json<serde_json::Value>, 
             district_name: c.district_name().to_owned(),
             public_key: hex::encode(c.public_key()),
             authority_key: hex::encode(c.authority_key()),
-            standing_as_of_ms: c.standing_as_of()?.unwrap_or(0),
+            standing_as_of_ms: links.standing_as_of().unwrap_or(0),
             standings: c.standing_count()?,
-            ledger,
-            reported,
+            ledger: links.ledger,
+            reported: links.reported(),
             online: home.online,
             log_size: home.log_size,
             log_alarm: home.log_alarm,

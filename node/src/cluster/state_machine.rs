@@ -62,8 +62,8 @@ fn sm_write(e: impl std::error::Error + 'static) -> RaftStorageError {
 
 impl StateMachine {
     /// The state machine over `store`, applying commands with `machine`.
-    pub fn open(store: Arc<Store>, machine: Arc<dyn Machine>) -> Result<Self, StoreError> {
-        Ok(Self { store, machine })
+    pub fn new(store: Arc<Store>, machine: Arc<dyn Machine>) -> Self {
+        Self { store, machine }
     }
 
     /// The last entry applied.

@@ -64,7 +64,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Bui
         let store = Arc::new(
             Store::open(&dir.path().join("raft.redb"), StoreOptions::default()).expect("a store"),
         );
-        let (log, sm) = storage(store, Arc::new(Serials)).expect("storage");
+        let (log, sm) = storage(store, Arc::new(Serials));
         Ok((dir, log, sm))
     }
 }
@@ -97,7 +97,7 @@ fn a_retried_command_is_answered_again_and_never_applied_twice_and_a_taken_seria
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raft.redb");
     let store = Arc::new(Store::open(&path, StoreOptions::default()).unwrap());
-    let (_, mut sm) = storage(store.clone(), Arc::new(Serials)).unwrap();
+    let (_, mut sm) = storage(store.clone(), Arc::new(Serials));
     // A client retried during a failover: the same request id twice takes one serial.
     let replies = rt
         .block_on(sm.apply(vec![entry(1, command(1, 7)), entry(2, command(1, 7))]))
@@ -115,7 +115,7 @@ fn a_retried_command_is_answered_again_and_never_applied_twice_and_a_taken_seria
     // Reopened from its file, the replica resumes after the last entry it applied.
     drop((sm, store));
     let store = Arc::new(Store::open(&path, StoreOptions::default()).unwrap());
-    let (_, mut sm) = storage(store, Arc::new(Serials)).unwrap();
+    let (_, mut sm) = storage(store, Arc::new(Serials));
     let (applied, _) = rt.block_on(sm.applied_state()).unwrap();
     assert_eq!(applied.map(|l| l.index), Some(2));
 }

@@ -49,15 +49,22 @@ fn parse_alarm(v: &[u8]) -> Option<(u64, u64, i64)> {
     ))
 }
 
+/// The log of the office of `link` as `txn` holds it.
+pub(super) fn log_view_in(
+    txn: &impl crate::store::Txn,
+    link: &Link,
+) -> Result<LogView, CustomsError> {
+    let head = meta_get(txn, &link.key(META_LOG_HEAD))?
+        .and_then(|n| translog::peek_checkpoint(&n).ok())
+        .map(|(_, h, at)| (h, at));
+    let alarm = meta_get(txn, &link.key(META_LOG_ALARM))?.and_then(|v| parse_alarm(&v));
+    Ok(LogView { head, alarm })
+}
+
 impl Customs {
     /// The log of the office of `link` as this node holds it.
     pub fn log_view(&self, link: &Link) -> Result<LogView, CustomsError> {
-        let t = self.store.read()?;
-        let head = meta_get(&t, &link.key(META_LOG_HEAD))?
-            .and_then(|n| translog::peek_checkpoint(&n).ok())
-            .map(|(_, h, at)| (h, at));
-        let alarm = meta_get(&t, &link.key(META_LOG_ALARM))?.and_then(|v| parse_alarm(&v));
-        Ok(LogView { head, alarm })
+        log_view_in(&self.store.read()?, link)
     }
 
     /// Takes the office's answer to a log request: `checkpoint` with the `tiles` asked for

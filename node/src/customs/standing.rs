@@ -25,14 +25,28 @@ impl Customs {
     /// How old the standing this node holds is: the oldest of its offices' last word
     /// (Unix ms); `None` while any office has said nothing yet.
     pub fn standing_as_of(&self) -> Result<Option<i64>, CustomsError> {
-        let mut oldest = None::<i64>;
+        Ok(self.links()?.standing_as_of())
+    }
+
+    /// Every office's link as this node holds it, read at once, home first.
+    pub fn links(&self) -> Result<Links, CustomsError> {
+        let r = self.store.read()?;
+        let mut offices = Vec::with_capacity(self.offices.len());
         for o in &self.offices {
-            let Some(at) = self.standing_as_of_at(&o.link)? else {
-                return Ok(None);
-            };
-            oldest = Some(oldest.map_or(at, |x| x.min(at)));
+            offices.push(OfficeState {
+                agency_code: o.invite.agency_code.clone(),
+                authority_key: o.invite.authority_key,
+                standing_as_of: meta_get(&r, &o.link.key(META_FEED_AS_OF))?
+                    .and_then(|v| v.try_into().ok())
+                    .map(i64::from_be_bytes),
+                acked: acked(&r, &o.link)?,
+                log: super::log_head::log_view_in(&r, &o.link)?,
+            });
         }
-        Ok(oldest)
+        Ok(Links {
+            ledger: usage::ledger_last(&r)?,
+            offices,
+        })
     }
 
     /// How many licences' standing this node holds.
@@ -122,12 +136,8 @@ impl Customs {
     /// Entries of the ledger, and how many every office holds: (last, the fewest any
     /// office has acknowledged).
     pub fn ledger_position(&self) -> Result<(u64, u64), CustomsError> {
-        let r = self.store.read()?;
-        let mut fewest = u64::MAX;
-        for o in &self.offices {
-            fewest = fewest.min(acked(&r, &o.link)?);
-        }
-        Ok((usage::ledger_last(&r)?, fewest))
+        let l = self.links()?;
+        Ok((l.ledger, l.reported()))
     }
 
     /// The standing of `l` as this node judges it: the office's last word (from the feed),
@@ -242,6 +252,46 @@ impl Customs {
                     .and_then(|p| Licence::decode(p).ok())
             })
             .collect())
+    }
+}
+
+/// One office's link as this node holds it.
+#[derive(Debug, Clone)]
+pub struct OfficeState {
+    /// Its agency code (empty: a home office enrolled with a version-1 invite).
+    pub agency_code: String,
+    /// Its root key.
+    pub authority_key: [u8; 32],
+    /// When it last told this node the standing of its licences (Unix ms).
+    pub standing_as_of: Option<i64>,
+    /// How much of the usage ledger it holds.
+    pub acked: u64,
+    /// Its log as this node holds it.
+    pub log: super::log_head::LogView,
+}
+
+/// Every office's link, home first, and the ledger's length.
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// Entries of the usage ledger.
+    pub ledger: u64,
+    /// Each office, home first.
+    pub offices: Vec<OfficeState>,
+}
+
+impl Links {
+    /// The oldest office's last word; `None` while any office has said nothing yet.
+    pub fn standing_as_of(&self) -> Option<i64> {
+        self.offices
+            .iter()
+            .map(|o| o.standing_as_of)
+            .try_fold(i64::MAX, |oldest, at| Some(oldest.min(at?)))
+            .filter(|_| !self.offices.is_empty())
+    }
+
+    /// The fewest ledger entries any office has acknowledged.
+    pub fn reported(&self) -> u64 {
+        self.offices.iter().map(|o| o.acked).min().unwrap_or(0)
     }
 }
 

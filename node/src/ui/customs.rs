@@ -103,25 +103,7 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
         .collect();
     let c = s.customs.clone();
     let facts = tokio::task::spawn_blocking(move || {
-        let offices = c
-            .offices()
-            .into_iter()
-            .map(|o| {
-                Some((
-                    o.agency_code,
-                    c.standing_as_of_at(&o.link).ok()?,
-                    c.ledger_position_at(&o.link).ok()?.1,
-                    c.log_view(&o.link).ok()?,
-                ))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some((
-            c.standing_as_of().ok()?,
-            c.standing_count().ok()?,
-            c.ledger_position().ok()?,
-            c.now_ms(),
-            offices,
-        ))
+        Some((c.links().ok()?, c.standing_count().ok()?, c.now_ms()))
     })
     .await
     .ok()
@@ -136,27 +118,29 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
     };
     let behind = c.clock_behind_ms().map(|b| licence_view::age(p, b));
     let home_online = online.first().copied().unwrap_or(false);
-    let Some((as_of, count, (ledger, reported), now, offices)) = facts else {
+    let Some((links, count, now)) = facts else {
         return json!({"online": home_online});
     };
+    let as_of = links.standing_as_of();
     let stale = |at: Option<i64>| at.is_none_or(|a| now - a > 3_600_000);
     let alarm = |log: &LogView| {
         log.alarm
             .map(|(held, shown, at)| json!({"held": held, "shown": shown, "at": when(at)}))
     };
-    let mut views: Vec<Value> = offices
+    let mut views: Vec<Value> = links
+        .offices
         .iter()
         .enumerate()
-        .map(|(i, (code, at, acked, log))| {
+        .map(|(i, o)| {
             json!({
-                "code": code,
+                "code": o.agency_code,
                 "online": online.get(i).copied().unwrap_or(false),
-                "as_of": at.map(when),
-                "age": at.map(|a| licence_view::age(p, now - a)),
-                "stale": stale(*at),
-                "unreported": ledger - acked,
-                "log_size": log.head.map(|(h, _)| h.size),
-                "log_alarm": alarm(log),
+                "as_of": o.standing_as_of.map(when),
+                "age": o.standing_as_of.map(|a| licence_view::age(p, now - a)),
+                "stale": stale(o.standing_as_of),
+                "unreported": links.ledger - o.acked,
+                "log_size": o.log.head.map(|(h, _)| h.size),
+                "log_alarm": alarm(&o.log),
             })
         })
         .collect();
@@ -171,7 +155,7 @@ async fn status(p: &Page, s: &CustomsState) -> Value {
         "age": as_of.map(|a| licence_view::age(p, now - a)),
         "stale": stale(as_of),
         "standings": count,
-        "unreported": ledger - reported,
+        "unreported": links.ledger - links.reported(),
         "log_size": home["log_size"],
         "log_alarm": home["log_alarm"],
         "offices": views,

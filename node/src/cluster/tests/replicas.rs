@@ -157,7 +157,7 @@ impl Cluster {
             }
         };
         self.stores.insert(id, store.clone());
-        let (log, sm) = storage(store, Arc::new(Serials)).unwrap();
+        let (log, sm) = storage(store, Arc::new(Serials));
         let factory = Factory {
             net: self.net.clone(),
             from: id,
