@@ -77,6 +77,10 @@ pub enum AuthorityError {
     /// Not initialised.
     #[error("authority node is not initialised (no key)")]
     NotInitialised,
+    /// A replicated office could not commit the write now (no leader, this replica cut
+    /// off); nothing was written, and the same request may be tried again.
+    #[error("the office cannot commit writes now: {0}")]
+    Unavailable(String),
 }
 
 crate::store::errors_via_store!(
@@ -425,6 +429,7 @@ pub mod blobs;
 mod case_docs;
 pub mod casefile;
 pub mod certificates;
+pub mod command;
 pub mod customs;
 pub mod directory;
 pub mod ingest;
@@ -435,6 +440,7 @@ pub mod profiles;
 pub mod reference;
 pub mod registry;
 pub mod replica;
+pub mod replicated;
 pub mod review;
 pub mod staff;
 #[cfg(test)]

@@ -57,12 +57,13 @@ pub type RaftStorageError = openraft::StorageError<NodeId>;
 /// What the replicated commands do: deterministic on every replica.
 pub trait Machine: Send + Sync + 'static {
     /// Applies `body` inside `w`, which also records the command as applied; the reply.
-    /// An error halts the replica: nothing of the command is written.
-    fn apply(&self, w: &WriteBatch<'_>, body: &[u8]) -> Result<Vec<u8>, MachineError>;
+    /// [`MachineError::Refused`] answers the command without applying it; any other error
+    /// halts the replica. Either way nothing the command wrote is kept.
+    fn apply(&self, w: &mut WriteBatch<'_>, body: &[u8]) -> Result<Vec<u8>, MachineError>;
     /// Everything the machine holds, for a snapshot.
     fn dump(&self, r: &redb::ReadTransaction) -> Result<Vec<u8>, MachineError>;
     /// Replaces everything the machine holds with a snapshot's `dump`.
-    fn restore(&self, w: &WriteBatch<'_>, dump: &[u8]) -> Result<(), MachineError>;
+    fn restore(&self, w: &mut WriteBatch<'_>, dump: &[u8]) -> Result<(), MachineError>;
 }
 
 /// Why the machine could not apply a command or a snapshot.
@@ -79,6 +80,11 @@ pub enum MachineError {
     /// The command or snapshot is not one this machine reads.
     #[error("{0}")]
     Malformed(String),
+    /// The command is refused (bad input, a case in the wrong state): the same on every
+    /// replica, since it depends only on the state before it. It is recorded as applied
+    /// with this reply and changes nothing else.
+    #[error("the command was refused")]
+    Refused(Vec<u8>),
 }
 
 /// Runs `f`, a durable redb commit, on tokio's blocking pool, so a replica waiting for its
@@ -101,5 +107,7 @@ pub fn storage(
     )
 }
 
+#[cfg(test)]
+pub(crate) mod testnet;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ pub mod certs;
 pub mod directory_doc;
 mod doc_cache;
 pub mod docs;
+pub mod dump;
 pub mod feed;
 pub mod form_doc;
 pub mod group;
@@ -68,6 +69,10 @@ pub enum StoreError {
     /// A stored record does not decode.
     #[error("stored record {0} is damaged")]
     Record(&'static str),
+    /// A write would break what the stored state must never do (a second licence under
+    /// one number, say): refused rather than overwrite.
+    #[error("refused to break an invariant: {0}")]
+    Invariant(String),
     /// The group-commit batch this write was in failed; nothing of it was committed.
     #[error("{message}")]
     Batch {
@@ -519,6 +524,13 @@ impl<'s> WriteBatch<'s> {
             self.to_compact.push(id);
         }
         Ok(())
+    }
+
+    /// Drops every cached document, after the tables under them were replaced (a
+    /// snapshot restored): the next use loads them again.
+    pub(in crate::store) fn forget_cached_docs(&mut self) {
+        self.touched.clear();
+        self.cache.clear();
     }
 
     /// Rewrites document `id` as one snapshot and drops its chunks.

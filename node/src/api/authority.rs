@@ -136,6 +136,12 @@ impl From<AuthorityError> for Failure {
                 Some(&field),
             ),
             AuthorityError::Store(s) => Failure::from(s),
+            AuthorityError::Unavailable(_) => Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "office_unavailable",
+                msg,
+                None,
+            ),
             other => Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "storage_error",

@@ -7,15 +7,15 @@ use crate::store::case_doc::{self, Case};
 use crate::store::{BuiltDoc, StoreError, WriteBatch, feed, kind};
 
 /// Writes the case document for `case.application` (creating it on first use) and puts it
-/// in `owner`'s feed; `event` joins the case's history.
+/// in `owner`'s feed; `event` joins the case's history, dated `now_ms`.
 pub fn put(
-    office: &Office,
     w: &mut WriteBatch<'_>,
     owner: &str,
     case: &Case,
     event: &str,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
-    put_with(office, w, owner, case, event, None)
+    put_with(w, owner, case, event, None, now_ms)
 }
 
 /// A new case document built outside the writer (see [`put_with`]).
@@ -31,12 +31,12 @@ pub fn build(office: &Office, case: &Case, event: &str) -> Result<BuiltDoc, Stor
 /// [`put`], using `built` (from [`build`]) when the case document does not exist yet; an
 /// existing one is updated in place instead.
 pub fn put_with(
-    office: &Office,
     w: &mut WriteBatch<'_>,
     owner: &str,
     case: &Case,
     event: &str,
     built: Option<BuiltDoc>,
+    now_ms: i64,
 ) -> Result<(), StoreError> {
     let id = case_doc::case_id(case.application);
     if let Some(built) = built
@@ -50,9 +50,8 @@ pub fn put_with(
         w.create_doc(id, kind::OTHER)?;
         feed::add_authority_doc(w, id, owner)?;
     }
-    let now = office.clock.now_ms();
     let d = w.doc(id)?.expect("created");
-    case_doc::write(d, case, &format!("{now}|{event}"))
+    case_doc::write(d, case, &format!("{now_ms}|{event}"))
         .map_err(|e| StoreError::Document(id, e.to_string()))?;
     d.commit();
     w.save_doc(id)?;

@@ -175,7 +175,7 @@ impl Certificates {
                 &serial.to_string(),
             )?;
         }
-        super::translog::sign_head(&self.office, &w)?;
+        super::translog::sign_head(&self.office, &w, self.office.clock.now_ms())?;
         w.commit()?;
         tracing::info!(enterprise = %e, kind = req.kind.zh(), revoked = revoke.len(), "certificate request carried out");
         Ok(Handled::ok(Response::Certified {

@@ -211,7 +211,7 @@ impl CustomsLinks {
         for no in touched {
             self.settle(&mut w, &no)?;
         }
-        super::translog::sign_head(&self.office, &w)?;
+        super::translog::sign_head(&self.office, &w, self.office.clock.now_ms())?;
         w.commit()?;
         Ok(Handled::ok(Response::UsageStored { seq: last }))
     }
@@ -314,11 +314,11 @@ impl CustomsLinks {
         case.standing = statement;
         case.usage = String::from_utf8(json).unwrap_or_default();
         super::case_docs::put(
-            &self.office,
             w,
             &owner,
             &case,
             &format!("usage||uses={};used={}", view.uses, view.used_quantity),
+            self.office.clock.now_ms(),
         )
     }
 

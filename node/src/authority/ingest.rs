@@ -322,12 +322,12 @@ impl Ingest {
         )?;
         cases::put_summary(w, doc, &job.summary)?;
         case_docs::put_with(
-            &self.office,
             w,
             e,
             &job.case,
             &format!("received|revision {}", payload.revision),
             built_case,
+            job.received_at_ms,
         )?;
         audit::append(
             w,

@@ -8,6 +8,8 @@ use exlic_client::licence::Licence;
 use exlic_client::translog::EntryKind;
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
+use super::office::Office;
 use crate::clock::china_date;
 use crate::domain::licence_request::{self as policy, Standing};
 use crate::store::licence_request::{self as stored, Record, Status};
@@ -78,45 +80,9 @@ impl LicenceRequests {
             && let Some(l) = licences::get(w, &r.licence_no)?
             && l.exporter[2] == owner
         {
-            self.put_request_decision(w, owner, &l, doc, &rec, None)?;
+            put_request_decision(w, owner, &l, doc, &rec, None, now)?;
         }
         Ok(())
-    }
-
-    /// Writes a decision into the case document of the licence's application.
-    fn put_request_decision(
-        &self,
-        w: &mut WriteBatch<'_>,
-        owner: &str,
-        l: &Licence,
-        request: DocId,
-        rec: &Record,
-        standing: Option<(Standing, Vec<u8>)>,
-    ) -> Result<(), StoreError> {
-        let cid = case_doc::case_id(l.application_id);
-        let Some(mut case) = w.doc(cid)?.and_then(|d| case_doc::read(d)) else {
-            return Ok(());
-        };
-        case.licence = Vec::new(); // unchanged; `write` skips it when empty
-        case.licence_proof = Vec::new();
-        if let Some((s, statement)) = standing {
-            case.standing = statement;
-            if s != Standing::Valid {
-                case.licence_state = s.code().to_owned();
-            }
-        }
-        case.requests = vec![(
-            request.to_string(),
-            rec.status.code().to_owned(),
-            rec.reason.clone(),
-        )];
-        super::case_docs::put(
-            &self.office,
-            w,
-            owner,
-            &case,
-            &format!("{}|{}|{}", rec.kind.code(), rec.status.code(), rec.reason),
-        )
     }
 
     /// 删证/核销 requests, by status, oldest first.
@@ -160,62 +126,118 @@ impl LicenceRequests {
                 "a refusal must give its reason",
             ));
         }
-        let mut w = self.office.store.write()?;
-        let mut rec = stored::get(&w, id)?
-            .ok_or_else(|| AuthorityError::not_found("request", format!("no request {id}")))?;
-        if rec.status != Status::Pending {
-            return Err(AuthorityError::wrong_state(
-                "status",
-                format!("the request is already {}", rec.status.code()),
-            ));
-        }
-        let l = licences::get(&w, &rec.licence_no)?.ok_or_else(|| {
-            AuthorityError::not_found("licence_no", format!("no licence {}", rec.licence_no))
+        let done = self.office.run(Op::LicenceRequest {
+            request: id.0,
+            approve,
+            reason: reason.to_owned(),
+            actor: actor.to_owned(),
         })?;
-        if approve {
-            let uses = crate::store::usage::counted(&w, &rec.licence_no)?.uses;
-            policy::check_usage(rec.kind, &l, uses).map_err(|m| {
-                AuthorityError::wrong_state(
-                    "licence_no",
-                    m.trim_start_matches("licence_no: ").to_owned(),
-                )
-            })?;
+        if done != Outcome::LicenceRequestDecided {
+            return Err(Outcome::unexpected(done));
         }
-        let now = self.office.clock.now_ms();
-        rec.status = if approve {
-            Status::Approved
-        } else {
-            Status::Rejected
-        };
-        rec.reason = reason.to_owned();
-        rec.decided_ms = now;
-        stored::put(&w, id, &rec)?;
-        let mut standing = None;
-        if approve {
-            let s = Standing::after(rec.kind);
-            licences::set_standing(&w, &rec.licence_no, s)?;
-            let (at, key) = self.office.signer();
-            let statement = put_statement(&w, &rec.licence_no, s.state(), now.min(at), at, &key)?;
-            standing = Some((s, statement));
-        }
-        let owner = rec.owner.clone();
-        self.put_request_decision(&mut w, &owner, &l, id, &rec, standing)?;
-        super::translog::sign_head(&self.office, &w)?;
-        audit::append(
-            &w,
-            now,
-            actor,
-            id,
-            &format!(
-                "licence_request.{}.{}",
-                rec.kind.code(),
-                if approve { "approve" } else { "reject" }
-            ),
-            &format!("@licence_no={};reason={reason}", rec.licence_no),
-        )?;
-        w.commit()?;
-        Ok(rec)
+        stored::get(&self.office.store.read()?, id)?
+            .ok_or_else(|| AuthorityError::not_found("request", format!("no request {id}")))
     }
+}
+
+/// Applies the decision on request `id` stamped `now` (see [`LicenceRequests::decide`]).
+pub(super) fn apply_decision(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    now: i64,
+    id: DocId,
+    approve: bool,
+    reason: &str,
+    actor: &str,
+) -> Result<Outcome, AuthorityError> {
+    let mut rec = stored::get(w, id)?
+        .ok_or_else(|| AuthorityError::not_found("request", format!("no request {id}")))?;
+    if rec.status != Status::Pending {
+        return Err(AuthorityError::wrong_state(
+            "status",
+            format!("the request is already {}", rec.status.code()),
+        ));
+    }
+    let l = licences::get(w, &rec.licence_no)?.ok_or_else(|| {
+        AuthorityError::not_found("licence_no", format!("no licence {}", rec.licence_no))
+    })?;
+    if approve {
+        let uses = crate::store::usage::counted(w, &rec.licence_no)?.uses;
+        policy::check_usage(rec.kind, &l, uses).map_err(|m| {
+            AuthorityError::wrong_state(
+                "licence_no",
+                m.trim_start_matches("licence_no: ").to_owned(),
+            )
+        })?;
+    }
+    rec.status = if approve {
+        Status::Approved
+    } else {
+        Status::Rejected
+    };
+    rec.reason = reason.to_owned();
+    rec.decided_ms = now;
+    stored::put(w, id, &rec)?;
+    let mut standing = None;
+    if approve {
+        let s = Standing::after(rec.kind);
+        licences::set_standing(w, &rec.licence_no, s)?;
+        let (at, key) = office.signer_at(now);
+        let statement = put_statement(w, &rec.licence_no, s.state(), now.min(at), at, &key)?;
+        standing = Some((s, statement));
+    }
+    let owner = rec.owner.clone();
+    put_request_decision(w, &owner, &l, id, &rec, standing, now)?;
+    super::translog::sign_head(office, w, now)?;
+    audit::append(
+        w,
+        now,
+        actor,
+        id,
+        &format!(
+            "licence_request.{}.{}",
+            rec.kind.code(),
+            if approve { "approve" } else { "reject" }
+        ),
+        &format!("@licence_no={};reason={reason}", rec.licence_no),
+    )?;
+    Ok(Outcome::LicenceRequestDecided)
+}
+
+/// Writes a decision into the case document of the licence's application.
+fn put_request_decision(
+    w: &mut WriteBatch<'_>,
+    owner: &str,
+    l: &Licence,
+    request: DocId,
+    rec: &Record,
+    standing: Option<(Standing, Vec<u8>)>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let cid = case_doc::case_id(l.application_id);
+    let Some(mut case) = w.doc(cid)?.and_then(|d| case_doc::read(d)) else {
+        return Ok(());
+    };
+    case.licence = Vec::new(); // unchanged; `write` skips it when empty
+    case.licence_proof = Vec::new();
+    if let Some((s, statement)) = standing {
+        case.standing = statement;
+        if s != Standing::Valid {
+            case.licence_state = s.code().to_owned();
+        }
+    }
+    case.requests = vec![(
+        request.to_string(),
+        rec.status.code().to_owned(),
+        rec.reason.clone(),
+    )];
+    super::case_docs::put(
+        w,
+        owner,
+        &case,
+        &format!("{}|{}|{}", rec.kind.code(), rec.status.code(), rec.reason),
+        now_ms,
+    )
 }
 
 /// Signs the office's standing statement of licence `no` with `key` at `as_of_ms` and keeps

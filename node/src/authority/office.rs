@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use ed25519_dalek::SigningKey;
 use exlic_client::certificate::Trust;
 
+use super::command::{self, Op, Outcome, Stamped};
 use super::{AuthorityError, AuthorityInfo, META_SIGNING_KEY, key_seed};
 use crate::clock::Clock;
 use crate::domain::reference::{Current, Reference};
@@ -26,6 +27,8 @@ pub struct Office {
     /// The reference data in force: what sealed forms are re-checked against and licences
     /// are built from (its newest release, see `authority::reference`).
     pub(super) reference: Current,
+    /// Set when the office is one of several replicas: its commands go through the log.
+    pub(super) replicated: std::sync::OnceLock<super::replicated::Proposer>,
 }
 
 impl Office {
@@ -59,6 +62,9 @@ impl Office {
         {
             return Err(StoreError::Record("key_records").into());
         }
+        // Every replica of an office writes its documents as the same Automerge actor, so
+        // the changes a command makes are the same bytes on each of them.
+        store.set_actor(office_actor(&identity.verifying_key().to_bytes()));
         Ok(Self {
             store,
             clock,
@@ -66,7 +72,24 @@ impl Office {
             identity,
             signing: RwLock::new((key, trust)),
             reference: Current::new(reference),
+            replicated: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Makes write `op`: stamped with the time now, applied here at once by a lone office,
+    /// or proposed to the replicas and applied from the log by each (see `command`).
+    pub(super) fn run(&self, op: Op) -> Result<Outcome, AuthorityError> {
+        let stamped = Stamped {
+            at_ms: self.clock.now_ms(),
+            op,
+        };
+        if let Some(p) = self.replicated.get() {
+            return p.propose(&stamped);
+        }
+        let mut w = self.store.write()?;
+        let out = command::apply(self, &mut w, &stamped)?;
+        w.commit()?;
+        Ok(out)
     }
 
     /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
@@ -113,9 +136,14 @@ impl Office {
     /// object is never signed by a key outside its span in the chain (a rollover takes the
     /// write side of the same lock).
     pub fn signer(&self) -> (i64, SigningKey) {
+        self.signer_at(self.clock.now_ms())
+    }
+
+    /// [`Self::signer`] at `now_ms`, the time a command was stamped with.
+    pub fn signer_at(&self, now_ms: i64) -> (i64, SigningKey) {
         let g = self.signing.read().unwrap_or_else(|p| p.into_inner());
         let from = g.1.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
-        (self.clock.now_ms().max(from), g.0.clone())
+        (now_ms.max(from), g.0.clone())
     }
 
     /// The origin of this office's transparency log (`exlic.office/<agency code>`).
@@ -137,4 +165,12 @@ impl Office {
             .verifying_key()
             .to_bytes()
     }
+}
+
+/// The Automerge actor an office writes its documents as, from its identity key: the same
+/// on every replica and across restarts.
+fn office_actor(root_key: &[u8; 32]) -> automerge::ActorId {
+    let mut seed = b"exlic.office.actor/".to_vec();
+    seed.extend_from_slice(root_key);
+    automerge::ActorId::from(&exlic_client::seal::sha256(&seed)[..16])
 }

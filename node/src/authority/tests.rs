@@ -264,6 +264,7 @@ mod customs;
 mod isolation;
 mod issuance;
 mod office_rules;
+mod replicated;
 mod translog;
 
 #[test]

@@ -348,6 +348,7 @@ pub(super) fn append(
 pub(super) fn sign_head(
     office: &Office,
     w: &WriteBatch<'_>,
+    now_ms: i64,
 ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
     let size = tlog::size(w, OWN)?;
     let last = tlog::latest_checkpoint(w, OWN)?.map_or(0, |(s, _)| s);
@@ -355,7 +356,7 @@ pub(super) fn sign_head(
         return Ok(None);
     }
     let head = tlog::head(w, OWN, size)?;
-    let (at, key) = office.signer();
+    let (at, key) = office.signer_at(now_ms);
     let note = translog::sign_checkpoint(&office.log_origin(), head, at, &key);
     tlog::put_checkpoint(w, OWN, size, &note)?;
     Ok(Some((size, note)))

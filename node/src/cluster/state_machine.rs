@@ -71,8 +71,26 @@ impl StateMachine {
         Ok(applied_in(&self.store.read()?)?.0)
     }
 
+    /// Applies `entries` in one transaction. If a command in it is refused, whatever the
+    /// batch wrote is dropped and the entries are applied again one transaction each, so
+    /// a refused command leaves nothing but its reply (redb has no partial rollback).
     fn apply_all(&self, entries: Vec<Entry>) -> Result<Vec<Reply>, RaftStorageError> {
-        let w = self.store.write().map_err(sm_write)?;
+        match self.apply_in_one(&entries) {
+            Err(Applied::Refused) if entries.len() > 1 => {
+                let mut replies = Vec::with_capacity(entries.len());
+                for e in entries {
+                    replies.extend(self.apply_all(vec![e])?);
+                }
+                Ok(replies)
+            }
+            Err(Applied::Refused) => self.record_refusal(&entries[0]),
+            Err(Applied::Failed(e)) => Err(*e),
+            Ok(replies) => Ok(replies),
+        }
+    }
+
+    fn apply_in_one(&self, entries: &[Entry]) -> Result<Vec<Reply>, Applied> {
+        let mut w = self.store.write().map_err(sm_write)?;
         let mut replies = Vec::with_capacity(entries.len());
         let mut last = None;
         for e in entries {
@@ -88,10 +106,16 @@ impl StateMachine {
                         // A retry: the first answer, nothing applied again.
                         Some(r) => Reply(r),
                         None => {
-                            let r = self
-                                .machine
-                                .apply(&w, &cmd.body)
-                                .map_err(|err| StorageIOError::apply(e.log_id, &err))?;
+                            let r = match self.machine.apply(&mut w, &cmd.body) {
+                                Ok(r) => r,
+                                Err(MachineError::Refused(_)) => return Err(Applied::Refused),
+                                Err(err) => {
+                                    tracing::error!(%err, log_id = %e.log_id, "a command cannot be applied: this replica halts");
+                                    return Err(Applied::Failed(Box::new(
+                                        StorageIOError::apply(e.log_id, &err).into(),
+                                    )));
+                                }
+                            };
                             raft::put_reply(&w, &cmd.request_id, &r).map_err(sm_write)?;
                             Reply(r)
                         }
@@ -106,6 +130,30 @@ impl StateMachine {
             w.commit().map_err(sm_write)?;
         }
         Ok(replies)
+    }
+
+    /// Records the refused command `e` as applied, with its refusal as the reply.
+    fn record_refusal(&self, e: &Entry) -> Result<Vec<Reply>, RaftStorageError> {
+        let EntryPayload::Normal(cmd) = &e.payload else {
+            unreachable!("only commands are refused")
+        };
+        let refusal = {
+            let mut w = self.store.write().map_err(sm_write)?;
+            match self.machine.apply(&mut w, &cmd.body) {
+                Err(MachineError::Refused(r)) => r,
+                _ => {
+                    let err = MachineError::Invariant(
+                        "a command refused once was not refused again".into(),
+                    );
+                    return Err(StorageIOError::apply(e.log_id, &err).into());
+                }
+            }
+        };
+        let w = self.store.write().map_err(sm_write)?;
+        raft::put_reply(&w, &cmd.request_id, &refusal).map_err(sm_write)?;
+        put_state(&w, APPLIED, &Some(e.log_id)).map_err(sm_write)?;
+        w.commit().map_err(sm_write)?;
+        Ok(vec![Reply(refusal)])
     }
 
     fn build(&self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
@@ -153,8 +201,8 @@ impl StateMachine {
         };
         let data: Data = serde_json::from_slice(&bytes).map_err(|e| bad(&e))?;
         let install = || -> Result<(), MachineError> {
-            let w = self.store.write()?;
-            self.machine.restore(&w, &data.machine)?;
+            let mut w = self.store.write()?;
+            self.machine.restore(&mut w, &data.machine)?;
             raft::clear_replies(&w)?;
             for (id, reply) in &data.replies {
                 raft::put_reply(&w, id, reply)?;
@@ -173,6 +221,20 @@ impl StateMachine {
             Ok(())
         };
         install().map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
+    }
+}
+
+/// Why a batch was not applied in one transaction.
+enum Applied {
+    /// A command in it was refused.
+    Refused,
+    /// Storage failed or a command broke an invariant.
+    Failed(Box<RaftStorageError>),
+}
+
+impl From<RaftStorageError> for Applied {
+    fn from(e: RaftStorageError) -> Self {
+        Applied::Failed(Box::new(e))
     }
 }
 

@@ -15,7 +15,7 @@ struct Serials;
 const TAKEN: &str = "cluster_test_serials";
 
 impl Machine for Serials {
-    fn apply(&self, w: &WriteBatch<'_>, body: &[u8]) -> Result<Vec<u8>, MachineError> {
+    fn apply(&self, w: &mut WriteBatch<'_>, body: &[u8]) -> Result<Vec<u8>, MachineError> {
         let n: [u8; 4] = body
             .try_into()
             .map_err(|_| MachineError::Malformed("a serial is 4 bytes".into()))?;
@@ -40,7 +40,7 @@ impl Machine for Serials {
         Ok(taken)
     }
 
-    fn restore(&self, w: &WriteBatch<'_>, dump: &[u8]) -> Result<(), MachineError> {
+    fn restore(&self, w: &mut WriteBatch<'_>, dump: &[u8]) -> Result<(), MachineError> {
         for n in 0..64u32 {
             crate::store::meta_remove(w, &format!("{TAKEN}.{n}"))?;
         }

@@ -224,86 +224,102 @@ pub mod kind {
     pub const OTHER: u8 = 255;
 }
 
+/// Calls `$f!` with every table of a node, so what must visit them all (creating them,
+/// a replica's snapshot) cannot miss one: a new table goes in this list.
+macro_rules! every_table {
+    ($f:ident) => {
+        $f!(
+            META,
+            KEY_RECORDS,
+            OFFICE_KEY_RECORDS,
+            RAFT_LOG,
+            RAFT_STATE,
+            RAFT_REPLIES,
+            LICENCE_REQUESTS,
+            LICENCE_STATE,
+            STANDINGS,
+            STAFF,
+            USAGE_ITEMS,
+            DECL_ITEMS,
+            USAGE_LOG,
+            USAGE_IN,
+            USAGE_FLAGS,
+            USAGE_VIEWS,
+            STANDING_LOG,
+            FEED_STANDING,
+            CUSTOMS_NODES,
+            CUSTOMS_INVITES,
+            PROFILE_PROPOSALS,
+            PROFILE_ACK,
+            UNLOCK_REQS,
+            DOC_INFO,
+            DOC_SNAPSHOT,
+            DOC_CHUNK,
+            CHANGES,
+            DOC_SEQ,
+            BLOB_CHUNK,
+            BLOB_INFO,
+            APP_STATE,
+            SUMMARY,
+            IDX_DATE,
+            IDX_STATUS,
+            IDX_COMMODITY,
+            IDX_TRADE_MODE,
+            IDX_YEAR,
+            IDX_APP_NO,
+            SEALS,
+            OUTBOX,
+            SYNC_STATE,
+            RECEIPTS,
+            REFUSALS,
+            DEVICES,
+            ENTERPRISES,
+            INVITES,
+            DOC_OWNER,
+            OWNER_FEED,
+            OWNER_FEED_POS,
+            BLOB_STAGE,
+            BLOB_UP,
+            BLOB_DOWN,
+            BLOB_OWNER,
+            SUBMISSIONS,
+            CASES,
+            CASES_BY_STATUS,
+            CASE_SUMMARY,
+            CERTS,
+            CERT_BYTES,
+            DEVICE_CERT,
+            CERT_NONCES,
+            CERTS_OF,
+            CERTS_REVOKED,
+            CERT_REQUESTS,
+            AUTHORITY_DOCS,
+            LICENCES,
+            AUDIT,
+            LICENCE_PROOFS,
+            BUREAU_OFFICES,
+            BUREAU_ALARMS,
+            BUREAU_LICENCES,
+            BUREAU_DAILY,
+            BUREAU_LICENCE_ROWS,
+            BUREAU_SEARCH,
+            TLOG_HASHES,
+            TLOG_ENTRIES,
+            TLOG_INDEX,
+            TLOG_CHECKPOINTS
+        )
+    };
+}
+pub(crate) use every_table;
+
 /// Creates every table, so read transactions never meet a missing one.
 pub fn create_all(txn: &WriteTransaction) -> Result<(), redb::TableError> {
-    txn.open_table(META)?;
-    txn.open_table(KEY_RECORDS)?;
-    txn.open_table(OFFICE_KEY_RECORDS)?;
-    txn.open_table(RAFT_LOG)?;
-    txn.open_table(RAFT_STATE)?;
-    txn.open_table(RAFT_REPLIES)?;
-    txn.open_table(LICENCE_REQUESTS)?;
-    txn.open_table(LICENCE_STATE)?;
-    txn.open_table(STANDINGS)?;
-    txn.open_table(STAFF)?;
-    txn.open_table(USAGE_ITEMS)?;
-    txn.open_table(DECL_ITEMS)?;
-    txn.open_table(USAGE_LOG)?;
-    txn.open_table(USAGE_IN)?;
-    txn.open_table(USAGE_FLAGS)?;
-    txn.open_table(USAGE_VIEWS)?;
-    txn.open_table(STANDING_LOG)?;
-    txn.open_table(FEED_STANDING)?;
-    txn.open_table(CUSTOMS_NODES)?;
-    txn.open_table(CUSTOMS_INVITES)?;
-    txn.open_table(PROFILE_PROPOSALS)?;
-    txn.open_table(PROFILE_ACK)?;
-    txn.open_table(UNLOCK_REQS)?;
-    txn.open_table(DOC_INFO)?;
-    txn.open_table(DOC_SNAPSHOT)?;
-    txn.open_table(DOC_CHUNK)?;
-    txn.open_table(CHANGES)?;
-    txn.open_table(DOC_SEQ)?;
-    txn.open_table(BLOB_CHUNK)?;
-    txn.open_table(BLOB_INFO)?;
-    txn.open_table(APP_STATE)?;
-    txn.open_table(SUMMARY)?;
-    txn.open_table(IDX_DATE)?;
-    txn.open_table(IDX_STATUS)?;
-    txn.open_table(IDX_COMMODITY)?;
-    txn.open_table(IDX_TRADE_MODE)?;
-    txn.open_table(IDX_YEAR)?;
-    txn.open_table(IDX_APP_NO)?;
-    txn.open_table(SEALS)?;
-    txn.open_table(OUTBOX)?;
-    txn.open_table(SYNC_STATE)?;
-    txn.open_table(RECEIPTS)?;
-    txn.open_table(REFUSALS)?;
-    txn.open_table(DEVICES)?;
-    txn.open_table(ENTERPRISES)?;
-    txn.open_table(INVITES)?;
-    txn.open_table(DOC_OWNER)?;
-    txn.open_table(OWNER_FEED)?;
-    txn.open_table(OWNER_FEED_POS)?;
-    txn.open_table(BLOB_STAGE)?;
-    txn.open_table(BLOB_UP)?;
-    txn.open_table(BLOB_DOWN)?;
-    txn.open_table(BLOB_OWNER)?;
-    txn.open_table(SUBMISSIONS)?;
-    txn.open_table(CASES)?;
-    txn.open_table(CASES_BY_STATUS)?;
-    txn.open_table(CASE_SUMMARY)?;
-    txn.open_table(CERTS)?;
-    txn.open_table(CERT_BYTES)?;
-    txn.open_table(DEVICE_CERT)?;
-    txn.open_table(CERT_NONCES)?;
-    txn.open_table(CERTS_OF)?;
-    txn.open_table(CERTS_REVOKED)?;
-    txn.open_table(CERT_REQUESTS)?;
-    txn.open_table(AUTHORITY_DOCS)?;
-    txn.open_table(LICENCES)?;
-    txn.open_table(AUDIT)?;
-    txn.open_table(LICENCE_PROOFS)?;
-    txn.open_table(BUREAU_OFFICES)?;
-    txn.open_table(BUREAU_ALARMS)?;
-    txn.open_table(BUREAU_LICENCES)?;
-    txn.open_table(BUREAU_DAILY)?;
-    txn.open_table(BUREAU_LICENCE_ROWS)?;
-    txn.open_table(BUREAU_SEARCH)?;
-    txn.open_table(TLOG_HASHES)?;
-    txn.open_table(TLOG_ENTRIES)?;
-    txn.open_table(TLOG_INDEX)?;
-    txn.open_table(TLOG_CHECKPOINTS)?;
+    macro_rules! open {
+        ($($t:ident),*) => {
+            $(txn.open_table($t)?;)*
+        };
+    }
+    every_table!(open);
     Ok(())
 }
 

@@ -6,121 +6,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
-};
-use openraft::{BasicNode, Config, Raft};
+use openraft::{Config, Raft};
 
+use super::super::testnet::{Factory, Net, R, config};
 use super::super::*;
 use super::{Serials, command};
 use crate::store::{Store, StoreOptions};
-
-type R = Raft<TypeConfig>;
-
-/// The in-process network: which replicas are up, and which links are cut.
-#[derive(Default)]
-struct Net {
-    nodes: Mutex<BTreeMap<NodeId, R>>,
-    cut: Mutex<BTreeSet<(NodeId, NodeId)>>,
-}
-
-impl Net {
-    fn target(&self, from: NodeId, to: NodeId) -> Result<R, Unreachable> {
-        let down = || Unreachable::new(&std::io::Error::other(format!("{to} unreachable")));
-        if self.cut.lock().unwrap().contains(&(from, to)) {
-            return Err(down());
-        }
-        self.nodes
-            .lock()
-            .unwrap()
-            .get(&to)
-            .cloned()
-            .ok_or_else(down)
-    }
-
-    /// Cuts every link between `node` and the others, both ways.
-    fn isolate(&self, node: NodeId, others: &[NodeId]) {
-        let mut cut = self.cut.lock().unwrap();
-        for &o in others {
-            cut.insert((node, o));
-            cut.insert((o, node));
-        }
-    }
-
-    fn heal(&self) {
-        self.cut.lock().unwrap().clear();
-    }
-}
-
-struct Link {
-    net: Arc<Net>,
-    from: NodeId,
-    to: NodeId,
-}
-
-struct Factory {
-    net: Arc<Net>,
-    from: NodeId,
-}
-
-impl RaftNetworkFactory<TypeConfig> for Factory {
-    type Network = Link;
-
-    async fn new_client(&mut self, target: NodeId, _: &BasicNode) -> Link {
-        Link {
-            net: self.net.clone(),
-            from: self.from,
-            to: target,
-        }
-    }
-}
-
-fn remote<E: std::error::Error>(
-    to: NodeId,
-    e: RaftError<NodeId, E>,
-) -> RPCError<NodeId, BasicNode, RaftError<NodeId, E>> {
-    RPCError::RemoteError(RemoteError::new(to, e))
-}
-
-impl RaftNetwork<TypeConfig> for Link {
-    async fn append_entries(
-        &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
-        _: RPCOption,
-    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let t = self.net.target(self.from, self.to)?;
-        t.append_entries(rpc).await.map_err(|e| remote(self.to, e))
-    }
-
-    async fn install_snapshot(
-        &mut self,
-        rpc: InstallSnapshotRequest<TypeConfig>,
-        _: RPCOption,
-    ) -> Result<
-        InstallSnapshotResponse<NodeId>,
-        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
-    > {
-        let t = self.net.target(self.from, self.to)?;
-        t.install_snapshot(rpc)
-            .await
-            .map_err(|e| remote(self.to, e))
-    }
-
-    async fn vote(
-        &mut self,
-        rpc: VoteRequest<NodeId>,
-        _: RPCOption,
-    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let t = self.net.target(self.from, self.to)?;
-        t.vote(rpc).await.map_err(|e| remote(self.to, e))
-    }
-}
 
 /// A cluster of replicas numbered 1…n, each on its own file under `dir`.
 struct Cluster {
@@ -238,15 +132,6 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("replicas {among:?} did not converge");
-    }
-}
-
-fn config() -> Config {
-    Config {
-        heartbeat_interval: 50,
-        election_timeout_min: 200,
-        election_timeout_max: 400,
-        ..Default::default()
     }
 }
 

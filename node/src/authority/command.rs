@@ -1,0 +1,238 @@
+//! The office's writes as commands: what a clerk asked for ([`Op`]), stamped with the time
+//! by the replica that took it ([`Stamped`]), and the one function that applies it
+//! ([`apply`]) inside a write. A lone office applies it at once; a replicated one proposes
+//! it to the others and every replica applies it from the log, so all of them write the
+//! same rows, number the same licence the same way and sign the same bytes (ed25519
+//! signatures are deterministic; the time is the stamp's, never a replica's own clock).
+//!
+//! The reply is [`Outcome`] or a [`Refused`] answer; both are encoded into the Raft log's
+//! reply so a client's retry gets the first answer.
+
+use serde::{Deserialize, Serialize};
+
+use exlic_client::DocId;
+use exlic_client::status::ApplicationStatus;
+
+use super::AuthorityError;
+use super::office::Office;
+use crate::domain::review::Stage;
+use crate::store::WriteBatch;
+
+/// A write the office was asked to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// A 初审 or 复审 decision on an application; approval at 复审 issues its licence.
+    Review {
+        /// The application.
+        application: [u8; 16],
+        /// 复审 (else 初审).
+        second: bool,
+        /// Approve (else refuse, with `reason`).
+        approve: bool,
+        /// The reason given, trimmed.
+        reason: String,
+        /// The staff member's audit name.
+        actor: String,
+    },
+    /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
+    LicenceRequest {
+        /// The request document.
+        request: [u8; 16],
+        /// Approve (else refuse, with `reason`).
+        approve: bool,
+        /// The reason given, trimmed.
+        reason: String,
+        /// The staff member's audit name.
+        actor: String,
+    },
+}
+
+/// An [`Op`] with the time it was taken at, Unix ms: the only clock its apply reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    /// When the replica that took it received it.
+    pub at_ms: i64,
+    /// What to do.
+    pub op: Op,
+}
+
+/// What an applied command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "done", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A review decision: the case's status after it and the licence it issued.
+    Reviewed {
+        /// The status after the decision.
+        status: ApplicationStatus,
+        /// The licence number, when the decision issued one.
+        licence_no: Option<String>,
+    },
+    /// A 删证/核销 request was decided.
+    LicenceRequestDecided,
+}
+
+impl Outcome {
+    /// The error for an outcome its op cannot have (a reply read under the wrong request).
+    pub(super) fn unexpected(other: Outcome) -> AuthorityError {
+        AuthorityError::Store(crate::store::StoreError::Invariant(format!(
+            "a command answered {other:?}"
+        )))
+    }
+}
+
+/// A command refused without changing anything: the error a lone office returns,
+/// carried through the log's reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// `bad_input`, `not_found` or `wrong_state`.
+    pub kind: String,
+    /// The field the refusal names.
+    pub field: String,
+    /// Why.
+    pub message: String,
+}
+
+impl Refused {
+    /// The refusal `e` is, if it is one (storage failures are not: they halt a replica).
+    pub fn of(e: &AuthorityError) -> Option<Self> {
+        let (kind, field, message) = match e {
+            AuthorityError::BadInput { field, message } => ("bad_input", field, message),
+            AuthorityError::NotFound { field, message } => ("not_found", field, message),
+            AuthorityError::WrongState { field, message } => ("wrong_state", field, message),
+            _ => return None,
+        };
+        Some(Self {
+            kind: kind.to_owned(),
+            field: field.clone(),
+            message: message.clone(),
+        })
+    }
+
+    /// The error it stands for.
+    pub fn into_error(self) -> AuthorityError {
+        let Self {
+            kind,
+            field,
+            message,
+        } = self;
+        match kind.as_str() {
+            "bad_input" => AuthorityError::BadInput { field, message },
+            "not_found" => AuthorityError::NotFound { field, message },
+            _ => AuthorityError::WrongState { field, message },
+        }
+    }
+}
+
+/// A command's reply as the log keeps it.
+pub type Reply = Result<Outcome, Refused>;
+
+/// Encodes a stamped command for the log.
+pub fn encode(c: &Stamped) -> Vec<u8> {
+    serde_json::to_vec(c).expect("a command serialises")
+}
+
+/// Decodes a stamped command from the log.
+pub fn decode(body: &[u8]) -> Result<Stamped, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
+/// Encodes a reply for the log.
+pub fn encode_reply(r: &Reply) -> Vec<u8> {
+    serde_json::to_vec(r).expect("a reply serialises")
+}
+
+/// Decodes a reply from the log.
+pub fn decode_reply(bytes: &[u8]) -> Result<Reply, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// Applies `c` inside `w`. An error changes nothing once `w` is dropped: the caller commits
+/// only on success.
+pub fn apply(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    c: &Stamped,
+) -> Result<Outcome, AuthorityError> {
+    match &c.op {
+        Op::Review {
+            application,
+            second,
+            approve,
+            reason,
+            actor,
+        } => super::review::apply_decision(
+            office,
+            w,
+            c.at_ms,
+            super::review::Decided {
+                app: DocId(*application),
+                stage: if *second {
+                    Stage::Second
+                } else {
+                    Stage::Initial
+                },
+                approve: *approve,
+                reason,
+                actor,
+            },
+        ),
+        Op::LicenceRequest {
+            request,
+            approve,
+            reason,
+            actor,
+        } => super::licence_request::apply_decision(
+            office,
+            w,
+            c.at_ms,
+            DocId(*request),
+            *approve,
+            reason,
+            actor,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_and_its_replies_survive_the_log_encoding() {
+        let c = Stamped {
+            at_ms: 1_779_000_000_000,
+            op: Op::Review {
+                application: [7; 16],
+                second: true,
+                approve: false,
+                reason: "合同不全".into(),
+                actor: "处长".into(),
+            },
+        };
+        assert_eq!(decode(&encode(&c)).unwrap(), c);
+        for r in [
+            Ok(Outcome::Reviewed {
+                status: ApplicationStatus::Issued,
+                licence_no: Some("26-AA-000001".into()),
+            }),
+            Err(Refused::of(&AuthorityError::wrong_state("status", "already decided")).unwrap()),
+        ] {
+            assert_eq!(decode_reply(&encode_reply(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_kind_field_and_message_through_the_log() {
+        for e in [
+            AuthorityError::bad_input("reason", "empty"),
+            AuthorityError::not_found("application", "no case"),
+            AuthorityError::wrong_state("status", "issued"),
+        ] {
+            let back = Refused::of(&e).unwrap().into_error();
+            assert_eq!(back.to_string(), e.to_string());
+            assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&e));
+        }
+        assert!(Refused::of(&AuthorityError::NotInitialised).is_none());
+    }
+}

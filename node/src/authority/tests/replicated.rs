@@ -1,0 +1,262 @@
+//! Three replicas of one office over the in-process network, each an `Authority` on its
+//! own redb file and its own clock: review decisions and licence issuance go through the
+//! log, and every replica ends with the same tables; a follower cannot decide; a leader
+//! cut off mid-issuance never signs, and its number goes to what the new leader issued.
+
+use std::collections::BTreeSet;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use openraft::Raft;
+
+use super::*;
+use crate::cluster::testnet::{Factory, Net, config};
+use crate::cluster::{NodeId, storage};
+use crate::domain::review::Stage;
+use crate::store::{dump, licences};
+use exlic_client::status::ApplicationStatus;
+
+/// One replica: its office and its Raft handle.
+struct Replica {
+    auth: Arc<Authority>,
+    raft: crate::cluster::testnet::R,
+}
+
+struct Office {
+    net: Arc<Net>,
+    replicas: Vec<Replica>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Office {
+    /// Three replicas started from copies of the office in `base`, which is closed.
+    async fn from_copies_of(base: &std::path::Path) -> Self {
+        let net = Arc::new(Net::default());
+        let (mut replicas, mut dirs) = (Vec::new(), Vec::new());
+        for id in 1..=3u64 {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::copy(base.join("a.redb"), dir.path().join("a.redb")).unwrap();
+            // Each replica's clock is its own; only the stamp a command carries counts.
+            let clock = ManualClock::at(1_779_000_000_000 + id as i64 * 7_000);
+            let auth = Arc::new(office_on(dir.path(), "AA", &clock, 1 << 20));
+            let (log, sm) = storage(auth.store().clone(), auth.machine());
+            let raft = Raft::new(
+                id,
+                Arc::new(config().validate().unwrap()),
+                Factory {
+                    net: net.clone(),
+                    from: id,
+                },
+                log,
+                sm,
+            )
+            .await
+            .unwrap();
+            net.nodes.lock().unwrap().insert(id, raft.clone());
+            auth.replicate(raft.clone(), tokio::runtime::Handle::current());
+            replicas.push(Replica { auth, raft });
+            dirs.push(dir);
+        }
+        replicas[0]
+            .raft
+            .initialize(BTreeSet::from([1, 2, 3]))
+            .await
+            .unwrap();
+        Self {
+            net,
+            replicas,
+            _dirs: dirs,
+        }
+    }
+
+    fn replica(&self, id: NodeId) -> &Replica {
+        &self.replicas[id as usize - 1]
+    }
+
+    /// The leader those in `among` agree on.
+    async fn leader(&self, among: &[NodeId]) -> NodeId {
+        for _ in 0..200 {
+            let seen: BTreeSet<Option<NodeId>> = among
+                .iter()
+                .map(|id| self.replica(*id).raft.metrics().borrow().current_leader)
+                .collect();
+            if let [Some(l)] = seen.iter().collect::<Vec<_>>()[..]
+                && among.contains(l)
+            {
+                return *l;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no leader among {among:?}");
+    }
+
+    /// Waits until every replica has applied through the same entry and holds the same
+    /// tables (all but the Raft log's own); returns them.
+    async fn settled(&self) -> Vec<u8> {
+        let mut last = Vec::new();
+        for _ in 0..200 {
+            let applied: BTreeSet<_> = self
+                .replicas
+                .iter()
+                .map(|r| r.raft.metrics().borrow().last_applied)
+                .collect();
+            let dumps: Vec<Vec<u8>> = self
+                .replicas
+                .iter()
+                .map(|r| dump::all(&r.auth.store().read().unwrap()).unwrap())
+                .collect();
+            if applied.len() == 1 && dumps.iter().all(|d| *d == dumps[0]) {
+                return dumps.into_iter().next().unwrap();
+            }
+            last = dumps.iter().map(Vec::len).collect();
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the replicas did not converge (dump sizes {last:?})");
+    }
+}
+
+/// Runs `f` on a thread of its own (office work blocks on the runtime, as on the API's
+/// blocking pool); its result, or `None` if it did not finish within `wait`.
+fn off_runtime<T: Send + 'static>(
+    wait: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (Option<T>, mpsc::Receiver<T>) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    (rx.recv_timeout(wait).ok(), rx)
+}
+
+fn decide(
+    a: &Arc<Authority>,
+    app: DocId,
+) -> Result<(ApplicationStatus, Option<String>), AuthorityError> {
+    a.review.decide(app, Stage::Second, true, "", "处长")
+}
+
+#[test]
+fn replicas_issue_through_the_log_into_identical_tables_and_a_cut_off_leader_signs_nothing() {
+    // The office as it stands before it is replicated: three applications past 初审.
+    let base = tempfile::tempdir().unwrap();
+    let apps: [DocId; 3] = {
+        let a = authority_at(base.path(), 1_779_000_000_000, 1 << 20);
+        let dev = key(10);
+        enrol(&a, USCC_A, &dev);
+        let att = b"contract".to_vec();
+        upload(&a, &dev, &att);
+        let mut apps = Vec::new();
+        for i in 0..3u8 {
+            let id = DocId([0xA0 + i; 16]);
+            let mut form = crate::domain::rules::tests_support::seed_form();
+            form.quota_year = "2026".into();
+            let mut d = form_doc_of(&form);
+            sync_doc(&a, &dev, &mut d, id);
+            let env = seal(&mut d, id, USCC_A, &dev, &att);
+            assert!(matches!(
+                a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
+                    .response,
+                Response::Receipt(_)
+            ));
+            a.review
+                .decide(id, Stage::Initial, true, "", "经办人")
+                .unwrap();
+            apps.push(id);
+        }
+        apps.try_into().unwrap()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let office = rt.block_on(Office::from_copies_of(base.path()));
+    let wait = Duration::from_secs(10);
+
+    // Issued through the leader: numbered once, the same licence on every replica.
+    let l = rt.block_on(office.leader(&[1, 2, 3]));
+    let leader = office.replica(l).auth.clone();
+    let (first, _) = off_runtime(wait, move || decide(&leader, apps[0]));
+    let (status, no) = first.expect("the leader answers").unwrap();
+    assert_eq!(status, ApplicationStatus::Issued);
+    let no = no.unwrap();
+    assert!(no.ends_with("000001"), "{no}");
+    rt.block_on(office.settled());
+    let file = licences::file(&office.replica(1).auth.store().read().unwrap(), &no).unwrap();
+    assert!(file.is_some());
+
+    // A follower does not decide: it says so, and nothing changes anywhere.
+    let f = (1..=3).find(|i| *i != l).unwrap();
+    let follower = office.replica(f).auth.clone();
+    let (answer, _) = off_runtime(wait, move || decide(&follower, apps[1]));
+    let err = answer.expect("the follower answers").unwrap_err();
+    assert!(matches!(err, AuthorityError::Unavailable(_)), "{err}");
+
+    // A refused command is refused the same everywhere and changes nothing.
+    let before = rt.block_on(office.settled());
+    let leader = office.replica(l).auth.clone();
+    let (again, _) = off_runtime(wait, move || decide(&leader, apps[0]));
+    let err = again.expect("the leader answers").unwrap_err();
+    assert!(matches!(err, AuthorityError::WrongState { .. }), "{err}");
+    let after = rt.block_on(office.settled());
+    assert_eq!(before.len(), after.len());
+
+    // The leader is cut off mid-issuance: its decision waits, uncommitted and unsigned.
+    let rest: Vec<NodeId> = (1..=3).filter(|i| *i != l).collect();
+    office.net.isolate(l, &rest);
+    let old = office.replica(l).auth.clone();
+    let (stranded, stranded_rx) =
+        off_runtime(Duration::from_millis(300), move || decide(&old, apps[1]));
+    assert!(stranded.is_none(), "an uncommitted decision was answered");
+    let new = rt.block_on(office.leader(&rest));
+    let leader = office.replica(new).auth.clone();
+    let (third, _) = off_runtime(wait, move || decide(&leader, apps[2]));
+    let (_, no2) = third.expect("the new leader answers").unwrap();
+    let no2 = no2.unwrap();
+    assert!(no2.ends_with("000002"), "{no2}");
+    // The old leader applied nothing while cut off: no licence for application 2.
+    let r = office.replica(l).auth.store().read().unwrap();
+    assert_eq!(
+        crate::store::cases::get(&r, apps[1])
+            .unwrap()
+            .unwrap()
+            .status,
+        ApplicationStatus::PendingSecond
+    );
+    assert!(licences::file(&r, &no2).unwrap().is_none());
+    drop(r);
+
+    office.net.heal();
+    let answer = stranded_rx
+        .recv_timeout(wait)
+        .expect("the stranded decision is answered once healed");
+    assert!(
+        matches!(answer, Err(AuthorityError::Unavailable(_))),
+        "{answer:?}"
+    );
+    rt.block_on(office.settled());
+    for id in 1..=3 {
+        let r = office.replica(id).auth.store().read().unwrap();
+        assert_eq!(
+            crate::store::cases::get(&r, apps[1])
+                .unwrap()
+                .unwrap()
+                .status,
+            ApplicationStatus::PendingSecond,
+            "replica {id}"
+        );
+        let l2 = licences::get(&r, &no2).unwrap().unwrap();
+        assert_eq!(l2.application_id, apps[2], "replica {id}");
+        assert_eq!(
+            crate::store::tlog::size(&r, crate::store::tlog::OWN).unwrap(),
+            crate::store::tlog::size(
+                &office.replica(1).auth.store().read().unwrap(),
+                crate::store::tlog::OWN
+            )
+            .unwrap()
+        );
+    }
+    for r in &office.replicas {
+        rt.block_on(r.raft.shutdown()).unwrap();
+    }
+}
