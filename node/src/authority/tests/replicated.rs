@@ -30,7 +30,8 @@ struct Office {
 
 impl Office {
     /// Three replicas started from copies of the office in `base`, which is closed.
-    async fn from_copies_of(base: &std::path::Path) -> Self {
+    async fn from_copies_of(base: &std::path::Path, config: openraft::Config) -> Self {
+        let config = Arc::new(config.validate().unwrap());
         let net = Arc::new(Net::default());
         let (mut replicas, mut dirs) = (Vec::new(), Vec::new());
         for id in 1..=3u64 {
@@ -42,7 +43,7 @@ impl Office {
             let (log, sm) = storage(auth.store().clone(), auth.machine());
             let raft = Raft::new(
                 id,
-                Arc::new(config().validate().unwrap()),
+                config.clone(),
                 Factory {
                     net: net.clone(),
                     from: id,
@@ -135,9 +136,9 @@ fn decide(
     a.review.decide(app, Stage::Second, true, "", "处长")
 }
 
-#[test]
-fn replicas_issue_through_the_log_into_identical_tables_and_a_cut_off_leader_signs_nothing() {
-    // The office as it stands before it is replicated: three applications past 初审.
+/// The office as it stands before it is replicated, in a directory of its own: three
+/// applications past 初审, waiting for 复审.
+fn base_office() -> (tempfile::TempDir, [DocId; 3]) {
     let base = tempfile::tempdir().unwrap();
     let apps: [DocId; 3] = {
         let a = authority_at(base.path(), 1_779_000_000_000, 1 << 20);
@@ -165,12 +166,22 @@ fn replicas_issue_through_the_log_into_identical_tables_and_a_cut_off_leader_sig
         }
         apps.try_into().unwrap()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    (base, apps)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    let office = rt.block_on(Office::from_copies_of(base.path()));
+        .unwrap()
+}
+
+#[test]
+fn replicas_issue_through_the_log_into_identical_tables_and_a_cut_off_leader_signs_nothing() {
+    let (base, apps) = base_office();
+    let rt = runtime();
+    let office = rt.block_on(Office::from_copies_of(base.path(), config()));
     let wait = Duration::from_secs(10);
 
     // Issued through the leader: numbered once, the same licence on every replica.
@@ -256,6 +267,61 @@ fn replicas_issue_through_the_log_into_identical_tables_and_a_cut_off_leader_sig
             .unwrap()
         );
     }
+    for r in &office.replicas {
+        rt.block_on(r.raft.shutdown()).unwrap();
+    }
+}
+
+#[test]
+fn a_replica_that_missed_purged_entries_is_brought_up_by_a_snapshot_of_the_whole_office() {
+    let (base, apps) = base_office();
+    let rt = runtime();
+    // A snapshot after every two entries, and the log purged up to it.
+    let config = openraft::Config {
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(2),
+        max_in_snapshot_log_to_keep: 0,
+        purge_batch_size: 1,
+        ..config()
+    };
+    let office = rt.block_on(Office::from_copies_of(base.path(), config));
+    let wait = Duration::from_secs(10);
+    let l = rt.block_on(office.leader(&[1, 2, 3]));
+    let behind = (1..=3).find(|i| *i != l).unwrap();
+    let others: Vec<NodeId> = (1..=3).filter(|i| *i != behind).collect();
+    office.net.isolate(behind, &others);
+    let mut numbers = Vec::new();
+    for app in apps {
+        let leader = office.replica(l).auth.clone();
+        let (done, _) = off_runtime(wait, move || decide(&leader, app));
+        numbers.push(done.expect("the leader answers").unwrap().1.unwrap());
+    }
+    // The leader's log no longer holds what the cut-off replica misses: only a snapshot
+    // can bring it up.
+    let had = office
+        .replica(behind)
+        .raft
+        .metrics()
+        .borrow()
+        .last_log_index
+        .unwrap_or(0);
+    let purged = rt.block_on(async {
+        for _ in 0..200 {
+            let m = office.replica(l).raft.metrics().borrow().clone();
+            if m.purged.is_some_and(|p| p.index > had) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    });
+    assert!(purged, "the leader purged its log");
+    office.net.heal();
+    rt.block_on(office.settled());
+    let r = office.replica(behind).auth.store().read().unwrap();
+    for (app, no) in apps.iter().zip(&numbers) {
+        assert_eq!(licences::get(&r, no).unwrap().unwrap().application_id, *app);
+    }
+    drop(r);
     for r in &office.replicas {
         rt.block_on(r.raft.shutdown()).unwrap();
     }
