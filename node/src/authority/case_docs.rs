@@ -19,9 +19,14 @@ pub fn put(
 }
 
 /// A new case document built outside the writer (see [`put_with`]).
-pub fn build(office: &Office, case: &Case, event: &str) -> Result<BuiltDoc, StoreError> {
+pub fn build(
+    office: &Office,
+    case: &Case,
+    event: &str,
+    now_ms: i64,
+) -> Result<BuiltDoc, StoreError> {
     let id = case_doc::case_id(case.application);
-    let event = format!("{}|{event}", office.clock.now_ms());
+    let event = format!("{now_ms}|{event}");
     office
         .store
         .build_doc(|d| case_doc::write(d, case, &event))

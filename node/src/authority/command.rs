@@ -35,6 +35,11 @@ pub enum Op {
         /// The staff member's audit name.
         actor: String,
     },
+    /// 上报: sealed submissions checked and receipted by the replica that took them.
+    Ingest {
+        /// In the order they came.
+        submissions: Vec<Received>,
+    },
     /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
     LicenceRequest {
         /// The request document.
@@ -46,6 +51,20 @@ pub enum Op {
         /// The staff member's audit name.
         actor: String,
     },
+}
+
+/// A sealed submission as the replica that took it checked it: the envelope, who sent it,
+/// and the receipt it signed, handed out once the command is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    /// The enterprise (USCC) whose device sent it.
+    pub enterprise: String,
+    /// The sealed submission.
+    pub envelope: Vec<u8>,
+    /// The signed receipt.
+    pub receipt: Vec<u8>,
+    /// When it was received (the receipt's time).
+    pub received_at_ms: i64,
 }
 
 /// An [`Op`] with the time it was taken at, Unix ms: the only clock its apply reads.
@@ -70,6 +89,12 @@ pub enum Outcome {
     },
     /// A 删证/核销 request was decided.
     LicenceRequestDecided,
+    /// Submissions stored: each one's answer (a receipt or a refusal), encoded as the
+    /// protocol encodes it.
+    Ingested {
+        /// One per submission, in order.
+        answers: Vec<Vec<u8>>,
+    },
 }
 
 impl Outcome {
@@ -177,6 +202,14 @@ pub fn apply(
                 actor,
             },
         ),
+        Op::Ingest { submissions } => {
+            let mut answers = Vec::with_capacity(submissions.len());
+            for r in submissions {
+                let job = super::ingest::IngestJob::from_received(r.clone())?;
+                answers.push(super::ingest::ingest_one(w, job)?.response.encode());
+            }
+            Ok(Outcome::Ingested { answers })
+        }
         Op::LicenceRequest {
             request,
             approve,

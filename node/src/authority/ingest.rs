@@ -14,6 +14,7 @@ use exlic_client::refusal::Refusal;
 use exlic_client::seal::{SealPayload, SealedSubmission, canonical_content};
 use exlic_client::status::ApplicationStatus;
 
+use super::command::{Op, Outcome, Received};
 use super::office::Office;
 use super::{AuthorityError, Handled, case_docs};
 use crate::store::cases::{self, CaseRow};
@@ -56,11 +57,42 @@ impl Ingest {
     pub(super) fn submit(&self, e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
         match self.prepare(e, env)? {
             Prepared::Answered(h) => Ok(h),
-            Prepared::Job(job) => self
-                .group
-                .run(*job, |jobs| self.ingest_batch(jobs))
-                .map_err(AuthorityError::from)?,
+            Prepared::Job(job) => Ok(self.store_jobs(vec![*job])?.pop().expect("one answer")),
         }
+    }
+
+    /// Stores verified submissions: through the log when the office is replicated (every
+    /// replica applies them with [`ingest_one`]), else through the group commit. One
+    /// answer per job, in order.
+    fn store_jobs(&self, jobs: Vec<IngestJob>) -> Result<Vec<Handled>, AuthorityError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.office.replicated.get().is_some() {
+            let n = jobs.len();
+            let done = self.office.run(Op::Ingest {
+                submissions: jobs.into_iter().map(IngestJob::into_received).collect(),
+            })?;
+            let Outcome::Ingested { answers } = done else {
+                return Err(Outcome::unexpected(done));
+            };
+            if answers.len() != n {
+                return Err(StoreError::Invariant("an answer per submission".into()).into());
+            }
+            return answers
+                .iter()
+                .map(|a| {
+                    Response::decode(a)
+                        .map(Handled::ok)
+                        .map_err(|_| StoreError::Record("ingest answer").into())
+                })
+                .collect();
+        }
+        self.group
+            .run_many(jobs, |jobs| self.ingest_batch(jobs))
+            .map_err(AuthorityError::from)?
+            .into_iter()
+            .collect()
     }
 
     /// A peer's batch of sealed submissions (an outbox draining): each is checked as
@@ -85,18 +117,11 @@ impl Ingest {
                 }
             }
         }
-        let mut stored = self
-            .group
-            .run_many(jobs, |jobs| self.ingest_batch(jobs))
-            .map_err(AuthorityError::from)?
-            .into_iter();
-        answers
+        let mut stored = self.store_jobs(jobs)?.into_iter();
+        Ok(answers
             .into_iter()
-            .map(|a| match a {
-                Some(h) => Ok(h),
-                None => stored.next().expect("one result per job"),
-            })
-            .collect()
+            .map(|a| a.unwrap_or_else(|| stored.next().expect("one result per job")))
+            .collect())
     }
 
     /// Everything about one submission that only reads: its final answer if it fails a
@@ -186,13 +211,14 @@ impl Ingest {
             };
             return done(Handled::ok(Response::Refused(refusal.sign(&key))));
         }
-        let case = Self::received_case(&payload);
+        let case = received_case(&payload);
         // A first submission's case document is new: build it here, in parallel.
         let built_case = if new_case {
             Some(case_docs::build(
                 &self.office,
                 &case,
                 &format!("received|revision {}", payload.revision),
+                now,
             )?)
         } else {
             None
@@ -244,7 +270,7 @@ impl Ingest {
                 job.payload.application_no.clone(),
                 job.payload.revision,
             );
-            match self.ingest_one(&mut w, job) {
+            match ingest_one(&mut w, job) {
                 Ok(h) => {
                     if matches!(h.response, Response::Receipt(_)) {
                         received.push(what);
@@ -261,83 +287,6 @@ impl Ingest {
             tracing::info!(%enterprise, %application, revision, "submission received");
         }
         out
-    }
-
-    /// The case of a submission just received: 待初审 at its revision.
-    fn received_case(payload: &SealPayload) -> crate::store::case_doc::Case {
-        crate::store::case_doc::Case {
-            application: payload.application_id,
-            status: ApplicationStatus::PendingInitial,
-            revision: payload.revision,
-            reason: String::new(),
-            licence_no: String::new(),
-            licence: Vec::new(),
-            licence_proof: Vec::new(),
-            licence_state: String::new(),
-            standing: Vec::new(),
-            requests: Vec::new(),
-            usage: String::new(),
-        }
-    }
-
-    /// One verified submission's writes: its receipt, seal, case row, case document and
-    /// audit entry. Refusals come before any write.
-    fn ingest_one(&self, w: &mut WriteBatch<'_>, job: IngestJob) -> Result<Handled, StoreError> {
-        let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
-        let built_case = job.built_case;
-        // A resend that raced its original into the same batch gets the same receipt.
-        if let Some(r) = seals::receipt(w, job.seal_hash)? {
-            return Ok(Handled::ok(Response::Receipt(r)));
-        }
-        for a in &payload.attachments {
-            match blobs::info(w, &a.sha256)? {
-                Some((size, _)) if size == a.size => {}
-                _ => {
-                    return Ok(Handled::refuse(
-                        ErrorCode::BadSeal,
-                        format!("attachment {} has not been uploaded", hex::encode(a.sha256)),
-                    ));
-                }
-            }
-        }
-        let prior = cases::get(w, doc)?.map(|c| (c.revision, c.status));
-        if let Err(stale) = crate::domain::review::accept_revision(prior, payload.revision) {
-            return Ok(Handled::refuse(ErrorCode::StaleRevision, stale.to_string()));
-        }
-        let receipt = job.receipt;
-        seals::put_receipt(w, job.seal_hash, &receipt)?;
-        cases::put_submission(w, job.seal_hash, doc, payload.revision)?;
-        seals::put(w, doc, payload.revision, &job.envelope)?;
-        cases::put(
-            w,
-            doc,
-            &CaseRow {
-                owner: e.clone(),
-                application_no: payload.application_no.clone(),
-                revision: payload.revision,
-                status: ApplicationStatus::PendingInitial,
-                seal_hash: job.seal_hash,
-                received_ms: job.received_at_ms,
-            },
-        )?;
-        cases::put_summary(w, doc, &job.summary)?;
-        case_docs::put_with(
-            w,
-            e,
-            &job.case,
-            &format!("received|revision {}", payload.revision),
-            built_case,
-            job.received_at_ms,
-        )?;
-        audit::append(
-            w,
-            job.received_at_ms,
-            e,
-            doc,
-            "report",
-            &format!("@revision={}", payload.revision),
-        )?;
-        Ok(Handled::ok(Response::Receipt(receipt)))
     }
 
     /// The replica at the sealed heads must reproduce the sealed content exactly.
@@ -379,6 +328,115 @@ impl Ingest {
     /// Submissions accepted.
     pub fn submission_count(&self) -> Result<u64, AuthorityError> {
         Ok(cases::submission_count(&self.office.store.read()?)?)
+    }
+}
+
+/// One verified submission's writes: its receipt, seal, case row, case document and
+/// audit entry. Refusals come before any write.
+pub(super) fn ingest_one(w: &mut WriteBatch<'_>, job: IngestJob) -> Result<Handled, StoreError> {
+    let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
+    let built_case = job.built_case;
+    // A resend that raced its original into the same batch gets the same receipt.
+    if let Some(r) = seals::receipt(w, job.seal_hash)? {
+        return Ok(Handled::ok(Response::Receipt(r)));
+    }
+    for a in &payload.attachments {
+        match blobs::info(w, &a.sha256)? {
+            Some((size, _)) if size == a.size => {}
+            _ => {
+                return Ok(Handled::refuse(
+                    ErrorCode::BadSeal,
+                    format!("attachment {} has not been uploaded", hex::encode(a.sha256)),
+                ));
+            }
+        }
+    }
+    let prior = cases::get(w, doc)?.map(|c| (c.revision, c.status));
+    if let Err(stale) = crate::domain::review::accept_revision(prior, payload.revision) {
+        return Ok(Handled::refuse(ErrorCode::StaleRevision, stale.to_string()));
+    }
+    let receipt = job.receipt;
+    seals::put_receipt(w, job.seal_hash, &receipt)?;
+    cases::put_submission(w, job.seal_hash, doc, payload.revision)?;
+    seals::put(w, doc, payload.revision, &job.envelope)?;
+    cases::put(
+        w,
+        doc,
+        &CaseRow {
+            owner: e.clone(),
+            application_no: payload.application_no.clone(),
+            revision: payload.revision,
+            status: ApplicationStatus::PendingInitial,
+            seal_hash: job.seal_hash,
+            received_ms: job.received_at_ms,
+        },
+    )?;
+    cases::put_summary(w, doc, &job.summary)?;
+    case_docs::put_with(
+        w,
+        e,
+        &job.case,
+        &format!("received|revision {}", payload.revision),
+        built_case,
+        job.received_at_ms,
+    )?;
+    audit::append(
+        w,
+        job.received_at_ms,
+        e,
+        doc,
+        "report",
+        &format!("@revision={}", payload.revision),
+    )?;
+    Ok(Handled::ok(Response::Receipt(receipt)))
+}
+
+/// The case of a submission just received: 待初审 at its revision.
+fn received_case(payload: &SealPayload) -> crate::store::case_doc::Case {
+    crate::store::case_doc::Case {
+        application: payload.application_id,
+        status: ApplicationStatus::PendingInitial,
+        revision: payload.revision,
+        reason: String::new(),
+        licence_no: String::new(),
+        licence: Vec::new(),
+        licence_proof: Vec::new(),
+        licence_state: String::new(),
+        standing: Vec::new(),
+        requests: Vec::new(),
+        usage: String::new(),
+    }
+}
+
+impl IngestJob {
+    /// The job as a command carries it: what the replica that took it signed and stamped.
+    fn into_received(self) -> Received {
+        Received {
+            enterprise: self.enterprise,
+            envelope: self.envelope,
+            receipt: self.receipt,
+            received_at_ms: self.received_at_ms,
+        }
+    }
+
+    /// The job a command carries, its case and summary derived again from the envelope
+    /// (which the replica that took it verified); the case document is built in place.
+    pub(super) fn from_received(r: Received) -> Result<Self, StoreError> {
+        let bad = || StoreError::Record("ingest command");
+        let sub = SealedSubmission::decode(&r.envelope).map_err(|_| bad())?;
+        let payload = SealPayload::decode(&sub.payload).map_err(|_| bad())?;
+        let form: ApplicationForm = serde_json::from_slice(&sub.content).map_err(|_| bad())?;
+        Ok(Self {
+            case: received_case(&payload),
+            built_case: None,
+            summary: summary_of(&form),
+            seal_hash: sub.seal_hash(),
+            payload,
+            receipt: r.receipt,
+            enterprise: r.enterprise,
+            envelope: r.envelope,
+            received_at_ms: r.received_at_ms,
+        })
     }
 }
 

@@ -139,6 +139,13 @@ fn decide(
 /// The office as it stands before it is replicated, in a directory of its own: three
 /// applications past 初审, waiting for 复审.
 fn base_office() -> (tempfile::TempDir, [DocId; 3]) {
+    let (base, apps, _) = base_office_with_draft();
+    (base, apps)
+}
+
+/// [`base_office`], and a fourth application synced to it and sealed, not yet sent: its
+/// id and envelope.
+fn base_office_with_draft() -> (tempfile::TempDir, [DocId; 3], (DocId, Vec<u8>)) {
     let base = tempfile::tempdir().unwrap();
     let apps: [DocId; 3] = {
         let a = authority_at(base.path(), 1_779_000_000_000, 1 << 20);
@@ -166,7 +173,17 @@ fn base_office() -> (tempfile::TempDir, [DocId; 3]) {
         }
         apps.try_into().unwrap()
     };
-    (base, apps)
+    let draft = {
+        let a = authority_at(base.path(), 1_779_000_000_000, 1 << 20);
+        let dev = key(10);
+        let id = DocId([0xB0; 16]);
+        let mut form = crate::domain::rules::tests_support::seed_form();
+        form.quota_year = "2026".into();
+        let mut d = form_doc_of(&form);
+        sync_doc(&a, &dev, &mut d, id);
+        (id, seal(&mut d, id, USCC_A, &dev, b"contract"))
+    };
+    (base, apps, draft)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -322,6 +339,44 @@ fn a_replica_that_missed_purged_entries_is_brought_up_by_a_snapshot_of_the_whole
         assert_eq!(licences::get(&r, no).unwrap().unwrap().application_id, *app);
     }
     drop(r);
+    for r in &office.replicas {
+        rt.block_on(r.raft.shutdown()).unwrap();
+    }
+}
+
+#[test]
+fn a_submission_through_the_leader_is_received_once_on_every_replica() {
+    let (base, _, (id, env)) = base_office_with_draft();
+    let rt = runtime();
+    let office = rt.block_on(Office::from_copies_of(base.path(), config()));
+    let wait = Duration::from_secs(10);
+    let peer = key(10).verifying_key().to_bytes();
+    let submit = |replica: NodeId| {
+        let a = office.replica(replica).auth.clone();
+        let env = env.clone();
+        let (r, _) = off_runtime(wait, move || a.handle(peer, Request::Submit(env)).response);
+        r.expect("the replica answers")
+    };
+    let l = rt.block_on(office.leader(&[1, 2, 3]));
+    let Response::Receipt(receipt) = submit(l) else {
+        panic!("no receipt from the leader")
+    };
+    let settled = rt.block_on(office.settled());
+    for r in &office.replicas {
+        let txn = r.auth.store().read().unwrap();
+        let row = crate::store::cases::get(&txn, id).unwrap().unwrap();
+        assert_eq!(row.status, ApplicationStatus::PendingInitial);
+        assert_eq!(
+            crate::store::seals::receipt(&txn, row.seal_hash).unwrap(),
+            Some(receipt.clone())
+        );
+    }
+    // Sent again, to the leader or to a follower: the same receipt, nothing stored twice.
+    let f = (1..=3).find(|i| *i != l).unwrap();
+    for replica in [l, f] {
+        assert_eq!(submit(replica), Response::Receipt(receipt.clone()));
+    }
+    assert_eq!(rt.block_on(office.settled()), settled);
     for r in &office.replicas {
         rt.block_on(r.raft.shutdown()).unwrap();
     }
