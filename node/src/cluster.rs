@@ -107,7 +107,6 @@ pub fn storage(
     )
 }
 
-#[cfg(test)]
-pub(crate) mod testnet;
+pub mod local;
 #[cfg(test)]
 mod tests;

@@ -140,3 +140,20 @@ fn bench_log_smoke_2000_entries() {
     assert!(v["proof_verify_with_checkpoint_p50_us"].as_f64().unwrap() > 0.0);
     assert!(out.status.success());
 }
+
+#[test]
+fn bench_cluster_smoke_three_replicas_and_a_lone_office() {
+    let out = Command::new(exlic_tests::node_binary("exlic-bench-cluster"))
+        .args(["--apps", "40", "--writes", "60", "--threads", "4"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("{e}: {line} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["identical_tables"], true, "{v}");
+    assert!(v["cluster_ingest_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["cluster_issuance_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["failover_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["catch_up_s"].as_f64().unwrap() >= 0.0, "{v}");
+    assert!(out.status.success());
+}

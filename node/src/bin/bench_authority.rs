@@ -27,12 +27,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use exlic_client::protocol::{Request, Response};
-use exlic_client::seal::{
-    AttachmentDigest, SealPayload, SealedSubmission, canonical_content, sha256,
-};
 use exlic_node::authority::{self, Authority};
 use exlic_node::clock::SystemClock;
-use exlic_node::store::{Store, StoreOptions, form_doc};
+use exlic_node::store::{Store, StoreOptions};
 
 #[path = "common/backlog.rs"]
 mod backlog;
@@ -41,52 +38,6 @@ mod baselines;
 #[path = "common/fleet.rs"]
 mod fleet;
 use baselines::{arg, commit_rate, cpu_seconds, verify_rate};
-
-/// Enrols, certifies and syncs one enterprise's device; returns its sealed submission.
-fn prepare(a: &Authority, n: usize) -> ([u8; 32], Vec<u8>) {
-    let fleet::Member {
-        uscc: u,
-        device,
-        doc_id: id,
-        mut doc,
-    } = fleet::enrol(a, "91350200", n);
-    let peer = device.verifying_key().to_bytes();
-    // The contract scan every sealed application carries (V22), uploaded in setup.
-    let contract = format!("%PDF-1.4 contract of enterprise {n}").into_bytes();
-    let r = a.handle(
-        peer,
-        Request::BlobPut {
-            sha256: sha256(&contract),
-            size: contract.len() as u64,
-            offset: 0,
-            bytes: contract.clone(),
-        },
-    );
-    assert!(
-        matches!(r.response, Response::BlobHave { .. }),
-        "upload: {:?}",
-        r.response
-    );
-    let content = canonical_content(&form_doc::read_form(&doc));
-    let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
-    heads.sort();
-    let p = SealPayload {
-        enterprise_uscc: u,
-        application_id: id,
-        application_no: format!("2699994{n:014}"),
-        revision: 1,
-        heads,
-        content_sha256: sha256(&content),
-        attachments: vec![AttachmentDigest {
-            sha256: sha256(&contract),
-            size: contract.len() as u64,
-        }],
-        device_key: peer,
-        sealed_at_ms: 0,
-        certificate_serial: None,
-    };
-    (peer, SealedSubmission::seal(&p, content, &device).encode())
-}
 
 fn main() {
     let peers = arg("--peers", 1000);
@@ -100,7 +51,9 @@ fn main() {
         Authority::new(store, Arc::new(SystemClock), fleet::office_info()).expect("authority"),
     );
     let setup = Instant::now();
-    let work: Vec<([u8; 32], Vec<u8>)> = (0..peers).map(|n| prepare(&a, n)).collect();
+    let work: Vec<([u8; 32], Vec<u8>)> = (0..peers)
+        .map(|n| fleet::sealed_submission(&a, "91350200", n))
+        .collect();
     let setup_s = setup.elapsed().as_secs_f64();
 
     // Measured: every peer submits at once.

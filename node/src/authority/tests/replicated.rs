@@ -10,7 +10,7 @@ use std::time::Duration;
 use openraft::Raft;
 
 use super::*;
-use crate::cluster::testnet::{Factory, Net, config};
+use crate::cluster::local::{Factory, Net, config};
 use crate::cluster::{NodeId, storage};
 use crate::domain::review::Stage;
 use crate::store::{dump, licences};
@@ -19,7 +19,7 @@ use exlic_client::status::ApplicationStatus;
 /// One replica: its office and its Raft handle.
 struct Replica {
     auth: Arc<Authority>,
-    raft: crate::cluster::testnet::R,
+    raft: crate::cluster::local::R,
 }
 
 struct Office {

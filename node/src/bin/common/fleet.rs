@@ -12,7 +12,9 @@ use exlic_client::application::ApplicationForm;
 use exlic_client::cert_request::{CertRequest, RequestKind};
 use exlic_client::invite::Invite;
 use exlic_client::protocol::{DocReply, Request, Response};
-use exlic_client::seal::sha256;
+use exlic_client::seal::{
+    AttachmentDigest, SealPayload, SealedSubmission, canonical_content, sha256,
+};
 use exlic_node::authority::{Authority, AuthorityInfo};
 use exlic_node::clock::{Clock, SystemClock};
 use exlic_node::store::form_doc;
@@ -153,4 +155,51 @@ pub fn sync_doc(a: &Authority, m: &mut Member) {
         }
     }
     panic!("the document of {} did not settle in 10 rounds", m.uscc);
+}
+
+/// Enrols, certifies and syncs enterprise `n`'s device, uploads its contract scan and seals
+/// its application; the device's key and the sealed submission.
+pub fn sealed_submission(a: &Authority, region: &str, n: usize) -> ([u8; 32], Vec<u8>) {
+    let Member {
+        uscc: u,
+        device,
+        doc_id: id,
+        mut doc,
+    } = enrol(a, region, n);
+    let peer = device.verifying_key().to_bytes();
+    // The contract scan every sealed application carries (V22), uploaded in setup.
+    let contract = format!("%PDF-1.4 contract of enterprise {n}").into_bytes();
+    let r = a.handle(
+        peer,
+        Request::BlobPut {
+            sha256: sha256(&contract),
+            size: contract.len() as u64,
+            offset: 0,
+            bytes: contract.clone(),
+        },
+    );
+    assert!(
+        matches!(r.response, Response::BlobHave { .. }),
+        "upload: {:?}",
+        r.response
+    );
+    let content = canonical_content(&form_doc::read_form(&doc));
+    let mut heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
+    heads.sort();
+    let p = SealPayload {
+        enterprise_uscc: u,
+        application_id: id,
+        application_no: format!("2699994{n:014}"),
+        revision: 1,
+        heads,
+        content_sha256: sha256(&content),
+        attachments: vec![AttachmentDigest {
+            sha256: sha256(&contract),
+            size: contract.len() as u64,
+        }],
+        device_key: peer,
+        sealed_at_ms: 0,
+        certificate_serial: None,
+    };
+    (peer, SealedSubmission::seal(&p, content, &device).encode())
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use openraft::{Config, Raft};
 
-use super::super::testnet::{Factory, Net, R, config};
+use super::super::local::{Factory, Net, R, config};
 use super::super::*;
 use super::{Serials, command};
 use crate::store::{Store, StoreOptions};

@@ -1,5 +1,6 @@
-//! The in-process network the replicated tests run on: every replica's Raft handle by id,
-//! and links that can be cut one way or both.
+//! Replicas in one process: a network of in-memory links between Raft handles, by id,
+//! any of which can be cut. Each replica is real (its own redb file, its own openraft);
+//! only the links are not. The replicated tests and `exlic-bench-cluster` run on it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -130,5 +131,35 @@ pub fn config() -> Config {
         election_timeout_min: 200,
         election_timeout_max: 400,
         ..Default::default()
+    }
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Net")
+            .field(
+                "up",
+                &self
+                    .nodes
+                    .lock()
+                    .map(|n| n.keys().copied().collect::<Vec<_>>()),
+            )
+            .field("cut", &self.cut.lock().map(|c| c.len()))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Factory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factory").field("from", &self.from).finish()
     }
 }
