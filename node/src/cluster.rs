@@ -33,12 +33,35 @@ pub struct Command {
     /// The client's request id: a retry carries the same one.
     pub request_id: [u8; 16],
     /// The [`Machine`]'s encoding of what to do.
+    #[serde(with = "b64")]
     pub body: Vec<u8>,
+}
+
+/// Bytes in the log's JSON as one base64 string, not an array of numbers (four
+/// characters per three bytes rather than up to four per byte): for
+/// `#[serde(with = "crate::cluster::b64")]`.
+pub mod b64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `bytes` as base64.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    /// Reads base64 into bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A command's answer: the [`Machine`]'s encoding of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Reply(pub Vec<u8>);
+pub struct Reply(#[serde(with = "b64")] pub Vec<u8>);
 
 openraft::declare_raft_types!(
     /// The office's Raft types: replicas are numbered, and snapshots are whole in memory.

@@ -40,6 +40,14 @@ pub enum Op {
         /// In the order they came.
         submissions: Vec<Received>,
     },
+    /// 手机证书授权: a device-certificate request signed by the enterprise's master e-key.
+    Certify {
+        /// The enterprise (USCC) the requesting device speaks for.
+        enterprise: String,
+        /// The signed request, as it came.
+        #[serde(with = "crate::cluster::b64")]
+        request: Vec<u8>,
+    },
     /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
     LicenceRequest {
         /// The request document.
@@ -60,8 +68,10 @@ pub struct Received {
     /// The enterprise (USCC) whose device sent it.
     pub enterprise: String,
     /// The sealed submission.
+    #[serde(with = "crate::cluster::b64")]
     pub envelope: Vec<u8>,
     /// The signed receipt.
+    #[serde(with = "crate::cluster::b64")]
     pub receipt: Vec<u8>,
     /// When it was received (the receipt's time).
     pub received_at_ms: i64,
@@ -89,6 +99,12 @@ pub enum Outcome {
     },
     /// A 删证/核销 request was decided.
     LicenceRequestDecided,
+    /// A certificate request carried out: the certificate issued, if one was.
+    Certified {
+        /// The signed certificate (empty when the request only revoked).
+        #[serde(with = "crate::cluster::b64")]
+        certificate: Vec<u8>,
+    },
     /// Submissions stored: each one's answer (a receipt or a refusal), encoded as the
     /// protocol encodes it.
     Ingested {
@@ -210,6 +226,10 @@ pub fn apply(
             }
             Ok(Outcome::Ingested { answers })
         }
+        Op::Certify {
+            enterprise,
+            request,
+        } => super::certificates::apply_certify(office, w, c.at_ms, enterprise, request),
         Op::LicenceRequest {
             request,
             approve,

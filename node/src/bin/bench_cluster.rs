@@ -340,8 +340,12 @@ fn main() {
     // Failover: the leader stops; the first write committed through a survivor.
     let (peer, env) = extra;
     let failover = {
+        // Its links go first (a crash, as far as the others can tell), the clock starts,
+        // and its Raft is shut down meanwhile.
+        c.net.nodes.lock().expect("net").remove(&l);
         let t = Instant::now();
-        rt.block_on(c.stop(l));
+        let gone = c.replicas.remove(&l).expect("the leader");
+        let shutdown = rt.spawn(async move { gone.raft.shutdown().await });
         let survivors: Vec<Arc<Authority>> = c.replicas.values().map(|r| r.auth.clone()).collect();
         let mut tries = 0u32;
         'found: loop {
@@ -355,7 +359,9 @@ fn main() {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        (t.elapsed().as_secs_f64(), tries)
+        let took = t.elapsed().as_secs_f64();
+        rt.block_on(shutdown).expect("join").expect("shutdown");
+        (took, tries)
     };
 
     rt.block_on(c.start(l));

@@ -28,6 +28,7 @@ type Meta = SnapshotMeta<NodeId, openraft::BasicNode>;
 /// A snapshot's data: the machine's dump and the replies of the commands applied.
 #[derive(Debug, Serialize, Deserialize)]
 struct Data {
+    #[serde(with = "super::b64")]
     machine: Vec<u8>,
     replies: Vec<raft::KeptReply>,
 }

@@ -381,3 +381,63 @@ fn a_submission_through_the_leader_is_received_once_on_every_replica() {
         rt.block_on(r.raft.shutdown()).unwrap();
     }
 }
+
+#[test]
+fn a_certificate_request_is_carried_out_once_through_the_log_and_a_refused_one_spends_nothing() {
+    let (base, _) = base_office();
+    let rt = runtime();
+    let office = rt.block_on(Office::from_copies_of(base.path(), config()));
+    let wait = Duration::from_secs(10);
+    let dev = key(10);
+    let peer = dev.verifying_key().to_bytes();
+    let certify = |replica: NodeId, request: Vec<u8>| {
+        let a = office.replica(replica).auth.clone();
+        let (r, _) = off_runtime(wait, move || {
+            a.handle(peer, Request::Certify(request)).response
+        });
+        r.expect("the replica answers")
+    };
+    let l = rt.block_on(office.leader(&[1, 2, 3]));
+    // 号码变更 naming a mobile the device does not have: refused, its nonce not spent.
+    let wrong = cert_request(
+        RequestKind::NumberChange,
+        USCC_A,
+        &dev,
+        "13900139000",
+        "13700000000",
+        77,
+    );
+    assert!(refused(&certify(l, wrong), ErrorCode::BadCertRequest));
+    let before = rt.block_on(office.settled());
+    // The same change naming the right mobile, with the same nonce: carried out.
+    let right = cert_request(
+        RequestKind::NumberChange,
+        USCC_A,
+        &dev,
+        "13900139000",
+        "13800138000",
+        77,
+    );
+    let Response::Certified { certificate, .. } = certify(l, right.clone()) else {
+        panic!("not certified")
+    };
+    assert!(!certificate.is_empty());
+    let after = rt.block_on(office.settled());
+    assert_ne!(before, after, "the change is on every replica");
+    for r in &office.replicas {
+        let txn = r.auth.store().read().unwrap();
+        let mobiles: Vec<String> = crate::store::certs::of_enterprise(&txn, USCC_A)
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.revoked_ms.is_none())
+            .map(|c| c.mobile)
+            .collect();
+        assert_eq!(mobiles, vec!["13900139000".to_string()]);
+    }
+    // Sent again: a replay, refused the same way on every replica.
+    assert!(refused(&certify(l, right), ErrorCode::BadCertRequest));
+    assert_eq!(rt.block_on(office.settled()), after);
+    for r in &office.replicas {
+        rt.block_on(r.raft.shutdown()).unwrap();
+    }
+}
