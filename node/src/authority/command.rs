@@ -48,6 +48,37 @@ pub enum Op {
         #[serde(with = "crate::cluster::b64")]
         request: Vec<u8>,
     },
+    /// An enrolment invite for one device of an enterprise, with its 申请表号 block.
+    Invite {
+        /// The enterprise's USCC.
+        uscc: String,
+        /// The enterprise's name.
+        name: String,
+        /// How many 申请表号 the block holds.
+        numbers: u64,
+        /// Days the invite stays valid.
+        valid_days: i64,
+        /// The invite's secret, drawn by the replica that took the request.
+        secret: [u8; 32],
+    },
+    /// A device enrols with an invite's secret on first contact.
+    Enrol {
+        /// The device's key.
+        peer: [u8; 32],
+        /// The invite's secret.
+        secret: [u8; 32],
+        /// The enterprise's master e-key (or `NO_EKEY` for a further device).
+        master_key: [u8; 32],
+    },
+    /// An enrolled device asks for the 申请表号 block after the one starting at `current`.
+    MoreNumbers {
+        /// The device's key.
+        peer: [u8; 32],
+        /// The first number of the block it holds, in decimal.
+        current: String,
+        /// How many it asks for.
+        want: u64,
+    },
     /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
     LicenceRequest {
         /// The request document.
@@ -104,6 +135,19 @@ pub enum Outcome {
         /// The signed certificate (empty when the request only revoked).
         #[serde(with = "crate::cluster::b64")]
         certificate: Vec<u8>,
+    },
+    /// An invite kept: its block's first number (decimal) and when it expires.
+    Invited {
+        /// The block's first 申请表号, in decimal.
+        first: String,
+        /// When the invite expires, Unix ms.
+        expires_ms: i64,
+    },
+    /// A protocol request answered (enrolment, a number block), as the protocol encodes it.
+    Answered {
+        /// The encoded answer.
+        #[serde(with = "crate::cluster::b64")]
+        answer: Vec<u8>,
     },
     /// Submissions stored: each one's answer (a receipt or a refusal), encoded as the
     /// protocol encodes it.
@@ -225,6 +269,41 @@ pub fn apply(
                 answers.push(super::ingest::ingest_one(w, job)?.response.encode());
             }
             Ok(Outcome::Ingested { answers })
+        }
+        Op::Invite {
+            uscc,
+            name,
+            numbers,
+            valid_days,
+            secret,
+        } => super::registry::apply_invite(
+            w,
+            office,
+            c.at_ms,
+            (uscc, name, *numbers, *valid_days, *secret),
+        ),
+        Op::Enrol {
+            peer,
+            secret,
+            master_key,
+        } => {
+            let h = super::registry::apply_enrol(w, office, c.at_ms, *peer, *secret, *master_key)?;
+            Ok(Outcome::Answered {
+                answer: h.response.encode(),
+            })
+        }
+        Op::MoreNumbers {
+            peer,
+            current,
+            want,
+        } => {
+            let current = current
+                .parse()
+                .map_err(|_| AuthorityError::bad_input("current", "not a 申请表号"))?;
+            let h = super::registry::apply_more_numbers(w, office, c.at_ms, *peer, current, *want)?;
+            Ok(Outcome::Answered {
+                answer: h.response.encode(),
+            })
         }
         Op::Certify {
             enterprise,

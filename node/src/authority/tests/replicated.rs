@@ -441,3 +441,52 @@ fn a_certificate_request_is_carried_out_once_through_the_log_and_a_refused_one_s
         rt.block_on(r.raft.shutdown()).unwrap();
     }
 }
+
+#[test]
+fn an_invite_an_enrolment_and_a_first_certificate_through_the_leader_reach_every_replica() {
+    let (base, _) = base_office();
+    let rt = runtime();
+    let office = rt.block_on(Office::from_copies_of(base.path(), config()));
+    let before = rt.block_on(office.settled());
+    let l = rt.block_on(office.leader(&[1, 2, 3]));
+    let leader = office.replica(l).auth.clone();
+    // Invite (its secret drawn by the leader), enrolment and 新授权, all through the log.
+    let (secret, _) = off_runtime(Duration::from_secs(10), move || {
+        enrol(&leader, USCC_B, &key(20))
+    });
+    let secret = secret.expect("the leader answers");
+    let after = rt.block_on(office.settled());
+    assert_ne!(before, after);
+    for r in &office.replicas {
+        let txn = r.auth.store().read().unwrap();
+        assert_eq!(
+            crate::store::registry::enterprise_of(&txn, &key(20).verifying_key().to_bytes())
+                .unwrap()
+                .as_deref(),
+            Some(USCC_B)
+        );
+        assert!(
+            crate::store::registry::invite(&txn, exlic_client::seal::sha256(&secret))
+                .unwrap()
+                .is_some()
+        );
+    }
+    // Another device with the spent invite: refused alike everywhere, nothing changes.
+    let leader = office.replica(l).auth.clone();
+    let (answer, _) = off_runtime(Duration::from_secs(10), move || {
+        leader
+            .handle(
+                key(21).verifying_key().to_bytes(),
+                Request::Enrol {
+                    secret,
+                    master_key: master(USCC_B).verifying_key().to_bytes(),
+                },
+            )
+            .response
+    });
+    assert!(refused(&answer.unwrap(), ErrorCode::BadInvite));
+    assert_eq!(rt.block_on(office.settled()), after);
+    for r in &office.replicas {
+        rt.block_on(r.raft.shutdown()).unwrap();
+    }
+}
