@@ -37,6 +37,7 @@ struct Data {
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
     meta: Meta,
+    #[serde(with = "super::b64")]
     data: Vec<u8>,
 }
 
