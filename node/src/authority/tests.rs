@@ -207,6 +207,36 @@ fn form_doc_of(form: &ApplicationForm) -> AutoCommit {
     d
 }
 
+/// The seed form for quota year 2026, as document `id` of [`USCC_A`] synced by `dev` and
+/// sealed with attachment `att` (uploaded already): the document and its envelope.
+fn sealed_2026(a: &Authority, dev: &SigningKey, att: &[u8], id: DocId) -> (AutoCommit, Vec<u8>) {
+    let mut form = crate::domain::rules::tests_support::seed_form();
+    form.quota_year = "2026".into();
+    let mut d = form_doc_of(&form);
+    sync_doc(a, dev, &mut d, id);
+    let env = seal(&mut d, id, USCC_A, dev, att);
+    (d, env)
+}
+
+/// [`sealed_2026`], submitted (a receipt) and approved at 初审: waiting for 复审.
+fn past_initial_review(a: &Authority, dev: &SigningKey, att: &[u8], id: DocId) {
+    let (_, env) = sealed_2026(a, dev, att, id);
+    assert!(matches!(
+        a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
+            .response,
+        Response::Receipt(_)
+    ));
+    a.review
+        .decide(
+            id,
+            crate::domain::review::Stage::Initial,
+            true,
+            "",
+            "经办人",
+        )
+        .unwrap();
+}
+
 fn upload(a: &Authority, peer: &SigningKey, bytes: &[u8]) -> Response {
     a.handle(
         peer.verifying_key().to_bytes(),

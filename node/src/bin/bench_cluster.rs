@@ -225,19 +225,8 @@ impl Cluster {
     }
 
     async fn leader(&self) -> NodeId {
-        loop {
-            let seen: BTreeSet<Option<NodeId>> = self
-                .replicas
-                .values()
-                .map(|r| r.raft.metrics().borrow().current_leader)
-                .collect();
-            if let [Some(l)] = seen.iter().collect::<Vec<_>>()[..]
-                && self.replicas.contains_key(l)
-            {
-                return *l;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let up: Vec<NodeId> = self.replicas.keys().copied().collect();
+        self.net.leader(&up).await
     }
 }
 

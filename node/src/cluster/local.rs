@@ -50,6 +50,31 @@ impl Net {
         }
     }
 
+    /// The leader every replica of `among` that is up names, if they agree on one of them.
+    pub fn agreed_leader(&self, among: &[NodeId]) -> Option<NodeId> {
+        let nodes = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
+        let seen: BTreeSet<Option<NodeId>> = among
+            .iter()
+            .filter_map(|id| nodes.get(id))
+            .map(|r| r.metrics().borrow().current_leader)
+            .collect();
+        match seen.iter().collect::<Vec<_>>()[..] {
+            [Some(l)] if among.contains(l) => Some(*l),
+            _ => None,
+        }
+    }
+
+    /// Waits up to 5 s for the replicas of `among` to agree on a leader; it.
+    pub async fn leader(&self, among: &[NodeId]) -> NodeId {
+        for _ in 0..200 {
+            if let Some(l) = self.agreed_leader(among) {
+                return l;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no leader among {among:?}");
+    }
+
     /// Restores every link.
     pub fn heal(&self) {
         self.cut.lock().unwrap().clear();

@@ -18,21 +18,7 @@ fn a_hundred_concurrent_issuances_get_distinct_numbers_that_survive_a_restart() 
     let mut ids = Vec::new();
     for i in 0..101u8 {
         let id = DocId([i; 16]);
-        let mut form = crate::domain::rules::tests_support::seed_form();
-        form.quota_year = "2026".into();
-        let mut d = AutoCommit::new();
-        form_doc::init(&mut d, 0, &form).unwrap();
-        d.commit();
-        sync_doc(&a, &dev, &mut d, id);
-        let env = seal(&mut d, id, USCC_A, &dev, &att);
-        assert!(matches!(
-            a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
-                .response,
-            Response::Receipt(_)
-        ));
-        a.review
-            .decide(id, Stage::Initial, true, "", "经办人")
-            .unwrap();
+        past_initial_review(&a, &dev, &att, id);
         ids.push(id);
     }
     let last = ids.pop().unwrap();

@@ -76,19 +76,7 @@ impl Office {
 
     /// The leader those in `among` agree on.
     async fn leader(&self, among: &[NodeId]) -> NodeId {
-        for _ in 0..200 {
-            let seen: BTreeSet<Option<NodeId>> = among
-                .iter()
-                .map(|id| self.replica(*id).raft.metrics().borrow().current_leader)
-                .collect();
-            if let [Some(l)] = seen.iter().collect::<Vec<_>>()[..]
-                && among.contains(l)
-            {
-                return *l;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("no leader among {among:?}");
+        self.net.leader(among).await
     }
 
     /// Waits until every replica has applied through the same entry and holds the same
@@ -156,19 +144,7 @@ fn base_office_with_draft() -> (tempfile::TempDir, [DocId; 3], (DocId, Vec<u8>))
         let mut apps = Vec::new();
         for i in 0..3u8 {
             let id = DocId([0xA0 + i; 16]);
-            let mut form = crate::domain::rules::tests_support::seed_form();
-            form.quota_year = "2026".into();
-            let mut d = form_doc_of(&form);
-            sync_doc(&a, &dev, &mut d, id);
-            let env = seal(&mut d, id, USCC_A, &dev, &att);
-            assert!(matches!(
-                a.handle(dev.verifying_key().to_bytes(), Request::Submit(env))
-                    .response,
-                Response::Receipt(_)
-            ));
-            a.review
-                .decide(id, Stage::Initial, true, "", "经办人")
-                .unwrap();
+            past_initial_review(&a, &dev, &att, id);
             apps.push(id);
         }
         apps.try_into().unwrap()
@@ -177,11 +153,7 @@ fn base_office_with_draft() -> (tempfile::TempDir, [DocId; 3], (DocId, Vec<u8>))
         let a = authority_at(base.path(), 1_779_000_000_000, 1 << 20);
         let dev = key(10);
         let id = DocId([0xB0; 16]);
-        let mut form = crate::domain::rules::tests_support::seed_form();
-        form.quota_year = "2026".into();
-        let mut d = form_doc_of(&form);
-        sync_doc(&a, &dev, &mut d, id);
-        (id, seal(&mut d, id, USCC_A, &dev, b"contract"))
+        (id, sealed_2026(&a, &dev, b"contract", id).1)
     };
     (base, apps, draft)
 }

@@ -89,19 +89,7 @@ impl Cluster {
 
     /// The leader the replicas in `among` agree on.
     async fn leader(&self, among: &[NodeId]) -> NodeId {
-        for _ in 0..200 {
-            let seen: BTreeSet<Option<NodeId>> = among
-                .iter()
-                .map(|id| self.raft(*id).metrics().borrow().current_leader)
-                .collect();
-            if let [Some(l)] = seen.iter().collect::<Vec<_>>()[..]
-                && among.contains(l)
-            {
-                return *l;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("no leader among {among:?}");
+        self.net.leader(among).await
     }
 
     /// Writes serial `n` under request id `id` through the leader among `among`.
