@@ -79,6 +79,16 @@ pub enum Op {
         /// How many it asks for.
         want: u64,
     },
+    /// The administrator approves an enterprise's e-key unlock request.
+    Unlock {
+        /// The enterprise (USCC).
+        uscc: String,
+        /// The staff member's audit name.
+        actor: String,
+        /// The new document that carries the unlock back, its id drawn by the replica
+        /// that took the request.
+        doc: [u8; 16],
+    },
     /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
     LicenceRequest {
         /// The request document.
@@ -130,6 +140,8 @@ pub enum Outcome {
     },
     /// A 删证/核销 request was decided.
     LicenceRequestDecided,
+    /// An e-key unlock was granted.
+    Unlocked,
     /// A certificate request carried out: the certificate issued, if one was.
     Certified {
         /// The signed certificate (empty when the request only revoked).
@@ -304,6 +316,9 @@ pub fn apply(
             Ok(Outcome::Answered {
                 answer: h.response.encode(),
             })
+        }
+        Op::Unlock { uscc, actor, doc } => {
+            super::unlocks::apply_approve(office, w, c.at_ms, (uscc, actor, DocId(*doc)))
         }
         Op::Certify {
             enterprise,

@@ -6,6 +6,8 @@
 use exlic_client::DocId;
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
+use super::office::Office;
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, feed, registry, unlock_doc};
 
@@ -53,29 +55,47 @@ impl Unlocks {
 
     /// Approves the enterprise's unlock request.
     pub fn approve(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
-        let (now, key) = self.office.signer();
-        let mut w = self.office.store.write()?;
-        if !unlock_doc::take_pending(&w, uscc)? {
-            return Err(AuthorityError::not_found(
-                "uscc",
-                format!("no unlock request from {uscc}"),
-            ));
+        // The id of the document that carries the unlock back is drawn here, once, and
+        // carried in the command.
+        let done = self.office.run(Op::Unlock {
+            uscc: uscc.to_owned(),
+            actor: actor.to_owned(),
+            doc: crate::random::bytes(),
+        })?;
+        match done {
+            Outcome::Unlocked => Ok(()),
+            other => Err(Outcome::unexpected(other)),
         }
-        // The e-key registered at enrolment, whatever the request says.
-        let master = registry::enterprise(&w, uscc)?
-            .map(|e| e.master_key)
-            .ok_or_else(|| AuthorityError::not_found("uscc", format!("no enterprise {uscc}")))?;
-        let object = crate::ekey::unlock_object(&master, now, &key);
-        let id = DocId(crate::random::bytes());
-        let d = w.create_doc(id, kind::OTHER)?;
-        unlock_doc::write_unlock(d, &object, now)
-            .map_err(|e| StoreError::Document(id, e.to_string()))?;
-        d.commit();
-        w.save_doc(id)?;
-        feed::add_authority_doc(&w, id, uscc)?;
-        feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
-        audit::append(&w, now, actor, DocId([0; 16]), "unlock.grant", uscc)?;
-        w.commit()?;
-        Ok(())
     }
+}
+
+/// Approves `uscc`'s unlock request, stamped `now`, writing the unlock into new document
+/// `id` (see [`Unlocks::approve`]).
+pub(super) fn apply_approve(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    now: i64,
+    (uscc, actor, id): (&str, &str, DocId),
+) -> Result<Outcome, AuthorityError> {
+    let (now, key) = office.signer_at(now);
+    if !unlock_doc::take_pending(w, uscc)? {
+        return Err(AuthorityError::not_found(
+            "uscc",
+            format!("no unlock request from {uscc}"),
+        ));
+    }
+    // The e-key registered at enrolment, whatever the request says.
+    let master = registry::enterprise(w, uscc)?
+        .map(|e| e.master_key)
+        .ok_or_else(|| AuthorityError::not_found("uscc", format!("no enterprise {uscc}")))?;
+    let object = crate::ekey::unlock_object(&master, now, &key);
+    let d = w.create_doc(id, kind::OTHER)?;
+    unlock_doc::write_unlock(d, &object, now)
+        .map_err(|e| StoreError::Document(id, e.to_string()))?;
+    d.commit();
+    w.save_doc(id)?;
+    feed::add_authority_doc(w, id, uscc)?;
+    feed::push(w, uscc, id, feed::AUTHORITY_WRITER)?;
+    audit::append(w, now, actor, DocId([0; 16]), "unlock.grant", uscc)?;
+    Ok(Outcome::Unlocked)
 }
