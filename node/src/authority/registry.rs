@@ -83,7 +83,6 @@ impl Registry {
         let first: u128 = first
             .parse()
             .map_err(|_| StoreError::Record("invite block"))?;
-        let expires = expires_ms;
         let invite = Invite {
             authority_key: self.office.root_key(),
             addrs: self.addrs.lock().unwrap_or_else(|p| p.into_inner()).clone(),
@@ -93,7 +92,7 @@ impl Registry {
             secret,
             block_first: first,
             block_len: numbers,
-            expires_at_ms: expires,
+            expires_at_ms: expires_ms,
         };
         Ok(invite.to_token(&self.office.identity))
     }

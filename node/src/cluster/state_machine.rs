@@ -78,14 +78,14 @@ impl StateMachine {
     /// a refused command leaves nothing but its reply (redb has no partial rollback).
     fn apply_all(&self, entries: Vec<Entry>) -> Result<Vec<Reply>, RaftStorageError> {
         match self.apply_in_one(&entries) {
-            Err(Applied::Refused) if entries.len() > 1 => {
+            Err(Applied::Refused(_)) if entries.len() > 1 => {
                 let mut replies = Vec::with_capacity(entries.len());
                 for e in entries {
                     replies.extend(self.apply_all(vec![e])?);
                 }
                 Ok(replies)
             }
-            Err(Applied::Refused) => self.record_refusal(&entries[0]),
+            Err(Applied::Refused(refusal)) => self.record_refusal(&entries[0], refusal),
             Err(Applied::Failed(e)) => Err(*e),
             Ok(replies) => Ok(replies),
         }
@@ -110,7 +110,7 @@ impl StateMachine {
                         None => {
                             let r = match self.machine.apply(&mut w, &cmd.body) {
                                 Ok(r) => r,
-                                Err(MachineError::Refused(_)) => return Err(Applied::Refused),
+                                Err(MachineError::Refused(r)) => return Err(Applied::Refused(r)),
                                 Err(err) => {
                                     tracing::error!(%err, log_id = %e.log_id, "a command cannot be applied: this replica halts");
                                     return Err(Applied::Failed(Box::new(
@@ -134,22 +134,11 @@ impl StateMachine {
         Ok(replies)
     }
 
-    /// Records the refused command `e` as applied, with its refusal as the reply.
-    fn record_refusal(&self, e: &Entry) -> Result<Vec<Reply>, RaftStorageError> {
+    /// Records the refused command `e` as applied, with its `refusal` as the reply (the
+    /// batch that held only it was dropped, so nothing else of it is written).
+    fn record_refusal(&self, e: &Entry, refusal: Vec<u8>) -> Result<Vec<Reply>, RaftStorageError> {
         let EntryPayload::Normal(cmd) = &e.payload else {
             unreachable!("only commands are refused")
-        };
-        let refusal = {
-            let mut w = self.store.write().map_err(sm_write)?;
-            match self.machine.apply(&mut w, &cmd.body) {
-                Err(MachineError::Refused(r)) => r,
-                _ => {
-                    let err = MachineError::Invariant(
-                        "a command refused once was not refused again".into(),
-                    );
-                    return Err(StorageIOError::apply(e.log_id, &err).into());
-                }
-            }
         };
         let w = self.store.write().map_err(sm_write)?;
         raft::put_reply(&w, &cmd.request_id, &refusal).map_err(sm_write)?;
@@ -228,8 +217,8 @@ impl StateMachine {
 
 /// Why a batch was not applied in one transaction.
 enum Applied {
-    /// A command in it was refused.
-    Refused,
+    /// A command in it was refused: the refusal, the command's reply.
+    Refused(Vec<u8>),
     /// Storage failed or a command broke an invariant.
     Failed(Box<RaftStorageError>),
 }
