@@ -26,6 +26,42 @@ pub struct AuthorityInfo {
     pub docs_held: u64,
     /// Submissions received.
     pub submissions: u64,
+    /// When the office runs as replicas: this one's view of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterStatus>,
+}
+
+/// A replicated office as one replica sees it (`cluster` of `GET /api/v1/node`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterStatus {
+    /// This replica's id.
+    pub id: u64,
+    /// `leader`, `follower`, `candidate`, `learner` or `stopped`.
+    pub role: String,
+    /// The leader it knows of, if any.
+    pub leader: Option<u64>,
+    /// The election term.
+    pub term: u64,
+    /// The last entry in its log.
+    pub last_log: u64,
+    /// The last entry it has applied.
+    pub applied: u64,
+    /// The voters; on the leader with how far each has replicated.
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// One voter as a replica sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplicaStatus {
+    /// Its id.
+    pub id: u64,
+    /// The last entry the leader knows it holds this term (only the leader knows; none
+    /// when it has not heard from it this term).
+    pub matched: Option<u64>,
+    /// Entries it is behind the leader's log (only the leader knows).
+    pub lag: Option<u64>,
 }
 
 /// One key of the authority's signing-key chain (`GET /api/v1/keys`).

@@ -412,6 +412,22 @@ impl Client {
         Ok(())
     }
 
+    /// Creates or replaces a staff account (authority administrator): `POST /staff`, with
+    /// `role` one of `officer`, `chief`, `admin`.
+    pub async fn put_staff(
+        &self,
+        login: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<(), ClientError> {
+        let body = serde_json::json!({
+            "login": login, "name": name, "role": role, "password": password,
+        });
+        Self::check(self.req(Method::POST, "/staff").json(&body).send().await?).await?;
+        Ok(())
+    }
+
     /// The authority's signing-key chain and rollover records: `GET /keys`.
     pub async fn keys(&self) -> Result<crate::authority::KeyChain, ClientError> {
         Self::json(self.req(Method::GET, "/keys")).await

@@ -4,7 +4,8 @@
 //! The enterprise node always asks; the authority answers. One request is one of:
 //! * [`Request::Enrol`] — first contact: spends the invite secret, registers the device key;
 //! * [`Request::Sync`] — Automerge sync messages for many documents at once, plus the
-//!   authority's change-feed cursor the enterprise has reached;
+//!   authority's change-feed cursor the enterprise has reached (a position in one
+//!   replica's feed, named by its [`Request::Sync::feed`]);
 //! * [`Request::Submit`] — a sealed submission (上报), answered with a signed receipt;
 //!   [`Request::SubmitMany`] — up to [`MAX_SUBMISSIONS`] of them (an outbox draining),
 //!   answered with one answer each in [`Response::Submitted`];
@@ -60,6 +61,10 @@ pub enum Request {
     },
     /// Sync documents.
     Sync {
+        /// The change feed `cursor` is a position in (0: none yet). Each replica of an
+        /// office numbers its feed itself, so a position means something only to the feed
+        /// that gave it: an office whose feed is another reads its feed from the start.
+        feed: u64,
         /// The authority change-feed position this node has fully synced.
         cursor: u64,
         /// One Automerge sync message per document.
@@ -223,6 +228,8 @@ pub enum Response {
     },
     /// Answers to a sync request.
     Sync {
+        /// The change feed `cursor` is a position in (see [`Request::Sync::feed`]).
+        feed: u64,
         /// The authority's change-feed position these answers reflect.
         cursor: u64,
         /// Per requested document, plus documents changed on the authority side since the
@@ -371,8 +378,8 @@ impl Request {
             Self::Enrol { secret, master_key } => {
                 w.u8(T_ENROL).fixed(secret).fixed(master_key);
             }
-            Self::Sync { cursor, docs } => {
-                w.u8(T_SYNC).u64(*cursor).count(docs.len());
+            Self::Sync { feed, cursor, docs } => {
+                w.u8(T_SYNC).u64(*feed).u64(*cursor).count(docs.len());
                 for (id, m) in docs {
                     w.fixed(id.as_bytes()).bytes(m);
                 }
@@ -455,6 +462,7 @@ impl Request {
                 master_key: r.fixed("master_key")?,
             },
             T_SYNC => {
+                let feed = r.u64("feed")?;
                 let cursor = r.u64("cursor")?;
                 let n = r.count("docs", MAX_DOCS, 20)?;
                 let mut docs = Vec::with_capacity(n);
@@ -463,7 +471,7 @@ impl Request {
                     let m = r.bytes("docs.message", MAX_DOC_MESSAGE)?.to_vec();
                     docs.push((id, m));
                 }
-                Self::Sync { cursor, docs }
+                Self::Sync { feed, cursor, docs }
             }
             T_SUBMIT => Self::Submit(r.bytes("envelope", MAX_ENVELOPE)?.to_vec()),
             T_SUBMIT_MANY => {
@@ -565,8 +573,14 @@ impl Response {
             Self::Enrolled { enterprise_uscc } => {
                 w.u8(R_ENROLLED).str(enterprise_uscc);
             }
-            Self::Sync { cursor, docs, more } => {
+            Self::Sync {
+                feed,
+                cursor,
+                docs,
+                more,
+            } => {
                 w.u8(R_SYNC)
+                    .u64(*feed)
                     .u64(*cursor)
                     .u8(u8::from(*more))
                     .count(docs.len());
@@ -680,6 +694,7 @@ impl Response {
                 enterprise_uscc: r.str("enterprise_uscc", 64)?.to_owned(),
             },
             R_SYNC => {
+                let feed = r.u64("feed")?;
                 let cursor = r.u64("cursor")?;
                 let more = match r.u8("more")? {
                     0 => false,
@@ -700,7 +715,12 @@ impl Response {
                     };
                     docs.push((id, d));
                 }
-                Self::Sync { cursor, docs, more }
+                Self::Sync {
+                    feed,
+                    cursor,
+                    docs,
+                    more,
+                }
             }
             R_RECEIPT => Self::Receipt(r.bytes("receipt", 64 * 1024)?.to_vec()),
             R_REFUSED => Self::Refused(r.bytes("refusal", 512 * 1024)?.to_vec()),
@@ -835,6 +855,7 @@ mod tests {
                 master_key: [2; 32],
             },
             Request::Sync {
+                feed: 0x0123_4567_89ab_cdef,
                 cursor: 9,
                 docs: vec![(DocId([3; 16]), vec![0x43, 1, 2])],
             },
@@ -896,6 +917,7 @@ mod tests {
                 enterprise_uscc: "913502000728319549".into(),
             },
             Response::Sync {
+                feed: 12,
                 cursor: 4,
                 more: true,
                 docs: vec![

@@ -22,7 +22,7 @@ use exlic_client::DocId;
 use crate::clock::Clock;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::staff::{self as rows, AccountRow};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteBatch};
 
 /// Wrong passwords in a row, for one name from one address, before that address waits.
 pub const MAX_FAILURES: u32 = 5;
@@ -171,6 +171,21 @@ impl Accounts {
         role: &str,
         password: &str,
     ) -> Result<(), AccountError> {
+        let (login, row) = Self::row_for(login, name, role, password)?;
+        let w = self.store.write()?;
+        Self::put_row(&w, &login, &row, self.clock.now_ms())?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Checks an account's fields and hashes its password (with a fresh salt): its login,
+    /// trimmed, and the row [`Self::put_row`] stores.
+    pub fn row_for(
+        login: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<(String, AccountRow), AccountError> {
         let login = login.trim();
         if login.is_empty()
             || login.len() > 64
@@ -202,7 +217,7 @@ impl Accounts {
                 message: e.to_string(),
             })?
             .to_string();
-        let acct = AccountRow {
+        let row = AccountRow {
             role: role.to_owned(),
             name: if name.trim().is_empty() {
                 login
@@ -214,17 +229,26 @@ impl Accounts {
             failures: 0,
             locked_until_ms: 0,
         };
-        let w = self.store.write()?;
-        rows::put(&w, login, &acct)?;
+        Ok((login.to_owned(), row))
+    }
+
+    /// Stores account `login` as `row` (from [`Self::row_for`]) with its audit entry,
+    /// dated `at_ms`.
+    pub fn put_row(
+        w: &WriteBatch<'_>,
+        login: &str,
+        row: &AccountRow,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        rows::put(w, login, row)?;
         audit::append(
-            &w,
-            self.clock.now_ms(),
+            w,
+            at_ms,
             "system",
             DocId([0; 16]),
             "account",
-            &format!("@login={login};role={role}"),
+            &format!("@login={login};role={}", row.role),
         )?;
-        w.commit()?;
         Ok(())
     }
 

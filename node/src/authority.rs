@@ -285,6 +285,7 @@ impl Authority {
                     office.store.clone(),
                     office.clock.clone(),
                 ),
+                office: office.clone(),
             },
             cases: casefile::CaseFiles {
                 office: office.clone(),
@@ -351,13 +352,7 @@ impl Authority {
             Request::Cosigned { checkpoint } => self.log.keep_cosigned(peer, &checkpoint),
             Request::LogTiles { size, tiles } => self.log.serve_tiles(peer, size, &tiles),
             other => {
-                let e = match self
-                    .office
-                    .store
-                    .read()
-                    .map_err(AuthorityError::from)
-                    .and_then(|t| Ok(registry_rows::enterprise_of(&t, &peer)?))
-                {
+                let e = match self.known(|t| Ok(registry_rows::enterprise_of(t, &peer)?)) {
                     Ok(Some(e)) => e,
                     Ok(None) => {
                         return Handled::refuse(
@@ -368,7 +363,9 @@ impl Authority {
                     Err(err) => return Handled::refuse(ErrorCode::Unavailable, err.to_string()),
                 };
                 match other {
-                    Request::Sync { cursor, docs } => self.replica.sync(peer, &e, cursor, docs),
+                    Request::Sync { feed, cursor, docs } => {
+                        self.replica.sync(peer, &e, (feed, cursor), docs)
+                    }
                     Request::Submit(env) => self.ingest.submit(&e, &env),
                     Request::SubmitMany(envs) => {
                         self.ingest.submit_many(&e, &envs).map(|answers| Handled {
@@ -409,12 +406,28 @@ impl Authority {
     }
 
     /// Runs `f` with the district of customs node `peer`; refuses any other peer.
+    /// What `look` finds in the store; on a replica that finds nothing, looked up again
+    /// once it has applied every write committed before (a read barrier): a device or a
+    /// customs node enrolled through another replica a moment ago is known.
+    fn known<T>(
+        &self,
+        look: impl Fn(&redb::ReadTransaction) -> Result<Option<T>, AuthorityError>,
+    ) -> Result<Option<T>, AuthorityError> {
+        if let Some(v) = look(&self.office.store.read()?)? {
+            return Ok(Some(v));
+        }
+        if self.office.settle()? {
+            return look(&self.office.store.read()?);
+        }
+        Ok(None)
+    }
+
     fn for_customs(
         &self,
         peer: [u8; 32],
         f: impl FnOnce(&str) -> Result<Handled, AuthorityError>,
     ) -> Result<Handled, AuthorityError> {
-        let district = crate::store::usage::customs_district(&self.office.store.read()?, &peer)?;
+        let district = self.known(|t| Ok(crate::store::usage::customs_district(t, &peer)?))?;
         match district {
             Some(d) => f(&d),
             None => Ok(Handled::refuse(

@@ -22,6 +22,7 @@ use crate::upstream::Link;
 use exlic_client::invite::Invite;
 
 mod bureau;
+mod cluster;
 mod demo;
 mod init;
 mod serve;
@@ -29,6 +30,8 @@ mod verify;
 
 use bureau::*;
 pub use bureau::{init_bureau, serve_bureau};
+use cluster::*;
+pub use cluster::{ReplicaListen, init_replica_of, set_cluster};
 use demo::*;
 pub use demo::{demo_config, seed_demo};
 use init::*;
@@ -299,17 +302,26 @@ pub enum InitRole {
         #[arg(long, env = "EXLIC_DATA_DIR")]
         data_dir: PathBuf,
         /// 发证机构 name.
-        #[arg(long)]
-        name: String,
+        #[arg(long, required_unless_present = "replica_of")]
+        name: Option<String>,
         /// Agency code (two characters).
         #[arg(long, default_value = "AA")]
         agency: String,
-        /// libp2p listen address for enterprise nodes.
-        #[arg(long, default_value = "/ip4/127.0.0.1/tcp/7300")]
-        p2p_listen: String,
-        /// HTTP listen address of its API.
-        #[arg(long, default_value = "127.0.0.1:8650")]
-        listen: String,
+        /// libp2p listen address for enterprise nodes [default: /ip4/127.0.0.1/tcp/7300,
+        /// or with --replica-of the source's].
+        #[arg(long)]
+        p2p_listen: Option<String>,
+        /// HTTP listen address of its API [default: 127.0.0.1:8650, or with
+        /// --replica-of the source's].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Make a replica of this stopped office instead (named a replica by `exlic
+        /// authority cluster`, never yet run as one): a copy of its store and settings.
+        #[arg(long, requires = "id", conflicts_with_all = ["name"])]
+        replica_of: Option<PathBuf>,
+        /// With --replica-of: this replica's id, one of the source's `[cluster]` replicas.
+        #[arg(long)]
+        id: Option<u64>,
     },
 }
 
@@ -374,6 +386,21 @@ pub enum AuthorityCommand {
         /// Days the token stays valid.
         #[arg(long, default_value_t = 30)]
         days: i64,
+    },
+    /// Make this stopped office, never yet run as a replica, replica ID of a replicated
+    /// office of three or five: writes its `[cluster]` section. Then make the others from
+    /// it (`exlic init authority --replica-of`) and start all of them.
+    Cluster {
+        /// The authority's data directory.
+        #[arg(long, env = "EXLIC_DATA_DIR")]
+        data_dir: PathBuf,
+        /// This replica's id.
+        #[arg(long)]
+        id: u64,
+        /// Every voter, this one included: `ID=ADDRESS`, where the others reach it, e.g.
+        /// `2=/ip4/10.0.0.2/tcp/7400`.
+        #[arg(long = "replica", required = true, value_parser = parse_replica)]
+        replicas: Vec<crate::config::ReplicaEntry>,
     },
     /// Publish reference data to every enrolled enterprise as the office's next signed
     /// release: each file (`codes.json` or `catalogue-YYYY.json`) replaces or adds the
@@ -499,12 +526,45 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     agency,
                     p2p_listen,
                     listen,
+                    replica_of,
+                    id,
                 },
         } => {
-            let mut config = Config::authority(&name, &agency, &p2p_listen);
-            config.http.listen = listen;
+            if let (Some(source), Some(id)) = (replica_of, id) {
+                let listen = ReplicaListen {
+                    p2p: p2p_listen,
+                    http: listen,
+                };
+                init_replica_of(&source, &data_dir, id, listen)?;
+                println!(
+                    "initialised replica {id} in {}, a copy of the office in {}",
+                    data_dir.display(),
+                    source.display()
+                );
+                return Ok(());
+            }
+            let name = name.context("--name is required")?;
+            let p2p = p2p_listen.unwrap_or_else(|| "/ip4/127.0.0.1/tcp/7300".into());
+            let mut config = Config::authority(&name, &agency, &p2p);
+            config.http.listen = listen.unwrap_or_else(|| "127.0.0.1:8650".into());
             init_authority(&data_dir, &config)?;
             println!("initialised authority node in {}", data_dir.display());
+            Ok(())
+        }
+        Command::Authority {
+            command:
+                AuthorityCommand::Cluster {
+                    data_dir,
+                    id,
+                    replicas,
+                },
+        } => {
+            set_cluster(&data_dir, id, replicas)?;
+            println!(
+                "{} is replica {id}; make the others from it with `exlic init authority --replica-of {} --id N`",
+                data_dir.display(),
+                data_dir.display()
+            );
             Ok(())
         }
         Command::Serve { data_dir, listen } => {
@@ -546,10 +606,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     days,
                 },
         } => {
-            let config = Config::load(&data_dir)?;
-            if !config.is_authority() {
-                bail!("{} is not an authority node", data_dir.display());
-            }
+            let config = offline_authority(&data_dir)?;
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
             println!("{}", a.registry.invite(&uscc, &name, numbers, days)?);
             Ok(())
@@ -562,10 +619,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     days,
                 },
         } => {
-            let config = Config::load(&data_dir)?;
-            if !config.is_authority() {
-                bail!("{} is not an authority node", data_dir.display());
-            }
+            let config = offline_authority(&data_dir)?;
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
             a.customs.set_addrs(advertised(&config)?);
             println!("{}", a.customs.invite(&district, days)?);
@@ -627,10 +681,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     name,
                 },
         } => {
-            let config = Config::load(&data_dir)?;
-            if !config.is_authority() {
-                bail!("{} is not an authority node", data_dir.display());
-            }
+            let config = offline_authority(&data_dir)?;
             let mut k = [0u8; 32];
             hex::decode_to_slice(key.trim(), &mut k).context("--key must be 64 hex characters")?;
             let a = open_authority(&data_dir, &config, advertised(&config)?)?;
@@ -662,10 +713,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     files,
                 },
         } => {
-            let config = Config::load(&data_dir)?;
-            if !config.is_authority() {
-                bail!("{} is not an authority node", data_dir.display());
-            }
+            let config = offline_authority(&data_dir)?;
             let mut named = Vec::new();
             for f in &files {
                 let name = f
@@ -697,10 +745,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let role = authority::staff::Role::parse(&role)
                 .context("--role must be officer (经办人), chief (处长) or admin")?;
             let password = password_from("EXLIC_STAFF_PASSWORD")?;
-            let config = Config::load(&data_dir)?;
-            if !config.is_authority() {
-                bail!("{} is not an authority node", data_dir.display());
-            }
+            let config = offline_authority(&data_dir)?;
             let a = open_authority(&data_dir, &config, Vec::new())?;
             a.staff.put(&login, &name, role, &password)?;
             println!("staff account {login} ({}) saved", role.zh());

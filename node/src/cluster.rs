@@ -10,7 +10,8 @@
 //! that halts the replica rather than overwrite anything.
 //!
 //! Here: the type configuration and the command; in `log_store` the log and vote; in
-//! `state_machine` the applied state, the replies and snapshots.
+//! `state_machine` the applied state, the replies and snapshots; in `p2p` the replicas'
+//! network; in `write` a write through any replica; in `local` replicas in one process.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -58,6 +59,10 @@ pub mod b64 {
             .map_err(serde::de::Error::custom)
     }
 }
+
+/// Bytes that serialise as one base64 string ([`b64`]), for lists of them in commands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Bytes(#[serde(with = "b64")] pub Vec<u8>);
 
 /// A command's answer: the [`Machine`]'s encoding of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -130,6 +135,35 @@ pub fn storage(
     )
 }
 
+/// Whether `store` has never been a replica: no log, no vote, nothing applied. Only such
+/// an office may be copied to make the replicas of a new cluster (they start from the
+/// same state and replay the same log).
+pub fn untouched(store: &crate::store::Store) -> Result<bool, StoreError> {
+    let r = store.read()?;
+    Ok(crate::store::raft::last_entry(&r)?.is_none()
+        && crate::store::raft::state(&r, log_store::VOTE)?.is_none()
+        && crate::store::raft::state(&r, state_machine::APPLIED)?.is_none())
+}
+
+/// The most entries one replication message carries: with an attachment chunk the
+/// largest command, a message stays within [`p2p`]'s limit.
+pub const MAX_PAYLOAD_ENTRIES: u64 = 64;
+
+/// Timings and limits for replicas in separate processes: a heartbeat every
+/// `heartbeat_ms`, an election when none came for `election_ms` to twice that.
+pub fn config(heartbeat_ms: u64, election_ms: u64) -> openraft::Config {
+    openraft::Config {
+        cluster_name: "exlic-office".into(),
+        heartbeat_interval: heartbeat_ms,
+        election_timeout_min: election_ms,
+        election_timeout_max: election_ms * 2,
+        max_payload_entries: MAX_PAYLOAD_ENTRIES,
+        ..Default::default()
+    }
+}
+
 pub mod local;
+pub mod p2p;
 #[cfg(test)]
 mod tests;
+pub mod write;

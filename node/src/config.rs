@@ -70,6 +70,10 @@ pub struct Config {
     /// An authority node's identity and listen addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<AuthoritySection>,
+    /// An authority node as one replica of several (`[cluster]`); absent, the office is
+    /// one process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterSection>,
     /// A customs node's UI and sync (its district and office come from its invite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customs: Option<CustomsSection>,
@@ -179,6 +183,119 @@ pub struct AuthoritySection {
     /// process's open-file limit is raised at start to hold them.
     #[serde(default = "default_max_peers")]
     pub max_peers: u32,
+}
+
+/// `[cluster]`: this office as one replica of three or five (ARCHITECTURE.md, "The
+/// replicated office"). Every replica lists the same voters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// This replica's id: one of `replica`.
+    pub id: u64,
+    /// Where this replica listens for the others (a multiaddress); default: its own
+    /// address in `replica`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// The voters, `[[cluster.replica]]`: each one's id and where the others reach it.
+    #[serde(rename = "replica")]
+    pub replicas: Vec<ReplicaEntry>,
+    /// How often the leader tells the others it is alive, in milliseconds.
+    #[serde(default = "default_heartbeat_ms")]
+    pub heartbeat_ms: u64,
+    /// How long a replica hears nothing from the leader before it stands for election,
+    /// in milliseconds (each waits a random time from this to twice this).
+    #[serde(default = "default_election_ms")]
+    pub election_ms: u64,
+}
+
+/// One voter of `[cluster]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaEntry {
+    /// Its id, 1 or more.
+    pub id: u64,
+    /// Where the others reach it, e.g. `/ip4/10.0.0.2/tcp/7400`.
+    pub addr: String,
+}
+
+fn default_heartbeat_ms() -> u64 {
+    150
+}
+
+fn default_election_ms() -> u64 {
+    750
+}
+
+impl ClusterSection {
+    /// The address this replica listens on.
+    pub fn listen_addr(&self) -> Option<&str> {
+        self.listen.as_deref().or_else(|| {
+            self.replicas
+                .iter()
+                .find(|r| r.id == self.id)
+                .map(|r| r.addr.as_str())
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
+        let n = self.replicas.len();
+        if n != 3 && n != 5 {
+            return Err(invalid(
+                "cluster.replica",
+                format!("lists {n} replicas; an office runs three or five"),
+            ));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for r in &self.replicas {
+            if r.id == 0 || !ids.insert(r.id) {
+                return Err(invalid(
+                    "cluster.replica",
+                    format!(
+                        "id {} is 0 or listed twice; ids are 1 or more, each once",
+                        r.id
+                    ),
+                ));
+            }
+            let m: libp2p::Multiaddr = r.addr.parse().map_err(|_| {
+                invalid(
+                    "cluster.replica",
+                    format!("{:?} (replica {}) is not a multiaddress", r.addr, r.id),
+                )
+            })?;
+            if m.iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            {
+                return Err(invalid(
+                    "cluster.replica",
+                    format!(
+                        "{:?} (replica {}) names a peer id; a replica's is derived from the office's key and its id",
+                        r.addr, r.id
+                    ),
+                ));
+            }
+        }
+        if !ids.contains(&self.id) {
+            return Err(invalid(
+                "cluster.id",
+                format!("{} is not one of the replicas listed", self.id),
+            ));
+        }
+        if let Some(l) = &self.listen {
+            l.parse::<libp2p::Multiaddr>()
+                .map_err(|_| invalid("cluster.listen", format!("{l:?} is not a multiaddress")))?;
+        }
+        if self.heartbeat_ms == 0 || self.election_ms < 3 * self.heartbeat_ms {
+            return Err(invalid(
+                "cluster.election_ms",
+                format!(
+                    "must be at least three heartbeats ({} ms), and the heartbeat at least 1 ms",
+                    3 * self.heartbeat_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[customs]`.
@@ -340,6 +457,7 @@ impl Config {
             enterprise: None,
             upstream: None,
             offices: Vec::new(),
+            cluster: None,
             customs: None,
             bureau: None,
             authority: Some(AuthoritySection {
@@ -398,6 +516,7 @@ impl Config {
             offices: Vec::new(),
             authority: None,
             bureau: None,
+            cluster: None,
             customs: Some(CustomsSection {
                 tls_cert: default_tls_cert(),
                 tls_key: default_tls_key(),
@@ -427,6 +546,7 @@ impl Config {
             upstream: None,
             offices: Vec::new(),
             authority: None,
+            cluster: None,
             customs: None,
             bureau: None,
             http: HttpSection::default(),
@@ -480,6 +600,12 @@ impl Config {
             message: message.into(),
         };
         let agency_ok = crate::domain::issuing::valid_agency_code;
+        if self.cluster.is_some() && self.role != "authority" {
+            return Err(invalid(
+                "cluster",
+                "only an authority node (an issuing office) runs as replicas",
+            ));
+        }
         match self.role.as_str() {
             "enterprise" => {
                 let e = self.enterprise.as_ref().ok_or_else(|| {
@@ -559,6 +685,9 @@ impl Config {
                             &format!("{m:?} is not a multiaddress"),
                         )
                     })?;
+                }
+                if let Some(c) = &self.cluster {
+                    c.validate()?;
                 }
             }
             "customs" => {

@@ -29,6 +29,7 @@ use crate::domain::reference::Reference;
 use crate::domain::rules::tests_support::{USCC, seed_form};
 use crate::enterprise::session::{Credentials, Session, Step};
 use crate::enterprise::{self, Enterprise, Identity, Settings};
+use crate::random::Seeded;
 use crate::store::{Store, StoreOptions};
 
 /// 2024-12-11 10:00 China time: the day the seed form is valid on.
@@ -109,26 +110,6 @@ fn reference() -> Arc<Reference> {
     Reference::embedded_shared()
 }
 
-/// splitmix64: the schedule's own random numbers.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// What the schedule did, as the model the invariants are checked against.
 #[derive(Debug, Default)]
 struct Model {
@@ -156,7 +137,7 @@ struct Device {
 
 #[derive(Debug)]
 struct World {
-    rng: Rng,
+    rng: Seeded,
     clock: Arc<ManualClock>,
     auth_mem: Memory,
     auth: Authority,
@@ -271,7 +252,7 @@ impl World {
                 .expect("certificate request");
         }
         Self {
-            rng: Rng(seed ^ 0x5EED),
+            rng: Seeded(seed ^ 0x5EED),
             clock,
             auth_mem,
             auth,
@@ -737,4 +718,98 @@ fn simulation_replays_one_seed() {
         "the outcome differs between two runs of seed {seed}"
     );
     schedule(seed).unwrap();
+}
+
+#[test]
+fn a_device_moving_between_two_copies_of_its_office_misses_nothing_either_way() {
+    // Two replicas of one office, as `init authority --replica-of` makes them: the same
+    // office, each numbering the enterprises' feed itself from the copy on.
+    let mut w = World::with_blocks(3, 1, 10);
+    w.quiesce().unwrap();
+    let ent = w.devices[0].ent.clone();
+    let reported = {
+        let v = ent.applications.create(&seed_form()).unwrap();
+        ent.attachments
+            .add(v.id, "合同.pdf", "application/pdf", b"contract")
+            .unwrap();
+        ent.sealing.seal(v.id).unwrap();
+        ent.sealing.report(v.id).unwrap();
+        v.id
+    };
+    w.quiesce().unwrap();
+    assert_eq!(
+        ent.applications.get(reported).unwrap().status,
+        ApplicationStatus::PendingInitial
+    );
+    let b_mem = Memory::default();
+    b_mem.power_loss(w.auth_mem.durable_image());
+    let b = open_authority(&b_mem, &w.clock);
+    {
+        let wb = b.store().write().unwrap();
+        crate::store::feed::new_epoch(&wb).unwrap();
+        wb.commit().unwrap();
+    }
+    // With the first replica: a new draft and edits, which move its feed well ahead.
+    let draft = ent.applications.create(&seed_form()).unwrap().id;
+    for i in 0..5 {
+        let patch = serde_json::json!({ "remarks": format!("edit {i}") });
+        ent.applications.patch(draft, &patch).unwrap();
+        w.quiesce().unwrap();
+    }
+    assert_eq!(
+        w.auth.replica.heads(draft).unwrap(),
+        ent.replica.heads(draft).unwrap()
+    );
+    // On the second, an officer decides 初审 (one change of its feed, behind the first's).
+    b.review
+        .decide(
+            reported,
+            crate::domain::review::Stage::Initial,
+            true,
+            "",
+            "经办人",
+        )
+        .unwrap();
+    // A position read in the first replica's feed means nothing in the second's: asked
+    // with it, the second answers from the start of its own, the decision included.
+    let feed_a = crate::store::feed::epoch(&w.auth.store().read().unwrap()).unwrap();
+    let feed_b = crate::store::feed::epoch(&b.store().read().unwrap()).unwrap();
+    assert_ne!(feed_a, feed_b);
+    let asked = Request::Sync {
+        feed: feed_a,
+        cursor: u64::MAX / 2,
+        docs: Vec::new(),
+    };
+    b.replica.disconnected(&w.devices[0].key);
+    let Response::Sync { feed, docs, .. } = b.handle(w.devices[0].key, asked).response else {
+        panic!("no sync answer")
+    };
+    assert_eq!(feed, feed_b);
+    let case = crate::store::case_doc::case_id(reported);
+    assert!(docs.iter().any(|(d, _)| *d == case), "{docs:?}");
+    b.replica.disconnected(&w.devices[0].key);
+    // The device moves to the second replica: it hands over the draft that one never saw,
+    // and it takes the decision it made.
+    w.disconnect(0);
+    let a = std::mem::replace(&mut w.auth, b);
+    w.quiesce().unwrap();
+    assert_eq!(
+        w.auth.replica.heads(draft).unwrap(),
+        ent.replica.heads(draft).unwrap(),
+        "the second replica holds the draft"
+    );
+    assert_eq!(
+        ent.applications.get(reported).unwrap().status,
+        ApplicationStatus::PendingSecond,
+        "the device sees the decision made on the second replica"
+    );
+    // Back on the first, what the device met there before still counts: nothing lost.
+    w.disconnect(0);
+    let b = std::mem::replace(&mut w.auth, a);
+    w.quiesce().unwrap();
+    assert_eq!(
+        ent.applications.get(reported).unwrap().status,
+        ApplicationStatus::PendingSecond
+    );
+    drop(b);
 }

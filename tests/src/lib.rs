@@ -15,6 +15,9 @@ use exlic_client::authority::DecisionInput;
 use exlic_client::client::Client;
 use exlic_client::status::ApplicationStatus;
 
+pub mod cluster;
+pub mod proxy;
+
 /// The demo enterprise's USCC (GB 32100 valid).
 pub const USCC: &str = exlic_client::sample::USCC;
 /// The demo enterprise's name.
@@ -136,7 +139,10 @@ impl Node {
         let mut child = exlic()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
-            .env("EXLIC_LOG", "warn")
+            .env(
+                "EXLIC_LOG",
+                std::env::var("EXLIC_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -233,6 +239,17 @@ impl Node {
         .expect("login thread");
         c.set_session(token);
         c
+    }
+
+    /// Sends the process `signal` (`STOP`, `CONT`, …).
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{signal} failed");
     }
 
     /// SIGKILL, then wait for the process to be gone.
@@ -332,15 +349,36 @@ pub fn random_below(n: u64) -> u64 {
 
 /// A free TCP port on 127.0.0.1 (for the authority's p2p listener, which must keep its
 /// port across restarts because enrolment tokens carry it).
+///
+/// Picked below the kernel's ephemeral range, never with `bind(0)`: a port from that
+/// range, released again until the node binds it, may meanwhile be handed to anything
+/// binding port 0 or dialling out (a proxy, an HTTP client), and the node would then fail
+/// to listen. Ports are walked from a random start, so test processes rarely meet.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|h| *h > LOW + 1_000)
+        .unwrap_or(32_768);
+    let span = high - LOW;
+    let _ = NEXT.compare_exchange(
+        0,
+        1 + random_below(u64::from(span)) as u32,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..span {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 between {LOW} and {high}")
 }
 
-/// Initialises an authority node in `dir` listening for enterprises on `p2p_port`.
 /// A multi-threaded runtime for driving the typed clients from a plain `#[test]`.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -366,6 +404,7 @@ pub const STAFF_PASSWORD: &str = "fixture-password-1357";
 /// The fixture staff: (login, role).
 pub const STAFF: [(&str, &str); 3] = [("wang", "officer"), ("li", "chief"), ("admin", "admin")];
 
+/// Initialises an authority node in `dir` listening for enterprises on `p2p_port`.
 pub fn init_authority(dir: &Path, p2p_port: u16) {
     init_authority_as(dir, p2p_port, "AA", "商务部配额许可证事务局");
 }

@@ -144,6 +144,7 @@ fn garbage_truncated_and_oversized_frames_drop_only_that_peer() {
         let docs_before = info.docs_held;
 
         let valid_sync = exlic_client::protocol::Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![],
         }
@@ -309,6 +310,7 @@ async fn flood(
     use std::sync::atomic::Ordering;
     let req = frame(
         &Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![],
         }

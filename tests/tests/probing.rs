@@ -4,7 +4,8 @@
 //! staff stay signed in across an office restart; a stranger's wrong passwords from one
 //! address neither lock out an officer signing in from another nor tell which names exist;
 //! an enrolled enterprise node says it is enrolled while offline after a restart; PATCH
-//! takes `application/merge-patch+json`; a body over the limit gets a 413 over TLS.
+//! takes `application/merge-patch+json`; a body over the limit gets a 413 over TLS; an
+//! office whose p2p port is taken says which address and why, not "channel closed".
 
 use exlic_tests::*;
 use reqwest::StatusCode;
@@ -196,4 +197,25 @@ fn an_enrolled_node_says_so_offline_and_patch_takes_merge_patch() {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(c.application(v.id).await.unwrap().form.remarks, "合并补丁");
     });
+}
+
+#[test]
+fn an_office_whose_p2p_port_is_taken_says_which_address_and_why() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("office");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    init_authority(&dir, taken.local_addr().unwrap().port());
+    let out = exlic()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("EXLIC_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let port = taken.local_addr().unwrap().port();
+    assert!(
+        err.contains(&format!("/ip4/127.0.0.1/tcp/{port}")) && err.contains("in use"),
+        "{err}"
+    );
 }

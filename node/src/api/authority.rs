@@ -202,6 +202,7 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/reference", get(reference).post(publish_reference))
         .route("/api/v1/keys", get(keys))
         .route("/api/v1/keys/rollover", post(roll_key))
+        .route("/api/v1/staff", get(staff).post(put_staff))
         .route("/api/v1/profiles", get(profiles))
         .route("/api/v1/audit", get(super::audit::office))
         .route("/api/v1/certificates", get(certificates))
@@ -231,6 +232,7 @@ async fn info(State(s): State<AuthorityState>) -> Result<Json<AuthorityInfo>, Fa
             p2p_addrs: addrs,
             docs_held: a.replica.doc_count()?,
             submissions: a.ingest.submission_count()?,
+            cluster: a.cluster_status(),
         })
     })
     .await
@@ -285,7 +287,7 @@ async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCo
     paths(
         info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
         decide_licence_request, licence_status, directory, put_directory, reference,
-        publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, approve_unlock,
+        publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, staff, put_staff, approve_unlock,
         invite_customs, licence_usage, certificates, super::audit::office, log_checkpoint,
         log_tile, log_proof, log_consistency,
     ),

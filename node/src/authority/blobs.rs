@@ -7,9 +7,10 @@ use std::sync::Arc;
 use exlic_client::protocol::{BLOB_CHUNK as WIRE_CHUNK, ErrorCode, Response};
 use exlic_client::seal::sha256;
 
+use super::command::{Op, Outcome};
 use super::office::Office;
 use super::{AuthorityError, Handled};
-use crate::store::{StoreError, blobs};
+use crate::store::{StoreError, WriteBatch, blobs};
 
 const _: () = assert!(blobs::CHUNK == WIRE_CHUNK);
 /// Attachment transfers.
@@ -63,38 +64,24 @@ impl Blobs {
         if let Some(refusal) = self.size_refused(size) {
             return Ok(refusal);
         }
-        let chunk = (offset / WIRE_CHUNK as u64) as u32;
         let expected_len = (size - offset.min(size)).min(WIRE_CHUNK as u64);
         if offset >= size || bytes.len() as u64 != expected_len {
             return Ok(Handled::violation("blob chunk outside the declared size"));
         }
-        let w = self.office.store.write()?;
-        if blobs::uploaded_by(&w, &hash, e)? {
+        // A blob this enterprise holds here already is answered without a write.
+        if blobs::uploaded_by(&self.office.store.read()?, &hash, e)? {
             return Ok(Handled::ok(Response::BlobHave { received: size }));
         }
-        if chunk > blobs::staged(&w, &hash)?.0 {
-            return Ok(Handled::refuse(
-                ErrorCode::BadRequest,
-                "send chunks in order",
-            ));
-        }
-        blobs::stage(&w, &hash, chunk, bytes)?;
-        let received = offset + bytes.len() as u64;
-        if received == size {
-            // Assemble, verify, and move out of staging.
-            let all = blobs::take_staged(&w, &hash)?;
-            if all.len() as u64 != size || sha256(&all) != hash {
-                w.commit()?; // the staged chunks are discarded
-                return Ok(Handled::refuse(
-                    ErrorCode::BlobMismatch,
-                    "the uploaded bytes do not match their hash",
-                ));
-            }
-            blobs::put(&w, &all)?; // a no-op when another enterprise uploaded it first
-            blobs::add_uploader(&w, &hash, e)?;
-        }
-        w.commit()?;
-        Ok(Handled::ok(Response::BlobHave { received }))
+        // Every replica keeps every chunk: a submission naming the blob may be applied by
+        // any of them.
+        let done = self.office.run(Op::BlobChunk {
+            enterprise: e.to_owned(),
+            sha256: hash,
+            size,
+            offset,
+            bytes: bytes.to_vec(),
+        })?;
+        done.into_handled()
     }
 
     pub(super) fn get(
@@ -123,4 +110,42 @@ impl Blobs {
             bytes,
         }))
     }
+}
+
+/// Stores one chunk of blob `hash` (`size` bytes) from enterprise `e` at `offset`, checked
+/// against the declared size already (see [`Blobs::put`]); the answer for the enterprise.
+/// The last chunk assembles the blob and checks its hash; a mismatch discards the chunks.
+pub(super) fn apply_chunk(
+    w: &mut WriteBatch<'_>,
+    e: &str,
+    (hash, size, offset): ([u8; 32], u64, u64),
+    bytes: &[u8],
+) -> Result<Outcome, AuthorityError> {
+    let answer = |r: Response| Ok(Outcome::Answered { answer: r.encode() });
+    if blobs::uploaded_by(w, &hash, e)? {
+        return answer(Response::BlobHave { received: size });
+    }
+    let chunk = (offset / WIRE_CHUNK as u64) as u32;
+    if chunk > blobs::staged(w, &hash)?.0 {
+        return answer(Response::error(
+            ErrorCode::BadRequest,
+            "send chunks in order",
+        ));
+    }
+    blobs::stage(w, &hash, chunk, bytes)?;
+    let received = offset + bytes.len() as u64;
+    if received == size {
+        // Assemble, verify, and move out of staging.
+        let all = blobs::take_staged(w, &hash)?;
+        if all.len() as u64 != size || sha256(&all) != hash {
+            // The staged chunks stay discarded.
+            return answer(Response::error(
+                ErrorCode::BlobMismatch,
+                "the uploaded bytes do not match their hash",
+            ));
+        }
+        blobs::put(w, &all)?; // a no-op when another enterprise uploaded it first
+        blobs::add_uploader(w, &hash, e)?;
+    }
+    answer(Response::BlobHave { received })
 }

@@ -89,6 +89,86 @@ pub enum Op {
         /// that took the request.
         doc: [u8; 16],
     },
+    /// One chunk of an attachment an enterprise uploads, in order.
+    BlobChunk {
+        /// The enterprise (USCC) uploading it.
+        enterprise: String,
+        /// The attachment's hash.
+        sha256: [u8; 32],
+        /// Its declared size.
+        size: u64,
+        /// Where this chunk starts.
+        offset: u64,
+        /// The chunk.
+        #[serde(with = "crate::cluster::b64")]
+        bytes: Vec<u8>,
+    },
+    /// A customs invite for one customs district's node.
+    CustomsInvite {
+        /// The district's code.
+        district: String,
+        /// Its name, from the reference data of the replica that took the request.
+        name: String,
+        /// Days the invite stays valid.
+        valid_days: i64,
+        /// The invite's secret, drawn by the replica that took the request.
+        secret: [u8; 32],
+    },
+    /// A customs node enrols with its invite's secret.
+    CustomsEnrol {
+        /// The node's key.
+        peer: [u8; 32],
+        /// The invite's secret.
+        secret: [u8; 32],
+    },
+    /// Usage entries a customs node reports (each verified under its key by the replica
+    /// that took them).
+    Usage {
+        /// The node's key.
+        peer: [u8; 32],
+        /// The signed entries, in order.
+        entries: Vec<crate::cluster::Bytes>,
+    },
+    /// The office accepts an enterprise's profile proposal (企业信息维护).
+    AcceptProfile {
+        /// The enterprise (USCC).
+        uscc: String,
+        /// The staff member's audit name.
+        actor: String,
+        /// The proposal as the taking replica read it from the enterprise's document.
+        profile: Box<exlic_client::profile::EnterpriseProfile>,
+        /// The acceptance document's id should it be new, drawn by the taking replica.
+        doc: [u8; 16],
+    },
+    /// The office publishes a new directory and guides (办事指南) to every enterprise.
+    PutDirectory {
+        /// The directory, checked by the taking replica.
+        directory: Box<exlic_client::directory::Directory>,
+        /// The staff member's audit name.
+        actor: String,
+    },
+    /// A staff account created or replaced.
+    PutStaff {
+        /// Its login.
+        login: String,
+        /// Its display name.
+        name: String,
+        /// Its role's code.
+        role: String,
+        /// The password's Argon2id hash (PHC string), made by the taking replica: the
+        /// password itself is never in the log.
+        hash: String,
+    },
+    /// A signing-key rollover (see `authority::keys`).
+    RollKey {
+        /// The staff member's audit name.
+        actor: String,
+        /// The new key's seed, drawn by the replica that took the request. Every replica
+        /// signs with it, so each must hold it, as each holds the office's root: it
+        /// travels to them in the log (between replicas only, encrypted, as snapshots
+        /// carry the current seed).
+        seed: [u8; 32],
+    },
     /// The decision on a 删证 or 核销 request: approval changes the licence's standing.
     LicenceRequest {
         /// The request document.
@@ -140,6 +220,17 @@ pub enum Outcome {
     },
     /// A 删证/核销 request was decided.
     LicenceRequestDecided,
+    /// An enterprise's profile was accepted.
+    ProfileAccepted,
+    /// The directory was published.
+    DirectoryPut,
+    /// A staff account was stored.
+    StaffPut,
+    /// The signing key rolled over to `key`.
+    KeyRolled {
+        /// The new public key.
+        key: [u8; 32],
+    },
     /// An e-key unlock was granted.
     Unlocked,
     /// A certificate request carried out: the certificate issued, if one was.
@@ -148,7 +239,8 @@ pub enum Outcome {
         #[serde(with = "crate::cluster::b64")]
         certificate: Vec<u8>,
     },
-    /// An invite kept: its block's first number (decimal) and when it expires.
+    /// An invite kept: its block's first number (decimal; empty for a customs invite)
+    /// and when it expires.
     Invited {
         /// The block's first 申请表号, in decimal.
         first: String,
@@ -175,6 +267,16 @@ impl Outcome {
         AuthorityError::Store(crate::store::StoreError::Invariant(format!(
             "a command answered {other:?}"
         )))
+    }
+
+    /// The protocol answer an [`Outcome::Answered`] carries.
+    pub(super) fn into_handled(self) -> Result<super::Handled, AuthorityError> {
+        let Outcome::Answered { answer } = self else {
+            return Err(Outcome::unexpected(self));
+        };
+        exlic_client::protocol::Response::decode(&answer)
+            .map(super::Handled::ok)
+            .map_err(|_| crate::store::StoreError::Record("answer").into())
     }
 }
 
@@ -276,9 +378,10 @@ pub fn apply(
         ),
         Op::Ingest { submissions } => {
             let mut answers = Vec::with_capacity(submissions.len());
+            let trust = office.trust();
             for r in submissions {
                 let job = super::ingest::IngestJob::from_received(r.clone())?;
-                answers.push(super::ingest::ingest_one(w, job)?.response.encode());
+                answers.push(super::ingest::ingest_one(w, &trust, job)?.response.encode());
             }
             Ok(Outcome::Ingested { answers })
         }
@@ -320,10 +423,45 @@ pub fn apply(
         Op::Unlock { uscc, actor, doc } => {
             super::unlocks::apply_approve(office, w, c.at_ms, (uscc, actor, DocId(*doc)))
         }
+        Op::CustomsInvite {
+            district,
+            name,
+            valid_days,
+            secret,
+        } => super::customs::apply_invite(w, c.at_ms, (district, name, *valid_days, *secret)),
+        Op::CustomsEnrol { peer, secret } => {
+            super::customs::apply_enrol(w, c.at_ms, *peer, *secret)
+        }
+        Op::Usage { peer, entries } => {
+            super::customs::apply_usage(office, w, c.at_ms, *peer, entries)
+        }
+        Op::BlobChunk {
+            enterprise,
+            sha256,
+            size,
+            offset,
+            bytes,
+        } => super::blobs::apply_chunk(w, enterprise, (*sha256, *size, *offset), bytes),
         Op::Certify {
             enterprise,
             request,
         } => super::certificates::apply_certify(office, w, c.at_ms, enterprise, request),
+        Op::AcceptProfile {
+            uscc,
+            actor,
+            profile,
+            doc,
+        } => super::profiles::apply_accept(w, c.at_ms, (uscc, actor), profile, DocId(*doc)),
+        Op::PutDirectory { directory, actor } => {
+            super::directory::apply_put(office, w, c.at_ms, directory, actor)
+        }
+        Op::PutStaff {
+            login,
+            name,
+            role,
+            hash,
+        } => super::staff::apply_put(w, c.at_ms, login, (name, role, hash)),
+        Op::RollKey { actor, seed } => super::keys::apply_roll(office, w, c.at_ms, actor, seed),
         Op::LicenceRequest {
             request,
             approve,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use exlic_client::DocId;
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
 use super::office::Office;
 use crate::store::{StoreError, WriteBatch, audit, docs, feed, registry};
 
@@ -31,29 +32,42 @@ impl Directory {
     /// Replaces the directory and guides and queues them for every enterprise.
     pub fn put(
         &self,
-        mut d: exlic_client::directory::Directory,
+        d: exlic_client::directory::Directory,
         actor: &str,
     ) -> Result<(), AuthorityError> {
-        use crate::store::directory_doc;
         d.validate()
             .map_err(|(field, message)| AuthorityError::bad_input(field, message))?;
-        let now = self.office.clock.now_ms();
-        d.updated_ms = now;
-        let mut w = self.office.store.write()?;
-        edit_public_doc(&mut w, &self.office.root_key(), |doc| {
-            directory_doc::write(doc, &d)
-        })?;
-        audit::append(
-            &w,
-            now,
-            actor,
-            DocId([0; 16]),
-            "directory.publish",
-            &format!("@contacts={};guides={}", d.contacts.len(), d.guides.len()),
-        )?;
-        w.commit()?;
-        Ok(())
+        match self.office.run(Op::PutDirectory {
+            directory: Box::new(d),
+            actor: actor.to_owned(),
+        })? {
+            Outcome::DirectoryPut => Ok(()),
+            other => Err(Outcome::unexpected(other)),
+        }
     }
+}
+
+/// Applies a new directory `d`, dated `at_ms`.
+pub(super) fn apply_put(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    at_ms: i64,
+    d: &exlic_client::directory::Directory,
+    actor: &str,
+) -> Result<Outcome, AuthorityError> {
+    use crate::store::directory_doc;
+    let mut d = d.clone();
+    d.updated_ms = at_ms;
+    edit_public_doc(w, &office.root_key(), |doc| directory_doc::write(doc, &d))?;
+    audit::append(
+        w,
+        at_ms,
+        actor,
+        DocId([0; 16]),
+        "directory.publish",
+        &format!("@contacts={};guides={}", d.contacts.len(), d.guides.len()),
+    )?;
+    Ok(Outcome::DirectoryPut)
 }
 
 /// Edits the public document (created on first use) and queues it for every

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use exlic_client::application::ApplicationForm;
+use exlic_client::certificate::Trust;
 use exlic_client::error::Severity;
 use exlic_client::protocol::{ErrorCode, Response};
 use exlic_client::receipt::Receipt;
@@ -55,7 +56,7 @@ impl Ingest {
     /// the content at the sealed heads) runs here in parallel with other peers; the writes
     /// go through the group commit, many submissions to one durable transaction.
     pub(super) fn submit(&self, e: &str, env: &[u8]) -> Result<Handled, AuthorityError> {
-        match self.prepare(e, env)? {
+        match self.prepare_settled(e, env)? {
             Prepared::Answered(h) => Ok(h),
             Prepared::Job(job) => Ok(self.store_jobs(vec![*job])?.pop().expect("one answer")),
         }
@@ -105,7 +106,8 @@ impl Ingest {
         envs: &[Vec<u8>],
     ) -> Result<Vec<Handled>, AuthorityError> {
         // Checked on every core; stored together below.
-        let prepared = crate::par::par_map(envs.iter().collect(), |env| self.prepare(e, env));
+        let prepared =
+            crate::par::par_map(envs.iter().collect(), |env| self.prepare_settled(e, env));
         let mut answers: Vec<Option<Handled>> = Vec::with_capacity(envs.len());
         let mut jobs = Vec::new();
         for p in prepared {
@@ -122,6 +124,36 @@ impl Ingest {
             .into_iter()
             .map(|a| a.unwrap_or_else(|| stored.next().expect("one result per job")))
             .collect())
+    }
+
+    /// [`Self::prepare`], decided again after a read barrier when a replica of a
+    /// replicated office would refuse it: the refusal may come from a write this replica
+    /// has not applied yet (the sealing device's certificate, made through another
+    /// replica), and a refusal is final.
+    fn prepare_settled(&self, e: &str, env: &[u8]) -> Result<Prepared, AuthorityError> {
+        let p = self.prepare(e, env)?;
+        let refused = matches!(&p, Prepared::Answered(h) if matches!(h.response, Response::Error { .. } | Response::Refused(_)));
+        if refused && self.office.settle()? {
+            return self.prepare(e, env);
+        }
+        Ok(p)
+    }
+
+    /// [`Self::submit`] with `between` run after the submission's checks and receipt and
+    /// before it is stored: a test's way into that window.
+    #[cfg(test)]
+    pub(super) fn submit_with_pause(
+        &self,
+        e: &str,
+        env: &[u8],
+        between: impl FnOnce(),
+    ) -> Result<Handled, AuthorityError> {
+        let p = self.prepare_settled(e, env)?;
+        between();
+        match p {
+            Prepared::Answered(h) => Ok(h),
+            Prepared::Job(job) => Ok(self.store_jobs(vec![*job])?.pop().expect("one answer")),
+        }
     }
 
     /// Everything about one submission that only reads: its final answer if it fails a
@@ -270,7 +302,7 @@ impl Ingest {
                 job.payload.application_no.clone(),
                 job.payload.revision,
             );
-            match ingest_one(&mut w, job) {
+            match ingest_one(&mut w, &self.office.trust(), job) {
                 Ok(h) => {
                     if matches!(h.response, Response::Receipt(_)) {
                         received.push(what);
@@ -333,12 +365,30 @@ impl Ingest {
 
 /// One verified submission's writes: its receipt, seal, case row, case document and
 /// audit entry. Refusals come before any write.
-pub(super) fn ingest_one(w: &mut WriteBatch<'_>, job: IngestJob) -> Result<Handled, StoreError> {
+pub(super) fn ingest_one(
+    w: &mut WriteBatch<'_>,
+    trust: &Trust,
+    job: IngestJob,
+) -> Result<Handled, StoreError> {
     let (e, payload, doc) = (&job.enterprise, &job.payload, job.payload.application_id);
     let built_case = job.built_case;
     // A resend that raced its original into the same batch gets the same receipt.
     if let Some(r) = seals::receipt(w, job.seal_hash)? {
         return Ok(Handled::ok(Response::Receipt(r)));
+    }
+    // The receipt was signed before this apply, by the key in force where it was taken: a
+    // rollover applied in between retired that key at a time before the receipt's, and no
+    // verifier would accept it. The device sends the seal again and gets a receipt
+    // signed by the key in force.
+    let signed_by = exlic_client::signed::peek(&job.receipt)
+        .ok()
+        .and_then(|b| Receipt::decode(b).ok())
+        .ok_or(StoreError::Record("receipt"))?;
+    if !trust.valid_at(&signed_by.authority_key, signed_by.received_at_ms) {
+        return Ok(Handled::refuse(
+            ErrorCode::Unavailable,
+            "the office's signing key changed while this was received; send it again",
+        ));
     }
     for a in &payload.attachments {
         match blobs::info(w, &a.sha256)? {

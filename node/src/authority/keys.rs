@@ -13,8 +13,10 @@ use exlic_client::DocId;
 use exlic_client::authority::KeyEntry;
 use exlic_client::certificate::{KeyRecord, key_id};
 
+use super::command::{Op, Outcome};
+use super::office::{Office, signing_state};
 use super::{AuthorityError, META_SIGNING_KEY};
-use crate::store::{audit, directory_doc, key_records, meta_put};
+use crate::store::{WriteBatch, audit, directory_doc, key_records, meta_put};
 
 /// Signing-key rollover and the key chain.
 #[derive(Debug, Clone)]
@@ -43,52 +45,64 @@ impl Keys {
             .collect()
     }
 
-    /// Rolls the signing key over: a fresh key, certified by the current one and effective
-    /// from now, becomes the signing key in one durable transaction (the record, the new
-    /// seed, the public document, the audit entry). Returns the new public key.
+    /// Rolls the signing key over: a fresh key (drawn here, carried in the command so
+    /// every replica takes the same one), certified by the current one and effective from
+    /// the command's time, becomes the signing key in one durable transaction (the record,
+    /// the new seed, the public document, the audit entry). Returns the new public key.
     pub fn roll(&self, actor: &str) -> Result<[u8; 32], AuthorityError> {
-        let mut g = self
-            .office
-            .signing
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        let (old, trust) = &*g;
-        let last_from = trust.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
-        let effective_ms = self.office.clock.now_ms().max(last_from.saturating_add(1));
         let seed: [u8; 32] = crate::random::bytes();
-        let new = SigningKey::from_bytes(&seed);
-        let new_key = new.verifying_key().to_bytes();
-        let record = KeyRecord {
-            key_id: key_id(&old.verifying_key().to_bytes()),
-            new_key,
-            effective_ms,
+        match self.office.run(Op::RollKey {
+            actor: actor.to_owned(),
+            seed,
+        })? {
+            Outcome::KeyRolled { key } => Ok(key),
+            other => Err(Outcome::unexpected(other)),
         }
-        .sign(old);
-        let mut next = trust.clone();
-        next.roll_over(&record)
-            .map_err(|e| AuthorityError::wrong_state("key rollover", e.to_string()))?;
-        let mut w = self.office.store.write()?;
-        key_records::append(&w, &record)?;
-        let records = key_records::all(&w)?;
-        meta_put(&w, META_SIGNING_KEY, &seed)?;
-        super::directory::edit_public_doc(&mut w, &self.office.root_key(), |doc| {
-            directory_doc::write_keys(doc, &records)
-        })?;
-        audit::append(
-            &w,
-            effective_ms,
-            actor,
-            DocId([0; 16]),
-            "key.rotate",
-            &format!(
-                "{} → {}",
-                hex::encode(key_id(&old.verifying_key().to_bytes())),
-                hex::encode(key_id(&new_key))
-            ),
-        )?;
-        w.commit()?;
-        *g = (new, next);
-        tracing::info!(key_id = %hex::encode(key_id(&new_key)), "authority signing key rolled over");
-        Ok(new_key)
     }
+}
+
+/// Applies a rollover to `seed` at `at_ms`: the current key and chain are read from `w`
+/// (not from memory, so a batch applied again after a refusal rolls from the same key),
+/// and the office signs with the new key from the next object on.
+pub(super) fn apply_roll(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    at_ms: i64,
+    actor: &str,
+    seed: &[u8; 32],
+) -> Result<Outcome, AuthorityError> {
+    let (old, mut next) = signing_state(&*w, &office.identity)?;
+    let last_from = next.keys().last().map(|k| k.from_ms).unwrap_or(i64::MIN);
+    let effective_ms = at_ms.max(last_from.saturating_add(1));
+    let new = SigningKey::from_bytes(seed);
+    let new_key = new.verifying_key().to_bytes();
+    let record = KeyRecord {
+        key_id: key_id(&old.verifying_key().to_bytes()),
+        new_key,
+        effective_ms,
+    }
+    .sign(&old);
+    next.roll_over(&record)
+        .map_err(|e| AuthorityError::wrong_state("key rollover", e.to_string()))?;
+    key_records::append(w, &record)?;
+    let records = key_records::all(&*w)?;
+    meta_put(w, META_SIGNING_KEY, seed)?;
+    super::directory::edit_public_doc(w, &office.root_key(), |doc| {
+        directory_doc::write_keys(doc, &records)
+    })?;
+    audit::append(
+        w,
+        effective_ms,
+        actor,
+        DocId([0; 16]),
+        "key.rotate",
+        &format!(
+            "{} → {}",
+            hex::encode(key_id(&old.verifying_key().to_bytes())),
+            hex::encode(key_id(&new_key))
+        ),
+    )?;
+    *office.signing.write().unwrap_or_else(|p| p.into_inner()) = (new, next);
+    tracing::info!(key_id = %hex::encode(key_id(&new_key)), "authority signing key rolled over");
+    Ok(Outcome::KeyRolled { key: new_key })
 }

@@ -12,7 +12,7 @@ use super::{AuthorityError, AuthorityInfo, META_SIGNING_KEY, key_seed};
 use crate::clock::Clock;
 use crate::domain::reference::{Current, Reference};
 use crate::domain::rules;
-use crate::store::{Store, StoreError, key_records, meta_get};
+use crate::store::{Store, StoreError, Txn, key_records, meta_get};
 
 /// The authority's shared context.
 #[derive(Debug)]
@@ -40,27 +40,16 @@ impl Office {
         reference: Arc<Reference>,
     ) -> Result<Self, AuthorityError> {
         let identity = SigningKey::from_bytes(&key_seed(&store)?);
-        let (key, records) = {
-            let txn = store.read()?;
-            let key = match meta_get(&txn, META_SIGNING_KEY)? {
-                Some(v) => SigningKey::from_bytes(
-                    &v.try_into()
-                        .map_err(|_| StoreError::Record("authority_signing_key"))?,
-                ),
-                None => identity.clone(),
-            };
-            (key, key_records::all(&txn)?)
-        };
+        let signing = signing_state(&store.read()?, &identity)?;
         if crate::store::cases::needs_status_index(&store.read()?)? {
             let w = store.write()?;
             crate::store::cases::ensure_status_index(&w)?;
             w.commit()?;
         }
-        let mut trust = Trust::new(identity.verifying_key().to_bytes());
-        if trust.follow(&records) != records.len()
-            || trust.current() != key.verifying_key().to_bytes()
-        {
-            return Err(StoreError::Record("key_records").into());
+        if crate::store::feed::epoch(&store.read()?)? == 0 {
+            let w = store.write()?;
+            crate::store::feed::new_epoch(&w)?;
+            w.commit()?;
         }
         // Every replica of an office writes its documents as the same Automerge actor, so
         // the changes a command makes are the same bytes on each of them.
@@ -70,7 +59,7 @@ impl Office {
             clock,
             info,
             identity,
-            signing: RwLock::new((key, trust)),
+            signing: RwLock::new(signing),
             reference: Current::new(reference),
             replicated: std::sync::OnceLock::new(),
         })
@@ -87,9 +76,49 @@ impl Office {
             return p.propose(&stamped);
         }
         let mut w = self.store.write()?;
-        let out = command::apply(self, &mut w, &stamped)?;
-        w.commit()?;
-        Ok(out)
+        let out = command::apply(self, &mut w, &stamped);
+        let committed = match out {
+            Ok(out) => w.commit().map(|()| out).map_err(AuthorityError::from),
+            Err(e) => Err(e),
+        };
+        if committed.is_err() {
+            // An apply may have set a new signing key in memory (a rollover) that the
+            // store did not keep: memory follows the store again.
+            self.reload_signing(&self.store.read()?)?;
+        }
+        committed
+    }
+
+    /// Takes the signing key and its chain from `txn` again (after a rollover that was not
+    /// kept, or a snapshot that replaced the office).
+    pub(super) fn reload_signing(&self, txn: &impl Txn) -> Result<(), AuthorityError> {
+        let state = signing_state(txn, &self.identity)?;
+        *self.signing.write().unwrap_or_else(|p| p.into_inner()) = state;
+        Ok(())
+    }
+
+    /// On a replicated office, waits until this replica has applied every write committed
+    /// before the call (a read barrier) and says it did; a lone office is always current.
+    pub(super) fn settle(&self) -> Result<bool, AuthorityError> {
+        match self.replicated.get() {
+            Some(p) => p.barrier().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Refuses `what`, a write not yet made a command, on a replicated office: made on one
+    /// replica only it would set the replicas apart (a key, a reference release or a
+    /// licence's usage the others do not have).
+    pub(super) fn lone_only(&self, what: &str) -> Result<(), AuthorityError> {
+        if self.replicated.get().is_some() {
+            return Err(AuthorityError::WrongState {
+                field: "office".into(),
+                message: format!(
+                    "{what} is not yet supported on a replicated office: made on one replica only, it would set the replicas apart"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
@@ -165,6 +194,28 @@ impl Office {
             .verifying_key()
             .to_bytes()
     }
+}
+
+/// The signing key and the chain that certifies it, as `txn` holds them: the identity key
+/// until the first rollover.
+pub(super) fn signing_state(
+    txn: &impl Txn,
+    identity: &SigningKey,
+) -> Result<(SigningKey, Trust), AuthorityError> {
+    let key = match meta_get(txn, META_SIGNING_KEY)? {
+        Some(v) => SigningKey::from_bytes(
+            &v.try_into()
+                .map_err(|_| StoreError::Record("authority_signing_key"))?,
+        ),
+        None => identity.clone(),
+    };
+    let records = key_records::all(txn)?;
+    let mut trust = Trust::new(identity.verifying_key().to_bytes());
+    if trust.follow(&records) != records.len() || trust.current() != key.verifying_key().to_bytes()
+    {
+        return Err(StoreError::Record("key_records").into());
+    }
+    Ok((key, trust))
 }
 
 /// The Automerge actor an office writes its documents as, from its identity key: the same

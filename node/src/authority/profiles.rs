@@ -6,6 +6,7 @@ use exlic_client::DocId;
 use exlic_client::profile::EnterpriseProfile;
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
 use crate::store::kind;
 use crate::store::{StoreError, WriteBatch, audit, docs, feed, profile_doc, registry};
 
@@ -97,6 +98,8 @@ impl Profiles {
     }
 
     /// Accepts the enterprise's latest proposal; it reaches the enterprise on its next sync.
+    /// The proposal is read here (the enterprise's document, as this replica holds it) and
+    /// carried in the command, with the id of the acceptance document should it be new.
     pub fn accept(&self, uscc: &str, actor: &str) -> Result<(), AuthorityError> {
         let state = self
             .list()?
@@ -112,30 +115,45 @@ impl Profiles {
         if let Some((field, message)) = p.validate().into_iter().next() {
             return Err(AuthorityError::bad_input(field, message));
         }
-        let now = self.office.clock.now_ms();
-        let mut w = self.office.store.write()?;
-        let existing = profile_doc::acceptance_of(&w, uscc)?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                // Unguessable, so no enterprise can create it first.
-                let id = DocId(crate::random::bytes());
-                w.create_doc(id, kind::OTHER)?;
-                feed::add_authority_doc(&w, id, uscc)?;
-                profile_doc::set_acceptance(&w, uscc, id)?;
-                id
-            }
-        };
-        let d = w.doc(id)?.ok_or(StoreError::Record("profile_ack"))?;
-        profile_doc::write(d, profile_doc::ACCEPTED, &p, now)
-            .map_err(|e| StoreError::Document(id, e.to_string()))?;
-        d.commit();
-        w.save_doc(id)?;
-        feed::push(&w, uscc, id, feed::AUTHORITY_WRITER)?;
-        // The office's registry follows the accepted 企业名称.
-        registry::rename_enterprise(&w, uscc, &p.enterprise_name)?;
-        audit::append(&w, now, actor, DocId([0; 16]), "profile.accept", uscc)?;
-        w.commit()?;
-        Ok(())
+        match self.office.run(Op::AcceptProfile {
+            uscc: uscc.to_owned(),
+            actor: actor.to_owned(),
+            profile: Box::new(p),
+            // Unguessable, so no enterprise can create it first.
+            doc: crate::random::bytes(),
+        })? {
+            Outcome::ProfileAccepted => Ok(()),
+            other => Err(Outcome::unexpected(other)),
+        }
     }
+}
+
+/// Applies an acceptance of `p` for enterprise `uscc` at `at_ms`: the acceptance document
+/// (made as `new_doc` the first time) carries it back, the registry takes its 企业名称.
+pub(super) fn apply_accept(
+    w: &mut WriteBatch<'_>,
+    at_ms: i64,
+    (uscc, actor): (&str, &str),
+    p: &EnterpriseProfile,
+    new_doc: DocId,
+) -> Result<Outcome, AuthorityError> {
+    let id = match profile_doc::acceptance_of(w, uscc)? {
+        Some(id) => id,
+        None => {
+            w.create_doc(new_doc, kind::OTHER)?;
+            feed::add_authority_doc(w, new_doc, uscc)?;
+            profile_doc::set_acceptance(w, uscc, new_doc)?;
+            new_doc
+        }
+    };
+    let d = w.doc(id)?.ok_or(StoreError::Record("profile_ack"))?;
+    profile_doc::write(d, profile_doc::ACCEPTED, p, at_ms)
+        .map_err(|e| StoreError::Document(id, e.to_string()))?;
+    d.commit();
+    w.save_doc(id)?;
+    feed::push(w, uscc, id, feed::AUTHORITY_WRITER)?;
+    // The office's registry follows the accepted 企业名称.
+    registry::rename_enterprise(w, uscc, &p.enterprise_name)?;
+    audit::append(w, at_ms, actor, DocId([0; 16]), "profile.accept", uscc)?;
+    Ok(Outcome::ProfileAccepted)
 }

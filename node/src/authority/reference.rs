@@ -119,6 +119,7 @@ impl ReferencePublisher {
         actor: &str,
     ) -> Result<u32, AuthorityError> {
         let note = note.trim();
+        self.office.lone_only("publishing reference data")?;
         if note.chars().count() > reference_release::MAX_NOTE / 3 {
             return Err(AuthorityError::bad_input(
                 "note",

@@ -112,11 +112,13 @@ impl Registry {
                 "want: ask for at least one number",
             ));
         }
-        answered(self.office.run(Op::MoreNumbers {
-            peer,
-            current: current.to_string(),
-            want,
-        })?)
+        self.office
+            .run(Op::MoreNumbers {
+                peer,
+                current: current.to_string(),
+                want,
+            })?
+            .into_handled()
     }
 
     pub(super) fn enrol(
@@ -125,11 +127,13 @@ impl Registry {
         secret: [u8; 32],
         master_key: [u8; 32],
     ) -> Result<Handled, AuthorityError> {
-        answered(self.office.run(Op::Enrol {
-            peer,
-            secret,
-            master_key,
-        })?)
+        self.office
+            .run(Op::Enrol {
+                peer,
+                secret,
+                master_key,
+            })?
+            .into_handled()
     }
 
     /// Enrolled enterprises: (USCC, name).
@@ -166,16 +170,6 @@ pub(super) fn apply_invite(
         first: first.to_string(),
         expires_ms,
     })
-}
-
-/// A protocol answer carried through a command's outcome.
-fn answered(done: Outcome) -> Result<Handled, AuthorityError> {
-    let Outcome::Answered { answer } = done else {
-        return Err(Outcome::unexpected(done));
-    };
-    Response::decode(&answer)
-        .map(Handled::ok)
-        .map_err(|_| StoreError::Record("answer").into())
 }
 
 /// Enrols device `peer` with invite `secret` and the enterprise's `master_key`, stamped

@@ -1,7 +1,8 @@
 //! The authority's replica of every enterprise's documents: Automerge sync per document,
 //! authorised by owner (an enterprise reads and writes only its own; submitted applications
 //! and authority-written documents are frozen to it), and each enterprise's change feed,
-//! read from its cursor a page at a time.
+//! read from its cursor a page at a time (a cursor read under another feed id, another
+//! replica's, reads it from the start: see [`feed::epoch`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -35,6 +36,8 @@ type SyncResult = Result<Handled, AuthorityError>;
 #[derive(Debug)]
 pub(super) struct SyncJob {
     e: String,
+    /// The feed id the cursor was read under.
+    feed: u64,
     cursor: u64,
     /// The documents the request names (the feed page leaves them out).
     seen: HashSet<DocId>,
@@ -47,7 +50,7 @@ impl SyncJob {
     /// content inflates to against one budget; a protocol violation is the refusal.
     pub(super) fn decode(
         e: &str,
-        cursor: u64,
+        (feed, cursor): (u64, u64),
         docs: Vec<(DocId, Vec<u8>)>,
         states: PeerStates,
     ) -> Result<Self, Handled> {
@@ -65,6 +68,7 @@ impl SyncJob {
         }
         Ok(Self {
             e: e.to_owned(),
+            feed,
             cursor,
             seen,
             docs: decoded,
@@ -126,7 +130,7 @@ impl Replica {
         &self,
         peer: [u8; 32],
         e: &str,
-        cursor: u64,
+        cursor: (u64, u64),
         docs: Vec<(DocId, Vec<u8>)>,
     ) -> Result<Handled, AuthorityError> {
         let states = self.take_session(peer);
@@ -312,21 +316,23 @@ impl Replica {
                 replies.push((doc, reply));
             }
         }
-        // Documents of this enterprise changed since the caller's cursor, a page at a time.
+        // Documents of this enterprise changed since the caller's cursor, a page at a time;
+        // from the start if the cursor is another feed's.
+        let epoch = feed::epoch(w)?;
+        let from = if job.feed == epoch { job.cursor } else { 0 };
         let peer = states.peer();
         let mut cap = ScanCap::new(MAX_DOCS);
-        let entries: Vec<Entry> =
-            feed::after(w, e, job.cursor, |entry| cap.go_on(entry.writer == peer))?
-                .into_iter()
-                .map(|f| Entry {
-                    seq: f.seq,
-                    doc: f.doc,
-                    by_asker: f.writer == peer,
-                })
-                .collect();
+        let entries: Vec<Entry> = feed::after(w, e, from, |entry| cap.go_on(entry.writer == peer))?
+            .into_iter()
+            .map(|f| Entry {
+                seq: f.seq,
+                doc: f.doc,
+                by_asker: f.writer == peer,
+            })
+            .collect();
         let room = MAX_DOCS.saturating_sub(replies.len());
         let page = replication::page(
-            job.cursor,
+            from,
             &entries,
             &job.seen,
             room,
@@ -339,6 +345,7 @@ impl Replica {
             }
         }
         let answer = Handled::ok(Response::Sync {
+            feed: epoch,
             cursor: page.cursor,
             docs: replies,
             more: page.more,

@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use exlic_client::authority::{ClusterStatus, ReplicaStatus};
+
+use crate::cluster::write::{self, Forward};
 use crate::cluster::{Command, Machine, MachineError, TypeConfig};
 use crate::store::{WriteBatch, dump};
 
@@ -11,9 +14,15 @@ use super::command::{self, Outcome, Refused, Stamped};
 use super::office::Office;
 use super::{Authority, AuthorityError};
 
-/// The replica's Raft handle, and the runtime its writes are driven on.
+/// How long a write waits for the replicas to commit it (through an election, say)
+/// before it is answered `Unavailable`.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The replica's Raft handle, how it reaches the leader, and the runtime its writes are
+/// driven on.
 pub struct Proposer {
     raft: openraft::Raft<TypeConfig>,
+    forward: Forward,
     runtime: tokio::runtime::Handle,
 }
 
@@ -31,13 +40,21 @@ impl Proposer {
             request_id: crate::random::bytes(),
             body: command::encode(c),
         };
-        let written = self
+        let reply = self
             .runtime
-            .block_on(self.raft.client_write(cmd))
+            .block_on(write::write(&self.raft, &self.forward, cmd, PATIENCE))
             .map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
-        command::decode_reply(&written.data.0)
+        command::decode_reply(&reply.0)
             .map_err(|e| AuthorityError::Unavailable(format!("an unreadable reply: {e}")))?
             .map_err(Refused::into_error)
+    }
+
+    /// Waits until this replica has applied every write committed before the call, so a
+    /// check it makes next decides on the office as it stands (a linearizable read).
+    pub(super) fn barrier(&self) -> Result<(), AuthorityError> {
+        self.runtime
+            .block_on(write::barrier(&self.raft, &self.forward, PATIENCE))
+            .map_err(|e| AuthorityError::Unavailable(e.to_string()))
     }
 }
 
@@ -65,23 +82,80 @@ impl Machine for OfficeMachine {
     }
 
     fn restore(&self, w: &mut WriteBatch<'_>, data: &[u8]) -> Result<(), MachineError> {
-        Ok(dump::restore(w, data)?)
+        dump::restore(w, data)?;
+        // The enterprises' feed is now the leader's, numbered as the leader numbered it:
+        // positions read here before mean nothing in it.
+        crate::store::feed::new_epoch(w)?;
+        // The signing key and its chain are the leader's now.
+        self.0
+            .reload_signing(&*w)
+            .map_err(|e| MachineError::Invariant(e.to_string()))?;
+        Ok(())
     }
 }
 
 impl Authority {
+    /// This replica's view of the office's replicas; `None` for a lone office.
+    pub fn cluster_status(&self) -> Option<ClusterStatus> {
+        let p = self.office.replicated.get()?;
+        let m = p.raft.metrics().borrow().clone();
+        let role = match m.state {
+            openraft::ServerState::Leader => "leader",
+            openraft::ServerState::Follower => "follower",
+            openraft::ServerState::Candidate => "candidate",
+            openraft::ServerState::Learner => "learner",
+            openraft::ServerState::Shutdown => "stopped",
+        };
+        let last_log = m.last_log_index.unwrap_or(0);
+        let replication = m.replication.as_ref();
+        let replicas = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .map(|id| {
+                // On the leader: the last entry each acknowledged this term (none yet for
+                // a replica it has not heard from, which is all of the log behind).
+                let known = replication.map(|r| r.get(&id).copied().flatten().map(|l| l.index));
+                ReplicaStatus {
+                    id,
+                    matched: known.flatten(),
+                    lag: known.map(|m| last_log.saturating_sub(m.unwrap_or(0))),
+                }
+            })
+            .collect();
+        Some(ClusterStatus {
+            id: m.id,
+            role: role.into(),
+            leader: m.current_leader,
+            term: m.current_term,
+            last_log,
+            applied: m.last_applied.map_or(0, |l| l.index),
+            replicas,
+        })
+    }
+
     /// The state machine a replica of this office runs under openraft.
     pub fn machine(&self) -> Arc<OfficeMachine> {
         Arc::new(OfficeMachine(self.office.clone()))
     }
 
     /// Makes this office one replica of several: from now on its writes are proposed
-    /// through `raft` (driven on `runtime`) and applied from the log. Set once.
-    pub fn replicate(&self, raft: openraft::Raft<TypeConfig>, runtime: tokio::runtime::Handle) {
+    /// through `raft` (driven on `runtime`; taken by a follower, sent to the leader by
+    /// `forward`) and applied from the log. Set once.
+    pub fn replicate(
+        &self,
+        raft: openraft::Raft<TypeConfig>,
+        forward: Forward,
+        runtime: tokio::runtime::Handle,
+    ) {
         if self
             .office
             .replicated
-            .set(Proposer { raft, runtime })
+            .set(Proposer {
+                raft,
+                forward,
+                runtime,
+            })
             .is_err()
         {
             tracing::warn!("the office is replicated already");

@@ -3,6 +3,7 @@
 //! the audit trail.
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
 use crate::accounts::{self, AccountError, Accounts};
 pub use crate::accounts::{LoginError, MAX_FAILURES, SESSION_TTL_MS};
 use crate::store::audit::AuditEntry;
@@ -70,10 +71,12 @@ impl Staff {
 #[derive(Debug, Clone)]
 pub struct StaffAccounts {
     pub(super) accounts: Accounts,
+    pub(super) office: std::sync::Arc<super::office::Office>,
 }
 
 impl StaffAccounts {
-    /// Creates or replaces a staff account.
+    /// Creates or replaces a staff account: checked and hashed here (the salt drawn
+    /// here), stored by a command, so every replica of an office holds the same account.
     pub fn put(
         &self,
         login: &str,
@@ -81,14 +84,22 @@ impl StaffAccounts {
         role: Role,
         password: &str,
     ) -> Result<(), AuthorityError> {
-        self.accounts
-            .put(login, name, role.code(), password)
-            .map_err(|e| match e {
+        let (login, row) =
+            Accounts::row_for(login, name, role.code(), password).map_err(|e| match e {
                 AccountError::BadInput { field, message } => {
                     AuthorityError::bad_input(field, message)
                 }
                 AccountError::Store(e) => e.into(),
-            })
+            })?;
+        match self.office.run(Op::PutStaff {
+            login,
+            name: row.name,
+            role: row.role,
+            hash: row.hash,
+        })? {
+            Outcome::StaffPut => Ok(()),
+            other => Err(Outcome::unexpected(other)),
+        }
     }
 
     /// Checks a password from address `from`; throttles wrong ones (see
@@ -99,6 +110,11 @@ impl StaffAccounts {
         password: &str,
         from: &str,
     ) -> Result<Result<Staff, LoginError>, AuthorityError> {
+        // An account this replica does not hold may have been made through another a
+        // moment ago: a read barrier first, so it is not refused as a wrong password.
+        if crate::store::staff::get(&self.office.store.read()?, login.trim())?.is_none() {
+            self.office.settle()?;
+        }
         Ok(match self.accounts.check(login, password, from, "login")? {
             Ok(a) => match Role::parse(&a.role) {
                 Some(role) => Ok(Staff {
@@ -151,6 +167,28 @@ impl StaffAccounts {
     ) -> Result<Vec<AuditEntry>, AuthorityError> {
         Ok(self.accounts.audit_trail(subject, limit)?)
     }
+}
+
+/// Applies a staff account (its password already hashed), dated `at_ms`; a sign-in
+/// throttle the replica kept for it starts again.
+pub(super) fn apply_put(
+    w: &mut crate::store::WriteBatch<'_>,
+    at_ms: i64,
+    login: &str,
+    (name, role, hash): (&str, &str, &str),
+) -> Result<Outcome, AuthorityError> {
+    if Role::parse(role).is_none() {
+        return Err(AuthorityError::bad_input("role", "officer, chief or admin"));
+    }
+    let row = crate::store::staff::AccountRow {
+        role: role.to_owned(),
+        name: name.to_owned(),
+        hash: hash.to_owned(),
+        failures: 0,
+        locked_until_ms: 0,
+    };
+    Accounts::put_row(w, login, &row, at_ms)?;
+    Ok(Outcome::StaffPut)
 }
 
 /// Staff sessions: [`crate::accounts::Sessions`] read as [`Staff`].

@@ -156,6 +156,7 @@ fn sync_doc(a: &Authority, peer: &SigningKey, doc: &mut AutoCommit, id: DocId) -
         let r = a.handle(
             peer.verifying_key().to_bytes(),
             Request::Sync {
+                feed: 0,
                 cursor: 0,
                 docs: vec![(id, msg.encode())],
             },
@@ -293,6 +294,7 @@ mod certificates;
 mod customs;
 mod isolation;
 mod issuance;
+mod keys;
 mod office_rules;
 mod replicated;
 mod translog;

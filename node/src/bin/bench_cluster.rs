@@ -194,7 +194,14 @@ impl Cluster {
         .await
         .expect("raft");
         self.net.nodes.lock().expect("net").insert(id, raft.clone());
-        auth.replicate(raft.clone(), tokio::runtime::Handle::current());
+        auth.replicate(
+            raft.clone(),
+            exlic_node::cluster::write::Forward::Local {
+                net: self.net.clone(),
+                from: id,
+            },
+            tokio::runtime::Handle::current(),
+        );
         self.replicas.insert(id, Replica { auth, raft });
     }
 

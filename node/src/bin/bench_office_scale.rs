@@ -377,7 +377,7 @@ async fn sync_change(
     swarm: &mut Client,
     office: PeerId,
     m: &mut Member,
-    cursor: &mut u64,
+    (feed, cursor): (&mut u64, &mut u64),
     n: u64,
 ) -> Result<(), String> {
     let mut form = form_doc::read_form(&m.doc);
@@ -390,14 +390,19 @@ async fn sync_change(
             return Ok(());
         };
         let req = Request::Sync {
+            feed: *feed,
             cursor: *cursor,
             docs: vec![(m.doc_id, msg.encode())],
         };
         match ask(swarm, office, req).await? {
             Response::Sync {
-                cursor: c, docs, ..
+                feed: f,
+                cursor: c,
+                docs,
+                ..
             } => {
-                *cursor = c.max(*cursor);
+                *cursor = if f == *feed { c.max(*cursor) } else { c };
+                *feed = f;
                 for (d, reply) in docs {
                     if let (true, DocReply::Message(b)) = (d == m.doc_id, reply) {
                         let msg = am_sync::Message::decode(&b).map_err(|e| e.to_string())?;
@@ -476,7 +481,7 @@ async fn enterprise(
 ) -> Member {
     let src = IpAddr::V4(Ipv4Addr::new(127, 1, (k / 250) as u8, (k % 250 + 2) as u8));
     let mut swarm = client_swarm(&m, src);
-    let (mut cursor, mut n) = (0u64, 0u64);
+    let (mut feed, mut cursor, mut n) = (0u64, 0u64, 0u64);
     let mut dial = true;
     loop {
         let t = Instant::now();
@@ -487,7 +492,7 @@ async fn enterprise(
                 (Duration::ZERO, 0)
             };
             n += 1;
-            sync_change(&mut swarm, office_peer, &mut m, &mut cursor, n).await?;
+            sync_change(&mut swarm, office_peer, &mut m, (&mut feed, &mut cursor), n).await?;
             Ok(Round {
                 client: k,
                 connect,

@@ -7,15 +7,19 @@ use super::*;
 /// that already holds a node). The caller initialises the role and then saves the config.
 pub(super) fn create_data_dir(data_dir: &Path, config: &Config) -> anyhow::Result<Store> {
     config.validate()?;
+    fresh_dir(data_dir)?;
+    open_store(data_dir, config)
+}
+
+/// Creates `data_dir`, refusing one that already holds a node.
+pub(super) fn fresh_dir(data_dir: &Path) -> anyhow::Result<()> {
     if data_dir.join(crate::config::FILE).exists() {
         bail!(
             "{} already holds a node (config.toml exists)",
             data_dir.display()
         );
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    open_store(data_dir, config)
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))
 }
 
 /// Opens a node's store.

@@ -147,12 +147,22 @@ pub async fn serve_authority(
         .context("authority.p2p_listen")?;
     let authority = Arc::new(open_authority(&data_dir, &config, a.advertise.clone())?);
     let store = authority.store().clone();
+    // A replica's writes go through the office's log from before it takes any request.
+    let replica = match &config.cluster {
+        Some(c) => Some(start_replica(&authority, c, shutdown.clone()).await?),
+        None => None,
+    };
     let limits = sync::net::NetLimits {
         inbound: a.max_peers,
         ..Default::default()
     };
     room_for_peers(limits.inbound);
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let listen_shown = listen
+        .iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let p2p = tokio::spawn(sync::server::run(
         authority.clone(),
         listen,
@@ -162,10 +172,20 @@ pub async fn serve_authority(
         bound_tx,
         shutdown.clone(),
     ));
-    let bound = tokio::time::timeout(std::time::Duration::from_secs(10), bound_rx)
-        .await
-        .context("the p2p listener did not start in time")?
-        .context("the p2p listener failed to start")?;
+    let bound = match tokio::time::timeout(std::time::Duration::from_secs(10), bound_rx).await {
+        Err(_) => bail!("the p2p listener did not start in time"),
+        Ok(Ok(bound)) => bound,
+        // The listener ended before it was listening: its own error says why (an address
+        // in use, say).
+        Ok(Err(_)) => {
+            let why = match p2p.await {
+                Ok(Err(e)) => e.to_string(),
+                Ok(Ok(())) => "it stopped".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            bail!("the p2p listener on {listen_shown} failed to start: {why}")
+        }
+    };
     let addrs: Vec<String> = if a.advertise.is_empty() {
         bound.iter().map(|m| m.to_string()).collect()
     } else {
@@ -209,6 +229,9 @@ pub async fn serve_authority(
         Ok(Err(e)) => tracing::warn!(error = %e, "p2p listener stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "p2p listener panicked"),
         Ok(Ok(())) => {}
+    }
+    if let Some(r) = replica {
+        r.stop().await;
     }
     stop.store(true, Ordering::Relaxed);
     compactor.join().ok();

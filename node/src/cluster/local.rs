@@ -28,7 +28,9 @@ pub struct Net {
 }
 
 impl Net {
-    fn target(&self, from: NodeId, to: NodeId) -> Result<R, Unreachable> {
+    /// Replica `to`'s handle as `from` reaches it: unreachable when it is down or the link
+    /// is cut.
+    pub fn reach(&self, from: NodeId, to: NodeId) -> Result<R, Unreachable> {
         let down = || Unreachable::new(&std::io::Error::other(format!("{to} unreachable")));
         if self.cut.lock().unwrap().contains(&(from, to)) {
             return Err(down());
@@ -121,7 +123,7 @@ impl RaftNetwork<TypeConfig> for Link {
         rpc: AppendEntriesRequest<TypeConfig>,
         _: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let t = self.net.target(self.from, self.to)?;
+        let t = self.net.reach(self.from, self.to)?;
         t.append_entries(rpc).await.map_err(|e| remote(self.to, e))
     }
 
@@ -133,7 +135,7 @@ impl RaftNetwork<TypeConfig> for Link {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        let t = self.net.target(self.from, self.to)?;
+        let t = self.net.reach(self.from, self.to)?;
         t.install_snapshot(rpc)
             .await
             .map_err(|e| remote(self.to, e))
@@ -144,7 +146,7 @@ impl RaftNetwork<TypeConfig> for Link {
         rpc: VoteRequest<NodeId>,
         _: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let t = self.net.target(self.from, self.to)?;
+        let t = self.net.reach(self.from, self.to)?;
         t.vote(rpc).await.map_err(|e| remote(self.to, e))
     }
 }

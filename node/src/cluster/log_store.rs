@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError, Txn, WriteBatch, raft};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{LogId, RaftLogReader, StorageIOError, Vote};
 
-const VOTE: &str = "vote";
+pub(super) const VOTE: &str = "vote";
 const COMMITTED: &str = "committed";
 const LAST_PURGED: &str = "last_purged";
 

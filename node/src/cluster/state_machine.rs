@@ -18,7 +18,7 @@ use super::log_store::{get_state, put_state};
 use super::{Entry, Machine, MachineError, NodeId, RaftStorageError, Reply, TypeConfig, blocking};
 use crate::store::{Store, StoreError, raft};
 
-const APPLIED: &str = "applied";
+pub(super) const APPLIED: &str = "applied";
 const MEMBERSHIP: &str = "membership";
 const SNAPSHOT: &str = "snapshot";
 

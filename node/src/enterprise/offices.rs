@@ -138,7 +138,14 @@ mod tests {
         assert_eq!(home.head, aa.head);
         // The home office acknowledging everything leaves the wheat waiting for `AA`.
         ent.replica
-            .set_sync_progress(&Link::Home, home.head, 0)
+            .set_sync_progress(
+                &Link::Home,
+                super::super::replica::SyncProgress {
+                    feed: 0,
+                    acked: home.head,
+                    cursor: 0,
+                },
+            )
             .unwrap();
         assert_eq!(ent.replica.backlog().unwrap().docs_waiting, 1);
         // A page that read `limit` changes says where it stopped, whatever it kept.

@@ -20,6 +20,7 @@ use crate::store::{
 use crate::upstream::Link;
 use exlic_client::inflate::Budget;
 
+const META_FEED: &str = "sync.feed";
 const META_LOCAL_ACKED: &str = "sync.local_acked";
 const META_CURSOR: &str = "sync.cursor";
 const META_ENROLLED: &str = "sync.enrolled";
@@ -39,6 +40,20 @@ pub struct Backlog {
     pub submissions_waiting: u64,
     /// Bytes of submissions and their attachments waiting.
     pub bytes_waiting: u64,
+}
+
+/// How far sync with an office has got, as of one of its feeds: each replica of an office
+/// numbers its change feed itself (its feed id, `feed`), and holds the enterprise's
+/// documents as they reached it; so both positions are kept per feed, and a replica not
+/// met before is sent every document and read from the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// The office feed the positions are in (0: none met yet).
+    pub feed: u64,
+    /// The local change seq that feed's office has acknowledged.
+    pub acked: u64,
+    /// How far this device has read that feed.
+    pub cursor: u64,
 }
 
 /// A page of the local change feed for one office ([`Replica::changed_docs`]).
@@ -62,20 +77,31 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// (local change seq acknowledged by office `link`, that office's feed cursor).
-    pub fn sync_progress(&self, link: &Link) -> Result<(u64, u64)> {
-        let t = self.device.store.read()?;
-        Ok((
-            get_u64(meta_get(&t, &link.key(META_LOCAL_ACKED))?),
-            get_u64(meta_get(&t, &link.key(META_CURSOR))?),
-        ))
+    /// Sync progress with office `link` in the feed last met there.
+    pub fn sync_progress(&self, link: &Link) -> Result<SyncProgress> {
+        let feed = get_u64(meta_get(&self.device.store.read()?, &link.key(META_FEED))?);
+        self.feed_progress(link, feed)
     }
 
-    /// Records sync progress with office `link` (after a round completed).
-    pub fn set_sync_progress(&self, link: &Link, local_acked: u64, cursor: u64) -> Result<()> {
+    /// Sync progress with office `link` in its feed `feed` (nothing for a feed not met).
+    pub fn feed_progress(&self, link: &Link, feed: u64) -> Result<SyncProgress> {
+        let t = self.device.store.read()?;
+        let key = |k: &str| link.key(&format!("{k}.{feed:016x}"));
+        Ok(SyncProgress {
+            feed,
+            acked: get_u64(meta_get(&t, &key(META_LOCAL_ACKED))?),
+            cursor: get_u64(meta_get(&t, &key(META_CURSOR))?),
+        })
+    }
+
+    /// Records sync progress with office `link` (after a round completed); its feed is
+    /// the one met last.
+    pub fn set_sync_progress(&self, link: &Link, p: SyncProgress) -> Result<()> {
         let w = self.device.store.write()?;
-        meta_put(&w, &link.key(META_LOCAL_ACKED), &local_acked.to_be_bytes())?;
-        meta_put(&w, &link.key(META_CURSOR), &cursor.to_be_bytes())?;
+        let key = |k: &str| link.key(&format!("{k}.{:016x}", p.feed));
+        meta_put(&w, &link.key(META_FEED), &p.feed.to_be_bytes())?;
+        meta_put(&w, &key(META_LOCAL_ACKED), &p.acked.to_be_bytes())?;
+        meta_put(&w, &key(META_CURSOR), &p.cursor.to_be_bytes())?;
         w.commit()?;
         Ok(())
     }
@@ -130,7 +156,7 @@ impl Replica {
         );
         let mut docs_waiting = 0;
         for link in links {
-            let (acked, _) = self.sync_progress(&link)?;
+            let acked = self.sync_progress(&link)?.acked;
             docs_waiting += self.changed_docs(&link, acked, usize::MAX)?.docs.len() as u64;
         }
         let t = self.device.store.read()?;

@@ -25,6 +25,7 @@ use exlic_client::DocId;
 use exlic_client::protocol::{ErrorCode, MAX_DOCS, MAX_SUBMISSIONS, Request, Response};
 
 use super::delivery::Outgoing;
+use super::replica::SyncProgress;
 use super::{Enterprise, EnterpriseError};
 use crate::replica::docsync::PeerStates;
 use crate::store::cert_requests::RequestStatus;
@@ -52,7 +53,13 @@ impl From<EnterpriseError> for SessionError {
 struct DocSync {
     page_end: u64,
     full_page: bool,
+    /// The office feed `cursor` is in.
+    feed: u64,
     cursor: u64,
+    /// The office answered from a feed other than the one the page began in (another
+    /// replica): what that feed's office acknowledged before, from which the next page
+    /// starts again, since this page was chosen for the other.
+    restart: Option<u64>,
     more: bool,
     first: bool,
     active: BTreeSet<DocId>,
@@ -308,6 +315,7 @@ impl Session {
             Phase::Sync(mut s) => {
                 if let Some(a) = answer {
                     let Ok(Response::Sync {
+                        feed,
                         cursor: c,
                         docs,
                         more: m,
@@ -326,6 +334,12 @@ impl Session {
                         s.next.remove(d);
                     }
                     s.next.extend(follow);
+                    if feed != s.feed {
+                        let met = ent.replica.feed_progress(&self.link, feed)?;
+                        s.feed = feed;
+                        s.cursor = met.cursor;
+                        s.restart = Some(met.acked);
+                    }
                     s.cursor = s.cursor.max(c);
                     s.more = m;
                     if s.batches.is_empty() {
@@ -338,6 +352,7 @@ impl Session {
                 }
                 let batch = s.batches.pop_front().expect("a window has a batch");
                 let r = Request::Sync {
+                    feed: s.feed,
                     cursor: s.cursor,
                     docs: batch,
                 };
@@ -502,16 +517,18 @@ impl Session {
     /// Starts a page of the local change feed: the documents changed since the authority's
     /// last acknowledgement, and a first window of messages.
     fn sync_page(&mut self, ent: &Enterprise) -> Result<DocSync, SessionError> {
-        let (acked, cursor) = ent.replica.sync_progress(&self.link)?;
+        let progress = ent.replica.sync_progress(&self.link)?;
         let page = PAGE.min(ent.store().doc_cache_capacity() / 2).max(1);
-        let changed = ent.replica.changed_docs(&self.link, acked, page)?;
+        let changed = ent.replica.changed_docs(&self.link, progress.acked, page)?;
         let full_page = changed.last.is_some();
         let page_end = changed.last.unwrap_or(changed.head);
         let changed = changed.docs;
         let s = DocSync {
             page_end,
             full_page,
-            cursor,
+            feed: progress.feed,
+            cursor: progress.cursor,
+            restart: None,
             more: false,
             first: true,
             active: changed.into_iter().map(|(_, d)| d).collect(),
@@ -560,9 +577,13 @@ impl Session {
         ent: &Enterprise,
         s: DocSync,
     ) -> Result<(Option<Request>, Option<Phase>), SessionError> {
-        ent.replica
-            .set_sync_progress(&self.link, s.page_end, s.cursor)?;
-        if s.full_page || s.more {
+        let progress = SyncProgress {
+            feed: s.feed,
+            acked: s.restart.unwrap_or(s.page_end),
+            cursor: s.cursor,
+        };
+        ent.replica.set_sync_progress(&self.link, progress)?;
+        if s.restart.is_some() || s.full_page || s.more {
             return Ok((None, Some(Phase::Sync(self.sync_page(ent)?))));
         }
         // Attachments of synced documents are fetched from the home office.

@@ -351,6 +351,7 @@ mod tests {
         let id = DocId([3; 16]);
         let reqs = vec![
             Request::Sync {
+                feed: 0,
                 cursor: 7,
                 docs: msgs.iter().map(|m| (id, m.clone())).collect(),
             },
@@ -376,6 +377,7 @@ mod tests {
         ];
         let resps = [
             Response::Sync {
+                feed: 0,
                 cursor: 3,
                 more: false,
                 docs: vec![

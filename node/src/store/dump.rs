@@ -1,5 +1,5 @@
-//! A replica's whole state as bytes and back: every table but the Raft log's own
-//! (`RAFT_*`), row by row in redb's encoding, for the replicated office's snapshots.
+//! A replica's whole state as bytes and back: every table but its own (the Raft log's,
+//! `RAFT_*`, and `LOCAL`), row by row in redb's encoding, for the replicated office's snapshots.
 //!
 //! The form: per table its name, its row count, then each row's key and value, every
 //! string of bytes prefixed with its length (u32, big-endian) and counts as u64. Tables
@@ -13,12 +13,22 @@ use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinitio
 use super::tables::*;
 use super::{StoreError, WriteBatch};
 
+/// A row of a table: its key and value in redb's encoding.
+pub type Row = (Vec<u8>, Vec<u8>);
+
 /// A dump's rows by table name.
 type Rows<'a> = HashMap<&'a str, Vec<(&'a [u8], &'a [u8])>>;
 
-/// Whether `name` is one of the Raft log's own tables, which a snapshot leaves alone.
-fn raft_table(name: &str) -> bool {
-    [RAFT_LOG.name(), RAFT_STATE.name(), RAFT_REPLIES.name()].contains(&name)
+/// Whether `name` is one of the replica's own tables (the Raft log's and `LOCAL`), which a
+/// snapshot leaves alone.
+fn own_table(name: &str) -> bool {
+    [
+        RAFT_LOG.name(),
+        RAFT_STATE.name(),
+        RAFT_REPLIES.name(),
+        LOCAL.name(),
+    ]
+    .contains(&name)
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -31,7 +41,7 @@ fn dump_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     def: TableDefinition<'_, K, V>,
     out: &mut Vec<u8>,
 ) -> Result<(), StoreError> {
-    if raft_table(def.name()) {
+    if own_table(def.name()) {
         return Ok(());
     }
     let t = r.open_table(def)?;
@@ -88,12 +98,23 @@ fn parse(mut b: &[u8]) -> Result<Rows<'_>, StoreError> {
     Ok(tables)
 }
 
+/// The rows of table `name` in `dump` (from [`all`]), in key order: for comparing
+/// replicas table by table.
+pub fn table(dump: &[u8], name: &str) -> Result<Vec<Row>, StoreError> {
+    Ok(parse(dump)?
+        .remove(name)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect())
+}
+
 fn restore_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     w: &WriteBatch<'_>,
     def: TableDefinition<'_, K, V>,
     rows: &mut Rows<'_>,
 ) -> Result<(), StoreError> {
-    if raft_table(def.name()) {
+    if own_table(def.name()) {
         return Ok(());
     }
     let rows = rows.remove(def.name()).unwrap_or_default();

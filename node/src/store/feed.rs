@@ -1,11 +1,40 @@
 //! Authority: who owns each replicated document, which documents only the authority writes,
 //! and each enterprise's change feed (its documents in the order they last changed).
+//!
+//! Feed positions are this store's own change sequence, which the enterprises' documents
+//! (kept by sync with whoever is connected) advance differently on each replica of an
+//! office; so the feed has an id of its own ([`epoch`]), new whenever the store's tables
+//! came from elsewhere (a replica made from a copy, a snapshot installed), and a position
+//! means something only with the id it was read under.
 
 use exlic_client::DocId;
 use redb::ReadableTable;
 
-use super::tables::{AUTHORITY_DOCS, DOC_OWNER, DOC_SEQ, OWNER_FEED, OWNER_FEED_POS, Txn};
+use super::tables::{AUTHORITY_DOCS, DOC_OWNER, DOC_SEQ, LOCAL, OWNER_FEED, OWNER_FEED_POS, Txn};
 use super::{StoreError, WriteBatch};
+
+/// The `LOCAL` key of this store's feed id.
+const EPOCH: &str = "feed.epoch";
+
+/// This store's feed id (0 until [`new_epoch`] gave it one).
+pub fn epoch(txn: &impl Txn) -> Result<u64, StoreError> {
+    Ok(txn
+        .table(LOCAL)?
+        .get(EPOCH)?
+        .and_then(|v| v.value().try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}
+
+/// Gives this store's feed a new id (never 0): positions read under the old one are
+/// read from the start again.
+pub fn new_epoch(w: &WriteBatch<'_>) -> Result<u64, StoreError> {
+    let id = u64::from_le_bytes(crate::random::bytes::<8>()).max(1);
+    w.txn()
+        .open_table(LOCAL)?
+        .insert(EPOCH, id.to_be_bytes().as_slice())?;
+    Ok(id)
+}
 
 /// The writer recorded for a change the authority made itself.
 pub const AUTHORITY_WRITER: [u8; 32] = [0; 32];

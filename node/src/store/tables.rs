@@ -212,6 +212,9 @@ pub const RAFT_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("raft_log
 /// Replicated office: the Raft state (vote, committed, last purged, applied, membership,
 /// the current snapshot), name → JSON.
 pub const RAFT_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("raft_state");
+/// This store's own facts, which a replica's snapshot neither carries nor replaces: the
+/// id of its enterprises' change feed (`feed::epoch`).
+pub const LOCAL: TableDefinition<&str, &[u8]> = TableDefinition::new("local");
 /// Replicated office: each applied command's reply by its request id, so a retried
 /// command is answered again and never applied twice.
 pub const RAFT_REPLIES: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("raft_replies");
@@ -235,6 +238,7 @@ macro_rules! every_table {
             RAFT_LOG,
             RAFT_STATE,
             RAFT_REPLIES,
+            LOCAL,
             LICENCE_REQUESTS,
             LICENCE_STATE,
             STANDINGS,

@@ -114,3 +114,54 @@ pub(super) async fn roll_key(
     .await?;
     Ok(Json(serde_json::json!({ "key": hex::encode(key) })))
 }
+
+/// A staff account to create or replace.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffInput {
+    /// Login: 1–64 characters of a–z, 0–9, `.`, `_`, `-`.
+    pub login: String,
+    /// Display name (the login when empty).
+    #[serde(default)]
+    pub name: String,
+    /// `officer` (经办人), `chief` (处长) or `admin`.
+    pub role: String,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+/// Staff accounts: login, name, role (administrator).
+#[utoipa::path(get, path = "/api/v1/staff", tag = "office", responses((status = 200, body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn staff(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let list = as_admin(&s, &headers, "listing staff accounts", |a, _| {
+        a.staff.list()
+    })
+    .await?;
+    Ok(Json(serde_json::Value::Array(
+        list.into_iter()
+            .map(|(login, name, role)| {
+                serde_json::json!({ "login": login, "name": name, "role": role.code() })
+            })
+            .collect(),
+    )))
+}
+
+/// Creates or replaces a staff account (administrator); on a replicated office every
+/// replica holds it once answered.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "office", request_body = StaffInput, responses((status = 204), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+pub(super) async fn put_staff(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(i): JsonBody<StaffInput>,
+) -> Result<StatusCode, Failure> {
+    as_admin(&s, &headers, "changing staff accounts", move |a, _| {
+        let role = crate::authority::staff::Role::parse(i.role.trim())
+            .ok_or_else(|| AuthorityError::bad_input("role", "must be officer, chief or admin"))?;
+        a.staff.put(&i.login, &i.name, role, &i.password)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

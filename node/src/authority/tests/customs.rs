@@ -33,7 +33,7 @@ fn issued(a: &Authority, dev: &SigningKey) -> String {
         .unwrap()
 }
 
-fn feed(a: &Authority, customs: &SigningKey, cursor: u64) -> FeedPage {
+pub(super) fn feed(a: &Authority, customs: &SigningKey, cursor: u64) -> FeedPage {
     match a
         .handle(
             customs.verifying_key().to_bytes(),
@@ -46,7 +46,14 @@ fn feed(a: &Authority, customs: &SigningKey, cursor: u64) -> FeedPage {
     }
 }
 
-fn entry(k: &SigningKey, district: &str, seq: u64, no: &str, step: Step, q: &str) -> Vec<u8> {
+pub(super) fn entry(
+    k: &SigningKey,
+    district: &str,
+    seq: u64,
+    no: &str,
+    step: Step,
+    q: &str,
+) -> Vec<u8> {
     UsageEntry {
         customs_key: k.verifying_key().to_bytes(),
         district: district.into(),

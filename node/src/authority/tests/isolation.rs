@@ -50,6 +50,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
         .handle(
             b,
             Request::Sync {
+                feed: 0,
                 cursor: 0,
                 docs: vec![],
             },
@@ -78,6 +79,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
             .handle(
                 b,
                 Request::Sync {
+                    feed: 0,
                     cursor: 0,
                     docs: vec![(id, m.encode())],
                 },
@@ -227,6 +229,7 @@ fn enterprise_b_can_neither_read_nor_write_enterprise_a() {
     let s = stranger.verifying_key().to_bytes();
     for req in [
         Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![],
         },
@@ -284,6 +287,7 @@ fn sync_states_are_not_kept_for_a_peer_that_disconnected_during_its_request() {
     let h = a.handle(
         p,
         Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![(DocId([2; 16]), vec![0xff; 8])],
         },
@@ -329,6 +333,7 @@ fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered()
     let h = a.handle(
         da.verifying_key().to_bytes(),
         Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![(ida, hello)],
         },
@@ -348,7 +353,7 @@ fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered()
     let states_a = a.replica.take_session(da.verifying_key().to_bytes());
     let job = |dev: &SigningKey, e: &str, docs, states: Option<PeerStates>| {
         let states = states.unwrap_or_else(|| PeerStates::new(dev.verifying_key().to_bytes()));
-        SyncJob::decode(e, 0, docs, states).unwrap()
+        SyncJob::decode(e, (0, 0), docs, states).unwrap()
     };
     // A's request runs first and writes; B's creates its document, then is refused: the
     // transaction with both is aborted and A's is run again.
@@ -393,6 +398,7 @@ fn a_request_refused_inside_a_batch_leaves_nothing_and_the_others_are_answered()
         let h = a.handle(
             da.verifying_key().to_bytes(),
             Request::Sync {
+                feed: 0,
                 cursor: 0,
                 docs: vec![(ida, msg.encode())],
             },
@@ -450,6 +456,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
         let h = a.handle(
             p,
             Request::Sync {
+                feed: 0,
                 cursor: 0,
                 docs: vec![(DocId([1; 16]), good.clone()), (DocId([2; 16]), bad)],
             },
@@ -461,6 +468,7 @@ fn malformed_sync_messages_store_nothing_and_drop_the_session() {
     let h = a.handle(
         p,
         Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: vec![(DocId([1; 16]), good.clone()), (DocId([1; 16]), good)],
         },

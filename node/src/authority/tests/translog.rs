@@ -80,6 +80,7 @@ fn the_bureau_reads_and_cosigns_and_every_write_of_its_is_refused() {
     for req in [
         Request::Submit(vec![1, 2, 3]),
         Request::Sync {
+            feed: 0,
             cursor: 0,
             docs: Vec::new(),
         },

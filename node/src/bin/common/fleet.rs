@@ -138,6 +138,7 @@ pub fn sync_doc(a: &Authority, m: &mut Member) {
         let r = a.handle(
             peer,
             Request::Sync {
+                feed: 0,
                 cursor: 0,
                 docs: vec![(m.doc_id, msg.encode())],
             },

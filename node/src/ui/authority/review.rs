@@ -44,6 +44,7 @@ pub(super) async fn dashboard(ctx: Ctx) -> Response {
         json!({
             "counts": counts(s).await,
             "cert_requests": certs,
+            "cluster": s.authority.cluster_status(),
             "scale": max,
             "days": days.iter().rev().map(|(d, r, i)| json!({
                 "day": d, "received": r, "issued": i,
