@@ -283,12 +283,12 @@ pub enum P2pError {
     #[error("the replica network: {0}")]
     Swarm(String),
     /// The Raft address could not be listened on.
-    #[error("listening for the other replicas on {addr}: {source}")]
+    #[error("listening for the other replicas on {addr}: {reason}")]
     Listen {
         /// The address.
         addr: Multiaddr,
-        /// Why.
-        source: libp2p::TransportError<std::io::Error>,
+        /// Why, in words (libp2p's own display of it is empty).
+        reason: String,
     },
 }
 
@@ -348,9 +348,9 @@ pub fn listen(
     let mut swarm = build(replica_seed(&root, me), &others)?;
     swarm
         .listen_on(listen.clone())
-        .map_err(|source| P2pError::Listen {
+        .map_err(|e| P2pError::Listen {
             addr: listen,
-            source,
+            reason: crate::sync::server::listen_reason(&e),
         })?;
     Ok(Listening { swarm, others })
 }

@@ -83,7 +83,7 @@ pub enum ListenError {
 }
 
 /// Why listening failed, in words (libp2p's own display of it is empty).
-fn listen_reason(e: &libp2p::TransportError<std::io::Error>) -> String {
+pub(crate) fn listen_reason(e: &libp2p::TransportError<std::io::Error>) -> String {
     match e {
         libp2p::TransportError::MultiaddrNotSupported(a) => {
             format!("{a} is not an address this node can listen on")
