@@ -292,6 +292,16 @@ pub enum P2pError {
     },
 }
 
+/// Why listening failed, in words (libp2p's own display of it is empty).
+pub(crate) fn listen_reason(e: &libp2p::TransportError<std::io::Error>) -> String {
+    match e {
+        libp2p::TransportError::MultiaddrNotSupported(a) => {
+            format!("{a} is not an address this node can listen on")
+        }
+        libp2p::TransportError::Other(io) => io.to_string(),
+    }
+}
+
 fn build(seed: [u8; 32], peers: &[Peer]) -> Result<Swarm<Behaviour>, P2pError> {
     let swarm_err = |e: &dyn std::fmt::Display| P2pError::Swarm(e.to_string());
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair(seed))
@@ -350,7 +360,7 @@ pub fn listen(
         .listen_on(listen.clone())
         .map_err(|e| P2pError::Listen {
             addr: listen,
-            reason: crate::sync::server::listen_reason(&e),
+            reason: listen_reason(&e),
         })?;
     Ok(Listening { swarm, others })
 }

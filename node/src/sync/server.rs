@@ -78,18 +78,8 @@ pub enum ListenError {
     #[error("libp2p: {0}")]
     Swarm(String),
     /// An address could not be listened on.
-    #[error("{}", listen_reason(.0))]
+    #[error("{}", crate::cluster::p2p::listen_reason(.0))]
     Listen(#[from] libp2p::TransportError<std::io::Error>),
-}
-
-/// Why listening failed, in words (libp2p's own display of it is empty).
-pub(crate) fn listen_reason(e: &libp2p::TransportError<std::io::Error>) -> String {
-    match e {
-        libp2p::TransportError::MultiaddrNotSupported(a) => {
-            format!("{a} is not an address this node can listen on")
-        }
-        libp2p::TransportError::Other(io) => io.to_string(),
-    }
 }
 
 /// Runs the authority's libp2p listener until `shutdown` resolves. Sends the bound
