@@ -47,16 +47,21 @@ pub struct ClusterStatus {
     pub last_log: u64,
     /// The last entry it has applied.
     pub applied: u64,
-    /// The voters; on the leader with how far each has replicated.
+    /// The voters and learners (a replica being added); on the leader with how far each
+    /// has replicated.
     pub replicas: Vec<ReplicaStatus>,
 }
 
-/// One voter as a replica sees it.
+/// One replica of the membership as a replica sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplicaStatus {
     /// Its id.
     pub id: u64,
+    /// Where the others reach it (a multiaddress).
+    pub addr: String,
+    /// A voter; a learner (being brought up to date before it votes) when false.
+    pub voter: bool,
     /// The last entry the leader knows it holds this term (only the leader knows; none
     /// when it has not heard from it this term).
     pub matched: Option<u64>,

@@ -428,6 +428,28 @@ impl Client {
         Ok(())
     }
 
+    /// Adds replica `id`, reached at `addr`, to a replicated office (administrator):
+    /// `POST /cluster/replicas`; the voters after. Answers once the new replica has caught
+    /// up and votes.
+    pub async fn add_replica(&self, id: u64, addr: &str) -> Result<Vec<u64>, ClientError> {
+        let body = serde_json::json!({ "id": id, "addr": addr });
+        let v: Voters = Self::json(
+            self.req(Method::POST, "/cluster/replicas")
+                .json(&body)
+                .timeout(std::time::Duration::from_secs(150)),
+        )
+        .await?;
+        Ok(v.voters)
+    }
+
+    /// Removes voter `id` from a replicated office (administrator):
+    /// `DELETE /cluster/replicas/{id}`; the voters after.
+    pub async fn remove_replica(&self, id: u64) -> Result<Vec<u64>, ClientError> {
+        let v: Voters =
+            Self::json(self.req(Method::DELETE, &format!("/cluster/replicas/{id}"))).await?;
+        Ok(v.voters)
+    }
+
     /// The authority's signing-key chain and rollover records: `GET /keys`.
     pub async fn keys(&self) -> Result<crate::authority::KeyChain, ClientError> {
         Self::json(self.req(Method::GET, "/keys")).await
@@ -625,4 +647,10 @@ impl Client {
     ) -> Result<Page<ApplicationSummary>, ClientError> {
         Self::json(self.req(Method::GET, "/applications").query(q)).await
     }
+}
+
+/// The voters of a replicated office after a membership change.
+#[derive(serde::Deserialize)]
+struct Voters {
+    voters: Vec<u64>,
 }

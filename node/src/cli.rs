@@ -31,7 +31,7 @@ mod verify;
 use bureau::*;
 pub use bureau::{init_bureau, serve_bureau};
 use cluster::*;
-pub use cluster::{ReplicaListen, init_replica_of, set_cluster};
+pub use cluster::{Joining, ReplicaListen, init_replica_of, set_cluster};
 use demo::*;
 pub use demo::{demo_config, seed_demo};
 use init::*;
@@ -315,13 +315,20 @@ pub enum InitRole {
         /// --replica-of the source's].
         #[arg(long)]
         listen: Option<String>,
-        /// Make a replica of this stopped office instead (named a replica by `exlic
-        /// authority cluster`, never yet run as one): a copy of its store and settings.
+        /// Make a replica of this stopped office instead: a copy of its store and
+        /// settings. Either an office named a replica by `exlic authority cluster`, never
+        /// yet run as one (a founding replica), or a stopped replica of a running office
+        /// (a new replica joining it; its administrator then adds it).
         #[arg(long, requires = "id", conflicts_with_all = ["name"])]
         replica_of: Option<PathBuf>,
-        /// With --replica-of: this replica's id, one of the source's `[cluster]` replicas.
+        /// With --replica-of: this replica's id, one of the source's `[cluster]` replicas
+        /// for a founding replica, a new id for a joining one.
         #[arg(long)]
         id: Option<u64>,
+        /// With --replica-of: where the other replicas reach this one, e.g.
+        /// /ip4/10.0.0.4/tcp/7400 (required for a joining replica).
+        #[arg(long, requires = "replica_of")]
+        raft: Option<String>,
     },
 }
 
@@ -528,19 +535,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     listen,
                     replica_of,
                     id,
+                    raft,
                 },
         } => {
             if let (Some(source), Some(id)) = (replica_of, id) {
                 let listen = ReplicaListen {
                     p2p: p2p_listen,
                     http: listen,
+                    raft,
                 };
-                init_replica_of(&source, &data_dir, id, listen)?;
+                let joining = init_replica_of(&source, &data_dir, id, listen)?;
                 println!(
                     "initialised replica {id} in {}, a copy of the office in {}",
                     data_dir.display(),
                     source.display()
                 );
+                if joining == Joining::Joins {
+                    println!(
+                        "start it (and {} again), then add it as the office's administrator: the 多副本 panel of the staff UI, or POST /api/v1/cluster/replicas {{\"id\": {id}, \"addr\": \"…\"}}",
+                        source.display()
+                    );
+                }
                 return Ok(());
             }
             let name = name.context("--name is required")?;

@@ -11,7 +11,8 @@
 //!
 //! Here: the type configuration and the command; in `log_store` the log and vote; in
 //! `state_machine` the applied state, the replies and snapshots; in `p2p` the replicas'
-//! network; in `write` a write through any replica; in `local` replicas in one process.
+//! network; in `write` a write through any replica; in `membership` adding and removing a
+//! replica; in `local` replicas in one process.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ mod log_store;
 mod state_machine;
 
 pub use log_store::LogStore;
-pub use state_machine::StateMachine;
+pub use state_machine::{StateMachine, applied_members};
 
 /// A command for the office's state machine: what the leader decided, stamped with
 /// everything that must be the same on every replica (time, ids, signatures) before it
@@ -163,6 +164,7 @@ pub fn config(heartbeat_ms: u64, election_ms: u64) -> openraft::Config {
 }
 
 pub mod local;
+pub mod membership;
 pub mod p2p;
 #[cfg(test)]
 mod tests;

@@ -196,9 +196,17 @@ pub struct ClusterSection {
     /// address in `replica`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
-    /// The voters, `[[cluster.replica]]`: each one's id and where the others reach it.
+    /// The replicas this one knows at start, `[[cluster.replica]]`: each one's id and
+    /// where the others reach it. For a founding replica, the voters the office started
+    /// with; for one that joined later, the replicas it was copied among and itself. From
+    /// then on the office's membership (changed through the staff API) is what counts.
     #[serde(rename = "replica")]
     pub replicas: Vec<ReplicaEntry>,
+    /// This replica joined a running office (`exlic init authority --replica-of` a
+    /// replica that had run): it never starts a cluster, and votes once the office has
+    /// made it a voter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joined: bool,
     /// How often the leader tells the others it is alive, in milliseconds.
     #[serde(default = "default_heartbeat_ms")]
     pub heartbeat_ms: u64,
@@ -240,7 +248,7 @@ impl ClusterSection {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
         let n = self.replicas.len();
-        if n != 3 && n != 5 {
+        if !self.joined && n != 3 && n != 5 {
             return Err(invalid(
                 "cluster.replica",
                 format!("lists {n} replicas; an office runs three or five"),

@@ -127,3 +127,142 @@ fn a_replica_whose_raft_port_is_taken_says_which_address_and_why() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&addr) && err.contains("in use"), "{err}");
 }
+
+/// A fourth replica joins the running office and a founding one, the leader, leaves: the
+/// new one is copied from a stopped follower (`init authority --replica-of … --raft`),
+/// added by the administrator through a follower (`POST /api/v1/cluster/replicas`, which
+/// answers once it has caught up), and issues; the leader is then removed (`DELETE
+/// /api/v1/cluster/replicas/{id}`) and the three left elect another and go on. A change
+/// that breaks a rule is refused, naming the field and the rule, and changes nothing.
+#[test]
+fn a_replica_joins_the_running_office_and_the_leader_leaves_it() {
+    let root = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let Prepared {
+        mut dirs,
+        enterprise,
+        ..
+    } = rt.block_on(prepare(root.path(), false));
+    let mut nodes: Vec<Option<Node>> = dirs.iter().map(|d| Some(Node::start(d))).collect();
+    let ent = Node::start(&enterprise);
+    let c = ent.client();
+    let mut numbers = Vec::new();
+    let (first_leader, follower) = rt.block_on(async {
+        let all: Vec<&Node> = nodes.iter().flatten().collect();
+        let l = leader(&all, None).await;
+        let f = (1..=3).find(|i| *i != l).unwrap();
+        let on = all[f as usize - 1];
+        numbers.push(issue(&c, &on.client_as("wang"), &on.client_as("li")).await);
+        // Three voters are the fewest: removing one first is refused, naming the rule.
+        let admin = on.client_as("admin");
+        let err = admin.remove_replica(l).await.unwrap_err().to_string();
+        assert!(err.contains("id") && err.contains("at least 3"), "{err}");
+        let err = admin
+            .add_replica(2, "/ip4/127.0.0.1/tcp/1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("voter already"), "{err}");
+        let err = admin
+            .add_replica(4, "127.0.0.1:7400")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("addr") && err.contains("multiaddress"),
+            "{err}"
+        );
+        let s = status(on).await.unwrap();
+        assert_eq!(s.replicas.len(), 3, "nothing changed: {s:?}");
+        (l, f)
+    });
+
+    // Replica 4: a copy of a stopped follower, which then starts again.
+    nodes[follower as usize - 1].take().unwrap().stop();
+    let r4 = root.path().join("r4");
+    let raft4 = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let p2p4 = format!("/ip4/127.0.0.1/tcp/{}", free_port());
+    let d = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    // A new replica needs where the others reach it.
+    let out = exlic()
+        .args(["init", "authority", "--replica-of"])
+        .arg(&dirs[follower as usize - 1])
+        .args(["--id", "4", "--data-dir"])
+        .arg(&r4)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--raft"), "{err}");
+    let said = exlic_ok(
+        &[
+            "init",
+            "authority",
+            "--replica-of",
+            &d(&dirs[follower as usize - 1]),
+            "--id",
+            "4",
+            "--data-dir",
+            &d(&r4),
+            "--p2p-listen",
+            &p2p4,
+            "--raft",
+            &raft4,
+        ],
+        "exlic init authority --replica-of a replica",
+    );
+    assert!(said.contains("/api/v1/cluster/replicas"), "{said}");
+    nodes[follower as usize - 1] = Some(Node::start(&dirs[follower as usize - 1]));
+    nodes.push(Some(Node::start(&r4)));
+    dirs.push(r4);
+    rt.block_on(async {
+        let all: Vec<&Node> = nodes.iter().flatten().collect();
+        let new = all[3];
+        let s = status(new).await.expect("replica 4 answers");
+        assert_eq!(s.role, "learner", "not a voter before it is added: {s:?}");
+        // Added through a follower, which forwards the change to the leader.
+        let l = leader(&all[..3], None).await;
+        let via = all[(1..=3).find(|i| *i != l).unwrap() as usize - 1];
+        let voters = via
+            .client_as("admin")
+            .add_replica(4, &raft4)
+            .await
+            .expect("replica 4 is added");
+        assert_eq!(voters, [1, 2, 3, 4]);
+        let s = status(all[l as usize - 1]).await.unwrap();
+        let four = s.replicas.iter().find(|r| r.id == 4).expect("4 is listed");
+        assert!(four.voter && four.addr == raft4, "{s:?}");
+        // The new replica decides, forwarding to the leader.
+        numbers.push(issue(&c, &new.client_as("wang"), &new.client_as("li")).await);
+        // The leader is removed; the three left elect another and go on.
+        let voters = new
+            .client_as("admin")
+            .remove_replica(first_leader)
+            .await
+            .expect("the leader is removed");
+        assert_eq!(voters.len(), 3);
+        assert!(!voters.contains(&first_leader), "{voters:?}");
+    });
+    nodes[first_leader as usize - 1].take().unwrap().stop();
+    let left: Vec<std::path::PathBuf> = (1..=4)
+        .filter(|i| *i != first_leader)
+        .map(|i| dirs[i as usize - 1].clone())
+        .collect();
+    rt.block_on(async {
+        let up: Vec<&Node> = nodes.iter().flatten().collect();
+        let l = leader(&up, Some(first_leader)).await;
+        let on = up.iter().find(|n| n.dir == dirs[l as usize - 1]).unwrap();
+        numbers.push(issue(&c, &on.client_as("wang"), &on.client_as("li")).await);
+        applied_alike(&up, 30).await;
+    });
+    drop(c);
+    ent.stop();
+    for n in nodes.into_iter().flatten() {
+        n.stop();
+    }
+    let serials: Vec<&str> = numbers.iter().map(|n| &n[n.len() - 6..]).collect();
+    assert_eq!(serials, ["000001", "000002", "000003"], "{numbers:?}");
+    let first = same_office(&left);
+    let licences = &first.iter().find(|(t, _)| t == "licences").unwrap().1;
+    assert_eq!(licences.len(), 3, "each licence once");
+}

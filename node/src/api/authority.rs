@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use exlic_client::authority::{
     AuthorityInfo, CaseView, DecisionInput, DecisionResult, DocHeads, InboxPage, InboxRow,
@@ -203,6 +203,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/api/v1/keys", get(keys))
         .route("/api/v1/keys/rollover", post(roll_key))
         .route("/api/v1/staff", get(staff).post(put_staff))
+        .route("/api/v1/cluster/replicas", post(add_replica))
+        .route("/api/v1/cluster/replicas/{id}", delete(remove_replica))
         .route("/api/v1/profiles", get(profiles))
         .route("/api/v1/audit", get(super::audit::office))
         .route("/api/v1/certificates", get(certificates))
@@ -288,6 +290,7 @@ async fn logout(State(s): State<AuthorityState>, headers: HeaderMap) -> StatusCo
         info, login, logout, invite, heads, case, decide, inbox, licence_file, licence_requests,
         decide_licence_request, licence_status, directory, put_directory, reference,
         publish_reference, profiles, accept_profile, unlock_requests, keys, roll_key, staff, put_staff, approve_unlock,
+        add_replica, remove_replica,
         invite_customs, licence_usage, certificates, super::audit::office, log_checkpoint,
         log_tile, log_proof, log_consistency,
     ),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use exlic_client::authority::{ClusterStatus, ReplicaStatus};
 
+use crate::cluster::membership::{self, Change, MembershipError};
 use crate::cluster::write::{self, Forward};
 use crate::cluster::{Command, Machine, MachineError, TypeConfig};
 use crate::store::{WriteBatch, dump};
@@ -108,16 +109,18 @@ impl Authority {
         };
         let last_log = m.last_log_index.unwrap_or(0);
         let replication = m.replication.as_ref();
-        let replicas = m
-            .membership_config
-            .membership()
-            .voter_ids()
-            .map(|id| {
+        let membership = m.membership_config.membership();
+        let voters: std::collections::BTreeSet<u64> = membership.voter_ids().collect();
+        let replicas = membership
+            .nodes()
+            .map(|(&id, node)| {
                 // On the leader: the last entry each acknowledged this term (none yet for
                 // a replica it has not heard from, which is all of the log behind).
                 let known = replication.map(|r| r.get(&id).copied().flatten().map(|l| l.index));
                 ReplicaStatus {
                     id,
+                    addr: node.addr.clone(),
+                    voter: voters.contains(&id),
                     matched: known.flatten(),
                     lag: known.map(|m| last_log.saturating_sub(m.unwrap_or(0))),
                 }
@@ -132,6 +135,28 @@ impl Authority {
             applied: m.last_applied.map_or(0, |l| l.index),
             replicas,
         })
+    }
+
+    /// Adds or removes a replica of this replicated office (on the leader, or forwarded to
+    /// it); the voters after the change. A lone office has no replicas to change.
+    pub fn change_replicas(&self, change: Change) -> Result<Vec<u64>, AuthorityError> {
+        let p = self
+            .office
+            .replicated
+            .get()
+            .ok_or_else(|| AuthorityError::WrongState {
+                field: "id".into(),
+                message: "this office runs alone, not as replicas; make it replicas with `exlic authority cluster` first".into(),
+            })?;
+        p.runtime
+            .block_on(membership::change(&p.raft, &p.forward, change))
+            .map(|v| v.into_iter().collect())
+            .map_err(|e| match e {
+                MembershipError::Refused { field, message } => {
+                    AuthorityError::WrongState { field, message }
+                }
+                MembershipError::Unavailable(e) => AuthorityError::Unavailable(e),
+            })
     }
 
     /// The state machine a replica of this office runs under openraft.

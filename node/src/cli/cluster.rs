@@ -61,6 +61,7 @@ pub fn set_cluster(data_dir: &Path, id: u64, replicas: Vec<ReplicaEntry>) -> any
         id,
         listen: None,
         replicas,
+        joined: false,
         heartbeat_ms: config.cluster.as_ref().map_or(150, |c| c.heartbeat_ms),
         election_ms: config.cluster.as_ref().map_or(750, |c| c.election_ms),
     });
@@ -76,17 +77,26 @@ pub struct ReplicaListen {
     pub p2p: Option<String>,
     /// Its staff UI's address.
     pub http: Option<String>,
+    /// Where the other replicas reach it (a multiaddress): required for a replica that
+    /// joins a running office, which lists no address for it yet.
+    pub raft: Option<String>,
 }
 
-/// `exlic init authority --replica-of`: makes replica `id` of the office in `source` (a
-/// stopped office named a replica by `exlic authority cluster`, never yet run as one) in
+/// `exlic init authority --replica-of`: makes replica `id` of the office in `source` in
 /// `data_dir`: a copy of its store and settings, its own listen addresses and TLS pair.
+///
+/// Two kinds of source: a stopped office named a replica by `exlic authority cluster`,
+/// never yet run as one (a founding replica: `id` is one of its `[cluster]` replicas);
+/// or a stopped replica of a running office (a new replica that joins it: `id` is a new
+/// id, `listen.raft` where the others reach it, and the office's administrator then adds
+/// it, `POST /api/v1/cluster/replicas`). A joining copy holds the source's log and state,
+/// so the leader sends it only what it lacks (or a snapshot once the log has moved on).
 pub fn init_replica_of(
     source: &Path,
     data_dir: &Path,
     id: u64,
     listen: ReplicaListen,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Joining> {
     let mut config = Config::load(source).context("--replica-of")?;
     let Some(cluster) = config
         .cluster
@@ -98,8 +108,49 @@ pub fn init_replica_of(
             source.display()
         );
     };
+    let named = cluster.replicas.iter().any(|r| r.id == id);
     cluster.id = id;
     cluster.listen = None;
+    let cluster_addrs = cluster.replicas.clone();
+    // Opening the source's store holds its lock: the source is stopped, and stays so while
+    // it is copied.
+    let src = open_store(source, &config).context("--replica-of")?;
+    let joining = !cluster::untouched(&src)?;
+    let c = config.cluster.as_mut().expect("checked above");
+    if joining {
+        let members = cluster::applied_members(&src.read()?)?;
+        if named || members.contains(&id) {
+            bail!(
+                "--id {id}: replica {id} is a member of the office already (or was); a new replica takes an id of its own"
+            );
+        }
+        let Some(raft) = listen.raft else {
+            bail!(
+                "--raft: required, since {} has run as a replica: where the other replicas reach the new one, e.g. /ip4/10.0.0.4/tcp/7400",
+                source.display()
+            );
+        };
+        c.replicas.push(ReplicaEntry {
+            id,
+            addr: raft.trim().to_owned(),
+        });
+        c.joined = true;
+    } else {
+        if !named {
+            bail!(
+                "--id {id}: not one of the replicas {} was named with ({}); a replica added later is copied from a replica that has run",
+                source.display(),
+                cluster_addrs
+                    .iter()
+                    .map(|r| r.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some(raft) = listen.raft {
+            c.listen = Some(raft);
+        }
+    }
     let a = config.authority.as_mut().expect("an authority node");
     if let Some(p) = listen.p2p {
         a.p2p_listen = vec![p];
@@ -107,16 +158,9 @@ pub fn init_replica_of(
     if let Some(h) = listen.http {
         config.http.listen = h;
     }
-    config.validate().context("--id")?;
-    // Opening the source's store holds its lock: the source is stopped, and stays so while
-    // it is copied.
-    let src = open_store(source, &config).context("--replica-of")?;
-    if !cluster::untouched(&src)? {
-        bail!(
-            "--replica-of {}: it has run as a replica already, so a copy would replay its log twice; a replica added later joins by a membership change",
-            source.display()
-        );
-    }
+    config
+        .validate()
+        .context(if joining { "--raft" } else { "--id" })?;
     fresh_dir(data_dir)?;
     let to = data_dir.join(STORE_FILE);
     let part = data_dir.join(format!("{STORE_FILE}.part"));
@@ -136,7 +180,20 @@ pub fn init_replica_of(
     // unless the source names files elsewhere.
     ensure_tls(data_dir, config.authority.as_ref().expect("authority"))?;
     config.save(data_dir)?;
-    Ok(())
+    Ok(if joining {
+        Joining::Joins
+    } else {
+        Joining::Founds
+    })
+}
+
+/// What a replica made by [`init_replica_of`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joining {
+    /// One of the replicas a new office starts with.
+    Founds,
+    /// A new replica of a running office, voting once its administrator has added it.
+    Joins,
 }
 
 /// A running replica: its Raft and its network.
@@ -178,7 +235,7 @@ pub(super) async fn start_replica(
     );
     // Bound before the Raft starts: a replica that cannot listen stops here, saying why.
     let network = p2p::listen(root, c.id, listen, peers.clone())?;
-    let (transport, inbox) = p2p::transport(&peers);
+    let (transport, inbox) = p2p::transport(root);
     let (log, sm) = cluster::storage(authority.store().clone(), authority.machine());
     let raft = Raft::new(c.id, config, p2p::Factory(transport.clone()), log, sm)
         .await
@@ -190,7 +247,7 @@ pub(super) async fn start_replica(
         tokio::runtime::Handle::current(),
     );
     let first = c.replicas.iter().map(|r| r.id).min();
-    if first == Some(c.id) && !raft.is_initialized().await? {
+    if !c.joined && first == Some(c.id) && !raft.is_initialized().await? {
         let voters: BTreeMap<u64, BasicNode> = c
             .replicas
             .iter()

@@ -5,9 +5,11 @@
 //!
 //! A replica's key is derived from the office's root seed and its id ([`replica_seed`]):
 //! only a holder of the office's root (which every replica holds to sign) can be a
-//! replica, and nothing else has to be provisioned or kept in step.
+//! replica, and nothing else has to be provisioned or kept in step. Who may connect and
+//! where each replica is reached follow the office's membership as it changes (the
+//! replicas named in `[cluster]` are only where a replica starts).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +30,7 @@ use openraft::{BasicNode, Raft};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use super::membership::{self, Change, MembershipError};
 use super::{Command, NodeId, Reply, TypeConfig};
 
 /// The protocol replicas speak to each other.
@@ -68,6 +71,8 @@ pub enum Rpc {
     Propose(Command),
     /// A follower asks the leader how far it must apply before it reads (read index).
     ReadIndex,
+    /// A membership change a follower took, for the leader to make.
+    Membership(Change),
 }
 
 /// The answer to an [`Rpc`], as the replica asked gave it.
@@ -84,6 +89,8 @@ pub enum RpcReply {
     Propose(Result<Reply, String>),
     /// To [`Rpc::ReadIndex`]: the log index the leader has confirmed with a quorum.
     ReadIndex(Result<u64, String>),
+    /// To [`Rpc::Membership`]: the voters after the change, or why it was not made.
+    Membership(Result<BTreeSet<NodeId>, MembershipError>),
 }
 
 /// A replica the others know: its id, peer id and address.
@@ -104,18 +111,17 @@ struct Outbound {
     answer: oneshot::Sender<Result<RpcReply, String>>,
 }
 
-/// Sends messages to the other replicas through the swarm ([`run`] delivers them).
+/// Sends messages to the other replicas through the swarm ([`Listening::run`] delivers
+/// them); a replica's peer id is derived from the office's root and its id.
 #[derive(Clone)]
 pub struct Transport {
     tx: mpsc::UnboundedSender<Outbound>,
-    peers: Arc<HashMap<NodeId, PeerId>>,
+    root: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
-            .field("peers", &self.peers.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Transport").finish_non_exhaustive()
     }
 }
 
@@ -128,14 +134,14 @@ impl std::fmt::Debug for Inbox {
     }
 }
 
-/// A transport to `peers` and the inbox [`run`] serves it from.
-pub fn transport(peers: &[Peer]) -> (Transport, Inbox) {
+/// A transport to the replicas of the office with root `root`, and the inbox
+/// [`Listening::run`] serves it from.
+pub fn transport(root: [u8; 32]) -> (Transport, Inbox) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let peers = peers.iter().map(|p| (p.id, p.peer)).collect();
     (
         Transport {
             tx,
-            peers: Arc::new(peers),
+            root: Arc::new(root),
         },
         Inbox(rx),
     )
@@ -144,10 +150,7 @@ pub fn transport(peers: &[Peer]) -> (Transport, Inbox) {
 impl Transport {
     /// Sends `rpc` to replica `to` and waits up to `ttl` for its answer.
     pub async fn call(&self, to: NodeId, rpc: Rpc, ttl: Duration) -> Result<RpcReply, String> {
-        let peer = *self
-            .peers
-            .get(&to)
-            .ok_or_else(|| format!("replica {to} is not in [cluster]"))?;
+        let peer = replica_peer(&self.root, to);
         let (answer, rx) = oneshot::channel();
         self.tx
             .send(Outbound {
@@ -171,6 +174,22 @@ impl Transport {
         {
             RpcReply::Propose(r) => r,
             _ => Err("a mismatched answer".into()),
+        }
+    }
+
+    /// Asks replica `leader` to make a membership change; the voters after it.
+    pub async fn membership(
+        &self,
+        leader: NodeId,
+        change: Change,
+    ) -> Result<BTreeSet<NodeId>, MembershipError> {
+        let ttl = membership::CATCH_UP + super::write::FORWARD_TTL;
+        match self.call(leader, Rpc::Membership(change), ttl).await {
+            Ok(RpcReply::Membership(r)) => r,
+            Ok(_) => Err(MembershipError::Unavailable("a mismatched answer".into())),
+            Err(e) => Err(MembershipError::Unavailable(format!(
+                "the leader, replica {leader}: {e}"
+            ))),
         }
     }
 
@@ -338,10 +357,14 @@ fn build(seed: [u8; 32], peers: &[Peer]) -> Result<Swarm<Behaviour>, P2pError> {
     Ok(swarm)
 }
 
-/// Replica `me`'s network, listening on `listen` for the replicas of `peers` (no one else
-/// may connect) but not yet serving: [`Listening::run`] does.
+/// Replica `me`'s network, listening for the other replicas (no one else may connect) but
+/// not yet serving: [`Listening::run`] does.
 pub struct Listening {
     swarm: Swarm<Behaviour>,
+    root: [u8; 32],
+    me: NodeId,
+    /// The replicas named in `[cluster]`, other than this one: reached and admitted until
+    /// the membership says otherwise, and always admitted.
     others: Vec<Peer>,
 }
 
@@ -362,7 +385,12 @@ pub fn listen(
             addr: listen,
             reason: listen_reason(&e),
         })?;
-    Ok(Listening { swarm, others })
+    Ok(Listening {
+        swarm,
+        root,
+        me,
+        others,
+    })
 }
 
 impl std::fmt::Debug for Listening {
@@ -383,9 +411,25 @@ impl Listening {
         inbox: Inbox,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), P2pError> {
-        let Listening { mut swarm, others } = self;
-        let addrs: HashMap<PeerId, Multiaddr> =
+        let Listening {
+            mut swarm,
+            root,
+            me,
+            others,
+        } = self;
+        let mut addrs: HashMap<PeerId, Multiaddr> =
             others.iter().map(|p| (p.peer, p.addr.clone())).collect();
+        let mut metrics = raft.metrics();
+        let mut members = BTreeMap::new();
+        follow_membership(
+            &mut swarm,
+            &mut addrs,
+            &mut members,
+            &root,
+            me,
+            &others,
+            &metrics.borrow_and_update(),
+        );
         let mut inbox = inbox.0;
         let mut waiting: HashMap<
             request_response::OutboundRequestId,
@@ -396,6 +440,10 @@ impl Listening {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
+                Ok(()) = metrics.changed() => {
+                    let m = metrics.borrow_and_update().clone();
+                    follow_membership(&mut swarm, &mut addrs, &mut members, &root, me, &others, &m);
+                }
                 Some(out) = inbox.recv() => {
                     let at = addrs.get(&out.to).cloned().into_iter().collect();
                     let id = swarm.behaviour_mut().rr.send_request_with_addresses(&out.to, out.rpc, at);
@@ -444,6 +492,51 @@ impl Listening {
     }
 }
 
+/// Brings who may connect and where each replica is reached in line with the membership
+/// in `m`, when it differs from `members` (what was last followed): every replica of the
+/// membership and of `[cluster]` (`others`) is admitted, one removed from both is not.
+fn follow_membership(
+    swarm: &mut Swarm<Behaviour>,
+    addrs: &mut HashMap<PeerId, Multiaddr>,
+    members: &mut BTreeMap<NodeId, String>,
+    root: &[u8; 32],
+    me: NodeId,
+    others: &[Peer],
+    m: &openraft::RaftMetrics<NodeId, BasicNode>,
+) {
+    let now = membership::addresses(m);
+    if &now == members {
+        return;
+    }
+    let named = |id: &NodeId| others.iter().any(|p| p.id == *id);
+    for id in members
+        .keys()
+        .filter(|id| !now.contains_key(id) && !named(id))
+    {
+        let peer = replica_peer(root, *id);
+        swarm.behaviour_mut().allow.disallow_peer(peer);
+        addrs.remove(&peer);
+        tracing::info!(replica = id, "a replica left the office's membership");
+    }
+    for (id, addr) in now.iter().filter(|(id, _)| **id != me) {
+        let peer = replica_peer(root, *id);
+        match addr.parse::<Multiaddr>() {
+            Ok(a) => {
+                addrs.insert(peer, a);
+            }
+            Err(_) => tracing::warn!(
+                replica = id,
+                addr,
+                "a member's address is not a multiaddress"
+            ),
+        }
+        if !members.contains_key(id) {
+            swarm.behaviour_mut().allow.allow_peer(peer);
+        }
+    }
+    *members = now;
+}
+
 /// Hands one request of another replica to `raft`; its answer.
 async fn serve(raft: &Raft<TypeConfig>, rpc: Rpc) -> RpcReply {
     match rpc {
@@ -457,5 +550,6 @@ async fn serve(raft: &Raft<TypeConfig>, rpc: Rpc) -> RpcReply {
                 .map_err(|e| e.to_string()),
         ),
         Rpc::ReadIndex => RpcReply::ReadIndex(super::write::read_index(raft).await),
+        Rpc::Membership(c) => RpcReply::Membership(membership::apply(raft, c).await),
     }
 }

@@ -238,6 +238,14 @@ fn applied_in(
     Ok((applied, membership))
 }
 
+/// The replicas (voters and learners) of the membership the state machine last applied.
+pub fn applied_members(
+    r: &redb::ReadTransaction,
+) -> Result<std::collections::BTreeSet<NodeId>, StoreError> {
+    let (_, m) = applied_in(r)?;
+    Ok(m.membership().nodes().map(|(id, _)| *id).collect())
+}
+
 /// Builds snapshots of a replica's state machine.
 #[derive(Debug, Clone)]
 pub struct SnapshotBuilder(StateMachine);

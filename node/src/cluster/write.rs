@@ -48,6 +48,27 @@ impl Forward {
         }
     }
 
+    /// Asks the leader to make a membership change.
+    pub(super) async fn membership(
+        &self,
+        leader: NodeId,
+        change: super::membership::Change,
+    ) -> Result<std::collections::BTreeSet<NodeId>, super::membership::MembershipError> {
+        use super::membership::{MembershipError, apply};
+        match self {
+            Forward::No => Err(MembershipError::Unavailable(
+                "this replica is not the leader".into(),
+            )),
+            Forward::P2p(t) => t.membership(leader, change).await,
+            Forward::Local { net, from } => {
+                let raft = net
+                    .reach(*from, leader)
+                    .map_err(|e| MembershipError::Unavailable(e.to_string()))?;
+                apply(&raft, change).await
+            }
+        }
+    }
+
     async fn read_index(&self, leader: NodeId) -> Result<u64, String> {
         match self {
             Forward::No => Err("this replica is not the leader".into()),

@@ -2,6 +2,7 @@
 //! signing keys with their rollover.
 
 use super::*;
+use crate::cluster::membership::Change;
 
 /// 发证机构联系方式 and 办事指南 (any signed-in staff member).
 #[utoipa::path(get, path = "/api/v1/directory", tag = "office", responses((status = 200, body = exlic_client::directory::Directory), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
@@ -164,4 +165,53 @@ pub(super) async fn put_staff(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A replica to add to a replicated office.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaInput {
+    /// Its id: 1 or more, not a voter already.
+    pub id: u64,
+    /// Where the other replicas reach it, a multiaddress such as `/ip4/10.0.0.4/tcp/7400`.
+    pub addr: String,
+}
+
+/// Adds a replica (administrator): it is brought up to date as a learner, then made a
+/// voter; answers the voters after. The new replica must be running (made with `exlic
+/// init authority --replica-of` from a stopped replica).
+#[utoipa::path(post, path = "/api/v1/cluster/replicas", tag = "office", request_body = ReplicaInput, responses((status = 200, body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 503, body = ApiError)))]
+pub(super) async fn add_replica(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    JsonBody(i): JsonBody<ReplicaInput>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let change = Change::Add {
+        id: i.id,
+        addr: i.addr.trim().to_owned(),
+    };
+    let voters = as_admin(&s, &headers, "adding a replica", move |a, _| {
+        a.change_replicas(change)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "voters": voters })))
+}
+
+/// Removes a voter (administrator); answers the voters after. An office keeps at least
+/// three.
+#[utoipa::path(delete, path = "/api/v1/cluster/replicas/{id}", tag = "office", params(("id" = String, Path, description = "The replica's id")), responses((status = 200, body = Object), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError), (status = 503, body = ApiError)))]
+pub(super) async fn remove_replica(
+    State(s): State<AuthorityState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let id: u64 = id
+        .trim()
+        .parse()
+        .map_err(|_| Failure::bad_input("id", format!("{id:?} is not a replica id (a number)")))?;
+    let voters = as_admin(&s, &headers, "removing a replica", move |a, _| {
+        a.change_replicas(Change::Remove { id })
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "voters": voters })))
 }
