@@ -552,7 +552,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 if joining == Joining::Joins {
                     println!(
-                        "start it (and {} again), then add it as the office's administrator: the 多副本 panel of the staff UI, or POST /api/v1/cluster/replicas {{\"id\": {id}, \"addr\": \"…\"}}",
+                        "start it (and {} again), then add it as the office's administrator: the 副本 (Replicas) card on the staff UI's overview page, or POST /api/v1/cluster/replicas {{\"id\": {id}, \"addr\": \"…\"}}",
                         source.display()
                     );
                 }

@@ -943,6 +943,54 @@ async function bureauNational() {
   return {};
 }
 
+// A replicated office's administrator adds a replica on a follower's overview page: the
+// form untouched (held by the browser), a replica that votes already (refused, naming the
+// field and the rule in Chinese), then the new one; the leader's page lists it as a voter.
+async function authorityReplicas() {
+  const state = JSON.parse(env("STATE"));
+  const { ctx, page, alerts } = await open();
+  const signIn = async (A) => {
+    await page.goto(A + "/login");
+    await page.getByLabel("用户名").fill("admin");
+    await page.getByLabel("密码").fill(env("STAFF_PASSWORD"));
+    await page.getByRole("button", { name: "登录" }).click();
+    await page.waitForURL(A + "/");
+  };
+  await signIn(state.via);
+  const card = page.locator("#cluster");
+  check((await card.locator("#replicas tbody tr").count()) === 3, "three replicas listed");
+  for (const id of ["#r-id", "#r-addr"]) check((await page.locator(id).inputValue()) === "", `${id} starts empty`);
+  await fitsPhone(page, "the replicas card");
+  await shot(page, "replicas-01-overview");
+  const add = page.locator("#replica-add").getByRole("button", { name: "添加副本" });
+  // Untouched: the browser holds the form (both fields are required).
+  await add.click();
+  check(page.url() === state.via + "/", `an empty form is not sent: ${page.url()}`);
+  // A replica that votes already: refused, naming the field and the rule.
+  await page.getByLabel("副本编号").fill("2");
+  await page.getByLabel("副本间地址").fill(state.addr);
+  await add.click();
+  await page.waitForLoadState();
+  const refused = await page.locator("main").innerText();
+  check(refused.includes("副本编号") && refused.includes("已是投票成员"), `refused by field and rule: ${refused}`);
+  await shot(page, "replicas-02-refused");
+  // The new replica: added once it has caught up, then a voter.
+  await page.goto(state.via + "/");
+  await page.getByLabel("副本编号").fill(String(state.id));
+  await page.getByLabel("副本间地址").fill(state.addr);
+  await add.click();
+  await page.waitForURL(/msg=flash\.replicas_changed/, { timeout: 150000 });
+  check((await page.locator(".flash").innerText()).includes("副本已变更"), "the change is confirmed");
+  await signIn(state.leader);
+  const row = await page.locator(`#replica-${state.id}`).innerText();
+  check(row.includes("投票成员") && row.includes(state.addr), `the leader lists the new voter: ${row}`);
+  await fitsPhone(page, "the leader's replicas");
+  await shot(page, "replicas-03-added");
+  check(alerts.length === 0, `no script errors: ${alerts}`);
+  await ctx.close();
+  return {};
+}
+
 const phases = {
   "enterprise-draft": enterpriseDraft,
   "authority-review": authorityReview,
@@ -952,6 +1000,7 @@ const phases = {
   "enterprise-deleted": enterpriseDeleted,
   "enterprise-conflict": enterpriseConflict,
   "bureau-national": bureauNational,
+  "authority-replicas": authorityReplicas,
 };
 const run = phases[process.argv[2]];
 if (!run) {

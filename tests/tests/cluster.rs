@@ -130,8 +130,8 @@ fn a_replica_whose_raft_port_is_taken_says_which_address_and_why() {
 
 /// A fourth replica joins the running office and a founding one, the leader, leaves: the
 /// new one is copied from a stopped follower (`init authority --replica-of … --raft`),
-/// added by the administrator through a follower (`POST /api/v1/cluster/replicas`, which
-/// answers once it has caught up), and issues; the leader is then removed (`DELETE
+/// added by the administrator on a follower's overview page in Chromium (the form answers
+/// once the new replica has caught up), and issues; the leader is then removed (`DELETE
 /// /api/v1/cluster/replicas/{id}`) and the three left elect another and go on. A change
 /// that breaks a rule is refused, naming the field and the rule, and changes nothing.
 #[test]
@@ -220,15 +220,16 @@ fn a_replica_joins_the_running_office_and_the_leader_leaves_it() {
         let new = all[3];
         let s = status(new).await.expect("replica 4 answers");
         assert_eq!(s.role, "learner", "not a voter before it is added: {s:?}");
-        // Added through a follower, which forwards the change to the leader.
+        // Added in the staff UI of a follower, which forwards the change to the leader.
         let l = leader(&all[..3], None).await;
         let via = all[(1..=3).find(|i| *i != l).unwrap() as usize - 1];
-        let voters = via
-            .client_as("admin")
-            .add_replica(4, &raft4)
+        let state = serde_json::json!({
+            "via": via.url, "leader": all[l as usize - 1].url, "id": 4, "addr": raft4,
+        });
+        let (state, raft4) = (state.to_string(), raft4.clone());
+        tokio::task::spawn_blocking(move || phase("authority-replicas", "", "", &state))
             .await
-            .expect("replica 4 is added");
-        assert_eq!(voters, [1, 2, 3, 4]);
+            .unwrap();
         let s = status(all[l as usize - 1]).await.unwrap();
         let four = s.replicas.iter().find(|r| r.id == 4).expect("4 is listed");
         assert!(four.voter && four.addr == raft4, "{s:?}");

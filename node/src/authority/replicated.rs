@@ -138,25 +138,21 @@ impl Authority {
     }
 
     /// Adds or removes a replica of this replicated office (on the leader, or forwarded to
-    /// it); the voters after the change. A lone office has no replicas to change.
-    pub fn change_replicas(&self, change: Change) -> Result<Vec<u64>, AuthorityError> {
+    /// it); the voters after the change. A lone office has no replicas to change. Called
+    /// from a blocking thread.
+    pub fn change_replicas(&self, change: Change) -> Result<Vec<u64>, MembershipError> {
         let p = self
             .office
             .replicated
             .get()
-            .ok_or_else(|| AuthorityError::WrongState {
+            .ok_or_else(|| MembershipError::Refused {
                 field: "id".into(),
+                rule: "alone".into(),
                 message: "this office runs alone, not as replicas; make it replicas with `exlic authority cluster` first".into(),
             })?;
         p.runtime
             .block_on(membership::change(&p.raft, &p.forward, change))
             .map(|v| v.into_iter().collect())
-            .map_err(|e| match e {
-                MembershipError::Refused { field, message } => {
-                    AuthorityError::WrongState { field, message }
-                }
-                MembershipError::Unavailable(e) => AuthorityError::Unavailable(e),
-            })
     }
 
     /// The state machine a replica of this office runs under openraft.
@@ -184,6 +180,17 @@ impl Authority {
             .is_err()
         {
             tracing::warn!("the office is replicated already");
+        }
+    }
+}
+
+impl From<MembershipError> for AuthorityError {
+    fn from(e: MembershipError) -> Self {
+        match e {
+            MembershipError::Refused { field, message, .. } => {
+                AuthorityError::WrongState { field, message }
+            }
+            MembershipError::Unavailable(e) => AuthorityError::Unavailable(e),
         }
     }
 }

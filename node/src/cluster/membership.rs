@@ -42,7 +42,10 @@ pub enum MembershipError {
     Refused {
         /// The field (`id` or `addr`).
         field: String,
-        /// The rule it breaks.
+        /// The rule it breaks, as a code for a translated message: `id_zero`,
+        /// `voter_already`, `not_voter`, `too_few`, `addr_not_multiaddr`, `addr_peer_id`.
+        rule: String,
+        /// The rule it breaks, in words.
         message: String,
     },
     /// The replicas could not make it now (no leader, the new replica unreachable); the
@@ -51,9 +54,10 @@ pub enum MembershipError {
     Unavailable(String),
 }
 
-fn refused(field: &str, message: String) -> MembershipError {
+fn refused(field: &str, rule: &str, message: String) -> MembershipError {
     MembershipError::Refused {
         field: field.into(),
+        rule: rule.into(),
         message,
     }
 }
@@ -74,14 +78,19 @@ pub fn check(change: &Change, now: &BTreeSet<NodeId>) -> Result<BTreeSet<NodeId>
     match change {
         Change::Add { id, addr } => {
             if *id == 0 {
-                return Err(refused("id", "must be 1 or more".into()));
+                return Err(refused("id", "id_zero", "must be 1 or more".into()));
             }
             if now.contains(id) {
-                return Err(refused("id", format!("replica {id} is a voter already")));
+                return Err(refused(
+                    "id",
+                    "voter_already",
+                    format!("replica {id} is a voter already"),
+                ));
             }
             let m: libp2p::Multiaddr = addr.parse().map_err(|_| {
                 refused(
                     "addr",
+                    "addr_not_multiaddr",
                     format!("{addr:?} is not a multiaddress, e.g. /ip4/10.0.0.4/tcp/7400"),
                 )
             })?;
@@ -90,6 +99,7 @@ pub fn check(change: &Change, now: &BTreeSet<NodeId>) -> Result<BTreeSet<NodeId>
             {
                 return Err(refused(
                     "addr",
+                    "addr_peer_id",
                     format!(
                         "{addr:?} names a peer id; a replica's is derived from the office's key and its id"
                     ),
@@ -99,11 +109,16 @@ pub fn check(change: &Change, now: &BTreeSet<NodeId>) -> Result<BTreeSet<NodeId>
         }
         Change::Remove { id } => {
             if !now.contains(id) {
-                return Err(refused("id", format!("replica {id} is not a voter")));
+                return Err(refused(
+                    "id",
+                    "not_voter",
+                    format!("replica {id} is not a voter"),
+                ));
             }
             if now.len() <= MIN_VOTERS {
                 return Err(refused(
                     "id",
+                    "too_few",
                     format!(
                         "the office has {} voters and keeps at least {MIN_VOTERS}; add a replica before removing one",
                         now.len()
@@ -201,7 +216,7 @@ mod tests {
             Ok(set(&[1, 2, 3, 4]))
         );
         let field = |r: Result<_, MembershipError>| match r {
-            Err(MembershipError::Refused { field, message }) => (field, message),
+            Err(MembershipError::Refused { field, message, .. }) => (field, message),
             other => panic!("expected a refusal, got {other:?}"),
         };
         let (f, m) = field(check(&add(2, "/ip4/127.0.0.1/tcp/7400"), &three));

@@ -67,6 +67,8 @@ pub fn router(state: AuthorityState) -> Router {
         .route("/unlocks/{uscc}/approve", post(unlock_approve))
         .route("/profiles/{uscc}/accept", post(profile_accept))
         .route("/reference", get(reference::page).post(reference::publish))
+        .route("/cluster/replicas", post(replica_add))
+        .route("/cluster/replicas/{id}/remove", post(replica_remove))
         .route("/keys", get(keys_page))
         .route("/keys/rollover", post(keys_rollover))
         .route("/keys/records/{n}", get(key_record))

@@ -191,7 +191,7 @@ pub(super) async fn add_replica(
         addr: i.addr.trim().to_owned(),
     };
     let voters = as_admin(&s, &headers, "adding a replica", move |a, _| {
-        a.change_replicas(change)
+        Ok(a.change_replicas(change)?)
     })
     .await?;
     Ok(Json(serde_json::json!({ "voters": voters })))
@@ -210,7 +210,7 @@ pub(super) async fn remove_replica(
         .parse()
         .map_err(|_| Failure::bad_input("id", format!("{id:?} is not a replica id (a number)")))?;
     let voters = as_admin(&s, &headers, "removing a replica", move |a, _| {
-        a.change_replicas(Change::Remove { id })
+        Ok(a.change_replicas(Change::Remove { id })?)
     })
     .await?;
     Ok(Json(serde_json::json!({ "voters": voters })))

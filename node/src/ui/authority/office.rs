@@ -1,7 +1,9 @@
-//! The office's own records: the audit trail, the published directory (联系方式与办事指南)
-//! and the signing keys with their rollover.
+//! The office's own records: the audit trail, the published directory (联系方式与办事指南),
+//! the signing keys with their rollover, and a replicated office's replicas (added and
+//! removed from the dashboard).
 
 use super::*;
+use crate::cluster::membership::{Change, MembershipError};
 
 pub(super) async fn audit(ctx: Ctx, Query(q): Query<HashMap<String, String>>) -> Response {
     use crate::store::audit::OFFICE;
@@ -179,6 +181,54 @@ pub(super) async fn key_record(ctx: Ctx, Path(n): Path<usize>) -> Response {
             None => p.error(StatusCode::NOT_FOUND, format!("{}: {n}", p.t("keys.none"))),
         },
         Err(f) => failed(&p, f),
+    }
+}
+
+/// Adds a replica from the dashboard's form (administrator).
+pub(super) async fn replica_add(ctx: Ctx, body: Bytes) -> Response {
+    let f: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    // An id that is no number breaks the same rule as 0: a number, 1 or more.
+    let id = field("id").parse().unwrap_or(0);
+    let change = Change::Add {
+        id,
+        addr: field("addr"),
+    };
+    replica_change(ctx, change).await
+}
+
+/// Removes a voter (administrator), from its row on the dashboard.
+pub(super) async fn replica_remove(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let id = id.trim().parse().unwrap_or(0);
+    replica_change(ctx, Change::Remove { id }).await
+}
+
+/// Makes `change` and goes back to the dashboard's replicas, or says in the page's language
+/// which field broke which rule.
+async fn replica_change(ctx: Ctx, change: Change) -> Response {
+    let (p, staff) = match signed_in(&ctx) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if staff.role != Role::Admin {
+        return p.error(StatusCode::FORBIDDEN, p.t("auth.forbidden"));
+    }
+    let a = ctx.0.0.authority.clone();
+    match tokio::task::spawn_blocking(move || a.change_replicas(change)).await {
+        Ok(Ok(_)) => see_other("/?msg=flash.replicas_changed#cluster"),
+        Ok(Err(MembershipError::Refused { field, rule, .. })) => p.error(
+            StatusCode::CONFLICT,
+            format!(
+                "{}: {}",
+                p.t(&format!("cluster.field.{field}")),
+                p.t(&format!("cluster.rule.{rule}"))
+            ),
+        ),
+        Ok(Err(MembershipError::Unavailable(e))) => {
+            tracing::warn!(error = %e, "a replica change was not made");
+            p.error(StatusCode::SERVICE_UNAVAILABLE, p.t("cluster.unavailable"))
+        }
+        Err(e) => p.error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

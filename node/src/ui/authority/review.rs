@@ -12,7 +12,7 @@ pub(super) async fn counts(s: &AuthorityState) -> Vec<Value> {
 }
 
 pub(super) async fn dashboard(ctx: Ctx) -> Response {
-    let (p, _) = match signed_in(&ctx) {
+    let (p, staff) = match signed_in(&ctx) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -45,6 +45,7 @@ pub(super) async fn dashboard(ctx: Ctx) -> Response {
             "counts": counts(s).await,
             "cert_requests": certs,
             "cluster": s.authority.cluster_status(),
+            "may_change_replicas": staff.role == Role::Admin,
             "scale": max,
             "days": days.iter().rev().map(|(d, r, i)| json!({
                 "day": d, "received": r, "issued": i,
