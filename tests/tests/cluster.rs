@@ -4,7 +4,7 @@
 //! the killed replica restarts from its redb file and catches up. A chief's account made
 //! through a follower (`POST /api/v1/staff`) decides after the kill. Afterwards every replica
 //! holds the same office: each submission once, each licence serial once and gap-free, the
-//! same log.
+//! same log. A fourth replica joins the running office and the leader leaves it.
 
 use exlic_tests::cluster::*;
 use exlic_tests::*;
