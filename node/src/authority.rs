@@ -231,13 +231,35 @@ impl Authority {
         info: AuthorityInfo,
         reference: Arc<Reference>,
     ) -> Result<Self, AuthorityError> {
+        Self::open(store, clock, info, reference, true)
+    }
+
+    /// Opens the role as one replica of a replicated office: as [`Self::with_reference`],
+    /// but its own reference files are never published from it alone (the office's newest
+    /// release is in force; a new one is published as a command).
+    pub fn replica_with_reference(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        info: AuthorityInfo,
+        reference: Arc<Reference>,
+    ) -> Result<Self, AuthorityError> {
+        Self::open(store, clock, info, reference, false)
+    }
+
+    fn open(
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        info: AuthorityInfo,
+        reference: Arc<Reference>,
+        publish_own: bool,
+    ) -> Result<Self, AuthorityError> {
         let addrs = Arc::new(Mutex::new(info.addrs.clone()));
         let office = Arc::new(office::Office::open(store, clock, info, reference.clone())?);
         directory::move_legacy(&office)?;
         let publisher = reference::ReferencePublisher {
             office: office.clone(),
         };
-        publisher.start(reference)?;
+        publisher.start(reference, publish_own)?;
         let certificates = certificates::Certificates {
             office: office.clone(),
         };

@@ -205,14 +205,35 @@ pub fn office_tables(dir: &Path) -> Vec<(String, Vec<exlic_node::store::dump::Ro
         .collect()
 }
 
-/// Asserts that the stopped replicas in `dirs` hold the same [`OFFICE_TABLES`]; returns
-/// the first one's.
+/// The signed reference release in force in the stopped replica in `dir` (from the
+/// office's public document), if one was published.
+pub fn reference_release(dir: &Path) -> Option<Vec<u8>> {
+    let store = exlic_node::store::Store::open(&dir.join("node.redb"), Default::default())
+        .expect("the replica's store");
+    let seed = exlic_node::authority::key_seed(&store).expect("an office's key");
+    let root = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
+    let id = exlic_node::store::directory_doc::id(&root);
+    let doc = exlic_node::store::docs::load(&store.read().unwrap(), id).unwrap()?;
+    exlic_node::store::directory_doc::read_reference(&doc)
+}
+
+/// Asserts that the stopped replicas in `dirs` hold the same [`OFFICE_TABLES`] and the
+/// same reference release; returns the first one's tables.
 pub fn same_office(dirs: &[PathBuf]) -> Vec<(String, Vec<exlic_node::store::dump::Row>)> {
     let first = office_tables(&dirs[0]);
+    let release = reference_release(&dirs[0]);
+    assert!(release.is_some(), "the office has a reference release");
     for (i, dir) in dirs.iter().enumerate().skip(1) {
         for ((name, a), (_, b)) in first.iter().zip(office_tables(dir)) {
             assert!(*a == b, "table {name} differs on replica {}", i + 1);
         }
+        assert!(
+            reference_release(dir) == release,
+            "the reference release differs on replica {}",
+            i + 1
+        );
     }
     first
 }

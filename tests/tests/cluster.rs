@@ -212,6 +212,21 @@ fn a_replica_joins_the_running_office_and_the_leader_leaves_it() {
         "exlic init authority --replica-of a replica",
     );
     assert!(said.contains("/api/v1/cluster/replicas"), "{said}");
+    // Replica 4's own reference files differ from the office's release in force: a replica
+    // never publishes them on its own (the others would not have that release).
+    let own = root.path().join("r4-reference");
+    std::fs::create_dir_all(&own).unwrap();
+    for (name, text) in exlic_node::domain::reference::Reference::embedded().sources() {
+        let text = if name == "codes.json" {
+            format!("{text}\n")
+        } else {
+            text.clone()
+        };
+        std::fs::write(own.join(name), text).unwrap();
+    }
+    let mut config = exlic_node::config::Config::load(&r4).unwrap();
+    config.reference.dir = Some(own);
+    config.save(&r4).unwrap();
     nodes[follower as usize - 1] = Some(Node::start(&dirs[follower as usize - 1]));
     nodes.push(Some(Node::start(&r4)));
     dirs.push(r4);

@@ -147,6 +147,15 @@ pub enum Op {
         /// The staff member's audit name.
         actor: String,
     },
+    /// The office publishes a reference release (代码表, 分级发证目录) to every enterprise.
+    PublishReference {
+        /// Every file of the release, checked by the taking replica.
+        files: Vec<(String, String)>,
+        /// The note published with it.
+        note: String,
+        /// The staff member's audit name.
+        actor: String,
+    },
     /// A staff account created or replaced.
     PutStaff {
         /// Its login.
@@ -224,6 +233,11 @@ pub enum Outcome {
     ProfileAccepted,
     /// The directory was published.
     DirectoryPut,
+    /// A reference release was published.
+    ReferencePublished {
+        /// Its number.
+        number: u32,
+    },
     /// A staff account was stored.
     StaffPut,
     /// The signing key rolled over to `key`.
@@ -454,6 +468,9 @@ pub fn apply(
         } => super::profiles::apply_accept(w, c.at_ms, (uscc, actor), profile, DocId(*doc)),
         Op::PutDirectory { directory, actor } => {
             super::directory::apply_put(office, w, c.at_ms, directory, actor)
+        }
+        Op::PublishReference { files, note, actor } => {
+            super::reference::apply_publish(office, w, c.at_ms, files, note, actor)
         }
         Op::PutStaff {
             login,

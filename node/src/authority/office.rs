@@ -106,21 +106,6 @@ impl Office {
         }
     }
 
-    /// Refuses `what`, a write not yet made a command, on a replicated office: made on one
-    /// replica only it would set the replicas apart (a key, a reference release or a
-    /// licence's usage the others do not have).
-    pub(super) fn lone_only(&self, what: &str) -> Result<(), AuthorityError> {
-        if self.replicated.get().is_some() {
-            return Err(AuthorityError::WrongState {
-                field: "office".into(),
-                message: format!(
-                    "{what} is not yet supported on a replicated office: made on one replica only, it would set the replicas apart"
-                ),
-            });
-        }
-        Ok(())
-    }
-
     /// The office's own check of a sealed form ([`rules::check_at_office`]): its reference
     /// data in force, its clock at `at_ms`, its agency, the enterprise the seal speaks for.
     pub fn findings(

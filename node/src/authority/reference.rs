@@ -1,11 +1,13 @@
 //! The reference data the office decides on, published as signed, numbered releases in its
 //! public document, which every enrolled enterprise syncs and validates against.
 //!
-//! At start the office puts in force its newest release, unless its own files
+//! At start a lone office puts in force its newest release, unless its own files
 //! (`[reference] dir`, else the built-in data) changed since they were last seen: then
-//! those files become the next release. An administrator publishes a new year's
-//! catalogue (or new code lists) from a file; the release holds every file, so each one is
-//! complete on its own.
+//! those files become the next release. A replica never publishes on its own at start
+//! (the others would not have it): it puts the office's newest release in force. An
+//! administrator publishes a new year's catalogue (or new code lists) from a file, as a
+//! command every replica applies ([`apply_publish`]); the release holds every file, so
+//! each one is complete on its own.
 
 use std::sync::Arc;
 
@@ -13,10 +15,11 @@ use exlic_client::DocId;
 use exlic_client::reference_release::{self, ReferenceRelease};
 
 use super::AuthorityError;
+use super::command::{Op, Outcome};
 use super::directory::edit_public_doc;
 use super::office::Office;
 use crate::domain::reference::Reference;
-use crate::store::{WriteBatch, audit, directory_doc, docs, meta_get, meta_put};
+use crate::store::{Txn, WriteBatch, audit, directory_doc, docs, meta_get, meta_put};
 
 /// The digest of the office's own files when they were last published or seen.
 const META_SOURCE_DIGEST: &str = "reference_source_digest";
@@ -44,6 +47,59 @@ pub struct ReleaseInfo {
     pub codes_version: String,
 }
 
+/// The signed release in the office's public document, as `txn` sees it.
+fn signed_in(office: &Office, txn: &impl Txn) -> Result<Option<Vec<u8>>, AuthorityError> {
+    Ok(docs::load(txn, directory_doc::id(&office.root_key()))?
+        .and_then(|d| directory_doc::read_reference(&d)))
+}
+
+/// The release in force as `txn` sees it, if it verifies under the office's chain.
+fn stored_in(office: &Office, txn: &impl Txn) -> Result<Option<ReferenceRelease>, AuthorityError> {
+    let Some(signed) = signed_in(office, txn)? else {
+        return Ok(None);
+    };
+    Ok(ReferenceRelease::verify_trusted(&signed, &office.trust()).ok())
+}
+
+/// Applies a release of `files` (the whole set, checked by the replica that took it),
+/// dated `at_ms`: signs it as the next number, writes it to the public document (queued
+/// for every enterprise) with an audit row, and puts it in force.
+pub(super) fn apply_publish(
+    office: &Office,
+    w: &mut WriteBatch<'_>,
+    at_ms: i64,
+    files: &[(String, String)],
+    note: &str,
+    actor: &str,
+) -> Result<Outcome, AuthorityError> {
+    let data = Reference::from_sources(files.to_vec())
+        .map_err(|e| AuthorityError::bad_input("file", e.to_string()))?;
+    // Read through the batch: an earlier release in the same batch is in its documents.
+    let number = w
+        .doc(directory_doc::id(&office.root_key()))?
+        .and_then(|d| directory_doc::read_reference(d))
+        .and_then(|signed| ReferenceRelease::verify_trusted(&signed, &office.trust()).ok())
+        .map_or(1, |r| r.number + 1);
+    let (now, key) = office.signer_at(at_ms);
+    let release = ReferenceRelease {
+        number,
+        published_at_ms: now,
+        note: note.to_owned(),
+        files: data.sources().to_vec(),
+        authority_key: key.verifying_key().to_bytes(),
+    };
+    let signed = release.sign(&key);
+    edit_public_doc(w, &office.root_key(), |doc| {
+        directory_doc::write_reference(doc, &signed)
+    })?;
+    ReferencePublisher::audit(w, now, actor, number, note)?;
+    let data = Reference::from_release(&release)
+        .map_err(|e| AuthorityError::bad_input("file", e.to_string()))?;
+    tracing::info!(release = number, label = %data.label(), "reference data published");
+    office.reference.set(Arc::new(data));
+    Ok(Outcome::ReferencePublished { number })
+}
+
 impl ReferencePublisher {
     /// The data in force.
     pub fn current(&self) -> Arc<Reference> {
@@ -68,27 +124,44 @@ impl ReferencePublisher {
 
     /// The signed release in force, as carried to enterprises.
     pub fn signed(&self) -> Result<Option<Vec<u8>>, AuthorityError> {
-        Ok(docs::load(
-            &self.office.store.read()?,
-            directory_doc::id(&self.office.root_key()),
-        )?
-        .and_then(|d| directory_doc::read_reference(&d)))
+        signed_in(&self.office, &self.office.store.read()?)
     }
 
     fn stored(&self) -> Result<Option<ReferenceRelease>, AuthorityError> {
-        let Some(signed) = self.signed()? else {
-            return Ok(None);
-        };
-        Ok(ReferenceRelease::verify_trusted(&signed, &self.office.trust()).ok())
+        stored_in(&self.office, &self.office.store.read()?)
     }
 
-    /// Puts the newest release in force at start, or publishes `own` (the office's own
-    /// files) as the next release when they changed since they were last seen.
-    pub(super) fn start(&self, own: Arc<Reference>) -> Result<(), AuthorityError> {
+    /// Puts the newest release in force at start, or on a lone office (`publish_own`)
+    /// publishes `own` (the office's own files) as the next release when they changed
+    /// since they were last seen.
+    pub(super) fn start(
+        &self,
+        own: Arc<Reference>,
+        publish_own: bool,
+    ) -> Result<(), AuthorityError> {
         let seen = meta_get(&self.office.store.read()?, META_SOURCE_DIGEST)?;
         let stored = self.stored()?;
+        let unchanged = seen.as_deref() == Some(own.digest().as_slice());
+        if !publish_own {
+            if !unchanged {
+                tracing::warn!(
+                    "this replica's reference files differ from the office's release in force; they are not published from one replica: publish them on the 参考数据 screen"
+                );
+            }
+            return match &stored {
+                Some(r) => {
+                    self.office
+                        .reference
+                        .set(Arc::new(Reference::from_release(r).map_err(|e| {
+                            AuthorityError::wrong_state("reference", e.to_string())
+                        })?));
+                    Ok(())
+                }
+                None => Ok(()),
+            };
+        }
         if let Some(r) = &stored
-            && seen.as_deref() == Some(own.digest().as_slice())
+            && unchanged
         {
             match Reference::from_release(r) {
                 Ok(data) => {
@@ -105,7 +178,11 @@ impl ReferencePublisher {
         } else {
             "本机构参考数据文件已更新"
         };
-        self.publish_data(own, note, "system")?;
+        let (now, _) = self.office.signer();
+        let mut w = self.office.store.write()?;
+        apply_publish(&self.office, &mut w, now, own.sources(), note, "system")?;
+        meta_put(&w, META_SOURCE_DIGEST, &own.digest())?;
+        w.commit()?;
         Ok(())
     }
 
@@ -119,7 +196,6 @@ impl ReferencePublisher {
         actor: &str,
     ) -> Result<u32, AuthorityError> {
         let note = note.trim();
-        self.office.lone_only("publishing reference data")?;
         if note.chars().count() > reference_release::MAX_NOTE / 3 {
             return Err(AuthorityError::bad_input(
                 "note",
@@ -168,41 +244,24 @@ impl ReferencePublisher {
             ));
         }
         let note = if note.is_empty() { "published" } else { note };
-        self.publish_data(Arc::new(data), note, actor)
+        match self.office.run(Op::PublishReference {
+            files: data.sources().to_vec(),
+            note: note.to_owned(),
+            actor: actor.to_owned(),
+        })? {
+            Outcome::ReferencePublished { number } => Ok(number),
+            other => Err(Outcome::unexpected(other)),
+        }
     }
 
-    /// Signs `data` as the next release, writes it to the public document (queued for
-    /// every enterprise) with an audit row, and puts it in force.
-    fn publish_data(
-        &self,
-        data: Arc<Reference>,
-        note: &str,
-        actor: &str,
-    ) -> Result<u32, AuthorityError> {
-        let number = self.stored()?.map(|r| r.number + 1).unwrap_or(1);
-        let (now, key) = self.office.signer();
-        let release = ReferenceRelease {
-            number,
-            published_at_ms: now,
-            note: note.to_owned(),
-            files: data.sources().to_vec(),
-            authority_key: key.verifying_key().to_bytes(),
-        };
-        let signed = release.sign(&key);
-        let mut w = self.office.store.write()?;
-        edit_public_doc(&mut w, &self.office.root_key(), |doc| {
-            directory_doc::write_reference(doc, &signed)
-        })?;
-        if actor == "system" {
-            meta_put(&w, META_SOURCE_DIGEST, &data.digest())?;
+    /// On a snapshot install: puts the installed office's release in force.
+    pub(super) fn reload(office: &Office, txn: &impl Txn) -> Result<(), AuthorityError> {
+        if let Some(r) = stored_in(office, txn)? {
+            let data = Reference::from_release(&r)
+                .map_err(|e| AuthorityError::wrong_state("reference", e.to_string()))?;
+            office.reference.set(Arc::new(data));
         }
-        Self::audit(&w, now, actor, number, note)?;
-        w.commit()?;
-        let data = Reference::from_release(&release)
-            .map_err(|e| AuthorityError::bad_input("file", e.to_string()))?;
-        tracing::info!(release = number, label = %data.label(), "reference data published");
-        self.office.reference.set(Arc::new(data));
-        Ok(number)
+        Ok(())
     }
 
     fn audit(

@@ -91,6 +91,9 @@ impl Machine for OfficeMachine {
         self.0
             .reload_signing(&*w)
             .map_err(|e| MachineError::Invariant(e.to_string()))?;
+        // So are the reference data in force.
+        super::reference::ReferencePublisher::reload(&self.0, &*w)
+            .map_err(|e| MachineError::Invariant(e.to_string()))?;
         Ok(())
     }
 }

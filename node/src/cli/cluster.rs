@@ -57,6 +57,10 @@ pub fn set_cluster(data_dir: &Path, id: u64, replicas: Vec<ReplicaEntry>) -> any
         );
     }
     drop(store);
+    // The office's own reference files published now, as a lone office, if they changed
+    // since it last ran: every replica copied from it starts with that release in force,
+    // and none publishes on its own.
+    drop(open_authority(data_dir, &config, Vec::new()).context("opening the office")?);
     config.cluster = Some(ClusterSection {
         id,
         listen: None,

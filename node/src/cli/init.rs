@@ -266,7 +266,13 @@ pub(super) fn open_authority(
 ) -> anyhow::Result<Authority> {
     let store = Arc::new(open_store(data_dir, config)?);
     let a = config.authority.as_ref().expect("validated");
-    Ok(Authority::with_reference(
+    // A replica publishes its reference files only through the office's log.
+    let open = if config.cluster.is_some() {
+        Authority::replica_with_reference
+    } else {
+        Authority::with_reference
+    };
+    Ok(open(
         store,
         clock()?,
         AuthorityInfo {

@@ -365,15 +365,49 @@ fn a_submission_through_the_leader_is_received_once_on_every_replica() {
         assert_eq!(submit(replica), Response::Receipt(receipt.clone()));
     }
     assert_eq!(rt.block_on(office.settled()), settled);
-    // A write not yet a command is refused on a replica rather than made on one only.
-    let a = office.replica(l).auth.clone();
-    let err = a
+    // A reference release published through a follower: one release, the same signed
+    // bytes and the same data in force on every replica.
+    let a = office.replica(f).auth.clone();
+    let before = a.reference.current().version().to_owned();
+    let (bad, _) = off_runtime(wait, {
+        let a = a.clone();
+        move || {
+            a.reference
+                .publish(vec![("codes.json".into(), "{}".into())], "note", "admin")
+        }
+    });
+    let err = bad.expect("answered").unwrap_err();
+    assert!(
+        matches!(err, AuthorityError::BadInput { ref field, .. } if field == "file"),
+        "{err}"
+    );
+    assert_eq!(
+        rt.block_on(office.settled()),
+        settled,
+        "a refused release writes nothing"
+    );
+    let mut codes = a
         .reference
-        .publish(vec![("codes.json".into(), "{}".into())], "note", "admin")
-        .unwrap_err();
-    assert!(matches!(err, AuthorityError::WrongState { .. }), "{err}");
-    assert!(err.to_string().contains("replicated office"), "{err}");
-    assert_eq!(rt.block_on(office.settled()), settled);
+        .current()
+        .sources()
+        .iter()
+        .find(|(n, _)| n == "codes.json")
+        .expect("the release holds its code lists")
+        .clone();
+    codes.1.push('\n');
+    let (published, _) = off_runtime(wait, {
+        let a = a.clone();
+        move || a.reference.publish(vec![codes], "新的代码表", "admin")
+    });
+    let number = published.expect("answered").expect("published");
+    rt.block_on(office.settled());
+    let signed = a.reference.signed().unwrap().expect("a release");
+    for r in &office.replicas {
+        assert_eq!(r.auth.reference.signed().unwrap().as_ref(), Some(&signed));
+        let info = r.auth.reference.release().unwrap().expect("in force");
+        assert_eq!((info.number, info.note.as_str()), (number, "新的代码表"));
+        assert_eq!(r.auth.reference.current().version(), before);
+    }
     rt.block_on(office.shutdown());
 }
 
