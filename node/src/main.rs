@@ -6,7 +6,10 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("EXLIC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // openraft's own info and warnings (each heartbeat to a replica that is
+                // down, each stale vote answer) would drown the node's; the replica logs
+                // its leader, term and membership changes itself (`cluster::p2p`).
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=error")),
         )
         .with_writer(std::io::stderr)
         .init();

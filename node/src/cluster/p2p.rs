@@ -430,6 +430,7 @@ impl Listening {
             &others,
             &metrics.borrow_and_update(),
         );
+        let mut known_leader = (None, 0);
         let mut inbox = inbox.0;
         let mut waiting: HashMap<
             request_response::OutboundRequestId,
@@ -442,6 +443,13 @@ impl Listening {
                 _ = shutdown.changed() => break,
                 Ok(()) = metrics.changed() => {
                     let m = metrics.borrow_and_update().clone();
+                    if (m.current_leader, m.current_term) != known_leader {
+                        known_leader = (m.current_leader, m.current_term);
+                        match m.current_leader {
+                            Some(l) => tracing::info!(leader = l, term = m.current_term, "the office's replicas have a leader"),
+                            None => tracing::info!(term = m.current_term, "the office's replicas are electing a leader"),
+                        }
+                    }
                     follow_membership(&mut swarm, &mut addrs, &mut members, &root, me, &others, &m);
                 }
                 Some(out) = inbox.recv() => {
