@@ -341,9 +341,10 @@ fn build(seed: [u8; 32], peers: &[Peer]) -> Result<Swarm<Behaviour>, P2pError> {
                     codec,
                     [(PROTOCOL, request_response::ProtocolSupport::Full)],
                     // Every call carries its own deadline (openraft's, or the forward's);
-                    // this one only bounds a stream nobody waits on any more.
+                    // this one only bounds a stream nobody waits on any more, so it outlasts
+                    // the longest (a forwarded membership change waiting for a new replica).
                     request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(60))
+                        .with_request_timeout(membership::CATCH_UP + Duration::from_secs(60))
                         .with_max_concurrent_streams(256),
                 ),
             }
