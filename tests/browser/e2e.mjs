@@ -983,9 +983,13 @@ async function authorityReplicas() {
   check((await page.locator(".flash").innerText()).includes("副本已变更"), "the change is confirmed");
   await signIn(state.leader);
   const row = await page.locator(`#replica-${state.id}`).innerText();
-  check(row.includes("投票成员") && row.includes(state.addr), `the leader lists the new voter: ${row}`);
+  check(!row.includes("学习者") && row.includes(state.addr), `the leader lists the new voter: ${row}`);
   await fitsPhone(page, "the leader's replicas");
   await shot(page, "replicas-03-added");
+  // The same card in English fits a phone too.
+  await page.getByRole("button", { name: "English" }).click();
+  await page.waitForLoadState();
+  await fitsPhone(page, "the leader's replicas in English");
   check(alerts.length === 0, `no script errors: ${alerts}`);
   await ctx.close();
   return {};
